@@ -1,0 +1,51 @@
+namespace Drover.Agent.Configuration;
+
+/// <summary>
+/// drover-agent's configuration. Keys are camelCase in <c>/etc/drover/agent.json</c> (or the file
+/// named by <c>--config</c>), <c>DROVER_&lt;KEY&gt;</c> in the environment (<c>DROVER_AGGREGATORS__0</c>
+/// for list items), <c>--key value</c> on the command line; later sources win. Every key and its
+/// default is listed in README.md.
+/// </summary>
+internal sealed class AgentOptions
+{
+    /// <summary>The node's number, unique inside its cluster (1-65535). Required.</summary>
+    public int ServerNumber { get; set; }
+
+    /// <summary>The node's shim port, sent in every heartbeat (1-65535).</summary>
+    public int Port { get; set; } = 7411;
+
+    /// <summary>The cluster this node belongs to.</summary>
+    public string Cluster { get; set; } = "default";
+
+    /// <summary>Aggregator link addresses, tried in order; the next one after each broken stream.</summary>
+    public List<string> Aggregators { get; set; } = [];
+
+    /// <summary>Free-form labels sent in the Hello.</summary>
+    public Dictionary<string, string> Labels { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Where the node id (and later, instance state) is kept.</summary>
+    public string StateDirectory { get; set; } = "/var/lib/drover/agent";
+
+    /// <summary>The rolling log file; empty for console only.</summary>
+    public string LogFile { get; set; } = "/var/log/drover/agent.log";
+
+    /// <summary>The minimum level logged: Verbose, Debug, Information, Warning, Error, Fatal.</summary>
+    public string LogLevel { get; set; } = "Information";
+
+    /// <summary>Heartbeat interval until the aggregator's Welcome names its own.</summary>
+    public int HeartbeatIntervalMs { get; set; } = 1000;
+
+    /// <summary>The first reconnect delay after a broken stream.</summary>
+    public int ReconnectInitialBackoffMs { get; set; } = 200;
+
+    /// <summary>The longest reconnect delay.</summary>
+    public int ReconnectMaxBackoffMs { get; set; } = 10_000;
+
+    /// <summary>How long a connection attempt waits for the aggregator's Welcome.</summary>
+    public int ConnectTimeoutMs { get; set; } = 5000;
+
+    /// <summary>The default aggregator address, used when none is configured.</summary>
+    public const string DefaultAggregator = "http://127.0.0.1:7401";
+
+    public TimeSpan HeartbeatInterval => TimeSpan.FromMilliseconds(HeartbeatIntervalMs);
+}

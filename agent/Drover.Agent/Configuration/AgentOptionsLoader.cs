@@ -1,0 +1,137 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Serilog.Events;
+
+namespace Drover.Agent.Configuration;
+
+/// <summary>
+/// Reads the agent's configuration from its file, <c>DROVER_</c> environment variables and the
+/// command line, and checks every value where it enters. The first bad value becomes one line
+/// naming the key, the value and what is accepted; the agent then exits with 78 (EX_CONFIG).
+/// </summary>
+internal static partial class AgentOptionsLoader
+{
+    public const string DefaultConfigFile = "/etc/drover/agent.json";
+    public const string EnvironmentPrefix = "DROVER_";
+
+    public static IConfigurationRoot BuildConfiguration(string[] args)
+    {
+        var early = new ConfigurationBuilder().AddEnvironmentVariables(EnvironmentPrefix).AddCommandLine(args).Build();
+        var file = early["config"];
+        var builder = new ConfigurationBuilder();
+        if (string.IsNullOrEmpty(file))
+        {
+            builder.AddJsonFile(DefaultConfigFile, optional: true, reloadOnChange: false);
+        }
+        else if (File.Exists(file))
+        {
+            builder.AddJsonFile(Path.GetFullPath(file), optional: false, reloadOnChange: false);
+        }
+        else
+        {
+            // A file named explicitly must exist: a typo in --config is not a silent default.
+            throw new ConfigurationException($"config = '{file}': the file does not exist; expected the path of a JSON configuration file");
+        }
+
+        try
+        {
+            return builder.AddEnvironmentVariables(EnvironmentPrefix).AddCommandLine(args).Build();
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new ConfigurationException($"config = '{file ?? DefaultConfigFile}': {ex.Message}", ex);
+        }
+    }
+
+    public static AgentOptions Load(IConfiguration configuration)
+    {
+        var options = new AgentOptions();
+        try
+        {
+            configuration.Bind(options);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // The binder names the key, the value and the type it wanted.
+            throw new ConfigurationException(ex.Message, ex);
+        }
+
+        if (options.Aggregators.Count == 0)
+        {
+            options.Aggregators.Add(AgentOptions.DefaultAggregator);
+        }
+
+        Validate(options);
+        return options;
+    }
+
+    internal static void Validate(AgentOptions o)
+    {
+        if (o.ServerNumber is < 1 or > 65535)
+        {
+            Fail("serverNumber", o.ServerNumber == 0 ? "" : Invariant(o.ServerNumber), "a whole number from 1 to 65535, unique in the cluster (it has no default)");
+        }
+
+        CheckRange("port", o.Port, 1, 65535);
+        if (!ClusterName().IsMatch(o.Cluster))
+        {
+            Fail("cluster", o.Cluster, "1-63 characters of a-z 0-9 -, not starting with -");
+        }
+
+        for (var i = 0; i < o.Aggregators.Count; i++)
+        {
+            var address = o.Aggregators[i];
+            if (!Uri.TryCreate(address, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.Port <= 0)
+            {
+                Fail($"aggregators:{i}", address, "an absolute http:// or https:// address with a port, such as http://127.0.0.1:7401");
+            }
+        }
+
+        if (o.Labels.Count > 64)
+        {
+            Fail("labels", $"{o.Labels.Count} entries", "at most 64 labels");
+        }
+
+        foreach (var (key, value) in o.Labels)
+        {
+            if (!LabelKey().IsMatch(key) || value.Length > 256)
+            {
+                Fail($"labels:{key}", value, "a key of 1-63 characters of A-Z a-z 0-9 . _ - and a value of at most 256 characters");
+            }
+        }
+
+        if (string.IsNullOrWhiteSpace(o.StateDirectory))
+        {
+            Fail("stateDirectory", o.StateDirectory, "a directory path");
+        }
+
+        if (!Enum.TryParse<LogEventLevel>(o.LogLevel, ignoreCase: true, out _))
+        {
+            Fail("logLevel", o.LogLevel, "one of Verbose, Debug, Information, Warning, Error, Fatal");
+        }
+
+        CheckRange("heartbeatIntervalMs", o.HeartbeatIntervalMs, 50, 60_000);
+        CheckRange("reconnectInitialBackoffMs", o.ReconnectInitialBackoffMs, 10, 60_000);
+        CheckRange("reconnectMaxBackoffMs", o.ReconnectMaxBackoffMs, o.ReconnectInitialBackoffMs, 600_000);
+        CheckRange("connectTimeoutMs", o.ConnectTimeoutMs, 100, 120_000);
+    }
+
+    private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static void CheckRange(string key, int value, int min, int max)
+    {
+        if (value < min || value > max)
+        {
+            Fail(key, Invariant(value), $"a whole number from {min} to {max}");
+        }
+    }
+
+    private static void Fail(string key, string? value, string accepted)
+        => throw new ConfigurationException($"{key} = '{value}': expected {accepted}");
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,62}$")]
+    private static partial Regex ClusterName();
+
+    [GeneratedRegex("^[A-Za-z0-9._-]{1,63}$")]
+    private static partial Regex LabelKey();
+}

@@ -1,0 +1,55 @@
+using System.Text.RegularExpressions;
+using Drover.Agent.Configuration;
+
+namespace Drover.Agent.Identity;
+
+/// <summary>
+/// The node id: created once and kept in the state directory, so a restarted agent is the same node
+/// to the aggregator. Written atomically (temporary file, flush, rename) so a crash while creating
+/// it never leaves a half-written id.
+/// </summary>
+internal static partial class NodeIdStore
+{
+    public const string FileName = "node-id";
+
+    /// <summary>Reads the node id from <paramref name="stateDirectory"/>, creating the directory and the id on first start.</summary>
+    public static string LoadOrCreate(string stateDirectory)
+    {
+        var path = Path.Combine(stateDirectory, FileName);
+        try
+        {
+            Directory.CreateDirectory(stateDirectory);
+            if (File.Exists(path))
+            {
+                var id = File.ReadAllText(path).Trim();
+                return ValidId().IsMatch(id)
+                    ? id
+                    : throw new ConfigurationException(
+                        $"stateDirectory = '{stateDirectory}': its file '{FileName}' holds '{Truncate(id)}', not a node id (1-64 characters of A-Z a-z 0-9 . _ -); repair or remove the file");
+            }
+
+            var created = Guid.NewGuid().ToString("N");
+            var temporary = path + ".tmp";
+            using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+            using (var writer = new StreamWriter(stream))
+            {
+                writer.Write(created);
+                writer.Write('\n');
+                writer.Flush();
+                stream.Flush(flushToDisk: true);
+            }
+
+            File.Move(temporary, path, overwrite: false);
+            return created;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigurationException($"stateDirectory = '{stateDirectory}': the node id cannot be kept there ({ex.Message}); expected a writable directory", ex);
+        }
+    }
+
+    private static string Truncate(string value) => value.Length <= 40 ? value : value[..40] + "...";
+
+    [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
+    private static partial Regex ValidId();
+}

@@ -1,0 +1,35 @@
+using System.Reflection;
+using Drover.Agent.Configuration;
+using Drover.Protocol.V1;
+
+namespace Drover.Agent.Link;
+
+/// <summary>Builds the Hello this node opens every stream with.</summary>
+internal sealed class NodeHello
+{
+    private readonly Hello _hello;
+
+    public NodeHello(string nodeId, AgentOptions options)
+    {
+        NodeId = nodeId;
+        _hello = new Hello
+        {
+            NodeId = nodeId,
+            ServerNumber = (uint)options.ServerNumber,
+            Port = (uint)options.Port,
+            Cluster = options.Cluster,
+            AgentVersion = AgentVersion,
+            Hostname = Environment.MachineName,
+        };
+        _hello.Labels.Add(options.Labels);
+    }
+
+    public string NodeId { get; }
+
+    /// <summary>The agent's informational version, without the source revision suffix.</summary>
+    public static string AgentVersion { get; } =
+        (typeof(NodeHello).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0")
+        .Split('+')[0];
+
+    public Hello Create() => _hello.Clone();
+}

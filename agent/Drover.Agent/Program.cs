@@ -1,0 +1,3 @@
+using Drover.Agent;
+
+return await AgentHost.RunAsync(args);

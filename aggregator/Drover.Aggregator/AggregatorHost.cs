@@ -1,0 +1,130 @@
+using System.Net;
+using Drover.Aggregator.Api;
+using Drover.Aggregator.Configuration;
+using Drover.Aggregator.Fleet;
+using Drover.Aggregator.Link;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Serilog;
+using Serilog.Events;
+
+namespace Drover.Aggregator;
+
+/// <summary>Builds and runs drover-aggregator: configuration, logging, Kestrel listeners, services, endpoints.</summary>
+internal static class AggregatorHost
+{
+    /// <summary>EX_CONFIG from sysexits.h: the unit file does not restart on it.</summary>
+    public const int ExitConfigurationError = 78;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        AggregatorOptions options;
+        try
+        {
+            options = AggregatorOptionsLoader.Load(AggregatorOptionsLoader.BuildConfiguration(args));
+            EnsureDirectories(options);
+        }
+        catch (ConfigurationException ex)
+        {
+            await Console.Error.WriteLineAsync($"drover-aggregator: configuration error: {ex.Message}");
+            return ExitConfigurationError;
+        }
+
+        await using var logger = CreateLogger(options);
+        try
+        {
+            var app = Build(options, logger);
+            await app.RunAsync();
+            return 0;
+        }
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException)
+        {
+            // Typically a port already in use: say which, and stop.
+            logger.Fatal(ex, "drover-aggregator could not start: {Reason}", ex.Message);
+            return 1;
+        }
+    }
+
+    /// <summary>Builds the web application. Tests call this with their own options and logger.</summary>
+    public static WebApplication Build(AggregatorOptions options, Serilog.ILogger logger, TimeProvider? time = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.Logging.ClearProviders();
+        builder.Services.AddSerilog(logger, dispose: false);
+
+        var address = IPAddress.Parse(options.ListenAddress);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Listen(address, options.HttpPort, listen => listen.Protocols = HttpProtocols.Http1);
+            kestrel.Listen(address, options.LinkPort, listen => listen.Protocols = HttpProtocols.Http2);
+        });
+
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(time ?? TimeProvider.System);
+        builder.Services.AddSingleton(AggregatorIdentity.ForThisProcess());
+        builder.Services.AddSingleton<NodeTable>();
+        builder.Services.AddSingleton<AgentConnections>();
+        builder.Services.AddHostedService<LivenessMonitor>();
+        builder.Services.AddGrpc(grpc =>
+        {
+            // Agent messages are small; a peer does not choose how much the aggregator buffers.
+            grpc.MaxReceiveMessageSize = 1024 * 1024;
+        });
+        builder.Services.AddGrpcHealthChecks();
+
+        var app = builder.Build();
+
+        // The agent link and the HTTP API each answer only on their own port.
+        var linkHost = $"*:{options.LinkPort}";
+        var httpHost = $"*:{options.HttpPort}";
+        app.MapGrpcService<AgentLinkService>().RequireHost(linkHost);
+        app.MapGrpcHealthChecksService().RequireHost(linkHost);
+        app.MapNodesApi(httpHost);
+        return app;
+    }
+
+    private static void EnsureDirectories(AggregatorOptions options)
+    {
+        TryCreate("dataDirectory", options.DataDirectory);
+        if (!string.IsNullOrEmpty(options.LogFile))
+        {
+            TryCreate("logFile", Path.GetDirectoryName(Path.GetFullPath(options.LogFile))!);
+        }
+
+        static void TryCreate(string key, string directory)
+        {
+            try
+            {
+                Directory.CreateDirectory(directory);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new ConfigurationException($"{key} = '{directory}': the directory cannot be created ({ex.Message}); expected a writable path");
+            }
+        }
+    }
+
+    private static Serilog.Core.Logger CreateLogger(AggregatorOptions options)
+    {
+        var level = Enum.Parse<LogEventLevel>(options.LogLevel, ignoreCase: true);
+        var config = new LoggerConfiguration()
+            .MinimumLevel.Is(level)
+            .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
+            .MinimumLevel.Override("Microsoft.Hosting.Lifetime", LogEventLevel.Information)
+            .MinimumLevel.Override("Grpc", LogEventLevel.Warning)
+            .Enrich.FromLogContext()
+            .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss.fff} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}", formatProvider: System.Globalization.CultureInfo.InvariantCulture);
+        if (!string.IsNullOrEmpty(options.LogFile))
+        {
+            config.WriteTo.File(
+                options.LogFile,
+                outputTemplate: "{Timestamp:yyyy-MM-dd HH:mm:ss.fff zzz} [{Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}",
+                formatProvider: System.Globalization.CultureInfo.InvariantCulture,
+                fileSizeLimitBytes: 64L * 1024 * 1024,
+                rollOnFileSizeLimit: true,
+                retainedFileCountLimit: 7,
+                rollingInterval: RollingInterval.Day);
+        }
+
+        return config.CreateLogger();
+    }
+}

@@ -1,0 +1,43 @@
+using Drover.Aggregator.Fleet;
+using Drover.Aggregator.Link;
+using Drover.Protocol.V1;
+
+namespace Drover.Aggregator.Api;
+
+/// <summary>The <c>/v1/nodes</c> endpoints of the HTTP API.</summary>
+internal static class NodesApi
+{
+    public static void MapNodesApi(this IEndpointRouteBuilder app, string host)
+    {
+        var nodes = app.MapGroup("/v1/nodes").RequireHost(host);
+        nodes.MapGet("/", (NodeTable table) => table.Snapshot().Select(NodeResponse.From));
+        nodes.MapGet("/{nodeId}", (string nodeId, NodeTable table) =>
+            table.Snapshot().FirstOrDefault(n => n.NodeId == nodeId) is { } node
+                ? Results.Ok(NodeResponse.From(node))
+                : NodeNotFound(nodeId));
+        nodes.MapPost("/{nodeId}/drain", (string nodeId, NodeTable table, AgentConnections connections)
+            => SetDraining(nodeId, draining: true, table, connections));
+        nodes.MapPost("/{nodeId}/resume", (string nodeId, NodeTable table, AgentConnections connections)
+            => SetDraining(nodeId, draining: false, table, connections));
+    }
+
+    /// <summary>Sends SetDraining to the node; the node's next heartbeat shows the new state.</summary>
+    private static IResult SetDraining(string nodeId, bool draining, NodeTable table, AgentConnections connections)
+    {
+        if (!table.Snapshot().Any(n => n.NodeId == nodeId))
+        {
+            return NodeNotFound(nodeId);
+        }
+
+        var command = new Command { CommandId = Guid.NewGuid().ToString("N"), SetDraining = new SetDraining { Draining = draining } };
+        return connections.TrySend(nodeId, command)
+            ? Results.Accepted(value: new { commandId = command.CommandId, nodeId, draining })
+            : Results.Problem(
+                statusCode: StatusCodes.Status409Conflict,
+                title: "Node not connected",
+                detail: $"Node '{nodeId}' has no open stream to this aggregator, so the command cannot be delivered.");
+    }
+
+    private static IResult NodeNotFound(string nodeId)
+        => Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such node", detail: $"No node with id '{nodeId}' is known to this aggregator.");
+}

@@ -1,0 +1,43 @@
+namespace Drover.Aggregator.Configuration;
+
+/// <summary>
+/// drover-aggregator's configuration. Keys are camelCase in <c>/etc/drover/aggregator.json</c>,
+/// <c>DROVER_AGGREGATOR_&lt;KEY&gt;</c> in the environment, <c>--key value</c> on the command line.
+/// Every key and its default is listed in README.md.
+/// </summary>
+internal sealed class AggregatorOptions
+{
+    /// <summary>The address both listeners bind to.</summary>
+    public string ListenAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>The HTTP API's port (HTTP/1.1 and HTTP/2).</summary>
+    public int HttpPort { get; set; } = 7400;
+
+    /// <summary>The agent link's port (gRPC, HTTP/2 cleartext).</summary>
+    public int LinkPort { get; set; } = 7401;
+
+    /// <summary>How often agents heartbeat; sent to them in Welcome.</summary>
+    public int HeartbeatIntervalMs { get; set; } = 1000;
+
+    /// <summary>How many whole heartbeat intervals a node may miss before it is lost.</summary>
+    public int MissedHeartbeats { get; set; } = 3;
+
+    /// <summary>The longest time between two liveness evaluations.</summary>
+    public int MonitorPeriodMs { get; set; } = 1000;
+
+    /// <summary>How long a new stream may take to send its Hello.</summary>
+    public int HelloTimeoutMs { get; set; } = 10_000;
+
+    /// <summary>Where the aggregator keeps its data.</summary>
+    public string DataDirectory { get; set; } = "/var/lib/drover/aggregator";
+
+    /// <summary>The rolling log file; empty for console only.</summary>
+    public string LogFile { get; set; } = "/var/log/drover/aggregator.log";
+
+    /// <summary>The minimum level logged: Verbose, Debug, Information, Warning, Error, Fatal.</summary>
+    public string LogLevel { get; set; } = "Information";
+
+    public TimeSpan HeartbeatInterval => TimeSpan.FromMilliseconds(HeartbeatIntervalMs);
+
+    public TimeSpan MonitorPeriod => TimeSpan.FromMilliseconds(MonitorPeriodMs);
+}

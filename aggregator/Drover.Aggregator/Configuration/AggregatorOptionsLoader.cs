@@ -1,0 +1,101 @@
+using System.Globalization;
+using System.Net;
+using Serilog.Events;
+
+namespace Drover.Aggregator.Configuration;
+
+/// <summary>
+/// Reads the aggregator's configuration from its file, the environment and the command line, and
+/// checks every value. A bad value is reported as one line naming the key, the value and what is
+/// accepted; the caller stops the process with exit code 78 (EX_CONFIG).
+/// </summary>
+internal static class AggregatorOptionsLoader
+{
+    public const string DefaultConfigFile = "/etc/drover/aggregator.json";
+    public const string EnvironmentPrefix = "DROVER_AGGREGATOR_";
+
+    /// <summary>Builds the configuration: file (named by --config, optional when defaulted), environment, command line.</summary>
+    public static IConfigurationRoot BuildConfiguration(string[] args)
+    {
+        var early = new ConfigurationBuilder()
+            .AddEnvironmentVariables(EnvironmentPrefix)
+            .AddCommandLine(args)
+            .Build();
+        var file = early["config"];
+        var builder = new ConfigurationBuilder();
+        if (string.IsNullOrEmpty(file))
+        {
+            builder.AddJsonFile(DefaultConfigFile, optional: true, reloadOnChange: false);
+        }
+        else
+        {
+            // A file named explicitly must exist: a typo in --config is not a silent default.
+            if (!File.Exists(file))
+            {
+                throw new ConfigurationException($"config = '{file}': the file does not exist; expected the path of a JSON configuration file");
+            }
+
+            builder.AddJsonFile(Path.GetFullPath(file), optional: false, reloadOnChange: false);
+        }
+
+        return builder.AddEnvironmentVariables(EnvironmentPrefix).AddCommandLine(args).Build();
+    }
+
+    /// <summary>Binds and validates; throws <see cref="ConfigurationException"/> naming the first bad key.</summary>
+    public static AggregatorOptions Load(IConfiguration configuration)
+    {
+        var options = new AggregatorOptions();
+        try
+        {
+            configuration.Bind(options);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // The binder names the key, the value and the type it wanted.
+            throw new ConfigurationException(ex.Message, ex);
+        }
+
+        Validate(options);
+        return options;
+    }
+
+    internal static void Validate(AggregatorOptions o)
+    {
+        if (!IPAddress.TryParse(o.ListenAddress, out _))
+        {
+            Fail("listenAddress", o.ListenAddress, "an IPv4 or IPv6 address such as 127.0.0.1 or 0.0.0.0");
+        }
+
+        CheckRange("httpPort", o.HttpPort, 1, 65535);
+        CheckRange("linkPort", o.LinkPort, 1, 65535);
+        if (o.HttpPort == o.LinkPort)
+        {
+            Fail("linkPort", o.LinkPort.ToString(CultureInfo.InvariantCulture), "a port different from httpPort");
+        }
+
+        CheckRange("heartbeatIntervalMs", o.HeartbeatIntervalMs, 50, 60_000);
+        CheckRange("missedHeartbeats", o.MissedHeartbeats, 1, 100);
+        CheckRange("monitorPeriodMs", o.MonitorPeriodMs, 10, 60_000);
+        CheckRange("helloTimeoutMs", o.HelloTimeoutMs, 100, 300_000);
+        if (string.IsNullOrWhiteSpace(o.DataDirectory))
+        {
+            Fail("dataDirectory", o.DataDirectory, "a directory path");
+        }
+
+        if (!Enum.TryParse<LogEventLevel>(o.LogLevel, ignoreCase: true, out _))
+        {
+            Fail("logLevel", o.LogLevel, "one of Verbose, Debug, Information, Warning, Error, Fatal");
+        }
+    }
+
+    private static void CheckRange(string key, int value, int min, int max)
+    {
+        if (value < min || value > max)
+        {
+            Fail(key, value.ToString(CultureInfo.InvariantCulture), $"a whole number from {min} to {max}");
+        }
+    }
+
+    private static void Fail(string key, string? value, string accepted)
+        => throw new ConfigurationException($"{key} = '{value}': expected {accepted}");
+}

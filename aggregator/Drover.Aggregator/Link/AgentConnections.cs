@@ -1,0 +1,36 @@
+using System.Collections.Concurrent;
+using Drover.Protocol.V1;
+
+namespace Drover.Aggregator.Link;
+
+/// <summary>The open agent streams by node id: how actuators reach an agent.</summary>
+internal sealed class AgentConnections
+{
+    private readonly ConcurrentDictionary<string, AgentConnection> _byNode = new(StringComparer.Ordinal);
+
+    /// <summary>Makes <paramref name="connection"/> the node's current stream; the one it replaces is closed.</summary>
+    public void Add(AgentConnection connection)
+    {
+        AgentConnection? previous = null;
+        _byNode.AddOrUpdate(
+            connection.NodeId,
+            connection,
+            (_, old) =>
+            {
+                previous = old;
+                return connection;
+            });
+        previous?.Complete();
+    }
+
+    public void Remove(AgentConnection connection)
+    {
+        _byNode.TryRemove(new KeyValuePair<string, AgentConnection>(connection.NodeId, connection));
+        connection.Complete();
+    }
+
+    /// <summary>Sends a command to a connected node; false when it has no open stream or its outbox is full.</summary>
+    public bool TrySend(string nodeId, Command command)
+        => _byNode.TryGetValue(nodeId, out var connection)
+           && connection.TrySend(new AggregatorMessage { Command = command });
+}

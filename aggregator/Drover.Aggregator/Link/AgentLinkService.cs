@@ -1,0 +1,223 @@
+using Drover.Aggregator.Configuration;
+using Drover.Aggregator.Fleet;
+using Drover.Decisions.Liveness;
+using Drover.Protocol.V1;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+
+namespace Drover.Aggregator.Link;
+
+/// <summary>
+/// The aggregator's side of <c>AgentLink.Connect</c>: ingest only. It validates what arrives,
+/// writes it to the node table, and relays commands queued by actuators to the agent.
+/// </summary>
+internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
+{
+    private readonly NodeTable _nodes;
+    private readonly AgentConnections _connections;
+    private readonly AggregatorOptions _options;
+    private readonly ILogger<AgentLinkService> _logger;
+    private readonly string _aggregatorId;
+
+    public AgentLinkService(
+        NodeTable nodes,
+        AgentConnections connections,
+        AggregatorOptions options,
+        AggregatorIdentity identity,
+        ILogger<AgentLinkService> logger)
+    {
+        _nodes = nodes;
+        _connections = connections;
+        _options = options;
+        _logger = logger;
+        _aggregatorId = identity.Id;
+    }
+
+    public override async Task Connect(
+        IAsyncStreamReader<AgentMessage> requestStream,
+        IServerStreamWriter<AggregatorMessage> responseStream,
+        ServerCallContext context)
+    {
+        var peer = context.Peer;
+        var hello = await ReadHelloAsync(requestStream, context.CancellationToken);
+        var (identity, field, reason) = HelloValidator.Validate(hello);
+        if (identity is null)
+        {
+            Log.HelloRefused(_logger, peer, field!, reason!);
+            throw new RpcException(new Status(StatusCode.InvalidArgument, reason!));
+        }
+
+        var connection = new AgentConnection(identity.NodeId, Guid.NewGuid());
+        var registration = _nodes.Register(identity, connection.Id);
+        if (!registration.Accepted)
+        {
+            Log.HelloRefused(_logger, peer, registration.Field!, registration.Reason!);
+            throw new RpcException(new Status(StatusCode.AlreadyExists, $"hello.{registration.Field}: {registration.Reason}"));
+        }
+
+        _connections.Add(connection);
+        Log.NodeConnected(_logger, identity.NodeId, identity.Cluster, identity.ServerNumber, identity.Port, peer);
+        connection.TrySend(new AggregatorMessage
+        {
+            Welcome = new Welcome
+            {
+                HeartbeatInterval = Duration.FromTimeSpan(_options.HeartbeatInterval),
+                Lease = Duration.FromTimeSpan(NodeLiveness.Lease(_options.HeartbeatInterval, _options.MissedHeartbeats)),
+                AggregatorId = _aggregatorId,
+            },
+        });
+
+        using var streamDone = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        var writer = WriteOutboxAsync(connection, responseStream, streamDone);
+        try
+        {
+            await ReadLoopAsync(requestStream, connection, streamDone.Token);
+        }
+        catch (OperationCanceledException) when (streamDone.IsCancellationRequested)
+        {
+            // The agent went away, or a newer stream of the same node replaced this one.
+        }
+        catch (IOException ex)
+        {
+            Log.StreamBroken(_logger, identity.NodeId, ex.Message);
+        }
+        finally
+        {
+            _connections.Remove(connection);
+            _nodes.Disconnected(identity.NodeId, connection.Id);
+            await writer;
+            Log.NodeDisconnected(_logger, identity.NodeId);
+        }
+    }
+
+    private async Task<Hello> ReadHelloAsync(IAsyncStreamReader<AgentMessage> requestStream, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromMilliseconds(_options.HelloTimeoutMs));
+        try
+        {
+            if (!await requestStream.MoveNext(timeout.Token))
+            {
+                throw new RpcException(new Status(StatusCode.FailedPrecondition, "the stream ended before a Hello"));
+            }
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new RpcException(new Status(StatusCode.DeadlineExceeded, $"no Hello within {_options.HelloTimeoutMs} ms"));
+        }
+
+        var first = requestStream.Current;
+        return first.KindCase == AgentMessage.KindOneofCase.Hello
+            ? first.Hello
+            : throw new RpcException(new Status(StatusCode.FailedPrecondition, $"the first message must be a Hello, not {first.KindCase}"));
+    }
+
+    private async Task ReadLoopAsync(IAsyncStreamReader<AgentMessage> requestStream, AgentConnection connection, CancellationToken cancellationToken)
+    {
+        while (await requestStream.MoveNext(cancellationToken))
+        {
+            var message = requestStream.Current;
+            switch (message.KindCase)
+            {
+                case AgentMessage.KindOneofCase.Heartbeat:
+                    OnHeartbeat(connection, message.Heartbeat);
+                    break;
+                case AgentMessage.KindOneofCase.CommandResult:
+                    var result = message.CommandResult;
+                    if (result.Ok)
+                    {
+                        Log.CommandSucceeded(_logger, connection.NodeId, result.CommandId);
+                    }
+                    else
+                    {
+                        Log.CommandFailed(_logger, connection.NodeId, result.CommandId, result.Error);
+                    }
+
+                    break;
+                case AgentMessage.KindOneofCase.Hello:
+                    throw new RpcException(new Status(StatusCode.FailedPrecondition, "a Hello is only accepted as the first message of a stream"));
+                default:
+                    // A newer agent may send kinds this aggregator does not know yet: ignore them, keep the stream.
+                    Log.UnknownMessage(_logger, connection.NodeId, message.KindCase.ToString());
+                    break;
+            }
+        }
+    }
+
+    private void OnHeartbeat(AgentConnection connection, Heartbeat heartbeat)
+    {
+        if (heartbeat.Survival == SurvivalState.Unspecified)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "heartbeat.survival = 'unspecified' is not accepted; expected alive, draining or stopping"));
+        }
+
+        var survival = NodeTable.FromWire(heartbeat.Survival);
+        if (_nodes.RecordHeartbeat(connection.NodeId, connection.Id, heartbeat.Sequence, survival, out var wasLost) && wasLost)
+        {
+            Log.NodeBack(_logger, connection.NodeId, heartbeat.Sequence);
+        }
+    }
+
+    private async Task WriteOutboxAsync(AgentConnection connection, IServerStreamWriter<AggregatorMessage> responseStream, CancellationTokenSource streamDone)
+    {
+        try
+        {
+            await foreach (var message in connection.Outbox.ReadAllAsync(streamDone.Token))
+            {
+                await responseStream.WriteAsync(message, streamDone.Token);
+            }
+        }
+        catch (OperationCanceledException) when (streamDone.IsCancellationRequested)
+        {
+        }
+        catch (InvalidOperationException ex)
+        {
+            // The response stream is already complete: the call ended under us.
+            Log.StreamBroken(_logger, connection.NodeId, ex.Message);
+        }
+        catch (IOException ex)
+        {
+            Log.StreamBroken(_logger, connection.NodeId, ex.Message);
+        }
+        finally
+        {
+            // Outbox closed (the node reconnected on a newer stream) or writing failed: end this stream.
+            await streamDone.CancelAsync();
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1001, EventName = "NodeConnected", Level = LogLevel.Information,
+            Message = "Node '{NodeId}' (cluster '{Cluster}', server number {ServerNumber}, port {Port}) connected from '{Peer}'.")]
+        public static partial void NodeConnected(ILogger logger, string nodeId, string cluster, int serverNumber, int port, string peer);
+
+        [LoggerMessage(EventId = 1002, EventName = "HelloRefused", Level = LogLevel.Warning,
+            Message = "A Hello from '{Peer}' was refused on field '{Field}': {Reason}.")]
+        public static partial void HelloRefused(ILogger logger, string peer, string field, string reason);
+
+        [LoggerMessage(EventId = 1003, EventName = "NodeDisconnected", Level = LogLevel.Information,
+            Message = "Node '{NodeId}' closed its stream.")]
+        public static partial void NodeDisconnected(ILogger logger, string nodeId);
+
+        [LoggerMessage(EventId = 1004, EventName = "StreamBroken", Level = LogLevel.Information,
+            Message = "The stream of node '{NodeId}' broke: {Reason}")]
+        public static partial void StreamBroken(ILogger logger, string nodeId, string reason);
+
+        [LoggerMessage(EventId = 1005, EventName = "NodeBack", Level = LogLevel.Information,
+            Message = "Node '{NodeId}' is heartbeating again (sequence {Sequence}) and is no longer lost.")]
+        public static partial void NodeBack(ILogger logger, string nodeId, ulong sequence);
+
+        [LoggerMessage(EventId = 1006, EventName = "UnknownAgentMessage", Level = LogLevel.Debug,
+            Message = "Node '{NodeId}' sent a message of kind '{Kind}' this aggregator does not know; ignored.")]
+        public static partial void UnknownMessage(ILogger logger, string nodeId, string kind);
+
+        [LoggerMessage(EventId = 1007, EventName = "CommandSucceeded", Level = LogLevel.Information,
+            Message = "Node '{NodeId}' carried out command '{CommandId}'.")]
+        public static partial void CommandSucceeded(ILogger logger, string nodeId, string commandId);
+
+        [LoggerMessage(EventId = 1008, EventName = "CommandFailed", Level = LogLevel.Warning,
+            Message = "Node '{NodeId}' did not carry out command '{CommandId}': {Error}")]
+        public static partial void CommandFailed(ILogger logger, string nodeId, string commandId, string error);
+    }
+}

@@ -1,0 +1,3 @@
+using Drover.Aggregator;
+
+return await AggregatorHost.RunAsync(args);
