@@ -1,0 +1,62 @@
+# Drover: build, test, run, clean.
+# Needs only the .NET SDK, gcc and make. Everything goes to ./out (programs) and ./var (the local fleet).
+
+DOTNET        ?= dotnet
+CONFIGURATION ?= Release
+OUT           := $(CURDIR)/out
+RESULTS       := $(OUT)/test-results
+AGENTS        ?= 3
+CLUSTERS      ?= 1
+GPUS          ?= 2
+
+export DOTNET_CLI_TELEMETRY_OPTOUT := 1
+export DOTNET_NOLOGO := 1
+export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
+
+.PHONY: all build native restore test run clean
+
+all: build
+
+restore:
+	$(DOTNET) restore Agent.sln
+
+native:
+	$(MAKE) -s -C native/fake-nvml OUT=$(OUT)/native
+
+# The programs land in ./out/<name>/ with a link ./out/<program> to each.
+build: native restore
+	$(DOTNET) build Agent.sln -c $(CONFIGURATION) --no-restore -nologo -clp:NoSummary
+	$(DOTNET) publish aggregator/Drover.Aggregator -c $(CONFIGURATION) --no-restore --no-build -o $(OUT)/aggregator -nologo
+	$(DOTNET) publish agent/Drover.Agent -c $(CONFIGURATION) --no-restore --no-build -o $(OUT)/agent -nologo
+	ln -sfn aggregator/drover-aggregator $(OUT)/drover-aggregator
+	ln -sfn agent/drover-agent $(OUT)/drover-agent
+	@echo "Built: $(OUT)/drover-aggregator $(OUT)/drover-agent $(OUT)/native/libnvidia-ml.so.1"
+
+# Runs every test project; the last line is this Makefile's own count over all of them.
+test: build
+	@rm -rf $(RESULTS)
+	@status=0; \
+	DROVER_OUT=$(OUT) $(DOTNET) test Agent.sln -c $(CONFIGURATION) --no-build --nologo \
+	    --logger "trx" --logger "console;verbosity=minimal" --results-directory $(RESULTS) || status=$$?; \
+	passed=0; failed=0; skipped=0; \
+	for trx in $(RESULTS)/*.trx; do \
+	    [ -f "$$trx" ] || continue; \
+	    counters=$$(grep -o '<Counters [^>]*' "$$trx"); \
+	    p=$$(echo "$$counters" | sed -n 's/.* passed="\([0-9]*\)".*/\1/p'); \
+	    f=$$(echo "$$counters" | sed -n 's/.* failed="\([0-9]*\)".*/\1/p'); \
+	    t=$$(echo "$$counters" | sed -n 's/.* total="\([0-9]*\)".*/\1/p'); \
+	    e=$$(echo "$$counters" | sed -n 's/.* executed="\([0-9]*\)".*/\1/p'); \
+	    passed=$$((passed + $${p:-0})); failed=$$((failed + $${f:-0})); skipped=$$((skipped + $${t:-0} - $${e:-0})); \
+	done; \
+	if [ $$status -ne 0 ] && [ $$failed -eq 0 ]; then failed=1; echo "dotnet test exited with $$status"; fi; \
+	if [ $$skipped -gt 0 ]; then echo "$$passed passed, $$failed failed, $$skipped skipped"; else echo "$$passed passed, $$failed failed"; fi; \
+	exit $$status
+
+# An aggregator and a small simulated fleet on this machine, on the stand-in NVML.
+run: build
+	AGENTS=$(AGENTS) CLUSTERS=$(CLUSTERS) GPUS=$(GPUS) OUT=$(OUT) VAR=$(CURDIR)/var packaging/dev/run-fleet.sh
+
+clean:
+	rm -rf $(OUT) var
+	$(DOTNET) clean Agent.sln -nologo -v q
+	find . -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} +

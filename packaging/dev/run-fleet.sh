@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# Starts one aggregator and a small fleet of agents on loopback, on the stand-in NVML: what `make run` does.
+# Configuration, state and logs go under $VAR; every process started is listed in $VAR/fleet.json.
+# Ctrl-C or SIGTERM stops everything cleanly (SIGTERM to each process, then waits for it).
+set -euo pipefail
+
+AGENTS=${AGENTS:-3}
+CLUSTERS=${CLUSTERS:-1}
+GPUS=${GPUS:-2}
+OUT=${OUT:?OUT must name the build output folder}
+VAR=${VAR:?VAR must name the folder for configuration, state and logs}
+HTTP_PORT=${HTTP_PORT:-7400}
+LINK_PORT=${LINK_PORT:-7401}
+FIRST_NODE_PORT=${FIRST_NODE_PORT:-7411}
+
+for n in "$AGENTS" "$CLUSTERS" "$GPUS"; do
+  case "$n" in ''|*[!0-9]*) echo "run-fleet: AGENTS, CLUSTERS and GPUS must be whole numbers (got AGENTS=$AGENTS CLUSTERS=$CLUSTERS GPUS=$GPUS)" >&2; exit 2 ;; esac
+done
+if [ "$CLUSTERS" -lt 1 ] || [ "$AGENTS" -lt "$CLUSTERS" ]; then
+  echo "run-fleet: need CLUSTERS >= 1 and AGENTS >= CLUSTERS (got AGENTS=$AGENTS CLUSTERS=$CLUSTERS)" >&2
+  exit 2
+fi
+if [ "$GPUS" -gt 64 ]; then
+  echo "run-fleet: GPUS must be at most 64 (got $GPUS)" >&2
+  exit 2
+fi
+
+mkdir -p "$VAR"
+pids=()
+entries=()
+stopping=0
+
+stop_all() {
+  [ "$stopping" = 1 ] && return
+  stopping=1
+  echo
+  echo "Stopping the fleet..."
+  [ -n "${sleeper:-}" ] && kill "$sleeper" 2>/dev/null
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  echo "Stopped. Logs stay under $VAR."
+}
+trap 'stop_all; exit 0' INT TERM
+trap 'stop_all' EXIT
+
+write_fleet_json() {
+  local IFS=,
+  printf '[\n  %s\n]\n' "$(printf '%s' "${entries[*]}" | sed 's/},{/},\n  {/g')" > "$VAR/fleet.json.tmp"
+  mv "$VAR/fleet.json.tmp" "$VAR/fleet.json"
+}
+
+# The stand-in GPUs of one agent: distinct UUIDs and PCI ids, a little memory in use.
+write_scenario() {
+  local file=$1 cluster_index=$2 server=$3
+  {
+    echo "# Stand-in NVML scenario for agent $server of cluster $cluster_index; edit it while the fleet runs."
+    echo "driver_version=550.54.15"
+    echo "init=ok"
+    echo "gpu.count=$GPUS"
+    for ((g = 0; g < GPUS; g++)); do
+      printf 'gpu.%d.name=NVIDIA H100 80GB HBM3\n' "$g"
+      printf 'gpu.%d.uuid=GPU-%08x-%04x-%04x-0000-%012x\n' "$g" "$cluster_index" "$server" "$g" "$((cluster_index * 1000 + server))"
+      printf 'gpu.%d.pci_bus_id=00000000:%02X:00.0\n' "$g" "$((0x17 + g))"
+      printf 'gpu.%d.memory_total=85899345920\n' "$g"
+      printf 'gpu.%d.memory_used=%d\n' "$g" "$(((g + 1) * 1073741824))"
+      printf 'gpu.%d.util_gpu=%d\n' "$g" "$(((server * 7 + g * 13) % 60))"
+      printf 'gpu.%d.util_memory=%d\n' "$g" "$(((server * 5 + g * 11) % 40))"
+      printf 'gpu.%d.temperature=%d\n' "$g" "$((40 + g))"
+      printf 'gpu.%d.power_mw=%d\n' "$g" "$((90000 + g * 1000))"
+      printf 'gpu.%d.mig=0\n' "$g"
+      printf 'gpu.%d.processes=\n' "$g"
+      printf 'gpu.%d.state=ok\n' "$g"
+      printf 'gpu.%d.xid=0\n' "$g"
+    done
+  } > "$file"
+}
+
+# The aggregator.
+agg_dir="$VAR/aggregator"
+mkdir -p "$agg_dir"
+cat > "$agg_dir/aggregator.json" <<JSON
+{
+  "listenAddress": "127.0.0.1",
+  "httpPort": $HTTP_PORT,
+  "linkPort": $LINK_PORT,
+  "dataDirectory": "$agg_dir/data",
+  "logFile": "$agg_dir/aggregator.log"
+}
+JSON
+"$OUT/drover-aggregator" --config "$agg_dir/aggregator.json" > "$agg_dir/console.log" 2>&1 &
+pids+=($!)
+entries+=("{\"role\": \"aggregator\", \"cluster\": null, \"serverNumber\": null, \"port\": $HTTP_PORT, \"pid\": $!, \"log\": \"$agg_dir/aggregator.log\"}")
+
+# Agents: spread over the clusters in turn, numbered 1..N inside each cluster, node ports from FIRST_NODE_PORT.
+declare -A next_server
+port=$FIRST_NODE_PORT
+for ((i = 0; i < AGENTS; i++)); do
+  c=$((i % CLUSTERS + 1))
+  cluster="c$c"
+  server=$(( ${next_server[$cluster]:-0} + 1 ))
+  next_server[$cluster]=$server
+  dir="$VAR/agents/$cluster-$server"
+  mkdir -p "$dir"
+  write_scenario "$dir/gpus.scenario" "$c" "$server"
+  cat > "$dir/agent.json" <<JSON
+{
+  "serverNumber": $server,
+  "port": $port,
+  "cluster": "$cluster",
+  "aggregators": [ "http://127.0.0.1:$LINK_PORT" ],
+  "labels": { "fleet": "make-run" },
+  "stateDirectory": "$dir/state",
+  "logFile": "$dir/agent.log",
+  "nvmlLibraryPath": "$OUT/native/libnvidia-ml.so.1"
+}
+JSON
+  # start.sh starts this agent again by hand, after you SIGKILLed it, say.
+  printf '#!/bin/sh\nDROVER_FAKE_NVML_SCENARIO="%s" exec "%s" --config "%s" >> "%s" 2>&1\n' \
+    "$dir/gpus.scenario" "$OUT/drover-agent" "$dir/agent.json" "$dir/console.log" > "$dir/start.sh"
+  chmod +x "$dir/start.sh"
+  "$dir/start.sh" &
+  pids+=($!)
+  entries+=("{\"role\": \"agent\", \"cluster\": \"$cluster\", \"serverNumber\": $server, \"port\": $port, \"pid\": $!, \"log\": \"$dir/agent.log\"}")
+  port=$((port + 1))
+done
+write_fleet_json
+
+# Wait until every agent is alive at the aggregator (or a minute passes), then say where to look.
+alive=0
+for ((t = 0; t < 120; t++)); do
+  alive=$(curl -fsS "http://127.0.0.1:$HTTP_PORT/v1/nodes" 2>/dev/null | grep -o '"survival":"alive"' | wc -l || true)
+  [ "$alive" -ge "$AGENTS" ] && break
+  for pid in "${pids[@]}"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "run-fleet: process $pid ended early; see the logs under $VAR" >&2
+      exit 1
+    fi
+  done
+  sleep 0.5
+done
+
+cat <<TEXT
+
+Drover is running: one aggregator and $AGENTS agents in $CLUSTERS cluster(s), $GPUS stand-in GPUs each ($alive alive now).
+
+  Nodes:          curl -s http://127.0.0.1:$HTTP_PORT/v1/nodes
+  One node's GPUs: curl -s http://127.0.0.1:$HTTP_PORT/v1/nodes/<nodeId>/gpus
+  Agent link:     127.0.0.1:$LINK_PORT (gRPC; grpc.health.v1 answers there)
+  Processes:      $VAR/fleet.json
+  Logs:           $agg_dir/aggregator.log, $VAR/agents/<cluster>-<n>/agent.log
+  Restart agent:  $VAR/agents/<cluster>-<n>/start.sh &
+  GPU scenarios:  $VAR/agents/<cluster>-<n>/gpus.scenario (edit to move the stand-in GPUs' numbers)
+
+Press Ctrl-C to stop everything.
+TEXT
+
+# Keep running until Ctrl-C or SIGTERM. A process that ends (an agent you SIGKILLed to watch it
+# go lost, say) does not stop the rest; start it again with its start.sh.
+sleeper=
+while true; do
+  sleep 3600 &
+  sleeper=$!
+  wait "$sleeper" || true
+done

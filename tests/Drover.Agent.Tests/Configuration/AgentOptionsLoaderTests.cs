@@ -1,0 +1,100 @@
+using Drover.Agent.Configuration;
+using Microsoft.Extensions.Configuration;
+
+namespace Drover.Agent.Tests.Configuration;
+
+public class AgentOptionsLoaderTests
+{
+    internal static AgentOptions Load(params (string Key, string Value)[] values)
+        => AgentOptionsLoader.Load(new ConfigurationBuilder()
+            .AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>(v.Key, v.Value)))
+            .Build());
+
+    [Fact]
+    public void Load_OnlyServerNumber_GivesDocumentedDefaults()
+    {
+        var options = Load(("serverNumber", "4"));
+
+        Assert.Equal(4, options.ServerNumber);
+        Assert.Equal(7411, options.Port);
+        Assert.Equal("default", options.Cluster);
+        Assert.Equal(["http://127.0.0.1:7401"], options.Aggregators);
+        Assert.Equal("/var/lib/drover/agent", options.StateDirectory);
+        Assert.Equal("/var/log/drover/agent.log", options.LogFile);
+        Assert.Equal(1000, options.HeartbeatIntervalMs);
+    }
+
+    [Fact]
+    public void Load_ListAndLabels_AreBound()
+    {
+        var options = Load(("serverNumber", "1"), ("aggregators:0", "http://a:7401"), ("aggregators:1", "http://b:7401"), ("labels:zone", "eu-1"));
+
+        Assert.Equal(["http://a:7401", "http://b:7401"], options.Aggregators);
+        Assert.Equal("eu-1", options.Labels["zone"]);
+    }
+
+    [Fact]
+    public void Load_MissingServerNumber_SaysItHasNoDefault()
+    {
+        var ex = Assert.Throws<ConfigurationException>(() => Load());
+
+        Assert.Equal("serverNumber = '': expected a whole number from 1 to 65535, unique in the cluster (it has no default)", ex.Message);
+    }
+
+    [Theory]
+    [InlineData("serverNumber", "0", "serverNumber = ''")]
+    [InlineData("serverNumber", "65536", "serverNumber = '65536'")]
+    [InlineData("serverNumber", "one", "'one' at 'serverNumber'")]
+    [InlineData("port", "0", "port = '0': expected a whole number from 1 to 65535")]
+    [InlineData("cluster", "Prod_East", "cluster = 'Prod_East'")]
+    [InlineData("aggregators:0", "127.0.0.1:7401", "aggregators:0 = '127.0.0.1:7401'")]
+    [InlineData("aggregators:0", "ftp://x:1", "http://")]
+    [InlineData("labels:bad key", "v", "labels:bad key")]
+    [InlineData("logLevel", "loud", "logLevel = 'loud'")]
+    [InlineData("heartbeatIntervalMs", "5", "heartbeatIntervalMs = '5'")]
+    [InlineData("reconnectMaxBackoffMs", "50", "reconnectMaxBackoffMs = '50': expected a whole number from 200")]
+    public void Load_BadValue_NamesKeyValueAndAccepted(string key, string value, string expected)
+    {
+        var values = key == "serverNumber" ? new[] { (key, value) } : new[] { ("serverNumber", "1"), (key, value) };
+
+        var ex = Assert.Throws<ConfigurationException>(() => Load(values));
+
+        Assert.Contains(expected, ex.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void BuildConfiguration_CommandLineOverridesFile()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"drover-agent-{Guid.NewGuid():N}.json");
+        File.WriteAllText(file, """{ "serverNumber": 3, "cluster": "from-file", "port": 7500 }""");
+        try
+        {
+            var options = AgentOptionsLoader.Load(AgentOptionsLoader.BuildConfiguration(["--config", file, "--port", "7600"]));
+
+            Assert.Equal(3, options.ServerNumber);
+            Assert.Equal("from-file", options.Cluster);
+            Assert.Equal(7600, options.Port);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public void BuildConfiguration_MalformedFile_NamesTheFile()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"drover-agent-{Guid.NewGuid():N}.json");
+        File.WriteAllText(file, "{ serverNumber: ");
+        try
+        {
+            var ex = Assert.Throws<ConfigurationException>(() => AgentOptionsLoader.BuildConfiguration(["--config", file]));
+
+            Assert.StartsWith($"config = '{file}'", ex.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+}

@@ -1,0 +1,51 @@
+using Drover.Aggregator.Configuration;
+using Microsoft.Extensions.Configuration;
+
+namespace Drover.Aggregator.Tests.Configuration;
+
+public class AggregatorOptionsLoaderTests
+{
+    private static AggregatorOptions Load(params (string Key, string Value)[] values)
+        => AggregatorOptionsLoader.Load(new ConfigurationBuilder()
+            .AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>(v.Key, v.Value)))
+            .Build());
+
+    [Fact]
+    public void Load_Nothing_GivesDocumentedDefaults()
+    {
+        var options = Load();
+
+        Assert.Equal("127.0.0.1", options.ListenAddress);
+        Assert.Equal(7400, options.HttpPort);
+        Assert.Equal(7401, options.LinkPort);
+        Assert.Equal(1000, options.HeartbeatIntervalMs);
+        Assert.Equal(3, options.MissedHeartbeats);
+        Assert.Equal(1000, options.MonitorPeriodMs);
+        Assert.Equal("/var/lib/drover/aggregator", options.DataDirectory);
+        Assert.Equal("/var/log/drover/aggregator.log", options.LogFile);
+    }
+
+    [Theory]
+    [InlineData("httpPort", "0", "httpPort = '0'")]
+    [InlineData("linkPort", "70000", "linkPort = '70000'")]
+    [InlineData("linkPort", "7400", "a port different from httpPort")]
+    [InlineData("missedHeartbeats", "0", "missedHeartbeats = '0'")]
+    [InlineData("heartbeatIntervalMs", "10", "a whole number from 50 to 60000")]
+    [InlineData("listenAddress", "localhost:1", "listenAddress = 'localhost:1'")]
+    [InlineData("logLevel", "chatty", "one of Verbose")]
+    [InlineData("httpPort", "many", "'many' at 'httpPort'")]
+    public void Load_BadValue_NamesKeyValueAndAccepted(string key, string value, string expected)
+    {
+        var ex = Assert.Throws<ConfigurationException>(() => Load((key, value)));
+
+        Assert.Contains(expected, ex.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void BuildConfiguration_MissingNamedFile_IsAConfigurationError()
+    {
+        var ex = Assert.Throws<ConfigurationException>(() => AggregatorOptionsLoader.BuildConfiguration(["--config", "/nonexistent/aggregator.json"]));
+
+        Assert.Contains("config = '/nonexistent/aggregator.json'", ex.Message, StringComparison.Ordinal);
+    }
+}

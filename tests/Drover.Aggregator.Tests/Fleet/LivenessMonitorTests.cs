@@ -1,0 +1,115 @@
+using Drover.Aggregator.Configuration;
+using Drover.Aggregator.Fleet;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Drover.Aggregator.Tests.Fleet;
+
+public class LivenessMonitorTests
+{
+    private readonly FakeTimeProvider _time = new();
+    private readonly NodeTable _table;
+    private readonly LivenessMonitor _monitor;
+    private readonly Guid _connection = Guid.NewGuid();
+
+    public LivenessMonitorTests()
+    {
+        _table = new NodeTable(_time);
+        var options = new AggregatorOptions { HeartbeatIntervalMs = 1000, MissedHeartbeats = 3, MonitorPeriodMs = 1000 };
+        _monitor = new LivenessMonitor(_table, options, _time, NullLogger<LivenessMonitor>.Instance);
+        _table.Register(NodeTableTests.Node("a", 1), _connection);
+    }
+
+    private NodeSurvival Survival => _table.Snapshot()[0].Survival;
+
+    [Fact]
+    public void Evaluate_OneMillisecondBeforeLease_NodeStaysAlive()
+    {
+        _time.Advance(TimeSpan.FromMilliseconds(2999));
+
+        var next = _monitor.Evaluate();
+
+        Assert.Equal(NodeSurvival.Alive, Survival);
+        Assert.Equal(TimeSpan.FromMilliseconds(1), next);
+    }
+
+    [Fact]
+    public void Evaluate_AtLease_NodeIsLost()
+    {
+        _time.Advance(TimeSpan.FromSeconds(3));
+
+        _monitor.Evaluate();
+
+        Assert.Equal(NodeSurvival.Lost, Survival);
+    }
+
+    [Fact]
+    public void Evaluate_HeartbeatsEveryInterval_NeverLost()
+    {
+        for (var i = 1; i <= 20; i++)
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(1000));
+            _table.RecordHeartbeat("a", _connection, (ulong)i, NodeSurvival.Alive, out _);
+            _monitor.Evaluate();
+            Assert.Equal(NodeSurvival.Alive, Survival);
+        }
+    }
+
+    [Fact]
+    public void Evaluate_TwoHeartbeatsMissed_NotLostThenLostAtThird()
+    {
+        _time.Advance(TimeSpan.FromSeconds(1));
+        _table.RecordHeartbeat("a", _connection, 1, NodeSurvival.Alive, out _);
+        _time.Advance(TimeSpan.FromMilliseconds(2500));
+        _monitor.Evaluate();
+        Assert.Equal(NodeSurvival.Alive, Survival);
+
+        _time.Advance(TimeSpan.FromMilliseconds(500));
+        _monitor.Evaluate();
+
+        Assert.Equal(NodeSurvival.Lost, Survival);
+    }
+
+    [Fact]
+    public void Evaluate_DisconnectedButWithinLease_NotLostYet()
+    {
+        _table.Disconnected("a", _connection);
+        _time.Advance(TimeSpan.FromSeconds(2));
+
+        _monitor.Evaluate();
+
+        Assert.Equal(NodeSurvival.Alive, Survival);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_TimeReachesLease_MarksLost()
+    {
+        await _monitor.StartAsync(CancellationToken.None);
+        try
+        {
+            _time.Advance(TimeSpan.FromSeconds(1));
+            _table.RecordHeartbeat("a", _connection, 1, NodeSurvival.Alive, out _);
+
+            // The lease runs out 3 s after the heartbeat; move the clock there as a real one would.
+            for (var i = 0; i < 30; i++)
+            {
+                _time.Advance(TimeSpan.FromMilliseconds(100));
+                await Task.Yield();
+            }
+
+            // The monitor's loop continues on the thread pool once its timer fires: bounded wait for it.
+            var deadline = DateTime.UtcNow.AddSeconds(5);
+            while (Survival != NodeSurvival.Lost && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(10);
+            }
+
+            Assert.Equal(NodeSurvival.Lost, Survival);
+            Assert.Equal(TimeSpan.FromSeconds(3), _table.Snapshot()[0].SinceLastHeartbeat);
+        }
+        finally
+        {
+            await _monitor.StopAsync(CancellationToken.None);
+        }
+    }
+}

@@ -1,0 +1,146 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Xunit.Abstractions;
+
+namespace Drover.SystemTests.Infrastructure;
+
+/// <summary>
+/// One test's fleet: a real aggregator and real agents on loopback ports, each in its own folder
+/// under a temporary directory, all killed when the test ends. Logs are kept on failure and their
+/// folder is written to the test output.
+/// </summary>
+internal sealed class Fleet : IAsyncDisposable
+{
+    private readonly ITestOutputHelper _output;
+    private readonly List<ChildProcess> _processes = [];
+
+    public Fleet(ITestOutputHelper output)
+    {
+        _output = output;
+        Directory = Path.Combine(Path.GetTempPath(), "drover-systemtests", $"{DateTime.UtcNow:HHmmss}-{Guid.NewGuid():N}"[..20]);
+        System.IO.Directory.CreateDirectory(Directory);
+        HttpPort = Ports.Free();
+        LinkPort = Ports.Free();
+        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{HttpPort}"), Timeout = TimeSpan.FromSeconds(5) };
+        _output.WriteLine($"Fleet folder: {Directory}");
+    }
+
+    public string Directory { get; }
+
+    public int HttpPort { get; }
+
+    public int LinkPort { get; }
+
+    public string LinkAddress => $"http://127.0.0.1:{LinkPort}";
+
+    public HttpClient Http { get; }
+
+    public ChildProcess StartAggregator(params string[] extraArgs)
+    {
+        var dir = Path.Combine(Directory, "aggregator");
+        System.IO.Directory.CreateDirectory(dir);
+        string[] args =
+        [
+            "--httpPort", Invariant(HttpPort),
+            "--linkPort", Invariant(LinkPort),
+            "--dataDirectory", Path.Combine(dir, "data"),
+            "--logFile", Path.Combine(dir, "aggregator.log"),
+            .. extraArgs,
+        ];
+        return Track(ChildProcess.Start(Repository.Aggregator, args, Path.Combine(dir, "console.log")));
+    }
+
+    /// <summary>Starts an agent; the same <paramref name="name"/> reuses the same state directory (and so the same node id).</summary>
+    public ChildProcess StartAgent(string name, int serverNumber, string cluster = "c1", int? port = null, IEnumerable<string>? aggregators = null, params string[] extraArgs)
+    {
+        var dir = Path.Combine(Directory, "agents", name);
+        System.IO.Directory.CreateDirectory(dir);
+        var args = new List<string>
+        {
+            "--serverNumber", Invariant(serverNumber),
+            "--port", Invariant(port ?? Ports.Free()),
+            "--cluster", cluster,
+            "--stateDirectory", Path.Combine(dir, "state"),
+            "--logFile", Path.Combine(dir, "agent.log"),
+        };
+        var i = 0;
+        foreach (var address in aggregators ?? [LinkAddress])
+        {
+            args.AddRange([$"--aggregators:{i++}", address]);
+        }
+
+        args.AddRange(extraArgs);
+        return Track(ChildProcess.Start(Repository.Agent, args, Path.Combine(dir, "console.log")));
+    }
+
+    public string NodeIdOf(string name)
+        => File.ReadAllText(Path.Combine(Directory, "agents", name, "state", "node-id")).Trim();
+
+    public async Task<JsonElement[]> NodesAsync()
+        => await Http.GetFromJsonAsync<JsonElement[]>("/v1/nodes") ?? [];
+
+    public async Task<JsonElement?> NodeAsync(string nodeId)
+        => (await NodesAsync()).Cast<JsonElement?>().FirstOrDefault(n => n!.Value.GetProperty("nodeId").GetString() == nodeId);
+
+    /// <summary>Polls until <paramref name="condition"/> holds; fails with <paramref name="what"/> and the last state after <paramref name="timeout"/>.</summary>
+    public static async Task<TimeSpan> WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what, Func<Task<string>>? describe = null)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                if (await condition())
+                {
+                    return clock.Elapsed;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // The aggregator is not listening yet.
+            }
+
+            if (clock.Elapsed > timeout)
+            {
+                var state = describe is null ? "" : $" Last state: {await describe()}";
+                throw new TimeoutException($"Timed out after {timeout.TotalSeconds:0.#} s waiting until {what}.{state}");
+            }
+
+            await Task.Delay(25);
+        }
+    }
+
+    public Task<TimeSpan> WaitForSurvivalAsync(string nodeId, string survival, TimeSpan timeout)
+        => WaitUntilAsync(
+            async () => (await NodeAsync(nodeId))?.GetProperty("survival").GetString() == survival,
+            timeout,
+            $"node '{nodeId}' is '{survival}'",
+            async () => JsonSerializer.Serialize(await NodesAsync()));
+
+    public async Task WaitForAliveCountAsync(int count, TimeSpan timeout)
+        => await WaitUntilAsync(
+            async () => (await NodesAsync()).Count(n => n.GetProperty("survival").GetString() == "alive") == count,
+            timeout,
+            $"{count} nodes are alive",
+            async () => JsonSerializer.Serialize(await NodesAsync()));
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var process in _processes)
+        {
+            await process.DisposeAsync();
+        }
+
+        Http.Dispose();
+    }
+
+    private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private ChildProcess Track(ChildProcess process)
+    {
+        _processes.Add(process);
+        return process;
+    }
+}

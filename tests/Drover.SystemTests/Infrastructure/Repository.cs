@@ -1,0 +1,36 @@
+namespace Drover.SystemTests.Infrastructure;
+
+/// <summary>Finds the repository and the programs `make build` left in ./out (or $DROVER_OUT).</summary>
+internal static class Repository
+{
+    public static string Root { get; } = FindRoot();
+
+    public static string Out { get; } = Environment.GetEnvironmentVariable("DROVER_OUT") is { Length: > 0 } o ? o : Path.Combine(Root, "out");
+
+    public static string Aggregator => Program("drover-aggregator");
+
+    public static string Agent => Program("drover-agent");
+
+    public static string FakeNvml => Path.Combine(Out, "native", "libnvidia-ml.so.1");
+
+    private static string Program(string name)
+    {
+        var path = Path.Combine(Out, name);
+        return File.Exists(path)
+            ? path
+            : throw new InvalidOperationException($"'{path}' does not exist: the system tests run the built programs; run 'make build' (or 'make test') first.");
+    }
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Agent.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException($"No Agent.sln above '{AppContext.BaseDirectory}'.");
+    }
+}
