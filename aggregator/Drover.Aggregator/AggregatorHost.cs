@@ -63,13 +63,14 @@ internal static class AggregatorHost
         builder.Services.AddSingleton(AggregatorIdentity.ForThisProcess());
         builder.Services.AddSingleton<NodeTable>();
         builder.Services.AddSingleton<AgentConnections>();
-        builder.Services.AddHostedService<LivenessMonitor>();
+        builder.Services.AddSingleton<LivenessMonitor>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<LivenessMonitor>());
         builder.Services.AddGrpc(grpc =>
         {
             // Agent messages are small; a peer does not choose how much the aggregator buffers.
             grpc.MaxReceiveMessageSize = 1024 * 1024;
         });
-        builder.Services.AddGrpcHealthChecks();
+        builder.Services.AddGrpcHealthChecks().AddCheck<LivenessMonitorHealthCheck>("liveness-monitor");
 
         var app = builder.Build();
 

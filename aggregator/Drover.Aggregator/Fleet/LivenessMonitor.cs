@@ -14,6 +14,7 @@ internal sealed partial class LivenessMonitor : BackgroundService
     private readonly AggregatorOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<LivenessMonitor> _logger;
+    private long _lastEvaluation = -1;
 
     public LivenessMonitor(NodeTable nodes, AggregatorOptions options, TimeProvider time, ILogger<LivenessMonitor> logger)
     {
@@ -23,9 +24,20 @@ internal sealed partial class LivenessMonitor : BackgroundService
         _logger = logger;
     }
 
+    /// <summary>How long ago the last evaluation ran, or null before the first.</summary>
+    public TimeSpan? SinceLastEvaluation
+    {
+        get
+        {
+            var last = Interlocked.Read(ref _lastEvaluation);
+            return last < 0 ? null : _time.GetElapsedTime(last);
+        }
+    }
+
     /// <summary>One evaluation: marks the lost nodes and returns how long to wait before the next.</summary>
     public TimeSpan Evaluate()
     {
+        Interlocked.Exchange(ref _lastEvaluation, _time.GetTimestamp());
         var snapshot = _nodes.Snapshot();
         var live = new List<TimeSpan>(snapshot.Count);
         foreach (var node in snapshot)
