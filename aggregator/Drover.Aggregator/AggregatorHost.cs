@@ -58,6 +58,7 @@ internal static class AggregatorHost
             kestrel.Listen(address, options.LinkPort, listen => listen.Protocols = HttpProtocols.Http2);
         });
 
+        builder.Services.AddSystemd();
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(time ?? TimeProvider.System);
         builder.Services.AddSingleton(AggregatorIdentity.ForThisProcess());
