@@ -1,0 +1,191 @@
+using Drover.Nvml.Interop;
+
+namespace Drover.Nvml;
+
+/// <summary>
+/// <see cref="IGpuDevice"/> over a cached <c>nvmlDevice_t</c>. Reads are one NVML call each; the handle, index,
+/// name and bus id are replaced together by <see cref="INvml.Rescan"/>.
+/// </summary>
+internal sealed class GpuDevice : IGpuDevice
+{
+    /// <summary>The first process buffer; it grows (count * 2 + 5, as pynvml does) when NVML says it is too small.</summary>
+    internal const int InitialProcessCapacity = 32;
+
+    /// <summary>The process buffer never grows past this many entries.</summary>
+    internal const int MaxProcessCapacity = 65536;
+
+    private const int ProcessAttempts = 4;
+
+    private readonly Lock _processGate = new();
+    private Identity _identity;
+    private NvmlProcessInfo[] _processBuffer = new NvmlProcessInfo[InitialProcessCapacity];
+    private GpuProcess[] _lastProcesses = [];
+
+    internal GpuDevice(NvmlClient owner, string uuid, int index, nint handle, string name, string pciBusId)
+    {
+        Owner = owner;
+        Uuid = uuid;
+        _identity = new Identity(index, handle, name, pciBusId);
+    }
+
+    public int Index => Volatile.Read(ref _identity).Index;
+
+    public string Uuid { get; }
+
+    public string Name => Volatile.Read(ref _identity).Name;
+
+    public string PciBusId => Volatile.Read(ref _identity).PciBusId;
+
+    internal NvmlClient Owner { get; }
+
+    internal nint Handle => Volatile.Read(ref _identity).Handle;
+
+    public unsafe NvmlResult<GpuMemory> GetMemory()
+    {
+        if (Owner.IsDisposed)
+        {
+            return NvmlResult<GpuMemory>.Fail(NvmlErrors.Disposed("nvmlDeviceGetMemoryInfo"));
+        }
+
+        if (Owner.UseMemoryInfoV2)
+        {
+            var memory = new NvmlMemoryV2 { Version = NvmlMemoryV2.StructVersion };
+            var code = NvmlInterop.DeviceGetMemoryInfoV2(Handle, &memory);
+            return code == NvmlReturn.Success
+                ? NvmlResult<GpuMemory>.Ok(new GpuMemory(memory.Total, memory.Used, memory.Free, memory.Reserved))
+                : NvmlErrors.Fail<GpuMemory>(code, "nvmlDeviceGetMemoryInfo_v2");
+        }
+
+        NvmlMemory legacy = default;
+        var legacyCode = NvmlInterop.DeviceGetMemoryInfo(Handle, &legacy);
+        return legacyCode == NvmlReturn.Success
+            ? NvmlResult<GpuMemory>.Ok(new GpuMemory(legacy.Total, legacy.Used, legacy.Free, 0))
+            : NvmlErrors.Fail<GpuMemory>(legacyCode, "nvmlDeviceGetMemoryInfo");
+    }
+
+    public unsafe NvmlResult<GpuUtilization> GetUtilization()
+    {
+        const string Call = "nvmlDeviceGetUtilizationRates";
+        if (Owner.IsDisposed)
+        {
+            return NvmlResult<GpuUtilization>.Fail(NvmlErrors.Disposed(Call));
+        }
+
+        NvmlUtilization utilization = default;
+        var code = NvmlInterop.DeviceGetUtilizationRates(Handle, &utilization);
+        return code == NvmlReturn.Success
+            ? NvmlResult<GpuUtilization>.Ok(new GpuUtilization(utilization.Gpu, utilization.Memory))
+            : NvmlErrors.Fail<GpuUtilization>(code, Call);
+    }
+
+    public unsafe NvmlResult<uint> GetTemperatureC()
+    {
+        const string Call = "nvmlDeviceGetTemperature";
+        if (Owner.IsDisposed)
+        {
+            return NvmlResult<uint>.Fail(NvmlErrors.Disposed(Call));
+        }
+
+        uint temperature = 0;
+        var code = NvmlInterop.DeviceGetTemperature(Handle, NvmlInterop.TemperatureGpu, &temperature);
+        return code == NvmlReturn.Success ? NvmlResult<uint>.Ok(temperature) : NvmlErrors.Fail<uint>(code, Call);
+    }
+
+    public unsafe NvmlResult<uint> GetPowerMilliwatts()
+    {
+        const string Call = "nvmlDeviceGetPowerUsage";
+        if (Owner.IsDisposed)
+        {
+            return NvmlResult<uint>.Fail(NvmlErrors.Disposed(Call));
+        }
+
+        uint power = 0;
+        var code = NvmlInterop.DeviceGetPowerUsage(Handle, &power);
+        return code == NvmlReturn.Success ? NvmlResult<uint>.Ok(power) : NvmlErrors.Fail<uint>(code, Call);
+    }
+
+    public unsafe NvmlResult<bool> GetMigEnabled()
+    {
+        const string Call = "nvmlDeviceGetMigMode";
+        if (Owner.IsDisposed)
+        {
+            return NvmlResult<bool>.Fail(NvmlErrors.Disposed(Call));
+        }
+
+        uint current = 0;
+        uint pending = 0;
+        var code = NvmlInterop.DeviceGetMigMode(Handle, &current, &pending);
+        return code == NvmlReturn.Success
+            ? NvmlResult<bool>.Ok(current == NvmlInterop.MigEnable)
+            : NvmlErrors.Fail<bool>(code, Call);
+    }
+
+    public unsafe NvmlResult<IReadOnlyList<GpuProcess>> GetComputeProcesses()
+    {
+        const string Call = "nvmlDeviceGetComputeRunningProcesses_v3";
+        if (Owner.IsDisposed)
+        {
+            return NvmlResult<IReadOnlyList<GpuProcess>>.Fail(NvmlErrors.Disposed(Call));
+        }
+
+        lock (_processGate)
+        {
+            for (var attempt = 0; attempt < ProcessAttempts; attempt++)
+            {
+                var count = (uint)_processBuffer.Length;
+                NvmlReturn code;
+                fixed (NvmlProcessInfo* infos = _processBuffer)
+                {
+                    code = NvmlInterop.DeviceGetComputeRunningProcesses(Handle, &count, infos);
+                }
+
+                if (code == NvmlReturn.Success)
+                {
+                    return NvmlResult<IReadOnlyList<GpuProcess>>.Ok(Publish((int)Math.Min(count, (uint)_processBuffer.Length)));
+                }
+
+                if (code != NvmlReturn.InsufficientSize || count > MaxProcessCapacity)
+                {
+                    return NvmlErrors.Fail<IReadOnlyList<GpuProcess>>(code, Call);
+                }
+
+                // Processes may start between two calls: leave room, as pynvml does.
+                _processBuffer = new NvmlProcessInfo[(int)Math.Min((count * 2) + 5, MaxProcessCapacity)];
+            }
+
+            return NvmlErrors.Fail<IReadOnlyList<GpuProcess>>(NvmlReturn.InsufficientSize, Call);
+        }
+    }
+
+    internal void Update(int index, nint handle, string name, string pciBusId) =>
+        Volatile.Write(ref _identity, new Identity(index, handle, name, pciBusId));
+
+    public override string ToString() => $"GPU {Index} {Uuid} ({Name}, {PciBusId})";
+
+    /// <summary>Returns the processes in the buffer, reusing the last array when nothing changed.</summary>
+    private GpuProcess[] Publish(int count)
+    {
+        var last = _lastProcesses;
+        var unchanged = last.Length == count;
+        for (var i = 0; unchanged && i < count; i++)
+        {
+            unchanged = last[i].Pid == _processBuffer[i].Pid && last[i].UsedMemoryBytes == _processBuffer[i].UsedGpuMemory;
+        }
+
+        if (unchanged)
+        {
+            return last;
+        }
+
+        var processes = count == 0 ? [] : new GpuProcess[count];
+        for (var i = 0; i < count; i++)
+        {
+            processes[i] = new GpuProcess(_processBuffer[i].Pid, _processBuffer[i].UsedGpuMemory);
+        }
+
+        _lastProcesses = processes;
+        return processes;
+    }
+
+    private sealed record Identity(int Index, nint Handle, string Name, string PciBusId);
+}

@@ -1,0 +1,44 @@
+namespace Drover.Nvml;
+
+/// <summary>
+/// One GPU, identified by its UUID. Its handle is cached: reading a value costs one NVML call.
+/// </summary>
+/// <remarks>
+/// Thread-safe. When the GPU is lost, every read returns <see cref="NvmlReturn.GpuIsLost"/>;
+/// <see cref="INvml.Rescan"/> refreshes the handle when it comes back.
+/// </remarks>
+public interface IGpuDevice
+{
+    /// <summary>The NVML index at the last enumeration. Indexes can change between boots; the UUID does not.</summary>
+    int Index { get; }
+
+    /// <summary>The GPU's UUID (<c>GPU-…</c>).</summary>
+    string Uuid { get; }
+
+    /// <summary>The product name, for example <c>NVIDIA H100 80GB HBM3</c>; empty when NVML could not tell.</summary>
+    string Name { get; }
+
+    /// <summary>The PCI bus id, <c>domain:bus:device.function</c>, for example <c>00000000:17:00.0</c>; empty when NVML could not tell.</summary>
+    string PciBusId { get; }
+
+    /// <summary>Framebuffer memory (<c>nvmlDeviceGetMemoryInfo_v2</c>, or v1 where the library lacks v2).</summary>
+    NvmlResult<GpuMemory> GetMemory();
+
+    /// <summary>Utilization over the driver's last sample period; not supported on MIG-enabled GPUs.</summary>
+    NvmlResult<GpuUtilization> GetUtilization();
+
+    /// <summary>The GPU core temperature in degrees Celsius.</summary>
+    NvmlResult<uint> GetTemperatureC();
+
+    /// <summary>Power draw in milliwatts (a 1 s average on Ampere and later, except GA100).</summary>
+    NvmlResult<uint> GetPowerMilliwatts();
+
+    /// <summary>Whether MIG mode is currently enabled.</summary>
+    NvmlResult<bool> GetMigEnabled();
+
+    /// <summary>
+    /// The compute processes running on the GPU. The list is empty when none run. Successive calls that find the
+    /// same processes return the same list instance, so a steady sample allocates nothing.
+    /// </summary>
+    NvmlResult<IReadOnlyList<GpuProcess>> GetComputeProcesses();
+}

@@ -1,0 +1,38 @@
+namespace Drover.Nvml;
+
+/// <summary>
+/// The NVML library of this host: initialization, the GPUs and their events.
+/// </summary>
+/// <remarks>
+/// Thread-safe: sampling devices and waiting on an event set may run on different threads. Every NVML failure is
+/// returned as an <see cref="NvmlResult{T}"/>; nothing here throws for a driver problem. Disposing shuts NVML down
+/// (once per successful <see cref="Initialize"/>) and disposes the event sets created here.
+/// </remarks>
+public interface INvml : IDisposable
+{
+    /// <summary>
+    /// Loads the library, calls <c>nvmlInit_v2</c> and returns the driver version. Idempotent once it succeeded;
+    /// after a failure the next call tries again.
+    /// </summary>
+    NvmlResult<string> Initialize();
+
+    /// <summary>
+    /// The GPUs, enumerated by index on the first call (initializing first when needed); later calls return the
+    /// cached list of the last enumeration (this one or <see cref="Rescan"/>). Devices are identified by UUID; a GPU
+    /// whose handle or UUID cannot be read (for example a lost GPU) is left out, and a repeated UUID is listed once.
+    /// </summary>
+    NvmlResult<IReadOnlyList<IGpuDevice>> GetDevices();
+
+    /// <summary>
+    /// Enumerates the GPUs again (after a GPU was lost, or came back). A UUID seen before keeps its
+    /// <see cref="IGpuDevice"/> object, with its handle and index refreshed.
+    /// </summary>
+    NvmlResult<IReadOnlyList<IGpuDevice>> Rescan();
+
+    /// <summary>
+    /// Creates an event set on <paramref name="devices"/> for <paramref name="types"/>. Each device is registered
+    /// for the subset of <paramref name="types"/> it supports; a device that supports none of them, or that
+    /// reports not supported, no permission or lost, is left out.
+    /// </summary>
+    NvmlResult<IGpuEventSet> CreateEventSet(IEnumerable<IGpuDevice> devices, GpuEventTypes types);
+}

@@ -1,0 +1,302 @@
+using System.Text;
+using Drover.Nvml.Interop;
+
+namespace Drover.Nvml;
+
+/// <summary>
+/// <see cref="INvml"/> over the real NVML API (or the stand-in library, through the configured path).
+/// </summary>
+internal sealed class NvmlClient : INvml
+{
+    /// <summary>Enumeration stops here whatever count the driver reports.</summary>
+    internal const int MaxDevices = 1024;
+
+    private readonly Lock _gate = new();
+    private readonly string _libraryPath;
+    private readonly Dictionary<string, GpuDevice> _known = new(StringComparer.Ordinal);
+    private readonly List<GpuEventSet> _eventSets = [];
+    private GpuDevice[]? _devices;
+    private string? _driverVersion;
+    private volatile bool _disposed;
+
+    internal NvmlClient(string libraryPath) => _libraryPath = libraryPath;
+
+    /// <summary>The library this client loads.</summary>
+    internal string LibraryPath => _libraryPath;
+
+    /// <summary>Use nvmlDeviceGetMemoryInfo (v1) even when v2 is exported; lets tests cover the fallback.</summary>
+    internal bool ForceMemoryInfoV1 { get; set; }
+
+    internal bool UseMemoryInfoV2 => NvmlLibrary.HasMemoryInfoV2 && !ForceMemoryInfoV1;
+
+    internal bool IsDisposed => _disposed;
+
+    public NvmlResult<string> Initialize()
+    {
+        lock (_gate)
+        {
+            return InitializeLocked();
+        }
+    }
+
+    public NvmlResult<IReadOnlyList<IGpuDevice>> GetDevices()
+    {
+        lock (_gate)
+        {
+            if (_devices is not null && !_disposed)
+            {
+                return NvmlResult<IReadOnlyList<IGpuDevice>>.Ok(_devices);
+            }
+
+            return EnumerateLocked();
+        }
+    }
+
+    public NvmlResult<IReadOnlyList<IGpuDevice>> Rescan()
+    {
+        lock (_gate)
+        {
+            return EnumerateLocked();
+        }
+    }
+
+    public unsafe NvmlResult<IGpuEventSet> CreateEventSet(IEnumerable<IGpuDevice> devices, GpuEventTypes types)
+    {
+        const string Create = "nvmlEventSetCreate";
+        ArgumentNullException.ThrowIfNull(devices);
+        lock (_gate)
+        {
+            var initialized = InitializeLocked();
+            if (!initialized.IsSuccess)
+            {
+                return NvmlResult<IGpuEventSet>.Fail(initialized.Error);
+            }
+
+            nint raw = 0;
+            var code = NvmlInterop.EventSetCreate(&raw);
+            if (code != NvmlReturn.Success)
+            {
+                return NvmlErrors.Fail<IGpuEventSet>(code, Create);
+            }
+
+            var handle = new NvmlEventSetHandle(raw);
+            var registered = new Dictionary<nint, string>();
+            foreach (var candidate in devices)
+            {
+                if (candidate is not GpuDevice device || !ReferenceEquals(device.Owner, this))
+                {
+                    handle.Dispose();
+                    return NvmlResult<IGpuEventSet>.Fail(new NvmlError(
+                        NvmlReturn.InvalidArgument,
+                        $"The device '{candidate?.Uuid}' was not enumerated by this NVML binding.",
+                        Create));
+                }
+
+                var failure = Register(device, types, raw, registered);
+                if (failure is not null)
+                {
+                    handle.Dispose();
+                    return NvmlResult<IGpuEventSet>.Fail(failure);
+                }
+            }
+
+            var set = new GpuEventSet(this, handle, registered);
+            _eventSets.Add(set);
+            return NvmlResult<IGpuEventSet>.Ok(set);
+        }
+    }
+
+    public void Dispose()
+    {
+        GpuEventSet[] sets;
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            sets = [.. _eventSets];
+            _eventSets.Clear();
+        }
+
+        foreach (var set in sets)
+        {
+            set.Dispose();
+        }
+
+        lock (_gate)
+        {
+            if (_driverVersion is not null)
+            {
+                _ = NvmlInterop.Shutdown();
+                _driverVersion = null;
+            }
+        }
+    }
+
+    internal void Forget(GpuEventSet set)
+    {
+        lock (_gate)
+        {
+            _eventSets.Remove(set);
+        }
+    }
+
+    internal string? FindUuid(nint handle)
+    {
+        lock (_gate)
+        {
+            foreach (var device in _known.Values)
+            {
+                if (device.Handle == handle)
+                {
+                    return device.Uuid;
+                }
+            }
+
+            return null;
+        }
+    }
+
+    private static unsafe NvmlError? Register(GpuDevice device, GpuEventTypes types, nint set, Dictionary<nint, string> registered)
+    {
+        var handle = device.Handle;
+        ulong supported = 0;
+        var code = NvmlInterop.DeviceGetSupportedEventTypes(handle, &supported);
+        if (IsDeviceUnavailable(code))
+        {
+            return null;
+        }
+
+        if (code != NvmlReturn.Success)
+        {
+            return NvmlErrors.From(code, "nvmlDeviceGetSupportedEventTypes");
+        }
+
+        var mask = supported & (ulong)types;
+        if (mask == 0)
+        {
+            return null;
+        }
+
+        code = NvmlInterop.DeviceRegisterEvents(handle, mask, set);
+        if (IsDeviceUnavailable(code))
+        {
+            return null;
+        }
+
+        if (code != NvmlReturn.Success)
+        {
+            return NvmlErrors.From(code, "nvmlDeviceRegisterEvents");
+        }
+
+        registered[handle] = device.Uuid;
+        return null;
+    }
+
+    private static bool IsDeviceUnavailable(NvmlReturn code) =>
+        code is NvmlReturn.NotSupported or NvmlReturn.NoPermission or NvmlReturn.GpuIsLost;
+
+    private unsafe NvmlResult<string> InitializeLocked()
+    {
+        if (_disposed)
+        {
+            return NvmlResult<string>.Fail(NvmlErrors.Disposed("nvmlInit_v2"));
+        }
+
+        if (_driverVersion is not null)
+        {
+            return NvmlResult<string>.Ok(_driverVersion);
+        }
+
+        var loadError = NvmlLibrary.Load(_libraryPath);
+        if (loadError is not null)
+        {
+            return NvmlResult<string>.Fail(loadError);
+        }
+
+        var code = NvmlInterop.Init();
+        if (code != NvmlReturn.Success)
+        {
+            return NvmlErrors.Fail<string>(code, "nvmlInit_v2");
+        }
+
+        var buffer = stackalloc byte[NvmlInterop.DriverVersionBufferSize];
+        code = NvmlInterop.SystemGetDriverVersion(buffer, NvmlInterop.DriverVersionBufferSize);
+        if (code != NvmlReturn.Success)
+        {
+            _ = NvmlInterop.Shutdown();
+            return NvmlErrors.Fail<string>(code, "nvmlSystemGetDriverVersion");
+        }
+
+        _driverVersion = Utf8(buffer, NvmlInterop.DriverVersionBufferSize);
+        return NvmlResult<string>.Ok(_driverVersion);
+    }
+
+    private unsafe NvmlResult<IReadOnlyList<IGpuDevice>> EnumerateLocked()
+    {
+        var initialized = InitializeLocked();
+        if (!initialized.IsSuccess)
+        {
+            return NvmlResult<IReadOnlyList<IGpuDevice>>.Fail(initialized.Error);
+        }
+
+        uint count = 0;
+        var code = NvmlInterop.DeviceGetCount(&count);
+        if (code != NvmlReturn.Success)
+        {
+            return NvmlErrors.Fail<IReadOnlyList<IGpuDevice>>(code, "nvmlDeviceGetCount_v2");
+        }
+
+        var found = new List<GpuDevice>((int)Math.Min(count, MaxDevices));
+        var uuidBuffer = stackalloc byte[NvmlInterop.UuidBufferSize];
+        var nameBuffer = stackalloc byte[NvmlInterop.NameBufferSize];
+        for (uint index = 0; index < count && index < MaxDevices; index++)
+        {
+            nint handle = 0;
+            if (NvmlInterop.DeviceGetHandleByIndex(index, &handle) != NvmlReturn.Success ||
+                NvmlInterop.DeviceGetUuid(handle, uuidBuffer, NvmlInterop.UuidBufferSize) != NvmlReturn.Success)
+            {
+                continue;
+            }
+
+            var uuid = Utf8(uuidBuffer, NvmlInterop.UuidBufferSize);
+            if (uuid.Length == 0 || found.Exists(device => string.Equals(device.Uuid, uuid, StringComparison.Ordinal)))
+            {
+                continue;
+            }
+
+            var name = NvmlInterop.DeviceGetName(handle, nameBuffer, NvmlInterop.NameBufferSize) == NvmlReturn.Success
+                ? Utf8(nameBuffer, NvmlInterop.NameBufferSize)
+                : string.Empty;
+            NvmlPciInfo pci = default;
+            var pciBusId = NvmlInterop.DeviceGetPciInfo(handle, &pci) == NvmlReturn.Success
+                ? Utf8(pci.BusId, NvmlPciInfo.BusIdSize)
+                : string.Empty;
+
+            if (_known.TryGetValue(uuid, out var known))
+            {
+                known.Update((int)index, handle, name, pciBusId);
+            }
+            else
+            {
+                known = new GpuDevice(this, uuid, (int)index, handle, name, pciBusId);
+                _known.Add(uuid, known);
+            }
+
+            found.Add(known);
+        }
+
+        _devices = [.. found];
+        return NvmlResult<IReadOnlyList<IGpuDevice>>.Ok(_devices);
+    }
+
+    internal static unsafe string Utf8(byte* buffer, int capacity)
+    {
+        var bytes = new ReadOnlySpan<byte>(buffer, capacity);
+        var end = bytes.IndexOf((byte)0);
+        return Encoding.UTF8.GetString(end < 0 ? bytes : bytes[..end]);
+    }
+}

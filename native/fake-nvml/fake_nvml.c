@@ -1,0 +1,1230 @@
+/*
+ * fake-nvml: a stand-in for NVIDIA's libnvidia-ml.so.1 on machines without GPUs.
+ *
+ * It exports a subset of NVML with the exact ABI of nvml.h (types, struct layouts, versioned symbol
+ * names, return codes, nvmlErrorString texts), so the agent's real interop runs against it unchanged.
+ * It is loaded through the agent's configured library path; it never replaces a system library.
+ *
+ * Scenario file
+ *   The GPUs come from the text file named by the environment variable DROVER_FAKE_NVML_SCENARIO:
+ *   `key=value` lines, `#` starts a comment, blank lines are fine. Keys (defaults in brackets):
+ *     driver_version=550.54.15                       [550.54.15]
+ *     init=ok|version_mismatch|driver_not_loaded|no_permission   [ok] what nvmlInit_v2 returns
+ *     gpu.count=N                                    [0] at most 64
+ *     gpu.<i>.name=NVIDIA H100 80GB HBM3             [NVIDIA H100 80GB HBM3]
+ *     gpu.<i>.uuid=GPU-...                           [GPU-fa4e0000-0000-4000-8000-<i as 12 hex digits>]
+ *     gpu.<i>.pci_bus_id=00000000:17:00.0            [00000000:<0x18+i>:00.0], domain:bus:device.function in hex
+ *     gpu.<i>.memory_total=bytes                     [85899345920]
+ *     gpu.<i>.memory_used=bytes                      [0]  free = total - used - reserved (never below 0)
+ *     gpu.<i>.memory_reserved=bytes                  [0]
+ *     gpu.<i>.util_gpu=0..100  gpu.<i>.util_memory=0..100       [0]
+ *     gpu.<i>.temperature=C                          [30]
+ *     gpu.<i>.power_mw=mW                            [70000]
+ *     gpu.<i>.mig=0|1                                [0] current (and pending) MIG mode
+ *     gpu.<i>.processes=pid:bytes,pid:bytes          [empty] at most 128 entries
+ *     gpu.<i>.state=ok|lost|not_supported|no_permission          [ok]
+ *     gpu.<i>.xid=N                                  [0] a change to a nonzero value raises one event
+ *     gpu.<i>.supported_events=mask                  [0xF] SingleBitEcc|DoubleBitEcc|PState|XidCriticalError
+ *   Numbers are decimal or 0x-prefixed hex. Unknown keys (gpu.<i>.command_queue, which the agent's tests
+ *   use, and any other) are ignored silently. A malformed line (no '=', a bad number, an unknown enum
+ *   value, an index of 64 or more) is ignored with one message on stderr naming the file, the line number
+ *   and the reason; the rest of the file still applies. Nothing in a scenario file can crash the library.
+ *
+ * Choices (where real NVML gives no model to follow)
+ *   - Missing file: when the variable is unset or empty, or the file does not exist (or cannot be read),
+ *     the library behaves as a driver with zero GPUs and nvmlInit_v2 returns NVML_SUCCESS. A file that
+ *     appears later is picked up by the next re-read.
+ *   - Re-reading: nvmlInit_v2 reads the environment variable again (getenv at every call, so one process
+ *     can nvmlShutdown, point the variable at another file and init again) and checks the file at once.
+ *     Afterwards every call checks the file's identity (inode, size, mtime) at most every 100 ms, under the
+ *     library's mutex, and re-parses it when that changed. DROVER_FAKE_NVML_RELOAD_MS (read at nvmlInit_v2)
+ *     overrides the 100 ms; 0 checks on every call, which lets a test see a change on its next read.
+ *     Write scenario files atomically (write a temporary file, then rename it over the old one): a file
+ *     rewritten in place can be read half-written.
+ *   - Every re-parse starts from the defaults: a key removed from the file returns to its default.
+ *   - Init is reference-counted like NVML: each successful nvmlInit_v2 needs one nvmlShutdown; a failing
+ *     init (init=... other than ok) does not count. Calls other than nvmlInit_v2 and nvmlErrorString
+ *     return NVML_ERROR_UNINITIALIZED while the count is 0.
+ *   - Device handles point into a static table, one slot per index; they stay valid for the life of the
+ *     process. A handle whose index is no longer below gpu.count returns NVML_ERROR_GPU_IS_LOST.
+ *   - gpu.<i>.state: `lost` makes every call on that GPU return NVML_ERROR_GPU_IS_LOST, including
+ *     nvmlDeviceGetHandleByIndex_v2, nvmlDeviceGetUUID/Name/PciInfo_v3 and the event calls.
+ *     `not_supported` and `no_permission` apply to the telemetry and event calls (memory, utilization,
+ *     temperature, power, MIG mode, processes, supported event types, event registration) and return
+ *     NVML_ERROR_NOT_SUPPORTED / NVML_ERROR_NO_PERMISSION; the identity calls (handle by index, UUID, name,
+ *     PCI info) keep working, as for a GPU the driver knows but whose telemetry the caller may not read.
+ *     When the state returns to ok, the same handle (or one fetched again by index) works again.
+ *   - nvmlDeviceGetUtilizationRates returns NVML_ERROR_NOT_SUPPORTED on a GPU with mig=1, as NVML does.
+ *   - Events: only XidCriticalError events are ever produced. When a re-parse finds gpu.<i>.xid changed to a
+ *     nonzero value (and the GPU is not lost), one event (eventData = the value, GPU/compute instance ids
+ *     0xFFFFFFFF) is queued on every event set registered for XidCriticalError on that GPU at that moment.
+ *     Each set queues up to 64 events; later ones are dropped until the set is drained.
+ *   - nvmlEventSetWait_v2 returns queued events first. When none is queued and a GPU registered in the set is
+ *     lost (state=lost, or its index is no longer below gpu.count), it returns NVML_ERROR_GPU_IS_LOST at once,
+ *     on every call while that lasts (the caller is expected to re-enumerate and build a new set). Otherwise it
+ *     waits up to timeoutms (re-checking the scenario meanwhile) and returns NVML_ERROR_TIMEOUT when nothing
+ *     came. The data buffer is written only on NVML_SUCCESS.
+ *   - nvmlDeviceRegisterEvents with a type outside supported_events returns NVML_ERROR_NOT_SUPPORTED and
+ *     leaves the set usable.
+ */
+
+#define _POSIX_C_SOURCE 200809L
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define FAKE_API __attribute__((visibility("default")))
+
+/* ---- NVML ABI (values and layouts per nvml.h) ---------------------------------------------------- */
+
+typedef enum nvmlReturn_enum {
+    NVML_SUCCESS = 0,
+    NVML_ERROR_UNINITIALIZED = 1,
+    NVML_ERROR_INVALID_ARGUMENT = 2,
+    NVML_ERROR_NOT_SUPPORTED = 3,
+    NVML_ERROR_NO_PERMISSION = 4,
+    NVML_ERROR_ALREADY_INITIALIZED = 5,
+    NVML_ERROR_NOT_FOUND = 6,
+    NVML_ERROR_INSUFFICIENT_SIZE = 7,
+    NVML_ERROR_INSUFFICIENT_POWER = 8,
+    NVML_ERROR_DRIVER_NOT_LOADED = 9,
+    NVML_ERROR_TIMEOUT = 10,
+    NVML_ERROR_IRQ_ISSUE = 11,
+    NVML_ERROR_LIBRARY_NOT_FOUND = 12,
+    NVML_ERROR_FUNCTION_NOT_FOUND = 13,
+    NVML_ERROR_CORRUPTED_INFOROM = 14,
+    NVML_ERROR_GPU_IS_LOST = 15,
+    NVML_ERROR_RESET_REQUIRED = 16,
+    NVML_ERROR_OPERATING_SYSTEM = 17,
+    NVML_ERROR_LIB_RM_VERSION_MISMATCH = 18,
+    NVML_ERROR_IN_USE = 19,
+    NVML_ERROR_MEMORY = 20,
+    NVML_ERROR_NO_DATA = 21,
+    NVML_ERROR_VGPU_ECC_NOT_ENABLED = 22,
+    NVML_ERROR_INSUFFICIENT_RESOURCES = 23,
+    NVML_ERROR_FREQ_NOT_SUPPORTED = 24,
+    NVML_ERROR_ARGUMENT_VERSION_MISMATCH = 25,
+    NVML_ERROR_DEPRECATED = 26,
+    NVML_ERROR_NOT_READY = 27,
+    NVML_ERROR_GPU_NOT_FOUND = 28,
+    NVML_ERROR_INVALID_STATE = 29,
+    NVML_ERROR_UNKNOWN = 999
+} nvmlReturn_t;
+
+typedef enum nvmlTemperatureSensors_enum {
+    NVML_TEMPERATURE_GPU = 0
+} nvmlTemperatureSensors_t;
+
+typedef struct nvmlDevice_st *nvmlDevice_t;
+typedef struct nvmlEventSet_st *nvmlEventSet_t;
+
+typedef struct nvmlMemory_st {
+    unsigned long long total;
+    unsigned long long free;
+    unsigned long long used;
+} nvmlMemory_t;
+
+typedef struct nvmlMemory_v2_st {
+    unsigned int version;
+    unsigned long long total;
+    unsigned long long reserved;
+    unsigned long long free;
+    unsigned long long used;
+} nvmlMemory_v2_t;
+
+#define NVML_STRUCT_VERSION(data, ver) (unsigned int)(sizeof(nvml##data##_v##ver##_t) | ((ver) << 24U))
+#define nvmlMemory_v2 NVML_STRUCT_VERSION(Memory, 2)
+
+typedef struct nvmlUtilization_st {
+    unsigned int gpu;
+    unsigned int memory;
+} nvmlUtilization_t;
+
+typedef struct nvmlProcessInfo_st {
+    unsigned int pid;
+    unsigned long long usedGpuMemory;
+    unsigned int gpuInstanceId;
+    unsigned int computeInstanceId;
+} nvmlProcessInfo_t;
+
+typedef struct nvmlEventData_st {
+    nvmlDevice_t device;
+    unsigned long long eventType;
+    unsigned long long eventData;
+    unsigned int gpuInstanceId;
+    unsigned int computeInstanceId;
+} nvmlEventData_t;
+
+#define NVML_DEVICE_PCI_BUS_ID_BUFFER_V2_SIZE 16
+#define NVML_DEVICE_PCI_BUS_ID_BUFFER_SIZE 32
+
+typedef struct nvmlPciInfo_st {
+    char busIdLegacy[NVML_DEVICE_PCI_BUS_ID_BUFFER_V2_SIZE];
+    unsigned int domain;
+    unsigned int bus;
+    unsigned int device;
+    unsigned int pciDeviceId;
+    unsigned int pciSubSystemId;
+    char busId[NVML_DEVICE_PCI_BUS_ID_BUFFER_SIZE];
+} nvmlPciInfo_t;
+
+#define nvmlEventTypeSingleBitEccError 0x0000000000000001ULL
+#define nvmlEventTypeDoubleBitEccError 0x0000000000000002ULL
+#define nvmlEventTypePState 0x0000000000000004ULL
+#define nvmlEventTypeXidCriticalError 0x0000000000000008ULL
+
+#define NVML_DEVICE_MIG_DISABLE 0U
+#define NVML_DEVICE_MIG_ENABLE 1U
+#define NVML_SYSTEM_DRIVER_VERSION_BUFFER_SIZE 80
+#define NVML_DEVICE_UUID_V2_BUFFER_SIZE 96
+#define NVML_DEVICE_NAME_V2_BUFFER_SIZE 96
+#define NVML_NO_INSTANCE_ID 0xFFFFFFFFU
+
+_Static_assert(sizeof(nvmlMemory_t) == 24, "nvmlMemory_t is 24 bytes");
+_Static_assert(sizeof(nvmlMemory_v2_t) == 40, "nvmlMemory_v2_t is 40 bytes");
+_Static_assert(nvmlMemory_v2 == 0x02000028U, "nvmlMemory_v2 is 0x02000028");
+_Static_assert(sizeof(nvmlUtilization_t) == 8, "nvmlUtilization_t is 8 bytes");
+_Static_assert(sizeof(nvmlProcessInfo_t) == 24, "nvmlProcessInfo_t is 24 bytes");
+_Static_assert(sizeof(nvmlPciInfo_t) == 68, "nvmlPciInfo_t is 68 bytes");
+_Static_assert(sizeof(void *) != 8 || sizeof(nvmlEventData_t) == 32, "nvmlEventData_t is 32 bytes on LP64");
+
+/* ---- Scenario model ---------------------------------------------------------------------------- */
+
+#define MAX_GPUS 64
+#define MAX_PROCESSES 128
+#define MAX_QUEUED_EVENTS 64
+#define DEFAULT_RELOAD_MS 100
+#define SCENARIO_ENV "DROVER_FAKE_NVML_SCENARIO"
+#define RELOAD_ENV "DROVER_FAKE_NVML_RELOAD_MS"
+#define PATH_CAPACITY 4096
+
+enum gpu_state { STATE_OK = 0, STATE_LOST, STATE_NOT_SUPPORTED, STATE_NO_PERMISSION };
+
+struct process_entry {
+    unsigned int pid;
+    unsigned long long used;
+};
+
+struct gpu_config {
+    char name[NVML_DEVICE_NAME_V2_BUFFER_SIZE];
+    char uuid[NVML_DEVICE_UUID_V2_BUFFER_SIZE];
+    char pci_bus_id[NVML_DEVICE_PCI_BUS_ID_BUFFER_SIZE];
+    unsigned int pci_domain, pci_bus, pci_device, pci_function;
+    unsigned long long memory_total, memory_used, memory_reserved;
+    unsigned int util_gpu, util_memory, temperature, power_mw, mig;
+    enum gpu_state state;
+    unsigned long long xid;
+    unsigned long long supported_events;
+    unsigned int process_count;
+    struct process_entry processes[MAX_PROCESSES];
+};
+
+struct scenario {
+    char driver_version[NVML_SYSTEM_DRIVER_VERSION_BUFFER_SIZE];
+    nvmlReturn_t init_result;
+    unsigned int gpu_count;
+    struct gpu_config gpus[MAX_GPUS];
+};
+
+struct file_identity {
+    int present;
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+};
+
+struct nvmlDevice_st {
+    unsigned int index;
+};
+
+struct queued_event {
+    unsigned int gpu;
+    unsigned long long type;
+    unsigned long long data;
+};
+
+struct nvmlEventSet_st {
+    struct nvmlEventSet_st *next;
+    unsigned long long masks[MAX_GPUS];
+    struct queued_event queue[MAX_QUEUED_EVENTS];
+    unsigned int head;
+    unsigned int count;
+};
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_changed;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+static struct scenario g_buffers[2];
+static struct scenario *g_current = &g_buffers[0];
+static struct scenario *g_next = &g_buffers[1];
+static struct nvmlDevice_st g_devices[MAX_GPUS];
+static struct nvmlEventSet_st *g_event_sets;
+
+static unsigned int g_init_count;
+static char g_path[PATH_CAPACITY];
+static struct file_identity g_identity;
+static long long g_reload_ms = DEFAULT_RELOAD_MS;
+static long long g_last_check_ms = LLONG_MIN / 2;
+
+/* ---- Helpers ------------------------------------------------------------------------------------ */
+
+static void set_default_scenario(struct scenario *scenario);
+
+static void initialize_once(void)
+{
+    pthread_condattr_t attributes;
+    pthread_condattr_init(&attributes);
+    pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC);
+    pthread_cond_init(&g_changed, &attributes);
+    pthread_condattr_destroy(&attributes);
+    for (unsigned int i = 0; i < MAX_GPUS; i++) {
+        g_devices[i].index = i;
+    }
+    set_default_scenario(g_current);
+}
+
+static void lock(void)
+{
+    pthread_once(&g_once, initialize_once);
+    pthread_mutex_lock(&g_lock);
+}
+
+static void unlock(void)
+{
+    pthread_mutex_unlock(&g_lock);
+}
+
+static long long monotonic_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long long)now.tv_sec * 1000LL + now.tv_nsec / 1000000L;
+}
+
+static void copy_string(char *destination, size_t capacity, const char *source)
+{
+    size_t length = strlen(source);
+    if (length >= capacity) {
+        length = capacity - 1;
+    }
+    memcpy(destination, source, length);
+    destination[length] = '\0';
+}
+
+static void set_default_gpu(struct gpu_config *gpu, unsigned int index)
+{
+    memset(gpu, 0, sizeof(*gpu));
+    copy_string(gpu->name, sizeof(gpu->name), "NVIDIA H100 80GB HBM3");
+    snprintf(gpu->uuid, sizeof(gpu->uuid), "GPU-fa4e0000-0000-4000-8000-%012x", index);
+    gpu->pci_domain = 0;
+    gpu->pci_bus = 0x18 + index;
+    gpu->pci_device = 0;
+    gpu->pci_function = 0;
+    snprintf(gpu->pci_bus_id, sizeof(gpu->pci_bus_id), "%08X:%02X:%02X.%X", gpu->pci_domain, gpu->pci_bus,
+             gpu->pci_device, gpu->pci_function);
+    gpu->memory_total = 85899345920ULL;
+    gpu->temperature = 30;
+    gpu->power_mw = 70000;
+    gpu->state = STATE_OK;
+    gpu->supported_events = nvmlEventTypeSingleBitEccError | nvmlEventTypeDoubleBitEccError | nvmlEventTypePState |
+                            nvmlEventTypeXidCriticalError;
+}
+
+static void set_default_scenario(struct scenario *scenario)
+{
+    copy_string(scenario->driver_version, sizeof(scenario->driver_version), "550.54.15");
+    scenario->init_result = NVML_SUCCESS;
+    scenario->gpu_count = 0;
+    for (unsigned int i = 0; i < MAX_GPUS; i++) {
+        set_default_gpu(&scenario->gpus[i], i);
+    }
+}
+
+static char *trim(char *text)
+{
+    while (*text != '\0' && isspace((unsigned char)*text)) {
+        text++;
+    }
+    size_t length = strlen(text);
+    while (length > 0 && isspace((unsigned char)text[length - 1])) {
+        text[--length] = '\0';
+    }
+    return text;
+}
+
+/* Parses a whole unsigned decimal or 0x-hex number; no sign, no trailing characters. */
+static int parse_u64(const char *text, unsigned long long *value)
+{
+    if (*text == '\0' || !isdigit((unsigned char)*text)) {
+        return 0;
+    }
+    errno = 0;
+    char *end = NULL;
+    unsigned long long parsed = strtoull(text, &end, 0);
+    if (errno != 0 || end == text || *end != '\0') {
+        return 0;
+    }
+    *value = parsed;
+    return 1;
+}
+
+static int parse_u32(const char *text, unsigned int *value, unsigned long long max)
+{
+    unsigned long long parsed;
+    if (!parse_u64(text, &parsed) || parsed > max) {
+        return 0;
+    }
+    *value = (unsigned int)parsed;
+    return 1;
+}
+
+static int parse_pci_bus_id(const char *text, struct gpu_config *gpu)
+{
+    unsigned int domain, bus, device, function;
+    int consumed = 0;
+    if (strlen(text) >= sizeof(gpu->pci_bus_id) ||
+        sscanf(text, "%8x:%2x:%2x.%1x%n", &domain, &bus, &device, &function, &consumed) != 4 ||
+        text[consumed] != '\0' || device > 0x1F || function > 7) {
+        return 0;
+    }
+    gpu->pci_domain = domain;
+    gpu->pci_bus = bus;
+    gpu->pci_device = device;
+    gpu->pci_function = function;
+    snprintf(gpu->pci_bus_id, sizeof(gpu->pci_bus_id), "%08X:%02X:%02X.%X", domain, bus, device, function);
+    return 1;
+}
+
+/* pid:bytes,pid:bytes (may be empty). Fills a temporary list first so a bad entry changes nothing. */
+static const char *parse_processes(char *text, struct gpu_config *gpu)
+{
+    static struct process_entry parsed[MAX_PROCESSES];
+    unsigned int count = 0;
+    char *cursor = text;
+    if (*trim(text) == '\0') {
+        gpu->process_count = 0;
+        return NULL;
+    }
+    for (;;) {
+        char *comma = strchr(cursor, ',');
+        if (comma != NULL) {
+            *comma = '\0';
+        }
+        char *entry = trim(cursor);
+        char *colon = strchr(entry, ':');
+        if (colon == NULL) {
+            return "a process entry is not pid:usedGpuMemory";
+        }
+        *colon = '\0';
+        unsigned int pid;
+        unsigned long long used;
+        if (!parse_u32(trim(entry), &pid, UINT_MAX) || !parse_u64(trim(colon + 1), &used)) {
+            return "a process entry has a bad pid or memory value";
+        }
+        if (count == MAX_PROCESSES) {
+            return "more than 128 processes";
+        }
+        parsed[count].pid = pid;
+        parsed[count].used = used;
+        count++;
+        if (comma == NULL) {
+            break;
+        }
+        cursor = comma + 1;
+    }
+    memcpy(gpu->processes, parsed, sizeof(parsed[0]) * count);
+    gpu->process_count = count;
+    return NULL;
+}
+
+/* Applies one gpu.<i>.<field> value. Returns NULL when accepted (or ignored), else the reason. */
+static const char *apply_gpu_key(struct gpu_config *gpu, const char *field, char *value)
+{
+    if (strcmp(field, "name") == 0) {
+        if (*value == '\0' || strlen(value) >= sizeof(gpu->name)) {
+            return "name must be 1 to 95 characters";
+        }
+        copy_string(gpu->name, sizeof(gpu->name), value);
+    } else if (strcmp(field, "uuid") == 0) {
+        if (*value == '\0' || strlen(value) >= sizeof(gpu->uuid)) {
+            return "uuid must be 1 to 95 characters";
+        }
+        copy_string(gpu->uuid, sizeof(gpu->uuid), value);
+    } else if (strcmp(field, "pci_bus_id") == 0) {
+        if (!parse_pci_bus_id(value, gpu)) {
+            return "pci_bus_id must look like 00000000:17:00.0";
+        }
+    } else if (strcmp(field, "memory_total") == 0) {
+        if (!parse_u64(value, &gpu->memory_total)) {
+            return "memory_total must be a byte count";
+        }
+    } else if (strcmp(field, "memory_used") == 0) {
+        if (!parse_u64(value, &gpu->memory_used)) {
+            return "memory_used must be a byte count";
+        }
+    } else if (strcmp(field, "memory_reserved") == 0) {
+        if (!parse_u64(value, &gpu->memory_reserved)) {
+            return "memory_reserved must be a byte count";
+        }
+    } else if (strcmp(field, "util_gpu") == 0) {
+        if (!parse_u32(value, &gpu->util_gpu, 100)) {
+            return "util_gpu must be 0 to 100";
+        }
+    } else if (strcmp(field, "util_memory") == 0) {
+        if (!parse_u32(value, &gpu->util_memory, 100)) {
+            return "util_memory must be 0 to 100";
+        }
+    } else if (strcmp(field, "temperature") == 0) {
+        if (!parse_u32(value, &gpu->temperature, 1000)) {
+            return "temperature must be 0 to 1000";
+        }
+    } else if (strcmp(field, "power_mw") == 0) {
+        if (!parse_u32(value, &gpu->power_mw, UINT_MAX)) {
+            return "power_mw must be an unsigned 32-bit number";
+        }
+    } else if (strcmp(field, "mig") == 0) {
+        if (!parse_u32(value, &gpu->mig, 1)) {
+            return "mig must be 0 or 1";
+        }
+    } else if (strcmp(field, "processes") == 0) {
+        return parse_processes(value, gpu);
+    } else if (strcmp(field, "state") == 0) {
+        if (strcmp(value, "ok") == 0) {
+            gpu->state = STATE_OK;
+        } else if (strcmp(value, "lost") == 0) {
+            gpu->state = STATE_LOST;
+        } else if (strcmp(value, "not_supported") == 0) {
+            gpu->state = STATE_NOT_SUPPORTED;
+        } else if (strcmp(value, "no_permission") == 0) {
+            gpu->state = STATE_NO_PERMISSION;
+        } else {
+            return "state must be ok, lost, not_supported or no_permission";
+        }
+    } else if (strcmp(field, "xid") == 0) {
+        if (!parse_u64(value, &gpu->xid)) {
+            return "xid must be an unsigned number";
+        }
+    } else if (strcmp(field, "supported_events") == 0) {
+        if (!parse_u64(value, &gpu->supported_events)) {
+            return "supported_events must be an event type mask";
+        }
+    }
+    /* Any other field (command_queue, ...) is ignored. */
+    return NULL;
+}
+
+static const char *apply_key(struct scenario *scenario, const char *key, char *value)
+{
+    if (strcmp(key, "driver_version") == 0) {
+        if (*value == '\0' || strlen(value) >= sizeof(scenario->driver_version)) {
+            return "driver_version must be 1 to 79 characters";
+        }
+        copy_string(scenario->driver_version, sizeof(scenario->driver_version), value);
+        return NULL;
+    }
+    if (strcmp(key, "init") == 0) {
+        if (strcmp(value, "ok") == 0) {
+            scenario->init_result = NVML_SUCCESS;
+        } else if (strcmp(value, "version_mismatch") == 0) {
+            scenario->init_result = NVML_ERROR_LIB_RM_VERSION_MISMATCH;
+        } else if (strcmp(value, "driver_not_loaded") == 0) {
+            scenario->init_result = NVML_ERROR_DRIVER_NOT_LOADED;
+        } else if (strcmp(value, "no_permission") == 0) {
+            scenario->init_result = NVML_ERROR_NO_PERMISSION;
+        } else {
+            return "init must be ok, version_mismatch, driver_not_loaded or no_permission";
+        }
+        return NULL;
+    }
+    if (strcmp(key, "gpu.count") == 0) {
+        if (!parse_u32(value, &scenario->gpu_count, MAX_GPUS)) {
+            return "gpu.count must be 0 to 64";
+        }
+        return NULL;
+    }
+    if (strncmp(key, "gpu.", 4) == 0 && isdigit((unsigned char)key[4])) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long index = strtoul(key + 4, &end, 10);
+        if (errno != 0 || *end != '.' || end[1] == '\0') {
+            return "gpu keys look like gpu.<index>.<field>";
+        }
+        if (index >= MAX_GPUS) {
+            return "the gpu index must be below 64";
+        }
+        return apply_gpu_key(&scenario->gpus[index], end + 1, value);
+    }
+    /* Unknown top-level keys are ignored. */
+    return NULL;
+}
+
+static void parse_line(struct scenario *scenario, char *line, unsigned int line_number)
+{
+    char *hash = strchr(line, '#');
+    if (hash != NULL) {
+        *hash = '\0';
+    }
+    char *text = trim(line);
+    if (*text == '\0') {
+        return;
+    }
+    char original[256];
+    copy_string(original, sizeof(original), text);
+    for (char *c = original; *c != '\0'; c++) {
+        if ((unsigned char)*c < 0x20 || *c == 0x7F) {
+            *c = '?'; /* keep control characters out of the message */
+        }
+    }
+    const char *reason;
+    char *equals = strchr(text, '=');
+    if (equals == NULL) {
+        reason = "expected key=value";
+    } else {
+        *equals = '\0';
+        char *key = trim(text);
+        char *value = trim(equals + 1);
+        reason = *key == '\0' ? "the key is empty" : apply_key(scenario, key, value);
+    }
+    if (reason != NULL) {
+        fprintf(stderr, "fake-nvml: %s:%u: ignored malformed line '%s': %s\n", g_path, line_number, original, reason);
+        fflush(stderr);
+    }
+}
+
+static void parse_file(struct scenario *scenario, FILE *file)
+{
+    char *line = NULL;
+    size_t capacity = 0;
+    unsigned int line_number = 0;
+    while (getline(&line, &capacity, file) != -1) {
+        line_number++;
+        parse_line(scenario, line, line_number);
+    }
+    free(line);
+}
+
+static int same_identity(const struct file_identity *a, const struct file_identity *b)
+{
+    if (a->present != b->present) {
+        return 0;
+    }
+    return !a->present || (a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+                           a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec);
+}
+
+static int gpu_is_lost(const struct scenario *scenario, unsigned int index)
+{
+    return index >= scenario->gpu_count || scenario->gpus[index].state == STATE_LOST;
+}
+
+static void queue_event(struct nvmlEventSet_st *set, unsigned int gpu, unsigned long long type,
+                        unsigned long long data)
+{
+    if (set->count == MAX_QUEUED_EVENTS) {
+        return;
+    }
+    struct queued_event *slot = &set->queue[(set->head + set->count) % MAX_QUEUED_EVENTS];
+    slot->gpu = gpu;
+    slot->type = type;
+    slot->data = data;
+    set->count++;
+}
+
+/* Makes g_next the current scenario, raising XID events for values that changed to nonzero. */
+static void publish_next(void)
+{
+    int raised = 0;
+    for (unsigned int i = 0; i < MAX_GPUS; i++) {
+        unsigned long long xid = g_next->gpus[i].xid;
+        if (xid == 0 || xid == g_current->gpus[i].xid || gpu_is_lost(g_next, i)) {
+            continue;
+        }
+        for (struct nvmlEventSet_st *set = g_event_sets; set != NULL; set = set->next) {
+            if ((set->masks[i] & nvmlEventTypeXidCriticalError) != 0) {
+                queue_event(set, i, nvmlEventTypeXidCriticalError, xid);
+                raised = 1;
+            }
+        }
+    }
+    struct scenario *previous = g_current;
+    g_current = g_next;
+    g_next = previous;
+    if (raised) {
+        pthread_cond_broadcast(&g_changed);
+    }
+}
+
+/* Checks the scenario file (at most every g_reload_ms unless forced) and re-parses it when it changed. */
+static void refresh(int force)
+{
+    long long now = monotonic_ms();
+    if (!force && now - g_last_check_ms < g_reload_ms) {
+        return;
+    }
+    g_last_check_ms = now;
+
+    struct file_identity identity;
+    memset(&identity, 0, sizeof(identity));
+    struct stat info;
+    FILE *file = NULL;
+    if (g_path[0] != '\0' && stat(g_path, &info) == 0 && S_ISREG(info.st_mode)) {
+        identity.present = 1;
+        identity.dev = info.st_dev;
+        identity.ino = info.st_ino;
+        identity.size = info.st_size;
+        identity.mtime = info.st_mtim;
+    }
+    if (same_identity(&identity, &g_identity)) {
+        return;
+    }
+    g_identity = identity;
+
+    set_default_scenario(g_next);
+    if (identity.present) {
+        file = fopen(g_path, "r");
+        if (file == NULL) {
+            fprintf(stderr, "fake-nvml: cannot read scenario file '%s' (%s); behaving as zero GPUs\n", g_path,
+                    strerror(errno));
+            fflush(stderr);
+        } else {
+            parse_file(g_next, file);
+            fclose(file);
+        }
+    } else if (g_path[0] != '\0') {
+        fprintf(stderr, "fake-nvml: scenario file '%s' not found; behaving as zero GPUs\n", g_path);
+        fflush(stderr);
+    }
+    publish_next();
+}
+
+static void read_environment(void)
+{
+    const char *path = getenv(SCENARIO_ENV);
+    char next_path[PATH_CAPACITY];
+    copy_string(next_path, sizeof(next_path), path != NULL ? path : "");
+    if (strcmp(next_path, g_path) != 0) {
+        copy_string(g_path, sizeof(g_path), next_path);
+        memset(&g_identity, 0, sizeof(g_identity));
+        g_identity.present = -1; /* differs from both "present" and "missing": forces a parse */
+    }
+    const char *reload = getenv(RELOAD_ENV);
+    unsigned long long reload_ms;
+    g_reload_ms = DEFAULT_RELOAD_MS;
+    if (reload != NULL && *reload != '\0') {
+        if (parse_u64(reload, &reload_ms) && reload_ms <= 60000) {
+            g_reload_ms = (long long)reload_ms;
+        } else {
+            fprintf(stderr, "fake-nvml: ignored %s='%s': expected 0 to 60000 milliseconds\n", RELOAD_ENV, reload);
+            fflush(stderr);
+        }
+    }
+}
+
+/* Entry check for calls that need an initialized library. Call with the lock held. */
+static nvmlReturn_t enter(void)
+{
+    if (g_init_count == 0) {
+        return NVML_ERROR_UNINITIALIZED;
+    }
+    refresh(0);
+    return NVML_SUCCESS;
+}
+
+enum call_kind { CALL_IDENTITY, CALL_TELEMETRY };
+
+/* Entry check for per-device calls. Call with the lock held. */
+static nvmlReturn_t enter_device(nvmlDevice_t device, enum call_kind kind, const struct gpu_config **gpu)
+{
+    nvmlReturn_t result = enter();
+    if (result != NVML_SUCCESS) {
+        return result;
+    }
+    uintptr_t address = (uintptr_t)device;
+    uintptr_t first = (uintptr_t)&g_devices[0];
+    if (device == NULL || address < first || address >= first + sizeof(g_devices) ||
+        (address - first) % sizeof(g_devices[0]) != 0) {
+        return NVML_ERROR_INVALID_ARGUMENT;
+    }
+    unsigned int index = device->index;
+    if (gpu_is_lost(g_current, index)) {
+        return NVML_ERROR_GPU_IS_LOST;
+    }
+    const struct gpu_config *config = &g_current->gpus[index];
+    if (kind == CALL_TELEMETRY) {
+        if (config->state == STATE_NOT_SUPPORTED) {
+            return NVML_ERROR_NOT_SUPPORTED;
+        }
+        if (config->state == STATE_NO_PERMISSION) {
+            return NVML_ERROR_NO_PERMISSION;
+        }
+    }
+    *gpu = config;
+    return NVML_SUCCESS;
+}
+
+static int event_set_is_live(nvmlEventSet_t set)
+{
+    for (struct nvmlEventSet_st *candidate = g_event_sets; candidate != NULL; candidate = candidate->next) {
+        if (candidate == set) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static nvmlReturn_t copy_out_string(char *destination, unsigned int length, const char *source)
+{
+    if (destination == NULL) {
+        return NVML_ERROR_INVALID_ARGUMENT;
+    }
+    size_t needed = strlen(source) + 1;
+    if (length < needed) {
+        return NVML_ERROR_INSUFFICIENT_SIZE;
+    }
+    memcpy(destination, source, needed);
+    return NVML_SUCCESS;
+}
+
+static unsigned long long free_bytes(const struct gpu_config *gpu)
+{
+    unsigned long long taken = gpu->memory_used + gpu->memory_reserved;
+    if (taken < gpu->memory_used || taken >= gpu->memory_total) {
+        return 0;
+    }
+    return gpu->memory_total - taken;
+}
+
+/* ---- Exported NVML functions -------------------------------------------------------------------- */
+
+FAKE_API nvmlReturn_t nvmlInit_v2(void)
+{
+    lock();
+    read_environment();
+    refresh(1);
+    nvmlReturn_t result = g_current->init_result;
+    if (result == NVML_SUCCESS) {
+        g_init_count++;
+    }
+    unlock();
+    return result;
+}
+
+FAKE_API nvmlReturn_t nvmlShutdown(void)
+{
+    lock();
+    nvmlReturn_t result = NVML_SUCCESS;
+    if (g_init_count == 0) {
+        result = NVML_ERROR_UNINITIALIZED;
+    } else if (--g_init_count == 0) {
+        pthread_cond_broadcast(&g_changed);
+    }
+    unlock();
+    return result;
+}
+
+FAKE_API const char *nvmlErrorString(nvmlReturn_t result)
+{
+    switch (result) {
+    case NVML_SUCCESS: return "Success";
+    case NVML_ERROR_UNINITIALIZED: return "Uninitialized";
+    case NVML_ERROR_INVALID_ARGUMENT: return "Invalid Argument";
+    case NVML_ERROR_NOT_SUPPORTED: return "Not Supported";
+    case NVML_ERROR_NO_PERMISSION: return "Insufficient Permissions";
+    case NVML_ERROR_ALREADY_INITIALIZED: return "Already Initialized";
+    case NVML_ERROR_NOT_FOUND: return "Not Found";
+    case NVML_ERROR_INSUFFICIENT_SIZE: return "Insufficient Size";
+    case NVML_ERROR_INSUFFICIENT_POWER: return "Insufficient External Power";
+    case NVML_ERROR_DRIVER_NOT_LOADED: return "Driver Not Loaded";
+    case NVML_ERROR_TIMEOUT: return "Timeout";
+    case NVML_ERROR_IRQ_ISSUE: return "Interrupt Request Issue";
+    case NVML_ERROR_LIBRARY_NOT_FOUND: return "NVML Shared Library Not Found";
+    case NVML_ERROR_FUNCTION_NOT_FOUND: return "Function Not Found";
+    case NVML_ERROR_CORRUPTED_INFOROM: return "Corrupted infoROM";
+    case NVML_ERROR_GPU_IS_LOST: return "GPU is lost";
+    case NVML_ERROR_RESET_REQUIRED: return "GPU requires reset";
+    case NVML_ERROR_OPERATING_SYSTEM: return "GPU access blocked by the operating system";
+    case NVML_ERROR_LIB_RM_VERSION_MISMATCH: return "Driver/library version mismatch";
+    case NVML_ERROR_IN_USE: return "In use by another client";
+    case NVML_ERROR_MEMORY: return "Insufficient Memory";
+    case NVML_ERROR_NO_DATA: return "No data";
+    case NVML_ERROR_VGPU_ECC_NOT_ENABLED: return "vGPU ECC Not Enabled";
+    case NVML_ERROR_INSUFFICIENT_RESOURCES: return "Insufficient Resources";
+    case NVML_ERROR_FREQ_NOT_SUPPORTED: return "Frequency Not Supported";
+    case NVML_ERROR_ARGUMENT_VERSION_MISMATCH: return "Argument Version Mismatch";
+    case NVML_ERROR_DEPRECATED: return "Deprecated";
+    case NVML_ERROR_NOT_READY: return "Not Ready";
+    case NVML_ERROR_GPU_NOT_FOUND: return "GPU Not Found";
+    case NVML_ERROR_INVALID_STATE: return "Invalid State";
+    case NVML_ERROR_UNKNOWN: return "Unknown Error";
+    default: return "Unknown Error";
+    }
+}
+
+FAKE_API nvmlReturn_t nvmlSystemGetDriverVersion(char *version, unsigned int length)
+{
+    lock();
+    nvmlReturn_t result = enter();
+    if (result == NVML_SUCCESS) {
+        result = copy_out_string(version, length, g_current->driver_version);
+    }
+    unlock();
+    return result;
+}
+
+FAKE_API nvmlReturn_t nvmlDeviceGetCount_v2(unsigned int *deviceCount)
+{
+    lock();
+    nvmlReturn_t result = enter();
+    if (result == NVML_SUCCESS) {
+        if (deviceCount == NULL) {
+            result = NVML_ERROR_INVALID_ARGUMENT;
+        } else {
+            *deviceCount = g_current->gpu_count;
+        }
+    }
+    unlock();
+    return result;
+}
+
+FAKE_API nvmlReturn_t nvmlDeviceGetHandleByIndex_v2(unsigned int index, nvmlDevice_t *device)
+{
+    lock();
+    nvmlReturn_t result = enter();
+    if (result == NVML_SUCCESS) {
+        if (device == NULL || index >= g_current->gpu_count) {
+            result = NVML_ERROR_INVALID_ARGUMENT;
+        } else if (g_current->gpus[index].state == STATE_LOST) {
+            result = NVML_ERROR_GPU_IS_LOST;
+        } else {
+            *device = &g_devices[index];
+        }
+    }
+    unlock();
+    return result;
+}
+
+FAKE_API nvmlReturn_t nvmlDeviceGetUUID(nvmlDevice_t device, char *uuid, unsigned int length)
+{
+    lock();
+    const struct gpu_config *gpu = NULL;
+    nvmlReturn_t result = enter_device(device, CALL_IDENTITY, &gpu);
+    if (result == NVML_SUCCESS) {
+        result = copy_out_string(uuid, length, gpu->uuid);
+    }
+    unlock();
+    return result;
+}
+
+FAKE_API nvmlReturn_t nvmlDeviceGetName(nvmlDevice_t device, char *name, unsigned int length)
+{
+    lock();
+    const struct gpu_config *gpu = NULL;
+    nvmlReturn_t result = enter_device(device, CALL_IDENTITY, &gpu);
+    if (result == NVML_SUCCESS) {
+        result = copy_out_string(name, length, gpu->name);
+    }
+    unlock();
+    return result;
+}
+
+FAKE_API nvmlReturn_t nvmlDeviceGetPciInfo_v3(nvmlDevice_t device, nvmlPciInfo_t *pci)
+{
+    lock();
+    const struct gpu_config *gpu = NULL;
+    nvmlReturn_t result = enter_device(device, CALL_IDENTITY, &gpu);
+    if (result == NVML_SUCCESS) {
+        if (pci == NULL) {
+            result = NVML_ERROR_INVALID_ARGUMENT;
+        } else {
+            memset(pci, 0, sizeof(*pci));
+            snprintf(pci->busIdLegacy, sizeof(pci->busIdLegacy), "%04X:%02X:%02X.%X", gpu->pci_domain & 0xFFFFU,
+                     gpu->pci_bus, gpu->pci_device, gpu->pci_function);
+            pci->domain = gpu->pci_domain;
+            pci->bus = gpu->pci_bus;
+            pci->device = gpu->pci_device;
+            pci->pciDeviceId = 0x233010DEU;    /* H100 SXM5: device 0x2330, vendor 0x10DE */
+            pci->pciSubSystemId = 0x16C110DEU;
+            copy_string(pci->busId, sizeof(pci->busId), gpu->pci_bus_id);
+        }
+    }
+    unlock();
+    return result;
+}
+
+FAKE_API nvmlReturn_t nvmlDeviceGetMemoryInfo_v2(nvmlDevice_t device, nvmlMemory_v2_t *memory)
+{
+    lock();
+    const struct gpu_config *gpu = NULL;
+    nvmlReturn_t result = enter_device(device, CALL_TELEMETRY, &gpu);
+    if (result == NVML_SUCCESS) {
+        if (memory == NULL) {
+            result = NVML_ERROR_INVALID_ARGUMENT;
+        } else if (memory->version != nvmlMemory_v2) {
+            result = NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+        } else {
+            memory->total = gpu->memory_total;
+            memory->reserved = gpu->memory_reserved;
+            memory->free = free_bytes(gpu);
+            memory->used = gpu->memory_used;
+        }
+    }
+    unlock();
+    return result;
+}
+
+FAKE_API nvmlReturn_t nvmlDeviceGetMemoryInfo(nvmlDevice_t device, nvmlMemory_t *memory)
+{
+    lock();
+    const struct gpu_config *gpu = NULL;
+    nvmlReturn_t result = enter_device(device, CALL_TELEMETRY, &gpu);
+    if (result == NVML_SUCCESS) {
+        if (memory == NULL) {
+            result = NVML_ERROR_INVALID_ARGUMENT;
+        } else {
+            /* v1 counts reserved memory as used. */
+            memory->total = gpu->memory_total;
+            memory->free = free_bytes(gpu);
+            memory->used = gpu->memory_total - memory->free;
+        }
+    }
+    unlock();
+    return result;
+}
+
+FAKE_API nvmlReturn_t nvmlDeviceGetUtilizationRates(nvmlDevice_t device, nvmlUtilization_t *utilization)
+{
+    lock();
+    const struct gpu_config *gpu = NULL;
+    nvmlReturn_t result = enter_device(device, CALL_TELEMETRY, &gpu);
+    if (result == NVML_SUCCESS) {
+        if (utilization == NULL) {
+            result = NVML_ERROR_INVALID_ARGUMENT;
+        } else if (gpu->mig == NVML_DEVICE_MIG_ENABLE) {
+            result = NVML_ERROR_NOT_SUPPORTED;
+        } else {
+            utilization->gpu = gpu->util_gpu;
+            utilization->memory = gpu->util_memory;
+        }
+    }
+    unlock();
+    return result;
+}
+
+FAKE_API nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t device, unsigned int *infoCount,
+                                                              nvmlProcessInfo_t *infos)
+{
+    lock();
+    const struct gpu_config *gpu = NULL;
+    nvmlReturn_t result = enter_device(device, CALL_TELEMETRY, &gpu);
+    if (result == NVML_SUCCESS) {
+        if (infoCount == NULL || (infos == NULL && *infoCount != 0)) {
+            result = NVML_ERROR_INVALID_ARGUMENT;
+        } else if (*infoCount < gpu->process_count) {
+            *infoCount = gpu->process_count;
+            result = NVML_ERROR_INSUFFICIENT_SIZE;
+        } else {
+            for (unsigned int i = 0; i < gpu->process_count; i++) {
+                infos[i].pid = gpu->processes[i].pid;
+                infos[i].usedGpuMemory = gpu->processes[i].used;
+                infos[i].gpuInstanceId = NVML_NO_INSTANCE_ID;
+                infos[i].computeInstanceId = NVML_NO_INSTANCE_ID;
+            }
+            *infoCount = gpu->process_count;
+        }
+    }
+    unlock();
+    return result;
+}
+
+FAKE_API nvmlReturn_t nvmlDeviceGetTemperature(nvmlDevice_t device, nvmlTemperatureSensors_t sensorType,
+                                               unsigned int *temp)
+{
+    lock();
+    const struct gpu_config *gpu = NULL;
+    nvmlReturn_t result = enter_device(device, CALL_TELEMETRY, &gpu);
+    if (result == NVML_SUCCESS) {
+        if (temp == NULL || sensorType != NVML_TEMPERATURE_GPU) {
+            result = NVML_ERROR_INVALID_ARGUMENT;
+        } else {
+            *temp = gpu->temperature;
+        }
+    }
+    unlock();
+    return result;
+}
+
+FAKE_API nvmlReturn_t nvmlDeviceGetPowerUsage(nvmlDevice_t device, unsigned int *power)
+{
+    lock();
+    const struct gpu_config *gpu = NULL;
+    nvmlReturn_t result = enter_device(device, CALL_TELEMETRY, &gpu);
+    if (result == NVML_SUCCESS) {
+        if (power == NULL) {
+            result = NVML_ERROR_INVALID_ARGUMENT;
+        } else {
+            *power = gpu->power_mw;
+        }
+    }
+    unlock();
+    return result;
+}
+
+FAKE_API nvmlReturn_t nvmlDeviceGetMigMode(nvmlDevice_t device, unsigned int *currentMode, unsigned int *pendingMode)
+{
+    lock();
+    const struct gpu_config *gpu = NULL;
+    nvmlReturn_t result = enter_device(device, CALL_TELEMETRY, &gpu);
+    if (result == NVML_SUCCESS) {
+        if (currentMode == NULL || pendingMode == NULL) {
+            result = NVML_ERROR_INVALID_ARGUMENT;
+        } else {
+            *currentMode = gpu->mig;
+            *pendingMode = gpu->mig;
+        }
+    }
+    unlock();
+    return result;
+}
+
+FAKE_API nvmlReturn_t nvmlEventSetCreate(nvmlEventSet_t *set)
+{
+    lock();
+    nvmlReturn_t result = enter();
+    if (result == NVML_SUCCESS) {
+        if (set == NULL) {
+            result = NVML_ERROR_INVALID_ARGUMENT;
+        } else {
+            struct nvmlEventSet_st *created = calloc(1, sizeof(*created));
+            if (created == NULL) {
+                result = NVML_ERROR_MEMORY;
+            } else {
+                created->next = g_event_sets;
+                g_event_sets = created;
+                *set = created;
+            }
+        }
+    }
+    unlock();
+    return result;
+}
+
+FAKE_API nvmlReturn_t nvmlDeviceGetSupportedEventTypes(nvmlDevice_t device, unsigned long long *eventTypes)
+{
+    lock();
+    const struct gpu_config *gpu = NULL;
+    nvmlReturn_t result = enter_device(device, CALL_TELEMETRY, &gpu);
+    if (result == NVML_SUCCESS) {
+        if (eventTypes == NULL) {
+            result = NVML_ERROR_INVALID_ARGUMENT;
+        } else {
+            *eventTypes = gpu->supported_events;
+        }
+    }
+    unlock();
+    return result;
+}
+
+FAKE_API nvmlReturn_t nvmlDeviceRegisterEvents(nvmlDevice_t device, unsigned long long eventTypes, nvmlEventSet_t set)
+{
+    lock();
+    const struct gpu_config *gpu = NULL;
+    nvmlReturn_t result = enter_device(device, CALL_TELEMETRY, &gpu);
+    if (result == NVML_SUCCESS) {
+        if (!event_set_is_live(set)) {
+            result = NVML_ERROR_INVALID_ARGUMENT;
+        } else if ((eventTypes & ~gpu->supported_events) != 0) {
+            result = NVML_ERROR_NOT_SUPPORTED;
+        } else {
+            set->masks[device->index] |= eventTypes;
+        }
+    }
+    unlock();
+    return result;
+}
+
+FAKE_API nvmlReturn_t nvmlEventSetWait_v2(nvmlEventSet_t set, nvmlEventData_t *data, unsigned int timeoutms)
+{
+    lock();
+    nvmlReturn_t result = enter();
+    if (result == NVML_SUCCESS && (data == NULL || !event_set_is_live(set))) {
+        result = NVML_ERROR_INVALID_ARGUMENT;
+    }
+    long long deadline = monotonic_ms() + (long long)timeoutms;
+    while (result == NVML_SUCCESS) {
+        if (set->count > 0) {
+            struct queued_event *event = &set->queue[set->head];
+            data->device = &g_devices[event->gpu];
+            data->eventType = event->type;
+            data->eventData = event->data;
+            data->gpuInstanceId = NVML_NO_INSTANCE_ID;
+            data->computeInstanceId = NVML_NO_INSTANCE_ID;
+            set->head = (set->head + 1) % MAX_QUEUED_EVENTS;
+            set->count--;
+            break;
+        }
+        for (unsigned int i = 0; i < MAX_GPUS && result == NVML_SUCCESS; i++) {
+            if (set->masks[i] != 0 && gpu_is_lost(g_current, i)) {
+                result = NVML_ERROR_GPU_IS_LOST;
+            }
+        }
+        if (result != NVML_SUCCESS) {
+            break;
+        }
+        long long now = monotonic_ms();
+        if (now >= deadline) {
+            result = NVML_ERROR_TIMEOUT;
+            break;
+        }
+        /* Sleep until an event is raised, the next scenario check is due, or the deadline. */
+        long long step = g_reload_ms < 5 ? 5 : (g_reload_ms > 100 ? 100 : g_reload_ms);
+        long long wake = now + step < deadline ? now + step : deadline;
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        long long delta_ms = wake - now;
+        until.tv_sec += (time_t)(delta_ms / 1000);
+        until.tv_nsec += (long)(delta_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&g_changed, &g_lock, &until);
+        /* The set may have been freed, or the library shut down, while we slept. */
+        result = enter();
+        if (result == NVML_SUCCESS && !event_set_is_live(set)) {
+            result = NVML_ERROR_INVALID_ARGUMENT;
+        }
+    }
+    unlock();
+    return result;
+}
+
+FAKE_API nvmlReturn_t nvmlEventSetFree(nvmlEventSet_t set)
+{
+    lock();
+    nvmlReturn_t result = NVML_ERROR_INVALID_ARGUMENT;
+    for (struct nvmlEventSet_st **link = &g_event_sets; *link != NULL; link = &(*link)->next) {
+        if (*link == set) {
+            *link = set->next;
+            free(set);
+            result = NVML_SUCCESS;
+            pthread_cond_broadcast(&g_changed);
+            break;
+        }
+    }
+    /* Memory is released even after nvmlShutdown, but the call reports the uninitialized state. */
+    if (result == NVML_SUCCESS && g_init_count == 0) {
+        result = NVML_ERROR_UNINITIALIZED;
+    }
+    unlock();
+    return result;
+}

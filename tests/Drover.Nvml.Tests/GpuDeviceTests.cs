@@ -1,0 +1,181 @@
+using Drover.Nvml.Tests.Fakes;
+
+namespace Drover.Nvml.Tests;
+
+[Collection(FakeNvmlCollection.Name)]
+public sealed class GpuDeviceTests(FakeNvmlFixture fixture)
+{
+    [Fact]
+    public void Reads_TwoGpus_ReturnScenarioValues()
+    {
+        using var scenario = new Scenario(Scenario.TwoGpus());
+        using var nvml = fixture.Create(scenario);
+        var devices = nvml.GetDevices().Value;
+
+        Assert.Equal(new GpuMemory(85899345920, 1073741824, 85899345920 - 1073741824 - 536870912, 536870912), devices[0].GetMemory().Value);
+        Assert.Equal(new GpuUtilization(35, 20), devices[0].GetUtilization().Value);
+        Assert.Equal(45u, devices[0].GetTemperatureC().Value);
+        Assert.Equal(120000u, devices[0].GetPowerMilliwatts().Value);
+        Assert.False(devices[0].GetMigEnabled().Value);
+        Assert.Equal([new GpuProcess(1234, 1073741824), new GpuProcess(5678, 2147483648)], devices[0].GetComputeProcesses().Value);
+
+        Assert.Equal(new GpuMemory(85520809984, 2147483648, 85520809984 - 2147483648, 0), devices[1].GetMemory().Value);
+        Assert.Equal(new GpuUtilization(90, 60), devices[1].GetUtilization().Value);
+        Assert.Equal(71u, devices[1].GetTemperatureC().Value);
+        Assert.Equal(300500u, devices[1].GetPowerMilliwatts().Value);
+        Assert.Empty(devices[1].GetComputeProcesses().Value);
+    }
+
+    [Fact]
+    public void GetMemory_ScenarioChanged_NextReadReturnsNewValues()
+    {
+        using var scenario = new Scenario(Scenario.TwoGpus());
+        using var nvml = fixture.Create(scenario);
+        var device = nvml.GetDevices().Value[0];
+        Assert.Equal(1073741824ul, device.GetMemory().Value.UsedBytes);
+
+        scenario.Write(Scenario.TwoGpus("gpu.0.memory_used=42949672960\ngpu.0.memory_reserved=0"));
+
+        Assert.Equal(new GpuMemory(85899345920, 42949672960, 42949672960, 0), device.GetMemory().Value);
+    }
+
+    [Fact]
+    public void GetMemory_OnlyV1Available_CountsReservedAsUsed()
+    {
+        using var scenario = new Scenario(Scenario.TwoGpus());
+        using var nvml = fixture.Create(scenario);
+        ((NvmlClient)nvml).ForceMemoryInfoV1 = true;
+
+        var memory = nvml.GetDevices().Value[0].GetMemory().Value;
+
+        Assert.Equal(new GpuMemory(85899345920, 1073741824 + 536870912, 85899345920 - 1073741824 - 536870912, 0), memory);
+    }
+
+    [Fact]
+    public void GetMemory_UsedAboveTotal_FreeIsZero()
+    {
+        using var scenario = new Scenario("gpu.count=1\ngpu.0.memory_total=100\ngpu.0.memory_used=90\ngpu.0.memory_reserved=20\n");
+        using var nvml = fixture.Create(scenario);
+
+        Assert.Equal(new GpuMemory(100, 90, 0, 20), nvml.GetDevices().Value[0].GetMemory().Value);
+    }
+
+    [Fact]
+    public void Reads_NotSupportedGpu_ReturnNotSupportedButIdentityWorks()
+    {
+        using var scenario = new Scenario(Scenario.TwoGpus("gpu.1.state=not_supported"));
+        using var nvml = fixture.Create(scenario);
+        var devices = nvml.GetDevices().Value;
+
+        Assert.Equal("GPU-11111111-1111-1111-1111-111111111111", devices[1].Uuid);
+        AssertEveryReadFails(devices[1], NvmlReturn.NotSupported, "Not Supported");
+        Assert.True(devices[0].GetMemory().IsSuccess);
+    }
+
+    [Fact]
+    public void Reads_NoPermissionGpu_ReturnNoPermission()
+    {
+        using var scenario = new Scenario(Scenario.TwoGpus("gpu.0.state=no_permission"));
+        using var nvml = fixture.Create(scenario);
+        var devices = nvml.GetDevices().Value;
+
+        AssertEveryReadFails(devices[0], NvmlReturn.NoPermission, "Insufficient Permissions");
+        Assert.True(devices[1].GetMemory().IsSuccess);
+    }
+
+    [Fact]
+    public void GetUtilization_MigEnabled_ReturnsNotSupported()
+    {
+        using var scenario = new Scenario(Scenario.TwoGpus("gpu.0.mig=1"));
+        using var nvml = fixture.Create(scenario);
+        var device = nvml.GetDevices().Value[0];
+
+        Assert.True(device.GetMigEnabled().Value);
+        Assert.Equal(NvmlReturn.NotSupported, device.GetUtilization().Error?.Code);
+        Assert.True(device.GetMemory().IsSuccess);
+    }
+
+    [Fact]
+    public void GetComputeProcesses_MoreThanFirstBuffer_ReturnsAll()
+    {
+        var count = GpuDevice.InitialProcessCapacity + 8;
+        var processes = Enumerable.Range(1, count).Select(i => new GpuProcess((uint)(1000 + i), (ulong)i << 20)).ToArray();
+        using var scenario = new Scenario(Scenario.TwoGpus($"gpu.1.processes={string.Join(',', processes.Select(p => $"{p.Pid}:{p.UsedMemoryBytes}"))}"));
+        using var nvml = fixture.Create(scenario);
+        var device = nvml.GetDevices().Value[1];
+
+        var first = device.GetComputeProcesses().Value;
+        var second = device.GetComputeProcesses().Value;
+
+        Assert.Equal(processes, first);
+        Assert.Same(first, second);
+    }
+
+    [Fact]
+    public void GetComputeProcesses_ProcessesChange_ReturnsNewList()
+    {
+        using var scenario = new Scenario(Scenario.TwoGpus());
+        using var nvml = fixture.Create(scenario);
+        var device = nvml.GetDevices().Value[0];
+        var before = device.GetComputeProcesses().Value;
+
+        scenario.Write(Scenario.TwoGpus("gpu.0.processes=1234:1073741824"));
+        var after = device.GetComputeProcesses().Value;
+        scenario.Write(Scenario.TwoGpus("gpu.0.processes="));
+        var none = device.GetComputeProcesses().Value;
+
+        Assert.Equal(2, before.Count);
+        Assert.Equal([new GpuProcess(1234, 1073741824)], after);
+        Assert.Empty(none);
+    }
+
+    [Fact]
+    public void Reads_MalformedLines_AreIgnoredAndTheRestApplies()
+    {
+        using var scenario = new Scenario("""
+            gpu.count=1
+            this line has no equals sign
+            gpu.0.util_gpu=150
+            gpu.0.util_memory=12
+            gpu.0.memory_used=-1
+            gpu.0.temperature=0x3C
+            gpu.99.name=out of range
+            gpu.0.processes=1:2,oops
+            gpu.0.state=melted
+            gpu.0.some_future_key=1
+            """);
+        using var nvml = fixture.Create(scenario);
+
+        var device = Assert.Single(nvml.GetDevices().Value);
+
+        Assert.Equal(new GpuUtilization(0, 12), device.GetUtilization().Value);
+        Assert.Equal(0ul, device.GetMemory().Value.UsedBytes);
+        Assert.Equal(60u, device.GetTemperatureC().Value);
+        Assert.Empty(device.GetComputeProcesses().Value);
+        Assert.True(device.GetPowerMilliwatts().IsSuccess);
+    }
+
+    [Fact]
+    public void Initialize_MalformedLine_WritesOneMessageNamingTheLine()
+    {
+        using var scenario = new Scenario("gpu.count=1\n# comment\n\ngpu.0.util_gpu=150\n");
+        using var nvml = NvmlFactory.Create(new NvmlOptions { LibraryPath = fixture.LibraryPath });
+        FakeNvmlFixture.Activate(scenario);
+
+        var stderr = NativeEnvironment.CaptureStandardError(() => Assert.True(nvml.Initialize().IsSuccess));
+
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains($"{scenario.Path}:4:", line, StringComparison.Ordinal);
+        Assert.Contains("gpu.0.util_gpu=150", line, StringComparison.Ordinal);
+    }
+
+    private static void AssertEveryReadFails(IGpuDevice device, NvmlReturn code, string message)
+    {
+        Assert.Equal(new NvmlError(code, message, "nvmlDeviceGetMemoryInfo_v2"), device.GetMemory().Error);
+        Assert.Equal(new NvmlError(code, message, "nvmlDeviceGetUtilizationRates"), device.GetUtilization().Error);
+        Assert.Equal(new NvmlError(code, message, "nvmlDeviceGetTemperature"), device.GetTemperatureC().Error);
+        Assert.Equal(new NvmlError(code, message, "nvmlDeviceGetPowerUsage"), device.GetPowerMilliwatts().Error);
+        Assert.Equal(new NvmlError(code, message, "nvmlDeviceGetMigMode"), device.GetMigEnabled().Error);
+        Assert.Equal(new NvmlError(code, message, "nvmlDeviceGetComputeRunningProcesses_v3"), device.GetComputeProcesses().Error);
+    }
+}
