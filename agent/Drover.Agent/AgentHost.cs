@@ -2,6 +2,8 @@ using Drover.Agent.Configuration;
 using Drover.Agent.Heartbeats;
 using Drover.Agent.Identity;
 using Drover.Agent.Link;
+using Drover.Agent.Telemetry;
+using Drover.Nvml;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting.Systemd;
 using Serilog;
@@ -59,9 +61,17 @@ internal static class AgentHost
         builder.Services.AddSingleton(sp => new SystemdWatchdog(
             sp.GetService<ISystemdNotifier>(),
             SystemdWatchdog.TimeoutFromEnvironment(Environment.GetEnvironmentVariable)));
+        builder.Services.TryAddSingleton(_ => NvmlFactory.Create(new NvmlOptions
+        {
+            LibraryPath = string.IsNullOrEmpty(options.NvmlLibraryPath) ? null : options.NvmlLibraryPath,
+        }));
+        builder.Services.AddSingleton(sp => new GpuHealthBoard(sp.GetRequiredService<TimeProvider>(), TimeSpan.FromSeconds(options.XidHoldSeconds)));
+        builder.Services.AddSingleton<GpuTelemetry>();
         builder.Services.AddSingleton<AgentLinkClient>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AgentLinkClient>());
         builder.Services.AddHostedService<HeartbeatService>();
+        builder.Services.AddHostedService<TelemetryService>();
+        builder.Services.AddHostedService<XidEventLoop>();
         return builder;
     }
 
@@ -102,7 +112,7 @@ internal static class AgentHost
                 fileSizeLimitBytes: 64L * 1024 * 1024,
                 rollOnFileSizeLimit: true,
                 retainedFileCountLimit: 7,
-                rollingInterval: RollingInterval.Day);
+                rollingInterval: RollingInterval.Infinite);
         }
 
         return config.CreateLogger();

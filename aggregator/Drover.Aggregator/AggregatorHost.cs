@@ -124,7 +124,7 @@ internal static class AggregatorHost
                 fileSizeLimitBytes: 64L * 1024 * 1024,
                 rollOnFileSizeLimit: true,
                 retainedFileCountLimit: 7,
-                rollingInterval: RollingInterval.Day);
+                rollingInterval: RollingInterval.Infinite);
         }
 
         return config.CreateLogger();

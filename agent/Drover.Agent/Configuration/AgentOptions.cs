@@ -44,8 +44,29 @@ internal sealed class AgentOptions
     /// <summary>How long a connection attempt waits for the aggregator's Welcome.</summary>
     public int ConnectTimeoutMs { get; set; } = 5000;
 
+    /// <summary>The NVML library to load; empty for the driver's soname <c>libnvidia-ml.so.1</c>.</summary>
+    public string NvmlLibraryPath { get; set; } = "";
+
+    /// <summary>How often every GPU is sampled and the sample sent.</summary>
+    public int TelemetryIntervalMs { get; set; } = 1000;
+
+    /// <summary>How often compute processes are listed (a call that costs milliseconds on real drivers).</summary>
+    public int ProcessSampleIntervalMs { get; set; } = 10_000;
+
+    /// <summary>How often lost GPUs (and NVML itself, when unavailable) are probed again.</summary>
+    public int GpuReprobeIntervalMs { get; set; } = 10_000;
+
+    /// <summary>How long a GPU stays <c>xid:&lt;code&gt;</c> after its last critical event.</summary>
+    public int XidHoldSeconds { get; set; } = 300;
+
     /// <summary>The default aggregator address, used when none is configured.</summary>
     public const string DefaultAggregator = "http://127.0.0.1:7401";
 
     public TimeSpan HeartbeatInterval => TimeSpan.FromMilliseconds(HeartbeatIntervalMs);
+
+    public TimeSpan TelemetryInterval => TimeSpan.FromMilliseconds(TelemetryIntervalMs);
+
+    public TimeSpan ProcessSampleInterval => TimeSpan.FromMilliseconds(ProcessSampleIntervalMs);
+
+    public TimeSpan GpuReprobeInterval => TimeSpan.FromMilliseconds(GpuReprobeIntervalMs);
 }

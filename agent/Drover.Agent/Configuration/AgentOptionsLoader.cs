@@ -114,6 +114,14 @@ internal static partial class AgentOptionsLoader
         CheckRange("reconnectInitialBackoffMs", o.ReconnectInitialBackoffMs, 10, 60_000);
         CheckRange("reconnectMaxBackoffMs", o.ReconnectMaxBackoffMs, o.ReconnectInitialBackoffMs, 600_000);
         CheckRange("connectTimeoutMs", o.ConnectTimeoutMs, 100, 120_000);
+        CheckRange("telemetryIntervalMs", o.TelemetryIntervalMs, 100, 60_000);
+        CheckRange("processSampleIntervalMs", o.ProcessSampleIntervalMs, o.TelemetryIntervalMs, 3_600_000);
+        CheckRange("gpuReprobeIntervalMs", o.GpuReprobeIntervalMs, 100, 3_600_000);
+        CheckRange("xidHoldSeconds", o.XidHoldSeconds, 0, 86_400);
+        if (o.NvmlLibraryPath.Length > 0 && !Path.IsPathFullyQualified(o.NvmlLibraryPath))
+        {
+            Fail("nvmlLibraryPath", o.NvmlLibraryPath, "an absolute path to libnvidia-ml.so.1, or empty for the driver's own");
+        }
     }
 
     private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);

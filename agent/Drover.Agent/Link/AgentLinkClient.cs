@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Drover.Agent.Configuration;
 using Drover.Agent.Heartbeats;
+using Drover.Agent.Telemetry;
 using Drover.Protocol.V1;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -25,17 +26,19 @@ internal sealed partial class AgentLinkClient : BackgroundService
     private readonly AgentOptions _options;
     private readonly NodeHello _hello;
     private readonly NodeState _state;
+    private readonly GpuTelemetry _gpus;
     private readonly TimeProvider _time;
     private readonly ReconnectBackoff _backoff;
     private readonly ILogger<AgentLinkClient> _logger;
     private volatile Channel<Outgoing>? _outbox;
     private int _addressIndex;
 
-    public AgentLinkClient(AgentOptions options, NodeHello hello, NodeState state, TimeProvider time, Random random, ILogger<AgentLinkClient> logger)
+    public AgentLinkClient(AgentOptions options, NodeHello hello, NodeState state, GpuTelemetry gpus, TimeProvider time, Random random, ILogger<AgentLinkClient> logger)
     {
         _options = options;
         _hello = hello;
         _state = state;
+        _gpus = gpus;
         _time = time;
         _logger = logger;
         _backoff = new ReconnectBackoff(
@@ -48,10 +51,13 @@ internal sealed partial class AgentLinkClient : BackgroundService
     public bool IsConnected => _outbox is not null;
 
     /// <summary>Queues the next heartbeat; false (and nothing queued) while no stream is open.</summary>
-    public bool TrySendHeartbeat()
+    public bool TrySendHeartbeat() => IsConnected && TrySend(new AgentMessage { Heartbeat = _state.NextHeartbeat() });
+
+    /// <summary>Queues a message for the aggregator; false (and nothing queued) while no stream is open or the outbox is full.</summary>
+    public bool TrySend(AgentMessage message)
     {
         var outbox = _outbox;
-        return outbox is not null && outbox.Writer.TryWrite(new Outgoing(new AgentMessage { Heartbeat = _state.NextHeartbeat() }, null));
+        return outbox is not null && outbox.Writer.TryWrite(new Outgoing(message, null));
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
@@ -143,7 +149,7 @@ internal sealed partial class AgentLinkClient : BackgroundService
         using (var welcomeWait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken))
         {
             welcomeWait.CancelAfter(TimeSpan.FromMilliseconds(_options.ConnectTimeoutMs));
-            await call.RequestStream.WriteAsync(new AgentMessage { Hello = _hello.Create() }, welcomeWait.Token);
+            await call.RequestStream.WriteAsync(new AgentMessage { Hello = _hello.Create(_gpus.Status, _gpus.Inventory()) }, welcomeWait.Token);
             if (!await call.ResponseStream.MoveNext(welcomeWait.Token))
             {
                 throw new IOException("the aggregator closed the stream before its Welcome");

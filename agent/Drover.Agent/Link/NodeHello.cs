@@ -31,5 +31,12 @@ internal sealed class NodeHello
         (typeof(NodeHello).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0")
         .Split('+')[0];
 
-    public Hello Create() => _hello.Clone();
+    /// <summary>The Hello for a new stream, with the GPU telemetry status and inventory as they are now.</summary>
+    public Hello Create(GpuTelemetryStatus gpuTelemetry, IEnumerable<GpuInfo> gpus)
+    {
+        var hello = _hello.Clone();
+        hello.GpuTelemetry = gpuTelemetry;
+        hello.Gpus.Add(gpus);
+        return hello;
+    }
 }

@@ -14,7 +14,9 @@ internal sealed record NodeResponse(
     ulong LastSequence,
     IReadOnlyDictionary<string, string> Labels,
     string AgentVersion,
-    string Hostname)
+    string Hostname,
+    int GpuCount,
+    string GpuTelemetry)
 {
     public static NodeResponse From(NodeView view) => new(
         view.NodeId,
@@ -27,7 +29,9 @@ internal sealed record NodeResponse(
         view.LastSequence,
         view.Identity.Labels,
         view.Identity.AgentVersion,
-        view.Identity.Hostname);
+        view.Identity.Hostname,
+        view.GpuCount,
+        view.GpuTelemetry.Display);
 
     public static string SurvivalName(NodeSurvival survival) => survival switch
     {

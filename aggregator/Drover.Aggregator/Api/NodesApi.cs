@@ -15,6 +15,10 @@ internal static class NodesApi
             table.Snapshot().FirstOrDefault(n => n.NodeId == nodeId) is { } node
                 ? Results.Ok(NodeResponse.From(node))
                 : NodeNotFound(nodeId));
+        nodes.MapGet("/{nodeId}/gpus", (string nodeId, NodeTable table) =>
+            table.Snapshot().FirstOrDefault(n => n.NodeId == nodeId) is { } node
+                ? Results.Ok(GpuResponse.From(node))
+                : NodeNotFound(nodeId));
         nodes.MapPost("/{nodeId}/drain", (string nodeId, NodeTable table, AgentConnections connections)
             => SetDraining(nodeId, draining: true, table, connections));
         nodes.MapPost("/{nodeId}/resume", (string nodeId, NodeTable table, AgentConnections connections)

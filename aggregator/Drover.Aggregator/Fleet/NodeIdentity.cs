@@ -8,4 +8,6 @@ internal sealed record NodeIdentity(
     string Cluster,
     IReadOnlyDictionary<string, string> Labels,
     string AgentVersion,
-    string Hostname);
+    string Hostname,
+    GpuTelemetryState GpuTelemetry,
+    int GpuCount);

@@ -18,6 +18,9 @@ internal sealed class NodeTable
         _time = time;
     }
 
+    /// <summary>The aggregator's clock now, as a timestamp comparable with those the table keeps.</summary>
+    public long Now => _time.GetTimestamp();
+
     /// <summary>
     /// Accepts a node on a new stream, or refuses it when its server number is held by another live
     /// node of the same cluster. A lost node holding that number gives it up.
@@ -60,6 +63,7 @@ internal sealed class NodeTable
 
             existing.Identity = identity;
             existing.ConnectionId = connectionId;
+            existing.Gpus = GpuReport.None;
             existing.LastHeartbeat = now;
             existing.Survival = NodeSurvival.Alive;
             return RegistrationResult.Ok;
@@ -85,6 +89,21 @@ internal sealed class NodeTable
             row.LastHeartbeat = now;
             row.LastSequence = sequence;
             row.Survival = survival;
+            return true;
+        }
+    }
+
+    /// <summary>Keeps a node's latest GPU report; false when the stream is not the node's current one.</summary>
+    public bool RecordTelemetry(string nodeId, Guid connectionId, GpuReport report)
+    {
+        lock (_gate)
+        {
+            if (!_rows.TryGetValue(nodeId, out var row) || row.ConnectionId != connectionId)
+            {
+                return false;
+            }
+
+            row.Gpus = report;
             return true;
         }
     }
@@ -136,7 +155,9 @@ internal sealed class NodeTable
                     row.ConnectionId is not null,
                     row.LastHeartbeat,
                     row.LastSequence,
-                    _time.GetElapsedTime(row.LastHeartbeat, now)));
+                    _time.GetElapsedTime(row.LastHeartbeat, now),
+                    row.Gpus,
+                    row.Gpus.ReceivedAt == 0 ? null : _time.GetElapsedTime(row.Gpus.ReceivedAt, now)));
             }
 
             views.Sort(static (a, b) =>
@@ -167,5 +188,7 @@ internal sealed class NodeTable
         public long LastHeartbeat { get; set; }
 
         public ulong LastSequence { get; set; }
+
+        public GpuReport Gpus { get; set; } = GpuReport.None;
     }
 }

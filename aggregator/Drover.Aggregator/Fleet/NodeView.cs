@@ -7,7 +7,15 @@ internal sealed record NodeView(
     bool Connected,
     long LastHeartbeatTimestamp,
     ulong LastSequence,
-    TimeSpan SinceLastHeartbeat)
+    TimeSpan SinceLastHeartbeat,
+    GpuReport Gpus,
+    TimeSpan? SinceTelemetry)
 {
     public string NodeId => Identity.NodeId;
+
+    /// <summary>The node's GPU telemetry state: from its latest telemetry, or from its Hello before any.</summary>
+    public GpuTelemetryState GpuTelemetry => SinceTelemetry is null ? Identity.GpuTelemetry : Gpus.Status;
+
+    /// <summary>How many GPUs the node has: from its latest telemetry, or from its Hello before any.</summary>
+    public int GpuCount => SinceTelemetry is null ? Identity.GpuCount : Gpus.Gpus.Count;
 }

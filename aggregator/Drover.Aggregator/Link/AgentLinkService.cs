@@ -122,6 +122,17 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
                 case AgentMessage.KindOneofCase.Heartbeat:
                     OnHeartbeat(connection, message.Heartbeat);
                     break;
+                case AgentMessage.KindOneofCase.Telemetry:
+                    var (report, error) = TelemetryValidator.Telemetry(message.Telemetry, _nodes.Now);
+                    if (report is null)
+                    {
+                        // Refuse the sample, keep the stream and everything already accepted.
+                        Log.TelemetryRefused(_logger, connection.NodeId, error!);
+                        break;
+                    }
+
+                    _nodes.RecordTelemetry(connection.NodeId, connection.Id, report);
+                    break;
                 case AgentMessage.KindOneofCase.CommandResult:
                     var result = message.CommandResult;
                     if (result.Ok)
@@ -215,6 +226,10 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
         [LoggerMessage(EventId = 1007, EventName = "CommandSucceeded", Level = LogLevel.Information,
             Message = "Node '{NodeId}' carried out command '{CommandId}'.")]
         public static partial void CommandSucceeded(ILogger logger, string nodeId, string commandId);
+
+        [LoggerMessage(EventId = 1009, EventName = "TelemetryRefused", Level = LogLevel.Warning,
+            Message = "Telemetry from node '{NodeId}' was refused: {Reason}.")]
+        public static partial void TelemetryRefused(ILogger logger, string nodeId, string reason);
 
         [LoggerMessage(EventId = 1008, EventName = "CommandFailed", Level = LogLevel.Warning,
             Message = "Node '{NodeId}' did not carry out command '{CommandId}': {Error}")]

@@ -76,6 +76,18 @@ internal static class HelloValidator
             return Bad("hostname", $"{hello.Hostname.Length} characters", $"at most {MaxHostnameLength} characters");
         }
 
+        var (gpuTelemetry, statusError) = TelemetryValidator.Status(hello.GpuTelemetry, "gpuTelemetry");
+        if (statusError is not null)
+        {
+            return (null, "gpuTelemetry", $"hello.{statusError}");
+        }
+
+        var inventoryError = TelemetryValidator.Inventory(hello.Gpus, "gpus");
+        if (inventoryError is not null)
+        {
+            return (null, "gpus", $"hello.{inventoryError}");
+        }
+
         var identity = new NodeIdentity(
             hello.NodeId,
             (int)hello.ServerNumber,
@@ -83,7 +95,9 @@ internal static class HelloValidator
             hello.Cluster,
             new Dictionary<string, string>(hello.Labels, StringComparer.Ordinal),
             hello.AgentVersion,
-            hello.Hostname);
+            hello.Hostname,
+            gpuTelemetry!,
+            hello.Gpus.Count);
         return (identity, null, null);
     }
 

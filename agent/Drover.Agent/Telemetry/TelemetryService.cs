@@ -1,0 +1,49 @@
+using Drover.Agent.Configuration;
+using Drover.Agent.Link;
+using Drover.Protocol.V1;
+
+namespace Drover.Agent.Telemetry;
+
+/// <summary>
+/// Every telemetry interval: one sample of every GPU, sent on the agent link while it is up. Every
+/// re-probe interval, when NVML is unavailable or a GPU is lost, NVML is probed again.
+/// </summary>
+internal sealed class TelemetryService : BackgroundService
+{
+    private readonly GpuTelemetry _telemetry;
+    private readonly AgentLinkClient _link;
+    private readonly AgentOptions _options;
+    private readonly TimeProvider _time;
+
+    public TelemetryService(GpuTelemetry telemetry, AgentLinkClient link, AgentOptions options, TimeProvider time)
+    {
+        _telemetry = telemetry;
+        _link = link;
+        _options = options;
+        _time = time;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(_options.TelemetryInterval, _time);
+        var lastProbe = _time.GetTimestamp();
+        try
+        {
+            do
+            {
+                if (_telemetry.NeedsProbe && _time.GetElapsedTime(lastProbe) >= _options.GpuReprobeInterval)
+                {
+                    _telemetry.Probe();
+                    lastProbe = _time.GetTimestamp();
+                }
+
+                // Sampled even while the link is down, so a GPU lost meanwhile is noticed and logged.
+                _link.TrySend(new AgentMessage { Telemetry = _telemetry.Sample() });
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+}

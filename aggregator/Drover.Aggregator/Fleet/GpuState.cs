@@ -1,0 +1,48 @@
+namespace Drover.Aggregator.Fleet;
+
+/// <summary>Whether a node can read its GPUs.</summary>
+internal sealed record GpuTelemetryState(bool Available, string Reason, string DriverVersion)
+{
+    public static readonly GpuTelemetryState Unknown = new(false, "no telemetry received yet", "");
+
+    /// <summary>"available", or "unavailable (reason)": how the API shows it.</summary>
+    public string Display => Available ? "available" : $"unavailable ({Reason})";
+}
+
+/// <summary>The health of one GPU as its agent reports it.</summary>
+internal enum GpuHealthState
+{
+    Ok,
+    Xid,
+    Lost,
+}
+
+/// <summary>One compute process on a GPU.</summary>
+internal readonly record struct GpuProcessState(uint Pid, ulong UsedMemoryBytes);
+
+/// <summary>One GPU's latest sample, validated at ingest.</summary>
+internal sealed record GpuState(
+    int Index,
+    string Uuid,
+    string Name,
+    string PciBusId,
+    GpuHealthState Health,
+    uint Xid,
+    ulong MemoryTotalBytes,
+    ulong MemoryUsedBytes,
+    ulong MemoryFreeBytes,
+    uint UtilizationGpuPercent,
+    uint UtilizationMemoryPercent,
+    uint TemperatureC,
+    uint PowerMilliwatts,
+    bool MigEnabled,
+    double CommandQueueLength,
+    string CommandQueueSource,
+    IReadOnlyList<GpuProcessState> Processes,
+    IReadOnlyList<string> UnavailableFields);
+
+/// <summary>A node's GPUs as last reported, with when the aggregator received them (its own clock).</summary>
+internal sealed record GpuReport(GpuTelemetryState Status, IReadOnlyList<GpuState> Gpus, long ReceivedAt)
+{
+    public static readonly GpuReport None = new(GpuTelemetryState.Unknown, [], 0);
+}

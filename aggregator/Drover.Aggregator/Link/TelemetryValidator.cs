@@ -1,0 +1,146 @@
+using Drover.Aggregator.Fleet;
+using Drover.Protocol.V1;
+
+namespace Drover.Aggregator.Link;
+
+/// <summary>
+/// Checks telemetry where it enters and turns it into the fleet state's own types. Every list and
+/// string a peer chooses is bounded; a bad message is refused whole, with the field named.
+/// </summary>
+internal static class TelemetryValidator
+{
+    public const int MaxGpus = 64;
+    public const int MaxProcesses = 1024;
+    public const int MaxUuidLength = 96;
+    public const int MaxNameLength = 96;
+    public const int MaxPciBusIdLength = 32;
+    public const int MaxReasonLength = 512;
+    public const int MaxDriverVersionLength = 80;
+    public const int MaxUnavailableFields = 32;
+
+    public static (GpuTelemetryState? Status, string? Error) Status(GpuTelemetryStatus? status, string field)
+    {
+        if (status is null)
+        {
+            return (GpuTelemetryState.Unknown, null);
+        }
+
+        if (status.Reason.Length > MaxReasonLength)
+        {
+            return (null, $"{field}.reason is {status.Reason.Length} characters; expected at most {MaxReasonLength}");
+        }
+
+        if (status.DriverVersion.Length > MaxDriverVersionLength)
+        {
+            return (null, $"{field}.driverVersion is {status.DriverVersion.Length} characters; expected at most {MaxDriverVersionLength}");
+        }
+
+        return (new GpuTelemetryState(status.Available, status.Reason, status.DriverVersion), null);
+    }
+
+    /// <summary>Validates an inventory (Hello) or a sample list (Telemetry) size and GPU identities.</summary>
+    public static string? Inventory(IReadOnlyCollection<GpuInfo> gpus, string field)
+    {
+        if (gpus.Count > MaxGpus)
+        {
+            return $"{field} has {gpus.Count} GPUs; expected at most {MaxGpus}";
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var gpu in gpus)
+        {
+            if (gpu.Uuid.Length is 0 or > MaxUuidLength)
+            {
+                return $"{field}.uuid = '{Truncate(gpu.Uuid)}'; expected 1-{MaxUuidLength} characters";
+            }
+
+            if (!seen.Add(gpu.Uuid))
+            {
+                return $"{field}.uuid = '{gpu.Uuid}' appears twice; expected one entry per GPU";
+            }
+
+            if (gpu.Name.Length > MaxNameLength || gpu.PciBusId.Length > MaxPciBusIdLength)
+            {
+                return $"{field} of GPU '{gpu.Uuid}': name or pciBusId too long; expected at most {MaxNameLength} and {MaxPciBusIdLength} characters";
+            }
+        }
+
+        return null;
+    }
+
+    public static (GpuReport? Report, string? Error) Telemetry(Telemetry telemetry, long receivedAt)
+    {
+        var (status, statusError) = Status(telemetry.Status, "telemetry.status");
+        if (statusError is not null)
+        {
+            return (null, statusError);
+        }
+
+        var inventoryError = Inventory(telemetry.Gpus.Select(g => g.Gpu ?? new GpuInfo()).ToList(), "telemetry.gpus");
+        if (inventoryError is not null)
+        {
+            return (null, inventoryError);
+        }
+
+        var gpus = new List<GpuState>(telemetry.Gpus.Count);
+        foreach (var sample in telemetry.Gpus)
+        {
+            var uuid = sample.Gpu.Uuid;
+            if (sample.Processes.Count > MaxProcesses)
+            {
+                return (null, $"telemetry.gpus.processes of GPU '{uuid}' has {sample.Processes.Count} entries; expected at most {MaxProcesses}");
+            }
+
+            if (sample.UnavailableFields.Count > MaxUnavailableFields || sample.UnavailableFields.Any(f => f.Length > 64))
+            {
+                return (null, $"telemetry.gpus.unavailableFields of GPU '{uuid}' is too long; expected at most {MaxUnavailableFields} names of at most 64 characters");
+            }
+
+            if (sample.UtilizationGpuPercent > 100 || sample.UtilizationMemoryPercent > 100)
+            {
+                return (null, $"telemetry.gpus.utilization of GPU '{uuid}' = {sample.UtilizationGpuPercent}/{sample.UtilizationMemoryPercent}; expected 0-100");
+            }
+
+            if (double.IsNaN(sample.CommandQueueLength) || double.IsInfinity(sample.CommandQueueLength) || sample.CommandQueueLength < 0)
+            {
+                return (null, $"telemetry.gpus.commandQueueLength of GPU '{uuid}' = {sample.CommandQueueLength}; expected a finite number >= 0");
+            }
+
+            var health = sample.Health switch
+            {
+                GpuHealth.Ok => GpuHealthState.Ok,
+                GpuHealth.Xid => GpuHealthState.Xid,
+                GpuHealth.Lost => GpuHealthState.Lost,
+                _ => (GpuHealthState?)null,
+            };
+            if (health is null)
+            {
+                return (null, $"telemetry.gpus.health of GPU '{uuid}' is unspecified; expected ok, xid or lost");
+            }
+
+            gpus.Add(new GpuState(
+                (int)sample.Gpu.Index,
+                uuid,
+                sample.Gpu.Name,
+                sample.Gpu.PciBusId,
+                health.Value,
+                sample.Xid,
+                sample.MemoryTotalBytes,
+                sample.MemoryUsedBytes,
+                sample.MemoryFreeBytes,
+                sample.UtilizationGpuPercent,
+                sample.UtilizationMemoryPercent,
+                sample.TemperatureC,
+                sample.PowerMilliwatts,
+                sample.MigEnabled,
+                sample.CommandQueueLength,
+                sample.CommandQueueSource == CommandQueueSource.Reported ? "reported" : "estimated",
+                sample.Processes.Select(p => new GpuProcessState(p.Pid, p.UsedMemoryBytes)).ToArray(),
+                sample.UnavailableFields.ToArray()));
+        }
+
+        return (new GpuReport(status!, gpus, receivedAt), null);
+    }
+
+    private static string Truncate(string value) => value.Length <= 40 ? value : value[..40] + "...";
+}
