@@ -52,13 +52,19 @@ internal sealed class Fleet : IAsyncDisposable
         return Track(ChildProcess.Start(Repository.Aggregator, args, Path.Combine(dir, "console.log")));
     }
 
-    /// <summary>Starts an agent; the same <paramref name="name"/> reuses the same state directory (and so the same node id).</summary>
-    public ChildProcess StartAgent(string name, int serverNumber, string cluster = "c1", int? port = null, IEnumerable<string>? aggregators = null, params string[] extraArgs)
+    /// <summary>
+    /// Starts an agent on the stand-in NVML with <paramref name="gpus"/> (one GPU when not given); the
+    /// same <paramref name="name"/> reuses the same state directory (and so the same node id).
+    /// </summary>
+    public ChildProcess StartAgent(string name, int serverNumber, string cluster = "c1", int? port = null, IEnumerable<string>? aggregators = null, GpuScenario? gpus = null, params string[] extraArgs)
     {
         var dir = Path.Combine(Directory, "agents", name);
         System.IO.Directory.CreateDirectory(dir);
+        var scenario = gpus ?? new GpuScenario(1);
+        scenario.Save(Path.Combine(dir, "gpus.scenario"));
         var args = new List<string>
         {
+            "--nvmlLibraryPath", Repository.FakeNvml,
             "--serverNumber", Invariant(serverNumber),
             "--port", Invariant(port ?? Ports.Free()),
             "--cluster", cluster,
@@ -72,7 +78,8 @@ internal sealed class Fleet : IAsyncDisposable
         }
 
         args.AddRange(extraArgs);
-        return Track(ChildProcess.Start(Repository.Agent, args, Path.Combine(dir, "console.log")));
+        var environment = new Dictionary<string, string> { ["DROVER_FAKE_NVML_SCENARIO"] = scenario.Path! };
+        return Track(ChildProcess.Start(Repository.Agent, args, Path.Combine(dir, "console.log"), environment));
     }
 
     public string NodeIdOf(string name)
@@ -80,6 +87,9 @@ internal sealed class Fleet : IAsyncDisposable
 
     public async Task<JsonElement[]> NodesAsync()
         => await Http.GetFromJsonAsync<JsonElement[]>("/v1/nodes") ?? [];
+
+    public async Task<JsonElement[]> GpusAsync(string nodeId)
+        => await Http.GetFromJsonAsync<JsonElement[]>($"/v1/nodes/{nodeId}/gpus") ?? [];
 
     public async Task<JsonElement?> NodeAsync(string nodeId)
         => (await NodesAsync()).Cast<JsonElement?>().FirstOrDefault(n => n!.Value.GetProperty("nodeId").GetString() == nodeId);

@@ -1,0 +1,172 @@
+using Drover.Agent.Configuration;
+using Drover.Agent.Telemetry;
+using Drover.Nvml;
+using Drover.Protocol.V1;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Drover.Agent.Tests.Telemetry;
+
+public class GpuTelemetryTests
+{
+    private readonly FakeTimeProvider _time = new();
+    private readonly InMemoryNvml _nvml = new();
+    private readonly GpuHealthBoard _health;
+
+    public GpuTelemetryTests()
+    {
+        _health = new GpuHealthBoard(_time, TimeSpan.FromSeconds(300));
+        _nvml.Gpus.Add(new InMemoryGpu(0));
+        _nvml.Gpus.Add(new InMemoryGpu(1));
+    }
+
+    private GpuTelemetry Create(int processIntervalMs = 10_000)
+        => new(_nvml, _health, new AgentOptions { ServerNumber = 1, ProcessSampleIntervalMs = processIntervalMs }, _time, NullLogger<GpuTelemetry>.Instance);
+
+    private static GpuSample Gpu(Protocol.V1.Telemetry telemetry, int index) => telemetry.Gpus.Single(g => g.Gpu.Index == index);
+
+    [Fact]
+    public void Sample_HealthyGpus_CarriesEveryField()
+    {
+        _nvml.Gpus[0].Processes.Add(new Nvml.GpuProcess(42, 1 << 20));
+        var telemetry = Create();
+
+        var sample = telemetry.Sample();
+
+        Assert.True(sample.Status.Available);
+        Assert.Equal("550.54.15", sample.Status.DriverVersion);
+        var gpu = Gpu(sample, 0);
+        Assert.Equal("GPU-0000", gpu.Gpu.Uuid);
+        Assert.Equal("00000000:17:00.0", gpu.Gpu.PciBusId);
+        Assert.Equal(GpuHealth.Ok, gpu.Health);
+        Assert.Equal(80UL << 30, gpu.MemoryTotalBytes);
+        Assert.Equal(79UL << 30, gpu.MemoryFreeBytes);
+        Assert.Equal(50U, gpu.UtilizationGpuPercent);
+        Assert.Equal(45U, gpu.TemperatureC);
+        Assert.Equal(150_000U, gpu.PowerMilliwatts);
+        Assert.Equal(42U, Assert.Single(gpu.Processes).Pid);
+        Assert.Equal(0.5, gpu.CommandQueueLength);
+        Assert.Equal(CommandQueueSource.Estimated, gpu.CommandQueueSource);
+        Assert.Empty(gpu.UnavailableFields);
+    }
+
+    [Fact]
+    public void Sample_OneGpuLost_ReportsItLostAndTheOtherOk()
+    {
+        var telemetry = Create();
+        _nvml.Gpus[1].Failing = NvmlReturn.GpuIsLost;
+
+        var sample = telemetry.Sample();
+
+        Assert.Equal(GpuHealth.Ok, Gpu(sample, 0).Health);
+        Assert.Equal(GpuHealth.Lost, Gpu(sample, 1).Health);
+        Assert.Equal(0UL, Gpu(sample, 1).MemoryTotalBytes);
+        Assert.True(telemetry.NeedsProbe);
+    }
+
+    [Fact]
+    public void Sample_LostGpuAnswersAgain_IsOkAgain()
+    {
+        var telemetry = Create();
+        _nvml.Gpus[1].Failing = NvmlReturn.GpuIsLost;
+        telemetry.Sample();
+
+        _nvml.Gpus[1].Failing = null;
+        telemetry.Probe();
+        var sample = telemetry.Sample();
+
+        Assert.Equal(GpuHealth.Ok, Gpu(sample, 1).Health);
+        Assert.False(telemetry.NeedsProbe);
+    }
+
+    [Fact]
+    public void Sample_GpuMissingFromEnumeration_IsStillReportedLost()
+    {
+        var telemetry = Create();
+        _nvml.Gpus[1].Missing = true;
+        telemetry.Probe();
+
+        var sample = telemetry.Sample();
+
+        Assert.Equal(2, sample.Gpus.Count);
+        Assert.Equal(GpuHealth.Lost, Gpu(sample, 1).Health);
+        Assert.Equal("GPU-0001", Gpu(sample, 1).Gpu.Uuid);
+    }
+
+    [Fact]
+    public void Sample_XidOnOneGpu_MarksThatGpuAloneUntilTheHoldEnds()
+    {
+        var telemetry = Create();
+        _health.Record("GPU-0001", 79);
+
+        var sample = telemetry.Sample();
+        Assert.Equal(GpuHealth.Ok, Gpu(sample, 0).Health);
+        Assert.Equal(GpuHealth.Xid, Gpu(sample, 1).Health);
+        Assert.Equal(79U, Gpu(sample, 1).Xid);
+
+        _time.Advance(TimeSpan.FromSeconds(300));
+        Assert.Equal(GpuHealth.Ok, Gpu(telemetry.Sample(), 1).Health);
+    }
+
+    [Fact]
+    public void Sample_FieldNotSupported_IsNamedAndTheRestIsRead()
+    {
+        var telemetry = Create();
+        _nvml.Gpus[0].PowerFailing = NvmlReturn.NotSupported;
+
+        var gpu = Gpu(telemetry.Sample(), 0);
+
+        Assert.Equal(GpuHealth.Ok, gpu.Health);
+        Assert.Equal(["powerMilliwatts"], gpu.UnavailableFields);
+        Assert.Equal(45U, gpu.TemperatureC);
+    }
+
+    [Fact]
+    public void Sample_ProcessesListedOnlyEveryProcessInterval()
+    {
+        var telemetry = Create(processIntervalMs: 5000);
+        _nvml.Gpus[0].Processes.Add(new Nvml.GpuProcess(1, 0));
+
+        telemetry.Sample();
+        _time.Advance(TimeSpan.FromSeconds(1));
+        _nvml.Gpus[0].Processes.Add(new Nvml.GpuProcess(2, 0));
+        var between = telemetry.Sample();
+        _time.Advance(TimeSpan.FromSeconds(4));
+        var after = telemetry.Sample();
+
+        Assert.Equal(2, _nvml.Gpus[0].ProcessCalls);
+        Assert.Single(Gpu(between, 0).Processes);
+        Assert.Equal(2, Gpu(after, 0).Processes.Count);
+    }
+
+    [Theory]
+    [InlineData(NvmlReturn.LibraryNotFound, "library not found: ")]
+    [InlineData(NvmlReturn.DriverNotLoaded, "driver not loaded")]
+    [InlineData(NvmlReturn.LibRmVersionMismatch, "driver/library version mismatch")]
+    [InlineData(NvmlReturn.NoPermission, "no permission to use NVML")]
+    public void Sample_NvmlUnavailable_SaysWhyAndHasNoGpus(NvmlReturn code, string reason)
+    {
+        _nvml.InitError = new NvmlError(code, "the text", "nvmlInit_v2");
+        var telemetry = Create();
+
+        var sample = telemetry.Sample();
+
+        Assert.False(sample.Status.Available);
+        Assert.StartsWith(reason, sample.Status.Reason, StringComparison.Ordinal);
+        Assert.Empty(sample.Gpus);
+        Assert.True(telemetry.NeedsProbe);
+    }
+
+    [Fact]
+    public void Probe_NvmlAppearsLater_BecomesAvailable()
+    {
+        _nvml.InitError = new NvmlError(NvmlReturn.DriverNotLoaded, "Driver Not Loaded", "nvmlInit_v2");
+        var telemetry = Create();
+
+        _nvml.InitError = null;
+        telemetry.Probe();
+
+        Assert.True(telemetry.Status.Available);
+        Assert.Equal(2, telemetry.Inventory().Count);
+    }
+}

@@ -1,0 +1,148 @@
+using System.Text.Json;
+using Drover.SystemTests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace Drover.SystemTests.Telemetry;
+
+/// <summary>The real agent on the stand-in NVML, seen through the aggregator's HTTP API.</summary>
+public sealed class GpuTelemetryTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
+    private readonly Fleet _fleet = new(output);
+
+    public Task InitializeAsync()
+    {
+        _fleet.StartAggregator();
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync() => await _fleet.DisposeAsync();
+
+    private async Task<string> StartAgentAsync(GpuScenario gpus, params string[] extraArgs)
+    {
+        _fleet.StartAgent("a1", serverNumber: 1, gpus: gpus, extraArgs: extraArgs);
+        await _fleet.WaitForAliveCountAsync(1, StartTimeout);
+        return _fleet.NodeIdOf("a1");
+    }
+
+    private Task WaitForGpuAsync(string nodeId, int index, Func<JsonElement, bool> condition, TimeSpan timeout, string what)
+        => Fleet.WaitUntilAsync(
+            async () => (await _fleet.GpusAsync(nodeId)).Any(g => g.GetProperty("index").GetInt32() == index && condition(g)),
+            timeout,
+            what,
+            async () => JsonSerializer.Serialize(await _fleet.GpusAsync(nodeId)));
+
+    private static string Health(JsonElement gpu) => gpu.GetProperty("health").GetString()!;
+
+    [Fact]
+    public async Task Gpus_AllFieldsFreshAndInTheNodeList()
+    {
+        var scenario = new GpuScenario(4).Set("gpu.2.processes", "4242:1073741824").Set("gpu.2.util_gpu", 50);
+        var nodeId = await StartAgentAsync(scenario);
+
+        await Fleet.WaitUntilAsync(async () => (await _fleet.GpusAsync(nodeId)).Length == 4, StartTimeout, "four GPUs are reported");
+        await WaitForGpuAsync(nodeId, 2, g => g.GetProperty("processes").GetArrayLength() == 1, StartTimeout, "GPU 2 lists its process");
+
+        var gpus = await _fleet.GpusAsync(nodeId);
+        string[] fields =
+        [
+            "index", "uuid", "name", "pciBusId", "memoryTotalBytes", "memoryUsedBytes", "memoryFreeBytes",
+            "utilizationGpuPercent", "utilizationMemoryPercent", "temperatureC", "powerMilliwatts", "migEnabled",
+            "health", "commandQueueLength", "commandQueueSource", "sampleAgeMs",
+        ];
+        foreach (var gpu in gpus)
+        {
+            foreach (var field in fields)
+            {
+                Assert.True(gpu.TryGetProperty(field, out _), $"missing '{field}' in {gpu}");
+            }
+
+            Assert.Equal("ok", Health(gpu));
+            Assert.True(gpu.GetProperty("sampleAgeMs").GetInt64() < 2000);
+        }
+
+        var busy = gpus.Single(g => g.GetProperty("index").GetInt32() == 2);
+        Assert.Equal(scenario.Uuid(2), busy.GetProperty("uuid").GetString());
+        Assert.Equal(0.5, busy.GetProperty("commandQueueLength").GetDouble(), precision: 6);
+        Assert.Equal("estimated", busy.GetProperty("commandQueueSource").GetString());
+        var node = (await _fleet.NodeAsync(nodeId))!.Value;
+        Assert.Equal(4, node.GetProperty("gpuCount").GetInt32());
+        Assert.Equal("available", node.GetProperty("gpuTelemetry").GetString());
+    }
+
+    [Fact]
+    public async Task ScenarioMemoryChange_IsFollowedWithinTwoIntervals()
+    {
+        var scenario = new GpuScenario(2);
+        var nodeId = await StartAgentAsync(scenario);
+        await WaitForGpuAsync(nodeId, 0, _ => true, StartTimeout, "GPU 0 is reported");
+
+        scenario.Set("gpu.0.memory_used", 12_345_678_912L).Save();
+        var followedAfter = await Fleet.WaitUntilAsync(
+            async () => (await _fleet.GpusAsync(nodeId)).Single(g => g.GetProperty("index").GetInt32() == 0).GetProperty("memoryUsedBytes").GetInt64() == 12_345_678_912L,
+            TimeSpan.FromSeconds(10),
+            "the new memory use shows");
+
+        // Telemetry interval 1 s (the default): the change shows by the second sample after it.
+        Assert.True(followedAfter <= TimeSpan.FromSeconds(2), $"followed after {followedAfter.TotalMilliseconds:0} ms");
+    }
+
+    [Fact]
+    public async Task GpuLostMidRun_IsLostAloneThenOkAgain()
+    {
+        var scenario = new GpuScenario(2);
+        var nodeId = await StartAgentAsync(scenario, "--gpuReprobeIntervalMs", "500");
+        await WaitForGpuAsync(nodeId, 1, g => Health(g) == "ok", StartTimeout, "GPU 1 is ok");
+
+        scenario.Set("gpu.1.state", "lost").Save();
+        await WaitForGpuAsync(nodeId, 1, g => Health(g) == "lost", TimeSpan.FromSeconds(10), "GPU 1 is lost");
+        Assert.Equal("ok", Health((await _fleet.GpusAsync(nodeId)).Single(g => g.GetProperty("index").GetInt32() == 0)));
+        Assert.Equal("alive", (await _fleet.NodeAsync(nodeId))!.Value.GetProperty("survival").GetString());
+
+        scenario.Set("gpu.1.state", "ok").Save();
+        await WaitForGpuAsync(nodeId, 1, g => Health(g) == "ok", TimeSpan.FromSeconds(10), "GPU 1 is ok again");
+    }
+
+    [Fact]
+    public async Task XidOnOneGpuOfTwo_MarksThatGpuAlone()
+    {
+        var scenario = new GpuScenario(2);
+        var nodeId = await StartAgentAsync(scenario);
+        await WaitForGpuAsync(nodeId, 0, g => Health(g) == "ok", StartTimeout, "GPU 0 is ok");
+
+        scenario.Set("gpu.0.xid", 79).Save();
+
+        await WaitForGpuAsync(nodeId, 0, g => Health(g) == "xid:79", TimeSpan.FromSeconds(10), "GPU 0 shows xid:79");
+        Assert.Equal("ok", Health((await _fleet.GpusAsync(nodeId)).Single(g => g.GetProperty("index").GetInt32() == 1)));
+    }
+
+    [Theory]
+    [InlineData("version_mismatch", "unavailable (driver/library version mismatch)")]
+    [InlineData("driver_not_loaded", "unavailable (driver not loaded)")]
+    public async Task NvmlInitFails_NodeHeartbeatsAndSaysWhy(string init, string expected)
+    {
+        var nodeId = await StartAgentAsync(new GpuScenario(2).Set("init", init));
+
+        await Fleet.WaitUntilAsync(
+            async () => (await _fleet.NodeAsync(nodeId))!.Value.GetProperty("gpuTelemetry").GetString() == expected,
+            StartTimeout,
+            $"gpuTelemetry is '{expected}'",
+            async () => JsonSerializer.Serialize(await _fleet.NodesAsync()));
+        var node = (await _fleet.NodeAsync(nodeId))!.Value;
+        Assert.Equal("alive", node.GetProperty("survival").GetString());
+        Assert.Equal(0, node.GetProperty("gpuCount").GetInt32());
+    }
+
+    [Fact]
+    public async Task NvmlLibraryMissing_NodeHeartbeatsAndSaysWhy()
+    {
+        var nodeId = await StartAgentAsync(new GpuScenario(1), "--nvmlLibraryPath", "/nonexistent/libnvidia-ml.so.1");
+
+        var node = (await _fleet.NodeAsync(nodeId))!.Value;
+
+        Assert.StartsWith("unavailable (library not found: ", node.GetProperty("gpuTelemetry").GetString(), StringComparison.Ordinal);
+        Assert.Contains("/nonexistent/libnvidia-ml.so.1", node.GetProperty("gpuTelemetry").GetString(), StringComparison.Ordinal);
+        Assert.Equal("alive", node.GetProperty("survival").GetString());
+        Assert.Empty(await _fleet.GpusAsync(nodeId));
+    }
+}
