@@ -38,7 +38,14 @@ internal static class AggregatorOptionsLoader
             builder.AddJsonFile(Path.GetFullPath(file), optional: false, reloadOnChange: false);
         }
 
-        return builder.AddEnvironmentVariables(EnvironmentPrefix).AddCommandLine(args).Build();
+        try
+        {
+            return builder.AddEnvironmentVariables(EnvironmentPrefix).AddCommandLine(args).Build();
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new ConfigurationException($"config = '{file ?? DefaultConfigFile}': {ex.Message}", ex);
+        }
     }
 
     /// <summary>Binds and validates; throws <see cref="ConfigurationException"/> naming the first bad key.</summary>

@@ -48,4 +48,21 @@ public class AggregatorOptionsLoaderTests
 
         Assert.Contains("config = '/nonexistent/aggregator.json'", ex.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void BuildConfiguration_MalformedFile_NamesTheFile()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"drover-aggregator-{Guid.NewGuid():N}.json");
+        File.WriteAllText(file, "{ httpPort: ");
+        try
+        {
+            var ex = Assert.Throws<ConfigurationException>(() => AggregatorOptionsLoader.BuildConfiguration(["--config", file]));
+
+            Assert.StartsWith($"config = '{file}'", ex.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
 }

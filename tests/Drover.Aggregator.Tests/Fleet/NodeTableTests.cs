@@ -14,7 +14,7 @@ public class NodeTableTests
     }
 
     internal static NodeIdentity Node(string id, int serverNumber, string cluster = "c1", int port = 7411)
-        => new(id, serverNumber, port, cluster, new Dictionary<string, string>(), "0.1.0", "host");
+        => new(id, serverNumber, port, cluster, new Dictionary<string, string>(), "0.1.0", "host", GpuTelemetryState.Unknown, 0);
 
     [Fact]
     public void Register_NewNode_IsAliveAndConnected()
