@@ -13,7 +13,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
-.PHONY: all build native restore test run clean
+.PHONY: all build native restore test run bench clean
 
 all: build
 
@@ -28,9 +28,10 @@ build: native restore
 	$(DOTNET) build Agent.sln -c $(CONFIGURATION) --no-restore -nologo -clp:NoSummary
 	$(DOTNET) publish aggregator/Drover.Aggregator -c $(CONFIGURATION) --no-restore --no-build -o $(OUT)/aggregator -nologo
 	$(DOTNET) publish agent/Drover.Agent -c $(CONFIGURATION) --no-restore --no-build -o $(OUT)/agent -nologo
+	$(DOTNET) publish agent/samples/counter -c $(CONFIGURATION) --no-restore --no-build -o $(OUT)/samples/counter -nologo
 	ln -sfn aggregator/drover-aggregator $(OUT)/drover-aggregator
 	ln -sfn agent/drover-agent $(OUT)/drover-agent
-	@echo "Built: $(OUT)/drover-aggregator $(OUT)/drover-agent $(OUT)/native/libnvidia-ml.so.1"
+	@echo "Built: $(OUT)/drover-aggregator $(OUT)/drover-agent $(OUT)/native/libnvidia-ml.so.1 $(OUT)/samples/counter/counter"
 
 # Runs every test project; the last line is this Makefile's own count over all of them.
 test: build
@@ -55,6 +56,11 @@ test: build
 # An aggregator and a small simulated fleet on this machine, on the stand-in NVML.
 run: build
 	AGENTS=$(AGENTS) CLUSTERS=$(CLUSTERS) GPUS=$(GPUS) OUT=$(OUT) VAR=$(CURDIR)/var packaging/dev/run-fleet.sh
+
+# Speed and cost: the BenchmarkDotNet suite, then the real agent's CPU and memory over a minute (docs/BENCHMARKS.md).
+bench: build
+	$(DOTNET) run -c $(CONFIGURATION) --project tests/Drover.Benchmarks -- --filter '*'
+	OUT=$(OUT) tests/Drover.Benchmarks/measure-agent.sh
 
 clean:
 	rm -rf $(OUT) var
