@@ -1,7 +1,9 @@
 using Drover.Agent.Configuration;
 using Drover.Agent.Heartbeats;
 using Drover.Agent.Identity;
+using Drover.Agent.Instances;
 using Drover.Agent.Link;
+using Drover.Agent.LocalSocket;
 using Drover.Agent.Telemetry;
 using Drover.Nvml;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -66,12 +68,37 @@ internal static class AgentHost
             LibraryPath = string.IsNullOrEmpty(options.NvmlLibraryPath) ? null : options.NvmlLibraryPath,
         }));
         builder.Services.AddSingleton(sp => new GpuHealthBoard(sp.GetRequiredService<TimeProvider>(), TimeSpan.FromSeconds(options.XidHoldSeconds)));
+        builder.Services.AddSingleton<ReportedGpuWork>();
+        builder.Services.AddSingleton<IGpuWorkSink>(sp => sp.GetRequiredService<ReportedGpuWork>());
         builder.Services.AddSingleton<GpuTelemetry>();
+        builder.Services.AddSingleton<AgentOutbox>();
+        builder.Services.AddSingleton<InstanceTokens>();
+        builder.Services.AddSingleton<IInstanceAuthenticator>(sp => sp.GetRequiredService<InstanceTokens>());
+        builder.Services.AddSingleton<RestoreStaging>();
+        builder.Services.AddSingleton<InstanceManager>();
+        builder.Services.AddSingleton<StateCommitter>();
+        builder.Services.AddSingleton<ICommitRequester>(sp => sp.GetRequiredService<StateCommitter>());
+        builder.Services.AddSingleton<AggregatorMessageDispatcher>();
         builder.Services.AddSingleton<AgentLinkClient>();
+        builder.Services.AddSingleton(sp => new LocalSocketServer(
+            new LocalSocketOptions { Path = options.LocalSocketPath },
+            nodeId,
+            sp.GetRequiredService<IInstanceAuthenticator>(),
+            sp.GetRequiredService<IGpuWorkSink>(),
+            sp.GetRequiredService<ICommitRequester>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<LocalSocketServer>>()));
+
+        // Start order matters: the local socket listens before instances are adopted or started,
+        // and instances are found again before the link reports them to the aggregator.
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<LocalSocketServer>());
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<InstanceManager>());
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<AggregatorMessageDispatcher>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AgentLinkClient>());
         builder.Services.AddHostedService<HeartbeatService>();
         builder.Services.AddHostedService<TelemetryService>();
         builder.Services.AddHostedService<XidEventLoop>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<StateCommitter>());
         return builder;
     }
 

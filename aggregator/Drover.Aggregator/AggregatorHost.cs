@@ -2,7 +2,10 @@ using System.Net;
 using Drover.Aggregator.Api;
 using Drover.Aggregator.Configuration;
 using Drover.Aggregator.Fleet;
+using Drover.Aggregator.Functions;
 using Drover.Aggregator.Link;
+using Drover.Aggregator.Placement;
+using Drover.Aggregator.State;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Serilog;
 using Serilog.Events;
@@ -64,6 +67,13 @@ internal static class AggregatorHost
         builder.Services.AddSingleton(AggregatorIdentity.ForThisProcess());
         builder.Services.AddSingleton<NodeTable>();
         builder.Services.AddSingleton<AgentConnections>();
+        builder.Services.AddSingleton<InstanceTable>();
+        builder.Services.AddSingleton<FunctionRegistry>();
+        builder.Services.AddSingleton<DecisionLog>();
+        builder.Services.AddSingleton<InstanceActuator>();
+        builder.Services.AddSingleton<InstanceReconciler>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<InstanceReconciler>());
+        builder.Services.AddStateStorage(options.DataDirectory);
         builder.Services.AddSingleton<LivenessMonitor>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LivenessMonitor>());
         builder.Services.AddGrpc(grpc =>
@@ -81,6 +91,11 @@ internal static class AggregatorHost
         app.MapGrpcService<AgentLinkService>().RequireHost(linkHost);
         app.MapGrpcHealthChecksService().RequireHost(linkHost);
         app.MapNodesApi(httpHost);
+        app.MapFunctionsApi(httpHost);
+
+        // A lost node's instances resume elsewhere at once, not at the next period.
+        var reconciler = app.Services.GetRequiredService<InstanceReconciler>();
+        app.Services.GetRequiredService<LivenessMonitor>().NodeLost += reconciler.Wake;
         return app;
     }
 

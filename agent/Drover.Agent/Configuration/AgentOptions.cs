@@ -59,6 +59,18 @@ internal sealed class AgentOptions
     /// <summary>How long a GPU stays <c>xid:&lt;code&gt;</c> after its last critical event.</summary>
     public int XidHoldSeconds { get; set; } = 300;
 
+    /// <summary>The local socket where instances register, report GPU work and ask for commits.</summary>
+    public string LocalSocketPath { get; set; } = "/run/drover/agent.sock";
+
+    /// <summary>The longest delay before a crashed instance is started again.</summary>
+    public int InstanceRestartMaxBackoffMs { get; set; } = 10_000;
+
+    /// <summary>How many quick crashes in a row fail an instance instead of restarting it.</summary>
+    public int InstanceCrashLoopLimit { get; set; } = 5;
+
+    /// <summary>Stop instances when the agent stops (otherwise they keep running and the next agent adopts them).</summary>
+    public bool StopInstancesOnExit { get; set; }
+
     /// <summary>The default aggregator address, used when none is configured.</summary>
     public const string DefaultAggregator = "http://127.0.0.1:7401";
 

@@ -118,6 +118,12 @@ internal static partial class AgentOptionsLoader
         CheckRange("processSampleIntervalMs", o.ProcessSampleIntervalMs, o.TelemetryIntervalMs, 3_600_000);
         CheckRange("gpuReprobeIntervalMs", o.GpuReprobeIntervalMs, 100, 3_600_000);
         CheckRange("xidHoldSeconds", o.XidHoldSeconds, 0, 86_400);
+        CheckRange("instanceRestartMaxBackoffMs", o.InstanceRestartMaxBackoffMs, 100, 600_000);
+        CheckRange("instanceCrashLoopLimit", o.InstanceCrashLoopLimit, 1, 1000);
+        if (!Path.IsPathFullyQualified(o.LocalSocketPath) || System.Text.Encoding.UTF8.GetByteCount(o.LocalSocketPath) > 107)
+        {
+            Fail("localSocketPath", o.LocalSocketPath, "an absolute path of at most 107 bytes (the limit of a Unix socket address)");
+        }
         if (o.NvmlLibraryPath.Length > 0 && !Path.IsPathFullyQualified(o.NvmlLibraryPath))
         {
             Fail("nvmlLibraryPath", o.NvmlLibraryPath, "an absolute path to libnvidia-ml.so.1, or empty for the driver's own");

@@ -1,4 +1,5 @@
 using Drover.Agent.Link;
+using Drover.Protocol.V1;
 
 namespace Drover.Agent.Heartbeats;
 
@@ -10,15 +11,15 @@ namespace Drover.Agent.Heartbeats;
 internal sealed partial class HeartbeatService : BackgroundService
 {
     private readonly NodeState _state;
-    private readonly AgentLinkClient _link;
+    private readonly AgentOutbox _outbox;
     private readonly SystemdWatchdog _watchdog;
     private readonly TimeProvider _time;
     private readonly ILogger<HeartbeatService> _logger;
 
-    public HeartbeatService(NodeState state, AgentLinkClient link, SystemdWatchdog watchdog, TimeProvider time, ILogger<HeartbeatService> logger)
+    public HeartbeatService(NodeState state, AgentOutbox outbox, SystemdWatchdog watchdog, TimeProvider time, ILogger<HeartbeatService> logger)
     {
         _state = state;
-        _link = link;
+        _outbox = outbox;
         _watchdog = watchdog;
         _time = time;
         _logger = logger;
@@ -40,7 +41,10 @@ internal sealed partial class HeartbeatService : BackgroundService
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
                 _watchdog.Pet();
-                _link.TrySendHeartbeat();
+                if (_outbox.IsConnected)
+                {
+                    _outbox.TrySend(new AgentMessage { Heartbeat = _state.NextHeartbeat() });
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -17,9 +17,6 @@ namespace Drover.Agent.Link;
 /// </summary>
 internal sealed partial class AgentLinkClient : BackgroundService
 {
-    /// <summary>How many messages may wait for the stream before new ones are dropped.</summary>
-    public const int OutboxCapacity = 1024;
-
     /// <summary>How long a clean stop waits for the last heartbeat to be written.</summary>
     public static readonly TimeSpan FinalHeartbeatTimeout = TimeSpan.FromSeconds(2);
 
@@ -30,11 +27,23 @@ internal sealed partial class AgentLinkClient : BackgroundService
     private readonly TimeProvider _time;
     private readonly ReconnectBackoff _backoff;
     private readonly ILogger<AgentLinkClient> _logger;
-    private volatile Channel<Outgoing>? _outbox;
+    private readonly AgentOutbox _outbox;
+    private readonly AggregatorMessageDispatcher _dispatcher;
     private int _addressIndex;
 
-    public AgentLinkClient(AgentOptions options, NodeHello hello, NodeState state, GpuTelemetry gpus, TimeProvider time, Random random, ILogger<AgentLinkClient> logger)
+    public AgentLinkClient(
+        AgentOptions options,
+        NodeHello hello,
+        NodeState state,
+        GpuTelemetry gpus,
+        AgentOutbox outbox,
+        AggregatorMessageDispatcher dispatcher,
+        TimeProvider time,
+        Random random,
+        ILogger<AgentLinkClient> logger)
     {
+        _outbox = outbox;
+        _dispatcher = dispatcher;
         _options = options;
         _hello = hello;
         _state = state;
@@ -47,27 +56,14 @@ internal sealed partial class AgentLinkClient : BackgroundService
             random);
     }
 
-    /// <summary>Whether a stream is open and welcomed.</summary>
-    public bool IsConnected => _outbox is not null;
-
-    /// <summary>Queues the next heartbeat; false (and nothing queued) while no stream is open.</summary>
-    public bool TrySendHeartbeat() => IsConnected && TrySend(new AgentMessage { Heartbeat = _state.NextHeartbeat() });
-
-    /// <summary>Queues a message for the aggregator; false (and nothing queued) while no stream is open or the outbox is full.</summary>
-    public bool TrySend(AgentMessage message)
-    {
-        var outbox = _outbox;
-        return outbox is not null && outbox.Writer.TryWrite(new Outgoing(message, null));
-    }
-
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         _state.SetStopping();
-        var outbox = _outbox;
+        var outbox = _outbox.Current;
         if (outbox is not null)
         {
             var written = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            if (outbox.Writer.TryWrite(new Outgoing(new AgentMessage { Heartbeat = _state.NextHeartbeat() }, written)))
+            if (outbox.Writer.TryWrite(new OutgoingMessage(new AgentMessage { Heartbeat = _state.NextHeartbeat() }, written)))
             {
                 // Completing the outbox makes the writer close the request stream after the last heartbeat.
                 outbox.Writer.TryComplete();
@@ -170,16 +166,16 @@ internal sealed partial class AgentLinkClient : BackgroundService
         }
 
         _backoff.Reset();
-        var outbox = Channel.CreateBounded<Outgoing>(new BoundedChannelOptions(OutboxCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
+        var outbox = _outbox.Open();
         Log.Connected(_logger, address, welcome.AggregatorId, (long)_state.HeartbeatInterval.TotalMilliseconds, (long)(welcome.Lease?.ToTimeSpan().TotalMilliseconds ?? 0));
 
         // The first heartbeat goes at once, so the aggregator sees the node's state without waiting an interval.
-        outbox.Writer.TryWrite(new Outgoing(new AgentMessage { Heartbeat = _state.NextHeartbeat() }, null));
-        _outbox = outbox;
+        outbox.Writer.TryWrite(new OutgoingMessage(new AgentMessage { Heartbeat = _state.NextHeartbeat() }, null));
+        _outbox.Attach(outbox);
         try
         {
             var writer = WriteLoopAsync(call.RequestStream, outbox.Reader, callScope.Token);
-            var reader = ReadLoopAsync(call.ResponseStream, outbox.Writer, callScope.Token);
+            var reader = ReadLoopAsync(call.ResponseStream, callScope.Token);
             var ended = await Task.WhenAny(writer, reader);
             if (ended == writer && writer.IsCompletedSuccessfully)
             {
@@ -197,12 +193,11 @@ internal sealed partial class AgentLinkClient : BackgroundService
         }
         finally
         {
-            _outbox = null;
-            outbox.Writer.TryComplete();
+            _outbox.Detach(outbox);
         }
     }
 
-    private static async Task WriteLoopAsync(IClientStreamWriter<AgentMessage> stream, ChannelReader<Outgoing> outbox, CancellationToken cancellationToken)
+    private static async Task WriteLoopAsync(IClientStreamWriter<AgentMessage> stream, ChannelReader<OutgoingMessage> outbox, CancellationToken cancellationToken)
     {
         await foreach (var outgoing in outbox.ReadAllAsync(cancellationToken))
         {
@@ -221,47 +216,13 @@ internal sealed partial class AgentLinkClient : BackgroundService
         await stream.CompleteAsync();
     }
 
-    private async Task ReadLoopAsync(IAsyncStreamReader<AggregatorMessage> stream, ChannelWriter<Outgoing> outbox, CancellationToken cancellationToken)
+    private async Task ReadLoopAsync(IAsyncStreamReader<AggregatorMessage> stream, CancellationToken cancellationToken)
     {
         while (await stream.MoveNext(cancellationToken))
         {
-            var message = stream.Current;
-            if (message.KindCase != AggregatorMessage.KindOneofCase.Command)
-            {
-                Log.UnexpectedMessage(_logger, message.KindCase.ToString());
-                continue;
-            }
-
-            var result = Execute(message.Command);
-            outbox.TryWrite(new Outgoing(new AgentMessage { CommandResult = result }, null));
+            _dispatcher.Dispatch(stream.Current);
         }
     }
-
-    private CommandResult Execute(Command command)
-    {
-        switch (command.KindCase)
-        {
-            case Command.KindOneofCase.SetDraining:
-                var draining = command.SetDraining.Draining;
-                if (!_state.SetDraining(draining))
-                {
-                    return new CommandResult { CommandId = command.CommandId, Ok = false, Error = "the agent is stopping" };
-                }
-
-                Log.DrainingSet(_logger, draining, command.CommandId);
-                return new CommandResult { CommandId = command.CommandId, Ok = true };
-            default:
-                Log.UnknownCommand(_logger, command.KindCase.ToString(), command.CommandId);
-                return new CommandResult
-                {
-                    CommandId = command.CommandId,
-                    Ok = false,
-                    Error = $"this agent ({NodeHello.AgentVersion}) does not know command kind '{command.KindCase}'",
-                };
-        }
-    }
-
-    private sealed record Outgoing(AgentMessage Message, TaskCompletionSource? Written);
 
     private static partial class Log
     {
@@ -288,17 +249,5 @@ internal sealed partial class AgentLinkClient : BackgroundService
         [LoggerMessage(EventId = 2106, EventName = "StoppingNotSent", Level = LogLevel.Warning,
             Message = "The last heartbeat ('stopping') could not be sent: {Reason}")]
         public static partial void StoppingNotSent(ILogger logger, string reason);
-
-        [LoggerMessage(EventId = 2107, EventName = "UnexpectedAggregatorMessage", Level = LogLevel.Warning,
-            Message = "The aggregator sent an unexpected message of kind '{Kind}'; ignored.")]
-        public static partial void UnexpectedMessage(ILogger logger, string kind);
-
-        [LoggerMessage(EventId = 2108, EventName = "UnknownCommand", Level = LogLevel.Warning,
-            Message = "Command '{CommandId}' of kind '{Kind}' is not known to this agent; answered not ok.")]
-        public static partial void UnknownCommand(ILogger logger, string kind, string commandId);
-
-        [LoggerMessage(EventId = 2109, EventName = "DrainingSet", Level = LogLevel.Information,
-            Message = "Draining set to {Draining} by command '{CommandId}'.")]
-        public static partial void DrainingSet(ILogger logger, bool draining, string commandId);
     }
 }

@@ -14,6 +14,7 @@ internal sealed partial class GpuTelemetry
 {
     private readonly INvml _nvml;
     private readonly GpuHealthBoard _health;
+    private readonly ReportedGpuWork _reported;
     private readonly TimeProvider _time;
     private readonly ILogger<GpuTelemetry> _logger;
     private readonly TimeSpan _processInterval;
@@ -25,10 +26,11 @@ internal sealed partial class GpuTelemetry
     private long _processesSampledAt = long.MinValue;
     private int _generation;
 
-    public GpuTelemetry(INvml nvml, GpuHealthBoard health, AgentOptions options, TimeProvider time, ILogger<GpuTelemetry> logger)
+    public GpuTelemetry(INvml nvml, GpuHealthBoard health, ReportedGpuWork reported, AgentOptions options, TimeProvider time, ILogger<GpuTelemetry> logger)
     {
         _nvml = nvml;
         _health = health;
+        _reported = reported;
         _time = time;
         _logger = logger;
         _processInterval = options.ProcessSampleInterval;
@@ -246,7 +248,15 @@ internal sealed partial class GpuTelemetry
         }
 
         sample.ProcessesSampledAt = known.ProcessesSampledAt;
-        sample.CommandQueueLength = CommandQueue.Estimate(known.Processes.Count, sample.UtilizationGpuPercent);
+        if (_reported.TryGetQueueLength(known.Info.Uuid, out var reported))
+        {
+            sample.CommandQueueLength = reported;
+            sample.CommandQueueSource = CommandQueueSource.Reported;
+        }
+        else
+        {
+            sample.CommandQueueLength = CommandQueue.Estimate(known.Processes.Count, sample.UtilizationGpuPercent);
+        }
         if (_health.ActiveXid(known.Info.Uuid) is { } xid)
         {
             sample.Health = GpuHealth.Xid;

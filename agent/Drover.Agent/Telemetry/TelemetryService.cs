@@ -11,14 +11,14 @@ namespace Drover.Agent.Telemetry;
 internal sealed class TelemetryService : BackgroundService
 {
     private readonly GpuTelemetry _telemetry;
-    private readonly AgentLinkClient _link;
+    private readonly AgentOutbox _outbox;
     private readonly AgentOptions _options;
     private readonly TimeProvider _time;
 
-    public TelemetryService(GpuTelemetry telemetry, AgentLinkClient link, AgentOptions options, TimeProvider time)
+    public TelemetryService(GpuTelemetry telemetry, AgentOutbox outbox, AgentOptions options, TimeProvider time)
     {
         _telemetry = telemetry;
-        _link = link;
+        _outbox = outbox;
         _options = options;
         _time = time;
     }
@@ -38,7 +38,7 @@ internal sealed class TelemetryService : BackgroundService
                 }
 
                 // Sampled even while the link is down, so a GPU lost meanwhile is noticed and logged.
-                _link.TrySend(new AgentMessage { Telemetry = _telemetry.Sample() });
+                _outbox.TrySend(new AgentMessage { Telemetry = _telemetry.Sample() });
             }
             while (await timer.WaitForNextTickAsync(stoppingToken));
         }

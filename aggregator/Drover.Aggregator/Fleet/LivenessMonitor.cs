@@ -24,6 +24,9 @@ internal sealed partial class LivenessMonitor : BackgroundService
         _logger = logger;
     }
 
+    /// <summary>Raised after an evaluation that declared at least one node lost.</summary>
+    public event Action? NodeLost;
+
     /// <summary>How long ago the last evaluation ran, or null before the first.</summary>
     public TimeSpan? SinceLastEvaluation
     {
@@ -40,6 +43,7 @@ internal sealed partial class LivenessMonitor : BackgroundService
         Interlocked.Exchange(ref _lastEvaluation, _time.GetTimestamp());
         var snapshot = _nodes.Snapshot();
         var live = new List<TimeSpan>(snapshot.Count);
+        var anyLost = false;
         foreach (var node in snapshot)
         {
             if (node.Survival == NodeSurvival.Lost)
@@ -51,6 +55,7 @@ internal sealed partial class LivenessMonitor : BackgroundService
             {
                 if (_nodes.MarkLost(node.NodeId, node.LastHeartbeatTimestamp))
                 {
+                    anyLost = true;
                     Log.NodeLost(_logger, node.NodeId, node.Identity.Cluster, node.Identity.ServerNumber, _options.MissedHeartbeats, (long)node.SinceLastHeartbeat.TotalMilliseconds);
                 }
             }
@@ -58,6 +63,11 @@ internal sealed partial class LivenessMonitor : BackgroundService
             {
                 live.Add(node.SinceLastHeartbeat);
             }
+        }
+
+        if (anyLost)
+        {
+            NodeLost?.Invoke();
         }
 
         return NodeLiveness.NextCheckIn(live, _options.HeartbeatInterval, _options.MissedHeartbeats, _options.MonitorPeriod);

@@ -30,5 +30,19 @@ internal sealed class AgentConnection
     /// <summary>Queues a message; false when the stream is closed or its outbox is full.</summary>
     public bool TrySend(AggregatorMessage message) => _outbox.Writer.TryWrite(message);
 
+    /// <summary>Queues a message, waiting while the outbox is full; false when the stream closed.</summary>
+    public async Task<bool> SendAsync(AggregatorMessage message, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _outbox.Writer.WriteAsync(message, cancellationToken);
+            return true;
+        }
+        catch (ChannelClosedException)
+        {
+            return false;
+        }
+    }
+
     public void Complete() => _outbox.Writer.TryComplete();
 }

@@ -29,6 +29,12 @@ internal sealed class AgentConnections
         connection.Complete();
     }
 
+    public bool IsConnected(string nodeId) => _byNode.ContainsKey(nodeId);
+
+    /// <summary>Sends a message to a connected node, waiting while its outbox is full; false when it has no open stream.</summary>
+    public async Task<bool> SendAsync(string nodeId, AggregatorMessage message, CancellationToken cancellationToken)
+        => _byNode.TryGetValue(nodeId, out var connection) && await connection.SendAsync(message, cancellationToken);
+
     /// <summary>Sends a command to a connected node; false when it has no open stream or its outbox is full.</summary>
     public bool TrySend(string nodeId, Command command)
         => _byNode.TryGetValue(nodeId, out var connection)

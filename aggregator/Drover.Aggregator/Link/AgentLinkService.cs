@@ -1,5 +1,6 @@
 using Drover.Aggregator.Configuration;
 using Drover.Aggregator.Fleet;
+using Drover.Aggregator.State;
 using Drover.Decisions.Liveness;
 using Drover.Protocol.V1;
 using Google.Protobuf.WellKnownTypes;
@@ -14,6 +15,9 @@ namespace Drover.Aggregator.Link;
 internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
 {
     private readonly NodeTable _nodes;
+    private readonly InstanceTable _instances;
+    private readonly SnapshotAssembler _snapshots;
+    private readonly IStateStore _store;
     private readonly AgentConnections _connections;
     private readonly AggregatorOptions _options;
     private readonly ILogger<AgentLinkService> _logger;
@@ -21,12 +25,18 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
 
     public AgentLinkService(
         NodeTable nodes,
+        InstanceTable instances,
+        SnapshotAssembler snapshots,
+        IStateStore store,
         AgentConnections connections,
         AggregatorOptions options,
         AggregatorIdentity identity,
         ILogger<AgentLinkService> logger)
     {
         _nodes = nodes;
+        _instances = instances;
+        _snapshots = snapshots;
+        _store = store;
         _connections = connections;
         _options = options;
         _logger = logger;
@@ -133,6 +143,16 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
 
                     _nodes.RecordTelemetry(connection.NodeId, connection.Id, report);
                     break;
+                case AgentMessage.KindOneofCase.InstanceReport:
+                    OnInstanceReport(connection, message.InstanceReport);
+                    break;
+                case AgentMessage.KindOneofCase.StateChunk:
+                    if (await AcceptChunkAsync(connection.NodeId, message.StateChunk, cancellationToken) is { } ack)
+                    {
+                        connection.TrySend(new AggregatorMessage { StateAck = ack });
+                    }
+
+                    break;
                 case AgentMessage.KindOneofCase.CommandResult:
                     var result = message.CommandResult;
                     if (result.Ok)
@@ -153,6 +173,56 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
                     break;
             }
         }
+    }
+
+    /// <summary>Hands one snapshot chunk to the assembler; the ack to send once the upload is over, or null while more chunks are expected.</summary>
+    private async Task<StateAck?> AcceptChunkAsync(string nodeId, StateChunk chunk, CancellationToken cancellationToken)
+    {
+        var result = await _snapshots.AcceptChunkAsync(
+            new SnapshotChunk(
+                chunk.InstanceId,
+                chunk.Function,
+                (long)Math.Min(chunk.Version, long.MaxValue),
+                (int)Math.Min(chunk.Index, int.MaxValue),
+                (int)Math.Min(chunk.Count, int.MaxValue),
+                (long)Math.Min(chunk.TotalSize, long.MaxValue),
+                chunk.Sha256,
+                chunk.Data.Memory,
+                nodeId,
+                chunk.TakenAt?.ToDateTimeOffset() ?? DateTimeOffset.MinValue),
+            cancellationToken);
+        if (result.Outcome == UploadOutcome.Pending)
+        {
+            return null;
+        }
+
+        if (result.IsStored)
+        {
+            _instances.StateCommitted(chunk.InstanceId, chunk.Version);
+            return new StateAck { InstanceId = chunk.InstanceId, Version = chunk.Version, Ok = true };
+        }
+
+        // Refused: tell the agent the latest stored version, so a stale agent continues from it.
+        await using var latest = await _store.GetLatestAsync(chunk.InstanceId, cancellationToken);
+        Log.SnapshotRefused(_logger, nodeId, chunk.InstanceId, chunk.Version, result.Reason ?? "");
+        return new StateAck
+        {
+            InstanceId = chunk.InstanceId,
+            Version = latest is null ? 0 : (ulong)latest.Info.Version,
+            Ok = false,
+            Error = result.Reason ?? "refused",
+        };
+    }
+
+    private void OnInstanceReport(AgentConnection connection, InstanceReport report)
+    {
+        if (report.InstanceId.Length is 0 or > 64 || report.Function.Length > 63 || report.Version.Length > 128 || report.Reason.Length > 1024 || report.GpuUuids.Count > 64)
+        {
+            Log.ReportRefused(_logger, connection.NodeId, report.InstanceId.Length > 64 ? report.InstanceId[..64] : report.InstanceId);
+            return;
+        }
+
+        _instances.Record(connection.NodeId, report);
     }
 
     private void OnHeartbeat(AgentConnection connection, Heartbeat heartbeat)
@@ -230,6 +300,14 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
         [LoggerMessage(EventId = 1009, EventName = "TelemetryRefused", Level = LogLevel.Warning,
             Message = "Telemetry from node '{NodeId}' was refused: {Reason}.")]
         public static partial void TelemetryRefused(ILogger logger, string nodeId, string reason);
+
+        [LoggerMessage(EventId = 1010, EventName = "InstanceReportRefused", Level = LogLevel.Warning,
+            Message = "An instance report from node '{NodeId}' for instance '{InstanceId}' was refused: a field is out of bounds.")]
+        public static partial void ReportRefused(ILogger logger, string nodeId, string instanceId);
+
+        [LoggerMessage(EventId = 1011, EventName = "SnapshotRefused", Level = LogLevel.Warning,
+            Message = "A snapshot from node '{NodeId}' of instance '{InstanceId}' (version {Version}) was refused: {Reason}.")]
+        public static partial void SnapshotRefused(ILogger logger, string nodeId, string instanceId, ulong version, string reason);
 
         [LoggerMessage(EventId = 1008, EventName = "CommandFailed", Level = LogLevel.Warning,
             Message = "Node '{NodeId}' did not carry out command '{CommandId}': {Error}")]

@@ -12,6 +12,7 @@ public class GpuTelemetryTests
     private readonly FakeTimeProvider _time = new();
     private readonly InMemoryNvml _nvml = new();
     private readonly GpuHealthBoard _health;
+    private readonly ReportedGpuWork _reported = new();
 
     public GpuTelemetryTests()
     {
@@ -21,7 +22,7 @@ public class GpuTelemetryTests
     }
 
     private GpuTelemetry Create(int processIntervalMs = 10_000)
-        => new(_nvml, _health, new AgentOptions { ServerNumber = 1, ProcessSampleIntervalMs = processIntervalMs }, _time, NullLogger<GpuTelemetry>.Instance);
+        => new(_nvml, _health, _reported, new AgentOptions { ServerNumber = 1, ProcessSampleIntervalMs = processIntervalMs }, _time, NullLogger<GpuTelemetry>.Instance);
 
     private static GpuSample Gpu(Protocol.V1.Telemetry telemetry, int index) => telemetry.Gpus.Single(g => g.Gpu.Index == index);
 
@@ -168,5 +169,18 @@ public class GpuTelemetryTests
 
         Assert.True(telemetry.Status.Available);
         Assert.Equal(2, telemetry.Inventory().Count);
+    }
+
+    [Fact]
+    public void Sample_InstanceReportsWork_QueueIsReportedOtherGpuEstimated()
+    {
+        var telemetry = Create();
+        _reported.Report("instance-a", "GPU-0000", submitted: 10, completed: 7);
+
+        var sample = telemetry.Sample();
+
+        Assert.Equal(3.0, Gpu(sample, 0).CommandQueueLength);
+        Assert.Equal(CommandQueueSource.Reported, Gpu(sample, 0).CommandQueueSource);
+        Assert.Equal(CommandQueueSource.Estimated, Gpu(sample, 1).CommandQueueSource);
     }
 }

@@ -70,6 +70,7 @@ internal sealed class Fleet : IAsyncDisposable
             "--cluster", cluster,
             "--stateDirectory", Path.Combine(dir, "state"),
             "--logFile", Path.Combine(dir, "agent.log"),
+            "--localSocketPath", Path.Combine(dir, "agent.sock"),
         };
         var i = 0;
         foreach (var address in aggregators ?? [LinkAddress])
@@ -143,7 +144,45 @@ internal sealed class Fleet : IAsyncDisposable
             await process.DisposeAsync();
         }
 
+        // Instances outlive their agent by design (and a SIGKILLed agent's are orphans): kill them by their recorded pids.
+        foreach (var pid in InstancePids())
+        {
+            try
+            {
+                using var instance = Process.GetProcessById(pid);
+                instance.Kill();
+            }
+            catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
+            {
+            }
+        }
+
         Http.Dispose();
+    }
+
+    /// <summary>The pids recorded in every agent's instance runtime files.</summary>
+    public IEnumerable<int> InstancePids()
+    {
+        var agents = Path.Combine(Directory, "agents");
+        if (!System.IO.Directory.Exists(agents))
+        {
+            return [];
+        }
+
+        return System.IO.Directory.EnumerateFiles(agents, "runtime.json", SearchOption.AllDirectories)
+            .Select(file =>
+            {
+                try
+                {
+                    return JsonDocument.Parse(File.ReadAllText(file)).RootElement.GetProperty("Pid").GetInt32();
+                }
+                catch (Exception ex) when (ex is IOException or JsonException or KeyNotFoundException)
+                {
+                    return 0;
+                }
+            })
+            .Where(pid => pid > 0)
+            .ToArray();
     }
 
     private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);

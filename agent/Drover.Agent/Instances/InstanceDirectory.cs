@@ -1,0 +1,111 @@
+using System.Text.Json;
+using Drover.Protocol.V1;
+using Google.Protobuf;
+
+namespace Drover.Agent.Instances;
+
+/// <summary>
+/// One instance's folder under <c>&lt;stateDirectory&gt;/instances/&lt;id&gt;/</c>: its local state
+/// (<c>state/</c>, given to the process as DROVER_STATE_DIR), its spec, what the agent needs to adopt
+/// the process after a restart, its output log, and staged snapshots. Files are written atomically
+/// (temporary file, flush, rename): a crash never leaves half a spec.
+/// </summary>
+internal sealed class InstanceDirectory
+{
+    private static readonly JsonFormatter SpecFormatter = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(false));
+    private static readonly JsonParser SpecParser = new(JsonParser.Settings.Default.WithIgnoreUnknownFields(true));
+
+    public InstanceDirectory(string instancesRoot, string instanceId)
+    {
+        InstanceId = instanceId;
+        Root = Path.Combine(instancesRoot, instanceId);
+    }
+
+    public string InstanceId { get; }
+
+    public string Root { get; }
+
+    public string StatePath => Path.Combine(Root, "state");
+
+    public string OutputLog => Path.Combine(Root, "output.log");
+
+    public string StagingPath => Path.Combine(Root, "staging");
+
+    private string SpecPath => Path.Combine(Root, "instance.json");
+
+    private string RuntimePath => Path.Combine(Root, "runtime.json");
+
+    public bool Exists => File.Exists(SpecPath);
+
+    public void Create()
+    {
+        Directory.CreateDirectory(StatePath);
+        Directory.CreateDirectory(StagingPath);
+    }
+
+    public void WriteSpec(InstanceSpec spec) => WriteAtomically(SpecPath, SpecFormatter.Format(spec));
+
+    public InstanceSpec ReadSpec() => SpecParser.Parse<InstanceSpec>(File.ReadAllText(SpecPath));
+
+    public void WriteRuntime(InstanceRuntime runtime) => WriteAtomically(RuntimePath, JsonSerializer.Serialize(runtime), ownerOnly: true);
+
+    public InstanceRuntime? ReadRuntime()
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<InstanceRuntime>(File.ReadAllText(RuntimePath));
+        }
+        catch (Exception ex) when (ex is IOException or JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Forgets the instance (no spec, nothing to adopt) but keeps its state for a later start with the same id.</summary>
+    public void Forget()
+    {
+        File.Delete(SpecPath);
+        File.Delete(RuntimePath);
+    }
+
+    /// <summary>Removes the instance's folder, state included.</summary>
+    public void Delete()
+    {
+        if (Directory.Exists(Root))
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+    }
+
+    private static void WriteAtomically(string path, string content, bool ownerOnly = false)
+    {
+        var temporary = path + ".tmp";
+        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            if (ownerOnly)
+            {
+                File.SetUnixFileMode(stream.SafeFileHandle, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
+
+            using var writer = new StreamWriter(stream);
+            writer.Write(content);
+            writer.Flush();
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(temporary, path, overwrite: true);
+    }
+}
+
+/// <summary>
+/// What the agent keeps about a running instance so that a restarted agent can adopt the process:
+/// its pid and start time (pids are reused), its port, its local-socket token, and its state version.
+/// </summary>
+internal sealed record InstanceRuntime(
+    int Pid,
+    long StartTime,
+    int Port,
+    string Token,
+    int Restarts,
+    ulong StateVersion,
+    string StateSha256);

@@ -1,0 +1,277 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Drover.Agent.Configuration;
+using Drover.Agent.Link;
+using Drover.Agent.LocalSocket;
+using Drover.Protocol.V1;
+
+namespace Drover.Agent.Instances;
+
+/// <summary>
+/// The instances this agent runs: started, replaced, restored and stopped on the aggregator's
+/// commands, reported on every change, and found again after an agent restart (the process adopted
+/// when it still runs, started again on its state directory when not). Commands arrive one at a time
+/// (the dispatcher serializes them).
+/// </summary>
+internal sealed partial class InstanceManager : IHostedService
+{
+    private readonly AgentOptions _options;
+    private readonly string _nodeId;
+    private readonly InstanceTokens _tokens;
+    private readonly AgentOutbox _outbox;
+    private readonly RestoreStaging _staging;
+    private readonly TimeProvider _time;
+    private readonly ILoggerFactory _loggers;
+    private readonly ILogger<InstanceManager> _logger;
+    private readonly RestartPolicy _policy;
+    private readonly ConcurrentDictionary<string, InstanceSupervisor> _instances = new(StringComparer.Ordinal);
+    private readonly string _root;
+
+    public InstanceManager(
+        AgentOptions options,
+        NodeHello hello,
+        InstanceTokens tokens,
+        AgentOutbox outbox,
+        RestoreStaging staging,
+        TimeProvider time,
+        ILoggerFactory loggers)
+    {
+        _options = options;
+        _nodeId = hello.NodeId;
+        _tokens = tokens;
+        _outbox = outbox;
+        _staging = staging;
+        _time = time;
+        _loggers = loggers;
+        _logger = loggers.CreateLogger<InstanceManager>();
+        _policy = RestartPolicy.Default with
+        {
+            Maximum = TimeSpan.FromMilliseconds(options.InstanceRestartMaxBackoffMs),
+            CrashLoopLimit = options.InstanceCrashLoopLimit,
+        };
+        _root = InstancesRoot(options);
+        _outbox.Connected += ReportAll;
+    }
+
+    public static string InstancesRoot(AgentOptions options) => Path.Combine(options.StateDirectory, "instances");
+
+    public IReadOnlyCollection<InstanceSupervisor> All => (IReadOnlyCollection<InstanceSupervisor>)_instances.Values;
+
+    public InstanceSupervisor? Find(string instanceId) => _instances.GetValueOrDefault(instanceId);
+
+    /// <summary>Finds the instances a previous agent ran: adopts their processes, or starts them again on their state.</summary>
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (!Directory.Exists(_root))
+        {
+            return Task.CompletedTask;
+        }
+
+        foreach (var folder in Directory.EnumerateDirectories(_root))
+        {
+            var id = Path.GetFileName(folder);
+            var directory = new InstanceDirectory(_root, id);
+            if (InstanceIds.Validate(id) is not null || !directory.Exists)
+            {
+                continue;
+            }
+
+            try
+            {
+                var spec = directory.ReadSpec();
+                var runtime = directory.ReadRuntime();
+                Launch(directory, spec, runtime);
+                Log.Resumed(_logger, id, runtime?.Pid ?? 0);
+            }
+            catch (Exception ex) when (ex is IOException or Google.Protobuf.InvalidProtocolBufferException or InvalidOperationException)
+            {
+                Log.ResumeFailed(_logger, id, ex.Message);
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// On a clean agent stop, instances keep running (to be adopted by the next agent) unless
+    /// <c>stopInstancesOnExit</c> is set.
+    /// </summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _outbox.Connected -= ReportAll;
+        if (_options.StopInstancesOnExit)
+        {
+            await Task.WhenAll(_instances.Values.Select(s => s.StopAsync())).WaitAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>Carries out StartInstance; null when done, else why not.</summary>
+    public async Task<string?> StartAsync(StartInstance command)
+    {
+        if (InstanceSpecValidator.Validate(command.Spec) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var spec = command.Spec;
+        string? staged = null;
+        if (command.Restore is { } restore)
+        {
+            var (path, error) = _staging.Find(spec.InstanceId, restore);
+            if (path is null)
+            {
+                return error;
+            }
+
+            staged = path;
+        }
+
+        if (_instances.TryGetValue(spec.InstanceId, out var existing))
+        {
+            if (staged is null && existing.Spec.Equals(spec))
+            {
+                SendReport(existing);
+                return null;
+            }
+
+            Log.Replacing(_logger, spec.InstanceId, existing.Spec.Version, spec.Version);
+            await existing.ReplaceAsync(spec, staged is null ? null : () => RestoreFrom(staged, existing.Directory, restore: command.Restore!, existing));
+            return null;
+        }
+
+        var directory = new InstanceDirectory(_root, spec.InstanceId);
+        directory.Create();
+        if (staged is not null)
+        {
+            StateArchive.Restore(staged, directory.StatePath);
+            File.Delete(staged);
+            Log.Restored(_logger, spec.InstanceId, command.Restore!.Version);
+        }
+
+        directory.WriteSpec(spec);
+        var supervisor = Launch(directory, spec, runtime: null);
+        if (command.Restore is { } restored)
+        {
+            supervisor.StateCommitted(restored.Version, restored.Sha256);
+        }
+
+        return null;
+    }
+
+    /// <summary>Carries out StopInstance; null when done, else why not.</summary>
+    public async Task<string?> StopAsync(StopInstance command)
+    {
+        if (InstanceIds.Validate(command.InstanceId) is { } invalid)
+        {
+            return invalid;
+        }
+
+        if (!_instances.TryRemove(command.InstanceId, out var supervisor))
+        {
+            return null; // Already stopped: stopping is idempotent.
+        }
+
+        await supervisor.StopAsync();
+        _tokens.Revoke(command.InstanceId);
+        SendReport(supervisor);
+        if (command.DeleteState)
+        {
+            supervisor.Directory.Delete();
+        }
+        else
+        {
+            supervisor.Directory.Forget();
+        }
+
+        Log.Stopped(_logger, command.InstanceId, command.DeleteState);
+        return null;
+    }
+
+    /// <summary>Carries out RestoreState; null when done, else why not.</summary>
+    public async Task<string?> RestoreAsync(RestoreState command)
+    {
+        if (!_instances.TryGetValue(command.InstanceId, out var supervisor))
+        {
+            return $"instance '{command.InstanceId}' does not run on this node";
+        }
+
+        var (path, error) = _staging.Find(command.InstanceId, command.Snapshot);
+        if (path is null)
+        {
+            return error;
+        }
+
+        await supervisor.ReplaceAsync(supervisor.Spec, () => RestoreFrom(path, supervisor.Directory, command.Snapshot, supervisor));
+        return null;
+    }
+
+    private Task RestoreFrom(string staged, InstanceDirectory directory, StateRef restore, InstanceSupervisor supervisor)
+    {
+        StateArchive.Restore(staged, directory.StatePath);
+        File.Delete(staged);
+        supervisor.StateCommitted(restore.Version, restore.Sha256);
+        Log.Restored(_logger, directory.InstanceId, restore.Version);
+        return Task.CompletedTask;
+    }
+
+    private InstanceSupervisor Launch(InstanceDirectory directory, InstanceSpec spec, InstanceRuntime? runtime)
+    {
+        var token = runtime?.Token is { Length: > 0 } kept ? _tokens.Restore(spec.InstanceId, kept) : _tokens.Issue(spec.InstanceId);
+        var port = runtime?.Port is > 0 and var p ? p : FreePort();
+        var environment = new InstanceEnvironment(port, token, _nodeId, _options.LocalSocketPath);
+        var supervisor = new InstanceSupervisor(
+            directory,
+            spec,
+            environment,
+            runtime,
+            _policy,
+            _time,
+            _loggers.CreateLogger($"Drover.Agent.Instances.Instance.{spec.InstanceId}"),
+            SendReport);
+        _instances[spec.InstanceId] = supervisor;
+        supervisor.Start();
+        return supervisor;
+    }
+
+    private void ReportAll()
+    {
+        foreach (var supervisor in _instances.Values)
+        {
+            SendReport(supervisor);
+        }
+    }
+
+    private void SendReport(InstanceSupervisor supervisor) => _outbox.TrySend(new AgentMessage { InstanceReport = supervisor.Report() });
+
+    /// <summary>A loopback port free now, kept for the instance's life so clients can find it again after a restart.</summary>
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 2801, EventName = "InstanceResumed", Level = LogLevel.Information,
+            Message = "Found instance '{InstanceId}' of the previous agent (process {Pid}); adopting or restarting it.")]
+        public static partial void Resumed(ILogger logger, string instanceId, int pid);
+
+        [LoggerMessage(EventId = 2802, EventName = "InstanceResumeFailed", Level = LogLevel.Error,
+            Message = "Instance '{InstanceId}' of the previous agent cannot be resumed: {Reason}.")]
+        public static partial void ResumeFailed(ILogger logger, string instanceId, string reason);
+
+        [LoggerMessage(EventId = 2803, EventName = "InstanceReplacing", Level = LogLevel.Information,
+            Message = "Replacing instance '{InstanceId}' (version '{OldVersion}' by '{NewVersion}'), keeping its state.")]
+        public static partial void Replacing(ILogger logger, string instanceId, string oldVersion, string newVersion);
+
+        [LoggerMessage(EventId = 2804, EventName = "InstanceRestored", Level = LogLevel.Information,
+            Message = "Instance '{InstanceId}' state restored from snapshot version {Version}.")]
+        public static partial void Restored(ILogger logger, string instanceId, ulong version);
+
+        [LoggerMessage(EventId = 2805, EventName = "InstanceStopped", Level = LogLevel.Information,
+            Message = "Instance '{InstanceId}' stopped (state deleted: {Deleted}).")]
+        public static partial void Stopped(ILogger logger, string instanceId, bool deleted);
+    }
+}

@@ -1,0 +1,367 @@
+using System.Threading.Channels;
+using Drover.Protocol.V1;
+
+namespace Drover.Agent.Instances;
+
+/// <summary>
+/// Keeps one instance's process running. When the process exits, crashes or is killed, the
+/// supervisor starts a replacement bound to the same state directory and id, after a backoff
+/// (<see cref="RestartPolicy"/>); a crash loop fails the instance instead of spinning. Stop and
+/// replace (a new version, or restored state) arrive as controls, handled between runs.
+/// </summary>
+internal sealed partial class InstanceSupervisor
+{
+    private readonly InstanceDirectory _directory;
+    private readonly InstanceEnvironment _environment;
+    private readonly RestartPolicy _policy;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly Action<InstanceSupervisor> _changed;
+    private readonly Channel<Control> _controls = Channel.CreateUnbounded<Control>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Lock _gate = new();
+    private InstanceRuntime? _adoptable;
+    private InstanceProcess? _process;
+    private InstanceState _state = InstanceState.Starting;
+    private string _reason = "starting";
+    private ExitStatus _lastExit;
+    private int _restarts;
+    private Task? _run;
+    private Task<Control>? _pendingControl;
+
+    public InstanceSupervisor(
+        InstanceDirectory directory,
+        InstanceSpec spec,
+        InstanceEnvironment environment,
+        InstanceRuntime? adoptable,
+        RestartPolicy policy,
+        TimeProvider time,
+        ILogger logger,
+        Action<InstanceSupervisor> changed)
+    {
+        _directory = directory;
+        Spec = spec;
+        _environment = environment;
+        _adoptable = adoptable;
+        _restarts = adoptable?.Restarts ?? 0;
+        StateVersion = adoptable?.StateVersion ?? 0;
+        StateSha256 = adoptable?.StateSha256 ?? "";
+        _policy = policy;
+        _time = time;
+        _logger = logger;
+        _changed = changed;
+    }
+
+    public string InstanceId => _directory.InstanceId;
+
+    public InstanceDirectory Directory => _directory;
+
+    public InstanceSpec Spec { get; private set; }
+
+    public int Port => _environment.Port;
+
+    public string Token => _environment.Token;
+
+    /// <summary>The last snapshot version the aggregator acknowledged, and its checksum.</summary>
+    public ulong StateVersion { get; private set; }
+
+    public string StateSha256 { get; private set; }
+
+    public Task Completion => _run ?? Task.CompletedTask;
+
+    public void Start() => _run = Task.Run(RunAsync);
+
+    /// <summary>Stops the process for good; completes when it is gone.</summary>
+    public Task StopAsync() => Send(new Control(ControlKind.Stop, null, null));
+
+    /// <summary>Stops the process, runs <paramref name="beforeStart"/> (e.g. restore state), and starts <paramref name="spec"/>.</summary>
+    public Task ReplaceAsync(InstanceSpec spec, Func<Task>? beforeStart) => Send(new Control(ControlKind.Replace, spec, beforeStart));
+
+    /// <summary>Records a snapshot the aggregator acknowledged; persisted so a restarted agent does not commit it again.</summary>
+    public void StateCommitted(ulong version, string sha256)
+    {
+        lock (_gate)
+        {
+            StateVersion = version;
+            StateSha256 = sha256;
+            PersistRuntime();
+        }
+
+        _changed(this);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="action"/> with the process stopped (SIGSTOP ... SIGCONT), so a snapshot of
+    /// its state directory is consistent with one moment of the process.
+    /// </summary>
+    public T WhileFrozen<T>(Func<T> action)
+    {
+        var process = _process;
+        var frozen = process is not null && process.IsAlive && LibC.Signal(process.Pid, LibC.SigStop);
+        try
+        {
+            return action();
+        }
+        finally
+        {
+            if (frozen)
+            {
+                LibC.Signal(process!.Pid, LibC.SigCont);
+            }
+        }
+    }
+
+    public InstanceReport Report()
+    {
+        lock (_gate)
+        {
+            var report = new InstanceReport
+            {
+                InstanceId = InstanceId,
+                Function = Spec.Function,
+                Version = Spec.Version,
+                State = _state,
+                Pid = _state is InstanceState.Starting or InstanceState.Running ? _process?.Pid ?? 0 : 0,
+                Restarts = (uint)_restarts,
+                LastExitCode = _lastExit.Code,
+                LastSignal = _lastExit.Signal,
+                Reason = _reason,
+                Port = (uint)Port,
+                StateVersion = StateVersion,
+            };
+            report.GpuUuids.Add(Spec.GpuUuids);
+            return report;
+        }
+    }
+
+    private Task Send(Control control)
+    {
+        if (!_controls.Writer.TryWrite(control))
+        {
+            control.Done.TrySetResult();
+        }
+
+        return control.Done.Task;
+    }
+
+    private async Task RunAsync()
+    {
+        var consecutiveCrashes = 0;
+        while (true)
+        {
+            InstanceProcess process;
+            try
+            {
+                process = StartOrAdopt();
+            }
+            catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or IOException or InvalidOperationException or UnauthorizedAccessException)
+            {
+                // Could not even start (a missing command, say): counts as a crash of the streak.
+                _lastExit = new ExitStatus(127, 0, true);
+                Log.StartFailed(_logger, InstanceId, ex.Message);
+                consecutiveCrashes++;
+                if (await AfterCrashAsync(consecutiveCrashes, $"could not start: {ex.Message}") is { } control)
+                {
+                    if (await HandleControlAsync(control, null))
+                    {
+                        return;
+                    }
+
+                    consecutiveCrashes = 0;
+                }
+
+                continue;
+            }
+
+            var startedAt = _time.GetTimestamp();
+            var exit = process.WaitForExitAsync(CancellationToken.None);
+            var next = NextControl();
+            if (await Task.WhenAny(exit, next) == next)
+            {
+                _pendingControl = null;
+                if (await HandleControlAsync(await next, process))
+                {
+                    return;
+                }
+
+                consecutiveCrashes = 0;
+                continue;
+            }
+
+            _lastExit = await exit;
+            process.Dispose();
+            _restarts++;
+            consecutiveCrashes = _time.GetElapsedTime(startedAt) >= _policy.StableRun ? 1 : consecutiveCrashes + 1;
+            Log.Exited(_logger, InstanceId, process.Pid, _lastExit.ToString());
+            if (await AfterCrashAsync(consecutiveCrashes, $"process {process.Pid} {_lastExit}") is { } during)
+            {
+                if (await HandleControlAsync(during, null))
+                {
+                    return;
+                }
+
+                consecutiveCrashes = 0;
+            }
+        }
+    }
+
+    /// <summary>The one pending read of the control channel, kept across waits so no control is lost.</summary>
+    private Task<Control> NextControl() => _pendingControl ??= _controls.Reader.ReadAsync().AsTask();
+
+    private InstanceProcess StartOrAdopt()
+    {
+        var adoptable = _adoptable;
+        _adoptable = null;
+        if (adoptable is not null && InstanceProcess.TryAdopt(adoptable.Pid, adoptable.StartTime, _time) is { } adopted)
+        {
+            Log.Adopted(_logger, InstanceId, adopted.Pid);
+            SetRunning(adopted, $"adopted process {adopted.Pid} left running by the previous agent");
+            return adopted;
+        }
+
+        SetState(InstanceState.Starting, _restarts == 0 ? "starting" : $"starting again (restart {_restarts})");
+        var spec = Spec;
+        var workingDirectory = string.IsNullOrEmpty(spec.Process.WorkingDirectory) ? _directory.Root : spec.Process.WorkingDirectory;
+        var process = InstanceProcess.Launch(
+            spec.Process.Command,
+            spec.Process.Args,
+            _environment.For(spec, _directory),
+            workingDirectory,
+            _directory.OutputLog,
+            _time);
+        Log.Started(_logger, InstanceId, process.Pid, spec.Version);
+        SetRunning(process, $"process {process.Pid} started");
+        return process;
+    }
+
+    /// <summary>
+    /// After a crash: fail on a crash loop (then wait for a control), else wait the backoff. Returns a
+    /// control that arrived meanwhile, or null to restart.
+    /// </summary>
+    private async Task<Control?> AfterCrashAsync(int consecutiveCrashes, string reason)
+    {
+        var next = NextControl();
+        if (_policy.IsCrashLoop(consecutiveCrashes))
+        {
+            SetState(InstanceState.Failed, $"{reason}; crashed {consecutiveCrashes} times in a row, not restarted");
+            Log.Failed(_logger, InstanceId, consecutiveCrashes, reason);
+            _pendingControl = null;
+            return await next;
+        }
+
+        var delay = _policy.DelayAfter(consecutiveCrashes);
+        SetState(InstanceState.Restarting, $"{reason}; restarting in {(long)delay.TotalMilliseconds} ms");
+        if (await Task.WhenAny(Task.Delay(delay, _time), next) != next)
+        {
+            return null;
+        }
+
+        _pendingControl = null;
+        return await next;
+    }
+
+    /// <summary>Carries out a control; true when the supervisor is done (stopped).</summary>
+    private async Task<bool> HandleControlAsync(Control control, InstanceProcess? process)
+    {
+        try
+        {
+            if (process is not null)
+            {
+                await process.TerminateAsync(_policy.StopGrace);
+                process.Dispose();
+            }
+
+            if (control.Kind == ControlKind.Stop)
+            {
+                SetState(InstanceState.Stopped, "stopped on request");
+                return true;
+            }
+
+            Spec = control.Spec!;
+            _directory.WriteSpec(Spec);
+            if (control.BeforeStart is not null)
+            {
+                await control.BeforeStart();
+            }
+
+            return false;
+        }
+        finally
+        {
+            control.Done.TrySetResult();
+        }
+    }
+
+    private void SetRunning(InstanceProcess process, string reason)
+    {
+        lock (_gate)
+        {
+            _process = process;
+            _state = InstanceState.Running;
+            _reason = reason;
+            PersistRuntime();
+        }
+
+        _changed(this);
+    }
+
+    private void SetState(InstanceState state, string reason)
+    {
+        lock (_gate)
+        {
+            _state = state;
+            _reason = reason;
+            if (state != InstanceState.Running)
+            {
+                _process = null;
+            }
+
+            PersistRuntime();
+        }
+
+        _changed(this);
+    }
+
+    private void PersistRuntime()
+    {
+        if (_state == InstanceState.Stopped || !System.IO.Directory.Exists(_directory.Root))
+        {
+            return;
+        }
+
+        _directory.WriteRuntime(new InstanceRuntime(_process?.Pid ?? 0, _process?.StartTime ?? 0, Port, Token, _restarts, StateVersion, StateSha256));
+    }
+
+    private enum ControlKind
+    {
+        Stop,
+        Replace,
+    }
+
+    private sealed record Control(ControlKind Kind, InstanceSpec? Spec, Func<Task>? BeforeStart)
+    {
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 2601, EventName = "InstanceStarted", Level = LogLevel.Information,
+            Message = "Instance '{InstanceId}' started process {Pid} (version '{Version}').")]
+        public static partial void Started(ILogger logger, string instanceId, int pid, string version);
+
+        [LoggerMessage(EventId = 2602, EventName = "InstanceAdopted", Level = LogLevel.Information,
+            Message = "Instance '{InstanceId}' adopted process {Pid}, left running by the previous agent.")]
+        public static partial void Adopted(ILogger logger, string instanceId, int pid);
+
+        [LoggerMessage(EventId = 2603, EventName = "InstanceExited", Level = LogLevel.Warning,
+            Message = "Instance '{InstanceId}': process {Pid} {Exit}.")]
+        public static partial void Exited(ILogger logger, string instanceId, int pid, string exit);
+
+        [LoggerMessage(EventId = 2604, EventName = "InstanceFailed", Level = LogLevel.Error,
+            Message = "Instance '{InstanceId}' crashed {Count} times in a row and is failed, not restarted: {Reason}.")]
+        public static partial void Failed(ILogger logger, string instanceId, int count, string reason);
+
+        [LoggerMessage(EventId = 2605, EventName = "InstanceStartFailed", Level = LogLevel.Warning,
+            Message = "Instance '{InstanceId}' could not start its process: {Reason}.")]
+        public static partial void StartFailed(ILogger logger, string instanceId, string reason);
+    }
+}

@@ -1,0 +1,51 @@
+using System.Formats.Tar;
+using System.Security.Cryptography;
+
+namespace Drover.Agent.Instances;
+
+/// <summary>Snapshots of a state directory as tar archives: taken to a temporary file, restored into a fresh directory.</summary>
+internal static class StateArchive
+{
+    /// <summary>Archives <paramref name="stateDirectory"/> into <paramref name="archivePath"/>; returns its size and SHA-256 (lowercase hex).</summary>
+    public static (long Size, string Sha256) Create(string stateDirectory, string archivePath)
+    {
+        Directory.CreateDirectory(stateDirectory);
+        using (var output = new FileStream(archivePath, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            TarFile.CreateFromDirectory(stateDirectory, output, includeBaseDirectory: false);
+            output.Flush(flushToDisk: true);
+        }
+
+        using var input = File.OpenRead(archivePath);
+        return (input.Length, Convert.ToHexStringLower(SHA256.HashData(input)));
+    }
+
+    /// <summary>
+    /// Replaces <paramref name="stateDirectory"/> with the archive's content: extracted beside it first,
+    /// then swapped in, so a failed extraction leaves the old state untouched.
+    /// </summary>
+    public static void Restore(string archivePath, string stateDirectory)
+    {
+        var fresh = stateDirectory + ".restore";
+        var old = stateDirectory + ".old";
+        DeleteIfExists(fresh);
+        DeleteIfExists(old);
+        Directory.CreateDirectory(fresh);
+        TarFile.ExtractToDirectory(archivePath, fresh, overwriteFiles: false);
+        if (Directory.Exists(stateDirectory))
+        {
+            Directory.Move(stateDirectory, old);
+        }
+
+        Directory.Move(fresh, stateDirectory);
+        DeleteIfExists(old);
+    }
+
+    private static void DeleteIfExists(string directory)
+    {
+        if (Directory.Exists(directory))
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+}

@@ -1,0 +1,130 @@
+using System.Threading.Channels;
+using Drover.Agent.Heartbeats;
+using Drover.Agent.Instances;
+using Drover.Protocol.V1;
+
+namespace Drover.Agent.Link;
+
+/// <summary>
+/// Hands what the aggregator sends to the feature it is for. Commands are carried out one at a time,
+/// in arrival order, off the link's read loop (stopping an instance can take its grace period), and
+/// each is answered with a CommandResult.
+/// </summary>
+internal sealed partial class AggregatorMessageDispatcher : BackgroundService
+{
+    private readonly NodeState _state;
+    private readonly InstanceManager _instances;
+    private readonly StateCommitter _committer;
+    private readonly RestoreStaging _staging;
+    private readonly AgentOutbox _outbox;
+    private readonly ILogger<AggregatorMessageDispatcher> _logger;
+    private readonly Channel<Command> _commands = Channel.CreateBounded<Command>(new BoundedChannelOptions(1024) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
+
+    public AggregatorMessageDispatcher(
+        NodeState state,
+        InstanceManager instances,
+        StateCommitter committer,
+        RestoreStaging staging,
+        AgentOutbox outbox,
+        ILogger<AggregatorMessageDispatcher> logger)
+    {
+        _state = state;
+        _instances = instances;
+        _committer = committer;
+        _staging = staging;
+        _outbox = outbox;
+        _logger = logger;
+    }
+
+    /// <summary>Called by the link's read loop for every message after Welcome; never blocks.</summary>
+    public void Dispatch(AggregatorMessage message)
+    {
+        switch (message.KindCase)
+        {
+            case AggregatorMessage.KindOneofCase.Command:
+                if (!_commands.Writer.TryWrite(message.Command))
+                {
+                    Answer(message.Command.CommandId, "the agent's command queue is full");
+                }
+
+                break;
+            case AggregatorMessage.KindOneofCase.StateAck:
+                _committer.Acknowledge(message.StateAck);
+                break;
+            case AggregatorMessage.KindOneofCase.RestoreChunk:
+                _staging.Add(message.RestoreChunk);
+                break;
+            default:
+                Log.UnexpectedMessage(_logger, message.KindCase.ToString());
+                break;
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (var command in _commands.Reader.ReadAllAsync(stoppingToken))
+            {
+                string? error;
+                try
+                {
+                    error = await ExecuteAsync(command);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or InvalidDataException)
+                {
+                    error = ex.Message;
+                }
+
+                Answer(command.CommandId, error);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Carries out one command; null when done, else why not.</summary>
+    private async Task<string?> ExecuteAsync(Command command)
+    {
+        switch (command.KindCase)
+        {
+            case Command.KindOneofCase.SetDraining:
+                var draining = command.SetDraining.Draining;
+                if (!_state.SetDraining(draining))
+                {
+                    return "the agent is stopping";
+                }
+
+                Log.DrainingSet(_logger, draining, command.CommandId);
+                return null;
+            case Command.KindOneofCase.StartInstance:
+                return await _instances.StartAsync(command.StartInstance);
+            case Command.KindOneofCase.StopInstance:
+                return await _instances.StopAsync(command.StopInstance);
+            case Command.KindOneofCase.RestoreState:
+                return await _instances.RestoreAsync(command.RestoreState);
+            default:
+                Log.UnknownCommand(_logger, command.KindCase.ToString(), command.CommandId);
+                return $"this agent ({NodeHello.AgentVersion}) does not know command kind '{command.KindCase}'";
+        }
+    }
+
+    private void Answer(string commandId, string? error)
+        => _outbox.TrySend(new AgentMessage { CommandResult = new CommandResult { CommandId = commandId, Ok = error is null, Error = error ?? "" } });
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 2107, EventName = "UnexpectedAggregatorMessage", Level = LogLevel.Warning,
+            Message = "The aggregator sent an unexpected message of kind '{Kind}'; ignored.")]
+        public static partial void UnexpectedMessage(ILogger logger, string kind);
+
+        [LoggerMessage(EventId = 2108, EventName = "UnknownCommand", Level = LogLevel.Warning,
+            Message = "Command '{CommandId}' of kind '{Kind}' is not known to this agent; answered not ok.")]
+        public static partial void UnknownCommand(ILogger logger, string kind, string commandId);
+
+        [LoggerMessage(EventId = 2109, EventName = "DrainingSet", Level = LogLevel.Information,
+            Message = "Draining set to {Draining} by command '{CommandId}'.")]
+        public static partial void DrainingSet(ILogger logger, bool draining, string commandId);
+    }
+}

@@ -1,0 +1,51 @@
+using Drover.Samples.Counter;
+
+// The counter: POST / increments a count kept in DROVER_STATE_DIR and answers it.
+//   ?sleepMs=N  holds the request N ms (at most 60 s);  ?crash=1  answers, then exits with code 1.
+var port = Environment.GetEnvironmentVariable("PORT") ?? "8080";
+var stateDirectory = Environment.GetEnvironmentVariable("DROVER_STATE_DIR") ?? Path.Combine(Path.GetTempPath(), "counter-state");
+var instanceId = Environment.GetEnvironmentVariable("DROVER_INSTANCE_ID") ?? "standalone";
+Directory.CreateDirectory(stateDirectory);
+
+var builder = WebApplication.CreateSlimBuilder(args);
+builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+builder.Logging.SetMinimumLevel(LogLevel.Warning);
+var app = builder.Build();
+
+var store = new CountStore(Path.Combine(stateDirectory, "count"));
+using var agent = AgentSocket.TryConnect(Console.Error);
+var gpu = (Environment.GetEnvironmentVariable("CUDA_VISIBLE_DEVICES") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
+
+app.MapPost("/", async (HttpContext context) =>
+{
+    var query = context.Request.Query;
+    agent?.Submitted(gpu);
+    try
+    {
+        if (int.TryParse(query["sleepMs"], out var sleepMs) && sleepMs > 0)
+        {
+            await Task.Delay(Math.Min(sleepMs, 60_000), context.RequestAborted);
+        }
+
+        var count = store.Increment();
+        if (query["crash"] == "1")
+        {
+            // Answer first, then die: the next request meets the replacement process.
+            context.Response.OnCompleted(() =>
+            {
+                Environment.Exit(1);
+                return Task.CompletedTask;
+            });
+        }
+
+        return Results.Json(new { count, instanceId });
+    }
+    finally
+    {
+        agent?.Completed(gpu);
+    }
+});
+app.MapGet("/", () => Results.Json(new { count = store.Read(), instanceId }));
+app.MapPost("/commit", () => agent?.CommitNow() is { } version ? Results.Json(new { committedVersion = version }) : Results.Problem("The agent did not commit the state."));
+
+app.Run();

@@ -1,0 +1,96 @@
+using System.Text.Json;
+using Drover.Aggregator.Fleet;
+using Drover.Aggregator.Functions;
+using Drover.Aggregator.Placement;
+
+namespace Drover.Aggregator.Api;
+
+/// <summary>The <c>/v1/functions</c> endpoints of the HTTP API.</summary>
+internal static class FunctionsApi
+{
+    /// <summary>The largest function definition accepted.</summary>
+    public const int MaxBodyBytes = 64 * 1024;
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow };
+
+    public static void MapFunctionsApi(this IEndpointRouteBuilder app, string host)
+    {
+        var functions = app.MapGroup("/v1/functions").RequireHost(host);
+        functions.MapGet("/", (FunctionRegistry registry) => registry.All);
+        functions.MapGet("/{name}", (string name, FunctionRegistry registry) =>
+            registry.Find(name) is { } function ? Results.Ok(function) : FunctionNotFound(name));
+        functions.MapPut("/{name}", PutAsync);
+        functions.MapDelete("/{name}", (string name, FunctionRegistry registry, InstanceReconciler reconciler) =>
+        {
+            if (!registry.Delete(name))
+            {
+                return FunctionNotFound(name);
+            }
+
+            reconciler.Wake();
+            return Results.NoContent();
+        });
+        functions.MapGet("/{name}/instances", (string name, FunctionRegistry registry, InstanceTable instances) =>
+            registry.Find(name) is null
+                ? FunctionNotFound(name)
+                : Results.Ok(instances.Snapshot().Where(i => i.Function == name).Select(InstanceResponse.From)));
+        functions.MapGet("/{name}/decisions", (string name, FunctionRegistry registry, DecisionLog decisions) =>
+            registry.Find(name) is null ? FunctionNotFound(name) : Results.Ok(decisions.For(name)));
+    }
+
+    private static async Task<IResult> PutAsync(string name, HttpRequest request, FunctionRegistry registry, InstanceReconciler reconciler)
+    {
+        if (!FunctionValidator.IsName(name))
+        {
+            return BadRequest("name", $"name = '{name}': expected 1-63 characters of a-z 0-9 -, starting with a letter or digit");
+        }
+
+        if (request.ContentLength > MaxBodyBytes)
+        {
+            return BadRequest("body", $"the definition is {request.ContentLength} bytes; expected at most {MaxBodyBytes}");
+        }
+
+        FunctionDefinition? definition;
+        try
+        {
+            using var body = new MemoryStream();
+            await request.Body.CopyToAsync(body, request.HttpContext.RequestAborted);
+            if (body.Length > MaxBodyBytes)
+            {
+                return BadRequest("body", $"the definition is {body.Length} bytes; expected at most {MaxBodyBytes}");
+            }
+
+            definition = JsonSerializer.Deserialize<FunctionDefinition>(body.ToArray(), Json);
+        }
+        catch (JsonException ex)
+        {
+            return BadRequest(ex.Path ?? "body", $"the body is not a valid function definition: {ex.Message}");
+        }
+
+        if (definition is null)
+        {
+            return BadRequest("body", "the body is empty; expected a JSON function definition");
+        }
+
+        if (definition.Name.Length > 0 && definition.Name != name)
+        {
+            return BadRequest("name", $"name = '{definition.Name}' in the body differs from '{name}' in the URL");
+        }
+
+        definition = definition with { Name = name };
+        if (FunctionValidator.Validate(definition) is { } error)
+        {
+            return BadRequest(error.Field, error.Message);
+        }
+
+        var created = registry.Put(definition);
+        reconciler.Wake();
+        return created ? Results.Created($"/v1/functions/{name}", definition) : Results.Ok(definition);
+    }
+
+    private static IResult BadRequest(string field, string message)
+        => Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid function definition", detail: message, extensions: new Dictionary<string, object?> { ["field"] = field });
+
+    private static IResult FunctionNotFound(string name)
+        => Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such function", detail: $"No function named '{name}' is defined.");
+}

@@ -1,0 +1,176 @@
+using Drover.Protocol.V1;
+
+namespace Drover.Aggregator.Fleet;
+
+/// <summary>
+/// Every instance the aggregator placed or heard of: its assignment (decided here) and its latest
+/// report (from the node). After an aggregator restart, assignments are rebuilt from the reports of
+/// the nodes that reconnect.
+/// </summary>
+internal sealed class InstanceTable
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, Row> _rows = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string InstanceId, string NodeId), string> _staleCopies = [];
+    private readonly TimeProvider _time;
+
+    public InstanceTable(TimeProvider time)
+    {
+        _time = time;
+    }
+
+    /// <summary>Assigns an instance to a node (a new instance, or one moving).</summary>
+    public void Assign(string instanceId, string function, string nodeId)
+    {
+        lock (_gate)
+        {
+            if (!_rows.TryGetValue(instanceId, out var row))
+            {
+                row = new Row(instanceId, function);
+                _rows[instanceId] = row;
+            }
+
+            row.AssignedNodeId = nodeId;
+            row.AssignedAt = _time.GetTimestamp();
+            row.ReportedNodeId = null;
+            row.ReportedAt = null;
+            row.State = "assigned";
+            row.Pid = 0;
+            row.Port = 0;
+        }
+    }
+
+    /// <summary>
+    /// Records a node's report. A report from a node the instance is not assigned to (it moved while
+    /// that node was lost) is kept as a stale copy for the reconciler to stop.
+    /// </summary>
+    public void Record(string nodeId, InstanceReport report)
+    {
+        lock (_gate)
+        {
+            if (!_rows.TryGetValue(report.InstanceId, out var row))
+            {
+                if (report.State == InstanceState.Stopped)
+                {
+                    return;
+                }
+
+                row = new Row(report.InstanceId, report.Function) { AssignedNodeId = nodeId, AssignedAt = _time.GetTimestamp() };
+                _rows[report.InstanceId] = row;
+            }
+
+            if (row.AssignedNodeId != nodeId)
+            {
+                if (report.State == InstanceState.Stopped)
+                {
+                    _staleCopies.Remove((report.InstanceId, nodeId));
+                }
+                else
+                {
+                    _staleCopies[(report.InstanceId, nodeId)] = row.Function;
+                }
+
+                return;
+            }
+
+            row.ReportedNodeId = nodeId;
+            row.ReportedAt = _time.GetTimestamp();
+            row.Version = report.Version;
+            row.State = StateName(report.State);
+            row.Pid = report.Pid;
+            row.Port = (int)report.Port;
+            row.Restarts = (int)report.Restarts;
+            row.LastExitCode = report.LastExitCode;
+            row.LastSignal = report.LastSignal;
+            row.Reason = report.Reason;
+            if (report.StateVersion > row.CommittedStateVersion)
+            {
+                row.CommittedStateVersion = report.StateVersion;
+            }
+        }
+    }
+
+    /// <summary>Copies of instances running on nodes they are no longer assigned to: (instance, node, function).</summary>
+    public IReadOnlyList<(string InstanceId, string NodeId, string Function)> StaleCopies()
+    {
+        lock (_gate)
+        {
+            return _staleCopies.Select(s => (s.Key.InstanceId, s.Key.NodeId, s.Value)).ToArray();
+        }
+    }
+
+    /// <summary>Notes a snapshot the store committed.</summary>
+    public void StateCommitted(string instanceId, ulong version)
+    {
+        lock (_gate)
+        {
+            if (_rows.TryGetValue(instanceId, out var row) && version > row.CommittedStateVersion)
+            {
+                row.CommittedStateVersion = version;
+            }
+        }
+    }
+
+    public void Remove(string instanceId)
+    {
+        lock (_gate)
+        {
+            _rows.Remove(instanceId);
+        }
+    }
+
+    public IReadOnlyList<InstanceView> Snapshot()
+    {
+        lock (_gate)
+        {
+            return _rows.Values
+                .OrderBy(r => r.Function, StringComparer.Ordinal)
+                .ThenBy(r => r.InstanceId, StringComparer.Ordinal)
+                .Select(r => new InstanceView(r.InstanceId, r.Function, r.AssignedNodeId, r.ReportedNodeId, r.State, r.Version, r.Pid, r.Port, r.Restarts, r.LastExitCode, r.LastSignal, r.Reason, r.CommittedStateVersion, r.AssignedAt, r.ReportedAt))
+                .ToArray();
+        }
+    }
+
+    public static string StateName(InstanceState state) => state switch
+    {
+        InstanceState.Starting => "starting",
+        InstanceState.Running => "running",
+        InstanceState.Restarting => "restarting",
+        InstanceState.Failed => "failed",
+        InstanceState.Stopped => "stopped",
+        _ => "unknown",
+    };
+
+    private sealed class Row(string instanceId, string function)
+    {
+        public string InstanceId { get; } = instanceId;
+
+        public string Function { get; } = function;
+
+        public string AssignedNodeId { get; set; } = "";
+
+        public long AssignedAt { get; set; }
+
+        public string? ReportedNodeId { get; set; }
+
+        public long? ReportedAt { get; set; }
+
+        public string State { get; set; } = "assigned";
+
+        public int Pid { get; set; }
+
+        public int Port { get; set; }
+
+        public int Restarts { get; set; }
+
+        public int LastExitCode { get; set; }
+
+        public int LastSignal { get; set; }
+
+        public string Reason { get; set; } = "";
+
+        public string Version { get; set; } = "";
+
+        public ulong CommittedStateVersion { get; set; }
+    }
+}

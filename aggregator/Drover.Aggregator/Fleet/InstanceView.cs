@@ -1,0 +1,22 @@
+namespace Drover.Aggregator.Fleet;
+
+/// <summary>
+/// One instance as the aggregator knows it: where it is assigned, and what the node it runs on last
+/// reported. Immutable: a copy from the instance table.
+/// </summary>
+internal sealed record InstanceView(
+    string InstanceId,
+    string Function,
+    string AssignedNodeId,
+    string? ReportedNodeId,
+    string State,
+    string Version,
+    int Pid,
+    int Port,
+    int Restarts,
+    int LastExitCode,
+    int LastSignal,
+    string Reason,
+    ulong CommittedStateVersion,
+    long AssignedAt,
+    long? ReportedAt);

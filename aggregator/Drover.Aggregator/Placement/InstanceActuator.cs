@@ -1,0 +1,162 @@
+using Drover.Aggregator.Fleet;
+using Drover.Aggregator.Functions;
+using Drover.Aggregator.Link;
+using Drover.Aggregator.State;
+using Drover.Protocol.V1;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+
+namespace Drover.Aggregator.Placement;
+
+/// <summary>
+/// Turns placement decisions into effects: assignments in the instance table and commands to the
+/// agents (StartInstance, preceded by the last committed snapshot as restore chunks when an instance
+/// resumes elsewhere; StopInstance). The only code that sends instance commands.
+/// </summary>
+internal sealed partial class InstanceActuator
+{
+    private const int ChunkBytes = 1024 * 1024;
+
+    private readonly InstanceTable _instances;
+    private readonly AgentConnections _connections;
+    private readonly IStateStore _store;
+    private readonly DecisionLog _decisions;
+    private readonly TimeProvider _time;
+    private readonly ILogger<InstanceActuator> _logger;
+
+    public InstanceActuator(InstanceTable instances, AgentConnections connections, IStateStore store, DecisionLog decisions, TimeProvider time, ILogger<InstanceActuator> logger)
+    {
+        _instances = instances;
+        _connections = connections;
+        _store = store;
+        _decisions = decisions;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>The spec an instance of <paramref name="function"/> runs with.</summary>
+    public static InstanceSpec SpecFor(FunctionDefinition function, string instanceId)
+    {
+        var spec = new InstanceSpec
+        {
+            InstanceId = instanceId,
+            Function = function.Name,
+            Version = function.Version,
+            Process = new ProcessRuntime { Command = function.Runtime.Command, WorkingDirectory = function.Runtime.WorkingDirectory },
+            CommitInterval = Duration.FromTimeSpan(TimeSpan.FromSeconds(function.CommitIntervalSeconds)),
+        };
+        spec.Process.Args.Add(function.Runtime.Args);
+        foreach (var (key, value) in function.Runtime.Env)
+        {
+            spec.Process.Env[key] = value;
+        }
+        return spec;
+    }
+
+    /// <summary>Starts a new instance of <paramref name="function"/> on <paramref name="nodeId"/>.</summary>
+    public async Task StartNewAsync(FunctionDefinition function, string nodeId, string reason, CancellationToken cancellationToken)
+    {
+        var instanceId = $"{function.Name}-{Guid.NewGuid().ToString("N")[..10]}";
+        _instances.Assign(instanceId, function.Name, nodeId);
+        var sent = await SendStartAsync(SpecFor(function, instanceId), nodeId, null, cancellationToken);
+        Record("start", function.Name, instanceId, null, nodeId, null, reason, sent ? "StartInstance sent" : $"node '{nodeId}' is not connected");
+    }
+
+    /// <summary>Resumes an instance of a lost node on <paramref name="toNodeId"/>, from its last committed snapshot.</summary>
+    public async Task MoveAsync(FunctionDefinition function, string instanceId, string fromNodeId, string toNodeId, string reason, CancellationToken cancellationToken)
+    {
+        _instances.Assign(instanceId, function.Name, toNodeId);
+        var (sent, restored) = await SendStartWithLatestStateAsync(function, instanceId, toNodeId, cancellationToken);
+        Record("move", function.Name, instanceId, fromNodeId, toNodeId, restored, reason,
+            !sent ? $"node '{toNodeId}' is not connected" : restored is null ? "StartInstance sent (no committed state: starts empty)" : $"StartInstance sent with state version {restored}");
+    }
+
+    /// <summary>Sends the instance's start again (an unconfirmed start, or a new function version); the agent treats a repeat as a no-op.</summary>
+    public async Task ResendAsync(FunctionDefinition function, InstanceView instance, CancellationToken cancellationToken)
+    {
+        // A node that never confirmed the instance may not hold its state: send the last snapshot too.
+        if (instance.ReportedNodeId is null)
+        {
+            await SendStartWithLatestStateAsync(function, instance.InstanceId, instance.AssignedNodeId, cancellationToken);
+        }
+        else
+        {
+            await SendStartAsync(SpecFor(function, instance.InstanceId), instance.AssignedNodeId, null, cancellationToken);
+        }
+    }
+
+    /// <summary>Stops an instance on a node (a stale copy, or a deleted function's).</summary>
+    public async Task StopAsync(string function, string instanceId, string nodeId, bool deleteState, string reason, CancellationToken cancellationToken)
+    {
+        var command = new Command { CommandId = Guid.NewGuid().ToString("N"), StopInstance = new StopInstance { InstanceId = instanceId, DeleteState = deleteState } };
+        var sent = await _connections.SendAsync(nodeId, new AggregatorMessage { Command = command }, cancellationToken);
+        Record("stop", function, instanceId, nodeId, null, null, reason, sent ? "StopInstance sent" : $"node '{nodeId}' is not connected");
+    }
+
+    private async Task<(bool Sent, ulong? Restored)> SendStartWithLatestStateAsync(FunctionDefinition function, string instanceId, string nodeId, CancellationToken cancellationToken)
+    {
+        await using var latest = await _store.GetLatestAsync(instanceId, cancellationToken);
+        if (latest is null)
+        {
+            return (await SendStartAsync(SpecFor(function, instanceId), nodeId, null, cancellationToken), null);
+        }
+
+        var info = latest.Info;
+        var restore = new StateRef { Version = (ulong)info.Version, Sha256 = info.Sha256Hex, SizeBytes = (ulong)info.SizeBytes };
+        if (!await SendSnapshotAsync(nodeId, info, latest.Content, cancellationToken))
+        {
+            return (false, null);
+        }
+
+        return (await SendStartAsync(SpecFor(function, instanceId), nodeId, restore, cancellationToken), restore.Version);
+    }
+
+    private async Task<bool> SendSnapshotAsync(string nodeId, SnapshotInfo info, Stream content, CancellationToken cancellationToken)
+    {
+        var count = (uint)Math.Max(1, (info.SizeBytes + ChunkBytes - 1) / ChunkBytes);
+        var buffer = new byte[(int)Math.Min(ChunkBytes, Math.Max(info.SizeBytes, 1))];
+        var takenAt = Timestamp.FromDateTimeOffset(info.TakenAt);
+        for (uint index = 0; index < count; index++)
+        {
+            var read = await content.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken);
+            var chunk = new StateChunk
+            {
+                InstanceId = info.InstanceId,
+                Function = info.FunctionName,
+                Version = (ulong)info.Version,
+                Index = index,
+                Count = count,
+                TotalSize = (ulong)info.SizeBytes,
+                Sha256 = info.Sha256Hex,
+                Data = ByteString.CopyFrom(buffer, 0, read),
+                TakenAt = takenAt,
+            };
+            if (!await _connections.SendAsync(nodeId, new AggregatorMessage { RestoreChunk = chunk }, cancellationToken))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private Task<bool> SendStartAsync(InstanceSpec spec, string nodeId, StateRef? restore, CancellationToken cancellationToken)
+    {
+        var start = new StartInstance { Spec = spec, Restore = restore };
+        var command = new Command { CommandId = Guid.NewGuid().ToString("N"), StartInstance = start };
+        return _connections.SendAsync(nodeId, new AggregatorMessage { Command = command }, cancellationToken);
+    }
+
+    private void Record(string kind, string function, string? instanceId, string? from, string? to, ulong? restored, string reason, string outcome)
+    {
+        _decisions.Add(new DecisionRecord(_time.GetUtcNow(), kind, function, instanceId, from, to, restored, reason, outcome));
+        Log.Decision(_logger, kind, function, instanceId ?? "", reason, outcome);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1401, EventName = "PlacementDecision", Level = LogLevel.Information,
+            Message = "Placement: {Kind} of function '{Function}' instance '{InstanceId}': {Reason}. {Outcome}.")]
+        public static partial void Decision(ILogger logger, string kind, string function, string instanceId, string reason, string outcome);
+    }
+}

@@ -1,0 +1,161 @@
+using Drover.Aggregator.Configuration;
+using Drover.Aggregator.Fleet;
+using Drover.Aggregator.Functions;
+using Drover.Decisions.Placement;
+
+namespace Drover.Aggregator.Placement;
+
+/// <summary>
+/// Every monitoring period: a snapshot of nodes, functions and instances; the placement decision
+/// (<see cref="InstancePlacement"/>, pure); and the actuator carrying it out. Also re-sends starts a
+/// node has not confirmed, new function versions, and stops stale copies reported by nodes that came
+/// back after their instances moved.
+/// </summary>
+internal sealed partial class InstanceReconciler : BackgroundService
+{
+    /// <summary>How long an assignment may wait for its node's report before the start is sent again.</summary>
+    public static readonly TimeSpan ConfirmTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly NodeTable _nodes;
+    private readonly InstanceTable _instances;
+    private readonly FunctionRegistry _functions;
+    private readonly InstanceActuator _actuator;
+    private readonly AggregatorOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<InstanceReconciler> _logger;
+    private readonly Dictionary<string, long> _lastResend = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _wake = new(0);
+
+    public InstanceReconciler(NodeTable nodes, InstanceTable instances, FunctionRegistry functions, InstanceActuator actuator, AggregatorOptions options, TimeProvider time, ILogger<InstanceReconciler> logger)
+    {
+        _nodes = nodes;
+        _instances = instances;
+        _functions = functions;
+        _actuator = actuator;
+        _options = options;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>Asks for a pass now (a function changed, a node was lost) rather than at the next period.</summary>
+    public void Wake() => _wake.Release();
+
+    /// <summary>One pass: decide on a snapshot, then act.</summary>
+    public async Task ReconcileAsync(CancellationToken cancellationToken)
+    {
+        var nodes = _nodes.Snapshot();
+        var instances = _instances.Snapshot();
+        var functions = _functions.All.ToDictionary(f => f.Name, StringComparer.Ordinal);
+        var snapshot = new PlacementSnapshot(
+            nodes.Select(n => new PlacementNode(n.NodeId, n.Identity.Cluster, n.Identity.ServerNumber, n.Survival == NodeSurvival.Alive && n.Connected, n.Survival == NodeSurvival.Lost)).ToArray(),
+            functions.Values.Select(f => new PlacementFunction(f.Name)).ToArray(),
+            instances.Where(i => functions.ContainsKey(i.Function)).Select(i => new PlacementInstance(i.InstanceId, i.Function, i.AssignedNodeId)).ToArray());
+
+        foreach (var action in InstancePlacement.Decide(snapshot))
+        {
+            var function = functions[action.Function];
+            switch (action.Kind)
+            {
+                case PlacementActionKind.Start:
+                    await _actuator.StartNewAsync(function, action.ToNodeId!, action.Reason, cancellationToken);
+                    break;
+                case PlacementActionKind.Move:
+                    await _actuator.MoveAsync(function, action.InstanceId!, action.FromNodeId!, action.ToNodeId!, action.Reason, cancellationToken);
+                    break;
+                case PlacementActionKind.Shortfall:
+                    Log.Shortfall(_logger, action.Function, action.InstanceId ?? "", action.Reason);
+                    break;
+            }
+        }
+
+        await FollowUpAsync(functions, nodes, cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                try
+                {
+                    await ReconcileAsync(stoppingToken);
+                }
+                catch (Exception ex) when (ex is IOException or InvalidOperationException or Microsoft.Data.Sqlite.SqliteException)
+                {
+                    // One failed pass (a store hiccup, a closed stream) must not stop placement for good.
+                    Log.PassFailed(_logger, ex.Message);
+                }
+
+                using var period = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                period.CancelAfter(_options.MonitorPeriod);
+                try
+                {
+                    await _wake.WaitAsync(period.Token);
+                }
+                catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+                {
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task FollowUpAsync(Dictionary<string, FunctionDefinition> functions, IReadOnlyList<NodeView> nodes, CancellationToken cancellationToken)
+    {
+        var now = _time.GetTimestamp();
+        var connected = nodes.Where(n => n.Connected && n.Survival != NodeSurvival.Lost).Select(n => n.NodeId).ToHashSet(StringComparer.Ordinal);
+        foreach (var (instanceId, nodeId, function) in _instances.StaleCopies())
+        {
+            // A node that came back after its instance resumed elsewhere: its copy's state is older than the moved one's.
+            var key = $"stale:{instanceId}:{nodeId}";
+            if (connected.Contains(nodeId) && (!_lastResend.TryGetValue(key, out var sent) || _time.GetElapsedTime(sent, now) >= ConfirmTimeout))
+            {
+                _lastResend[key] = now;
+                await _actuator.StopAsync(function, instanceId, nodeId, deleteState: false, "the instance resumed on another node while this one was lost", cancellationToken);
+            }
+        }
+
+        foreach (var instance in _instances.Snapshot())
+        {
+            if (!functions.TryGetValue(instance.Function, out var function))
+            {
+                // Its function was deleted: stop it wherever it runs and forget it.
+                if (connected.Contains(instance.AssignedNodeId))
+                {
+                    await _actuator.StopAsync(instance.Function, instance.InstanceId, instance.AssignedNodeId, deleteState: true, $"function '{instance.Function}' was deleted", cancellationToken);
+                }
+
+                _instances.Remove(instance.InstanceId);
+                continue;
+            }
+
+            if (!connected.Contains(instance.AssignedNodeId))
+            {
+                continue;
+            }
+
+            var unconfirmed = instance.ReportedNodeId is null && _time.GetElapsedTime(instance.AssignedAt, now) >= ConfirmTimeout;
+            var outdated = instance.ReportedNodeId is not null && instance.Version.Length > 0 && instance.Version != function.Version;
+            if ((unconfirmed || outdated)
+                && (!_lastResend.TryGetValue(instance.InstanceId, out var last) || _time.GetElapsedTime(last, now) >= ConfirmTimeout))
+            {
+                _lastResend[instance.InstanceId] = now;
+                await _actuator.ResendAsync(function, instance, cancellationToken);
+            }
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1402, EventName = "PlacementShortfall", Level = LogLevel.Warning,
+            Message = "Placement shortfall for function '{Function}' instance '{InstanceId}': {Reason}.")]
+        public static partial void Shortfall(ILogger logger, string function, string instanceId, string reason);
+
+        [LoggerMessage(EventId = 1403, EventName = "PlacementPassFailed", Level = LogLevel.Error,
+            Message = "A placement pass failed: {Reason}. The next pass tries again.")]
+        public static partial void PassFailed(ILogger logger, string reason);
+    }
+}
