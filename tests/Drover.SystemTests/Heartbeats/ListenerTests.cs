@@ -14,10 +14,7 @@ public sealed class ListenerTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _fleet.StartAggregator();
-        await Fleet.WaitUntilAsync(
-            async () => (await _fleet.Http.GetAsync("/v1/nodes")).IsSuccessStatusCode,
-            TimeSpan.FromSeconds(30),
-            "the aggregator answers");
+        await _fleet.WaitForAggregatorAsync();
     }
 
     public async Task DisposeAsync() => await _fleet.DisposeAsync();

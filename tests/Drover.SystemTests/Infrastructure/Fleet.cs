@@ -15,6 +15,7 @@ internal sealed class Fleet : IAsyncDisposable
 {
     private readonly ITestOutputHelper _output;
     private readonly List<ChildProcess> _processes = [];
+    private readonly Dictionary<string, ChildProcess> _agents = new(StringComparer.Ordinal);
 
     public Fleet(ITestOutputHelper output)
     {
@@ -80,8 +81,13 @@ internal sealed class Fleet : IAsyncDisposable
 
         args.AddRange(extraArgs);
         var environment = new Dictionary<string, string> { ["DROVER_FAKE_NVML_SCENARIO"] = scenario.Path! };
-        return Track(ChildProcess.Start(Repository.Agent, args, Path.Combine(dir, "console.log"), environment));
+        var agent = Track(ChildProcess.Start(Repository.Agent, args, Path.Combine(dir, "console.log"), environment));
+        _agents[name] = agent;
+        return agent;
     }
+
+    /// <summary>The process of the agent last started under <paramref name="name"/>.</summary>
+    public ChildProcess AgentProcesses(string name) => _agents[name];
 
     public string NodeIdOf(string name)
         => File.ReadAllText(Path.Combine(Directory, "agents", name, "state", "node-id")).Trim();
@@ -122,6 +128,9 @@ internal sealed class Fleet : IAsyncDisposable
             await Task.Delay(25);
         }
     }
+
+    public Task<TimeSpan> WaitForAggregatorAsync()
+        => WaitUntilAsync(async () => (await Http.GetAsync("/v1/nodes")).IsSuccessStatusCode, TimeSpan.FromSeconds(30), "the aggregator answers");
 
     public Task<TimeSpan> WaitForSurvivalAsync(string nodeId, string survival, TimeSpan timeout)
         => WaitUntilAsync(

@@ -11,6 +11,8 @@ internal static class Repository
 
     public static string Agent => Program("drover-agent");
 
+    public static string Counter => Program(Path.Combine("samples", "counter", "counter"));
+
     public static string FakeNvml => Path.Combine(Out, "native", "libnvidia-ml.so.1");
 
     private static string Program(string name)
