@@ -1,0 +1,62 @@
+using Drover.Aggregator.Fleet;
+using Drover.Protocol.V1;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Drover.Aggregator.Tests.Fleet;
+
+public class InstanceTableTests
+{
+    private readonly InstanceTable _table = new(new FakeTimeProvider());
+
+    private static InstanceReport Report(string id, InstanceState state = InstanceState.Running, ulong stateVersion = 0)
+        => new() { InstanceId = id, Function = "counter", Version = "1", State = state, Pid = 42, Port = 9000, StateVersion = stateVersion };
+
+    [Fact]
+    public void Record_FromAssignedNode_UpdatesTheInstance()
+    {
+        _table.Assign("i1", "counter", "a");
+
+        _table.Record("a", Report("i1", stateVersion: 3));
+
+        var view = Assert.Single(_table.Snapshot());
+        Assert.Equal("running", view.State);
+        Assert.Equal("a", view.ReportedNodeId);
+        Assert.Equal(9000, view.Port);
+        Assert.Equal(3UL, view.CommittedStateVersion);
+    }
+
+    [Fact]
+    public void Record_UnknownInstance_IsAdoptedWhereReported()
+    {
+        _table.Record("a", Report("i9"));
+
+        Assert.Equal("a", Assert.Single(_table.Snapshot()).AssignedNodeId);
+    }
+
+    [Fact]
+    public void Record_FromNodeItMovedAwayFrom_IsAStaleCopyUntilStopped()
+    {
+        _table.Assign("i1", "counter", "a");
+        _table.Assign("i1", "counter", "b");
+
+        _table.Record("a", Report("i1"));
+        Assert.Equal([("i1", "a", "counter")], _table.StaleCopies());
+        Assert.Equal("assigned", _table.Snapshot()[0].State);
+
+        _table.Record("a", Report("i1", InstanceState.Stopped));
+        Assert.Empty(_table.StaleCopies());
+    }
+
+    [Fact]
+    public void Assign_Move_ForgetsTheOldReport()
+    {
+        _table.Assign("i1", "counter", "a");
+        _table.Record("a", Report("i1"));
+
+        _table.Assign("i1", "counter", "b");
+
+        var view = _table.Snapshot()[0];
+        Assert.Null(view.ReportedNodeId);
+        Assert.Equal(0, view.Port);
+    }
+}

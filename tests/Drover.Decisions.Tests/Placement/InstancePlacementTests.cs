@@ -1,0 +1,144 @@
+using Drover.Decisions.Placement;
+
+namespace Drover.Decisions.Tests.Placement;
+
+public class InstancePlacementTests
+{
+    private static PlacementNode Alive(string id, string cluster = "c1", int server = 1) => new(id, cluster, server, Survives: true, Lost: false);
+
+    private static PlacementNode Lost(string id, string cluster = "c1", int server = 1) => new(id, cluster, server, Survives: false, Lost: true);
+
+    private static IReadOnlyList<PlacementAction> Decide(PlacementNode[] nodes, string[] functions, params PlacementInstance[] instances)
+        => InstancePlacement.Decide(new PlacementSnapshot(nodes, functions.Select(f => new PlacementFunction(f)).ToArray(), instances));
+
+    [Fact]
+    public void Decide_NoNodes_NothingToDo()
+        => Assert.Empty(Decide([], ["counter"]));
+
+    [Fact]
+    public void Decide_EveryNodeWithoutInstance_StartsOneOnEach()
+    {
+        var actions = Decide([Alive("a", server: 1), Alive("b", server: 2), Alive("c", server: 3)], ["counter"]);
+
+        Assert.Equal(["a", "b", "c"], actions.Select(a => a.ToNodeId));
+        Assert.All(actions, a => Assert.Equal(PlacementActionKind.Start, a.Kind));
+    }
+
+    [Fact]
+    public void Decide_AllPlaced_NothingToDo()
+        => Assert.Empty(Decide([Alive("a"), Alive("b", server: 2)], ["counter"], new("i1", "counter", "a"), new("i2", "counter", "b")));
+
+    [Fact]
+    public void Decide_NodeNotSurviving_GetsNoNewInstance()
+    {
+        var draining = new PlacementNode("b", "c1", 2, Survives: false, Lost: false);
+
+        var actions = Decide([Alive("a"), draining], ["counter"]);
+
+        Assert.Equal("a", Assert.Single(actions).ToNodeId);
+    }
+
+    [Fact]
+    public void Decide_NodeLost_InstanceMovesToSameClusterBeforeFewerLoadedOtherCluster()
+    {
+        var actions = Decide(
+            [Lost("x", "c1", 1), Alive("y", "c1", 2), Alive("z", "c2", 1)],
+            ["counter", "other"],
+            new("i1", "counter", "x"),
+            new("i2", "counter", "y"),
+            new("i3", "other", "y"),
+            new("i4", "other", "z"));
+
+        var move = Assert.Single(actions, a => a.Kind == PlacementActionKind.Move);
+        Assert.Equal("i1", move.InstanceId);
+        Assert.Equal("x", move.FromNodeId);
+        Assert.Equal("y", move.ToNodeId);
+        Assert.Contains("same cluster", move.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Decide_NodeLostWholeClusterDown_MovesToOtherClusterFewestInstancesFirst()
+    {
+        var actions = Decide(
+            [Lost("x", "c1"), Alive("y", "c2", 1), Alive("z", "c2", 2)],
+            ["counter"],
+            new("i1", "counter", "x"),
+            new("i2", "counter", "y"),
+            new("i3", "counter", "z"),
+            new("i4", "counter", "y"));
+
+        var move = Assert.Single(actions);
+        Assert.Equal(PlacementActionKind.Move, move.Kind);
+        Assert.Equal("z", move.ToNodeId);
+        Assert.Contains("none of 'c1' survives", move.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Decide_TwoInstancesLost_SpreadOverSurvivorsByLoad()
+    {
+        var actions = Decide(
+            [Lost("x"), Alive("y", server: 2), Alive("z", server: 3)],
+            ["f"],
+            new("i1", "f", "x"),
+            new("i2", "f", "x"));
+
+        Assert.Equal(["y", "z"], actions.Where(a => a.Kind == PlacementActionKind.Move).Select(a => a.ToNodeId).Order());
+    }
+
+    [Fact]
+    public void Decide_NoSurvivor_RecordsShortfall()
+    {
+        var actions = Decide([Lost("x")], ["counter"], new PlacementInstance("i1", "counter", "x"));
+
+        var shortfall = Assert.Single(actions);
+        Assert.Equal(PlacementActionKind.Shortfall, shortfall.Kind);
+        Assert.Null(shortfall.ToNodeId);
+    }
+
+    [Fact]
+    public void Decide_MovedInstanceCountsTowardOnePerNode_NoExtraStart()
+    {
+        // x is lost; its instance moves to y. Two survivors, two instances: nothing new is started.
+        var actions = Decide([Lost("x"), Alive("y", server: 2), Alive("z", server: 3)], ["f"], new("i1", "f", "x"), new("i2", "f", "z"));
+
+        Assert.DoesNotContain(actions, a => a.Kind == PlacementActionKind.Start);
+        Assert.Equal("y", Assert.Single(actions).ToNodeId);
+    }
+
+    [Fact]
+    public void Decide_Randomized_InvariantsHold()
+    {
+        var random = new Random(20261124);
+        for (var round = 0; round < 500; round++)
+        {
+            var nodes = Enumerable.Range(0, random.Next(0, 8))
+                .Select(i => new PlacementNode($"n{i}", $"c{random.Next(2)}", i, random.Next(4) != 0, random.Next(5) == 0))
+                .Select(n => n.Lost ? n with { Survives = false } : n)
+                .ToArray();
+            var functions = Enumerable.Range(0, random.Next(1, 3)).Select(i => $"f{i}").ToArray();
+            var instances = nodes.Length == 0 ? [] : Enumerable.Range(0, random.Next(0, 6))
+                .Select(i => new PlacementInstance($"i{i}", functions[random.Next(functions.Length)], nodes[random.Next(nodes.Length)].NodeId))
+                .ToArray();
+
+            var actions = Decide(nodes, functions, instances);
+
+            var survivors = nodes.Where(n => n.Survives).Select(n => n.NodeId).ToHashSet();
+            // Nothing is ever placed on a node that does not survive.
+            Assert.All(actions.Where(a => a.ToNodeId is not null), a => Assert.Contains(a.ToNodeId!, survivors));
+            // Every instance of a lost node is moved or reported short, exactly once.
+            var lost = nodes.Where(n => n.Lost).Select(n => n.NodeId).ToHashSet();
+            foreach (var instance in instances.Where(i => lost.Contains(i.NodeId)))
+            {
+                Assert.Single(actions, a => a.InstanceId == instance.InstanceId);
+            }
+
+            // Starts never take a function above one instance per survivor.
+            foreach (var function in functions)
+            {
+                var starts = actions.Count(a => a.Kind == PlacementActionKind.Start && a.Function == function);
+                var existing = instances.Count(i => i.Function == function);
+                Assert.True(starts == 0 || existing + starts <= survivors.Count);
+            }
+        }
+    }
+}
