@@ -111,7 +111,9 @@ for ((i = 0; i < AGENTS; i++)); do
   "labels": { "fleet": "make-run" },
   "stateDirectory": "$dir/state",
   "logFile": "$dir/agent.log",
-  "nvmlLibraryPath": "$OUT/native/libnvidia-ml.so.1"
+  "nvmlLibraryPath": "$OUT/native/libnvidia-ml.so.1",
+  "localSocketPath": "$dir/agent.sock",
+  "stopInstancesOnExit": true
 }
 JSON
   # start.sh starts this agent again by hand, after you SIGKILLed it, say.
@@ -139,12 +141,20 @@ for ((t = 0; t < 120; t++)); do
   sleep 0.5
 done
 
+# The sample function: one counter instance per node, its count kept in the instance's state directory.
+curl -fsS -X PUT "http://127.0.0.1:$HTTP_PORT/v1/functions/counter" -H 'Content-Type: application/json' \
+  -d "{\"runtime\": {\"type\": \"process\", \"command\": \"$OUT/samples/counter/counter\"}, \"commitIntervalSeconds\": 10}" > /dev/null \
+  || echo "run-fleet: could not define the function 'counter'; see $agg_dir/aggregator.log" >&2
+
 cat <<TEXT
 
 Drover is running: one aggregator and $AGENTS agents in $CLUSTERS cluster(s), $GPUS stand-in GPUs each ($alive alive now).
 
   Nodes:          curl -s http://127.0.0.1:$HTTP_PORT/v1/nodes
   One node's GPUs: curl -s http://127.0.0.1:$HTTP_PORT/v1/nodes/<nodeId>/gpus
+  Instances:      curl -s http://127.0.0.1:$HTTP_PORT/v1/functions/counter/instances
+                  (then: curl -s -X POST http://127.0.0.1:<port>/   increments that instance's counter)
+  Decisions:      curl -s http://127.0.0.1:$HTTP_PORT/v1/functions/counter/decisions
   Agent link:     127.0.0.1:$LINK_PORT (gRPC; grpc.health.v1 answers there)
   Processes:      $VAR/fleet.json
   Logs:           $agg_dir/aggregator.log, $VAR/agents/<cluster>-<n>/agent.log
