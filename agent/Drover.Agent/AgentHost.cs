@@ -42,7 +42,20 @@ internal static class AgentHost
         var builder = CreateBuilder(options, nodeId, logger);
         builder.Services.AddSystemd();
         using var host = builder.Build();
-        await host.RunAsync();
+        try
+        {
+            await host.StartAsync();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // What the host could not set up from its configuration (the local socket's path in use or
+            // not writable): one line and EX_CONFIG, so systemd does not restart into the same wall.
+            logger.Fatal("drover-agent cannot start: {Reason}", ex.Message);
+            await Console.Error.WriteLineAsync($"drover-agent: cannot start: {ex.Message}");
+            return ExitConfigurationError;
+        }
+
+        await host.WaitForShutdownAsync();
         return 0;
     }
 
