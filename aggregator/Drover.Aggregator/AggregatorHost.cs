@@ -39,9 +39,9 @@ internal static class AggregatorHost
             await app.RunAsync();
             return 0;
         }
-        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException)
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or InvalidDataException or Microsoft.Data.Sqlite.SqliteException)
         {
-            // Typically a port already in use: say which, and stop.
+            // A port already in use, an unreadable functions.json or state.db: say which, and stop.
             logger.Fatal(ex, "drover-aggregator could not start: {Reason}", ex.Message);
             return 1;
         }

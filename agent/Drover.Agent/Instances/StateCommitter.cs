@@ -1,9 +1,8 @@
 using System.Collections.Concurrent;
 using Drover.Agent.Link;
 using Drover.Agent.LocalSocket;
+using Drover.Protocol.Snapshots;
 using Drover.Protocol.V1;
-using Google.Protobuf;
-using Google.Protobuf.WellKnownTypes;
 
 namespace Drover.Agent.Instances;
 
@@ -24,8 +23,8 @@ internal sealed partial class StateCommitter : BackgroundService, ICommitRequest
     /// <summary>How soon a failed commit is tried again (or the interval, when shorter).</summary>
     public static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(2);
 
-    private const int ChunkBytes = 1024 * 1024;
-    private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(250);
+    // Commit intervals are whole seconds; a finer tick would only wake an idle agent for nothing.
+    private static readonly TimeSpan Tick = TimeSpan.FromSeconds(1);
 
     private readonly InstanceManager _instances;
     private readonly AgentOutbox _outbox;
@@ -172,26 +171,10 @@ internal sealed partial class StateCommitter : BackgroundService, ICommitRequest
     /// <summary>Sends the archive in chunks, each waiting until the previous one is on the wire, so memory stays at one chunk.</summary>
     private async Task<string?> SendAsync(InstanceSupervisor supervisor, string archive, ulong version, long size, string sha, CancellationToken cancellationToken)
     {
-        var count = (uint)Math.Max(1, (size + ChunkBytes - 1) / ChunkBytes);
-        var takenAt = Timestamp.FromDateTimeOffset(_time.GetUtcNow());
-        var buffer = new byte[(int)Math.Min(ChunkBytes, Math.Max(size, 1))];
         await using var input = File.OpenRead(archive);
-        for (uint index = 0; index < count; index++)
+        await foreach (var chunk in SnapshotChunks.ReadAsync(input, supervisor.InstanceId, supervisor.Spec.Function, version, size, sha, _time.GetUtcNow(), cancellationToken))
         {
-            var read = await input.ReadAtLeastAsync(buffer, (int)Math.Min(buffer.Length, size - input.Position), throwOnEndOfStream: false, cancellationToken);
             var written = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var chunk = new StateChunk
-            {
-                InstanceId = supervisor.InstanceId,
-                Function = supervisor.Spec.Function,
-                Version = version,
-                Index = index,
-                Count = count,
-                TotalSize = (ulong)size,
-                Sha256 = sha,
-                Data = ByteString.CopyFrom(buffer, 0, read),
-                TakenAt = takenAt,
-            };
             if (!_outbox.TrySend(new OutgoingMessage(new AgentMessage { StateChunk = chunk }, written)))
             {
                 return "the link to the aggregator closed while sending the snapshot";

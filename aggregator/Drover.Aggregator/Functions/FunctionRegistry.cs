@@ -17,9 +17,17 @@ internal sealed class FunctionRegistry
     public FunctionRegistry(AggregatorOptions options)
     {
         _path = Path.Combine(options.DataDirectory, "functions.json");
-        _functions = File.Exists(_path)
-            ? (JsonSerializer.Deserialize<List<FunctionDefinition>>(File.ReadAllText(_path), Json) ?? []).ToDictionary(f => f.Name, StringComparer.Ordinal)
-            : new Dictionary<string, FunctionDefinition>(StringComparer.Ordinal);
+        try
+        {
+            _functions = File.Exists(_path)
+                ? (JsonSerializer.Deserialize<List<FunctionDefinition>>(File.ReadAllText(_path), Json) ?? []).ToDictionary(f => f.Name, StringComparer.Ordinal)
+                : new Dictionary<string, FunctionDefinition>(StringComparer.Ordinal);
+        }
+        catch (Exception ex) when (ex is JsonException or ArgumentException)
+        {
+            // Never start with some definitions silently dropped: the operator repairs or removes the file.
+            throw new InvalidDataException($"'{_path}' is not a valid list of function definitions ({ex.Message}); repair it or remove it to start with none.", ex);
+        }
     }
 
     public IReadOnlyList<FunctionDefinition> All

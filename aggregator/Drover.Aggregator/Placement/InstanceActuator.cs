@@ -2,8 +2,8 @@ using Drover.Aggregator.Fleet;
 using Drover.Aggregator.Functions;
 using Drover.Aggregator.Link;
 using Drover.Aggregator.State;
+using Drover.Protocol.Snapshots;
 using Drover.Protocol.V1;
-using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 
 namespace Drover.Aggregator.Placement;
@@ -15,8 +15,6 @@ namespace Drover.Aggregator.Placement;
 /// </summary>
 internal sealed partial class InstanceActuator
 {
-    private const int ChunkBytes = 1024 * 1024;
-
     private readonly InstanceTable _instances;
     private readonly AgentConnections _connections;
     private readonly IStateStore _store;
@@ -113,24 +111,8 @@ internal sealed partial class InstanceActuator
 
     private async Task<bool> SendSnapshotAsync(string nodeId, SnapshotInfo info, Stream content, CancellationToken cancellationToken)
     {
-        var count = (uint)Math.Max(1, (info.SizeBytes + ChunkBytes - 1) / ChunkBytes);
-        var buffer = new byte[(int)Math.Min(ChunkBytes, Math.Max(info.SizeBytes, 1))];
-        var takenAt = Timestamp.FromDateTimeOffset(info.TakenAt);
-        for (uint index = 0; index < count; index++)
+        await foreach (var chunk in SnapshotChunks.ReadAsync(content, info.InstanceId, info.FunctionName, (ulong)info.Version, info.SizeBytes, info.Sha256Hex, info.TakenAt, cancellationToken))
         {
-            var read = await content.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken);
-            var chunk = new StateChunk
-            {
-                InstanceId = info.InstanceId,
-                Function = info.FunctionName,
-                Version = (ulong)info.Version,
-                Index = index,
-                Count = count,
-                TotalSize = (ulong)info.SizeBytes,
-                Sha256 = info.Sha256Hex,
-                Data = ByteString.CopyFrom(buffer, 0, read),
-                TakenAt = takenAt,
-            };
             if (!await _connections.SendAsync(nodeId, new AggregatorMessage { RestoreChunk = chunk }, cancellationToken))
             {
                 return false;
