@@ -30,10 +30,17 @@ app.MapPost("/", async (HttpContext context) =>
         var count = store.Increment();
         if (query["crash"] == "1")
         {
-            // Answer first, then die: the next request meets the replacement process.
+            // Answer first, then die: the next request meets the replacement process. Kestrel sends
+            // the last bytes from its own loop after the response completes; a moment's grace lets
+            // them reach the socket before the process ends.
+            context.Response.Headers.Connection = "close";
             context.Response.OnCompleted(() =>
             {
-                Environment.Exit(1);
+                _ = Task.Run(async () =>
+                {
+                    await Task.Delay(200);
+                    Environment.Exit(1);
+                });
                 return Task.CompletedTask;
             });
         }
