@@ -78,20 +78,32 @@ internal static class AggregatorHost
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LivenessMonitor>());
         builder.Services.AddGrpc(grpc =>
         {
-            // Agent messages are small; a peer does not choose how much the aggregator buffers.
-            grpc.MaxReceiveMessageSize = 1024 * 1024;
+            // A peer does not choose how much the aggregator buffers: the largest agent message is a
+            // snapshot chunk (SnapshotChunks.ChunkBytes of data) with its envelope.
+            grpc.MaxReceiveMessageSize = Drover.Protocol.Snapshots.SnapshotChunks.ChunkBytes + (64 * 1024);
         });
         builder.Services.AddGrpcHealthChecks().AddCheck<LivenessMonitorHealthCheck>("liveness-monitor");
 
         var app = builder.Build();
 
-        // The agent link and the HTTP API each answer only on their own port.
-        var linkHost = $"*:{options.LinkPort}";
-        var httpHost = $"*:{options.HttpPort}";
-        app.MapGrpcService<AgentLinkService>().RequireHost(linkHost);
-        app.MapGrpcHealthChecksService().RequireHost(linkHost);
-        app.MapNodesApi(httpHost);
-        app.MapFunctionsApi(httpHost);
+        // The agent link and the HTTP API each answer only on their own port, judged by the port the
+        // connection arrived on (a Host header is the client's to choose).
+        app.Use(async (context, next) =>
+        {
+            var onLink = context.Connection.LocalPort == options.LinkPort;
+            var forApi = context.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal);
+            if (onLink == forApi)
+            {
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return;
+            }
+
+            await next(context);
+        });
+        app.MapGrpcService<AgentLinkService>();
+        app.MapGrpcHealthChecksService();
+        app.MapNodesApi();
+        app.MapFunctionsApi();
 
         // A lost node's instances resume elsewhere at once, not at the next period.
         var reconciler = app.Services.GetRequiredService<InstanceReconciler>();

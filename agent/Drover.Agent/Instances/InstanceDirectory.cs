@@ -68,6 +68,18 @@ internal sealed class InstanceDirectory
         File.Delete(RuntimePath);
     }
 
+    /// <summary>Removes staged snapshots (restores that were received but never used, or cut off).</summary>
+    public void ClearStaging()
+    {
+        if (Directory.Exists(StagingPath))
+        {
+            foreach (var file in Directory.EnumerateFiles(StagingPath))
+            {
+                File.Delete(file);
+            }
+        }
+    }
+
     /// <summary>Removes the instance's folder, state included.</summary>
     public void Delete()
     {

@@ -79,6 +79,8 @@ internal sealed partial class InstanceManager : IHostedService
 
             try
             {
+                // Uploads cut off when the previous agent stopped can never complete.
+                directory.ClearStaging();
                 var spec = directory.ReadSpec();
                 var runtime = directory.ReadRuntime();
                 Launch(directory, spec, runtime);
@@ -150,12 +152,12 @@ internal sealed partial class InstanceManager : IHostedService
         }
 
         directory.WriteSpec(spec);
-        var supervisor = Launch(directory, spec, runtime: null);
-        if (command.Restore is { } restored)
-        {
-            supervisor.StateCommitted(restored.Version, restored.Sha256);
-        }
 
+        // A restored instance starts from the restored version, so its next commit is that version + 1.
+        var restoredFrom = command.Restore is { } restored
+            ? new InstanceRuntime(0, 0, 0, "", 0, restored.Version, restored.Sha256)
+            : null;
+        Launch(directory, spec, restoredFrom);
         return null;
     }
 
@@ -182,6 +184,7 @@ internal sealed partial class InstanceManager : IHostedService
         else
         {
             supervisor.Directory.Forget();
+            supervisor.Directory.ClearStaging();
         }
 
         Log.Stopped(_logger, command.InstanceId, command.DeleteState);

@@ -57,9 +57,21 @@ internal sealed class InstanceProcess : IDisposable
         return new InstanceProcess(child.Id, ProcessInfo.StartTime(child.Id) ?? 0, child, time);
     }
 
-    /// <summary>Adopts a process a previous agent started, when that pid is still the same process.</summary>
+    /// <summary>
+    /// Adopts a process a previous agent started, when that pid is still the same process. A previous
+    /// agent that died while snapshotting may have left it frozen: it is continued (SIGCONT is harmless
+    /// to a running process).
+    /// </summary>
     public static InstanceProcess? TryAdopt(int pid, long startTime, TimeProvider time)
-        => ProcessInfo.IsSame(pid, startTime) ? new InstanceProcess(pid, startTime, null, time) : null;
+    {
+        if (!ProcessInfo.IsSame(pid, startTime))
+        {
+            return null;
+        }
+
+        LibC.Signal(pid, LibC.SigCont);
+        return new InstanceProcess(pid, startTime, null, time);
+    }
 
     public async Task<ExitStatus> WaitForExitAsync(CancellationToken cancellationToken)
     {

@@ -93,13 +93,22 @@ internal sealed partial class InstanceSupervisor
     /// Runs <paramref name="action"/> with the process stopped (SIGSTOP ... SIGCONT), so a snapshot of
     /// its state directory is consistent with one moment of the process.
     /// </summary>
-    public T WhileFrozen<T>(Func<T> action)
+    public void WhileFrozen(Action action)
     {
         var process = _process;
-        var frozen = process is not null && process.IsAlive && LibC.Signal(process.Pid, LibC.SigStop);
+        bool frozen;
         try
         {
-            return action();
+            frozen = process is not null && process.IsAlive && LibC.Signal(process.Pid, LibC.SigStop);
+        }
+        catch (InvalidOperationException)
+        {
+            // The process ended (and was disposed) just now: nothing to freeze.
+            frozen = false;
+        }
+        try
+        {
+            action();
         }
         finally
         {
@@ -144,6 +153,39 @@ internal sealed partial class InstanceSupervisor
     }
 
     private async Task RunAsync()
+    {
+        try
+        {
+            await SuperviseAsync();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or InvalidDataException or System.ComponentModel.Win32Exception)
+        {
+            // The supervisor itself failed (the disk is full, say): the instance is failed, and every
+            // control, now or later, is answered at once instead of waiting on a loop that is gone.
+            Log.SupervisorFailed(_logger, InstanceId, ex.Message);
+            _controls.Writer.TryComplete();
+            try
+            {
+                SetState(InstanceState.Failed, $"the agent could not supervise the instance: {ex.Message}");
+            }
+            catch (Exception persist) when (persist is IOException or UnauthorizedAccessException)
+            {
+                Log.SupervisorFailed(_logger, InstanceId, persist.Message);
+            }
+
+            if (_pendingControl is { IsCompletedSuccessfully: true } pending)
+            {
+                pending.Result.Done.TrySetResult();
+            }
+
+            while (_controls.Reader.TryRead(out var left))
+            {
+                left.Done.TrySetResult();
+            }
+        }
+    }
+
+    private async Task SuperviseAsync()
     {
         var consecutiveCrashes = 0;
         while (true)
@@ -280,7 +322,17 @@ internal sealed partial class InstanceSupervisor
             _directory.WriteSpec(Spec);
             if (control.BeforeStart is not null)
             {
-                await control.BeforeStart();
+                try
+                {
+                    await control.BeforeStart();
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException)
+                {
+                    // A restore that failed leaves the old state in place (StateArchive.Restore swaps
+                    // only a complete extraction): the command is answered with the error and the
+                    // process starts again on the state it had.
+                    control.Done.TrySetException(ex);
+                }
             }
 
             return false;
@@ -359,6 +411,10 @@ internal sealed partial class InstanceSupervisor
         [LoggerMessage(EventId = 2604, EventName = "InstanceFailed", Level = LogLevel.Error,
             Message = "Instance '{InstanceId}' crashed {Count} times in a row and is failed, not restarted: {Reason}.")]
         public static partial void Failed(ILogger logger, string instanceId, int count, string reason);
+
+        [LoggerMessage(EventId = 2606, EventName = "SupervisorFailed", Level = LogLevel.Error,
+            Message = "The supervisor of instance '{InstanceId}' failed: {Reason}. The instance is reported failed.")]
+        public static partial void SupervisorFailed(ILogger logger, string instanceId, string reason);
 
         [LoggerMessage(EventId = 2605, EventName = "InstanceStartFailed", Level = LogLevel.Warning,
             Message = "Instance '{InstanceId}' could not start its process: {Reason}.")]

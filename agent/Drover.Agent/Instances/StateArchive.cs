@@ -9,13 +9,25 @@ internal static class StateArchive
     /// <summary>Archives <paramref name="stateDirectory"/> into <paramref name="archivePath"/>; returns its size and SHA-256 (lowercase hex).</summary>
     public static (long Size, string Sha256) Create(string stateDirectory, string archivePath)
     {
-        Directory.CreateDirectory(stateDirectory);
-        using (var output = new FileStream(archivePath, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            TarFile.CreateFromDirectory(stateDirectory, output, includeBaseDirectory: false);
-            output.Flush(flushToDisk: true);
-        }
+        Write(stateDirectory, archivePath);
+        return Measure(archivePath);
+    }
 
+    /// <summary>
+    /// Writes the archive and nothing else: the part that must see the directory still, kept short
+    /// because the instance's process is frozen meanwhile. The temporary file is not fsynced: it is
+    /// read back at once, and a crash loses only an uncommitted snapshot.
+    /// </summary>
+    public static void Write(string stateDirectory, string archivePath)
+    {
+        Directory.CreateDirectory(stateDirectory);
+        using var output = new FileStream(archivePath, FileMode.Create, FileAccess.Write, FileShare.None);
+        TarFile.CreateFromDirectory(stateDirectory, output, includeBaseDirectory: false);
+    }
+
+    /// <summary>An archive's size and SHA-256 (lowercase hex).</summary>
+    public static (long Size, string Sha256) Measure(string archivePath)
+    {
         using var input = File.OpenRead(archivePath);
         return (input.Length, Convert.ToHexStringLower(SHA256.HashData(input)));
     }

@@ -31,7 +31,7 @@ internal sealed partial class StateCommitter : BackgroundService, ICommitRequest
     private readonly TimeProvider _time;
     private readonly ILogger<StateCommitter> _logger;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<(string InstanceId, ulong Version), TaskCompletionSource<StateAck>> _pendingAcks = new();
+    private readonly ConcurrentDictionary<(string InstanceId, ulong Version, string Sha256), TaskCompletionSource<StateAck>> _pendingAcks = new();
     private readonly ConcurrentDictionary<string, long> _due = new(StringComparer.Ordinal);
 
     public StateCommitter(InstanceManager instances, AgentOutbox outbox, TimeProvider time, ILogger<StateCommitter> logger)
@@ -40,6 +40,16 @@ internal sealed partial class StateCommitter : BackgroundService, ICommitRequest
         _outbox = outbox;
         _time = time;
         _logger = logger;
+
+        // An ack that was not sent before the stream broke will never come: fail the waits now
+        // rather than after AckTimeout.
+        _outbox.Disconnected += () =>
+        {
+            foreach (var pending in _pendingAcks.Values)
+            {
+                pending.TrySetException(new IOException("the stream to the aggregator ended before the snapshot was acknowledged"));
+            }
+        };
     }
 
     public static TimeSpan IntervalOf(InstanceSpec spec) => spec.CommitInterval is { } interval ? interval.ToTimeSpan() : DefaultInterval;
@@ -49,7 +59,9 @@ internal sealed partial class StateCommitter : BackgroundService, ICommitRequest
     {
         foreach (var (key, pending) in _pendingAcks)
         {
-            if (key.InstanceId == ack.InstanceId && (key.Version == ack.Version || !ack.Ok))
+            // Matched on the checksum too: a late answer to an earlier attempt at the same version
+            // must not be taken for this attempt's.
+            if (key.InstanceId == ack.InstanceId && key.Sha256 == ack.Sha256 && (key.Version == ack.Version || !ack.Ok))
             {
                 pending.TrySetResult(ack);
             }
@@ -109,7 +121,8 @@ internal sealed partial class StateCommitter : BackgroundService, ICommitRequest
         var archive = Path.Combine(supervisor.Directory.Root, "snapshot.tar.tmp");
         try
         {
-            var (size, sha) = supervisor.WhileFrozen(() => StateArchive.Create(supervisor.Directory.StatePath, archive));
+            supervisor.WhileFrozen(() => StateArchive.Write(supervisor.Directory.StatePath, archive));
+            var (size, sha) = StateArchive.Measure(archive);
             if (sha == supervisor.StateSha256)
             {
                 return null;
@@ -122,7 +135,7 @@ internal sealed partial class StateCommitter : BackgroundService, ICommitRequest
 
             var version = supervisor.StateVersion + 1;
             var ack = new TaskCompletionSource<StateAck>(TaskCreationOptions.RunContinuationsAsynchronously);
-            _pendingAcks[(supervisor.InstanceId, version)] = ack;
+            _pendingAcks[(supervisor.InstanceId, version, sha)] = ack;
             try
             {
                 if (await SendAsync(supervisor, archive, version, size, sha, cancellationToken) is { } sendError)
@@ -149,7 +162,7 @@ internal sealed partial class StateCommitter : BackgroundService, ICommitRequest
             }
             finally
             {
-                _pendingAcks.TryRemove((supervisor.InstanceId, version), out _);
+                _pendingAcks.TryRemove((supervisor.InstanceId, version, sha), out _);
             }
         }
         catch (TimeoutException)

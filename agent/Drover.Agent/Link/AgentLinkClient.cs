@@ -159,11 +159,9 @@ internal sealed partial class AgentLinkClient : BackgroundService
         }
 
         var welcome = first.Welcome;
+        // The aggregator names the interval; the agent keeps it within the bounds it accepts in its own configuration.
         var interval = welcome.HeartbeatInterval?.ToTimeSpan() ?? _state.HeartbeatInterval;
-        if (interval > TimeSpan.Zero)
-        {
-            _state.SetInterval(interval);
-        }
+        _state.SetInterval(TimeSpan.FromMilliseconds(Math.Clamp(interval.TotalMilliseconds, 50, 60_000)));
 
         _backoff.Reset();
         var outbox = _outbox.Open();

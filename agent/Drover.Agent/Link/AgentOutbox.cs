@@ -18,6 +18,9 @@ internal sealed class AgentOutbox
     /// <summary>Raised (on the link's thread) once a new stream is welcomed: features resend what the aggregator must know.</summary>
     public event Action? Connected;
 
+    /// <summary>Raised when the stream ends: what waits for an answer on it will get none.</summary>
+    public event Action? Disconnected;
+
     public bool IsConnected => _current is not null;
 
     /// <summary>Queues a message for the open stream; false (nothing queued) while none is open or the outbox is full.</summary>
@@ -30,8 +33,9 @@ internal sealed class AgentOutbox
     }
 
     /// <summary>A fresh outbox for a new stream; messages queued for a broken stream are not replayed.</summary>
+    /// <remarks>Wait mode, so that TryWrite on a full outbox answers false rather than dropping silently.</remarks>
     internal Channel<OutgoingMessage> Open() => Channel.CreateBounded<OutgoingMessage>(
-        new BoundedChannelOptions(Capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
+        new BoundedChannelOptions(Capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
 
     internal void Attach(Channel<OutgoingMessage> outbox)
     {
@@ -43,6 +47,14 @@ internal sealed class AgentOutbox
     {
         Interlocked.CompareExchange(ref _current, null, outbox);
         outbox.Writer.TryComplete();
+
+        // What was queued for the broken stream will never be written: say so to whoever waits.
+        while (outbox.Reader.TryRead(out var abandoned))
+        {
+            abandoned.Written?.TrySetException(new IOException("the stream to the aggregator ended before the message was sent"));
+        }
+
+        Disconnected?.Invoke();
     }
 
     /// <summary>The open stream's outbox, for the link's clean stop.</summary>

@@ -18,7 +18,7 @@ internal sealed partial class AggregatorMessageDispatcher : BackgroundService
     private readonly RestoreStaging _staging;
     private readonly AgentOutbox _outbox;
     private readonly ILogger<AggregatorMessageDispatcher> _logger;
-    private readonly Channel<Command> _commands = Channel.CreateBounded<Command>(new BoundedChannelOptions(1024) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly Channel<Command> _commands = Channel.CreateBounded<Command>(new BoundedChannelOptions(1024) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
 
     public AggregatorMessageDispatcher(
         NodeState state,

@@ -48,7 +48,15 @@ internal sealed partial class XidEventLoop : IHostedService, IDisposable
         }
     }
 
-    public void Dispose() => _stopping.Dispose();
+    public void Dispose()
+    {
+        // The thread may still be inside a native wait (a driver that ignores the timeout): it then
+        // holds the token's wait handle, which must outlive it.
+        if (_thread is null || !_thread.IsAlive)
+        {
+            _stopping.Dispose();
+        }
+    }
 
     /// <summary>The XID an event stands for.</summary>
     internal static uint XidOf(GpuEvent gpuEvent) => gpuEvent.Type switch

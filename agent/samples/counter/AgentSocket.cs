@@ -13,8 +13,8 @@ namespace Drover.Samples.Counter;
 internal sealed class AgentSocket : IDisposable
 {
     private readonly Lock _gate = new();
-    private readonly Socket _socket;
-    private readonly NetworkStream _stream;
+    private Socket _socket;
+    private NetworkStream _stream;
     private ulong _nextRequest;
     private ulong _submitted;
     private ulong _completed;
@@ -112,22 +112,69 @@ internal sealed class AgentSocket : IDisposable
     {
         lock (_gate)
         {
-            frame.RequestId = ++_nextRequest;
-            var body = frame.ToByteArray();
-            var header = new byte[4];
-            BinaryPrimitives.WriteInt32BigEndian(header, body.Length);
-            _stream.Write(header);
-            _stream.Write(body);
-            _stream.ReadExactly(header);
-            var length = BinaryPrimitives.ReadInt32BigEndian(header);
-            if (length is < 0 or > 64 * 1024)
+            try
             {
-                throw new IOException($"the agent sent a frame of {length} bytes");
+                return Exchange(frame);
             }
+            catch (Exception ex) when (ex is SocketException or IOException)
+            {
+                // The agent restarted (and adopted this process): register again on its new socket.
+                if (frame.KindCase == InstanceFrame.KindOneofCase.Register || !Reconnect())
+                {
+                    throw;
+                }
 
-            var reply = new byte[length];
-            _stream.ReadExactly(reply);
-            return AgentFrame.Parser.ParseFrom(reply);
+                return Exchange(frame);
+            }
         }
+    }
+
+    private bool Reconnect()
+    {
+        var path = Environment.GetEnvironmentVariable("DROVER_LOCAL_SOCKET")!;
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            socket.Connect(new UnixDomainSocketEndPoint(path));
+        }
+        catch (SocketException)
+        {
+            socket.Dispose();
+            return false;
+        }
+
+        _stream.Dispose();
+        _socket.Dispose();
+        _socket = socket;
+        _stream = new NetworkStream(socket, ownsSocket: false);
+        var registered = Exchange(new InstanceFrame
+        {
+            Register = new Register
+            {
+                InstanceId = Environment.GetEnvironmentVariable("DROVER_INSTANCE_ID")!,
+                Token = Environment.GetEnvironmentVariable("DROVER_INSTANCE_TOKEN")!,
+            },
+        });
+        return registered.KindCase == AgentFrame.KindOneofCase.Registered;
+    }
+
+    private AgentFrame Exchange(InstanceFrame frame)
+    {
+        frame.RequestId = ++_nextRequest;
+        var body = frame.ToByteArray();
+        var header = new byte[4];
+        BinaryPrimitives.WriteInt32BigEndian(header, body.Length);
+        _stream.Write(header);
+        _stream.Write(body);
+        _stream.ReadExactly(header);
+        var length = BinaryPrimitives.ReadInt32BigEndian(header);
+        if (length is < 0 or > 64 * 1024)
+        {
+            throw new IOException($"the agent sent a frame of {length} bytes");
+        }
+
+        var reply = new byte[length];
+        _stream.ReadExactly(reply);
+        return AgentFrame.Parser.ParseFrom(reply);
     }
 }

@@ -11,11 +11,15 @@ internal static class FunctionsApi
     /// <summary>The largest function definition accepted.</summary>
     public const int MaxBodyBytes = 64 * 1024;
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow };
-
-    public static void MapFunctionsApi(this IEndpointRouteBuilder app, string host)
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
-        var functions = app.MapGroup("/v1/functions").RequireHost(host);
+        UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,
+        RespectNullableAnnotations = true,
+    };
+
+    public static void MapFunctionsApi(this IEndpointRouteBuilder app)
+    {
+        var functions = app.MapGroup("/v1/functions");
         functions.MapGet("/", (FunctionRegistry registry) => registry.All);
         functions.MapGet("/{name}", (string name, FunctionRegistry registry) =>
             registry.Find(name) is { } function ? Results.Ok(function) : FunctionNotFound(name));
@@ -53,14 +57,15 @@ internal static class FunctionsApi
         FunctionDefinition? definition;
         try
         {
-            using var body = new MemoryStream();
-            await request.Body.CopyToAsync(body, request.HttpContext.RequestAborted);
-            if (body.Length > MaxBodyBytes)
+            // Read at most one byte past the limit, whatever Content-Length says (or does not say).
+            var body = new byte[MaxBodyBytes + 1];
+            var length = await request.Body.ReadAtLeastAsync(body, body.Length, throwOnEndOfStream: false, request.HttpContext.RequestAborted);
+            if (length > MaxBodyBytes)
             {
-                return BadRequest("body", $"the definition is {body.Length} bytes; expected at most {MaxBodyBytes}");
+                return BadRequest("body", $"the definition is more than {MaxBodyBytes} bytes; expected at most {MaxBodyBytes}");
             }
 
-            definition = JsonSerializer.Deserialize<FunctionDefinition>(body.ToArray(), Json);
+            definition = JsonSerializer.Deserialize<FunctionDefinition>(body.AsSpan(0, length), Json);
         }
         catch (JsonException ex)
         {

@@ -7,9 +7,9 @@ namespace Drover.Aggregator.Api;
 /// <summary>The <c>/v1/nodes</c> endpoints of the HTTP API.</summary>
 internal static class NodesApi
 {
-    public static void MapNodesApi(this IEndpointRouteBuilder app, string host)
+    public static void MapNodesApi(this IEndpointRouteBuilder app)
     {
-        var nodes = app.MapGroup("/v1/nodes").RequireHost(host);
+        var nodes = app.MapGroup("/v1/nodes");
         nodes.MapGet("/", (NodeTable table) => table.Snapshot().Select(NodeResponse.From));
         nodes.MapGet("/{nodeId}", (string nodeId, NodeTable table) =>
             table.Snapshot().FirstOrDefault(n => n.NodeId == nodeId) is { } node

@@ -99,6 +99,15 @@ internal sealed class InstanceTable
         }
     }
 
+    /// <summary>The node an instance is assigned to, or null when the instance is unknown.</summary>
+    public string? AssignedNode(string instanceId)
+    {
+        lock (_gate)
+        {
+            return _rows.TryGetValue(instanceId, out var row) ? row.AssignedNodeId : null;
+        }
+    }
+
     /// <summary>Notes a snapshot the store committed.</summary>
     public void StateCommitted(string instanceId, ulong version)
     {

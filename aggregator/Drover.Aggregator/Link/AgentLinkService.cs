@@ -4,6 +4,7 @@ using Drover.Aggregator.State;
 using Drover.Decisions.Liveness;
 using Drover.Protocol.V1;
 using Google.Protobuf.WellKnownTypes;
+using System.Threading.Channels;
 using Grpc.Core;
 
 namespace Drover.Aggregator.Link;
@@ -124,6 +125,38 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
 
     private async Task ReadLoopAsync(IAsyncStreamReader<AgentMessage> requestStream, AgentConnection connection, CancellationToken cancellationToken)
     {
+        var chunks = Channel.CreateBounded<StateChunk>(new BoundedChannelOptions(16) { SingleReader = true, SingleWriter = true });
+        var storing = StoreChunksAsync(connection, chunks.Reader, cancellationToken);
+        try
+        {
+            await ReadMessagesAsync(requestStream, connection, chunks, cancellationToken);
+        }
+        finally
+        {
+            chunks.Writer.TryComplete();
+            await storing;
+        }
+    }
+
+    private async Task StoreChunksAsync(AgentConnection connection, ChannelReader<StateChunk> chunks, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var chunk in chunks.ReadAllAsync(cancellationToken))
+            {
+                if (await AcceptChunkAsync(connection.NodeId, chunk, cancellationToken) is { } ack)
+                {
+                    connection.TrySend(new AggregatorMessage { StateAck = ack });
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task ReadMessagesAsync(IAsyncStreamReader<AgentMessage> requestStream, AgentConnection connection, Channel<StateChunk> chunks, CancellationToken cancellationToken)
+    {
         while (await requestStream.MoveNext(cancellationToken))
         {
             var message = requestStream.Current;
@@ -147,11 +180,9 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
                     OnInstanceReport(connection, message.InstanceReport);
                     break;
                 case AgentMessage.KindOneofCase.StateChunk:
-                    if (await AcceptChunkAsync(connection.NodeId, message.StateChunk, cancellationToken) is { } ack)
-                    {
-                        connection.TrySend(new AggregatorMessage { StateAck = ack });
-                    }
-
+                    // Assembled and stored off the read loop: committing a large snapshot must not
+                    // leave heartbeats unread until the node looks lost.
+                    await chunks.Writer.WriteAsync(message.StateChunk, cancellationToken);
                     break;
                 case AgentMessage.KindOneofCase.CommandResult:
                     var result = message.CommandResult;
@@ -178,6 +209,19 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
     /// <summary>Hands one snapshot chunk to the assembler; the ack to send once the upload is over, or null while more chunks are expected.</summary>
     private async Task<StateAck?> AcceptChunkAsync(string nodeId, StateChunk chunk, CancellationToken cancellationToken)
     {
+        // Fencing: only the node an instance is assigned to commits its state. A node that was lost
+        // while the instance resumed elsewhere must not overwrite the newer state with its old one.
+        if (_instances.AssignedNode(chunk.InstanceId) is { } assigned && assigned != nodeId)
+        {
+            if (chunk.Index + 1 < chunk.Count)
+            {
+                return null;
+            }
+
+            Log.SnapshotRefused(_logger, nodeId, chunk.InstanceId, chunk.Version, $"the instance is assigned to node '{assigned}'");
+            return new StateAck { InstanceId = chunk.InstanceId, Version = 0, Ok = false, Sha256 = chunk.Sha256, Error = $"instance '{chunk.InstanceId}' is assigned to another node" };
+        }
+
         var result = await _snapshots.AcceptChunkAsync(
             new SnapshotChunk(
                 chunk.InstanceId,
@@ -199,7 +243,7 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
         if (result.IsStored)
         {
             _instances.StateCommitted(chunk.InstanceId, chunk.Version);
-            return new StateAck { InstanceId = chunk.InstanceId, Version = chunk.Version, Ok = true };
+            return new StateAck { InstanceId = chunk.InstanceId, Version = chunk.Version, Ok = true, Sha256 = chunk.Sha256 };
         }
 
         // Refused: tell the agent the latest stored version, so a stale agent continues from it.
@@ -210,6 +254,7 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
             InstanceId = chunk.InstanceId,
             Version = latest is null ? 0 : (ulong)latest.Info.Version,
             Ok = false,
+            Sha256 = chunk.Sha256,
             Error = result.Reason ?? "refused",
         };
     }

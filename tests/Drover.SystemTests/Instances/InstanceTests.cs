@@ -185,6 +185,10 @@ public sealed class InstanceTests(ITestOutputHelper output) : IAsyncLifetime
         var adopted = await WaitForInstanceAsync(i => Running(i) && i.GetProperty("reason").GetString()!.StartsWith("adopted", StringComparison.Ordinal), "the new agent adopts the process");
         Assert.Equal(pid, adopted.GetProperty("pid").GetInt32());
         Assert.Equal(2, await PostAsync(port));
+
+        // The adopted process finds the new agent's local socket again (with the token it kept).
+        using var commit = await _client.PostAsync($"http://127.0.0.1:{port}/commit", null);
+        Assert.True(commit.IsSuccessStatusCode, await commit.Content.ReadAsStringAsync());
     }
 
     [Fact]
@@ -203,6 +207,10 @@ public sealed class InstanceTests(ITestOutputHelper output) : IAsyncLifetime
         {
             count = await PostWhenUpAsync(port);
         }
+
+        // A state larger than one chunk (3 MiB of noise beside the count) travels both ways in pieces.
+        var bulk = System.Security.Cryptography.RandomNumberGenerator.GetBytes(3 * 1024 * 1024);
+        await File.WriteAllBytesAsync(Path.Combine(_fleet.Directory, "agents", "a2", "state", "instances", id!, "state", "bulk.bin"), bulk);
 
         // The counter asks its agent for a commit over the local socket (CommitNow): the last count is
         // committed, as it would be by the next interval.
@@ -233,6 +241,7 @@ public sealed class InstanceTests(ITestOutputHelper output) : IAsyncLifetime
 
         // Nothing after the last commit was counted, so nothing is lost.
         Assert.Equal(count + 1, resumedCount);
+        Assert.Equal(bulk, await File.ReadAllBytesAsync(Path.Combine(_fleet.Directory, "agents", "a1", "state", "instances", id!, "state", "bulk.bin")));
         var decisions = await _fleet.Http.GetFromJsonAsync<JsonElement[]>("/v1/functions/counter/decisions");
         var move = decisions!.Single(d => d.GetProperty("kind").GetString() == "move");
         Assert.Contains("is lost", move.GetProperty("reason").GetString(), StringComparison.Ordinal);
