@@ -43,7 +43,8 @@ internal sealed class InstanceDirectory
         Directory.CreateDirectory(StagingPath);
     }
 
-    public void WriteSpec(InstanceSpec spec) => WriteAtomically(SpecPath, SpecFormatter.Format(spec));
+    /// <summary>Owner-only: the spec's environment may hold the function's secrets.</summary>
+    public void WriteSpec(InstanceSpec spec) => WriteAtomically(SpecPath, SpecFormatter.Format(spec), ownerOnly: true);
 
     public InstanceSpec ReadSpec() => SpecParser.Parse<InstanceSpec>(File.ReadAllText(SpecPath));
 

@@ -25,6 +25,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
     private readonly ILogger<InstanceReconciler> _logger;
     private readonly Dictionary<string, long> _lastResend = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _wake = new(0);
+    private readonly HashSet<string> _shortfallsLogged = new(StringComparer.Ordinal);
 
     public InstanceReconciler(NodeTable nodes, InstanceTable instances, FunctionRegistry functions, InstanceActuator actuator, AggregatorOptions options, TimeProvider time, ILogger<InstanceReconciler> logger)
     {
@@ -51,7 +52,9 @@ internal sealed partial class InstanceReconciler : BackgroundService
             functions.Values.Select(f => new PlacementFunction(f.Name)).ToArray(),
             instances.Where(i => functions.ContainsKey(i.Function)).Select(i => new PlacementInstance(i.InstanceId, i.Function, i.AssignedNodeId)).ToArray());
 
-        foreach (var action in InstancePlacement.Decide(snapshot))
+        var actions = InstancePlacement.Decide(snapshot);
+        _shortfallsLogged.IntersectWith(actions.Where(a => a.Kind == PlacementActionKind.Shortfall).Select(a => a.InstanceId ?? a.Function));
+        foreach (var action in actions)
         {
             var function = functions[action.Function];
             switch (action.Kind)
@@ -63,7 +66,12 @@ internal sealed partial class InstanceReconciler : BackgroundService
                     await _actuator.MoveAsync(function, action.InstanceId!, action.FromNodeId!, action.ToNodeId!, action.Reason, cancellationToken);
                     break;
                 case PlacementActionKind.Shortfall:
-                    Log.Shortfall(_logger, action.Function, action.InstanceId ?? "", action.Reason);
+                    // Once per instance while it lasts, not once per pass.
+                    if (_shortfallsLogged.Add(action.InstanceId ?? action.Function))
+                    {
+                        Log.Shortfall(_logger, action.Function, action.InstanceId ?? "", action.Reason);
+                    }
+
                     break;
             }
         }
