@@ -6,10 +6,9 @@ using Drover.Decisions.Placement;
 namespace Drover.Aggregator.Placement;
 
 /// <summary>
-/// Every monitoring period: a snapshot of nodes, functions and instances; the placement decision
-/// (<see cref="InstancePlacement"/>, pure); and the actuator carrying it out. Also re-sends starts a
-/// node has not confirmed, new function versions, and stops stale copies reported by nodes that came
-/// back after their instances moved.
+/// Every monitoring period: a snapshot of nodes, functions and instances; the placement and
+/// follow-up decisions (<see cref="InstancePlacement"/>, <see cref="InstanceFollowUp"/>, pure); and
+/// the actuator carrying them out.
 /// </summary>
 internal sealed partial class InstanceReconciler : BackgroundService
 {
@@ -23,7 +22,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
     private readonly AggregatorOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<InstanceReconciler> _logger;
-    private readonly Dictionary<string, long> _lastResend = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _lastSent = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _wake = new(0);
     private readonly HashSet<string> _shortfallsLogged = new(StringComparer.Ordinal);
 
@@ -76,7 +75,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
             }
         }
 
-        await FollowUpAsync(functions, nodes, cancellationToken);
+        await FollowUpAsync(functions, nodes, instances, cancellationToken);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -111,47 +110,45 @@ internal sealed partial class InstanceReconciler : BackgroundService
         }
     }
 
-    private async Task FollowUpAsync(Dictionary<string, FunctionDefinition> functions, IReadOnlyList<NodeView> nodes, CancellationToken cancellationToken)
+    /// <summary>Follow-up on the snapshot placement decided on: the decision in Drover.Decisions, the effects through the actuator.</summary>
+    private async Task FollowUpAsync(Dictionary<string, FunctionDefinition> functions, IReadOnlyList<NodeView> nodes, IReadOnlyList<InstanceView> instances, CancellationToken cancellationToken)
     {
         var now = _time.GetTimestamp();
-        var connected = nodes.Where(n => n.Connected && n.Survival != NodeSurvival.Lost).Select(n => n.NodeId).ToHashSet(StringComparer.Ordinal);
-        foreach (var (instanceId, nodeId, function) in _instances.StaleCopies())
+        TimeSpan? Since(string key) => _lastSent.TryGetValue(key, out var at) ? _time.GetElapsedTime(at, now) : null;
+        var snapshot = new FollowUpSnapshot(
+            instances.Select(i => new FollowUpInstance(
+                i.InstanceId,
+                i.Function,
+                i.AssignedNodeId,
+                i.ReportedNodeId is not null,
+                i.Version,
+                _time.GetElapsedTime(i.AssignedAt, now),
+                Since(i.InstanceId))).ToArray(),
+            _instances.StaleCopies().Select(c => new FollowUpStaleCopy(c.InstanceId, c.NodeId, c.Function, Since($"stale:{c.InstanceId}:{c.NodeId}"))).ToArray(),
+            functions.ToDictionary(f => f.Key, f => f.Value.Version, StringComparer.Ordinal),
+            nodes.Where(n => n.Connected && n.Survival != NodeSurvival.Lost).Select(n => n.NodeId).ToHashSet(StringComparer.Ordinal),
+            ConfirmTimeout);
+
+        var byId = instances.ToDictionary(i => i.InstanceId, StringComparer.Ordinal);
+        foreach (var action in InstanceFollowUp.Decide(snapshot))
         {
-            // A node that came back after its instance resumed elsewhere: its copy's state is older than the moved one's.
-            var key = $"stale:{instanceId}:{nodeId}";
-            if (connected.Contains(nodeId) && (!_lastResend.TryGetValue(key, out var sent) || _time.GetElapsedTime(sent, now) >= ConfirmTimeout))
+            switch (action.Kind)
             {
-                _lastResend[key] = now;
-                await _actuator.StopAsync(function, instanceId, nodeId, deleteState: false, "the instance resumed on another node while this one was lost", cancellationToken);
-            }
-        }
-
-        foreach (var instance in _instances.Snapshot())
-        {
-            if (!functions.TryGetValue(instance.Function, out var function))
-            {
-                // Its function was deleted: stop it wherever it runs and forget it.
-                if (connected.Contains(instance.AssignedNodeId))
-                {
-                    await _actuator.StopAsync(instance.Function, instance.InstanceId, instance.AssignedNodeId, deleteState: true, $"function '{instance.Function}' was deleted", cancellationToken);
-                }
-
-                _instances.Remove(instance.InstanceId);
-                continue;
-            }
-
-            if (!connected.Contains(instance.AssignedNodeId))
-            {
-                continue;
-            }
-
-            var unconfirmed = instance.ReportedNodeId is null && _time.GetElapsedTime(instance.AssignedAt, now) >= ConfirmTimeout;
-            var outdated = instance.ReportedNodeId is not null && instance.Version.Length > 0 && instance.Version != function.Version;
-            if ((unconfirmed || outdated)
-                && (!_lastResend.TryGetValue(instance.InstanceId, out var last) || _time.GetElapsedTime(last, now) >= ConfirmTimeout))
-            {
-                _lastResend[instance.InstanceId] = now;
-                await _actuator.ResendAsync(function, instance, cancellationToken);
+                case FollowUpKind.StopStaleCopy:
+                    _lastSent[$"stale:{action.InstanceId}:{action.NodeId}"] = now;
+                    await _actuator.StopAsync(action.Function, action.InstanceId, action.NodeId, deleteState: false, action.Reason, cancellationToken);
+                    break;
+                case FollowUpKind.StopDeleted:
+                    await _actuator.StopAsync(action.Function, action.InstanceId, action.NodeId, deleteState: true, action.Reason, cancellationToken);
+                    break;
+                case FollowUpKind.Forget:
+                    _instances.Remove(action.InstanceId);
+                    _lastSent.Remove(action.InstanceId);
+                    break;
+                case FollowUpKind.Resend:
+                    _lastSent[action.InstanceId] = now;
+                    await _actuator.ResendAsync(functions[action.Function], byId[action.InstanceId], cancellationToken);
+                    break;
             }
         }
     }

@@ -1,0 +1,70 @@
+using Drover.Decisions.Placement;
+
+namespace Drover.Decisions.Tests.Placement;
+
+public class InstanceFollowUpTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+
+    private static FollowUpInstance Instance(bool confirmed = true, string version = "1", double assignedSecondsAgo = 60, double? resentSecondsAgo = null, string node = "a", string function = "f")
+        => new("i1", function, node, confirmed, version, TimeSpan.FromSeconds(assignedSecondsAgo), resentSecondsAgo is null ? null : TimeSpan.FromSeconds(resentSecondsAgo.Value));
+
+    private static IReadOnlyList<FollowUpAction> Decide(FollowUpInstance[] instances, FollowUpStaleCopy[]? stale = null, string version = "1", string[]? connected = null)
+        => InstanceFollowUp.Decide(new FollowUpSnapshot(
+            instances,
+            stale ?? [],
+            new Dictionary<string, string> { ["f"] = version },
+            (connected ?? ["a", "b"]).ToHashSet(),
+            Timeout));
+
+    [Fact]
+    public void Decide_ConfirmedCurrentVersion_NothingToDo()
+        => Assert.Empty(Decide([Instance()]));
+
+    [Theory]
+    [InlineData(9.9, false)]
+    [InlineData(10, true)]
+    public void Decide_Unconfirmed_ResentOnlyAfterTheTimeout(double assignedSecondsAgo, bool resent)
+        => Assert.Equal(resent, Decide([Instance(confirmed: false, version: "", assignedSecondsAgo: assignedSecondsAgo)]).Any(a => a.Kind == FollowUpKind.Resend));
+
+    [Fact]
+    public void Decide_ResentRecently_NotAgainUntilTheTimeout()
+    {
+        Assert.Empty(Decide([Instance(confirmed: false, resentSecondsAgo: 3)]));
+        Assert.Single(Decide([Instance(confirmed: false, resentSecondsAgo: 10)]));
+    }
+
+    [Fact]
+    public void Decide_OldFunctionVersion_IsResentNamingBoth()
+    {
+        var action = Assert.Single(Decide([Instance(version: "1")], version: "2"));
+
+        Assert.Equal(FollowUpKind.Resend, action.Kind);
+        Assert.Contains("'1'", action.Reason, StringComparison.Ordinal);
+        Assert.Contains("'2'", action.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Decide_NodeNotConnected_NothingIsSentThere()
+        => Assert.Empty(Decide([Instance(confirmed: false)], connected: ["b"]));
+
+    [Fact]
+    public void Decide_StaleCopyOnConnectedNode_IsStoppedOncePerTimeout()
+    {
+        Assert.Equal(FollowUpKind.StopStaleCopy, Assert.Single(Decide([], [new("i1", "b", "f", null)])).Kind);
+        Assert.Empty(Decide([], [new("i1", "b", "f", TimeSpan.FromSeconds(2))]));
+        Assert.Empty(Decide([], [new("i1", "c", "f", null)]));
+    }
+
+    [Fact]
+    public void Decide_FunctionDeleted_StopsWithStateAndForgets()
+    {
+        var actions = Decide([Instance(function: "gone")]);
+
+        Assert.Equal([FollowUpKind.StopDeleted, FollowUpKind.Forget], actions.Select(a => a.Kind));
+    }
+
+    [Fact]
+    public void Decide_FunctionDeletedNodeUnreachable_ForgetsOnly()
+        => Assert.Equal([FollowUpKind.Forget], Decide([Instance(function: "gone")], connected: []).Select(a => a.Kind));
+}
