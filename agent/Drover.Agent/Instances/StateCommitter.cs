@@ -88,6 +88,12 @@ internal sealed partial class StateCommitter : BackgroundService, ICommitRequest
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
                 var now = _time.GetTimestamp();
+                foreach (var gone in _due.Keys.Where(id => _instances.Find(id) is null).ToArray())
+                {
+                    // The instance was stopped: its schedule goes with it.
+                    _due.TryRemove(gone, out _);
+                }
+
                 foreach (var supervisor in _instances.All)
                 {
                     var interval = IntervalOf(supervisor.Spec);
