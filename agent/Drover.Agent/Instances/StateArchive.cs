@@ -6,13 +6,6 @@ namespace Drover.Agent.Instances;
 /// <summary>Snapshots of a state directory as tar archives: taken to a temporary file, restored into a fresh directory.</summary>
 internal static class StateArchive
 {
-    /// <summary>Archives <paramref name="stateDirectory"/> into <paramref name="archivePath"/>; returns its size and SHA-256 (lowercase hex).</summary>
-    public static (long Size, string Sha256) Create(string stateDirectory, string archivePath)
-    {
-        Write(stateDirectory, archivePath);
-        return Measure(archivePath);
-    }
-
     /// <summary>
     /// Writes the archive and nothing else: the part that must see the directory still, kept short
     /// because the instance's process is frozen meanwhile. The temporary file is not fsynced: it is

@@ -6,6 +6,12 @@ public sealed class StateArchiveTests : IDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("drover-archive-").FullName;
 
+    private static (long Size, string Sha256) Create(string source, string archive)
+    {
+        StateArchive.Write(source, archive);
+        return StateArchive.Measure(archive);
+    }
+
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
     [Fact]
@@ -17,7 +23,7 @@ public sealed class StateArchiveTests : IDisposable
         File.WriteAllText(Path.Combine(source, "sub", "model.bin"), "weights");
         var archive = Path.Combine(_root, "snapshot.tar");
 
-        var (size, sha) = StateArchive.Create(source, archive);
+        var (size, sha) = Create(source, archive);
 
         var target = Path.Combine(_root, "target");
         Directory.CreateDirectory(target);
@@ -37,10 +43,10 @@ public sealed class StateArchiveTests : IDisposable
         Directory.CreateDirectory(source);
         File.WriteAllText(Path.Combine(source, "count"), "1");
 
-        var first = StateArchive.Create(source, Path.Combine(_root, "a.tar"));
-        var second = StateArchive.Create(source, Path.Combine(_root, "b.tar"));
+        var first = Create(source, Path.Combine(_root, "a.tar"));
+        var second = Create(source, Path.Combine(_root, "b.tar"));
         File.WriteAllText(Path.Combine(source, "count"), "2");
-        var changed = StateArchive.Create(source, Path.Combine(_root, "c.tar"));
+        var changed = Create(source, Path.Combine(_root, "c.tar"));
 
         Assert.Equal(first.Sha256, second.Sha256);
         Assert.NotEqual(first.Sha256, changed.Sha256);
