@@ -30,6 +30,7 @@ internal sealed partial class AgentLinkClient : BackgroundService
     private readonly AgentOutbox _outbox;
     private readonly AggregatorMessageDispatcher _dispatcher;
     private int _addressIndex;
+    private volatile TaskCompletionSource _streamClosed = CompletedStream();
 
     public AgentLinkClient(
         AgentOptions options,
@@ -71,6 +72,10 @@ internal sealed partial class AgentLinkClient : BackgroundService
                 {
                     await written.Task.WaitAsync(FinalHeartbeatTimeout, _time, cancellationToken);
                     Log.StoppingSent(_logger);
+
+                    // Written to the stream is not yet read by the aggregator: let the stream close
+                    // from the aggregator's side before stopping cancels the call.
+                    await _streamClosed.Task.WaitAsync(FinalHeartbeatTimeout, _time, cancellationToken);
                 }
                 catch (Exception ex) when (ex is TimeoutException or OperationCanceledException or RpcException or IOException)
                 {
@@ -104,8 +109,9 @@ internal sealed partial class AgentLinkClient : BackgroundService
                 Log.StreamFailed(_logger, address, ex.Message);
             }
 
-            if (stoppingToken.IsCancellationRequested)
+            if (stoppingToken.IsCancellationRequested || _state.Survival == SurvivalState.Stopping)
             {
+                // Stopping: the last stream said so and closed; no new one.
                 return;
             }
 
@@ -165,6 +171,8 @@ internal sealed partial class AgentLinkClient : BackgroundService
 
         _backoff.Reset();
         var outbox = _outbox.Open();
+        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _streamClosed = closed;
         Log.Connected(_logger, address, welcome.AggregatorId, (long)_state.HeartbeatInterval.TotalMilliseconds, (long)(welcome.Lease?.ToTimeSpan().TotalMilliseconds ?? 0));
 
         // The first heartbeat goes at once, so the aggregator sees the node's state without waiting an interval.
@@ -192,7 +200,15 @@ internal sealed partial class AgentLinkClient : BackgroundService
         finally
         {
             _outbox.Detach(outbox);
+            closed.TrySetResult();
         }
+    }
+
+    private static TaskCompletionSource CompletedStream()
+    {
+        var done = new TaskCompletionSource();
+        done.SetResult();
+        return done;
     }
 
     private static async Task WriteLoopAsync(IClientStreamWriter<AgentMessage> stream, ChannelReader<OutgoingMessage> outbox, CancellationToken cancellationToken)

@@ -66,8 +66,6 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
             throw new RpcException(new Status(StatusCode.AlreadyExists, $"hello.{registration.Field}: {registration.Reason}"));
         }
 
-        _connections.Add(connection);
-        Log.NodeConnected(_logger, identity.NodeId, identity.Cluster, identity.ServerNumber, identity.Port, peer);
         connection.TrySend(new AggregatorMessage
         {
             Welcome = new Welcome
@@ -77,6 +75,10 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
                 AggregatorId = _aggregatorId,
             },
         });
+
+        // Visible to actuators only once Welcome is queued: it must be the stream's first message.
+        _connections.Add(connection);
+        Log.NodeConnected(_logger, identity.NodeId, identity.Cluster, identity.ServerNumber, identity.Port, peer);
 
         using var streamDone = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
         var writer = WriteOutboxAsync(connection, responseStream, streamDone);
