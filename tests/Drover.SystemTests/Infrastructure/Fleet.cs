@@ -30,27 +30,64 @@ internal sealed class Fleet : IAsyncDisposable
 
     public string Directory { get; }
 
-    public int HttpPort { get; }
+    public int HttpPort { get; private set; }
 
-    public int LinkPort { get; }
+    public int LinkPort { get; private set; }
 
     public string LinkAddress => $"http://127.0.0.1:{LinkPort}";
 
-    public HttpClient Http { get; }
+    public HttpClient Http { get; private set; }
 
+    /// <summary>
+    /// Starts the aggregator and waits until it answers. Ports are picked free but could be taken by
+    /// another process before the aggregator binds them: on a first start that loses that race, it
+    /// tries again on other ports (a restart keeps its ports, which the agents know).
+    /// </summary>
     public ChildProcess StartAggregator(params string[] extraArgs)
     {
         var dir = Path.Combine(Directory, "aggregator");
         System.IO.Directory.CreateDirectory(dir);
-        string[] args =
-        [
-            "--httpPort", Invariant(HttpPort),
-            "--linkPort", Invariant(LinkPort),
-            "--dataDirectory", Path.Combine(dir, "data"),
-            "--logFile", Path.Combine(dir, "aggregator.log"),
-            .. extraArgs,
-        ];
-        return Track(ChildProcess.Start(Repository.Aggregator, args, Path.Combine(dir, "console.log")));
+        for (var attempt = 1; ; attempt++)
+        {
+            string[] args =
+            [
+                "--httpPort", Invariant(HttpPort),
+                "--linkPort", Invariant(LinkPort),
+                "--dataDirectory", Path.Combine(dir, "data"),
+                "--logFile", Path.Combine(dir, "aggregator.log"),
+                .. extraArgs,
+            ];
+            var aggregator = Track(ChildProcess.Start(Repository.Aggregator, args, Path.Combine(dir, "console.log")));
+            var clock = Stopwatch.StartNew();
+            while (clock.Elapsed < TimeSpan.FromSeconds(60) && !aggregator.HasExited && !Answers())
+            {
+                Thread.Sleep(25);
+            }
+
+            if (!aggregator.HasExited || attempt == 5 || _agents.Count > 0 || !aggregator.Output.Contains("address already in use", StringComparison.Ordinal))
+            {
+                return aggregator;
+            }
+
+            _output.WriteLine($"Ports {HttpPort}/{LinkPort} were taken before the aggregator bound them; trying others.");
+            HttpPort = Ports.Free();
+            LinkPort = Ports.Free();
+            Http.Dispose();
+            Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{HttpPort}"), Timeout = TimeSpan.FromSeconds(5) };
+        }
+    }
+
+    private bool Answers()
+    {
+        try
+        {
+            using var response = Http.GetAsync("/v1/nodes").GetAwaiter().GetResult();
+            return response.IsSuccessStatusCode;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+        {
+            return false;
+        }
     }
 
     /// <summary>
