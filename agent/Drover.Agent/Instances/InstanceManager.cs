@@ -209,13 +209,21 @@ internal sealed partial class InstanceManager : IHostedService
         return null;
     }
 
-    private Task RestoreFrom(string staged, InstanceDirectory directory, StateRef restore, InstanceSupervisor supervisor)
+    private async Task RestoreFrom(string staged, InstanceDirectory directory, StateRef restore, InstanceSupervisor supervisor)
     {
-        StateArchive.Restore(staged, directory.StatePath);
-        File.Delete(staged);
-        supervisor.StateCommitted(restore.Version, restore.Sha256);
+        await supervisor.StateGate.WaitAsync();
+        try
+        {
+            StateArchive.Restore(staged, directory.StatePath);
+            File.Delete(staged);
+            supervisor.StateCommitted(restore.Version, restore.Sha256);
+        }
+        finally
+        {
+            supervisor.StateGate.Release();
+        }
+
         Log.Restored(_logger, directory.InstanceId, restore.Version);
-        return Task.CompletedTask;
     }
 
     private InstanceSupervisor Launch(InstanceDirectory directory, InstanceSpec spec, InstanceRuntime? runtime)

@@ -68,6 +68,12 @@ internal sealed partial class InstanceSupervisor
 
     public Task Completion => _run ?? Task.CompletedTask;
 
+    /// <summary>
+    /// Held while the state directory is snapshotted or replaced, so a commit never archives the
+    /// state a restore is about to replace and then sends it under the restored version's successor.
+    /// </summary>
+    public SemaphoreSlim StateGate { get; } = new(1, 1);
+
     public void Start() => _run = Task.Run(RunAsync);
 
     /// <summary>Stops the process for good; completes when it is gone.</summary>

@@ -30,7 +30,6 @@ internal sealed partial class StateCommitter : BackgroundService, ICommitRequest
     private readonly AgentOutbox _outbox;
     private readonly TimeProvider _time;
     private readonly ILogger<StateCommitter> _logger;
-    private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string InstanceId, ulong Version, string Sha256), TaskCompletionSource<StateAck>> _pendingAcks = new();
     private readonly ConcurrentDictionary<string, long> _due = new(StringComparer.Ordinal);
 
@@ -122,7 +121,7 @@ internal sealed partial class StateCommitter : BackgroundService, ICommitRequest
     /// <summary>One commit of one instance; null when committed (or unchanged), else why not.</summary>
     private async Task<string?> CommitAsync(InstanceSupervisor supervisor, CancellationToken cancellationToken)
     {
-        var gate = _locks.GetOrAdd(supervisor.InstanceId, _ => new SemaphoreSlim(1, 1));
+        var gate = supervisor.StateGate;
         await gate.WaitAsync(cancellationToken);
         var archive = Path.Combine(supervisor.Directory.Root, "snapshot.tar.tmp");
         try

@@ -10,6 +10,9 @@ namespace Drover.Aggregator.Fleet;
 internal sealed class InstanceTable
 {
     private readonly Lock _gate = new();
+    /// <summary>The most instances one node may hold in the table through its own reports.</summary>
+    public const int MaxInstancesPerNode = 1024;
+
     private readonly Dictionary<string, Row> _rows = new(StringComparer.Ordinal);
     private readonly Dictionary<(string InstanceId, string NodeId), string> _staleCopies = [];
     private readonly TimeProvider _time;
@@ -50,7 +53,9 @@ internal sealed class InstanceTable
         {
             if (!_rows.TryGetValue(report.InstanceId, out var row))
             {
-                if (report.State == InstanceState.Stopped)
+                // An instance the aggregator did not place (it restarted, and the node still runs it)
+                // is taken as the node reports it; a node does not get to fill the table at will.
+                if (report.State == InstanceState.Stopped || _rows.Values.Count(r => r.AssignedNodeId == nodeId) >= MaxInstancesPerNode)
                 {
                     return;
                 }

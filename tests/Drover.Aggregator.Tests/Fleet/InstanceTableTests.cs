@@ -59,4 +59,15 @@ public class InstanceTableTests
         Assert.Null(view.ReportedNodeId);
         Assert.Equal(0, view.Port);
     }
+
+    [Fact]
+    public void Record_UnknownInstancesBeyondTheCap_AreNotAdopted()
+    {
+        for (var i = 0; i < InstanceTable.MaxInstancesPerNode + 10; i++)
+        {
+            _table.Record("a", Report($"i{i}"));
+        }
+
+        Assert.Equal(InstanceTable.MaxInstancesPerNode, _table.Snapshot().Count);
+    }
 }
