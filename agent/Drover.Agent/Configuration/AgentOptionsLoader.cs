@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.RegularExpressions;
 using Serilog.Events;
 
 namespace Drover.Agent.Configuration;
@@ -9,7 +8,7 @@ namespace Drover.Agent.Configuration;
 /// command line, and checks every value where it enters. The first bad value becomes one line
 /// naming the key, the value and what is accepted; the agent then exits with 78 (EX_CONFIG).
 /// </summary>
-internal static partial class AgentOptionsLoader
+internal static class AgentOptionsLoader
 {
     public const string DefaultConfigFile = "/etc/drover/agent.json";
     public const string EnvironmentPrefix = "DROVER_";
@@ -73,7 +72,7 @@ internal static partial class AgentOptionsLoader
         }
 
         CheckRange("port", o.Port, 1, 65535);
-        if (!ClusterName().IsMatch(o.Cluster))
+        if (!Names.IsName(o.Cluster))
         {
             Fail("cluster", o.Cluster, "1-63 characters of a-z 0-9 -, not starting with -");
         }
@@ -94,7 +93,7 @@ internal static partial class AgentOptionsLoader
 
         foreach (var (key, value) in o.Labels)
         {
-            if (!LabelKey().IsMatch(key) || value.Length > 256)
+            if (!Names.IsId(key, Names.MaxNameLength) || value.Length > 256)
             {
                 Fail($"labels:{key}", value, "a key of 1-63 characters of A-Z a-z 0-9 . _ - and a value of at most 256 characters");
             }
@@ -142,10 +141,4 @@ internal static partial class AgentOptionsLoader
 
     private static void Fail(string key, string? value, string accepted)
         => throw new ConfigurationException($"{key} = '{value}': expected {accepted}");
-
-    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,62}$")]
-    private static partial Regex ClusterName();
-
-    [GeneratedRegex("^[A-Za-z0-9._-]{1,63}$")]
-    private static partial Regex LabelKey();
 }

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Drover.Agent.Configuration;
 
 namespace Drover.Agent.Identity;
@@ -8,7 +7,7 @@ namespace Drover.Agent.Identity;
 /// to the aggregator. Written atomically (temporary file, flush, rename) so a crash while creating
 /// it never leaves a half-written id.
 /// </summary>
-internal static partial class NodeIdStore
+internal static class NodeIdStore
 {
     public const string FileName = "node-id";
 
@@ -22,7 +21,7 @@ internal static partial class NodeIdStore
             if (File.Exists(path))
             {
                 var id = File.ReadAllText(path).Trim();
-                return ValidId().IsMatch(id)
+                return Names.IsId(id)
                     ? id
                     : throw new ConfigurationException(
                         $"stateDirectory = '{stateDirectory}': its file '{FileName}' holds '{Truncate(id)}', not a node id (1-64 characters of A-Z a-z 0-9 . _ -); repair or remove the file");
@@ -49,7 +48,4 @@ internal static partial class NodeIdStore
     }
 
     private static string Truncate(string value) => value.Length <= 40 ? value : value[..40] + "...";
-
-    [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
-    private static partial Regex ValidId();
 }

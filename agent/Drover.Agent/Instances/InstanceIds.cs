@@ -1,5 +1,3 @@
-using System.Buffers;
-
 namespace Drover.Agent.Instances;
 
 /// <summary>
@@ -8,10 +6,7 @@ namespace Drover.Agent.Instances;
 /// </summary>
 internal static class InstanceIds
 {
-    public const int MaxLength = 64;
-
-    private static readonly SearchValues<char> Allowed =
-        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-");
+    public const int MaxLength = Names.MaxIdLength;
 
     /// <summary>Null when <paramref name="id"/> is a valid instance id, else why not.</summary>
     public static string? Validate(string? id)
@@ -31,7 +26,7 @@ internal static class InstanceIds
             return $"instanceId = '{id}' contains '..'; expected a plain name";
         }
 
-        var bad = id.AsSpan().IndexOfAnyExcept(Allowed);
+        var bad = Names.IndexOfNonIdChar(id);
         return bad < 0 ? null : $"instanceId = '{id}' contains '{id[bad]}'; expected only A-Z a-z 0-9 . _ - (no path separators)";
     }
 }

@@ -23,7 +23,7 @@ internal static partial class InstanceSpecValidator
             return idError;
         }
 
-        if (!FunctionName().IsMatch(spec.Function))
+        if (!Names.IsName(spec.Function))
         {
             return $"function = '{spec.Function}'; expected 1-63 characters of a-z 0-9 -";
         }
@@ -79,9 +79,6 @@ internal static partial class InstanceSpecValidator
 
         return null;
     }
-
-    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,62}$")]
-    private static partial Regex FunctionName();
 
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
     private static partial Regex EnvName();

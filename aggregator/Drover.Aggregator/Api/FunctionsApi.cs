@@ -44,7 +44,7 @@ internal static class FunctionsApi
 
     private static async Task<IResult> PutAsync(string name, HttpRequest request, FunctionRegistry registry, InstanceReconciler reconciler)
     {
-        if (!FunctionValidator.IsName(name))
+        if (!Names.IsName(name))
         {
             return BadRequest("name", $"name = '{name}': expected 1-63 characters of a-z 0-9 -, starting with a letter or digit");
         }

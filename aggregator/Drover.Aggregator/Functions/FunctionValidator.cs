@@ -9,12 +9,10 @@ internal static partial class FunctionValidator
     public const int MaxEnv = 256;
     public const int MaxStringLength = 4096;
 
-    public static bool IsName(string name) => NameRegex().IsMatch(name);
-
     /// <summary>Null when the definition is acceptable, else (field, message).</summary>
     public static (string Field, string Message)? Validate(FunctionDefinition definition)
     {
-        if (!IsName(definition.Name))
+        if (!Names.IsName(definition.Name))
         {
             return ("name", $"name = '{definition.Name}': expected 1-63 characters of a-z 0-9 -, starting with a letter or digit");
         }
@@ -75,9 +73,6 @@ internal static partial class FunctionValidator
 
         return null;
     }
-
-    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,62}$")]
-    private static partial Regex NameRegex();
 
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
     private static partial Regex EnvName();

@@ -1,4 +1,3 @@
-using System.Buffers;
 using Drover.Aggregator.Fleet;
 using Drover.Protocol.V1;
 
@@ -10,8 +9,8 @@ namespace Drover.Aggregator.Link;
 /// </summary>
 internal static class HelloValidator
 {
-    public const int MaxNodeIdLength = 64;
-    public const int MaxClusterLength = 63;
+    public const int MaxNodeIdLength = Names.MaxIdLength;
+    public const int MaxClusterLength = Names.MaxNameLength;
     public const int MaxLabels = 64;
     public const int MaxLabelKeyLength = 63;
     public const int MaxLabelValueLength = 256;
@@ -19,16 +18,10 @@ internal static class HelloValidator
     public const int MaxHostnameLength = 255;
     public const int MaxServerNumber = 65535;
 
-    private static readonly SearchValues<char> IdChars =
-        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-");
-
-    private static readonly SearchValues<char> ClusterChars =
-        SearchValues.Create("abcdefghijklmnopqrstuvwxyz0123456789-");
-
     /// <summary>Returns the accepted identity, or the field and reason of the first bad value.</summary>
     public static (NodeIdentity? Identity, string? Field, string? Reason) Validate(Hello hello)
     {
-        if (hello.NodeId.Length is 0 or > MaxNodeIdLength || hello.NodeId.AsSpan().ContainsAnyExcept(IdChars))
+        if (!Names.IsId(hello.NodeId, MaxNodeIdLength))
         {
             return Bad("nodeId", hello.NodeId, $"1-{MaxNodeIdLength} characters of A-Z a-z 0-9 . _ -");
         }
@@ -43,7 +36,7 @@ internal static class HelloValidator
             return Bad("port", hello.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "1-65535");
         }
 
-        if (!IsClusterName(hello.Cluster))
+        if (!Names.IsName(hello.Cluster))
         {
             return Bad("cluster", hello.Cluster, $"1-{MaxClusterLength} characters of a-z 0-9 -, not starting with -");
         }
@@ -55,7 +48,7 @@ internal static class HelloValidator
 
         foreach (var (key, value) in hello.Labels)
         {
-            if (key.Length is 0 or > MaxLabelKeyLength || key.AsSpan().ContainsAnyExcept(IdChars))
+            if (!Names.IsId(key, MaxLabelKeyLength))
             {
                 return Bad("labels", key, $"keys of 1-{MaxLabelKeyLength} characters of A-Z a-z 0-9 . _ -");
             }
@@ -101,9 +94,6 @@ internal static class HelloValidator
         return (identity, null, null);
     }
 
-    /// <summary>Whether a name is a valid cluster name (also used for configuration).</summary>
-    public static bool IsClusterName(string name)
-        => name.Length is > 0 and <= MaxClusterLength && name[0] != '-' && !name.AsSpan().ContainsAnyExcept(ClusterChars);
 
     private static (NodeIdentity?, string?, string?) Bad(string field, string value, string accepted)
         => (null, field, $"hello.{field} = '{value}' is not accepted; expected {accepted}");

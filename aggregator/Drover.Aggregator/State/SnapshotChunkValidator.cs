@@ -13,12 +13,6 @@ internal static class SnapshotChunkValidator
     public const int MaxFunctionNameLength = 63;
     public const int MaxNodeIdLength = 64;
 
-    private static readonly SearchValues<char> IdChars =
-        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-");
-
-    private static readonly SearchValues<char> FunctionChars =
-        SearchValues.Create("abcdefghijklmnopqrstuvwxyz0123456789-");
-
     private static readonly SearchValues<char> HexDigits =
         SearchValues.Create("0123456789abcdefABCDEF");
 
@@ -34,12 +28,12 @@ internal static class SnapshotChunkValidator
             return Bad("instanceId", Show(chunk.InstanceId), $"1-{MaxInstanceIdLength} characters of A-Z a-z 0-9 . _ -, not \".\" or \"..\"");
         }
 
-        if (chunk.FunctionName.Length is 0 or > MaxFunctionNameLength || chunk.FunctionName.AsSpan().ContainsAnyExcept(FunctionChars))
+        if (!Names.IsName(chunk.FunctionName))
         {
-            return Bad("function", Show(chunk.FunctionName), $"1-{MaxFunctionNameLength} characters of a-z 0-9 -");
+            return Bad("function", Show(chunk.FunctionName), $"1-{MaxFunctionNameLength} characters of a-z 0-9 -, not starting with -");
         }
 
-        if (chunk.SourceNodeId.Length is 0 or > MaxNodeIdLength || chunk.SourceNodeId.AsSpan().ContainsAnyExcept(IdChars))
+        if (!Names.IsId(chunk.SourceNodeId, MaxNodeIdLength))
         {
             return Bad("sourceNodeId", Show(chunk.SourceNodeId), $"1-{MaxNodeIdLength} characters of A-Z a-z 0-9 . _ -");
         }
@@ -81,9 +75,7 @@ internal static class SnapshotChunkValidator
     }
 
     private static bool IsInstanceId(string id) =>
-        id.Length is > 0 and <= MaxInstanceIdLength
-        && !id.AsSpan().ContainsAnyExcept(IdChars)
-        && id is not "." and not "..";
+        Names.IsId(id, MaxInstanceIdLength) && id is not "." and not "..";
 
     private static string Bad(string field, string value, string accepted) => $"{field} = {value}: expected {accepted}";
 
