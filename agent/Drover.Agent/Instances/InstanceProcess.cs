@@ -25,8 +25,6 @@ internal sealed class InstanceProcess : IDisposable
 
     public long StartTime { get; }
 
-    public bool Adopted => _child is null;
-
     /// <summary>
     /// Starts the process. Its output is appended to <paramref name="outputLog"/> rather than piped to
     /// the agent, so it survives an agent restart.

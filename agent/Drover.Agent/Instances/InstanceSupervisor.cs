@@ -25,7 +25,6 @@ internal sealed partial class InstanceSupervisor
     private string _reason = "starting";
     private ExitStatus _lastExit;
     private int _restarts;
-    private Task? _run;
     private Task<Control>? _pendingControl;
 
     public InstanceSupervisor(
@@ -66,15 +65,14 @@ internal sealed partial class InstanceSupervisor
 
     public string StateSha256 { get; private set; }
 
-    public Task Completion => _run ?? Task.CompletedTask;
-
     /// <summary>
     /// Held while the state directory is snapshotted or replaced, so a commit never archives the
     /// state a restore is about to replace and then sends it under the restored version's successor.
     /// </summary>
     public SemaphoreSlim StateGate { get; } = new(1, 1);
 
-    public void Start() => _run = Task.Run(RunAsync);
+    /// <summary>Starts supervising; RunAsync turns its own failures into the instance's failed state.</summary>
+    public void Start() => _ = Task.Run(RunAsync);
 
     /// <summary>Stops the process for good; completes when it is gone.</summary>
     public Task StopAsync() => Send(new Control(ControlKind.Stop, null, null));
