@@ -1,4 +1,5 @@
 using Drover.Agent.Configuration;
+using Drover.Agent.Events;
 using Drover.Agent.Heartbeats;
 using Drover.Agent.Identity;
 using Drover.Agent.Instances;
@@ -85,6 +86,7 @@ internal static class AgentHost
         builder.Services.AddSingleton<IGpuWorkSink>(sp => sp.GetRequiredService<ReportedGpuWork>());
         builder.Services.AddSingleton<GpuTelemetry>();
         builder.Services.AddSingleton<AgentOutbox>();
+        builder.Services.AddSingleton<IStatusEventSink, StatusEventPublisher>();
         builder.Services.AddSingleton<InstanceTokens>();
         builder.Services.AddSingleton<IInstanceAuthenticator>(sp => sp.GetRequiredService<InstanceTokens>());
         builder.Services.AddSingleton<RestoreStaging>();
