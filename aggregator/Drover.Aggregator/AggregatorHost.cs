@@ -68,6 +68,7 @@ internal static class AggregatorHost
         builder.Services.AddSingleton<NodeTable>();
         builder.Services.AddSingleton<AgentConnections>();
         builder.Services.AddSingleton<InstanceTable>();
+        builder.Services.AddSingleton<WorkloadStatsTable>();
         builder.Services.AddSingleton<FunctionRegistry>();
         builder.Services.AddSingleton<DecisionLog>();
         builder.Services.AddSingleton<InstanceActuator>();

@@ -20,6 +20,12 @@ internal sealed class AgentOptions
     /// <summary>Aggregator link addresses, tried in order; the next one after each broken stream.</summary>
     public List<string> Aggregators { get; set; } = [];
 
+    /// <summary>
+    /// The host name or address other nodes and the gateway reach this node's port at; empty for the
+    /// address the aggregator sees the node's stream come from.
+    /// </summary>
+    public string AdvertiseAddress { get; set; } = "";
+
     /// <summary>Free-form labels sent in the Hello.</summary>
     public Dictionary<string, string> Labels { get; set; } = new(StringComparer.Ordinal);
 

@@ -86,6 +86,11 @@ internal static class AgentOptionsLoader
             }
         }
 
+        if (o.AdvertiseAddress.Length > 0 && Uri.CheckHostName(o.AdvertiseAddress) == UriHostNameType.Unknown)
+        {
+            Fail("advertiseAddress", o.AdvertiseAddress, "a host name or an IP address (at most 255 characters), or empty for the address the aggregator sees");
+        }
+
         if (o.Labels.Count > 64)
         {
             Fail("labels", $"{o.Labels.Count} entries", "at most 64 labels");

@@ -20,6 +20,7 @@ internal sealed class NodeHello
             Cluster = options.Cluster,
             AgentVersion = AgentVersion,
             Hostname = Environment.MachineName,
+            AdvertiseAddress = options.AdvertiseAddress,
         };
         _hello.Labels.Add(options.Labels);
     }

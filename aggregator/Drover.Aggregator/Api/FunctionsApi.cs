@@ -1,7 +1,9 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Drover.Aggregator.Fleet;
 using Drover.Aggregator.Functions;
 using Drover.Aggregator.Placement;
+using Drover.Protocol.V1;
 
 namespace Drover.Aggregator.Api;
 
@@ -21,8 +23,10 @@ internal static class FunctionsApi
     {
         var functions = app.MapGroup("/v1/functions");
         functions.MapGet("/", (FunctionRegistry registry) => registry.All);
-        functions.MapGet("/{name}", (string name, FunctionRegistry registry) =>
-            registry.Find(name) is { } function ? Results.Ok(function) : FunctionNotFound(name));
+        functions.MapGet("/{name}", (string name, FunctionRegistry registry, WorkloadStatsTable stats, NodeTable nodes, InstanceTable instances) =>
+            registry.Find(name) is { } function
+                ? Results.Ok(WorkloadStatus.Document(function, WorkloadKind.Function, name, stats, nodes, instances.Snapshot().Where(i => i.Function == name)))
+                : FunctionNotFound(name));
         functions.MapPut("/{name}", PutAsync);
         functions.MapDelete("/{name}", (string name, FunctionRegistry registry, InstanceReconciler reconciler) =>
         {
@@ -65,7 +69,7 @@ internal static class FunctionsApi
                 return BadRequest("body", $"the definition is more than {MaxBodyBytes} bytes; expected at most {MaxBodyBytes}");
             }
 
-            definition = JsonSerializer.Deserialize<FunctionDefinition>(body.AsSpan(0, length), Json);
+            definition = ReadDefinition<FunctionDefinition>(body.AsSpan(0, length), Json);
         }
         catch (JsonException ex)
         {
@@ -91,6 +95,25 @@ internal static class FunctionsApi
         var created = registry.Put(definition);
         reconciler.Wake();
         return created ? Results.Created($"/v1/functions/{name}", definition) : Results.Ok(definition);
+    }
+
+    /// <summary>
+    /// Reads a definition, leaving out the read-only fields a GET adds (<see cref="WorkloadStatus"/>), so
+    /// what a client read can be written back as it is; any other unknown field is refused.
+    /// </summary>
+    public static T? ReadDefinition<T>(ReadOnlySpan<byte> body, JsonSerializerOptions options)
+        where T : class
+    {
+        var node = JsonNode.Parse(body, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip });
+        if (node is JsonObject document)
+        {
+            foreach (var field in document.Select(p => p.Key).Where(WorkloadStatus.ReadOnlyFields.Contains).ToArray())
+            {
+                document.Remove(field);
+            }
+        }
+
+        return node?.Deserialize<T>(options);
     }
 
     private static IResult BadRequest(string field, string message)

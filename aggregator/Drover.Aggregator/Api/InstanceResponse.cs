@@ -14,7 +14,8 @@ internal sealed record InstanceResponse(
     string Version,
     int LastExitCode,
     int LastSignal,
-    string Reason)
+    string Reason,
+    bool Ready)
 {
     public static InstanceResponse From(InstanceView view) => new(
         view.InstanceId,
@@ -27,5 +28,6 @@ internal sealed record InstanceResponse(
         view.Version,
         view.LastExitCode,
         view.LastSignal,
-        view.Reason);
+        view.Reason,
+        view.Ready);
 }

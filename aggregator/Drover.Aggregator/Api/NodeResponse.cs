@@ -16,7 +16,8 @@ internal sealed record NodeResponse(
     string AgentVersion,
     string Hostname,
     int GpuCount,
-    string GpuTelemetry)
+    string GpuTelemetry,
+    string Address)
 {
     public static NodeResponse From(NodeView view) => new(
         view.NodeId,
@@ -31,7 +32,8 @@ internal sealed record NodeResponse(
         view.Identity.AgentVersion,
         view.Identity.Hostname,
         view.GpuCount,
-        view.GpuTelemetry.Display);
+        view.GpuTelemetry.Display,
+        view.Identity.ShimEndpoint);
 
     public static string SurvivalName(NodeSurvival survival) => survival switch
     {

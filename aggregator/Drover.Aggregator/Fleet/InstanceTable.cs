@@ -40,6 +40,7 @@ internal sealed class InstanceTable
             row.State = "assigned";
             row.Pid = 0;
             row.Port = 0;
+            row.Ready = false;
         }
     }
 
@@ -88,6 +89,7 @@ internal sealed class InstanceTable
             row.LastExitCode = report.LastExitCode;
             row.LastSignal = report.LastSignal;
             row.Reason = report.Reason;
+            row.Ready = report.Ready && report.State == InstanceState.Running;
             if (report.StateVersion > row.CommittedStateVersion)
             {
                 row.CommittedStateVersion = report.StateVersion;
@@ -140,7 +142,7 @@ internal sealed class InstanceTable
             return _rows.Values
                 .OrderBy(r => r.Function, StringComparer.Ordinal)
                 .ThenBy(r => r.InstanceId, StringComparer.Ordinal)
-                .Select(r => new InstanceView(r.InstanceId, r.Function, r.AssignedNodeId, r.ReportedNodeId, r.State, r.Version, r.Pid, r.Port, r.Restarts, r.LastExitCode, r.LastSignal, r.Reason, r.CommittedStateVersion, r.AssignedAt, r.ReportedAt))
+                .Select(r => new InstanceView(r.InstanceId, r.Function, r.AssignedNodeId, r.ReportedNodeId, r.State, r.Version, r.Pid, r.Port, r.Restarts, r.LastExitCode, r.LastSignal, r.Reason, r.CommittedStateVersion, r.AssignedAt, r.ReportedAt, r.Ready))
                 .ToArray();
         }
     }
@@ -186,5 +188,7 @@ internal sealed class InstanceTable
         public string Version { get; set; } = "";
 
         public ulong CommittedStateVersion { get; set; }
+
+        public bool Ready { get; set; }
     }
 }

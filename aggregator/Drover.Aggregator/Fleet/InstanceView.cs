@@ -19,4 +19,5 @@ internal sealed record InstanceView(
     string Reason,
     ulong CommittedStateVersion,
     long AssignedAt,
-    long? ReportedAt);
+    long? ReportedAt,
+    bool Ready = false);

@@ -10,4 +10,9 @@ internal sealed record NodeIdentity(
     string AgentVersion,
     string Hostname,
     GpuTelemetryState GpuTelemetry,
-    int GpuCount);
+    int GpuCount,
+    string Address = "")
+{
+    /// <summary>Where the node's shim is reached: <c>Address:Port</c>, bracketing an IPv6 address.</summary>
+    public string ShimEndpoint => $"{(Address.Contains(':', StringComparison.Ordinal) ? $"[{Address}]" : Address)}:{Port}";
+}

@@ -1,10 +1,12 @@
+using Drover.Aggregator.Workloads;
+
 namespace Drover.Aggregator.Functions;
 
 /// <summary>
 /// A function as defined through <c>PUT /v1/functions/{name}</c> (camelCase JSON). <c>GET</c> returns
 /// the same shape, so a client can read, change and write it back.
 /// </summary>
-internal sealed record FunctionDefinition
+internal sealed record FunctionDefinition : IShimSettings
 {
     /// <summary>The function's name (from the URL): 1-63 characters of a-z 0-9 -.</summary>
     public string Name { get; init; } = "";
@@ -20,18 +22,22 @@ internal sealed record FunctionDefinition
 
     /// <summary>Where instances run: <c>every-node</c>, one instance on every surviving node.</summary>
     public string Placement { get; init; } = "every-node";
-}
 
-/// <summary>The runtime <c>process</c>: a command with arguments, environment and working directory.</summary>
-internal sealed record ProcessRuntimeDefinition
-{
-    public string Type { get; init; } = "process";
+    /// <inheritdoc/>
+    public string ShimMode { get; init; } = "http";
 
-    public string Command { get; init; } = "";
+    /// <inheritdoc/>
+    public int Slo { get; init; } = 1;
 
-    public IReadOnlyList<string> Args { get; init; } = [];
+    /// <inheritdoc/>
+    public int QueueLength { get; init; } = 64;
 
-    public IReadOnlyDictionary<string, string> Env { get; init; } = new Dictionary<string, string>();
+    /// <inheritdoc/>
+    public int TimeoutMs { get; init; } = 30_000;
 
-    public string WorkingDirectory { get; init; } = "";
+    /// <inheritdoc/>
+    public IReadOnlyList<string> EventHeaders { get; init; } = [];
+
+    /// <inheritdoc/>
+    public string HealthPath { get; init; } = "";
 }

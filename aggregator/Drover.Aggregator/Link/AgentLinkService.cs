@@ -17,6 +17,7 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
 {
     private readonly NodeTable _nodes;
     private readonly InstanceTable _instances;
+    private readonly WorkloadStatsTable _stats;
     private readonly SnapshotAssembler _snapshots;
     private readonly IStateStore _store;
     private readonly AgentConnections _connections;
@@ -27,6 +28,7 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
     public AgentLinkService(
         NodeTable nodes,
         InstanceTable instances,
+        WorkloadStatsTable stats,
         SnapshotAssembler snapshots,
         IStateStore store,
         AgentConnections connections,
@@ -36,6 +38,7 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
     {
         _nodes = nodes;
         _instances = instances;
+        _stats = stats;
         _snapshots = snapshots;
         _store = store;
         _connections = connections;
@@ -56,6 +59,13 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
         {
             Log.HelloRefused(_logger, peer, field!, reason!);
             throw new RpcException(new Status(StatusCode.InvalidArgument, reason!));
+        }
+
+        if (identity.Address.Length == 0)
+        {
+            // Nothing advertised: the node is reached at the address its stream comes from.
+            var remote = context.GetHttpContext().Connection.RemoteIpAddress;
+            identity = identity with { Address = remote is null ? "127.0.0.1" : (remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote).ToString() };
         }
 
         var connection = new AgentConnection(identity.NodeId, Guid.NewGuid());
@@ -180,6 +190,15 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
                     break;
                 case AgentMessage.KindOneofCase.InstanceReport:
                     OnInstanceReport(connection, message.InstanceReport);
+                    break;
+                case AgentMessage.KindOneofCase.ShimStats:
+                    if (ShimStatsValidator.Validate(message.ShimStats) is { } invalid)
+                    {
+                        Log.ShimStatsRefused(_logger, connection.NodeId, invalid);
+                        break;
+                    }
+
+                    _stats.Record(connection.NodeId, message.ShimStats);
                     break;
                 case AgentMessage.KindOneofCase.StateChunk:
                     // Assembled and stored off the read loop: committing a large snapshot must not
@@ -355,6 +374,10 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
         [LoggerMessage(EventId = 1011, EventName = "SnapshotRefused", Level = LogLevel.Warning,
             Message = "A snapshot from node '{NodeId}' of instance '{InstanceId}' (version {Version}) was refused: {Reason}.")]
         public static partial void SnapshotRefused(ILogger logger, string nodeId, string instanceId, ulong version, string reason);
+
+        [LoggerMessage(EventId = 1012, EventName = "ShimStatsRefused", Level = LogLevel.Warning,
+            Message = "Shim counters from node '{NodeId}' were refused: {Reason}.")]
+        public static partial void ShimStatsRefused(ILogger logger, string nodeId, string reason);
 
         [LoggerMessage(EventId = 1008, EventName = "CommandFailed", Level = LogLevel.Warning,
             Message = "Node '{NodeId}' did not carry out command '{CommandId}': {Error}")]

@@ -69,6 +69,11 @@ internal static class HelloValidator
             return Bad("hostname", $"{hello.Hostname.Length} characters", $"at most {MaxHostnameLength} characters");
         }
 
+        if (hello.AdvertiseAddress.Length > 0 && (hello.AdvertiseAddress.Length > MaxHostnameLength || Uri.CheckHostName(hello.AdvertiseAddress) == UriHostNameType.Unknown))
+        {
+            return Bad("advertiseAddress", hello.AdvertiseAddress.Length > MaxHostnameLength ? $"{hello.AdvertiseAddress.Length} characters" : hello.AdvertiseAddress, "a host name or an IP address of at most 255 characters, or empty");
+        }
+
         var (gpuTelemetry, statusError) = TelemetryValidator.Status(hello.GpuTelemetry, "gpuTelemetry");
         if (statusError is not null)
         {
@@ -90,7 +95,8 @@ internal static class HelloValidator
             hello.AgentVersion,
             hello.Hostname,
             gpuTelemetry!,
-            hello.Gpus.Count);
+            hello.Gpus.Count,
+            hello.AdvertiseAddress);
         return (identity, null, null);
     }
 

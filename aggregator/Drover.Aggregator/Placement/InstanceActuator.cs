@@ -2,6 +2,7 @@ using Drover.Aggregator.Fleet;
 using Drover.Aggregator.Functions;
 using Drover.Aggregator.Link;
 using Drover.Aggregator.State;
+using Drover.Aggregator.Workloads;
 using Drover.Protocol.Snapshots;
 using Drover.Protocol.V1;
 using Google.Protobuf.WellKnownTypes;
@@ -42,6 +43,8 @@ internal sealed partial class InstanceActuator
             Version = function.Version,
             Process = new ProcessRuntime { Command = function.Runtime.Command, WorkingDirectory = function.Runtime.WorkingDirectory },
             CommitInterval = Duration.FromTimeSpan(TimeSpan.FromSeconds(function.CommitIntervalSeconds)),
+            Shim = ShimSettingsValidator.ToSpec(function),
+            Kind = WorkloadKind.Function,
         };
         spec.Process.Args.Add(function.Runtime.Args);
         foreach (var (key, value) in function.Runtime.Env)

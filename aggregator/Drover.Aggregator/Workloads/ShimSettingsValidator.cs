@@ -1,0 +1,82 @@
+using System.Text.RegularExpressions;
+using Drover.Protocol.V1;
+using Google.Protobuf.WellKnownTypes;
+
+namespace Drover.Aggregator.Workloads;
+
+/// <summary>Checks the shim settings of a definition, and turns them into the agents' ShimSpec.</summary>
+internal static partial class ShimSettingsValidator
+{
+    public const int MaxSlo = 10_000;
+    public const int MaxQueueLength = 100_000;
+    public const int MaxTimeoutMs = 3_600_000;
+    public const int MaxEventHeaders = 32;
+
+    /// <summary>Null when acceptable, else (field, message).</summary>
+    public static (string Field, string Message)? Validate(IShimSettings settings)
+    {
+        if (settings.ShimMode is not ("http" or "stdio"))
+        {
+            return ("shimMode", $"shimMode = '{settings.ShimMode}': expected 'http' or 'stdio'");
+        }
+
+        if (settings.Slo is < 1 or > MaxSlo)
+        {
+            return ("slo", $"slo = {settings.Slo}: expected 1-{MaxSlo} concurrent requests per instance");
+        }
+
+        if (settings.QueueLength is < 0 or > MaxQueueLength)
+        {
+            return ("queueLength", $"queueLength = {settings.QueueLength}: expected 0-{MaxQueueLength}");
+        }
+
+        if (settings.TimeoutMs is < 1 or > MaxTimeoutMs)
+        {
+            return ("timeoutMs", $"timeoutMs = {settings.TimeoutMs}: expected 1-{MaxTimeoutMs}");
+        }
+
+        if (settings.EventHeaders is null || settings.EventHeaders.Count > MaxEventHeaders)
+        {
+            return ("eventHeaders", $"eventHeaders: expected at most {MaxEventHeaders} header names");
+        }
+
+        foreach (var header in settings.EventHeaders)
+        {
+            if (header is null || !HeaderName().IsMatch(header))
+            {
+                return ("eventHeaders", $"eventHeaders: '{header}' is not a header name; expected 1-128 characters of A-Z a-z 0-9 and !#$%&'*+-.^_`|~");
+            }
+        }
+
+        if (settings.HealthPath is null || (settings.HealthPath.Length > 0 && (settings.HealthPath[0] != '/' || settings.HealthPath.Length > 1024 || settings.HealthPath.Any(char.IsControl))))
+        {
+            return ("healthPath", $"healthPath = '{settings.HealthPath}': expected empty, or a path of at most 1024 characters starting with '/'");
+        }
+
+        if (settings.ShimMode == "stdio" && settings.HealthPath.Length > 0)
+        {
+            return ("healthPath", "healthPath is for shimMode 'http': a stdio instance runs one process per request and has nothing to probe");
+        }
+
+        return null;
+    }
+
+    /// <summary>The ShimSpec of validated settings.</summary>
+    public static ShimSpec ToSpec(IShimSettings settings)
+    {
+        var spec = new ShimSpec
+        {
+            Mode = settings.ShimMode == "stdio" ? ShimMode.Stdio : ShimMode.Http,
+            Concurrency = (uint)settings.Slo,
+            QueueLength = (uint)settings.QueueLength,
+            Timeout = Duration.FromTimeSpan(TimeSpan.FromMilliseconds(settings.TimeoutMs)),
+            HealthPath = settings.HealthPath,
+        };
+        spec.EventHeaders.Add(settings.EventHeaders);
+        return spec;
+    }
+
+    // RFC 9110 token characters.
+    [GeneratedRegex("^[A-Za-z0-9!#$%&'*+\\-.^_`|~]{1,128}$")]
+    private static partial Regex HeaderName();
+}
