@@ -5,6 +5,7 @@ using Drover.Aggregator.Fleet;
 using Drover.Aggregator.Functions;
 using Drover.Aggregator.Link;
 using Drover.Aggregator.Placement;
+using Drover.Aggregator.Services;
 using Drover.Aggregator.State;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Serilog;
@@ -70,6 +71,10 @@ internal static class AggregatorHost
         builder.Services.AddSingleton<InstanceTable>();
         builder.Services.AddSingleton<WorkloadStatsTable>();
         builder.Services.AddSingleton<FunctionRegistry>();
+        builder.Services.AddSingleton<ServiceRegistry>();
+        builder.Services.AddSingleton<CommandResults>();
+        builder.Services.AddSingleton<ServiceRoutesPublisher>();
+        builder.Services.AddSingleton<ServiceController>();
         builder.Services.AddSingleton<DecisionLog>();
         builder.Services.AddSingleton<InstanceActuator>();
         builder.Services.AddSingleton<InstanceReconciler>();
@@ -105,10 +110,14 @@ internal static class AggregatorHost
         app.MapGrpcHealthChecksService();
         app.MapNodesApi();
         app.MapFunctionsApi();
+        app.MapServicesApi();
 
         // A lost node's instances resume elsewhere at once, not at the next period.
         var reconciler = app.Services.GetRequiredService<InstanceReconciler>();
         app.Services.GetRequiredService<LivenessMonitor>().NodeLost += reconciler.Wake;
+
+        // A rollout waiting for the nodes' acknowledgements goes on as soon as the last one arrives.
+        app.Services.GetRequiredService<ServiceRoutesPublisher>().Acknowledged += reconciler.Wake;
         return app;
     }
 

@@ -1,3 +1,4 @@
+using Drover.Aggregator.Workloads;
 using Drover.Protocol.V1;
 
 namespace Drover.Aggregator.Fleet;
@@ -61,7 +62,8 @@ internal sealed class InstanceTable
                     return;
                 }
 
-                row = new Row(report.InstanceId, report.Function) { AssignedNodeId = nodeId, AssignedAt = _time.GetTimestamp() };
+                var key = report.Kind == WorkloadKind.Service ? WorkloadKeys.ServiceSet(report.Function, report.Version) : report.Function;
+                row = new Row(report.InstanceId, key) { AssignedNodeId = nodeId, AssignedAt = _time.GetTimestamp() };
                 _rows[report.InstanceId] = row;
             }
 

@@ -1,5 +1,5 @@
-using System.Text.Json;
 using Drover.Aggregator.Configuration;
+using Drover.Aggregator.Workloads;
 
 namespace Drover.Aggregator.Functions;
 
@@ -9,7 +9,6 @@ namespace Drover.Aggregator.Functions;
 /// </summary>
 internal sealed class FunctionRegistry
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
     private readonly Lock _gate = new();
     private readonly string _path;
     private Dictionary<string, FunctionDefinition> _functions;
@@ -17,17 +16,13 @@ internal sealed class FunctionRegistry
     public FunctionRegistry(AggregatorOptions options)
     {
         _path = Path.Combine(options.DataDirectory, "functions.json");
-        try
+        var functions = JsonFile.ReadList<FunctionDefinition>(_path, "function definitions");
+        if (functions.GroupBy(f => f.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
         {
-            _functions = File.Exists(_path)
-                ? (JsonSerializer.Deserialize<List<FunctionDefinition>>(File.ReadAllText(_path), Json) ?? []).ToDictionary(f => f.Name, StringComparer.Ordinal)
-                : new Dictionary<string, FunctionDefinition>(StringComparer.Ordinal);
+            throw new InvalidDataException($"'{_path}' defines function '{twice.Key}' twice; repair it or remove it to start with none.");
         }
-        catch (Exception ex) when (ex is JsonException or ArgumentException)
-        {
-            // Never start with some definitions silently dropped: the operator repairs or removes the file.
-            throw new InvalidDataException($"'{_path}' is not a valid list of function definitions ({ex.Message}); repair it or remove it to start with none.", ex);
-        }
+
+        _functions = functions.ToDictionary(f => f.Name, StringComparer.Ordinal);
     }
 
     public IReadOnlyList<FunctionDefinition> All
@@ -80,14 +75,5 @@ internal sealed class FunctionRegistry
     }
 
     private void Save(Dictionary<string, FunctionDefinition> functions)
-    {
-        var temporary = _path + ".tmp";
-        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            JsonSerializer.Serialize(stream, functions.Values.OrderBy(f => f.Name, StringComparer.Ordinal), Json);
-            stream.Flush(flushToDisk: true);
-        }
-
-        File.Move(temporary, _path, overwrite: true);
-    }
+        => JsonFile.Write(_path, functions.Values.OrderBy(f => f.Name, StringComparer.Ordinal).ToArray());
 }

@@ -18,6 +18,7 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
     private readonly NodeTable _nodes;
     private readonly InstanceTable _instances;
     private readonly WorkloadStatsTable _stats;
+    private readonly CommandResults _results;
     private readonly SnapshotAssembler _snapshots;
     private readonly IStateStore _store;
     private readonly AgentConnections _connections;
@@ -29,6 +30,7 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
         NodeTable nodes,
         InstanceTable instances,
         WorkloadStatsTable stats,
+        CommandResults results,
         SnapshotAssembler snapshots,
         IStateStore store,
         AgentConnections connections,
@@ -39,6 +41,7 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
         _nodes = nodes;
         _instances = instances;
         _stats = stats;
+        _results = results;
         _snapshots = snapshots;
         _store = store;
         _connections = connections;
@@ -207,6 +210,7 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
                     break;
                 case AgentMessage.KindOneofCase.CommandResult:
                     var result = message.CommandResult;
+                    _results.Complete(connection.NodeId, result);
                     if (result.Ok)
                     {
                         Log.CommandSucceeded(_logger, connection.NodeId, result.CommandId);

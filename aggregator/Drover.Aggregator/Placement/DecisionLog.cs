@@ -19,6 +19,17 @@ internal sealed class DecisionLog
         }
     }
 
+    public IReadOnlyList<DecisionRecord> All
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _records.ToArray();
+            }
+        }
+    }
+
     public IReadOnlyList<DecisionRecord> For(string function)
     {
         lock (_gate)

@@ -35,71 +35,86 @@ internal sealed partial class InstanceActuator
 
     /// <summary>The spec an instance of <paramref name="function"/> runs with.</summary>
     public static InstanceSpec SpecFor(FunctionDefinition function, string instanceId)
+        => SpecFor(function.Name, function.Version, function.Runtime, function.CommitIntervalSeconds, function, WorkloadKind.Function, instanceId);
+
+    /// <summary>The spec of an instance of a function or a service.</summary>
+    public static InstanceSpec SpecFor(string name, string version, ProcessRuntimeDefinition runtime, int commitIntervalSeconds, IShimSettings shim, WorkloadKind kind, string instanceId)
     {
         var spec = new InstanceSpec
         {
             InstanceId = instanceId,
-            Function = function.Name,
-            Version = function.Version,
-            Process = new ProcessRuntime { Command = function.Runtime.Command, WorkingDirectory = function.Runtime.WorkingDirectory },
-            CommitInterval = Duration.FromTimeSpan(TimeSpan.FromSeconds(function.CommitIntervalSeconds)),
-            Shim = ShimSettingsValidator.ToSpec(function),
-            Kind = WorkloadKind.Function,
+            Function = name,
+            Version = version,
+            Process = new ProcessRuntime { Command = runtime.Command, WorkingDirectory = runtime.WorkingDirectory },
+            CommitInterval = Duration.FromTimeSpan(TimeSpan.FromSeconds(commitIntervalSeconds)),
+            Shim = ShimSettingsValidator.ToSpec(shim),
+            Kind = kind,
         };
-        spec.Process.Args.Add(function.Runtime.Args);
-        foreach (var (key, value) in function.Runtime.Env)
+        spec.Process.Args.Add(runtime.Args);
+        foreach (var (key, value) in runtime.Env)
         {
             spec.Process.Env[key] = value;
         }
+
         return spec;
     }
 
-    /// <summary>Starts a new instance of <paramref name="function"/> on <paramref name="nodeId"/>.</summary>
-    public async Task StartNewAsync(FunctionDefinition function, string nodeId, string reason, CancellationToken cancellationToken)
+    /// <summary>Starts a new instance of <paramref name="workload"/> on <paramref name="nodeId"/>.</summary>
+    public async Task StartNewAsync(Workload workload, string nodeId, string reason, CancellationToken cancellationToken)
     {
-        var instanceId = $"{function.Name}-{Guid.NewGuid().ToString("N")[..10]}";
-        _instances.Assign(instanceId, function.Name, nodeId);
-        var sent = await SendStartAsync(SpecFor(function, instanceId), nodeId, null, cancellationToken);
-        Record("start", function.Name, instanceId, null, nodeId, null, reason, sent ? "StartInstance sent" : $"node '{nodeId}' is not connected");
+        var instanceId = $"{WorkloadKeys.InstancePrefix(workload.Key)}-{Guid.NewGuid().ToString("N")[..10]}";
+        _instances.Assign(instanceId, workload.Key, nodeId);
+        var sent = await SendStartAsync(workload.Spec(instanceId), nodeId, null, cancellationToken);
+        Record("start", workload.Key, instanceId, null, nodeId, null, reason, sent ? "StartInstance sent" : $"node '{nodeId}' is not connected");
     }
 
     /// <summary>Resumes an instance of a lost node on <paramref name="toNodeId"/>, from its last committed snapshot.</summary>
-    public async Task MoveAsync(FunctionDefinition function, string instanceId, string fromNodeId, string toNodeId, string reason, CancellationToken cancellationToken)
+    public async Task MoveAsync(Workload workload, string instanceId, string fromNodeId, string toNodeId, string reason, CancellationToken cancellationToken)
     {
-        _instances.Assign(instanceId, function.Name, toNodeId);
-        var (sent, restored) = await SendStartWithLatestStateAsync(function, instanceId, toNodeId, cancellationToken);
-        Record("move", function.Name, instanceId, fromNodeId, toNodeId, restored, reason,
+        _instances.Assign(instanceId, workload.Key, toNodeId);
+        var (sent, restored) = await SendStartWithLatestStateAsync(workload, instanceId, toNodeId, cancellationToken);
+        Record("move", workload.Key, instanceId, fromNodeId, toNodeId, restored, reason,
             !sent ? $"node '{toNodeId}' is not connected" : restored is null ? "StartInstance sent (no committed state: starts empty)" : $"StartInstance sent with state version {restored}");
     }
 
     /// <summary>Sends the instance's start again (an unconfirmed start, or a new function version); the agent treats a repeat as a no-op.</summary>
-    public async Task ResendAsync(FunctionDefinition function, InstanceView instance, CancellationToken cancellationToken)
+    public async Task ResendAsync(Workload workload, InstanceView instance, CancellationToken cancellationToken)
     {
         // A node that never confirmed the instance may not hold its state: send the last snapshot too.
         if (instance.ReportedNodeId is null)
         {
-            await SendStartWithLatestStateAsync(function, instance.InstanceId, instance.AssignedNodeId, cancellationToken);
+            await SendStartWithLatestStateAsync(workload, instance.InstanceId, instance.AssignedNodeId, cancellationToken);
         }
         else
+        {
+            await SendStartAsync(workload.Spec(instance.InstanceId), instance.AssignedNodeId, null, cancellationToken);
+        }
+    }
+
+    /// <summary>Sends a changed definition of the same version to every instance of the function.</summary>
+    public async Task ResendAllAsync(FunctionDefinition function, IEnumerable<InstanceView> instances, CancellationToken cancellationToken)
+    {
+        foreach (var instance in instances)
         {
             await SendStartAsync(SpecFor(function, instance.InstanceId), instance.AssignedNodeId, null, cancellationToken);
         }
     }
 
-    /// <summary>Stops an instance on a node (a stale copy, or a deleted function's).</summary>
-    public async Task StopAsync(string function, string instanceId, string nodeId, bool deleteState, string reason, CancellationToken cancellationToken)
+    /// <summary>Stops an instance on a node (a stale copy, a deleted function's, a retired set's), after letting its requests finish for <paramref name="drain"/>.</summary>
+    public async Task StopAsync(string function, string instanceId, string nodeId, bool deleteState, string reason, TimeSpan? drain, CancellationToken cancellationToken)
     {
-        var command = new Command { CommandId = Guid.NewGuid().ToString("N"), StopInstance = new StopInstance { InstanceId = instanceId, DeleteState = deleteState } };
+        var stop = new StopInstance { InstanceId = instanceId, DeleteState = deleteState, DrainTimeout = drain is { } d ? Duration.FromTimeSpan(d) : null };
+        var command = new Command { CommandId = Guid.NewGuid().ToString("N"), StopInstance = stop };
         var sent = await _connections.SendAsync(nodeId, new AggregatorMessage { Command = command }, cancellationToken);
         Record("stop", function, instanceId, nodeId, null, null, reason, sent ? "StopInstance sent" : $"node '{nodeId}' is not connected");
     }
 
-    private async Task<(bool Sent, ulong? Restored)> SendStartWithLatestStateAsync(FunctionDefinition function, string instanceId, string nodeId, CancellationToken cancellationToken)
+    private async Task<(bool Sent, ulong? Restored)> SendStartWithLatestStateAsync(Workload workload, string instanceId, string nodeId, CancellationToken cancellationToken)
     {
         await using var latest = await _store.GetLatestAsync(instanceId, cancellationToken);
         if (latest is null)
         {
-            return (await SendStartAsync(SpecFor(function, instanceId), nodeId, null, cancellationToken), null);
+            return (await SendStartAsync(workload.Spec(instanceId), nodeId, null, cancellationToken), null);
         }
 
         var info = latest.Info;
@@ -109,7 +124,7 @@ internal sealed partial class InstanceActuator
             return (false, null);
         }
 
-        return (await SendStartAsync(SpecFor(function, instanceId), nodeId, restore, cancellationToken), restore.Version);
+        return (await SendStartAsync(workload.Spec(instanceId), nodeId, restore, cancellationToken), restore.Version);
     }
 
     private async Task<bool> SendSnapshotAsync(string nodeId, SnapshotInfo info, Stream content, CancellationToken cancellationToken)

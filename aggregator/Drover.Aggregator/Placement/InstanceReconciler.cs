@@ -1,6 +1,7 @@
 using Drover.Aggregator.Configuration;
 using Drover.Aggregator.Fleet;
 using Drover.Aggregator.Functions;
+using Drover.Aggregator.Services;
 using Drover.Decisions.Placement;
 
 namespace Drover.Aggregator.Placement;
@@ -18,6 +19,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
     private readonly NodeTable _nodes;
     private readonly InstanceTable _instances;
     private readonly FunctionRegistry _functions;
+    private readonly ServiceController _services;
     private readonly InstanceActuator _actuator;
     private readonly AggregatorOptions _options;
     private readonly TimeProvider _time;
@@ -26,8 +28,9 @@ internal sealed partial class InstanceReconciler : BackgroundService
     private readonly SemaphoreSlim _wake = new(0);
     private readonly HashSet<string> _shortfallsLogged = new(StringComparer.Ordinal);
 
-    public InstanceReconciler(NodeTable nodes, InstanceTable instances, FunctionRegistry functions, InstanceActuator actuator, AggregatorOptions options, TimeProvider time, ILogger<InstanceReconciler> logger)
+    public InstanceReconciler(NodeTable nodes, InstanceTable instances, FunctionRegistry functions, ServiceController services, InstanceActuator actuator, AggregatorOptions options, TimeProvider time, ILogger<InstanceReconciler> logger)
     {
+        _services = services;
         _nodes = nodes;
         _instances = instances;
         _functions = functions;
@@ -45,10 +48,16 @@ internal sealed partial class InstanceReconciler : BackgroundService
     {
         var nodes = _nodes.Snapshot();
         var instances = _instances.Snapshot();
-        var functions = _functions.All.ToDictionary(f => f.Name, StringComparer.Ordinal);
+
+        // Services first: a rollout step changes which sets placement keeps below.
+        _services.Reconcile(nodes, instances);
+        var functions = _functions.All
+            .Select(f => new Workload(f.Name, f.Version, null, id => InstanceActuator.SpecFor(f, id)))
+            .Concat(_services.Workloads())
+            .ToDictionary(w => w.Key, StringComparer.Ordinal);
         var snapshot = new PlacementSnapshot(
             nodes.Select(n => new PlacementNode(n.NodeId, n.Identity.Cluster, n.Identity.ServerNumber, n.Survival == NodeSurvival.Alive && n.Connected, n.Survival == NodeSurvival.Lost)).ToArray(),
-            functions.Values.Select(f => new PlacementFunction(f.Name)).ToArray(),
+            functions.Values.Select(w => new PlacementFunction(w.Key, w.Instances)).ToArray(),
             instances.Where(i => functions.ContainsKey(i.Function)).Select(i => new PlacementInstance(i.InstanceId, i.Function, i.AssignedNodeId)).ToArray());
 
         var actions = InstancePlacement.Decide(snapshot);
@@ -63,6 +72,10 @@ internal sealed partial class InstanceReconciler : BackgroundService
                     break;
                 case PlacementActionKind.Move:
                     await _actuator.MoveAsync(function, action.InstanceId!, action.FromNodeId!, action.ToNodeId!, action.Reason, cancellationToken);
+                    break;
+                case PlacementActionKind.Remove:
+                    await _actuator.StopAsync(function.Key, action.InstanceId!, action.FromNodeId!, deleteState: true, action.Reason, function.DrainTimeout, cancellationToken);
+                    _instances.Remove(action.InstanceId!);
                     break;
                 case PlacementActionKind.Shortfall:
                     // Once per instance while it lasts, not once per pass.
@@ -111,7 +124,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
     }
 
     /// <summary>Follow-up on the snapshot placement decided on: the decision in Drover.Decisions, the effects through the actuator.</summary>
-    private async Task FollowUpAsync(Dictionary<string, FunctionDefinition> functions, IReadOnlyList<NodeView> nodes, IReadOnlyList<InstanceView> instances, CancellationToken cancellationToken)
+    private async Task FollowUpAsync(Dictionary<string, Workload> functions, IReadOnlyList<NodeView> nodes, IReadOnlyList<InstanceView> instances, CancellationToken cancellationToken)
     {
         var now = _time.GetTimestamp();
         TimeSpan? Since(string key) => _lastSent.TryGetValue(key, out var at) ? _time.GetElapsedTime(at, now) : null;
@@ -136,10 +149,10 @@ internal sealed partial class InstanceReconciler : BackgroundService
             {
                 case FollowUpKind.StopStaleCopy:
                     _lastSent[$"stale:{action.InstanceId}:{action.NodeId}"] = now;
-                    await _actuator.StopAsync(action.Function, action.InstanceId, action.NodeId, deleteState: false, action.Reason, cancellationToken);
+                    await _actuator.StopAsync(action.Function, action.InstanceId, action.NodeId, deleteState: false, action.Reason, null, cancellationToken);
                     break;
                 case FollowUpKind.StopDeleted:
-                    await _actuator.StopAsync(action.Function, action.InstanceId, action.NodeId, deleteState: true, action.Reason, cancellationToken);
+                    await _actuator.StopAsync(action.Function, action.InstanceId, action.NodeId, deleteState: true, action.Reason, _services.DrainFor(action.Function), cancellationToken);
                     break;
                 case FollowUpKind.Forget:
                     _instances.Remove(action.InstanceId);

@@ -42,7 +42,7 @@ internal static partial class ShimSettingsValidator
 
         foreach (var header in settings.EventHeaders)
         {
-            if (header is null || !HeaderName().IsMatch(header))
+            if (!IsHeaderName(header))
             {
                 return ("eventHeaders", $"eventHeaders: '{header}' is not a header name; expected 1-128 characters of A-Z a-z 0-9 and !#$%&'*+-.^_`|~");
             }
@@ -75,6 +75,9 @@ internal static partial class ShimSettingsValidator
         spec.EventHeaders.Add(settings.EventHeaders);
         return spec;
     }
+
+    /// <summary>1-128 characters of RFC 9110's token characters.</summary>
+    public static bool IsHeaderName(string? name) => name is not null && HeaderName().IsMatch(name);
 
     // RFC 9110 token characters.
     [GeneratedRegex("^[A-Za-z0-9!#$%&'*+\\-.^_`|~]{1,128}$")]

@@ -55,9 +55,15 @@ public static class InstancePlacement
                 $"node '{home.NodeId}' is lost; resumed on node '{target.NodeId}' ({where}, {load[target.NodeId] - 1} instances before) from its last committed state"));
         }
 
-        // 2. Every function has an instance on every surviving node.
+        // 2. Every function has an instance on every surviving node; a counted workload has its count.
         foreach (var function in snapshot.Functions.OrderBy(f => f.Name, StringComparer.Ordinal))
         {
+            if (function.Instances is { } wanted)
+            {
+                PlaceCounted(function.Name, wanted, snapshot, survivors, load, actions);
+                continue;
+            }
+
             var hosts = Hosts(hosting, function.Name);
             foreach (var node in survivors.OrderBy(n => n.Cluster, StringComparer.Ordinal).ThenBy(n => n.ServerNumber))
             {
@@ -81,6 +87,58 @@ public static class InstancePlacement
         }
 
         return actions;
+    }
+
+    /// <summary>
+    /// A workload that wants a number of instances: new ones go to the surviving node with fewest of
+    /// its instances, then fewest in all; extras are removed from the nodes holding most of them.
+    /// </summary>
+    private static void PlaceCounted(string name, int wanted, PlacementSnapshot snapshot, List<PlacementNode> survivors, Dictionary<string, int> load, List<PlacementAction> actions)
+    {
+        var mine = survivors.ToDictionary(n => n.NodeId, _ => 0, StringComparer.Ordinal);
+        var instances = snapshot.Instances.Where(i => i.Function == name).ToList();
+        foreach (var instance in instances)
+        {
+            var node = actions.FirstOrDefault(a => a.Kind == PlacementActionKind.Move && a.InstanceId == instance.InstanceId)?.ToNodeId ?? instance.NodeId;
+            if (mine.ContainsKey(node))
+            {
+                mine[node]++;
+            }
+        }
+
+        var count = instances.Count;
+        while (count < wanted)
+        {
+            var target = survivors
+                .OrderBy(n => mine[n.NodeId])
+                .ThenBy(n => load[n.NodeId])
+                .ThenBy(n => n.Cluster, StringComparer.Ordinal)
+                .ThenBy(n => n.ServerNumber)
+                .FirstOrDefault();
+            if (target is null)
+            {
+                actions.Add(new PlacementAction(PlacementActionKind.Shortfall, name, null, null, null,
+                    $"'{name}' wants {wanted} instances and has {count}: no node survives to start one on"));
+                return;
+            }
+
+            mine[target.NodeId]++;
+            load[target.NodeId]++;
+            count++;
+            actions.Add(new PlacementAction(PlacementActionKind.Start, name, null, null, target.NodeId,
+                $"'{name}' wants {wanted} instances and had {count - 1}; node '{target.NodeId}' holds fewest of them ({mine[target.NodeId] - 1})"));
+        }
+
+        // Extras: newest decisions first would be arbitrary; the node holding most, then the last id, is stable.
+        var extras = instances
+            .OrderByDescending(i => mine.GetValueOrDefault(i.NodeId, int.MaxValue))
+            .ThenByDescending(i => i.InstanceId, StringComparer.Ordinal)
+            .Take(Math.Max(0, count - wanted));
+        foreach (var extra in extras)
+        {
+            actions.Add(new PlacementAction(PlacementActionKind.Remove, name, extra.InstanceId, extra.NodeId, null,
+                $"'{name}' wants {wanted} instances and has {count}; removed from node '{extra.NodeId}', which holds most of them"));
+        }
     }
 
     private static HashSet<string> Hosts(Dictionary<string, HashSet<string>> hosting, string function)

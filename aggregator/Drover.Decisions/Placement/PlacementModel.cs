@@ -8,8 +8,10 @@ namespace Drover.Decisions.Placement;
 /// <param name="Lost">Declared lost: its instances must resume elsewhere.</param>
 public sealed record PlacementNode(string NodeId, string Cluster, int ServerNumber, bool Survives, bool Lost);
 
-/// <summary>A function that wants one instance on every surviving node.</summary>
-public sealed record PlacementFunction(string Name);
+/// <summary>A workload placement keeps running: a function, or one set of a service.</summary>
+/// <param name="Name">The workload's key (a function's name, or a service set's key).</param>
+/// <param name="Instances">How many instances it wants, spread over the surviving nodes; null for one on every surviving node.</param>
+public sealed record PlacementFunction(string Name, int? Instances = null);
 
 /// <summary>Where an instance is assigned now.</summary>
 public sealed record PlacementInstance(string InstanceId, string Function, string NodeId);
@@ -31,6 +33,9 @@ public enum PlacementActionKind
 
     /// <summary>An instance that cannot be placed: no surviving node.</summary>
     Shortfall,
+
+    /// <summary>Stop an instance the workload no longer wants (its instance count went down).</summary>
+    Remove,
 }
 
 /// <summary>One decision: the action, its inputs and its reason.</summary>

@@ -141,4 +141,41 @@ public class InstancePlacementTests
             }
         }
     }
+
+    [Fact]
+    public void Decide_CountedWorkload_SpreadsOverNodesWithFewestOfIt()
+    {
+        var snapshot = new PlacementSnapshot(
+            [Alive("a", server: 1), Alive("b", server: 2), Alive("c", server: 3)],
+            [new PlacementFunction("service/web@1", 4)],
+            [new PlacementInstance("w1", "service/web@1", "a")]);
+
+        var actions = InstancePlacement.Decide(snapshot);
+
+        Assert.All(actions, a => Assert.Equal(PlacementActionKind.Start, a.Kind));
+        Assert.Equal(["b", "c", "a"], actions.Select(a => a.ToNodeId));
+    }
+
+    [Fact]
+    public void Decide_CountedWorkloadOverItsCount_RemovesFromTheNodeHoldingMost()
+    {
+        var snapshot = new PlacementSnapshot(
+            [Alive("a", server: 1), Alive("b", server: 2)],
+            [new PlacementFunction("service/web@1", 1)],
+            [new PlacementInstance("w1", "service/web@1", "a"), new PlacementInstance("w2", "service/web@1", "b"), new PlacementInstance("w3", "service/web@1", "b")]);
+
+        var actions = InstancePlacement.Decide(snapshot);
+
+        Assert.All(actions, a => Assert.Equal(PlacementActionKind.Remove, a.Kind));
+        Assert.Equal(2, actions.Count);
+        Assert.Equal(["w3", "w2"], actions.Select(a => a.InstanceId));
+    }
+
+    [Fact]
+    public void Decide_CountedWorkloadNoSurvivor_Shortfall()
+    {
+        var snapshot = new PlacementSnapshot([Lost("a")], [new PlacementFunction("service/web@1", 2)], []);
+
+        Assert.Equal(PlacementActionKind.Shortfall, Assert.Single(InstancePlacement.Decide(snapshot)).Kind);
+    }
 }

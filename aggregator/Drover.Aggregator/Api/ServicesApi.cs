@@ -1,0 +1,92 @@
+using Drover.Aggregator.Fleet;
+using Drover.Aggregator.Placement;
+using Drover.Aggregator.Services;
+using Drover.Aggregator.Workloads;
+using Drover.Protocol.V1;
+
+namespace Drover.Aggregator.Api;
+
+/// <summary>The <c>/v1/services</c> endpoints of the HTTP API.</summary>
+internal static class ServicesApi
+{
+    public static void MapServicesApi(this IEndpointRouteBuilder app)
+    {
+        var services = app.MapGroup("/v1/services");
+        services.MapGet("/", (ServiceRegistry registry) => registry.All.Select(s => s.Definition));
+        services.MapGet("/{name}", (string name, ServiceRegistry registry, ServiceController controller, WorkloadStatsTable stats, NodeTable nodes, InstanceTable instances) =>
+        {
+            if (registry.Find(name) is not { } service)
+            {
+                return ServiceNotFound(name);
+            }
+
+            var all = instances.Snapshot();
+            var document = WorkloadStatus.Document(service.Definition, WorkloadKind.Service, name, stats, nodes, all.Where(i => WorkloadKeys.ServiceOf(i.Function) == name));
+            document["activeVersion"] = service.ActiveVersion;
+            document["sets"] = System.Text.Json.JsonSerializer.SerializeToNode(
+                service.Sets.Select(set =>
+                {
+                    var key = WorkloadKeys.ServiceSet(name, set.Version);
+                    return new
+                    {
+                        version = set.Version,
+                        instances = set.Instances,
+                        ready = all.Count(i => i.Function == key && i.Ready),
+                        active = set.Version == service.ActiveVersion,
+                    };
+                }),
+                WorkloadStatus.Json);
+            document["rollout"] = controller.RolloutOf(name);
+            return Results.Ok(document);
+        });
+        services.MapPut("/{name}", PutAsync);
+        services.MapDelete("/{name}", (string name, ServiceRegistry registry, InstanceReconciler reconciler) =>
+        {
+            if (!registry.Delete(name))
+            {
+                return ServiceNotFound(name);
+            }
+
+            reconciler.Wake();
+            return Results.NoContent();
+        });
+        services.MapGet("/{name}/decisions", (string name, ServiceRegistry registry, DecisionLog decisions) =>
+            registry.Find(name) is null
+                ? ServiceNotFound(name)
+                : Results.Ok(decisions.All.Where(d => d.Function == $"service/{name}" || WorkloadKeys.ServiceOf(d.Function) == name)));
+    }
+
+    private static async Task<IResult> PutAsync(string name, HttpRequest request, ServiceRegistry registry, InstanceReconciler reconciler)
+    {
+        if (!Names.IsName(name))
+        {
+            return BadRequest("name", $"name = '{name}': expected 1-63 characters of a-z 0-9 -, starting with a letter or digit");
+        }
+
+        var (definition, invalid) = await DefinitionBody.ReadAsync<ServiceDefinition>(request, "service definition");
+        if (invalid is not null)
+        {
+            return invalid;
+        }
+
+        if (definition!.Name.Length > 0 && definition.Name != name)
+        {
+            return BadRequest("name", $"name = '{definition.Name}' in the body differs from '{name}' in the URL");
+        }
+
+        definition = definition with { Name = name };
+        if (ServiceValidator.Validate(definition) is { } error)
+        {
+            return BadRequest(error.Field, error.Message);
+        }
+
+        var created = registry.Put(definition);
+        reconciler.Wake();
+        return created ? Results.Created($"/v1/services/{name}", definition) : Results.Ok(definition);
+    }
+
+    private static IResult BadRequest(string field, string message) => DefinitionBody.BadRequest("service definition", field, message);
+
+    private static IResult ServiceNotFound(string name)
+        => Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such service", detail: $"No service named '{name}' is defined.");
+}

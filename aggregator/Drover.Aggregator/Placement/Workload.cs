@@ -1,0 +1,14 @@
+using Drover.Protocol.V1;
+
+namespace Drover.Aggregator.Placement;
+
+/// <summary>
+/// Something placement keeps instances of: a function (one instance on every surviving node) or one
+/// set of a service (a number of instances of one version).
+/// </summary>
+/// <param name="Key">The workload's key in the instance table (<see cref="Workloads.WorkloadKeys"/>).</param>
+/// <param name="Version">The version its instances run.</param>
+/// <param name="Instances">How many instances it wants; null for one on every surviving node.</param>
+/// <param name="Spec">The spec of one of its instances, by instance id.</param>
+/// <param name="DrainTimeout">How long its instances may finish their requests when stopped; null to stop at once.</param>
+internal sealed record Workload(string Key, string Version, int? Instances, Func<string, InstanceSpec> Spec, TimeSpan? DrainTimeout = null);
