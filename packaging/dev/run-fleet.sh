@@ -113,6 +113,7 @@ for ((i = 0; i < AGENTS; i++)); do
   "logFile": "$dir/agent.log",
   "nvmlLibraryPath": "$OUT/native/libnvidia-ml.so.1",
   "localSocketPath": "$dir/agent.sock",
+  "shimListenAddress": "127.0.0.1",
   "stopInstancesOnExit": true
 }
 JSON
@@ -141,9 +142,10 @@ for ((t = 0; t < 120; t++)); do
   sleep 0.5
 done
 
-# The sample function: one counter instance per node, its count kept in the instance's state directory.
+# The sample function: one counter instance per node, its count kept in the instance's state
+# directory, behind each node's shim: one request at a time per instance (slo 1), four waiting.
 curl -fsS -X PUT "http://127.0.0.1:$HTTP_PORT/v1/functions/counter" -H 'Content-Type: application/json' \
-  -d "{\"runtime\": {\"type\": \"process\", \"command\": \"$OUT/samples/counter/counter\"}, \"commitIntervalSeconds\": 10}" > /dev/null \
+  -d "{\"runtime\": {\"type\": \"process\", \"command\": \"$OUT/samples/counter/counter\"}, \"commitIntervalSeconds\": 10, \"slo\": 1, \"queueLength\": 4}" > /dev/null \
   || echo "run-fleet: could not define the function 'counter'; see $agg_dir/aggregator.log" >&2
 
 cat <<TEXT
@@ -152,8 +154,10 @@ Drover is running: one aggregator and $AGENTS agents in $CLUSTERS cluster(s), $G
 
   Nodes:          curl -s http://127.0.0.1:$HTTP_PORT/v1/nodes
   One node's GPUs: curl -s http://127.0.0.1:$HTTP_PORT/v1/nodes/<nodeId>/gpus
-  Instances:      curl -s http://127.0.0.1:$HTTP_PORT/v1/functions/counter/instances
-                  (then: curl -s -X POST http://127.0.0.1:<port>/   increments that instance's counter)
+  Invoke:         curl -si -X POST http://127.0.0.1:$FIRST_NODE_PORT/v1/invoke/counter   (any node's port; X-Drover-Node, X-Drover-Instance)
+  Queue and 429s: for i in \$(seq 20); do curl -s -o /dev/null -w '%{http_code} ' -X POST 'http://127.0.0.1:$FIRST_NODE_PORT/v1/invoke/counter?sleepMs=2000' & done; wait
+  Status events:  curl -N http://127.0.0.1:$HTTP_PORT/v1/events           (accepted, started, completed of every request)
+  Function:       curl -s http://127.0.0.1:$HTTP_PORT/v1/functions/counter   (requestQueueLength, inFlight, nodes, instances)
   Decisions:      curl -s http://127.0.0.1:$HTTP_PORT/v1/functions/counter/decisions
   Agent link:     127.0.0.1:$LINK_PORT (gRPC; grpc.health.v1 answers there)
   Processes:      $VAR/fleet.json
