@@ -24,7 +24,17 @@ public class FunctionValidatorTests
         ["runtime.workingDirectory"] = Valid() with { Runtime = new ProcessRuntimeDefinition { Command = "x", WorkingDirectory = "rel" } },
         ["commitIntervalSeconds"] = Valid() with { CommitIntervalSeconds = -1 },
         ["placement"] = Valid() with { Placement = "somewhere" },
+        ["shimMode"] = Valid() with { ShimMode = "grpc" },
+        ["slo"] = Valid() with { Slo = 0 },
+        ["queueLength"] = Valid() with { QueueLength = -1 },
+        ["timeoutMs"] = Valid() with { TimeoutMs = 0 },
+        ["eventHeaders"] = Valid() with { EventHeaders = ["X-Ok", "not a header"] },
+        ["healthPath"] = Valid() with { HealthPath = "healthz" },
     };
+
+    [Fact]
+    public void Validate_StdioWithHealthPath_IsRefused()
+        => Assert.Equal("healthPath", FunctionValidator.Validate(Valid() with { ShimMode = "stdio", HealthPath = "/healthz" })!.Value.Field);
 
     public static TheoryData<string> BadFields => new(Bad.Keys);
 
