@@ -1,54 +1,29 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
-using Drover.Aggregator.Configuration;
 using Drover.Aggregator.Events;
-using Drover.Aggregator.Tests.State;
 using Drover.Protocol.V1;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.DependencyInjection;
-using Serilog;
 
 namespace Drover.Aggregator.Tests.Events;
 
 /// <summary><c>GET /v1/events</c> on a real aggregator host on loopback ports, read as a client reads it.</summary>
 public sealed class EventsApiTests : IAsyncLifetime
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Timeout = TestAggregator.Timeout;
 
-    private readonly TempDirectory _data = new();
-    private WebApplication? _app;
-    private HttpClient? _client;
+    private TestAggregator? _aggregator;
 
-    private EventHub Hub => _app!.Services.GetRequiredService<EventHub>();
+    private EventHub Hub => _aggregator!.Hub;
 
-    private HttpClient Client => _client!;
+    private HttpClient Client => _aggregator!.Http;
 
-    public async Task InitializeAsync()
-    {
-        var options = new AggregatorOptions
-        {
-            ListenAddress = "127.0.0.1",
-            HttpPort = FreePort(),
-            LinkPort = FreePort(),
-            DataDirectory = _data.Path,
-            LogFile = "",
-        };
-        _app = AggregatorHost.Build(options, new LoggerConfiguration().CreateLogger());
-        await _app.StartAsync().WaitAsync(Timeout);
-        _client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{options.HttpPort}"), Timeout = System.Threading.Timeout.InfiniteTimeSpan };
-    }
+    public async Task InitializeAsync() => _aggregator = await TestAggregator.StartAsync();
 
     public async Task DisposeAsync()
     {
-        _client?.Dispose();
-        if (_app is not null)
+        if (_aggregator is not null)
         {
-            await _app.StopAsync().WaitAsync(Timeout);
-            await _app.DisposeAsync();
+            await _aggregator.DisposeAsync();
         }
-
-        _data.Dispose();
     }
 
     [Fact]
@@ -127,13 +102,6 @@ public sealed class EventsApiTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains("Last-Event-ID", await response.Content.ReadAsStringAsync().WaitAsync(Timeout), StringComparison.Ordinal);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     internal sealed record SseMessage(string Id, string Event, JsonDocument Data);
