@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Drover.Aggregator.Events;
 using Drover.Protocol.V1;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Drover.Aggregator.Tests.Events;
 
@@ -10,13 +11,14 @@ public sealed class EventsApiTests : IAsyncLifetime
 {
     private static readonly TimeSpan Timeout = TestAggregator.Timeout;
 
+    private readonly FakeTimeProvider _time = new();
     private TestAggregator? _aggregator;
 
     private EventHub Hub => _aggregator!.Hub;
 
     private HttpClient Client => _aggregator!.Http;
 
-    public async Task InitializeAsync() => _aggregator = await TestAggregator.StartAsync();
+    public async Task InitializeAsync() => _aggregator = await TestAggregator.StartAsync(_time);
 
     public async Task DisposeAsync()
     {
@@ -79,6 +81,25 @@ public sealed class EventsApiTests : IAsyncLifetime
         Assert.Equal("web", got[1].Data.RootElement.GetProperty("service").GetString());
     }
 
+    [Fact]
+    public async Task Events_QuietStream_KeepAliveCommentEveryFifteenSeconds()
+    {
+        await using var stream = await SseStream.OpenAsync(Client, "/v1/events", lastEventId: null);
+
+        _time.Advance(TimeSpan.FromSeconds(14));
+        Hub.Publish(EventHubTests.Event("function/a"));
+        var beforeInterval = await stream.ReadLineAsync();
+        _time.Advance(TimeSpan.FromSeconds(1));
+        var lines = new List<string>();
+        while (lines.Count == 0 || lines[^1] != ": keep-alive")
+        {
+            lines.Add(await stream.ReadLineAsync());
+        }
+
+        Assert.Equal("id: function/a:1", beforeInterval);
+        Assert.DoesNotContain(lines, l => l.StartsWith(':') && l != ": keep-alive");
+    }
+
     [Theory]
     [InlineData("function=Counter", "function")]
     [InlineData("service=-web", "service")]
@@ -133,13 +154,16 @@ public sealed class EventsApiTests : IAsyncLifetime
             return new SseStream(response, new StreamReader(body));
         }
 
+        public async Task<string> ReadLineAsync()
+            => await _reader.ReadLineAsync().WaitAsync(Timeout) ?? throw new IOException("the event stream ended");
+
         public async Task<List<SseMessage>> ReadAsync(int count)
         {
             var messages = new List<SseMessage>();
             string? id = null, kind = null, data = null;
             while (messages.Count < count)
             {
-                var line = await _reader.ReadLineAsync().WaitAsync(Timeout) ?? throw new IOException("the event stream ended");
+                var line = await ReadLineAsync();
                 if (line.Length == 0)
                 {
                     if (data is not null)

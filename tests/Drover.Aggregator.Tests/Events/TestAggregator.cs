@@ -18,7 +18,7 @@ internal sealed class TestAggregator : IAsyncDisposable
     private readonly TempDirectory _data = new();
     private readonly WebApplication _app;
 
-    private TestAggregator()
+    private TestAggregator(TimeProvider? time)
     {
         Options = new AggregatorOptions
         {
@@ -28,7 +28,7 @@ internal sealed class TestAggregator : IAsyncDisposable
             DataDirectory = _data.Path,
             LogFile = "",
         };
-        _app = AggregatorHost.Build(Options, new LoggerConfiguration().CreateLogger());
+        _app = AggregatorHost.Build(Options, new LoggerConfiguration().CreateLogger(), time);
         Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{Options.HttpPort}"), Timeout = System.Threading.Timeout.InfiniteTimeSpan };
     }
 
@@ -40,9 +40,10 @@ internal sealed class TestAggregator : IAsyncDisposable
 
     public EventHub Hub => _app.Services.GetRequiredService<EventHub>();
 
-    public static async Task<TestAggregator> StartAsync()
+    /// <param name="time">The host's clock; the system clock when null.</param>
+    public static async Task<TestAggregator> StartAsync(TimeProvider? time = null)
     {
-        var aggregator = new TestAggregator();
+        var aggregator = new TestAggregator(time);
         await aggregator._app.StartAsync().WaitAsync(Timeout);
         return aggregator;
     }
