@@ -1,4 +1,5 @@
 using Drover.Agent.LocalSocket.V1;
+using Drover.Protocol.Events;
 using Drover.Protocol.V1;
 
 namespace Drover.Agent.LocalSocket;
@@ -14,7 +15,7 @@ internal static class EventFrames
             Sequence = channelEvent.Sequence,
             Channel = e.Channel,
             CallId = e.CallId,
-            Status = StatusName(e.Status),
+            Status = RequestStatusNames.Of(e.Status),
             Method = e.Method,
             Path = e.Path,
             NodeId = e.NodeId,
@@ -27,13 +28,4 @@ internal static class EventFrames
         local.Headers.Add(e.Headers);
         return new AgentFrame { RequestId = 0, Event = local };
     }
-
-    public static string StatusName(RequestStatus status) => status switch
-    {
-        RequestStatus.Accepted => "accepted",
-        RequestStatus.Started => "started",
-        RequestStatus.Completed => "completed",
-        RequestStatus.Failed => "failed",
-        _ => "unspecified",
-    };
 }

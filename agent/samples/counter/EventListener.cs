@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Net.Sockets;
 using Drover.Agent.LocalSocket.V1;
 using Google.Protobuf;
@@ -29,8 +28,6 @@ internal sealed class EventListener
 
     /// <summary>What /events answers: one entry per message received, oldest first.</summary>
     internal sealed record Received(ulong Sequence, string CallId, string Status, string InstanceId);
-
-    public string Channel => _channel;
 
     /// <summary>Starts listening when run by an agent; null otherwise.</summary>
     public static EventListener? Start(TextWriter log)
@@ -78,7 +75,7 @@ internal sealed class EventListener
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         socket.Connect(new UnixDomainSocketEndPoint(Environment.GetEnvironmentVariable("DROVER_LOCAL_SOCKET")!));
         using var stream = new NetworkStream(socket, ownsSocket: false);
-        Write(stream, new InstanceFrame
+        SocketFrames.Write(stream, new InstanceFrame
         {
             RequestId = 1,
             Register = new Register
@@ -87,18 +84,18 @@ internal sealed class EventListener
                 Token = Environment.GetEnvironmentVariable("DROVER_INSTANCE_TOKEN") ?? "",
             },
         });
-        Expect(Read(stream), AgentFrame.KindOneofCase.Registered);
+        Expect(SocketFrames.Read(stream), AgentFrame.KindOneofCase.Registered);
         ulong after;
         lock (_gate)
         {
             after = _last;
         }
 
-        Write(stream, new InstanceFrame { RequestId = 2, Subscribe = new Subscribe { Channel = _channel, AfterSequence = after } });
-        Expect(Read(stream), AgentFrame.KindOneofCase.Subscribed);
+        SocketFrames.Write(stream, new InstanceFrame { RequestId = 2, Subscribe = new Subscribe { Channel = _channel, AfterSequence = after } });
+        Expect(SocketFrames.Read(stream), AgentFrame.KindOneofCase.Subscribed);
         while (true)
         {
-            var frame = Read(stream);
+            var frame = SocketFrames.Read(stream);
             if (frame.KindCase == AgentFrame.KindOneofCase.Error)
             {
                 throw new IOException($"the agent sent error '{frame.Error.Code}': {frame.Error.Message}");
@@ -128,29 +125,5 @@ internal sealed class EventListener
         {
             throw new IOException($"expected {kind} from the agent, got {frame}");
         }
-    }
-
-    private static void Write(NetworkStream stream, InstanceFrame frame)
-    {
-        var body = frame.ToByteArray();
-        var header = new byte[4];
-        BinaryPrimitives.WriteInt32BigEndian(header, body.Length);
-        stream.Write(header);
-        stream.Write(body);
-    }
-
-    private static AgentFrame Read(NetworkStream stream)
-    {
-        var header = new byte[4];
-        stream.ReadExactly(header);
-        var length = BinaryPrimitives.ReadInt32BigEndian(header);
-        if (length is < 0 or > 64 * 1024)
-        {
-            throw new IOException($"the agent sent a frame of {length} bytes");
-        }
-
-        var body = new byte[length];
-        stream.ReadExactly(body);
-        return AgentFrame.Parser.ParseFrom(body);
     }
 }

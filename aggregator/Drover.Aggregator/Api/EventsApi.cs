@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using Drover.Aggregator.Events;
+using Drover.Protocol.Events;
 using Drover.Protocol.V1;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -138,7 +139,7 @@ internal static partial class EventsApi
         output.Write("id: "u8);
         output.Write(Encoding.UTF8.GetBytes(position.ToString()));
         output.Write("\nevent: "u8);
-        output.Write(Encoding.UTF8.GetBytes(StatusEventJson.StatusName(numbered.Event.Status)));
+        output.Write(Encoding.UTF8.GetBytes(RequestStatusNames.Of(numbered.Event.Status)));
         output.Write("\ndata: "u8);
         StatusEventJson.Write(output, numbered);
         output.Write("\n\n"u8);

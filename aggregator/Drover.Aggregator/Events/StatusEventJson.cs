@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
+using Drover.Protocol.Events;
 using Drover.Protocol.V1;
 
 namespace Drover.Aggregator.Events;
@@ -10,16 +11,6 @@ namespace Drover.Aggregator.Events;
 /// </summary>
 internal static class StatusEventJson
 {
-    /// <summary>The status as the API and the local socket name it: accepted, started, completed, failed.</summary>
-    public static string StatusName(RequestStatus status) => status switch
-    {
-        RequestStatus.Accepted => "accepted",
-        RequestStatus.Started => "started",
-        RequestStatus.Completed => "completed",
-        RequestStatus.Failed => "failed",
-        _ => "unspecified",
-    };
-
     public static void Write(IBufferWriter<byte> output, ChannelEvent numbered)
     {
         var e = numbered.Event;
@@ -33,7 +24,7 @@ internal static class StatusEventJson
         }
 
         json.WriteString("callId", e.CallId);
-        json.WriteString("status", StatusName(e.Status));
+        json.WriteString("status", RequestStatusNames.Of(e.Status));
         json.WriteString("method", e.Method);
         json.WriteString("path", e.Path);
         json.WriteStartObject("headers");
