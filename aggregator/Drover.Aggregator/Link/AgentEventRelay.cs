@@ -33,9 +33,6 @@ internal sealed partial class AgentEventRelay : IAsyncDisposable
         _streamDone = streamDone;
     }
 
-    /// <summary>The channels relayed now.</summary>
-    public IReadOnlyCollection<string> Channels => _channels.Keys;
-
     /// <summary>
     /// Starts, restarts (a second subscription to a channel replaces the first, replaying after its
     /// own number) or stops relaying a channel. A bad subscription is logged and ignored.
@@ -67,9 +64,11 @@ internal sealed partial class AgentEventRelay : IAsyncDisposable
             return;
         }
 
+        // 0 means only new messages: from the number the channel is at now, not when the pump starts.
+        var after = subscription.AfterSequence == 0 ? _hub.LastSequence(channel) : subscription.AfterSequence;
+
         // Off the read loop: a replay runs synchronously for as long as the outbox has room.
         var stop = CancellationTokenSource.CreateLinkedTokenSource(_streamDone);
-        var after = subscription.AfterSequence;
         _channels[channel] = (stop, Task.Run(() => PumpAsync(channel, after, stop.Token), CancellationToken.None));
         Log.Subscribed(_logger, _connection.NodeId, channel, subscription.AfterSequence);
     }
@@ -94,8 +93,7 @@ internal sealed partial class AgentEventRelay : IAsyncDisposable
 
     private async Task PumpAsync(string channel, ulong afterSequence, CancellationToken cancellationToken)
     {
-        // 0 means only new messages: from the number the channel is at now.
-        var last = afterSequence == 0 ? _hub.LastSequence(channel) : afterSequence;
+        var last = afterSequence;
         try
         {
             while (!cancellationToken.IsCancellationRequested)
