@@ -86,7 +86,10 @@ internal static class AgentHost
         builder.Services.AddSingleton<IGpuWorkSink>(sp => sp.GetRequiredService<ReportedGpuWork>());
         builder.Services.AddSingleton<GpuTelemetry>();
         builder.Services.AddSingleton<AgentOutbox>();
-        builder.Services.AddSingleton<IStatusEventSink, StatusEventPublisher>();
+        builder.Services.AddSingleton<StatusEventPublisher>();
+        builder.Services.AddSingleton<IStatusEventSink>(sp => sp.GetRequiredService<StatusEventPublisher>());
+        builder.Services.AddSingleton<EventRelay>();
+        builder.Services.AddSingleton<IEventSubscriptions>(sp => sp.GetRequiredService<EventRelay>());
         builder.Services.AddSingleton<InstanceTokens>();
         builder.Services.AddSingleton<IInstanceAuthenticator>(sp => sp.GetRequiredService<InstanceTokens>());
         builder.Services.AddSingleton<RestoreStaging>();
@@ -102,7 +105,9 @@ internal static class AgentHost
             sp.GetRequiredService<IGpuWorkSink>(),
             sp.GetRequiredService<ICommitRequester>(),
             sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<LocalSocketServer>>()));
+            sp.GetRequiredService<ILogger<LocalSocketServer>>(),
+            sp.GetRequiredService<IEventSubscriptions>(),
+            instanceId => sp.GetRequiredService<InstanceManager>().Find(instanceId)?.Spec is { } spec ? EventChannels.Of(spec) : null));
 
         // Start order matters: the local socket listens before instances are adopted or started,
         // and instances are found again before the link reports them to the aggregator.

@@ -1,6 +1,7 @@
 using System.Net;
 using Drover.Aggregator.Api;
 using Drover.Aggregator.Configuration;
+using Drover.Aggregator.Events;
 using Drover.Aggregator.Fleet;
 using Drover.Aggregator.Functions;
 using Drover.Aggregator.Link;
@@ -68,6 +69,7 @@ internal static class AggregatorHost
         builder.Services.AddSingleton(AggregatorIdentity.ForThisProcess());
         builder.Services.AddSingleton<NodeTable>();
         builder.Services.AddSingleton<AgentConnections>();
+        builder.Services.AddSingleton<EventHub>();
         builder.Services.AddSingleton<InstanceTable>();
         builder.Services.AddSingleton<WorkloadStatsTable>();
         builder.Services.AddSingleton<FunctionRegistry>();
@@ -111,6 +113,7 @@ internal static class AggregatorHost
         app.MapNodesApi();
         app.MapFunctionsApi();
         app.MapServicesApi();
+        app.MapEventsApi();
 
         // A lost node's instances resume elsewhere at once, not at the next period.
         var reconciler = app.Services.GetRequiredService<InstanceReconciler>();

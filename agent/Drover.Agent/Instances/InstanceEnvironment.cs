@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Globalization;
+using Drover.Agent.Events;
 using Drover.Agent.LocalSocket;
 using Drover.Protocol.V1;
 
@@ -8,7 +9,7 @@ namespace Drover.Agent.Instances;
 /// <summary>
 /// The environment an instance's process gets: the agent's own, without what belongs to the agent
 /// (DROVER_*, systemd's notify and watchdog variables), plus the spec's, plus what Drover gives every
-/// instance: its state directory, id, local-socket token, port and GPUs.
+/// instance: its state directory, id, local-socket token, function and kind, port and GPUs.
 /// </summary>
 internal sealed class InstanceEnvironment(int port, string token, string nodeId, string socketPath)
 {
@@ -41,6 +42,7 @@ internal sealed class InstanceEnvironment(int port, string token, string nodeId,
         environment[LocalSocketEnvironment.InstanceToken] = Token;
         environment[LocalSocketEnvironment.SocketPath] = socketPath;
         environment["DROVER_FUNCTION"] = spec.Function;
+        environment["DROVER_KIND"] = EventChannels.KindName(spec.Kind);
         environment["DROVER_NODE_ID"] = nodeId;
         environment["PORT"] = Port.ToString(CultureInfo.InvariantCulture);
         environment["CUDA_VISIBLE_DEVICES"] = gpus;

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Drover.Agent.Events;
 using Drover.Agent.Heartbeats;
 using Drover.Agent.Instances;
 using Drover.Protocol.V1;
@@ -17,6 +18,7 @@ internal sealed partial class AggregatorMessageDispatcher : BackgroundService
     private readonly StateCommitter _committer;
     private readonly RestoreStaging _staging;
     private readonly AgentOutbox _outbox;
+    private readonly EventRelay _events;
     private readonly ILogger<AggregatorMessageDispatcher> _logger;
     private readonly Channel<Command> _commands = Channel.CreateBounded<Command>(new BoundedChannelOptions(1024) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
 
@@ -26,6 +28,7 @@ internal sealed partial class AggregatorMessageDispatcher : BackgroundService
         StateCommitter committer,
         RestoreStaging staging,
         AgentOutbox outbox,
+        EventRelay events,
         ILogger<AggregatorMessageDispatcher> logger)
     {
         _state = state;
@@ -33,6 +36,7 @@ internal sealed partial class AggregatorMessageDispatcher : BackgroundService
         _committer = committer;
         _staging = staging;
         _outbox = outbox;
+        _events = events;
         _logger = logger;
     }
 
@@ -53,6 +57,9 @@ internal sealed partial class AggregatorMessageDispatcher : BackgroundService
                 break;
             case AggregatorMessage.KindOneofCase.RestoreChunk:
                 _staging.Add(message.RestoreChunk);
+                break;
+            case AggregatorMessage.KindOneofCase.ChannelEvent:
+                _events.Deliver(message.ChannelEvent);
                 break;
             default:
                 Log.UnexpectedMessage(_logger, message.KindCase.ToString());

@@ -18,6 +18,6 @@ internal static class ErrorCodes
     /// <summary>The frame breaks a rule (no kind, a field out of range). The connection stays open.</summary>
     public const string Invalid = "invalid";
 
-    /// <summary>The agent has too many connections open. Sent before any frame is read; closes the connection.</summary>
+    /// <summary>The agent has too many connections open (sent before any frame is read), or the connection fell behind reading its pushed Events. Closes the connection.</summary>
     public const string Unavailable = "unavailable";
 }

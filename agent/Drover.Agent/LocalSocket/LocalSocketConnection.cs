@@ -1,5 +1,9 @@
 using System.IO.Pipelines;
+using System.Runtime.ExceptionServices;
+using System.Threading.Channels;
+using Drover.Agent.Events;
 using Drover.Agent.LocalSocket.V1;
+using Drover.Protocol.V1;
 
 namespace Drover.Agent.LocalSocket;
 
@@ -9,6 +13,11 @@ namespace Drover.Agent.LocalSocket;
 /// or sent something that ends it (see the error codes in local_socket.proto). I/O failures
 /// propagate to the server, which owns the socket.
 /// </summary>
+/// <remarks>
+/// Once subscribed, the channel's Events are pushed by a pump of their own through a bounded queue,
+/// so a slow instance never holds up the relay; every frame (reply or Event) is written whole under
+/// one lock. A queue that fills closes the connection with Error <c>unavailable</c>.
+/// </remarks>
 internal sealed partial class LocalSocketConnection
 {
     public const int MaxInstanceIdLength = 128;
@@ -20,6 +29,9 @@ internal sealed partial class LocalSocketConnection
     private const int MaxErrorLength = 1024;
     private const int MaxQuotedLength = 100;
 
+    /// <summary>How long the Error of a connection that fell behind may take to write before the connection is closed without it.</summary>
+    private static readonly TimeSpan BehindReplyTimeout = TimeSpan.FromSeconds(2);
+
     private readonly long _id;
     private readonly PipeWriter _output;
     private readonly FrameReader<InstanceFrame> _frames;
@@ -30,6 +42,23 @@ internal sealed partial class LocalSocketConnection
     private readonly ICommitRequester? _commits;
     private readonly Action<string> _onRegistered;
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly IEventSubscriptions? _events;
+    private readonly Func<string, string?>? _channelOf;
+
+    // One frame at a time on the output: replies from the read loop, Events from the pump.
+    private readonly SemaphoreSlim _writing = new(1, 1);
+
+    // Cancelled to end the connection from outside the read loop: the Events fell behind, or the pump failed.
+    private readonly CancellationTokenSource _stop = new();
+    private EventFeed? _feed;
+    private IDisposable? _subscription;
+    private Task _pump = Task.CompletedTask;
+    private Exception? _pumpError;
+    private volatile bool _behind;
+
+    // A write was cancelled part-way: the output may hold half a frame, so nothing more is written.
+    private bool _torn;
 
     // Started with the connection, not with the first read: the time to register runs from accept.
     private readonly CancellationTokenSource _registerDeadline;
@@ -45,7 +74,9 @@ internal sealed partial class LocalSocketConnection
         ICommitRequester? commits,
         Action<string> onRegistered,
         TimeProvider time,
-        ILogger logger)
+        ILogger logger,
+        IEventSubscriptions? events = null,
+        Func<string, string?>? channelOf = null)
     {
         _id = id;
         _output = output;
@@ -57,6 +88,9 @@ internal sealed partial class LocalSocketConnection
         _commits = commits;
         _onRegistered = onRegistered;
         _logger = logger;
+        _time = time;
+        _events = events;
+        _channelOf = channelOf;
         _registerDeadline = new CancellationTokenSource(options.RegisterTimeout, time);
     }
 
@@ -65,6 +99,29 @@ internal sealed partial class LocalSocketConnection
 
     /// <summary>Serves the connection until it should close. <paramref name="cancellationToken"/> is the agent stopping.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        using var scope = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
+        try
+        {
+            await ServeAsync(scope.Token);
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            await StopEventsAsync();
+            if (_pumpError is not null)
+            {
+                ExceptionDispatchInfo.Throw(_pumpError);
+            }
+
+            await SendBehindAsync(cancellationToken);
+        }
+        finally
+        {
+            await StopEventsAsync();
+        }
+    }
+
+    private async Task ServeAsync(CancellationToken cancellationToken)
     {
         FrameReadResult<InstanceFrame> first;
         using (var registerScope = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _registerDeadline.Token))
@@ -89,7 +146,12 @@ internal sealed partial class LocalSocketConnection
         }
     }
 
-    public void Dispose() => _registerDeadline.Dispose();
+    public void Dispose()
+    {
+        _registerDeadline.Dispose();
+        _stop.Dispose();
+        _writing.Dispose();
+    }
 
     /// <summary>
     /// Checks a report against the contract's limits: the error text naming the field, the value and
@@ -191,6 +253,8 @@ internal sealed partial class LocalSocketConnection
 
                 await ReplyAsync(new AgentFrame { RequestId = requestId, Ack = new Ack() }, cancellationToken);
                 return true;
+            case InstanceFrame.KindOneofCase.Subscribe:
+                return await SubscribeAsync(requestId, InstanceId, frame.Subscribe, cancellationToken);
             case InstanceFrame.KindOneofCase.CommitNow:
                 var outcome = await CommitAsync(InstanceId, cancellationToken);
                 await ReplyAsync(
@@ -208,7 +272,7 @@ internal sealed partial class LocalSocketConnection
                 return true;
             default:
                 // Also what a newer instance's unknown kind parses as.
-                const string noKind = "the frame has no kind known to this agent; expected register, report_gpu_work or commit_now";
+                const string noKind = "the frame has no kind known to this agent; expected register, report_gpu_work, commit_now or subscribe";
                 Log.FrameRejected(_logger, _id, InstanceId, ErrorCodes.Invalid, noKind);
                 await ReplyAsync(Error(requestId, ErrorCodes.Invalid, noKind), cancellationToken);
                 return true;
@@ -232,6 +296,121 @@ internal sealed partial class LocalSocketConnection
         Log.Registered(_logger, instanceId, _id);
         await ReplyAsync(new AgentFrame { RequestId = requestId, Registered = new Registered { NodeId = _nodeId } }, cancellationToken);
         return true;
+    }
+
+    private async ValueTask<bool> SubscribeAsync(ulong requestId, string instanceId, Subscribe subscribe, CancellationToken cancellationToken)
+    {
+        var own = _channelOf?.Invoke(instanceId);
+        var channel = subscribe.Channel;
+        if (_events is null || own is null)
+        {
+            await FailAsync(requestId, ErrorCodes.Invalid, $"subscribe.channel = '{Quote(channel)}': status messages are not available to instance '{instanceId}' on this agent", cancellationToken);
+            return true;
+        }
+
+        if (!string.Equals(channel, own, StringComparison.Ordinal))
+        {
+            await FailAsync(requestId, ErrorCodes.Invalid, $"subscribe.channel = '{Quote(channel)}'; an instance may subscribe only to its own set's channel, '{own}'", cancellationToken);
+            return true;
+        }
+
+        // Subscribed goes out before the first Event of the subscription can.
+        await ReplyAsync(new AgentFrame { RequestId = requestId, Subscribed = new Subscribed { Channel = own } }, cancellationToken);
+        if (_feed is null)
+        {
+            _feed = new EventFeed(_options.MaxQueuedEvents, OnBehind);
+            _pump = PumpAsync(_feed.Reader, cancellationToken);
+        }
+
+        _subscription?.Dispose();
+        _subscription = _events.Subscribe(own, subscribe.AfterSequence, _feed);
+        Log.Subscribed(_logger, instanceId, own, subscribe.AfterSequence, _id);
+        return true;
+    }
+
+    private void OnBehind()
+    {
+        if (_behind)
+        {
+            return;
+        }
+
+        _behind = true;
+
+        // Not on the relay's thread, which called us under its lock.
+        _ = Task.Run(() =>
+        {
+            try
+            {
+                _stop.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The connection already ended.
+            }
+        });
+    }
+
+    private async Task PumpAsync(ChannelReader<AgentFrame> events, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var frame in events.ReadAllAsync(cancellationToken))
+            {
+                try
+                {
+                    await ReplyAsync(frame, cancellationToken);
+                }
+                catch (ArgumentException ex)
+                {
+                    // Over the frame maximum: the aggregator bounds what it relays, so this is a defect; skip it.
+                    Log.EventNotSent(_logger, _id, frame.Event.Channel, frame.Event.Sequence, ex.Message);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidOperationException)
+        {
+            _pumpError = ex;
+            await _stop.CancelAsync();
+        }
+    }
+
+    /// <summary>Ends the subscription and the pump; what was queued for a closing connection is dropped.</summary>
+    private async Task StopEventsAsync()
+    {
+        _subscription?.Dispose();
+        _subscription = null;
+        _feed?.Complete();
+        if (!_stop.IsCancellationRequested)
+        {
+            await _stop.CancelAsync();
+        }
+
+        await _pump;
+    }
+
+    private async Task SendBehindAsync(CancellationToken cancellationToken)
+    {
+        var message = $"this connection fell {_options.MaxQueuedEvents} events behind, the most the agent queues for it; connect again and subscribe after the last sequence received";
+        Log.FrameRejected(_logger, _id, InstanceId ?? "", ErrorCodes.Unavailable, message);
+        if (_torn)
+        {
+            return;
+        }
+
+        // A peer that reads nothing does not get to hold the connection open.
+        using var deadline = new CancellationTokenSource(BehindReplyTimeout, _time);
+        using var scope = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        try
+        {
+            await ReplyAsync(Error(0, ErrorCodes.Unavailable, message), scope.Token);
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+        }
     }
 
     private async Task<CommitOutcome> CommitAsync(string instanceId, CancellationToken cancellationToken)
@@ -258,8 +437,33 @@ internal sealed partial class LocalSocketConnection
         await ReplyAsync(Error(requestId, code, message), cancellationToken);
     }
 
+    /// <summary>Writes one whole frame (a reply or a pushed Event) and flushes it.</summary>
     private async ValueTask ReplyAsync(AgentFrame frame, CancellationToken cancellationToken)
-        => await FrameWriter.WriteAsync(_output, frame, cancellationToken);
+    {
+        await _writing.WaitAsync(cancellationToken);
+        try
+        {
+            if (_torn)
+            {
+                return;
+            }
+
+            FrameWriter.Write(_output, frame);
+            try
+            {
+                await _output.FlushAsync(cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                _torn = true;
+                throw;
+            }
+        }
+        finally
+        {
+            _writing.Release();
+        }
+    }
 
     private static AgentFrame Error(ulong requestId, string code, string message)
         => new() { RequestId = requestId, Error = new V1.Error { Code = code, Message = Cut(message, MaxErrorLength) } };
@@ -268,6 +472,7 @@ internal sealed partial class LocalSocketConnection
     {
         InstanceFrame.KindOneofCase.ReportGpuWork => "report_gpu_work",
         InstanceFrame.KindOneofCase.CommitNow => "commit_now",
+        InstanceFrame.KindOneofCase.Subscribe => "subscribe",
         InstanceFrame.KindOneofCase.Register => "register",
         _ => "a frame with no kind",
     };
@@ -297,5 +502,35 @@ internal sealed partial class LocalSocketConnection
         [LoggerMessage(EventId = 2524, EventName = "LocalSocketCommitFailed", Level = LogLevel.Warning,
             Message = "The commit instance '{InstanceId}' asked for failed.")]
         public static partial void CommitFailed(ILogger logger, string instanceId, Exception exception);
+
+        [LoggerMessage(EventId = 2525, EventName = "LocalSocketSubscribed", Level = LogLevel.Information,
+            Message = "Instance '{InstanceId}' subscribed to channel '{Channel}' after sequence {AfterSequence} on local socket connection {ConnectionId}.")]
+        public static partial void Subscribed(ILogger logger, string instanceId, string channel, ulong afterSequence, long connectionId);
+
+        [LoggerMessage(EventId = 2526, EventName = "LocalSocketEventNotSent", Level = LogLevel.Error,
+            Message = "Local socket connection {ConnectionId}: the event '{Channel}' {Sequence} was not sent: {Reason}")]
+        public static partial void EventNotSent(ILogger logger, long connectionId, string channel, ulong sequence, string reason);
+    }
+
+    /// <summary>The connection's queue of Events waiting to be written.</summary>
+    private sealed class EventFeed(int capacity, Action onBehind) : IEventSubscriber
+    {
+        private readonly Channel<AgentFrame> _frames = Channel.CreateBounded<AgentFrame>(
+            new BoundedChannelOptions(capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+
+        public ChannelReader<AgentFrame> Reader => _frames.Reader;
+
+        public bool TryDeliver(ChannelEvent channelEvent)
+        {
+            if (_frames.Writer.TryWrite(EventFrames.From(channelEvent)))
+            {
+                return true;
+            }
+
+            onBehind();
+            return false;
+        }
+
+        public void Complete() => _frames.Writer.TryComplete();
     }
 }

@@ -18,6 +18,9 @@ internal sealed class LocalSocketOptions
     /// <summary>How long a new connection has to send its Register before it is closed (it holds a connection slot).</summary>
     public TimeSpan RegisterTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>How many status messages may wait to be written to one subscribed connection; beyond it the connection gets Error <c>unavailable</c> and is closed.</summary>
+    public int MaxQueuedEvents { get; set; } = 1024;
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad value.</summary>
     public void Validate()
     {
@@ -34,6 +37,11 @@ internal sealed class LocalSocketOptions
         if (MaxFrameSize is < 1024 or > Frames.MaxSize)
         {
             throw new ArgumentException($"MaxFrameSize = {MaxFrameSize}: expected 1024-{Frames.MaxSize}", nameof(MaxFrameSize));
+        }
+
+        if (MaxQueuedEvents is < 1 or > 1_000_000)
+        {
+            throw new ArgumentException($"MaxQueuedEvents = {MaxQueuedEvents}: expected 1-1000000", nameof(MaxQueuedEvents));
         }
 
         if (RegisterTimeout <= TimeSpan.Zero)

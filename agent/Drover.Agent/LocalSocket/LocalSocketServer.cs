@@ -1,13 +1,15 @@
 using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using System.Net.Sockets;
+using Drover.Agent.Events;
 using Drover.Agent.LocalSocket.V1;
 
 namespace Drover.Agent.LocalSocket;
 
 /// <summary>
 /// The local socket: a Unix domain stream socket (mode 0660) where the instances this agent runs
-/// register, report their GPU work and ask for state commits (local_socket.proto). Each connection
+/// register, report their GPU work, ask for state commits and subscribe to their set's status
+/// messages (local_socket.proto). Each connection
 /// is served on its own; a connection that fails or misbehaves is closed without touching the others
 /// or the listener. At most <see cref="LocalSocketOptions.MaxConnections"/> are open at once.
 /// </summary>
@@ -35,6 +37,8 @@ internal sealed partial class LocalSocketServer : BackgroundService
     private readonly ICommitRequester? _commits;
     private readonly TimeProvider _time;
     private readonly ILogger<LocalSocketServer> _logger;
+    private readonly IEventSubscriptions? _events;
+    private readonly Func<string, string?>? _channelOf;
     private readonly ConcurrentDictionary<long, Task> _connections = new();
     private readonly Lock _registrationsLock = new();
 
@@ -52,6 +56,8 @@ internal sealed partial class LocalSocketServer : BackgroundService
     /// <param name="commits">Carries out CommitNow; null answers every CommitNow not ok.</param>
     /// <param name="time">The clock of the register timeout.</param>
     /// <param name="logger">The log.</param>
+    /// <param name="events">Serves Subscribe; null answers every Subscribe Error <c>invalid</c>.</param>
+    /// <param name="channelOf">The channel an instance may subscribe to (its set's), by instance id; null when unknown.</param>
     public LocalSocketServer(
         LocalSocketOptions options,
         string nodeId,
@@ -59,7 +65,9 @@ internal sealed partial class LocalSocketServer : BackgroundService
         IGpuWorkSink gpuWork,
         ICommitRequester? commits,
         TimeProvider time,
-        ILogger<LocalSocketServer> logger)
+        ILogger<LocalSocketServer> logger,
+        IEventSubscriptions? events = null,
+        Func<string, string?>? channelOf = null)
     {
         _options = options;
         _nodeId = nodeId;
@@ -68,6 +76,8 @@ internal sealed partial class LocalSocketServer : BackgroundService
         _commits = commits;
         _time = time;
         _logger = logger;
+        _events = events;
+        _channelOf = channelOf;
     }
 
     /// <summary>Connections open now, registered or not.</summary>
@@ -194,7 +204,7 @@ internal sealed partial class LocalSocketServer : BackgroundService
             try
             {
                 connection = new LocalSocketConnection(
-                    id, input, output, _options, _nodeId, _authenticator, _gpuWork, _commits, OnRegistered, _time, _logger);
+                    id, input, output, _options, _nodeId, _authenticator, _gpuWork, _commits, OnRegistered, _time, _logger, _events, _channelOf);
                 Log.ConnectionAccepted(_logger, id, open);
                 await connection.RunAsync(cancellationToken);
             }

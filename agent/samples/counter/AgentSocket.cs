@@ -1,7 +1,5 @@
-using System.Buffers.Binary;
 using System.Net.Sockets;
 using Drover.Agent.LocalSocket.V1;
-using Google.Protobuf;
 
 namespace Drover.Samples.Counter;
 
@@ -161,20 +159,7 @@ internal sealed class AgentSocket : IDisposable
     private AgentFrame Exchange(InstanceFrame frame)
     {
         frame.RequestId = ++_nextRequest;
-        var body = frame.ToByteArray();
-        var header = new byte[4];
-        BinaryPrimitives.WriteInt32BigEndian(header, body.Length);
-        _stream.Write(header);
-        _stream.Write(body);
-        _stream.ReadExactly(header);
-        var length = BinaryPrimitives.ReadInt32BigEndian(header);
-        if (length is < 0 or > 64 * 1024)
-        {
-            throw new IOException($"the agent sent a frame of {length} bytes");
-        }
-
-        var reply = new byte[length];
-        _stream.ReadExactly(reply);
-        return AgentFrame.Parser.ParseFrom(reply);
+        SocketFrames.Write(_stream, frame);
+        return SocketFrames.Read(_stream);
     }
 }

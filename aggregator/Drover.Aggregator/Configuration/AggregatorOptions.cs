@@ -28,6 +28,12 @@ internal sealed class AggregatorOptions
     /// <summary>How long a new stream may take to send its Hello.</summary>
     public int HelloTimeoutMs { get; set; } = 10_000;
 
+    /// <summary>How many status messages each event channel keeps for subscribers that resume.</summary>
+    public int EventHistoryPerChannel { get; set; } = 10_000;
+
+    /// <summary>How many event channels are kept; beyond it the least recently published is forgotten.</summary>
+    public int MaxEventChannels { get; set; } = 10_000;
+
     /// <summary>Where the aggregator keeps its data.</summary>
     public string DataDirectory { get; set; } = "/var/lib/drover/aggregator";
 

@@ -84,6 +84,8 @@ internal static class AggregatorOptionsLoader
         CheckRange("missedHeartbeats", o.MissedHeartbeats, 1, 100);
         CheckRange("monitorPeriodMs", o.MonitorPeriodMs, 10, 60_000);
         CheckRange("helloTimeoutMs", o.HelloTimeoutMs, 100, 300_000);
+        CheckRange("eventHistoryPerChannel", o.EventHistoryPerChannel, 1, 1_000_000);
+        CheckRange("maxEventChannels", o.MaxEventChannels, 1, 1_000_000);
         if (string.IsNullOrWhiteSpace(o.DataDirectory))
         {
             Fail("dataDirectory", o.DataDirectory, "a directory path");

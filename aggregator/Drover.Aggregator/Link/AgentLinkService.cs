@@ -1,4 +1,5 @@
 using Drover.Aggregator.Configuration;
+using Drover.Aggregator.Events;
 using Drover.Aggregator.Fleet;
 using Drover.Aggregator.State;
 using Drover.Decisions.Liveness;
@@ -22,6 +23,7 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
     private readonly SnapshotAssembler _snapshots;
     private readonly IStateStore _store;
     private readonly AgentConnections _connections;
+    private readonly EventHub _events;
     private readonly AggregatorOptions _options;
     private readonly ILogger<AgentLinkService> _logger;
     private readonly string _aggregatorId;
@@ -34,6 +36,7 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
         SnapshotAssembler snapshots,
         IStateStore store,
         AgentConnections connections,
+        EventHub events,
         AggregatorOptions options,
         AggregatorIdentity identity,
         ILogger<AgentLinkService> logger)
@@ -45,6 +48,7 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
         _snapshots = snapshots;
         _store = store;
         _connections = connections;
+        _events = events;
         _options = options;
         _logger = logger;
         _aggregatorId = identity.Id;
@@ -142,9 +146,10 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
     {
         var chunks = Channel.CreateBounded<StateChunk>(new BoundedChannelOptions(16) { SingleReader = true, SingleWriter = true });
         var storing = StoreChunksAsync(connection, chunks.Reader, cancellationToken);
+        await using var relay = new AgentEventRelay(_events, connection, _logger, cancellationToken);
         try
         {
-            await ReadMessagesAsync(requestStream, connection, chunks, cancellationToken);
+            await ReadMessagesAsync(requestStream, connection, chunks, relay, cancellationToken);
         }
         finally
         {
@@ -170,7 +175,7 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
         }
     }
 
-    private async Task ReadMessagesAsync(IAsyncStreamReader<AgentMessage> requestStream, AgentConnection connection, Channel<StateChunk> chunks, CancellationToken cancellationToken)
+    private async Task ReadMessagesAsync(IAsyncStreamReader<AgentMessage> requestStream, AgentConnection connection, Channel<StateChunk> chunks, AgentEventRelay relay, CancellationToken cancellationToken)
     {
         while (await requestStream.MoveNext(cancellationToken))
         {
@@ -220,6 +225,12 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
                         Log.CommandFailed(_logger, connection.NodeId, result.CommandId, result.Error);
                     }
 
+                    break;
+                case AgentMessage.KindOneofCase.StatusEvent:
+                    OnStatusEvent(connection, message.StatusEvent);
+                    break;
+                case AgentMessage.KindOneofCase.EventSubscription:
+                    relay.Handle(message.EventSubscription);
                     break;
                 case AgentMessage.KindOneofCase.Hello:
                     throw new RpcException(new Status(StatusCode.FailedPrecondition, "a Hello is only accepted as the first message of a stream"));
@@ -293,6 +304,20 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
         }
 
         _instances.Record(connection.NodeId, report);
+    }
+
+    private void OnStatusEvent(AgentConnection connection, StatusEvent statusEvent)
+    {
+        if (StatusEventValidator.Validate(statusEvent) is { } error)
+        {
+            // Refuse the message, keep the stream.
+            Log.StatusEventRefused(_logger, connection.NodeId, error);
+            return;
+        }
+
+        // The stream's node produced it, whatever the message says.
+        statusEvent.NodeId = connection.NodeId;
+        _events.Publish(statusEvent);
     }
 
     private void OnHeartbeat(AgentConnection connection, Heartbeat heartbeat)
@@ -379,7 +404,11 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
             Message = "A snapshot from node '{NodeId}' of instance '{InstanceId}' (version {Version}) was refused: {Reason}.")]
         public static partial void SnapshotRefused(ILogger logger, string nodeId, string instanceId, ulong version, string reason);
 
-        [LoggerMessage(EventId = 1012, EventName = "ShimStatsRefused", Level = LogLevel.Warning,
+        [LoggerMessage(EventId = 1012, EventName = "StatusEventRefused", Level = LogLevel.Warning,
+            Message = "A status message from node '{NodeId}' was refused: {Reason}.")]
+        public static partial void StatusEventRefused(ILogger logger, string nodeId, string reason);
+
+        [LoggerMessage(EventId = 1013, EventName = "ShimStatsRefused", Level = LogLevel.Warning,
             Message = "Shim counters from node '{NodeId}' were refused: {Reason}.")]
         public static partial void ShimStatsRefused(ILogger logger, string nodeId, string reason);
 

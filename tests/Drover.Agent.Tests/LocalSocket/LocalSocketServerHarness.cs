@@ -1,3 +1,4 @@
+using Drover.Agent.Events;
 using Drover.Agent.LocalSocket;
 using Drover.Agent.LocalSocket.V1;
 using Microsoft.Extensions.Time.Testing;
@@ -15,13 +16,18 @@ internal sealed class LocalSocketServerHarness : IAsyncDisposable
 
     private bool _stopped;
 
-    public LocalSocketServerHarness(ITestOutputHelper? output, Action<LocalSocketOptions>? configure = null, bool withCommits = true)
+    public LocalSocketServerHarness(
+        ITestOutputHelper? output,
+        Action<LocalSocketOptions>? configure = null,
+        bool withCommits = true,
+        IEventSubscriptions? events = null,
+        Func<string, string?>? channelOf = null)
     {
         Directory = $"/tmp/dls-{Guid.NewGuid().ToString("N")[..10]}";
         Options = new LocalSocketOptions { Path = System.IO.Path.Combine(Directory, "run", "agent.sock") };
         configure?.Invoke(Options);
         Logger = new CapturingLogger<LocalSocketServer>(output);
-        Server = new LocalSocketServer(Options, NodeId, Tokens, Sink, withCommits ? Commits : null, Time, Logger);
+        Server = new LocalSocketServer(Options, NodeId, Tokens, Sink, withCommits ? Commits : null, Time, Logger, events, channelOf);
     }
 
     public string Directory { get; }

@@ -1,0 +1,232 @@
+using Drover.Aggregator.Configuration;
+using Drover.Protocol.V1;
+
+namespace Drover.Aggregator.Events;
+
+/// <summary>
+/// The publish/subscribe hub of status messages. Each channel numbers its messages 1, 2, 3... with
+/// no gaps and keeps the last <c>eventHistoryPerChannel</c> of them, so a subscriber can resume after
+/// the last number it saw; beyond <c>maxEventChannels</c> the least recently published channel is
+/// forgotten (and numbers from 1 again if it comes back). Fan-out never waits for a subscriber: each
+/// has a bounded buffer, and one that lets it fill is ended (see <see cref="EventSubscriber"/>).
+/// </summary>
+/// <remarks>
+/// One lock covers numbering, history and fan-out, so a subscription's replay and its first live
+/// message meet without a gap or a repeat. Everything under it is non-blocking.
+/// </remarks>
+internal sealed partial class EventHub
+{
+    /// <summary>The default buffer of a subscriber: how far it may fall behind before it is ended.</summary>
+    public const int DefaultSubscriberCapacity = 1024;
+
+    private readonly int _historyPerChannel;
+    private readonly int _maxChannels;
+    private readonly ILogger<EventHub> _logger;
+    private readonly Lock _lock = new();
+
+    // Recency order: the first node is the channel published to last.
+    private readonly LinkedList<ChannelState> _recency = new();
+    private readonly Dictionary<string, LinkedListNode<ChannelState>> _channels = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<EventSubscriber>> _byChannel = new(StringComparer.Ordinal);
+    private readonly List<EventSubscriber> _allChannels = [];
+
+    public EventHub(AggregatorOptions options, ILogger<EventHub> logger)
+        : this(options.EventHistoryPerChannel, options.MaxEventChannels, logger)
+    {
+    }
+
+    internal EventHub(int historyPerChannel, int maxChannels, ILogger<EventHub> logger)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(historyPerChannel, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxChannels, 1);
+        _historyPerChannel = historyPerChannel;
+        _maxChannels = maxChannels;
+        _logger = logger;
+    }
+
+    /// <summary>The channels kept now.</summary>
+    public int ChannelCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _channels.Count;
+            }
+        }
+    }
+
+    /// <summary>Numbers a validated message on its channel, keeps it, and hands it to the channel's subscribers.</summary>
+    public ChannelEvent Publish(StatusEvent statusEvent)
+    {
+        var channel = statusEvent.Channel;
+        List<EventSubscriber>? ended = null;
+        lock (_lock)
+        {
+            var state = Touch(channel);
+            var numbered = new ChannelEvent { Sequence = ++state.LastSequence, Event = statusEvent };
+            state.History.Enqueue(numbered);
+            if (state.History.Count > _historyPerChannel)
+            {
+                state.History.Dequeue();
+            }
+
+            if (_byChannel.TryGetValue(channel, out var named))
+            {
+                FanOut(named, numbered, ref ended);
+            }
+
+            FanOut(_allChannels, numbered, ref ended);
+            if (ended is not null)
+            {
+                foreach (var subscriber in ended)
+                {
+                    RemoveLocked(subscriber);
+                    Log.SubscriberEnded(_logger, channel, numbered.Sequence, subscriber.EndReason ?? "");
+                }
+            }
+
+            return numbered;
+        }
+    }
+
+    /// <summary>
+    /// Subscribes to the channels of <paramref name="filter"/>. Without <paramref name="after"/> only
+    /// new messages come. With it, each channel it names is replayed from the history after its number
+    /// (from the oldest kept when that number is older), and each channel the filter names that it does
+    /// not is replayed from the oldest kept; a channel named by neither gets only new messages.
+    /// </summary>
+    public EventSubscriber Subscribe(EventFilter filter, EventCursor? after = null, int capacity = DefaultSubscriberCapacity)
+    {
+        lock (_lock)
+        {
+            var replay = new List<ChannelEvent>();
+            if (after is not null)
+            {
+                var channels = filter.Channels ?? after.Positions.Select(p => p.Key).ToList();
+                foreach (var channel in channels.Distinct(StringComparer.Ordinal))
+                {
+                    if (_channels.TryGetValue(channel, out var node))
+                    {
+                        Replay(node.Value, after.Get(channel) ?? 0, filter, replay);
+                    }
+                }
+            }
+
+            var subscriber = new EventSubscriber(this, filter, replay, capacity);
+            if (filter.Channels is null)
+            {
+                _allChannels.Add(subscriber);
+            }
+            else
+            {
+                foreach (var channel in filter.Channels.Distinct(StringComparer.Ordinal))
+                {
+                    if (!_byChannel.TryGetValue(channel, out var list))
+                    {
+                        _byChannel[channel] = list = [];
+                    }
+
+                    list.Add(subscriber);
+                }
+            }
+
+            return subscriber;
+        }
+    }
+
+    /// <summary>The last number given on <paramref name="channel"/>; 0 when the hub keeps no such channel.</summary>
+    public ulong LastSequence(string channel)
+    {
+        lock (_lock)
+        {
+            return _channels.TryGetValue(channel, out var node) ? node.Value.LastSequence : 0;
+        }
+    }
+
+    internal void Unsubscribe(EventSubscriber subscriber)
+    {
+        lock (_lock)
+        {
+            RemoveLocked(subscriber);
+        }
+    }
+
+    private static void Replay(ChannelState state, ulong after, EventFilter filter, List<ChannelEvent> into)
+    {
+        // Sequences in the history are consecutive, so the first to replay is found by arithmetic.
+        var oldest = state.History.Count == 0 ? state.LastSequence + 1 : state.History.Peek().Sequence;
+        var skip = after < oldest ? 0 : (int)Math.Min(after - oldest + 1, (ulong)state.History.Count);
+        into.AddRange(state.History.Skip(skip).Where(e => filter.MatchesCallId(e.Event.CallId)));
+    }
+
+    private static void FanOut(List<EventSubscriber> subscribers, ChannelEvent numbered, ref List<EventSubscriber>? ended)
+    {
+        foreach (var subscriber in subscribers)
+        {
+            if (subscriber.Filter.MatchesCallId(numbered.Event.CallId) && !subscriber.TryDeliver(numbered))
+            {
+                (ended ??= []).Add(subscriber);
+            }
+        }
+    }
+
+    private ChannelState Touch(string channel)
+    {
+        if (_channels.TryGetValue(channel, out var node))
+        {
+            _recency.Remove(node);
+            _recency.AddFirst(node);
+            return node.Value;
+        }
+
+        if (_channels.Count >= _maxChannels)
+        {
+            var forgotten = _recency.Last!;
+            _recency.RemoveLast();
+            _channels.Remove(forgotten.Value.Name);
+            Log.ChannelForgotten(_logger, forgotten.Value.Name, forgotten.Value.LastSequence, _maxChannels);
+        }
+
+        node = _recency.AddFirst(new ChannelState(channel));
+        _channels[channel] = node;
+        return node.Value;
+    }
+
+    private void RemoveLocked(EventSubscriber subscriber)
+    {
+        if (subscriber.Filter.Channels is null)
+        {
+            _allChannels.Remove(subscriber);
+            return;
+        }
+
+        foreach (var channel in subscriber.Filter.Channels)
+        {
+            if (_byChannel.TryGetValue(channel, out var list) && list.Remove(subscriber) && list.Count == 0)
+            {
+                _byChannel.Remove(channel);
+            }
+        }
+    }
+
+    private sealed class ChannelState(string name)
+    {
+        public string Name { get; } = name;
+
+        public ulong LastSequence { get; set; }
+
+        public Queue<ChannelEvent> History { get; } = new();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1701, EventName = "EventSubscriberEnded", Level = LogLevel.Warning,
+            Message = "An event subscriber was ended at '{Channel}' sequence {Sequence}: {Reason}; it may resume from its last number.")]
+        public static partial void SubscriberEnded(ILogger logger, string channel, ulong sequence, string reason);
+
+        [LoggerMessage(EventId = 1702, EventName = "EventChannelForgotten", Level = LogLevel.Information,
+            Message = "Event channel '{Channel}' (last sequence {Sequence}) was forgotten: more than {MaxChannels} channels are kept.")]
+        public static partial void ChannelForgotten(ILogger logger, string channel, ulong sequence, int maxChannels);
+    }
+}

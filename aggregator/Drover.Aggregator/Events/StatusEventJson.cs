@@ -1,0 +1,53 @@
+using System.Buffers;
+using System.Text.Json;
+using Drover.Protocol.Events;
+using Drover.Protocol.V1;
+
+namespace Drover.Aggregator.Events;
+
+/// <summary>
+/// A numbered status message as the HTTP API shows it: one line of camelCase JSON, written by hand
+/// (no reflection) because it is written once per message per subscriber.
+/// </summary>
+internal static class StatusEventJson
+{
+    public static void Write(IBufferWriter<byte> output, ChannelEvent numbered)
+    {
+        var e = numbered.Event;
+        using var json = new Utf8JsonWriter(output);
+        json.WriteStartObject();
+        json.WriteString("channel", e.Channel);
+        json.WriteNumber("sequence", numbered.Sequence);
+        if (EventChannels.Split(e.Channel) is var (kind, name))
+        {
+            json.WriteString(kind, name);
+        }
+
+        json.WriteString("callId", e.CallId);
+        json.WriteString("status", RequestStatusNames.Of(e.Status));
+        json.WriteString("method", e.Method);
+        json.WriteString("path", e.Path);
+        json.WriteStartObject("headers");
+        foreach (var (header, value) in e.Headers.OrderBy(h => h.Key, StringComparer.Ordinal))
+        {
+            json.WriteString(header, value);
+        }
+
+        json.WriteEndObject();
+        json.WriteString("nodeId", e.NodeId);
+        json.WriteString("instanceId", e.InstanceId);
+        json.WriteNumber("statusCode", e.StatusCode);
+        json.WriteNumber("durationMs", e.DurationMs);
+        json.WriteString("reason", e.Reason);
+        if (e.At is { } at)
+        {
+            json.WriteString("at", at.ToDateTimeOffset());
+        }
+        else
+        {
+            json.WriteNull("at");
+        }
+
+        json.WriteEndObject();
+    }
+}

@@ -1,0 +1,186 @@
+using Drover.Aggregator.Events;
+using Drover.Protocol.V1;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Drover.Aggregator.Tests.Events;
+
+public class EventHubTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+
+    internal static StatusEvent Event(string channel, string callId = "call-1", RequestStatus status = RequestStatus.Accepted)
+        => new() { Channel = channel, CallId = callId, Status = status, Method = "POST", Path = "/" };
+
+    private static EventHub Hub(int history = 100, int channels = 100) => new(history, channels, NullLogger<EventHub>.Instance);
+
+    private static EventCursor After(string channel, ulong sequence)
+    {
+        var cursor = new EventCursor();
+        cursor.Advance(channel, sequence);
+        return cursor;
+    }
+
+    /// <summary>The next <paramref name="count"/> messages, each await bounded.</summary>
+    internal static async Task<List<ChannelEvent>> TakeAsync(EventSubscriber subscriber, int count)
+    {
+        var taken = new List<ChannelEvent>();
+        await using var messages = subscriber.ReadAllAsync(CancellationToken.None).GetAsyncEnumerator();
+        while (taken.Count < count && await messages.MoveNextAsync().AsTask().WaitAsync(Timeout))
+        {
+            taken.Add(messages.Current);
+        }
+
+        return taken;
+    }
+
+    [Fact]
+    public void Publish_InterleavedChannels_EachNumbersFromOneWithoutGaps()
+    {
+        var hub = Hub();
+        var numbers = new Dictionary<string, List<ulong>>();
+        var random = new Random(7);
+        for (var i = 0; i < 500; i++)
+        {
+            var channel = random.Next(3) switch { 0 => "function/a", 1 => "function/b", _ => "service/a" };
+            var numbered = hub.Publish(Event(channel));
+            Assert.Equal(channel, numbered.Event.Channel);
+            (numbers.TryGetValue(channel, out var list) ? list : numbers[channel] = []).Add(numbered.Sequence);
+        }
+
+        Assert.Equal(3, numbers.Count);
+        foreach (var (channel, list) in numbers)
+        {
+            Assert.Equal(Enumerable.Range(1, list.Count).Select(n => (ulong)n), list);
+            Assert.Equal((ulong)list.Count, hub.LastSequence(channel));
+        }
+    }
+
+    [Fact]
+    public async Task Subscribe_AfterNumber_ReplaysTheRestThenLiveWithoutGapOrRepeat()
+    {
+        var hub = Hub();
+        for (var i = 0; i < 10; i++)
+        {
+            hub.Publish(Event("function/a"));
+            hub.Publish(Event("function/b"));
+        }
+
+        using var subscriber = hub.Subscribe(EventFilter.Channel("function/a"), After("function/a", 7));
+        hub.Publish(Event("function/a"));
+        hub.Publish(Event("function/b"));
+
+        var got = await TakeAsync(subscriber, 4);
+
+        Assert.Equal([8UL, 9, 10, 11], got.Select(e => e.Sequence));
+        Assert.All(got, e => Assert.Equal("function/a", e.Event.Channel));
+    }
+
+    [Fact]
+    public async Task Subscribe_WithoutCursor_OnlyNewMessages()
+    {
+        var hub = Hub();
+        hub.Publish(Event("function/a"));
+        using var subscriber = hub.Subscribe(EventFilter.AllChannels);
+        hub.Publish(Event("service/web"));
+        hub.Publish(Event("function/a"));
+
+        var got = await TakeAsync(subscriber, 2);
+
+        Assert.Equal([("service/web", 1UL), ("function/a", 2UL)], got.Select(e => (e.Event.Channel, e.Sequence)));
+    }
+
+    [Fact]
+    public async Task Subscribe_AfterNumberOlderThanHistory_StartsAtOldestKept()
+    {
+        var hub = Hub(history: 5);
+        for (var i = 0; i < 12; i++)
+        {
+            hub.Publish(Event("function/a"));
+        }
+
+        using var subscriber = hub.Subscribe(EventFilter.Channel("function/a"), After("function/a", 2));
+        var got = await TakeAsync(subscriber, 5);
+
+        // The subscriber sees the gap: 3 to 7 were forgotten.
+        Assert.Equal([8UL, 9, 10, 11, 12], got.Select(e => e.Sequence));
+    }
+
+    [Fact]
+    public async Task Subscribe_NamedChannelAbsentFromCursor_ReplaysFromOldestKept()
+    {
+        var hub = Hub(history: 3);
+        for (var i = 0; i < 4; i++)
+        {
+            hub.Publish(Event("function/a"));
+        }
+
+        using var subscriber = hub.Subscribe(EventFilter.Channel("function/a"), new EventCursor());
+        var got = await TakeAsync(subscriber, 3);
+
+        Assert.Equal([2UL, 3, 4], got.Select(e => e.Sequence));
+    }
+
+    [Fact]
+    public async Task Subscribe_CallIdFilter_ReceivesOnlyThatCall()
+    {
+        var hub = Hub();
+        hub.Publish(Event("function/a", "x"));
+        hub.Publish(Event("function/a", "y"));
+        using var subscriber = hub.Subscribe(new EventFilter(null, "y"), After("function/a", 0));
+        hub.Publish(Event("function/a", "y", RequestStatus.Completed));
+        hub.Publish(Event("function/b", "x"));
+        hub.Publish(Event("function/b", "y"));
+
+        var got = await TakeAsync(subscriber, 3);
+
+        Assert.Equal([("function/a", 2UL), ("function/a", 3UL), ("function/b", 2UL)], got.Select(e => (e.Event.Channel, e.Sequence)));
+    }
+
+    [Fact]
+    public void Publish_BeyondMaxChannels_ForgetsTheLeastRecentlyPublished()
+    {
+        var hub = Hub(channels: 2);
+        hub.Publish(Event("function/a"));
+        hub.Publish(Event("function/b"));
+        hub.Publish(Event("function/a"));
+        hub.Publish(Event("function/c"));
+
+        Assert.Equal(2, hub.ChannelCount);
+        Assert.Equal(0UL, hub.LastSequence("function/b"));
+        Assert.Equal(2UL, hub.LastSequence("function/a"));
+        Assert.Equal(1UL, hub.Publish(Event("function/b")).Sequence);
+    }
+
+    [Fact]
+    public async Task Publish_SubscriberBehindItsBuffer_IsEndedWithAReasonNotSkipped()
+    {
+        var hub = Hub();
+        using var slow = hub.Subscribe(EventFilter.Channel("function/a"), capacity: 2);
+        using var other = hub.Subscribe(EventFilter.Channel("function/a"), capacity: 10);
+        for (var i = 0; i < 5; i++)
+        {
+            hub.Publish(Event("function/a"));
+        }
+
+        var got = await TakeAsync(slow, 10);
+
+        // It got what its buffer held, then its enumeration ended: never 1, 2, 5.
+        Assert.Equal([1UL, 2], got.Select(e => e.Sequence));
+        Assert.NotNull(slow.EndReason);
+        Assert.Null(other.EndReason);
+        Assert.Equal(5, (await TakeAsync(other, 5)).Count);
+    }
+
+    [Fact]
+    public async Task Dispose_Subscriber_ReceivesNothingMore()
+    {
+        var hub = Hub();
+        var subscriber = hub.Subscribe(EventFilter.Channel("function/a"), capacity: 1);
+        subscriber.Dispose();
+        hub.Publish(Event("function/a"));
+        hub.Publish(Event("function/a"));
+
+        Assert.Empty(await TakeAsync(subscriber, 1));
+        Assert.Null(subscriber.EndReason);
+    }
+}

@@ -1,0 +1,65 @@
+using System.Net;
+using System.Net.Sockets;
+using Drover.Aggregator.Configuration;
+using Drover.Aggregator.Events;
+using Drover.Aggregator.Tests.State;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Serilog;
+
+namespace Drover.Aggregator.Tests.Events;
+
+/// <summary>A real aggregator host (<see cref="AggregatorHost.Build"/>) on free loopback ports, with its data in a temporary directory.</summary>
+internal sealed class TestAggregator : IAsyncDisposable
+{
+    /// <summary>The bound on every await of these tests.</summary>
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+
+    private readonly TempDirectory _data = new();
+    private readonly WebApplication _app;
+
+    private TestAggregator(TimeProvider? time)
+    {
+        Options = new AggregatorOptions
+        {
+            ListenAddress = "127.0.0.1",
+            HttpPort = FreePort(),
+            LinkPort = FreePort(),
+            DataDirectory = _data.Path,
+            LogFile = "",
+        };
+        _app = AggregatorHost.Build(Options, new LoggerConfiguration().CreateLogger(), time);
+        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{Options.HttpPort}"), Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+    }
+
+    public AggregatorOptions Options { get; }
+
+    public HttpClient Http { get; }
+
+    public Uri LinkAddress => new($"http://127.0.0.1:{Options.LinkPort}");
+
+    public EventHub Hub => _app.Services.GetRequiredService<EventHub>();
+
+    /// <param name="time">The host's clock; the system clock when null.</param>
+    public static async Task<TestAggregator> StartAsync(TimeProvider? time = null)
+    {
+        var aggregator = new TestAggregator(time);
+        await aggregator._app.StartAsync().WaitAsync(Timeout);
+        return aggregator;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await _app.StopAsync().WaitAsync(Timeout);
+        await _app.DisposeAsync();
+        _data.Dispose();
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
