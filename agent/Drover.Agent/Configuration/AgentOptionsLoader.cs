@@ -72,6 +72,11 @@ internal static class AgentOptionsLoader
         }
 
         CheckRange("port", o.Port, 1, 65535);
+        if (!System.Net.IPAddress.TryParse(o.ShimListenAddress, out _))
+        {
+            Fail("shimListenAddress", o.ShimListenAddress, "an IP address such as 0.0.0.0 (every interface), 127.0.0.1 or ::");
+        }
+
         if (!Names.IsName(o.Cluster))
         {
             Fail("cluster", o.Cluster, "1-63 characters of a-z 0-9 -, not starting with -");

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Drover.Agent.Heartbeats;
 using Drover.Agent.Instances;
+using Drover.Agent.Shims;
 using Drover.Protocol.V1;
 
 namespace Drover.Agent.Link;
@@ -16,6 +17,7 @@ internal sealed partial class AggregatorMessageDispatcher : BackgroundService
     private readonly InstanceManager _instances;
     private readonly StateCommitter _committer;
     private readonly RestoreStaging _staging;
+    private readonly ServiceRouteTables _routes;
     private readonly AgentOutbox _outbox;
     private readonly ILogger<AggregatorMessageDispatcher> _logger;
     private readonly Channel<Command> _commands = Channel.CreateBounded<Command>(new BoundedChannelOptions(1024) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
@@ -25,6 +27,7 @@ internal sealed partial class AggregatorMessageDispatcher : BackgroundService
         InstanceManager instances,
         StateCommitter committer,
         RestoreStaging staging,
+        ServiceRouteTables routes,
         AgentOutbox outbox,
         ILogger<AggregatorMessageDispatcher> logger)
     {
@@ -32,6 +35,7 @@ internal sealed partial class AggregatorMessageDispatcher : BackgroundService
         _instances = instances;
         _committer = committer;
         _staging = staging;
+        _routes = routes;
         _outbox = outbox;
         _logger = logger;
     }
@@ -104,6 +108,8 @@ internal sealed partial class AggregatorMessageDispatcher : BackgroundService
                 return await _instances.StopAsync(command.StopInstance);
             case Command.KindOneofCase.RestoreState:
                 return await _instances.RestoreAsync(command.RestoreState);
+            case Command.KindOneofCase.SetServiceRoutes:
+                return _routes.Apply(command.SetServiceRoutes);
             default:
                 Log.UnknownCommand(_logger, command.KindCase.ToString(), command.CommandId);
                 return $"this agent ({NodeHello.AgentVersion}) does not know command kind '{command.KindCase}'";
