@@ -50,9 +50,15 @@ internal static class ShimHeaders
             return (limit, null);
         }
 
-        if (!long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var ms) || ms <= 0)
+        if (!value.All(char.IsAsciiDigit) || value.All(c => c == '0'))
         {
             return (null, $"{TimeoutMs} = '{Truncate(value)}'; expected a positive whole number of milliseconds");
+        }
+
+        if (!long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var ms))
+        {
+            // More digits than a long holds: longer than any workload's limit.
+            return (limit, null);
         }
 
         var asked = ms >= (long)limit.TotalMilliseconds ? limit : TimeSpan.FromMilliseconds(ms);
