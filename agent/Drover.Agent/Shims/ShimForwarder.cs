@@ -29,8 +29,12 @@ internal sealed class ShimForwarder : IDisposable
         });
     }
 
-    /// <summary>Sends the request to <paramref name="target"/>; the error YARP met, or None.</summary>
-    public async Task<ForwarderError> ForwardAsync(HttpContext context, Uri target, string callId, string? routeInstance, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends the request to <paramref name="target"/>; the error YARP met, or None. To another node,
+    /// <paramref name="remaining"/> replaces the client's X-Drover-Timeout-Ms, so that node's queue
+    /// gives up when this one does.
+    /// </summary>
+    public async Task<ForwarderError> ForwardAsync(HttpContext context, Uri target, string callId, string? routeInstance, TimeSpan timeout, CancellationToken cancellationToken, TimeSpan? remaining = null)
     {
         var config = new ForwarderRequestConfig
         {
@@ -40,7 +44,7 @@ internal sealed class ShimForwarder : IDisposable
             VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
         };
         var prefix = target.GetLeftPart(UriPartial.Authority);
-        return await _forwarder.SendAsync(context, prefix, _client, config, new ShimTransformer(target, callId, routeInstance), cancellationToken);
+        return await _forwarder.SendAsync(context, prefix, _client, config, new ShimTransformer(target, callId, routeInstance, remaining), cancellationToken);
     }
 
     public void Dispose() => _client.Dispose();

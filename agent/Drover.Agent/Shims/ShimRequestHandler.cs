@@ -61,7 +61,8 @@ internal sealed partial class ShimRequestHandler
         var (call, workload, timeout) = begun;
         if (workload is null || workload.Instances.Count == 0)
         {
-            await FailAsync(context, call, workload ?? _workloads.GetOrAdd(call.Workload), StatusCodes.Status503ServiceUnavailable,
+            // A name no instance ever had here is not counted: clients choose names, and counters would pile up.
+            await FailAsync(context, call, workload ?? new ShimWorkload(call.Workload), StatusCodes.Status503ServiceUnavailable,
                 $"function '{function}' has no instance on node '{_nodeId}'", retryAfter: 1);
             return;
         }
@@ -80,7 +81,9 @@ internal sealed partial class ShimRequestHandler
         }
 
         var (call, workload, timeout) = begun;
-        var counters = workload ?? _workloads.GetOrAdd(call.Workload);
+
+        // Counted when known here: an instance ran here, or the aggregator sent a table for it.
+        var counters = workload ?? (table is not null ? _workloads.GetOrAdd(call.Workload) : new ShimWorkload(call.Workload));
 
         // Sent here by another node's shim: only that instance may serve it, and never elsewhere.
         if (context.Request.Headers[ShimHeaders.RouteInstance] is { Count: > 0 } routed)
@@ -325,7 +328,7 @@ internal sealed partial class ShimRequestHandler
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, context.RequestAborted);
         call.Started(route.InstanceId);
         var target = new Uri($"http://{route.Address}/v1/services/{call.Workload.Name}/{path}{context.Request.QueryString.ToUriComponent()}");
-        var error = await _forwarder.ForwardAsync(context, target, call.CallId, route.InstanceId, timeout, linked.Token);
+        var error = await _forwarder.ForwardAsync(context, target, call.CallId, route.InstanceId, timeout, linked.Token, remaining: timeout - TimeSpan.FromMilliseconds(call.ElapsedMs));
         if (error == ForwarderError.None)
         {
             counters.RecordCompleted(call.ElapsedMs);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -12,12 +13,14 @@ internal sealed class ShimTransformer : HttpTransformer
     private readonly Uri _target;
     private readonly string _callId;
     private readonly string? _routeInstance;
+    private readonly TimeSpan? _remaining;
 
-    public ShimTransformer(Uri target, string callId, string? routeInstance)
+    public ShimTransformer(Uri target, string callId, string? routeInstance, TimeSpan? remaining)
     {
         _target = target;
         _callId = callId;
         _routeInstance = routeInstance;
+        _remaining = remaining;
     }
 
     public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
@@ -30,6 +33,12 @@ internal sealed class ShimTransformer : HttpTransformer
         if (_routeInstance is not null)
         {
             proxyRequest.Headers.TryAddWithoutValidation(ShimHeaders.RouteInstance, _routeInstance);
+        }
+
+        if (_remaining is { } remaining)
+        {
+            proxyRequest.Headers.Remove(ShimHeaders.TimeoutMs);
+            proxyRequest.Headers.TryAddWithoutValidation(ShimHeaders.TimeoutMs, ((long)Math.Max(1, remaining.TotalMilliseconds)).ToString(CultureInfo.InvariantCulture));
         }
 
         // The original host would name the node port, not the instance.
