@@ -72,7 +72,9 @@ internal static class AgentOptionsLoader
         }
 
         CheckRange("port", o.Port, 1, 65535);
-        if (!System.Net.IPAddress.TryParse(o.ShimListenAddress, out _))
+        // IPAddress.TryParse also takes "1" as 0.0.0.1: an IPv4 address must have its four parts.
+        if (!System.Net.IPAddress.TryParse(o.ShimListenAddress, out var shimAddress)
+            || (shimAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && o.ShimListenAddress.Split('.').Length != 4))
         {
             Fail("shimListenAddress", o.ShimListenAddress, "an IP address such as 0.0.0.0 (every interface), 127.0.0.1 or ::");
         }

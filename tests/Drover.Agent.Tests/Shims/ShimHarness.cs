@@ -37,6 +37,8 @@ internal sealed class ShimHarness : IAsyncDisposable
 
     public InstanceManager Instances => _host.Services.GetRequiredService<InstanceManager>();
 
+    public ShimStatsService Stats => _host.Services.GetRequiredService<ShimStatsService>();
+
     public ServiceRouteTables Routes => _host.Services.GetRequiredService<ServiceRouteTables>();
 
     public IPEndPoint EndPoint => _host.Services.GetRequiredService<ShimServer>().EndPoint!;

@@ -64,6 +64,27 @@ public sealed class ShimServerTests
     }
 
     [Fact]
+    public async Task Invoke_EventHeadersNamed_CopiedIntoStatusMessages()
+    {
+        var shimSpec = Http();
+        shimSpec.EventHeaders.Add("X-Tenant");
+        var (shim, echo) = await StartEchoAsync(shimSpec);
+        await using (shim)
+        await using (echo)
+        {
+            using var response = await shim.Client.SendAsync(Post(shim.Url("/v1/invoke/echo"), "", ("X-Tenant", "acme"), ("X-Other", "no"), ("X-Drover-Call-Id", "c-7"))).WaitAsync(Bound);
+
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var events = shim.Events.Events.Where(e => e.CallId == "c-7").ToList();
+            Assert.Equal(3, events.Count);
+            Assert.All(events, e => Assert.Equal("acme", e.Headers["X-Tenant"]));
+            Assert.All(events, e => Assert.False(e.Headers.ContainsKey("X-Other")));
+            Assert.All(events, e => Assert.Equal(ShimHarness.NodeId, e.NodeId));
+            Assert.Equal("POST", events[0].Method);
+        }
+    }
+
+    [Fact]
     public async Task Invoke_InstanceKilledMidRequest_502NamesInstanceAndSignal()
     {
         var (shim, echo) = await StartEchoAsync(Http());
@@ -117,6 +138,23 @@ public sealed class ShimServerTests
             Assert.Equal(HttpStatusCode.OK, first.StatusCode);
             Assert.Equal(HttpStatusCode.OK, second.StatusCode);
             Assert.True(workload.Traffic.Ready);
+
+            var rejectedCall = rejected.Headers.GetValues(ShimHeaders.CallId).Single();
+            Assert.Equal([RequestStatus.Accepted, RequestStatus.Failed], shim.Events.StatusesOf(rejectedCall));
+            Assert.Equal(429U, shim.Events.Events.Last(e => e.CallId == rejectedCall).StatusCode);
+            var stats = shim.Stats.Snapshot().Workloads.Single(w => w.Name == "echo");
+            Assert.Equal(WorkloadKind.Function, stats.Kind);
+            Assert.Equal(2UL, stats.Completed);
+            Assert.Equal(2UL, stats.Failed);
+            Assert.Equal(1UL, stats.Rejected);
+            Assert.Equal(1UL, stats.TimedOut);
+            Assert.Equal(0U, stats.Queued);
+            Assert.Equal(0U, stats.InFlight);
+            Assert.Equal(1U, stats.ReadyInstances);
+            Assert.Equal(1U, stats.Concurrency);
+            Assert.Equal(1U, stats.QueueLength);
+            Assert.Equal(2UL, stats.Latency.Count);
+            Assert.Equal(2UL, stats.Latency.Counts.Aggregate(0UL, (a, b) => a + b));
         }
     }
 
