@@ -50,9 +50,9 @@ internal sealed partial class ShimRequestHandler
     }
 
     /// <summary>POST /v1/invoke/{function}/{**path}.</summary>
-    public async Task InvokeFunctionAsync(HttpContext context, string function, string? path)
+    public async Task InvokeFunctionAsync(HttpContext context, string function)
     {
-        var start = await BeginAsync(context, WorkloadKey.Function(function), path, null);
+        var start = await BeginAsync(context, WorkloadKey.Function(function), $"/v1/invoke/{function}", null);
         if (start is not { } begun)
         {
             return;
@@ -71,10 +71,10 @@ internal sealed partial class ShimRequestHandler
     }
 
     /// <summary>Any method on /v1/services/{service}/{**path}.</summary>
-    public async Task ServeServiceAsync(HttpContext context, string service, string? path)
+    public async Task ServeServiceAsync(HttpContext context, string service)
     {
         var table = Names.IsName(service) ? _routes.Find(service) : null;
-        var start = await BeginAsync(context, WorkloadKey.Service(service), path, table?.EventHeaders);
+        var start = await BeginAsync(context, WorkloadKey.Service(service), $"/v1/services/{service}", table?.EventHeaders);
         if (start is not { } begun)
         {
             return;
@@ -131,7 +131,7 @@ internal sealed partial class ShimRequestHandler
                 return;
             }
 
-            await ForwardToNodeAsync(context, call, counters, route, path, timeout);
+            await ForwardToNodeAsync(context, call, counters, route, timeout);
         }
         finally
         {
@@ -143,7 +143,7 @@ internal sealed partial class ShimRequestHandler
     /// Checks what every request must carry and announces it (accepted); null when answered already
     /// (400, or 404 for a name that cannot be one).
     /// </summary>
-    private async Task<(ShimCall Call, ShimWorkload? Workload, TimeSpan Timeout)?> BeginAsync(HttpContext context, WorkloadKey key, string? path, IReadOnlyList<string>? tableEventHeaders)
+    private async Task<(ShimCall Call, ShimWorkload? Workload, TimeSpan Timeout)?> BeginAsync(HttpContext context, WorkloadKey key, string prefix, IReadOnlyList<string>? tableEventHeaders)
     {
         ShimCall? call = null;
         var (callId, callIdError) = ShimHeaders.ParseCallId(context.Request.Headers[ShimHeaders.CallId].ToString());
@@ -194,7 +194,10 @@ internal sealed partial class ShimRequestHandler
             }
         }
 
-        var instancePath = "/" + (path ?? "") + context.Request.QueryString.ToUriComponent();
+        // The rest of the path as it came (escaped again), not the decoded route value: "a%3Fb" must
+        // stay one segment, not become a query.
+        var rest = context.Request.Path.ToUriComponent()[prefix.Length..];
+        var instancePath = (rest.Length == 0 ? "/" : rest) + context.Request.QueryString.ToUriComponent();
         call = new ShimCall(key, callId!, _nodeId, context.Request.Method, instancePath, copied, _events, _time);
         call.Accepted();
         return (call, workload, timeout!.Value);
@@ -322,12 +325,12 @@ internal sealed partial class ShimRequestHandler
         }
     }
 
-    private async Task ForwardToNodeAsync(HttpContext context, ShimCall call, ShimWorkload counters, ServiceRoute route, string? path, TimeSpan timeout)
+    private async Task ForwardToNodeAsync(HttpContext context, ShimCall call, ShimWorkload counters, ServiceRoute route, TimeSpan timeout)
     {
         using var deadline = new CancellationTokenSource(timeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, context.RequestAborted);
         call.Started(route.InstanceId);
-        var target = new Uri($"http://{route.Address}/v1/services/{call.Workload.Name}/{path}{context.Request.QueryString.ToUriComponent()}");
+        var target = new Uri($"http://{route.Address}/v1/services/{call.Workload.Name}{call.InstancePath}");
         var error = await _forwarder.ForwardAsync(context, target, call.CallId, route.InstanceId, timeout, linked.Token, remaining: timeout - TimeSpan.FromMilliseconds(call.ElapsedMs));
         if (error == ForwarderError.None)
         {

@@ -49,10 +49,9 @@ internal sealed partial class ShimServer : IHostedService, IAsyncDisposable
             kestrel.Listen(address, _options.Port, listen => listen.Protocols = HttpProtocols.Http1AndHttp2);
         });
         var app = builder.Build();
-        app.MapPost("/v1/invoke/{function}", (HttpContext context, string function) => _handler.InvokeFunctionAsync(context, function, null));
-        app.MapPost("/v1/invoke/{function}/{**path}", (HttpContext context, string function, string? path) => _handler.InvokeFunctionAsync(context, function, path));
-        app.Map("/v1/services/{service}", (HttpContext context, string service) => _handler.ServeServiceAsync(context, service, null));
-        app.Map("/v1/services/{service}/{**path}", (HttpContext context, string service, string? path) => _handler.ServeServiceAsync(context, service, path));
+        // The handler takes the rest of the path from the request itself, escaped as it came.
+        app.MapPost("/v1/invoke/{function}/{**path}", (HttpContext context, string function) => _handler.InvokeFunctionAsync(context, function));
+        app.Map("/v1/services/{service}/{**path}", (HttpContext context, string service) => _handler.ServeServiceAsync(context, service));
 
         await app.StartAsync(cancellationToken);
         _app = app;

@@ -64,6 +64,22 @@ public sealed class ShimServerTests
     }
 
     [Fact]
+    public async Task Invoke_EscapedCharactersInPath_StayInThePath()
+    {
+        var (shim, echo) = await StartEchoAsync(Http());
+        await using (shim)
+        await using (echo)
+        {
+            using var response = await shim.Client.SendAsync(Post(shim.Url("/v1/invoke/echo/a%3Fb/c%20d?x=%26"))).WaitAsync(Bound);
+            var body = await JsonAsync(response);
+
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("/a?b/c d", body.GetProperty("path").GetString());
+            Assert.Equal("?x=%26", body.GetProperty("query").GetString());
+        }
+    }
+
+    [Fact]
     public async Task Invoke_EventHeadersNamed_CopiedIntoStatusMessages()
     {
         var shimSpec = Http();
