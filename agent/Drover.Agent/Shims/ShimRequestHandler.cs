@@ -259,22 +259,8 @@ internal sealed partial class ShimRequestHandler
         var pid = supervisor.CurrentPid;
         var target = new Uri($"http://127.0.0.1:{supervisor.Port}{call.InstancePath}");
         var error = await _forwarder.ForwardAsync(context, target, call.CallId, null, timeout, linked);
-        if (error == ForwarderError.None)
+        if (await SettledAsync(context, call, workload, error, deadline, $"instance '{supervisor.InstanceId}' did not answer within the request's timeout of {(long)timeout.TotalMilliseconds} ms"))
         {
-            workload.RecordCompleted(call.ElapsedMs);
-            call.Completed(context.Response.StatusCode);
-            return;
-        }
-
-        if (deadline.IsCancellationRequested)
-        {
-            await TimedOutAsync(context, call, workload, $"instance '{supervisor.InstanceId}' did not answer within the request's timeout of {(long)timeout.TotalMilliseconds} ms");
-            return;
-        }
-
-        if (context.RequestAborted.IsCancellationRequested || error is ForwarderError.RequestBodyClient or ForwarderError.ResponseBodyClient or ForwarderError.UpgradeResponseClient)
-        {
-            ClientLeft(call, workload);
             return;
         }
 
@@ -332,22 +318,8 @@ internal sealed partial class ShimRequestHandler
         call.Started(route.InstanceId);
         var target = new Uri($"http://{route.Address}/v1/services/{call.Workload.Name}{call.InstancePath}");
         var error = await _forwarder.ForwardAsync(context, target, call.CallId, route.InstanceId, timeout, linked.Token, remaining: timeout - TimeSpan.FromMilliseconds(call.ElapsedMs));
-        if (error == ForwarderError.None)
+        if (await SettledAsync(context, call, counters, error, deadline.Token, $"node '{route.NodeId}' at {route.Address} did not answer for instance '{route.InstanceId}' within {(long)timeout.TotalMilliseconds} ms"))
         {
-            counters.RecordCompleted(call.ElapsedMs);
-            call.Completed(context.Response.StatusCode);
-            return;
-        }
-
-        if (deadline.IsCancellationRequested)
-        {
-            await TimedOutAsync(context, call, counters, $"node '{route.NodeId}' at {route.Address} did not answer for instance '{route.InstanceId}' within {(long)timeout.TotalMilliseconds} ms");
-            return;
-        }
-
-        if (context.RequestAborted.IsCancellationRequested || error is ForwarderError.RequestBodyClient or ForwarderError.ResponseBodyClient)
-        {
-            ClientLeft(call, counters);
             return;
         }
 
@@ -355,6 +327,34 @@ internal sealed partial class ShimRequestHandler
         var reason = $"node '{route.NodeId}' at {route.Address} failed before answering for instance '{route.InstanceId}': {cause}";
         Log.NodeFailed(_logger, call.CallId, route.NodeId, reason);
         await FailAsync(context, call, counters, StatusCodes.Status502BadGateway, reason);
+    }
+
+    /// <summary>
+    /// Settles a forward that succeeded, timed out or lost its client; false when it failed otherwise
+    /// (the caller says why, naming what failed).
+    /// </summary>
+    private async Task<bool> SettledAsync(HttpContext context, ShimCall call, ShimWorkload workload, ForwarderError error, CancellationToken deadline, string timeoutReason)
+    {
+        if (error == ForwarderError.None)
+        {
+            workload.RecordCompleted(call.ElapsedMs);
+            call.Completed(context.Response.StatusCode);
+            return true;
+        }
+
+        if (deadline.IsCancellationRequested)
+        {
+            await TimedOutAsync(context, call, workload, timeoutReason);
+            return true;
+        }
+
+        if (context.RequestAborted.IsCancellationRequested || error is ForwarderError.RequestBodyClient or ForwarderError.ResponseBodyClient or ForwarderError.UpgradeResponseClient)
+        {
+            ClientLeft(call, workload);
+            return true;
+        }
+
+        return false;
     }
 
     /// <summary>

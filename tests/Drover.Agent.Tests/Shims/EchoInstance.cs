@@ -12,7 +12,7 @@ namespace Drover.Agent.Tests.Shims;
 /// A real Kestrel server standing in for an instance's program on the instance's PORT; its process
 /// (the supervisor's) is a plain <c>sleep</c>, so a test can kill it mid-request. Paths: anything
 /// echoes method, path, query, call id and body as JSON; <c>/hold</c> waits until released;
-/// <c>/die</c> kills the instance's process with SIGKILL and drops the connection.
+/// <c>/unhealthy</c> answers 503; <c>/die</c> kills the instance's process with SIGKILL and drops the connection.
 /// </summary>
 internal sealed class EchoInstance : IAsyncDisposable
 {
@@ -21,6 +21,11 @@ internal sealed class EchoInstance : IAsyncDisposable
     private readonly TaskCompletionSource _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private EchoInstance(WebApplication app) => _app = app;
+
+    private int _unhealthyProbes;
+
+    /// <summary>How many GET /unhealthy (answered 503) arrived.</summary>
+    public int UnhealthyProbes => Volatile.Read(ref _unhealthyProbes);
 
     /// <summary>Completes once a /hold request arrived.</summary>
     public Task Held => _held.Task;
@@ -41,6 +46,13 @@ internal sealed class EchoInstance : IAsyncDisposable
 
     private async Task HandleAsync(HttpContext context, InstanceSupervisor supervisor)
     {
+        if (context.Request.Path == "/unhealthy")
+        {
+            Interlocked.Increment(ref _unhealthyProbes);
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            return;
+        }
+
         if (context.Request.Path == "/hold")
         {
             _held.TrySetResult();

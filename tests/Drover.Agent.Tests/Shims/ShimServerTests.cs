@@ -60,7 +60,29 @@ public sealed class ShimServerTests
             Assert.Equal("/some/path?q=1&r=x", completed.Path);
             Assert.Equal(200U, completed.StatusCode);
             Assert.Equal("echo-1", completed.InstanceId);
+            var report = shim.Instances.Find("echo-1")!.Report();
+            Assert.True(report.Ready);
+            Assert.Equal(WorkloadKind.Function, report.Kind);
         }
+    }
+
+    [Fact]
+    public async Task Health_PathAnswers503_NeverReadyAndRequestsGet503()
+    {
+        await using var shim = await ShimHarness.StartAsync();
+        var shimSpec = Http();
+        shimSpec.HealthPath = "/unhealthy";
+        var supervisor = await shim.StartInstanceAsync("sick-1", "sick", shimSpec, "/bin/sleep", "600");
+        await using var echo = await EchoInstance.StartAsync(supervisor);
+
+        await ShimHarness.WaitUntilAsync(() => echo.UnhealthyProbes >= 2, "the health path was probed twice");
+        using var response = await shim.Client.SendAsync(Post(shim.Url("/v1/invoke/sick"))).WaitAsync(Bound);
+
+        Assert.False(supervisor.Traffic.Ready);
+        Assert.False(supervisor.Report().Ready);
+        Assert.Equal(InstanceState.Running, supervisor.Report().State);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Contains("no ready instance", (await JsonAsync(response)).GetProperty("reason").GetString());
     }
 
     [Fact]
