@@ -25,6 +25,7 @@ internal sealed partial class InstanceSupervisor
     private string _reason = "starting";
     private ExitStatus _lastExit;
     private int _restarts;
+    private (int Pid, ExitStatus Exit) _lastEnded;
     private Task<Control>? _pendingControl;
 
     public InstanceSupervisor(
@@ -79,7 +80,16 @@ internal sealed partial class InstanceSupervisor
     public int CurrentPid => _process?.Pid ?? 0;
 
     /// <summary>The last process that ended and how, for the shim to say why a request failed; pid 0 while none has.</summary>
-    public (int Pid, ExitStatus Exit) LastEnded { get; private set; }
+    public (int Pid, ExitStatus Exit) LastEnded
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _lastEnded;
+            }
+        }
+    }
 
     /// <summary>Mode stdio: no long-running process; the shim starts one per request.</summary>
     public static bool IsStdio(InstanceSpec spec) => spec.Shim?.Mode == ShimMode.Stdio;
@@ -283,7 +293,11 @@ internal sealed partial class InstanceSupervisor
             }
 
             _lastExit = await exit;
-            LastEnded = (process.Pid, _lastExit);
+            lock (_gate)
+            {
+                _lastEnded = (process.Pid, _lastExit);
+            }
+
             process.Dispose();
             _restarts++;
             consecutiveCrashes = _time.GetElapsedTime(startedAt) >= _policy.StableRun ? 1 : consecutiveCrashes + 1;

@@ -153,7 +153,11 @@ internal sealed partial class ShimRequestHandler
             // A response relayed from another node keeps that node's id; everything else is ours.
             headers.TryAdd(ShimHeaders.Node, _nodeId);
 
-            headers[ShimHeaders.CallId] = callId ?? "";
+            if (callId is not null)
+            {
+                headers[ShimHeaders.CallId] = callId;
+            }
+
             if (call?.InstanceId is { } instanceId)
             {
                 headers[ShimHeaders.Instance] = instanceId;
@@ -222,6 +226,9 @@ internal sealed partial class ShimRequestHandler
                 await FailAsync(context, call, workload, StatusCodes.Status429TooManyRequests,
                     $"every instance of {Describe(call.Workload)} on node '{_nodeId}' is busy and its queue of {workload.Gate.QueueLength} is full",
                     retryAfter: workload.RetryAfterSeconds(), outcome: GateOutcome.QueueFull);
+                return;
+            case GateOutcome.TimedOut when !deadline.IsCancellationRequested:
+                ClientLeft(call, workload);
                 return;
             case GateOutcome.TimedOut:
                 await TimedOutAsync(context, call, workload, $"the request waited in the queue of {Describe(call.Workload)} past its timeout of {(long)timeout.TotalMilliseconds} ms");
