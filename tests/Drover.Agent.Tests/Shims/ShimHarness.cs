@@ -47,14 +47,14 @@ internal sealed class ShimHarness : IAsyncDisposable
 
     public Uri Url(string path) => new($"http://{EndPoint}{path}");
 
-    public static async Task<ShimHarness> StartAsync()
+    public static async Task<ShimHarness> StartAsync(int port = 0)
     {
         var directory = Path.Combine(Path.GetTempPath(), $"drover-shim-{Guid.NewGuid():N}");
         Directory.CreateDirectory(directory);
         var options = new AgentOptions
         {
             ServerNumber = 1,
-            Port = 0,
+            Port = port,
             ShimListenAddress = "127.0.0.1",
             StateDirectory = directory,
             LogFile = "",
@@ -67,7 +67,18 @@ internal sealed class ShimHarness : IAsyncDisposable
         var builder = AgentHost.CreateBuilder(options, NodeId, logger);
         builder.Services.AddSingleton<IStatusEventSink>(events);
         var host = builder.Build();
-        await host.StartAsync().WaitAsync(Bound);
+        try
+        {
+            await host.StartAsync().WaitAsync(Bound);
+        }
+        catch
+        {
+            host.Dispose();
+            await logger.DisposeAsync();
+            Directory.Delete(directory, recursive: true);
+            throw;
+        }
+
         return new ShimHarness(logger, host, events, directory);
     }
 

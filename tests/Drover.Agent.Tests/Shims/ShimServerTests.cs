@@ -197,6 +197,20 @@ public sealed class ShimServerTests
     }
 
     [Fact]
+    public async Task Start_PortInUse_FailsWithIOExceptionNamingTheAddress()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
+
+        // AgentHost turns an IOException from the host's start into one line and exit 78.
+        var ex = await Assert.ThrowsAsync<IOException>(() => ShimHarness.StartAsync(port));
+
+        Assert.Contains($"127.0.0.1:{port}", ex.Message);
+        Assert.Contains("address already in use", ex.Message);
+    }
+
+    [Fact]
     public async Task Invoke_UnknownOrInvalidFunction_503Or404()
     {
         await using var shim = await ShimHarness.StartAsync();
