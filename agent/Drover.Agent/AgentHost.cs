@@ -5,6 +5,7 @@ using Drover.Agent.Identity;
 using Drover.Agent.Instances;
 using Drover.Agent.Link;
 using Drover.Agent.LocalSocket;
+using Drover.Agent.Shims;
 using Drover.Agent.Telemetry;
 using Drover.Nvml;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -50,7 +51,7 @@ internal static class AgentHost
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             // What the host could not set up from its configuration (the local socket's path in use or
-            // not writable): one line and EX_CONFIG, so systemd does not restart into the same wall.
+            // not writable, the shim's port in use): one line and EX_CONFIG, so systemd does not restart into the same wall.
             logger.Fatal("drover-agent cannot start: {Reason}", ex.Message);
             await Console.Error.WriteLineAsync($"drover-agent: cannot start: {ex.Message}");
             return ExitConfigurationError;
@@ -96,6 +97,7 @@ internal static class AgentHost
         builder.Services.AddSingleton<InstanceManager>();
         builder.Services.AddSingleton<StateCommitter>();
         builder.Services.AddSingleton<ICommitRequester>(sp => sp.GetRequiredService<StateCommitter>());
+        builder.Services.AddShims();
         builder.Services.AddSingleton<AggregatorMessageDispatcher>();
         builder.Services.AddSingleton<AgentLinkClient>();
         builder.Services.AddSingleton(sp => new LocalSocketServer(
@@ -113,6 +115,7 @@ internal static class AgentHost
         // and instances are found again before the link reports them to the aggregator.
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LocalSocketServer>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<InstanceManager>());
+        builder.Services.AddShimHostedServices();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AggregatorMessageDispatcher>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AgentLinkClient>());
         builder.Services.AddHostedService<HeartbeatService>();
@@ -148,6 +151,8 @@ internal static class AgentHost
             .MinimumLevel.Override("Microsoft.Hosting.Lifetime", LogEventLevel.Information)
             .MinimumLevel.Override("Grpc", LogEventLevel.Warning)
             .MinimumLevel.Override("System.Net.Http", LogEventLevel.Warning)
+            // The shim logs its own failed forwards, naming the instance; YARP's would repeat them.
+            .MinimumLevel.Override("Yarp", LogEventLevel.Warning)
             .Enrich.FromLogContext()
             .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss.fff} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}", formatProvider: System.Globalization.CultureInfo.InvariantCulture);
         if (!string.IsNullOrEmpty(options.LogFile))

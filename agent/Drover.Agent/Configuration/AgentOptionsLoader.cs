@@ -72,6 +72,13 @@ internal static class AgentOptionsLoader
         }
 
         CheckRange("port", o.Port, 1, 65535);
+        // IPAddress.TryParse also takes "1" as 0.0.0.1: an IPv4 address must have its four parts.
+        if (!System.Net.IPAddress.TryParse(o.ShimListenAddress, out var shimAddress)
+            || (shimAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && o.ShimListenAddress.Split('.').Length != 4))
+        {
+            Fail("shimListenAddress", o.ShimListenAddress, "an IP address such as 0.0.0.0 (every interface), 127.0.0.1 or ::");
+        }
+
         if (!Names.IsName(o.Cluster))
         {
             Fail("cluster", o.Cluster, "1-63 characters of a-z 0-9 -, not starting with -");

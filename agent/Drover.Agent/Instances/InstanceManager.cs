@@ -54,11 +54,17 @@ internal sealed partial class InstanceManager : IHostedService
         _outbox.Connected += ReportAll;
     }
 
+    /// <summary>The longest StopInstance.drain_timeout accepted.</summary>
+    public static readonly TimeSpan MaxDrain = TimeSpan.FromMinutes(10);
+
     public static string InstancesRoot(AgentOptions options) => Path.Combine(options.StateDirectory, "instances");
 
     public IReadOnlyCollection<InstanceSupervisor> All => (IReadOnlyCollection<InstanceSupervisor>)_instances.Values;
 
     public InstanceSupervisor? Find(string instanceId) => _instances.GetValueOrDefault(instanceId);
+
+    /// <summary>Raised when an instance is added, replaced or removed (the shim refreshes its workloads).</summary>
+    public event Action? Changed;
 
     /// <summary>Finds the instances a previous agent ran: adopts their processes, or starts them again on their state.</summary>
     public Task StartAsync(CancellationToken cancellationToken)
@@ -139,6 +145,7 @@ internal sealed partial class InstanceManager : IHostedService
 
             Log.Replacing(_logger, spec.InstanceId, existing.Spec.Version, spec.Version);
             await existing.ReplaceAsync(spec, staged is null ? null : () => RestoreFrom(staged, existing.Directory, restore: command.Restore!, existing));
+            Changed?.Invoke();
             return null;
         }
 
@@ -169,11 +176,28 @@ internal sealed partial class InstanceManager : IHostedService
             return invalid;
         }
 
+        var drain = command.DrainTimeout?.ToTimeSpan() ?? TimeSpan.Zero;
+        if (drain < TimeSpan.Zero || drain > MaxDrain)
+        {
+            return $"drainTimeout = {drain.TotalSeconds:0.###} s; expected 0 to {MaxDrain.TotalSeconds:0} s";
+        }
+
+        if (drain > TimeSpan.Zero && _instances.TryGetValue(command.InstanceId, out var draining))
+        {
+            // The shim hands it no new request from now on; those it serves may finish first.
+            draining.Traffic.BeginDrain();
+            var idle = await draining.Traffic.WaitIdleAsync(drain, _time);
+            Log.Drained(_logger, command.InstanceId, idle, draining.Traffic.InFlight);
+        }
+
         if (!_instances.TryRemove(command.InstanceId, out var supervisor))
         {
             return null; // Already stopped: stopping is idempotent.
         }
 
+        supervisor.Traffic.BeginDrain();
+
+        Changed?.Invoke();
         await supervisor.StopAsync();
         _tokens.Revoke(command.InstanceId);
         SendReport(supervisor);
@@ -242,6 +266,7 @@ internal sealed partial class InstanceManager : IHostedService
             SendReport);
         _instances[spec.InstanceId] = supervisor;
         supervisor.Start();
+        Changed?.Invoke();
         return supervisor;
     }
 
@@ -284,5 +309,9 @@ internal sealed partial class InstanceManager : IHostedService
         [LoggerMessage(EventId = 2805, EventName = "InstanceStopped", Level = LogLevel.Information,
             Message = "Instance '{InstanceId}' stopped (state deleted: {Deleted}).")]
         public static partial void Stopped(ILogger logger, string instanceId, bool deleted);
+
+        [LoggerMessage(EventId = 2806, EventName = "InstanceDrained", Level = LogLevel.Information,
+            Message = "Instance '{InstanceId}' drained before its stop (all requests finished: {Idle}; still in flight: {InFlight}).")]
+        public static partial void Drained(ILogger logger, string instanceId, bool idle, int inFlight);
     }
 }

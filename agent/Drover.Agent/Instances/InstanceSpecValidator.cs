@@ -9,6 +9,10 @@ internal static partial class InstanceSpecValidator
     public const int MaxArgs = 256;
     public const int MaxEnv = 256;
     public const int MaxStringLength = 4096;
+    public const uint MaxConcurrency = 10_000;
+    public const uint MaxQueueLength = 100_000;
+    public const int MaxEventHeaders = 32;
+    public static readonly TimeSpan MaxTimeout = TimeSpan.FromHours(1);
 
     /// <summary>Null when the spec can run, else what is wrong, naming the field.</summary>
     public static string? Validate(InstanceSpec? spec)
@@ -77,9 +81,53 @@ internal static partial class InstanceSpecValidator
             return "commitInterval is negative; expected zero (off) or more";
         }
 
+        if (!Enum.IsDefined(spec.Kind))
+        {
+            return $"kind = {(int)spec.Kind}; expected a function or a service";
+        }
+
+        return spec.Shim is null ? null : ValidateShim(spec.Shim);
+    }
+
+    private static string? ValidateShim(ShimSpec shim)
+    {
+        if (!Enum.IsDefined(shim.Mode))
+        {
+            return $"shim.mode = {(int)shim.Mode}; expected http or stdio";
+        }
+
+        if (shim.Concurrency > MaxConcurrency)
+        {
+            return $"shim.concurrency = {shim.Concurrency}; expected 1-{MaxConcurrency} (0 means 1)";
+        }
+
+        if (shim.QueueLength > MaxQueueLength)
+        {
+            return $"shim.queueLength = {shim.QueueLength}; expected 0-{MaxQueueLength}";
+        }
+
+        if (shim.Timeout is { } timeout && (timeout.ToTimeSpan() < TimeSpan.Zero || timeout.ToTimeSpan() > MaxTimeout))
+        {
+            return $"shim.timeout is {timeout.ToTimeSpan().TotalSeconds:0.###} s; expected up to {MaxTimeout.TotalSeconds:0} s (unset means 30 s)";
+        }
+
+        if (shim.EventHeaders.Count > MaxEventHeaders || shim.EventHeaders.Any(h => h.Length is 0 or > 256 || !HeaderName().IsMatch(h)))
+        {
+            return $"shim.eventHeaders: expected at most {MaxEventHeaders} header names of 1-256 characters";
+        }
+
+        if (shim.HealthPath.Length > 1024 || (shim.HealthPath.Length > 0 && (shim.HealthPath[0] != '/' || !Uri.IsWellFormedUriString(shim.HealthPath, UriKind.Relative))))
+        {
+            return $"shim.healthPath = '{shim.HealthPath}'; expected empty or a path starting with / of at most 1024 characters";
+        }
+
         return null;
     }
 
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
     private static partial Regex EnvName();
+
+    /// <summary>An HTTP header name: RFC 9110 token characters.</summary>
+    [GeneratedRegex("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")]
+    private static partial Regex HeaderName();
 }

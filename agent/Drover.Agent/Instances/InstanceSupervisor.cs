@@ -25,6 +25,7 @@ internal sealed partial class InstanceSupervisor
     private string _reason = "starting";
     private ExitStatus _lastExit;
     private int _restarts;
+    private (int Pid, ExitStatus Exit) _lastEnded;
     private Task<Control>? _pendingControl;
 
     public InstanceSupervisor(
@@ -48,6 +49,8 @@ internal sealed partial class InstanceSupervisor
         _time = time;
         _logger = logger;
         _changed = changed;
+        Traffic = new InstanceTraffic(directory.InstanceId);
+        Traffic.ReadinessChanged += () => _changed(this);
     }
 
     public string InstanceId => _directory.InstanceId;
@@ -57,6 +60,45 @@ internal sealed partial class InstanceSupervisor
     public InstanceSpec Spec { get; private set; }
 
     public int Port => _environment.Port;
+
+    /// <summary>What the node's shim knows of the instance's requests: readiness, draining, in flight.</summary>
+    public InstanceTraffic Traffic { get; }
+
+    /// <summary>Whether the supervisor has the instance Running now.</summary>
+    public bool IsRunning
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _state == InstanceState.Running;
+            }
+        }
+    }
+
+    /// <summary>The pid of the process that runs now, or 0.</summary>
+    public int CurrentPid => _process?.Pid ?? 0;
+
+    /// <summary>The last process that ended and how, for the shim to say why a request failed; pid 0 while none has.</summary>
+    public (int Pid, ExitStatus Exit) LastEnded
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _lastEnded;
+            }
+        }
+    }
+
+    /// <summary>Mode stdio: no long-running process; the shim starts one per request.</summary>
+    public static bool IsStdio(InstanceSpec spec) => spec.Shim?.Mode == ShimMode.Stdio;
+
+    /// <summary>The environment a process of this instance gets (the shim's stdio mode starts processes with it).</summary>
+    public IReadOnlyDictionary<string, string> ProcessEnvironment() => _environment.For(Spec, _directory);
+
+    /// <summary>The working directory a process of this instance runs in.</summary>
+    public string WorkingDirectory => string.IsNullOrEmpty(Spec.Process.WorkingDirectory) ? _directory.Root : Spec.Process.WorkingDirectory;
 
     public string Token => _environment.Token;
 
@@ -140,6 +182,8 @@ internal sealed partial class InstanceSupervisor
                 Reason = _reason,
                 Port = (uint)Port,
                 StateVersion = StateVersion,
+                Ready = _state == InstanceState.Running && Traffic.Ready,
+                Kind = Spec.Kind,
             };
             report.GpuUuids.Add(Spec.GpuUuids);
             return report;
@@ -194,6 +238,21 @@ internal sealed partial class InstanceSupervisor
         var consecutiveCrashes = 0;
         while (true)
         {
+            if (IsStdio(Spec))
+            {
+                // Nothing runs between requests: the shim starts a process per request.
+                _adoptable = null;
+                SetRunning(null, "stdio: one process per request");
+                var control = await NextControl();
+                _pendingControl = null;
+                if (await HandleControlAsync(control, null))
+                {
+                    return;
+                }
+
+                continue;
+            }
+
             InstanceProcess process;
             try
             {
@@ -234,6 +293,11 @@ internal sealed partial class InstanceSupervisor
             }
 
             _lastExit = await exit;
+            lock (_gate)
+            {
+                _lastEnded = (process.Pid, _lastExit);
+            }
+
             process.Dispose();
             _restarts++;
             consecutiveCrashes = _time.GetElapsedTime(startedAt) >= _policy.StableRun ? 1 : consecutiveCrashes + 1;
@@ -266,7 +330,7 @@ internal sealed partial class InstanceSupervisor
 
         SetState(InstanceState.Starting, _restarts == 0 ? "starting" : $"starting again (restart {_restarts})");
         var spec = Spec;
-        var workingDirectory = string.IsNullOrEmpty(spec.Process.WorkingDirectory) ? _directory.Root : spec.Process.WorkingDirectory;
+        var workingDirectory = WorkingDirectory;
         var process = InstanceProcess.Launch(
             spec.Process.Command,
             spec.Process.Args,
@@ -347,7 +411,7 @@ internal sealed partial class InstanceSupervisor
         }
     }
 
-    private void SetRunning(InstanceProcess process, string reason)
+    private void SetRunning(InstanceProcess? process, string reason)
     {
         lock (_gate)
         {
@@ -357,6 +421,9 @@ internal sealed partial class InstanceSupervisor
             PersistRuntime();
         }
 
+        // A new process is not ready until its health check passes; mode stdio has nothing to check.
+        Traffic.SetHealthy(process is null);
+        Traffic.SetRunning(true);
         _changed(this);
     }
 
@@ -374,6 +441,7 @@ internal sealed partial class InstanceSupervisor
             PersistRuntime();
         }
 
+        Traffic.SetRunning(state == InstanceState.Running);
         _changed(this);
     }
 

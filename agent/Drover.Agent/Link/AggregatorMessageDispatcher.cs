@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Drover.Agent.Events;
 using Drover.Agent.Heartbeats;
 using Drover.Agent.Instances;
+using Drover.Agent.Shims;
 using Drover.Protocol.V1;
 
 namespace Drover.Agent.Link;
@@ -17,6 +18,7 @@ internal sealed partial class AggregatorMessageDispatcher : BackgroundService
     private readonly InstanceManager _instances;
     private readonly StateCommitter _committer;
     private readonly RestoreStaging _staging;
+    private readonly ServiceRouteTables _routes;
     private readonly AgentOutbox _outbox;
     private readonly EventRelay _events;
     private readonly ILogger<AggregatorMessageDispatcher> _logger;
@@ -27,6 +29,7 @@ internal sealed partial class AggregatorMessageDispatcher : BackgroundService
         InstanceManager instances,
         StateCommitter committer,
         RestoreStaging staging,
+        ServiceRouteTables routes,
         AgentOutbox outbox,
         EventRelay events,
         ILogger<AggregatorMessageDispatcher> logger)
@@ -35,6 +38,7 @@ internal sealed partial class AggregatorMessageDispatcher : BackgroundService
         _instances = instances;
         _committer = committer;
         _staging = staging;
+        _routes = routes;
         _outbox = outbox;
         _events = events;
         _logger = logger;
@@ -111,6 +115,8 @@ internal sealed partial class AggregatorMessageDispatcher : BackgroundService
                 return await _instances.StopAsync(command.StopInstance);
             case Command.KindOneofCase.RestoreState:
                 return await _instances.RestoreAsync(command.RestoreState);
+            case Command.KindOneofCase.SetServiceRoutes:
+                return _routes.Apply(command.SetServiceRoutes);
             default:
                 Log.UnknownCommand(_logger, command.KindCase.ToString(), command.CommandId);
                 return $"this agent ({NodeHello.AgentVersion}) does not know command kind '{command.KindCase}'";

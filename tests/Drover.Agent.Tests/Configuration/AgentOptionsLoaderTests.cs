@@ -17,12 +17,21 @@ public class AgentOptionsLoaderTests
 
         Assert.Equal(4, options.ServerNumber);
         Assert.Equal(7411, options.Port);
+        Assert.Equal("0.0.0.0", options.ShimListenAddress);
         Assert.Equal("default", options.Cluster);
         Assert.Equal(["http://127.0.0.1:7401"], options.Aggregators);
         Assert.Equal("/var/lib/drover/agent", options.StateDirectory);
         Assert.Equal("/var/log/drover/agent.log", options.LogFile);
         Assert.Equal(1000, options.HeartbeatIntervalMs);
     }
+
+    [Theory]
+    [InlineData("127.0.0.1")]
+    [InlineData("::")]
+    [InlineData("::1")]
+    [InlineData("10.1.2.3")]
+    public void Load_ShimListenAddress_IpAddressAccepted(string address)
+        => Assert.Equal(address, Load(("serverNumber", "1"), ("shimListenAddress", address)).ShimListenAddress);
 
     [Fact]
     public void Load_ListAndLabels_AreBound()
@@ -46,6 +55,9 @@ public class AgentOptionsLoaderTests
     [InlineData("serverNumber", "65536", "serverNumber = '65536'")]
     [InlineData("serverNumber", "one", "'one' at 'serverNumber'")]
     [InlineData("port", "0", "port = '0': expected a whole number from 1 to 65535")]
+    [InlineData("shimListenAddress", "localhost", "shimListenAddress = 'localhost': expected an IP address")]
+    [InlineData("shimListenAddress", "1", "shimListenAddress = '1'")]
+    [InlineData("shimListenAddress", "300.1.1.1", "shimListenAddress = '300.1.1.1'")]
     [InlineData("cluster", "Prod_East", "cluster = 'Prod_East'")]
     [InlineData("aggregators:0", "127.0.0.1:7401", "aggregators:0 = '127.0.0.1:7401'")]
     [InlineData("aggregators:0", "ftp://x:1", "http://")]

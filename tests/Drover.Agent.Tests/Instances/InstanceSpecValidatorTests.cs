@@ -16,6 +16,24 @@ public class InstanceSpecValidatorTests
     [Fact]
     public void Validate_GoodSpec_IsAccepted() => Assert.Null(InstanceSpecValidator.Validate(Valid()));
 
+    [Fact]
+    public void Validate_FullShimSpec_IsAccepted()
+    {
+        var spec = Valid();
+        spec.Kind = WorkloadKind.Service;
+        spec.Shim = new ShimSpec
+        {
+            Mode = ShimMode.Stdio,
+            Concurrency = 10_000,
+            QueueLength = 100_000,
+            Timeout = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.FromHours(1)),
+            EventHeaders = { "X-Tenant", "traceparent" },
+            HealthPath = "/healthz?deep=1",
+        };
+
+        Assert.Null(InstanceSpecValidator.Validate(spec));
+    }
+
     public static TheoryData<string, Action<InstanceSpec>> BadSpecs => new()
     {
         { "'..'", s => s.InstanceId = "../../etc" },
@@ -28,6 +46,16 @@ public class InstanceSpecValidatorTests
         { "not an acceptable variable", s => s.Process.Env["1BAD"] = "x" },
         { "workingDirectory", s => s.Process.WorkingDirectory = "relative/dir" },
         { "gpuUuids", s => s.GpuUuids.Add("GPU-1,GPU-2") },
+        { "kind", s => s.Kind = (WorkloadKind)9 },
+        { "shim.mode", s => s.Shim = new ShimSpec { Mode = (ShimMode)7 } },
+        { "shim.concurrency", s => s.Shim = new ShimSpec { Concurrency = 10_001 } },
+        { "shim.queueLength", s => s.Shim = new ShimSpec { QueueLength = 100_001 } },
+        { "shim.timeout", s => s.Shim = new ShimSpec { Timeout = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.FromHours(2)) } },
+        { "shim.timeout", s => s.Shim = new ShimSpec { Timeout = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.FromSeconds(-1)) } },
+        { "shim.eventHeaders", s => s.Shim = new ShimSpec { EventHeaders = { "X Bad" } } },
+        { "shim.eventHeaders", s => s.Shim = new ShimSpec { EventHeaders = { Enumerable.Range(0, 33).Select(i => $"X-H{i}") } } },
+        { "shim.healthPath", s => s.Shim = new ShimSpec { HealthPath = "healthz" } },
+        { "shim.healthPath", s => s.Shim = new ShimSpec { HealthPath = "/health z" } },
         { "negative", s => s.CommitInterval = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.FromSeconds(-1)) },
     };
 

@@ -1,0 +1,131 @@
+using System.Net;
+using System.Net.Sockets;
+using Drover.Agent.Instances;
+
+namespace Drover.Agent.Shims;
+
+/// <summary>
+/// Decides which instances are ready for requests: a running instance's health_path answers 2xx (or,
+/// without one, its port accepts a connection). Probed about every 200 ms until it passes, about every
+/// second after; a new process starts unready. Readiness changes reach the aggregator as instance reports.
+/// </summary>
+internal sealed partial class InstanceHealthChecks : BackgroundService
+{
+    public static readonly TimeSpan UnreadyInterval = TimeSpan.FromMilliseconds(200);
+    public static readonly TimeSpan ReadyInterval = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(1);
+
+    private readonly InstanceManager _instances;
+    private readonly TimeProvider _time;
+    private readonly ILogger<InstanceHealthChecks> _logger;
+    private readonly Dictionary<string, Probe> _probes = new(StringComparer.Ordinal);
+    private readonly HttpClient _client = new(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, UseCookies = false })
+    {
+        Timeout = ProbeTimeout,
+    };
+
+    public InstanceHealthChecks(InstanceManager instances, TimeProvider time, ILogger<InstanceHealthChecks> logger)
+    {
+        _instances = instances;
+        _time = time;
+        _logger = logger;
+    }
+
+    public override void Dispose()
+    {
+        _client.Dispose();
+        base.Dispose();
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(UnreadyInterval, _time);
+        try
+        {
+            do
+            {
+                Tick(stoppingToken);
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Starts the probes that are due; each runs on its own, so a slow instance delays no other.</summary>
+    private void Tick(CancellationToken stoppingToken)
+    {
+        var now = _time.GetTimestamp();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var supervisor in _instances.All)
+        {
+            seen.Add(supervisor.InstanceId);
+            if (!supervisor.IsRunning || InstanceSupervisor.IsStdio(supervisor.Spec))
+            {
+                // Not running: the supervisor says so itself; stdio: nothing to probe.
+                _probes.Remove(supervisor.InstanceId);
+                continue;
+            }
+
+            var pid = supervisor.CurrentPid;
+            if (_probes.TryGetValue(supervisor.InstanceId, out var probe) && probe.Pid == pid
+                && (probe.Running is { IsCompleted: false } || _time.GetElapsedTime(probe.At, now) < probe.Interval))
+            {
+                continue;
+            }
+
+            var next = new Probe(pid, now, supervisor.Traffic.Ready ? ReadyInterval : UnreadyInterval, null);
+            _probes[supervisor.InstanceId] = next with { Running = CheckAsync(supervisor, stoppingToken) };
+        }
+
+        foreach (var gone in _probes.Keys.Where(id => !seen.Contains(id)).ToList())
+        {
+            _probes.Remove(gone);
+        }
+    }
+
+    private async Task CheckAsync(InstanceSupervisor supervisor, CancellationToken stoppingToken)
+    {
+        var healthy = await IsHealthyAsync(supervisor.Port, supervisor.Spec.Shim?.HealthPath ?? "", stoppingToken);
+        var wasReady = supervisor.Traffic.Ready;
+        supervisor.Traffic.SetHealthy(healthy);
+        if (wasReady != supervisor.Traffic.Ready)
+        {
+            Log.ReadinessChanged(_logger, supervisor.InstanceId, supervisor.Traffic.Ready);
+        }
+    }
+
+    /// <summary>GET health_path answers 2xx, or (without one) the port accepts a connection.</summary>
+    public async Task<bool> IsHealthyAsync(int port, string healthPath, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (healthPath.Length > 0)
+            {
+                var path = healthPath.StartsWith('/') ? healthPath : "/" + healthPath;
+                using var response = await _client.GetAsync(new Uri($"http://127.0.0.1:{port}{path}"), cancellationToken);
+                return response.IsSuccessStatusCode;
+            }
+
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(ProbeTimeout);
+            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), timeout.Token);
+            return true;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or SocketException or OperationCanceledException or UriFormatException)
+        {
+            return false;
+        }
+    }
+
+    private sealed record Probe(int Pid, long At, TimeSpan Interval, Task? Running);
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 3030, EventName = "InstanceReadinessChanged", Level = LogLevel.Information,
+            Message = "Instance '{InstanceId}' is now ready for requests: {Ready}.")]
+        public static partial void ReadinessChanged(ILogger logger, string instanceId, bool ready);
+    }
+}
