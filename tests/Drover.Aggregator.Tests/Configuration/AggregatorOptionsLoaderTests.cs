@@ -23,6 +23,8 @@ public class AggregatorOptionsLoaderTests
         Assert.Equal(1000, options.MonitorPeriodMs);
         Assert.Equal("/var/lib/drover/aggregator", options.DataDirectory);
         Assert.Equal("/var/log/drover/aggregator.log", options.LogFile);
+        Assert.Equal(10_000, options.EventHistoryPerChannel);
+        Assert.Equal(10_000, options.MaxEventChannels);
     }
 
     [Theory]
@@ -33,6 +35,8 @@ public class AggregatorOptionsLoaderTests
     [InlineData("heartbeatIntervalMs", "10", "a whole number from 50 to 60000")]
     [InlineData("listenAddress", "localhost:1", "listenAddress = 'localhost:1'")]
     [InlineData("logLevel", "chatty", "one of Verbose")]
+    [InlineData("eventHistoryPerChannel", "0", "eventHistoryPerChannel = '0': expected a whole number from 1 to 1000000")]
+    [InlineData("maxEventChannels", "1000001", "maxEventChannels = '1000001'")]
     [InlineData("httpPort", "many", "'many' at 'httpPort'")]
     public void Load_BadValue_NamesKeyValueAndAccepted(string key, string value, string expected)
     {
