@@ -30,7 +30,7 @@ internal static class ServicesApi
                     return new
                     {
                         version = set.Version,
-                        instances = set.Instances,
+                        instanceCount = set.InstanceCount,
                         ready = all.Count(i => i.Function == key && i.Ready),
                         active = set.Version == service.ActiveVersion,
                     };

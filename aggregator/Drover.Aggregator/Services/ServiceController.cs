@@ -65,7 +65,7 @@ internal sealed partial class ServiceController
             var snapshot = new RolloutSnapshot(
                 service.Definition.Version,
                 service.ActiveVersion,
-                service.Sets.Select(s => new RolloutSet(s.Version, s.Instances, Ready(instances, endpoints, WorkloadKeys.ServiceSet(name, s.Version)).Count())).ToArray(),
+                service.Sets.Select(s => new RolloutSet(s.Version, s.InstanceCount, Ready(instances, endpoints, WorkloadKeys.ServiceSet(name, s.Version)).Count())).ToArray(),
                 _routes.IsAcknowledged(name, connected));
             var decision = ServiceRollout.Decide(snapshot);
             Apply(name, decision);
@@ -162,7 +162,7 @@ internal sealed partial class ServiceController
     private static Workload ForSet(ServiceDefinition set) => new(
         WorkloadKeys.ServiceSet(set.Name, set.Version),
         set.Version,
-        set.Instances,
+        set.InstanceCount,
         id => InstanceActuator.SpecFor(set.Name, set.Version, set.Runtime, set.CommitIntervalSeconds, set, WorkloadKind.Service, id),
         TimeSpan.FromMilliseconds(set.DrainTimeoutMs));
 

@@ -19,7 +19,7 @@ internal sealed record ServiceDefinition : IShimSettings
     public ProcessRuntimeDefinition Runtime { get; init; } = new();
 
     /// <summary>How many instances the set has, spread over the surviving nodes.</summary>
-    public int Instances { get; init; } = 1;
+    public int InstanceCount { get; init; } = 1;
 
     /// <summary>When set, requests are routed by this field's value, hashed consistently over the set.</summary>
     public RoutingFieldDefinition? RoutingField { get; init; }

@@ -30,9 +30,9 @@ internal static class ServiceValidator
             return shimError;
         }
 
-        if (definition.Instances is < 1 or > MaxInstances)
+        if (definition.InstanceCount is < 1 or > MaxInstances)
         {
-            return ("instances", $"instances = {definition.Instances}: expected 1-{MaxInstances}");
+            return ("instanceCount", $"instanceCount = {definition.InstanceCount}: expected 1-{MaxInstances}");
         }
 
         if (definition.RoutingField is { } field)

@@ -9,7 +9,7 @@ public class ServiceValidatorTests
     {
         Name = "web",
         Runtime = new ProcessRuntimeDefinition { Command = "/opt/web/web" },
-        Instances = 3,
+        InstanceCount = 3,
         RoutingField = new RoutingFieldDefinition { Header = "X-User" },
     };
 
@@ -25,7 +25,7 @@ public class ServiceValidatorTests
         ["name"] = Valid() with { Name = "-web" },
         ["version"] = Valid() with { Version = "1/2" },
         ["runtime.command"] = Valid() with { Runtime = new ProcessRuntimeDefinition() },
-        ["instances"] = Valid() with { Instances = 0 },
+        ["instanceCount"] = Valid() with { InstanceCount = 0 },
         ["routingField"] = Valid() with { RoutingField = new RoutingFieldDefinition { Header = "X-User", JsonField = "user" } },
         ["routingField.header"] = Valid() with { RoutingField = new RoutingFieldDefinition { Header = "X User" } },
         ["policy"] = Valid() with { Policy = "round-robin" },

@@ -1,0 +1,127 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Drover.SystemTests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace Drover.SystemTests.Shims;
+
+/// <summary>
+/// Status messages of real requests: read by an SSE client of the aggregator (and resumed after a
+/// reconnect) and by another instance of the set over its agent's local socket, in order, no gap.
+/// </summary>
+public sealed class StatusEventTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private readonly Fleet _fleet = new(output);
+    private readonly HttpClient _client = new() { Timeout = Timeout.InfiniteTimeSpan };
+    private ShimFleet _shims = null!;
+
+    public async Task InitializeAsync()
+    {
+        _fleet.StartAggregator();
+        await _fleet.WaitForAggregatorAsync();
+        _shims = new ShimFleet(_fleet);
+    }
+
+    public async Task DisposeAsync()
+    {
+        _client.Dispose();
+        await _fleet.DisposeAsync();
+    }
+
+    /// <summary>Reads server-sent events until <paramref name="enough"/> says so (or the time runs out); returns (id, data) pairs.</summary>
+    private async Task<List<(string Id, JsonElement Data)>> ReadEventsAsync(string? lastEventId, Func<List<(string Id, JsonElement Data)>, bool> enough)
+    {
+        using var timeout = new CancellationTokenSource(ShimFleet.Timeout);
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{_fleet.HttpPort}/v1/events?function=counter");
+        if (lastEventId is not null)
+        {
+            request.Headers.Add("Last-Event-ID", lastEventId);
+        }
+
+        using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+        response.EnsureSuccessStatusCode();
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(timeout.Token));
+        var events = new List<(string, JsonElement)>();
+        string? id = null;
+        while (!enough(events) && await reader.ReadLineAsync(timeout.Token) is { } line)
+        {
+            if (line.StartsWith("id:", StringComparison.Ordinal))
+            {
+                id = line[3..].Trim();
+            }
+            else if (line.StartsWith("data:", StringComparison.Ordinal))
+            {
+                events.Add((id!, JsonDocument.Parse(line[5..]).RootElement.Clone()));
+            }
+        }
+
+        return events;
+    }
+
+    private static int Count(List<(string Id, JsonElement Data)> events, string status) => events.Count(e => e.Data.GetProperty("status").GetString() == status);
+
+    private async Task InvokeAsync(int port, int count, string prefix)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{port}/v1/invoke/counter");
+            request.Headers.Add("X-Drover-Call-Id", $"{prefix}-{i}");
+            using var response = await _client.SendAsync(request);
+            response.EnsureSuccessStatusCode();
+        }
+    }
+
+    private static void AssertNoGap(IEnumerable<long> sequences, long from)
+    {
+        var expected = from;
+        foreach (var sequence in sequences)
+        {
+            Assert.Equal(expected++, sequence);
+        }
+    }
+
+    [Fact]
+    public async Task EveryRequest_StartedAndCompletedInOrder_ForAnSseClientAndAnotherInstance_ResumedAfterReconnect()
+    {
+        await _shims.StartAgentsAsync(2);
+        await _shims.PutAsync("/v1/functions/counter", ShimFleet.Counter(env: "COUNTER_SUBSCRIBE=1"));
+        await _shims.WaitForReadyAsync("/v1/functions/counter", 2);
+        var instances = (await _shims.GetAsync("/v1/functions/counter")).GetProperty("instances").EnumerateArray().ToArray();
+        var (entryNode, entryPort) = _shims.Ports.First();
+        var other = instances.Single(i => i.GetProperty("nodeId").GetString() != entryNode);
+
+        // First half, read live.
+        var reading = ReadEventsAsync(null, e => Count(e, "completed") >= 10);
+        await Task.Delay(300);
+        await InvokeAsync(entryPort, 10, "first");
+        var first = await reading;
+
+        // Second half while no client listens; the reconnecting client resumes after its last id.
+        await InvokeAsync(entryPort, 10, "second");
+        var second = await ReadEventsAsync(first[^1].Id, e => Count(e, "completed") >= 10);
+
+        var all = first.Concat(second).ToList();
+        AssertNoGap(all.Select(e => e.Data.GetProperty("sequence").GetInt64()), all[0].Data.GetProperty("sequence").GetInt64());
+        foreach (var call in Enumerable.Range(0, 10).SelectMany(i => new[] { $"first-{i}", $"second-{i}" }))
+        {
+            var statuses = all.Where(e => e.Data.GetProperty("callId").GetString() == call).Select(e => e.Data.GetProperty("status").GetString()!).ToArray();
+            Assert.Equal(["accepted", "started", "completed"], statuses);
+        }
+
+        // The instance on the other node received the same messages over its local socket.
+        var otherPort = other.GetProperty("port").GetInt32();
+        JsonElement[] received = [];
+        await Fleet.WaitUntilAsync(
+            async () =>
+            {
+                received = await _client.GetFromJsonAsync<JsonElement[]>($"http://127.0.0.1:{otherPort}/events") ?? [];
+                return received.Count(e => e.GetProperty("status").GetString() == "completed") >= 20;
+            },
+            ShimFleet.Timeout,
+            "the other instance received every completed message",
+            async () => JsonSerializer.Serialize(await _client.GetFromJsonAsync<JsonElement[]>($"http://127.0.0.1:{otherPort}/events")));
+        AssertNoGap(received.Select(e => e.GetProperty("sequence").GetInt64()), received[0].GetProperty("sequence").GetInt64());
+        var bySequence = received.ToDictionary(e => e.GetProperty("sequence").GetInt64(), e => e.GetProperty("callId").GetString());
+        Assert.All(all, e => Assert.Equal(e.Data.GetProperty("callId").GetString(), bySequence[e.Data.GetProperty("sequence").GetInt64()]));
+    }
+}
