@@ -161,7 +161,8 @@ public sealed class ShimServerTests
             using var timedOut = await shim.Client.SendAsync(Post(shim.Url("/v1/invoke/echo/late"), "", ("X-Drover-Timeout-Ms", "300"))).WaitAsync(Bound);
             var queued = shim.Client.SendAsync(Post(shim.Url("/v1/invoke/echo/queued")));
             var workload = shim.Instances.Find("echo-1")!;
-            await ShimHarness.WaitUntilAsync(() => shim.Events.Events.Count(e => e.Status == RequestStatus.Accepted) == 3, "the third request is accepted");
+            var gate = shim.Workloads.Find(WorkloadKey.Function("echo"))!.Gate;
+            await ShimHarness.WaitUntilAsync(() => gate.Queued == 1, "the third request waits in the queue");
             using var rejected = await shim.Client.SendAsync(Post(shim.Url("/v1/invoke/echo/rejected"))).WaitAsync(Bound);
 
             Assert.Equal(HttpStatusCode.GatewayTimeout, timedOut.StatusCode);
