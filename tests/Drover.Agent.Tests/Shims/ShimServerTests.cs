@@ -265,7 +265,9 @@ public sealed class ShimServerTests
             routes.Routes.Add(new ServiceRoute { InstanceId = "svc-1", NodeId = "other-node", Address = shim.EndPoint.ToString() });
             Assert.Null(shim.Routes.Apply(routes));
 
-            using var response = await shim.Client.GetAsync(shim.Url("/v1/services/svc/items/7?full=1")).WaitAsync(Bound);
+            using var request = new HttpRequestMessage(HttpMethod.Get, shim.Url("/v1/services/svc/items/7?full=1"));
+            request.Headers.Add(ShimHeaders.CallId, "svc-call");
+            using var response = await shim.Client.SendAsync(request).WaitAsync(Bound);
             var body = await JsonAsync(response);
 
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -274,6 +276,10 @@ public sealed class ShimServerTests
             Assert.Equal("?full=1", body.GetProperty("query").GetString());
             Assert.Equal("", body.GetProperty("routeInstance").GetString());
             Assert.Equal("svc-1", response.Headers.GetValues(ShimHeaders.Instance).Single());
+
+            // Reported once, by the hop that served it, not again by the one that relayed it.
+            Assert.Equal([RequestStatus.Accepted, RequestStatus.Started, RequestStatus.Completed], shim.Events.StatusesOf("svc-call"));
+            Assert.All(shim.Events.Events.Where(e => e.CallId == "svc-call"), e => Assert.Equal("service/svc", e.Channel));
         }
     }
 
@@ -290,6 +296,9 @@ public sealed class ShimServerTests
 
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
         Assert.Contains("node 'far-node' at 127.0.0.1:9", reason);
+        var callId = response.Headers.GetValues(ShimHeaders.CallId).Single();
+        Assert.Equal([RequestStatus.Accepted, RequestStatus.Failed], shim.Events.StatusesOf(callId));
+        Assert.Equal("svc-9", shim.Events.Events.Last(e => e.CallId == callId).InstanceId);
     }
 
     [Fact]
