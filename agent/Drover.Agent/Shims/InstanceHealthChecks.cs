@@ -87,7 +87,14 @@ internal sealed partial class InstanceHealthChecks : BackgroundService
 
     private async Task CheckAsync(InstanceSupervisor supervisor, CancellationToken stoppingToken)
     {
+        var pid = supervisor.CurrentPid;
         var healthy = await IsHealthyAsync(supervisor.Port, supervisor.Spec.Shim?.HealthPath ?? "", stoppingToken);
+        if (supervisor.CurrentPid != pid)
+        {
+            // The process changed meanwhile: this answer was about the old one.
+            return;
+        }
+
         var wasReady = supervisor.Traffic.Ready;
         supervisor.Traffic.SetHealthy(healthy);
         if (wasReady != supervisor.Traffic.Ready)

@@ -6,7 +6,9 @@ namespace Drover.Agent.Shims;
 
 /// <summary>
 /// One request through the shim: its call id, the path the instance sees, the instance chosen, its
-/// clock, and the status messages it produces (accepted, started, then completed or failed).
+/// clock, and the status messages it produces (accepted, started, then completed or failed). A call
+/// relayed to another node's shim is that node's to report: this one reports it only when it answers
+/// it itself (an error), accepted first, so a subscriber sees each request once.
 /// </summary>
 internal sealed class ShimCall
 {
@@ -14,6 +16,8 @@ internal sealed class ShimCall
     private readonly TimeProvider _time;
     private readonly long _acceptedAt;
     private readonly Dictionary<string, string> _headers = new(StringComparer.OrdinalIgnoreCase);
+    private bool _accepted;
+    private bool _relayed;
     private bool _ended;
 
     public ShimCall(
@@ -56,12 +60,31 @@ internal sealed class ShimCall
 
     public double ElapsedMs => _time.GetElapsedTime(_acceptedAt).TotalMilliseconds;
 
-    public void Accepted() => Publish(RequestStatus.Accepted, 0, "");
+    /// <summary>Whether the call went to another node's shim, which reports it.</summary>
+    public bool Relayed => _relayed;
+
+    /// <summary>Taken in (once).</summary>
+    public void Accepted()
+    {
+        if (!_accepted)
+        {
+            _accepted = true;
+            Publish(RequestStatus.Accepted, 0, "");
+        }
+    }
 
     public void Started(string instanceId)
     {
         InstanceId = instanceId;
+        Accepted();
         Publish(RequestStatus.Started, 0, "");
+    }
+
+    /// <summary>Handed to another node's shim for <paramref name="instanceId"/>; nothing is published for it.</summary>
+    public void Relay(string instanceId)
+    {
+        InstanceId = instanceId;
+        _relayed = true;
     }
 
     /// <summary>The instance answered; the first end of a call wins.</summary>
@@ -70,16 +93,20 @@ internal sealed class ShimCall
         if (!_ended)
         {
             _ended = true;
-            Publish(RequestStatus.Completed, statusCode, "");
+            if (!_relayed)
+            {
+                Publish(RequestStatus.Completed, statusCode, "");
+            }
         }
     }
 
-    /// <summary>The call ended without the instance's answer; the first end of a call wins.</summary>
+    /// <summary>The shim answered the call itself (an error); the first end of a call wins.</summary>
     public void Failed(int statusCode, string reason)
     {
         if (!_ended)
         {
             _ended = true;
+            Accepted();
             Publish(RequestStatus.Failed, statusCode, reason);
         }
     }

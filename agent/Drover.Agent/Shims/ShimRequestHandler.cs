@@ -52,7 +52,7 @@ internal sealed partial class ShimRequestHandler
     /// <summary>POST /v1/invoke/{function}/{**path}.</summary>
     public async Task InvokeFunctionAsync(HttpContext context, string function)
     {
-        var start = await BeginAsync(context, WorkloadKey.Function(function), $"/v1/invoke/{function}", null);
+        var start = await BeginAsync(context, WorkloadKey.Function(function), $"/v1/invoke/{function}", null, announce: true);
         if (start is not { } begun)
         {
             return;
@@ -74,7 +74,8 @@ internal sealed partial class ShimRequestHandler
     public async Task ServeServiceAsync(HttpContext context, string service)
     {
         var table = Names.IsName(service) ? _routes.Find(service) : null;
-        var start = await BeginAsync(context, WorkloadKey.Service(service), $"/v1/services/{service}", table?.EventHeaders);
+        // Announced once the route is known: a request relayed to another node is reported there.
+        var start = await BeginAsync(context, WorkloadKey.Service(service), $"/v1/services/{service}", table?.EventHeaders, announce: false);
         if (start is not { } begun)
         {
             return;
@@ -143,7 +144,7 @@ internal sealed partial class ShimRequestHandler
     /// Checks what every request must carry and announces it (accepted); null when answered already
     /// (400, or 404 for a name that cannot be one).
     /// </summary>
-    private async Task<(ShimCall Call, ShimWorkload? Workload, TimeSpan Timeout)?> BeginAsync(HttpContext context, WorkloadKey key, string prefix, IReadOnlyList<string>? tableEventHeaders)
+    private async Task<(ShimCall Call, ShimWorkload? Workload, TimeSpan Timeout)?> BeginAsync(HttpContext context, WorkloadKey key, string prefix, IReadOnlyList<string>? tableEventHeaders, bool announce)
     {
         ShimCall? call = null;
         var (callId, callIdError) = ShimHeaders.ParseCallId(context.Request.Headers[ShimHeaders.CallId].ToString());
@@ -203,7 +204,11 @@ internal sealed partial class ShimRequestHandler
         var rest = context.Request.Path.ToUriComponent()[prefix.Length..];
         var instancePath = (rest.Length == 0 ? "/" : rest) + context.Request.QueryString.ToUriComponent();
         call = new ShimCall(key, callId!, _nodeId, context.Request.Method, instancePath, copied, _events, _time);
-        call.Accepted();
+        if (announce)
+        {
+            call.Accepted();
+        }
+
         return (call, workload, timeout!.Value);
     }
 
@@ -212,6 +217,7 @@ internal sealed partial class ShimRequestHandler
     {
         using var deadline = new CancellationTokenSource(timeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, context.RequestAborted);
+        call.Accepted();
         var entry = await workload.Gate.EnterAsync(target, linked.Token);
         switch (entry.Outcome)
         {
@@ -322,7 +328,7 @@ internal sealed partial class ShimRequestHandler
     {
         using var deadline = new CancellationTokenSource(timeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, context.RequestAborted);
-        call.Started(route.InstanceId);
+        call.Relay(route.InstanceId);
         var target = new Uri($"http://{route.Address}/v1/services/{call.Workload.Name}{call.InstancePath}");
         var error = await _forwarder.ForwardAsync(context, target, call.CallId, route.InstanceId, timeout, linked.Token, remaining: timeout - TimeSpan.FromMilliseconds(call.ElapsedMs));
         if (await SettledAsync(context, call, counters, error, deadline.Token, $"node '{route.NodeId}' at {route.Address} did not answer for instance '{route.InstanceId}' within {(long)timeout.TotalMilliseconds} ms"))
@@ -412,7 +418,11 @@ internal sealed partial class ShimRequestHandler
     private static void ClientLeft(ShimCall call, ShimWorkload workload)
     {
         workload.RecordFailed();
-        call.Failed(499, "the client closed the request before it was answered");
+        if (!call.Relayed)
+        {
+            // A relayed call's other node sees its client (this node) leave, and reports it.
+            call.Failed(499, "the client closed the request before it was answered");
+        }
     }
 
     /// <summary>application/octet-stream, unless the client's Accept names a text type.</summary>

@@ -37,6 +37,8 @@ internal sealed class ShimHarness : IAsyncDisposable
 
     public InstanceManager Instances => _host.Services.GetRequiredService<InstanceManager>();
 
+    public ShimWorkloads Workloads => _host.Services.GetRequiredService<ShimWorkloads>();
+
     public ShimStatsService Stats => _host.Services.GetRequiredService<ShimStatsService>();
 
     public ServiceRouteTables Routes => _host.Services.GetRequiredService<ServiceRouteTables>();

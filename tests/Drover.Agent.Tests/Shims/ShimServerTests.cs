@@ -161,7 +161,8 @@ public sealed class ShimServerTests
             using var timedOut = await shim.Client.SendAsync(Post(shim.Url("/v1/invoke/echo/late"), "", ("X-Drover-Timeout-Ms", "300"))).WaitAsync(Bound);
             var queued = shim.Client.SendAsync(Post(shim.Url("/v1/invoke/echo/queued")));
             var workload = shim.Instances.Find("echo-1")!;
-            await ShimHarness.WaitUntilAsync(() => shim.Events.Events.Count(e => e.Status == RequestStatus.Accepted) == 3, "the third request is accepted");
+            var gate = shim.Workloads.Find(WorkloadKey.Function("echo"))!.Gate;
+            await ShimHarness.WaitUntilAsync(() => gate.Queued == 1, "the third request waits in the queue");
             using var rejected = await shim.Client.SendAsync(Post(shim.Url("/v1/invoke/echo/rejected"))).WaitAsync(Bound);
 
             Assert.Equal(HttpStatusCode.GatewayTimeout, timedOut.StatusCode);
@@ -264,7 +265,9 @@ public sealed class ShimServerTests
             routes.Routes.Add(new ServiceRoute { InstanceId = "svc-1", NodeId = "other-node", Address = shim.EndPoint.ToString() });
             Assert.Null(shim.Routes.Apply(routes));
 
-            using var response = await shim.Client.GetAsync(shim.Url("/v1/services/svc/items/7?full=1")).WaitAsync(Bound);
+            using var request = new HttpRequestMessage(HttpMethod.Get, shim.Url("/v1/services/svc/items/7?full=1"));
+            request.Headers.Add(ShimHeaders.CallId, "svc-call");
+            using var response = await shim.Client.SendAsync(request).WaitAsync(Bound);
             var body = await JsonAsync(response);
 
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -273,6 +276,10 @@ public sealed class ShimServerTests
             Assert.Equal("?full=1", body.GetProperty("query").GetString());
             Assert.Equal("", body.GetProperty("routeInstance").GetString());
             Assert.Equal("svc-1", response.Headers.GetValues(ShimHeaders.Instance).Single());
+
+            // Reported once, by the hop that served it, not again by the one that relayed it.
+            Assert.Equal([RequestStatus.Accepted, RequestStatus.Started, RequestStatus.Completed], shim.Events.StatusesOf("svc-call"));
+            Assert.All(shim.Events.Events.Where(e => e.CallId == "svc-call"), e => Assert.Equal("service/svc", e.Channel));
         }
     }
 
@@ -289,6 +296,9 @@ public sealed class ShimServerTests
 
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
         Assert.Contains("node 'far-node' at 127.0.0.1:9", reason);
+        var callId = response.Headers.GetValues(ShimHeaders.CallId).Single();
+        Assert.Equal([RequestStatus.Accepted, RequestStatus.Failed], shim.Events.StatusesOf(callId));
+        Assert.Equal("svc-9", shim.Events.Events.Last(e => e.CallId == callId).InstanceId);
     }
 
     [Fact]
