@@ -143,6 +143,16 @@ internal sealed partial class InstanceManager : IHostedService
                 return null;
             }
 
+            if (staged is null && OnlyShimDiffers(existing.Spec, spec))
+            {
+                // A new SLO, queue length or timeout is the shim's business: the process keeps running.
+                existing.UpdateSpec(spec);
+                Log.ShimUpdated(_logger, spec.InstanceId);
+                Changed?.Invoke();
+                SendReport(existing);
+                return null;
+            }
+
             Log.Replacing(_logger, spec.InstanceId, existing.Spec.Version, spec.Version);
             await existing.ReplaceAsync(spec, staged is null ? null : () => RestoreFrom(staged, existing.Directory, restore: command.Restore!, existing));
             Changed?.Invoke();
@@ -184,12 +194,41 @@ internal sealed partial class InstanceManager : IHostedService
 
         if (drain > TimeSpan.Zero && _instances.TryGetValue(command.InstanceId, out var draining))
         {
-            // The shim hands it no new request from now on; those it serves may finish first.
+            // The shim hands it no new request from now on; those it serves may finish first. The wait
+            // runs off the command queue, so a long drain does not hold back the commands behind it
+            // (the routes that took its traffic away, other instances' starts): the command is
+            // answered now, and the instance reports stopped once it is.
             draining.Traffic.BeginDrain();
-            var idle = await draining.Traffic.WaitIdleAsync(drain, _time);
-            Log.Drained(_logger, command.InstanceId, idle, draining.Traffic.InFlight);
+            _ = Task.Run(() => DrainThenStopAsync(draining, command, drain));
+            return null;
         }
 
+        return await StopNowAsync(command);
+    }
+
+    private static bool OnlyShimDiffers(InstanceSpec running, InstanceSpec wanted)
+    {
+        var withWantedShim = running.Clone();
+        withWantedShim.Shim = wanted.Shim;
+        return withWantedShim.Equals(wanted);
+    }
+
+    private async Task DrainThenStopAsync(InstanceSupervisor draining, StopInstance command, TimeSpan drain)
+    {
+        var idle = await draining.Traffic.WaitIdleAsync(drain, _time);
+        Log.Drained(_logger, command.InstanceId, idle, draining.Traffic.InFlight);
+        try
+        {
+            await StopNowAsync(command);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            Log.StopFailed(_logger, command.InstanceId, ex.Message);
+        }
+    }
+
+    private async Task<string?> StopNowAsync(StopInstance command)
+    {
         if (!_instances.TryRemove(command.InstanceId, out var supervisor))
         {
             return null; // Already stopped: stopping is idempotent.
@@ -309,6 +348,14 @@ internal sealed partial class InstanceManager : IHostedService
         [LoggerMessage(EventId = 2805, EventName = "InstanceStopped", Level = LogLevel.Information,
             Message = "Instance '{InstanceId}' stopped (state deleted: {Deleted}).")]
         public static partial void Stopped(ILogger logger, string instanceId, bool deleted);
+
+        [LoggerMessage(EventId = 2808, EventName = "InstanceShimUpdated", Level = LogLevel.Information,
+            Message = "Instance '{InstanceId}' takes new shim settings; its process keeps running.")]
+        public static partial void ShimUpdated(ILogger logger, string instanceId);
+
+        [LoggerMessage(EventId = 2807, EventName = "InstanceStopFailed", Level = LogLevel.Error,
+            Message = "Instance '{InstanceId}' could not be stopped after its drain: {Reason}.")]
+        public static partial void StopFailed(ILogger logger, string instanceId, string reason);
 
         [LoggerMessage(EventId = 2806, EventName = "InstanceDrained", Level = LogLevel.Information,
             Message = "Instance '{InstanceId}' drained before its stop (all requests finished: {Idle}; still in flight: {InFlight}).")]

@@ -122,6 +122,16 @@ internal sealed partial class InstanceSupervisor
     /// <summary>Stops the process, runs <paramref name="beforeStart"/> (e.g. restore state), and starts <paramref name="spec"/>.</summary>
     public Task ReplaceAsync(InstanceSpec spec, Func<Task>? beforeStart) => Send(new Control(ControlKind.Replace, spec, beforeStart));
 
+    /// <summary>Takes a spec that differs from the running one only in what the process does not see (its shim settings).</summary>
+    public void UpdateSpec(InstanceSpec spec)
+    {
+        lock (_gate)
+        {
+            Spec = spec;
+            _directory.WriteSpec(spec);
+        }
+    }
+
     /// <summary>Records a snapshot the aggregator acknowledged; persisted so a restarted agent does not commit it again.</summary>
     public void StateCommitted(ulong version, string sha256)
     {

@@ -26,6 +26,12 @@ internal sealed class InstanceTraffic
 
     public bool Draining => _draining;
 
+    /// <summary>
+    /// It still serves a request routed to it by name (another node's shim chose it before that node
+    /// applied the table that routes elsewhere): its process runs and its health check passed, draining or not.
+    /// </summary>
+    public bool ServesRouted => _running && _healthy;
+
     public int InFlight => Volatile.Read(ref _inFlight);
 
     /// <summary>Set by the supervisor: whether the instance is Running.</summary>

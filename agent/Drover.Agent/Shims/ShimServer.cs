@@ -42,11 +42,15 @@ internal sealed partial class ShimServer : IHostedService, IAsyncDisposable
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            // HTTP/2 without TLS needs prior knowledge, which Kestrel accepts only on an HTTP/2-only
-            // endpoint: on this shared one it logs that HTTP/2 is off and serves HTTP/1.1
-            // (https://github.com/dotnet/aspnetcore/issues/56984). Kept as asked, so TLS or a Kestrel
-            // that negotiates h2c gets HTTP/2 without a change here.
-            kestrel.Listen(address, _options.Port, listen => listen.Protocols = HttpProtocols.Http1AndHttp2);
+
+            // An h2c connection is let in as if it were TLS with ALPN h2 (H2cPrefaceDetector); its
+            // requests keep their own scheme, http.
+            kestrel.AllowAlternateSchemes = true;
+            kestrel.Listen(address, _options.Port, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1AndHttp2;
+                listen.Use(H2cPrefaceDetector.Middleware);
+            });
         });
         var app = builder.Build();
         // The handler takes the rest of the path from the request itself, escaped as it came.

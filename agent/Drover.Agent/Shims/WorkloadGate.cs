@@ -177,7 +177,7 @@ internal sealed class WorkloadGate
         InstanceTraffic? best = null;
         foreach (var instance in _instances)
         {
-            if ((target is null || ReferenceEquals(instance, target)) && instance.Ready && instance.InFlight < _concurrency
+            if (Serves(instance, target) && instance.InFlight < _concurrency
                 && (best is null || instance.InFlight < best.InFlight))
             {
                 best = instance;
@@ -187,11 +187,15 @@ internal sealed class WorkloadGate
         return best;
     }
 
+    /// <summary>Any ready instance serves an unnamed request; a named one serves a request routed to it even while it drains.</summary>
+    private static bool Serves(InstanceTraffic instance, InstanceTraffic? target)
+        => target is null ? instance.Ready : ReferenceEquals(instance, target) && instance.ServesRouted;
+
     private bool AnyReady(InstanceTraffic? target)
     {
         foreach (var instance in _instances)
         {
-            if ((target is null || ReferenceEquals(instance, target)) && instance.Ready)
+            if (Serves(instance, target))
             {
                 return true;
             }

@@ -177,4 +177,19 @@ public sealed class WorkloadGateTests
 
         Assert.False(await idle.WaitAsync(Bound));
     }
+
+    [Fact]
+    public async Task EnterAsync_DrainingInstance_RefusesUnnamedRequests_ServesOnesRoutedToIt()
+    {
+        var a = Ready("a");
+        var gate = Gate(2, 4, a);
+        a.BeginDrain();
+
+        var unnamed = await gate.EnterAsync(null, CancellationToken.None).WaitAsync(Bound);
+        var routed = await gate.EnterAsync(a, CancellationToken.None).WaitAsync(Bound);
+
+        Assert.Equal(GateOutcome.NoInstance, unnamed.Outcome);
+        Assert.Equal(GateOutcome.Entered, routed.Outcome);
+        Assert.Equal(1, a.InFlight);
+    }
 }

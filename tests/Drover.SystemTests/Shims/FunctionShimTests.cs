@@ -60,6 +60,15 @@ public sealed class FunctionShimTests(ITestOutputHelper output) : IAsyncLifetime
             Assert.Equal(HttpStatusCode.OK, put.StatusCode);
         }
 
+        // HTTP/2 on the same port, by prior knowledge (h2c), as a gateway or a gRPC-style client sends it.
+        using (var h2c = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{_shims.Ports.Values.First()}/v1/invoke/counter") { Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact })
+        using (var response = await _client.SendAsync(h2c))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal(HttpVersion.Version20, response.Version);
+            Assert.True(response.Headers.Contains("X-Drover-Instance"));
+        }
+
         // Without a call id the shim makes one.
         using var anonymous = await _client.PostAsync($"http://127.0.0.1:{_shims.Ports.Values.First()}/v1/invoke/counter", null);
         Assert.False(string.IsNullOrEmpty(anonymous.Headers.GetValues("X-Drover-Call-Id").Single()));
