@@ -12,39 +12,22 @@ namespace Drover.SystemTests.Shims;
 /// Functions behind the real agents' shims: both modes, the common headers, the per-node queue's 429
 /// and 504, and an instance SIGKILLed in the middle of a request.
 /// </summary>
-public sealed class FunctionShimTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class FunctionShimTests(ITestOutputHelper output) : ShimTestBase(output)
 {
-    private readonly Fleet _fleet = new(output);
-    private readonly HttpClient _client = new() { Timeout = TimeSpan.FromSeconds(30) };
-    private ShimFleet _shims = null!;
-
-    public async Task InitializeAsync()
-    {
-        _fleet.StartAggregator();
-        await _fleet.WaitForAggregatorAsync();
-        _shims = new ShimFleet(_fleet);
-    }
-
-    public async Task DisposeAsync()
-    {
-        _client.Dispose();
-        await _fleet.DisposeAsync();
-    }
-
     [Fact]
     public async Task InvokeHttpMode_OnEveryNode_AnswersFromItsInstanceWithTheCommonHeaders()
     {
-        await _shims.StartAgentsAsync(2);
-        await _shims.PutAsync("/v1/functions/counter", ShimFleet.Counter());
-        await _shims.WaitForReadyAsync("/v1/functions/counter", 2);
-        var instances = (await _shims.GetAsync("/v1/functions/counter")).GetProperty("instances").EnumerateArray()
+        await StartAgentsAsync(2);
+        await PutAsync("/v1/functions/counter", Counter());
+        await WaitForReadyAsync("/v1/functions/counter", 2);
+        var instances = (await GetAsync("/v1/functions/counter")).GetProperty("instances").EnumerateArray()
             .ToDictionary(i => i.GetProperty("nodeId").GetString()!, i => i.GetProperty("instanceId").GetString()!);
 
-        foreach (var (nodeId, port) in _shims.Ports)
+        foreach (var (nodeId, port) in Ports)
         {
             using var request = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{port}/v1/invoke/counter");
             request.Headers.Add("X-Drover-Call-Id", $"call-{nodeId}");
-            using var response = await _client.SendAsync(request);
+            using var response = await Client.SendAsync(request);
 
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             Assert.Equal(nodeId, response.Headers.GetValues("X-Drover-Node").Single());
@@ -54,15 +37,15 @@ public sealed class FunctionShimTests(ITestOutputHelper output) : IAsyncLifetime
         }
 
         // What GET shows (the definition with its live state) can be written back as it is.
-        var document = await _shims.GetAsync("/v1/functions/counter");
-        using (var put = await _fleet.Http.PutAsync("/v1/functions/counter", new StringContent(document.GetRawText(), Encoding.UTF8, "application/json")))
+        var document = await GetAsync("/v1/functions/counter");
+        using (var put = await Fleet.Http.PutAsync("/v1/functions/counter", new StringContent(document.GetRawText(), Encoding.UTF8, "application/json")))
         {
             Assert.Equal(HttpStatusCode.OK, put.StatusCode);
         }
 
         // HTTP/2 on the same port, by prior knowledge (h2c), as a gateway or a gRPC-style client sends it.
-        using (var h2c = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{_shims.Ports.Values.First()}/v1/invoke/counter") { Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact })
-        using (var response = await _client.SendAsync(h2c))
+        using (var h2c = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{Ports.Values.First()}/v1/invoke/counter") { Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact })
+        using (var response = await Client.SendAsync(h2c))
         {
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             Assert.Equal(HttpVersion.Version20, response.Version);
@@ -70,23 +53,23 @@ public sealed class FunctionShimTests(ITestOutputHelper output) : IAsyncLifetime
         }
 
         // Without a call id the shim makes one.
-        using var anonymous = await _client.PostAsync($"http://127.0.0.1:{_shims.Ports.Values.First()}/v1/invoke/counter", null);
+        using var anonymous = await Client.PostAsync($"http://127.0.0.1:{Ports.Values.First()}/v1/invoke/counter", null);
         Assert.False(string.IsNullOrEmpty(anonymous.Headers.GetValues("X-Drover-Call-Id").Single()));
     }
 
     [Fact]
     public async Task InvokeStdioMode_BodyOnStdinAnswerFromStdout()
     {
-        await _shims.StartAgentsAsync(1);
-        await _shims.PutAsync("/v1/functions/upper", new
+        await StartAgentsAsync(1);
+        await PutAsync("/v1/functions/upper", new
         {
             runtime = new { type = "process", command = "/bin/sh", args = new[] { "-c", "tr a-z A-Z" } },
             shimMode = "stdio",
             commitIntervalSeconds = 0,
         });
-        await _shims.WaitForReadyAsync("/v1/functions/upper", 1);
+        await WaitForReadyAsync("/v1/functions/upper", 1);
 
-        using var response = await _client.PostAsync($"http://127.0.0.1:{_shims.Ports.Values.Single()}/v1/invoke/upper", new StringContent("hello, drover", Encoding.UTF8));
+        using var response = await Client.PostAsync($"http://127.0.0.1:{Ports.Values.Single()}/v1/invoke/upper", new StringContent("hello, drover", Encoding.UTF8));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("HELLO, DROVER", await response.Content.ReadAsStringAsync());
@@ -96,15 +79,15 @@ public sealed class FunctionShimTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task TwentyConcurrentSlowRequests_SloOneQueueFour_Some429WithRetryAfterAndNo5xx()
     {
-        await _shims.StartAgentsAsync(1);
-        await _shims.PutAsync("/v1/functions/counter", ShimFleet.Counter(slo: 1, queueLength: 4));
-        await _shims.WaitForReadyAsync("/v1/functions/counter", 1);
-        var port = _shims.Ports.Values.Single();
+        await StartAgentsAsync(1);
+        await PutAsync("/v1/functions/counter", Counter(slo: 1, queueLength: 4));
+        await WaitForReadyAsync("/v1/functions/counter", 1);
+        var port = Ports.Values.Single();
 
-        var responses = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => _client.PostAsync($"http://127.0.0.1:{port}/v1/invoke/counter?sleepMs=400", null)));
+        var responses = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => Client.PostAsync($"http://127.0.0.1:{port}/v1/invoke/counter?sleepMs=400", null)));
 
         var codes = responses.Select(r => (int)r.StatusCode).ToArray();
-        output.WriteLine(string.Join(",", codes));
+        Output.WriteLine(string.Join(",", codes));
         Assert.DoesNotContain(codes, c => c >= 500);
         Assert.Contains(codes, c => c == 429);
         Assert.InRange(codes.Count(c => c == 200), 5, 20);
@@ -115,31 +98,31 @@ public sealed class FunctionShimTests(ITestOutputHelper output) : IAsyncLifetime
         await Fleet.WaitUntilAsync(
             async () =>
             {
-                var node = (await _shims.GetAsync("/v1/functions/counter")).GetProperty("nodes").EnumerateArray().Single();
+                var node = (await GetAsync("/v1/functions/counter")).GetProperty("nodes").EnumerateArray().Single();
                 return node.GetProperty("completed").GetInt64() + node.GetProperty("rejected").GetInt64() == 20;
             },
-            ShimFleet.Timeout,
+            Timeout,
             "the node's counters reach the aggregator",
-            async () => (await _shims.GetAsync("/v1/functions/counter")).ToString());
+            async () => (await GetAsync("/v1/functions/counter")).ToString());
     }
 
     [Fact]
     public async Task QueuedPastItsTimeout_504_AndTheQueueLengthIsVisibleMeanwhile()
     {
-        await _shims.StartAgentsAsync(1);
-        await _shims.PutAsync("/v1/functions/counter", ShimFleet.Counter(slo: 1, queueLength: 4));
-        await _shims.WaitForReadyAsync("/v1/functions/counter", 1);
-        var port = _shims.Ports.Values.Single();
+        await StartAgentsAsync(1);
+        await PutAsync("/v1/functions/counter", Counter(slo: 1, queueLength: 4));
+        await WaitForReadyAsync("/v1/functions/counter", 1);
+        var port = Ports.Values.Single();
 
-        var slow = Task.WhenAll(Enumerable.Range(0, 3).Select(_ => _client.PostAsync($"http://127.0.0.1:{port}/v1/invoke/counter?sleepMs=3000", null)));
+        var slow = Task.WhenAll(Enumerable.Range(0, 3).Select(_ => Client.PostAsync($"http://127.0.0.1:{port}/v1/invoke/counter?sleepMs=3000", null)));
         await Fleet.WaitUntilAsync(
-            async () => (await _shims.GetAsync("/v1/functions/counter")).GetProperty("requestQueueLength").GetInt64() == 3,
-            ShimFleet.Timeout,
+            async () => (await GetAsync("/v1/functions/counter")).GetProperty("requestQueueLength").GetInt64() == 3,
+            Timeout,
             "the request queue length is 3 (1 in flight, 2 queued)");
 
         using var request = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{port}/v1/invoke/counter");
         request.Headers.Add("X-Drover-Timeout-Ms", "300");
-        using var timedOut = await _client.SendAsync(request);
+        using var timedOut = await Client.SendAsync(request);
 
         Assert.Equal(HttpStatusCode.GatewayTimeout, timedOut.StatusCode);
         Assert.All(await slow, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
@@ -148,17 +131,17 @@ public sealed class FunctionShimTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task InstanceSigkilledMidRequest_502NamingTheInstance_ThenRestarted()
     {
-        await _shims.StartAgentsAsync(1);
-        await _shims.PutAsync("/v1/functions/counter", ShimFleet.Counter());
-        await _shims.WaitForReadyAsync("/v1/functions/counter", 1);
-        var port = _shims.Ports.Values.Single();
-        var instance = (await _shims.GetAsync("/v1/functions/counter")).GetProperty("instances").EnumerateArray().Single();
+        await StartAgentsAsync(1);
+        await PutAsync("/v1/functions/counter", Counter());
+        await WaitForReadyAsync("/v1/functions/counter", 1);
+        var port = Ports.Values.Single();
+        var instance = (await GetAsync("/v1/functions/counter")).GetProperty("instances").EnumerateArray().Single();
         var instanceId = instance.GetProperty("instanceId").GetString()!;
 
-        var slow = _client.PostAsync($"http://127.0.0.1:{port}/v1/invoke/counter?sleepMs=10000", null);
+        var slow = Client.PostAsync($"http://127.0.0.1:{port}/v1/invoke/counter?sleepMs=10000", null);
         await Fleet.WaitUntilAsync(
-            async () => (await _shims.GetAsync("/v1/functions/counter")).GetProperty("inFlight").GetInt64() == 1,
-            ShimFleet.Timeout,
+            async () => (await GetAsync("/v1/functions/counter")).GetProperty("inFlight").GetInt64() == 1,
+            Timeout,
             "the slow request is in flight");
         using (var process = Process.GetProcessById(instance.GetProperty("pid").GetInt32()))
         {
@@ -171,8 +154,8 @@ public sealed class FunctionShimTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Contains(instanceId, body, StringComparison.Ordinal);
         Assert.Equal(instanceId, failed.Headers.GetValues("X-Drover-Instance").Single());
 
-        await _shims.WaitForReadyAsync("/v1/functions/counter", 1, i => i.GetProperty("restarts").GetInt32() == 1);
-        using var again = await _client.PostAsync($"http://127.0.0.1:{port}/v1/invoke/counter", null);
+        await WaitForReadyAsync("/v1/functions/counter", 1, i => i.GetProperty("restarts").GetInt32() == 1);
+        using var again = await Client.PostAsync($"http://127.0.0.1:{port}/v1/invoke/counter", null);
         Assert.Equal(HttpStatusCode.OK, again.StatusCode);
     }
 }

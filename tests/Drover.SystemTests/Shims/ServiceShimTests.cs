@@ -12,25 +12,8 @@ namespace Drover.SystemTests.Shims;
 /// Services on real agents: a set of instances over the nodes, consistent routing by a request field
 /// from whichever node a request enters, and a blue/green replacement under steady load.
 /// </summary>
-public sealed class ServiceShimTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class ServiceShimTests(ITestOutputHelper output) : ShimTestBase(output)
 {
-    private readonly Fleet _fleet = new(output);
-    private readonly HttpClient _client = new() { Timeout = TimeSpan.FromSeconds(30) };
-    private ShimFleet _shims = null!;
-
-    public async Task InitializeAsync()
-    {
-        _fleet.StartAggregator();
-        await _fleet.WaitForAggregatorAsync();
-        _shims = new ShimFleet(_fleet);
-    }
-
-    public async Task DisposeAsync()
-    {
-        _client.Dispose();
-        await _fleet.DisposeAsync();
-    }
-
     private static object Web(string version, int instanceCount, object? routingField = null) => new
     {
         version,
@@ -46,30 +29,30 @@ public sealed class ServiceShimTests(ITestOutputHelper output) : IAsyncLifetime
         => await Fleet.WaitUntilAsync(
             async () =>
             {
-                var service = await _shims.GetAsync("/v1/services/web");
+                var service = await GetAsync("/v1/services/web");
                 return service.GetProperty("activeVersion").GetString() == version
                     && service.GetProperty("sets").GetArrayLength() == 1;
             },
-            ShimFleet.Timeout,
+            Timeout,
             $"version '{version}' of 'web' serves alone",
-            async () => (await _shims.GetAsync("/v1/services/web")).ToString());
+            async () => (await GetAsync("/v1/services/web")).ToString());
 
     [Fact]
     public async Task RoutingByHeader_SameValueReachesSameInstanceFromEveryNode()
     {
-        await _shims.StartAgentsAsync(3);
-        await _shims.PutAsync("/v1/services/web", Web("1", 3, new { header = "X-User" }));
+        await StartAgentsAsync(3);
+        await PutAsync("/v1/services/web", Web("1", 3, new { header = "X-User" }));
         await WaitForActiveAsync("1");
-        await _shims.WaitForReadyAsync("/v1/services/web", 3);
+        await WaitForReadyAsync("/v1/services/web", 3);
 
         var chosen = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
         for (var user = 0; user < 60; user++)
         {
-            foreach (var port in _shims.Ports.Values)
+            foreach (var port in Ports.Values)
             {
                 using var request = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{port}/v1/services/web/");
                 request.Headers.Add("X-User", $"user-{user}");
-                using var response = await _client.SendAsync(request);
+                using var response = await Client.SendAsync(request);
                 Assert.Equal(HttpStatusCode.OK, response.StatusCode);
                 var instance = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("instanceId").GetString()!;
                 Assert.Equal(instance, response.Headers.GetValues("X-Drover-Instance").Single());
@@ -84,18 +67,18 @@ public sealed class ServiceShimTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task RoutingByJsonField_SameValueReachesSameInstance()
     {
-        await _shims.StartAgentsAsync(2);
-        await _shims.PutAsync("/v1/services/web", Web("1", 2, new { jsonField = "tenant" }));
+        await StartAgentsAsync(2);
+        await PutAsync("/v1/services/web", Web("1", 2, new { jsonField = "tenant" }));
         await WaitForActiveAsync("1");
-        await _shims.WaitForReadyAsync("/v1/services/web", 2);
+        await WaitForReadyAsync("/v1/services/web", 2);
 
         for (var tenant = 0; tenant < 20; tenant++)
         {
             var seen = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var port in _shims.Ports.Values)
+            foreach (var port in Ports.Values)
             {
                 using var body = new StringContent($"{{\"tenant\": \"t{tenant}\", \"payload\": [1, 2, 3]}}", Encoding.UTF8, "application/json");
-                using var response = await _client.PostAsync($"http://127.0.0.1:{port}/v1/services/web/", body);
+                using var response = await Client.PostAsync($"http://127.0.0.1:{port}/v1/services/web/", body);
                 Assert.Equal(HttpStatusCode.OK, response.StatusCode);
                 seen.Add(response.Headers.GetValues("X-Drover-Instance").Single());
             }
@@ -107,14 +90,14 @@ public sealed class ServiceShimTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task NewVersionUnderSteadyLoad_BlueGreenReplacement_NoRequestFails()
     {
-        await _shims.StartAgentsAsync(2);
-        await _shims.PutAsync("/v1/services/web", Web("1", 2));
+        await StartAgentsAsync(2);
+        await PutAsync("/v1/services/web", Web("1", 2));
         await WaitForActiveAsync("1");
-        await _shims.WaitForReadyAsync("/v1/services/web", 2);
+        await WaitForReadyAsync("/v1/services/web", 2);
 
         var failures = new ConcurrentQueue<string>();
         var versions = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
-        var ports = _shims.Ports.Values.ToArray();
+        var ports = Ports.Values.ToArray();
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(120));
         var sent = 0;
         var load = Enumerable.Range(0, 4).Select(worker => Task.Run(async () =>
@@ -124,7 +107,7 @@ public sealed class ServiceShimTests(ITestOutputHelper output) : IAsyncLifetime
                 Interlocked.Increment(ref sent);
                 try
                 {
-                    using var response = await _client.PostAsync($"http://127.0.0.1:{ports[(worker + i) % ports.Length]}/v1/services/web/?sleepMs=20", null);
+                    using var response = await Client.PostAsync($"http://127.0.0.1:{ports[(worker + i) % ports.Length]}/v1/services/web/?sleepMs=20", null);
                     if (response.StatusCode != HttpStatusCode.OK)
                     {
                         failures.Enqueue($"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
@@ -142,17 +125,17 @@ public sealed class ServiceShimTests(ITestOutputHelper output) : IAsyncLifetime
         })).ToArray();
 
         await Task.Delay(500);
-        await _shims.PutAsync("/v1/services/web", Web("2", 2));
+        await PutAsync("/v1/services/web", Web("2", 2));
         await WaitForActiveAsync("2");
         await Fleet.WaitUntilAsync(
-            async () => (await _shims.GetAsync("/v1/services/web")).GetProperty("instances").EnumerateArray().All(i => i.GetProperty("version").GetString() == "2"),
-            ShimFleet.Timeout,
+            async () => (await GetAsync("/v1/services/web")).GetProperty("instances").EnumerateArray().All(i => i.GetProperty("version").GetString() == "2"),
+            Timeout,
             "the old set's instances are gone");
         await Task.Delay(500);
         await stop.CancelAsync();
         await Task.WhenAll(load);
 
-        output.WriteLine($"{sent} requests; by version: {string.Join(", ", versions.Select(v => $"{v.Key}={v.Value}"))}");
+        Output.WriteLine($"{sent} requests; by version: {string.Join(", ", versions.Select(v => $"{v.Key}={v.Value}"))}");
         Assert.Empty(failures);
         Assert.True(versions.GetValueOrDefault("1") > 0 && versions.GetValueOrDefault("2") > 0, "both versions served during the test");
     }

@@ -9,36 +9,19 @@ namespace Drover.SystemTests.Shims;
 /// Status messages of real requests: read by an SSE client of the aggregator (and resumed after a
 /// reconnect) and by another instance of the set over its agent's local socket, in order, no gap.
 /// </summary>
-public sealed class StatusEventTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class StatusEventTests(ITestOutputHelper output) : ShimTestBase(output)
 {
-    private readonly Fleet _fleet = new(output);
-    private readonly HttpClient _client = new() { Timeout = Timeout.InfiniteTimeSpan };
-    private ShimFleet _shims = null!;
-
-    public async Task InitializeAsync()
-    {
-        _fleet.StartAggregator();
-        await _fleet.WaitForAggregatorAsync();
-        _shims = new ShimFleet(_fleet);
-    }
-
-    public async Task DisposeAsync()
-    {
-        _client.Dispose();
-        await _fleet.DisposeAsync();
-    }
-
     /// <summary>Reads server-sent events until <paramref name="enough"/> says so (or the time runs out); returns (id, data) pairs.</summary>
     private async Task<List<(string Id, JsonElement Data)>> ReadEventsAsync(string? lastEventId, Func<List<(string Id, JsonElement Data)>, bool> enough)
     {
-        using var timeout = new CancellationTokenSource(ShimFleet.Timeout);
-        using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{_fleet.HttpPort}/v1/events?function=counter");
+        using var timeout = new CancellationTokenSource(Timeout);
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{Fleet.HttpPort}/v1/events?function=counter");
         if (lastEventId is not null)
         {
             request.Headers.Add("Last-Event-ID", lastEventId);
         }
 
-        using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+        using var response = await Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
         response.EnsureSuccessStatusCode();
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(timeout.Token));
         var events = new List<(string, JsonElement)>();
@@ -66,7 +49,7 @@ public sealed class StatusEventTests(ITestOutputHelper output) : IAsyncLifetime
         {
             using var request = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{port}/v1/invoke/counter");
             request.Headers.Add("X-Drover-Call-Id", $"{prefix}-{i}");
-            using var response = await _client.SendAsync(request);
+            using var response = await Client.SendAsync(request);
             response.EnsureSuccessStatusCode();
         }
     }
@@ -83,11 +66,11 @@ public sealed class StatusEventTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task EveryRequest_StartedAndCompletedInOrder_ForAnSseClientAndAnotherInstance_ResumedAfterReconnect()
     {
-        await _shims.StartAgentsAsync(2);
-        await _shims.PutAsync("/v1/functions/counter", ShimFleet.Counter(env: "COUNTER_SUBSCRIBE=1"));
-        await _shims.WaitForReadyAsync("/v1/functions/counter", 2);
-        var instances = (await _shims.GetAsync("/v1/functions/counter")).GetProperty("instances").EnumerateArray().ToArray();
-        var (entryNode, entryPort) = _shims.Ports.First();
+        await StartAgentsAsync(2);
+        await PutAsync("/v1/functions/counter", Counter(env: "COUNTER_SUBSCRIBE=1"));
+        await WaitForReadyAsync("/v1/functions/counter", 2);
+        var instances = (await GetAsync("/v1/functions/counter")).GetProperty("instances").EnumerateArray().ToArray();
+        var (entryNode, entryPort) = Ports.First();
         var other = instances.Single(i => i.GetProperty("nodeId").GetString() != entryNode);
 
         // First half, read live.
@@ -114,12 +97,12 @@ public sealed class StatusEventTests(ITestOutputHelper output) : IAsyncLifetime
         await Fleet.WaitUntilAsync(
             async () =>
             {
-                received = await _client.GetFromJsonAsync<JsonElement[]>($"http://127.0.0.1:{otherPort}/events") ?? [];
+                received = await Client.GetFromJsonAsync<JsonElement[]>($"http://127.0.0.1:{otherPort}/events") ?? [];
                 return received.Count(e => e.GetProperty("status").GetString() == "completed") >= 20;
             },
-            ShimFleet.Timeout,
+            Timeout,
             "the other instance received every completed message",
-            async () => JsonSerializer.Serialize(await _client.GetFromJsonAsync<JsonElement[]>($"http://127.0.0.1:{otherPort}/events")));
+            async () => JsonSerializer.Serialize(await Client.GetFromJsonAsync<JsonElement[]>($"http://127.0.0.1:{otherPort}/events")));
         AssertNoGap(received.Select(e => e.GetProperty("sequence").GetInt64()), received[0].GetProperty("sequence").GetInt64());
         var bySequence = received.ToDictionary(e => e.GetProperty("sequence").GetInt64(), e => e.GetProperty("callId").GetString());
         Assert.All(all, e => Assert.Equal(e.Data.GetProperty("callId").GetString(), bySequence[e.Data.GetProperty("sequence").GetInt64()]));

@@ -1,20 +1,40 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using Drover.SystemTests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace Drover.SystemTests.Shims;
 
-/// <summary>What the shim tests share: a fleet of agents whose ports they call, and workloads defined on it.</summary>
-internal sealed class ShimFleet(Fleet fleet)
+/// <summary>
+/// What the shim tests share: a real aggregator started for each test, agents whose ports they call,
+/// workloads defined on it, and a client bounded in time.
+/// </summary>
+public abstract class ShimTestBase(ITestOutputHelper output) : IAsyncLifetime
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(40);
 
-    public Fleet Fleet { get; } = fleet;
+    internal ITestOutputHelper Output { get; } = output;
+
+    internal Fleet Fleet { get; } = new(output);
+
+    internal HttpClient Client { get; } = new() { Timeout = TimeSpan.FromSeconds(30) };
+
+    public async Task InitializeAsync()
+    {
+        Fleet.StartAggregator();
+        await Fleet.WaitForAggregatorAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        Client.Dispose();
+        await Fleet.DisposeAsync();
+    }
 
     /// <summary>Node id to shim port of every agent started through <see cref="StartAgentsAsync"/>.</summary>
-    public Dictionary<string, int> Ports { get; } = new(StringComparer.Ordinal);
+    internal Dictionary<string, int> Ports { get; } = new(StringComparer.Ordinal);
 
-    public async Task StartAgentsAsync(int count)
+    internal async Task StartAgentsAsync(int count)
     {
         var started = new List<(string Name, int Port)>();
         for (var i = 1; i <= count; i++)
@@ -31,23 +51,23 @@ internal sealed class ShimFleet(Fleet fleet)
         }
     }
 
-    public async Task PutAsync(string path, object definition)
+    internal async Task PutAsync(string path, object definition)
     {
         using var response = await Fleet.Http.PutAsJsonAsync(path, definition);
         Assert.True(response.IsSuccessStatusCode, $"PUT {path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
     }
 
-    public async Task<JsonElement> GetAsync(string path) => await Fleet.Http.GetFromJsonAsync<JsonElement>(path);
+    internal async Task<JsonElement> GetAsync(string path) => await Fleet.Http.GetFromJsonAsync<JsonElement>(path);
 
     /// <summary>Waits until <paramref name="path"/> (a function or service) shows <paramref name="count"/> ready instances.</summary>
-    public Task WaitForReadyAsync(string path, int count, Func<JsonElement, bool>? which = null)
+    internal Task WaitForReadyAsync(string path, int count, Func<JsonElement, bool>? which = null)
         => Fleet.WaitUntilAsync(
             async () => (await GetAsync(path)).GetProperty("instances").EnumerateArray().Count(i => i.GetProperty("ready").GetBoolean() && (which?.Invoke(i) ?? true)) >= count,
             Timeout,
             $"{path} has {count} ready instances",
             async () => (await GetAsync(path)).ToString());
 
-    public static object Counter(int slo = 4, int queueLength = 64, params string[] env) => new
+    internal static object Counter(int slo = 4, int queueLength = 64, params string[] env) => new
     {
         runtime = new
         {
