@@ -64,13 +64,27 @@ internal sealed partial class EventRelay : IEventSubscriptions
     /// <summary>Called by the link's read loop for every ChannelEvent; never blocks.</summary>
     public void Deliver(ChannelEvent channelEvent)
     {
-        var channel = channelEvent.Event?.Channel ?? "";
+        var channel = channelEvent.Event?.Channel ?? channelEvent.Channel;
         var sequence = channelEvent.Sequence;
         lock (_lock)
         {
             if (!_channels.TryGetValue(channel, out var state))
             {
                 // Unsubscribed while the message travelled.
+                return;
+            }
+
+            if (channelEvent.Event is null)
+            {
+                // A position marker: the number "only new" started from. Nothing to deliver, but a
+                // stream break before the first message resumes after it rather than from "new" again.
+                // Subscribers that asked for older numbers are behind it and keep their own.
+                foreach (var subscription in state.Subscribers.Where(s => s.Last == 0))
+                {
+                    subscription.Last = sequence;
+                }
+
+                state.Last = Math.Max(state.Last, sequence);
                 return;
             }
 

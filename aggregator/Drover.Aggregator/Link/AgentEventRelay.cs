@@ -66,6 +66,12 @@ internal sealed partial class AgentEventRelay : IAsyncDisposable
 
         // 0 means only new messages: from the number the channel is at now, not when the pump starts.
         var after = subscription.AfterSequence == 0 ? _hub.LastSequence(channel) : subscription.AfterSequence;
+        if (subscription.AfterSequence == 0)
+        {
+            // Tell the agent where "new" starts, ahead of the pump's first message (the outbox keeps
+            // order), so that it can resume after this number even if no message comes before a break.
+            _connection.TrySend(new AggregatorMessage { ChannelEvent = new ChannelEvent { Sequence = after, Channel = channel } });
+        }
 
         // Off the read loop: a replay runs synchronously for as long as the outbox has room.
         var stop = CancellationTokenSource.CreateLinkedTokenSource(_streamDone);

@@ -55,6 +55,22 @@ public class EventRelayTests
     }
 
     [Fact]
+    public void Reconnect_BeforeAnyMessage_ResumesAfterThePositionMarker()
+    {
+        var subscriber = new RecordingSubscriber();
+        using var subscription = _relay.Subscribe(Channel, 0, subscriber);
+        _relay.Deliver(new ChannelEvent { Sequence = 41, Channel = Channel });
+        _link.Drain();
+
+        _link.Break();
+        _link.Connect();
+        Deliver(42, 43);
+
+        Assert.Equal(new EventSubscription { Channel = Channel, AfterSequence = 41 }, Assert.Single(_link.DrainSubscriptions()));
+        Assert.Equal([42UL, 43], subscriber.Sequences);
+    }
+
+    [Fact]
     public void Deliver_DuplicatesAndOlderNumbers_DroppedEachSubscriberGetsEachOnceInOrder()
     {
         var subscriber = new RecordingSubscriber();

@@ -34,6 +34,10 @@ public sealed class AgentEventRelayTests
         _hub.Publish(EventHubTests.Event(Channel));
         relay.Handle(new EventSubscription { Channel = Channel, AfterSequence = 0 });
         _hub.Publish(EventHubTests.Event(Channel));
+
+        // "Only new": first a position marker (the number the channel was at), then the new message.
+        var marker = await _connection.Outbox.ReadAsync().AsTask().WaitAsync(Timeout);
+        Assert.Equal(new ChannelEvent { Sequence = 1, Channel = Channel }, marker.ChannelEvent);
         Assert.Equal([2UL], await ReceiveAsync(1));
 
         // The relay's subscription is live. More than the agent's outbox and the hub's buffer
@@ -68,13 +72,13 @@ public sealed class AgentEventRelayTests
         _hub.Publish(EventHubTests.Event(Channel));
         relay.Handle(new EventSubscription { Channel = "function/other" });
         _hub.Publish(EventHubTests.Event("function/other"));
-        var after = await ReceiveAsync(1);
+        var after = await ReceiveAsync(2);
 
         Assert.Equal([4UL, 5], first);
         Assert.Equal([2UL, 3, 4, 5], replayed);
 
         // Nothing of the unsubscribed channel (its 6), nor of the refused one: the next is the other channel's.
-        Assert.Equal([1UL], after);
+        Assert.Equal([0UL, 1], after);
         Assert.False(_connection.Outbox.TryRead(out _));
     }
 }
