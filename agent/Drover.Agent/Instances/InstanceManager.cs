@@ -137,6 +137,12 @@ internal sealed partial class InstanceManager : IHostedService
 
         if (_instances.TryGetValue(spec.InstanceId, out var existing))
         {
+            if (existing.Traffic.Draining)
+            {
+                // Its stop is under way (a drain): starting it "again" now would be undone by that stop.
+                return $"instance '{spec.InstanceId}' is draining before its stop; start it again once it reports stopped";
+            }
+
             if (staged is null && existing.Spec.Equals(spec))
             {
                 SendReport(existing);
@@ -192,6 +198,13 @@ internal sealed partial class InstanceManager : IHostedService
             return $"drainTimeout = {drain.TotalSeconds:0.###} s; expected 0 to {MaxDrain.TotalSeconds:0} s";
         }
 
+        if (_instances.TryGetValue(command.InstanceId, out var already) && already.Traffic.Draining)
+        {
+            // A stop is under way and lets its requests finish: a second stop (a repeat, or one
+            // without a drain) must not cut that short.
+            return null;
+        }
+
         if (drain > TimeSpan.Zero && _instances.TryGetValue(command.InstanceId, out var draining))
         {
             // The shim hands it no new request from now on; those it serves may finish first. The wait
@@ -219,7 +232,7 @@ internal sealed partial class InstanceManager : IHostedService
         Log.Drained(_logger, command.InstanceId, idle, draining.Traffic.InFlight);
         try
         {
-            await StopNowAsync(command);
+            await StopNowAsync(command, draining);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException)
         {
@@ -227,9 +240,13 @@ internal sealed partial class InstanceManager : IHostedService
         }
     }
 
-    private async Task<string?> StopNowAsync(StopInstance command)
+    /// <summary>Stops the instance now: <paramref name="only"/>, when given, and no other that took its id meanwhile.</summary>
+    private async Task<string?> StopNowAsync(StopInstance command, InstanceSupervisor? only = null)
     {
-        if (!_instances.TryRemove(command.InstanceId, out var supervisor))
+        var removed = only is null
+            ? _instances.TryRemove(command.InstanceId, out var supervisor)
+            : _instances.TryRemove(new KeyValuePair<string, InstanceSupervisor>(command.InstanceId, supervisor = only));
+        if (!removed || supervisor is null)
         {
             return null; // Already stopped: stopping is idempotent.
         }

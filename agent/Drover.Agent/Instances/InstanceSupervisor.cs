@@ -215,6 +215,14 @@ internal sealed partial class InstanceSupervisor
         try
         {
             await SuperviseAsync();
+
+            // Stopped for good: a later control (a second stop, at the agent's shutdown) is answered
+            // at once instead of waiting on a loop that is gone.
+            _controls.Writer.TryComplete();
+            while (_controls.Reader.TryRead(out var left))
+            {
+                left.Done.TrySetResult();
+            }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or InvalidDataException or System.ComponentModel.Win32Exception)
         {

@@ -18,11 +18,18 @@ namespace Drover.Agent.Shims;
 /// </summary>
 internal static class H2cPrefaceDetector
 {
+    /// <summary>How long the first bytes may take before the connection goes to Kestrel undecided (as HTTP/1.1).</summary>
+    public static readonly TimeSpan FirstBytesTimeout = TimeSpan.FromSeconds(10);
+
     private static readonly byte[] Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8.ToArray();
 
     public static Func<ConnectionDelegate, ConnectionDelegate> Middleware => next => async connection =>
     {
-        if (await StartsWithPrefaceAsync(connection.Transport.Input, connection.ConnectionClosed))
+        // Kestrel's own timeouts start only once it reads the connection: a client that sends nothing
+        // is let through after FirstBytesTimeout, to meet them.
+        using var firstBytes = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed);
+        firstBytes.CancelAfter(FirstBytesTimeout);
+        if (await StartsWithPrefaceAsync(connection.Transport.Input, firstBytes.Token))
         {
             // Kestrel selects HTTP/2 for a "TLS" connection whose ALPN said h2. The transport scheme
             // this implies is overridden by the request's own :scheme (AllowAlternateSchemes).

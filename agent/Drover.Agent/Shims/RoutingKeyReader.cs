@@ -32,7 +32,9 @@ internal static class RoutingKeyReader
             return null;
         }
 
-        request.EnableBuffering(bufferThreshold: 64 * 1024, bufferLimit: MaxBodyBytes + 1);
+        // No limit on what is buffered (a larger chunked body is still forwarded whole); only the
+        // first MaxBodyBytes are looked at for the field.
+        request.EnableBuffering(bufferThreshold: 64 * 1024);
         using var body = new MemoryStream();
         var chunk = new byte[16 * 1024];
         try

@@ -70,7 +70,9 @@ internal sealed class StdioInvoker
         try
         {
             await process.WaitForExitAsync(linked.Token);
-            var output = await stdout;
+
+            // A child the process left behind may hold its stdout open: the timeout bounds that too.
+            var output = await stdout.WaitAsync(linked.Token);
             await stdin;
             var firstLine = await stderr;
             if (output is null)

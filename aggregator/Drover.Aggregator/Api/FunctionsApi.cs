@@ -65,7 +65,7 @@ internal static class FunctionsApi
         {
             // Same version, other settings (an SLO, a queue length): a new version would reach the
             // instances through placement's follow-up; this change is sent to them now.
-            await actuator.ResendAllAsync(definition, instances.Snapshot().Where(i => i.Function == name), request.HttpContext.RequestAborted);
+            await actuator.ResendAllAsync(new Workload(name, definition.Version, null, id => InstanceActuator.SpecFor(definition, id)), instances.Snapshot(), CancellationToken.None);
         }
 
         reconciler.Wake();

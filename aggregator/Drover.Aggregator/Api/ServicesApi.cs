@@ -56,7 +56,7 @@ internal static class ServicesApi
                 : Results.Ok(decisions.All.Where(d => d.Function == $"service/{name}" || WorkloadKeys.ServiceOf(d.Function) == name)));
     }
 
-    private static async Task<IResult> PutAsync(string name, HttpRequest request, ServiceRegistry registry, InstanceReconciler reconciler)
+    private static async Task<IResult> PutAsync(string name, HttpRequest request, ServiceRegistry registry, InstanceReconciler reconciler, InstanceActuator actuator, InstanceTable instances)
     {
         if (!Names.IsName(name))
         {
@@ -80,7 +80,19 @@ internal static class ServicesApi
             return BadRequest(error.Field, error.Message);
         }
 
+        var previous = registry.Find(name)?.Sets.FirstOrDefault(s => s.Version == definition.Version);
         var created = registry.Put(definition);
+        if (previous is not null)
+        {
+            // Same version, other settings: applied to that set's running instances now (a new
+            // version is a new set instead). Not the client's to cancel once accepted.
+            var workload = ServiceController.WorkloadOf(definition);
+            if (!workload.Spec("x").Equals(ServiceController.WorkloadOf(previous).Spec("x")))
+            {
+                await actuator.ResendAllAsync(workload, instances.Snapshot(), CancellationToken.None);
+            }
+        }
+
         reconciler.Wake();
         return created ? Results.Created($"/v1/services/{name}", definition) : Results.Ok(definition);
     }

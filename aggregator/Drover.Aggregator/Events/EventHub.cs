@@ -156,7 +156,9 @@ internal sealed partial class EventHub
     {
         // Sequences in the history are consecutive, so the first to replay is found by arithmetic.
         var oldest = state.History.Count == 0 ? state.LastSequence + 1 : state.History.Peek().Sequence;
-        var skip = after < oldest ? 0 : (int)Math.Min(after - oldest + 1, (ulong)state.History.Count);
+        // A number past the channel's last is from an earlier numbering (the aggregator restarted, or
+        // forgot the channel): everything kept is new to that subscriber.
+        var skip = after < oldest || after > state.LastSequence ? 0 : (int)Math.Min(after - oldest + 1, (ulong)state.History.Count);
         into.AddRange(state.History.Skip(skip).Where(e => filter.MatchesCallId(e.Event.CallId)));
     }
 

@@ -14,8 +14,14 @@ internal sealed class InstanceTable
     /// <summary>The most instances one node may hold in the table through its own reports.</summary>
     public const int MaxInstancesPerNode = 1024;
 
+    /// <summary>How long a stopped instance's reports are ignored when it never reports stopped.</summary>
+    public static readonly TimeSpan StoppingMemory = TimeSpan.FromMinutes(10);
+
     private readonly Dictionary<string, Row> _rows = new(StringComparer.Ordinal);
     private readonly Dictionary<(string InstanceId, string NodeId), string> _staleCopies = [];
+
+    /// <summary>Instances stopped and forgotten, by when: their late reports are not taken for new instances.</summary>
+    private readonly Dictionary<string, long> _stopping = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
 
     public InstanceTable(TimeProvider time)
@@ -28,6 +34,7 @@ internal sealed class InstanceTable
     {
         lock (_gate)
         {
+            _stopping.Remove(instanceId);
             if (!_rows.TryGetValue(instanceId, out var row))
             {
                 row = new Row(instanceId, function);
@@ -53,7 +60,19 @@ internal sealed class InstanceTable
     {
         lock (_gate)
         {
-            if (!_rows.TryGetValue(report.InstanceId, out var row))
+            if (!_rows.TryGetValue(report.InstanceId, out var row) && _stopping.ContainsKey(report.InstanceId))
+            {
+                // Stopped by the aggregator and forgotten: it may still report while it drains, and
+                // must not come back as an instance to place, until it says it stopped.
+                if (report.State == InstanceState.Stopped)
+                {
+                    _stopping.Remove(report.InstanceId);
+                }
+
+                return;
+            }
+
+            if (row is null)
             {
                 // An instance the aggregator did not place (it restarted, and the node still runs it)
                 // is taken as the node reports it; a node does not get to fill the table at will.
@@ -129,11 +148,22 @@ internal sealed class InstanceTable
         }
     }
 
+    /// <summary>
+    /// Forgets an instance the aggregator has sent a stop for. Its reports are ignored until it
+    /// reports stopped (or for <see cref="StoppingMemory"/>, should that report never come).
+    /// </summary>
     public void Remove(string instanceId)
     {
         lock (_gate)
         {
             _rows.Remove(instanceId);
+            var now = _time.GetTimestamp();
+            foreach (var expired in _stopping.Where(s => _time.GetElapsedTime(s.Value, now) > StoppingMemory).Select(s => s.Key).ToArray())
+            {
+                _stopping.Remove(expired);
+            }
+
+            _stopping[instanceId] = now;
         }
     }
 

@@ -31,6 +31,9 @@ internal sealed class AgentConnections
 
     public bool IsConnected(string nodeId) => _byNode.ContainsKey(nodeId);
 
+    /// <summary>The id of the node's current stream, or null when it has none: what an agent acknowledged on an earlier stream it may have forgotten.</summary>
+    public Guid? StreamOf(string nodeId) => _byNode.TryGetValue(nodeId, out var connection) ? connection.Id : null;
+
     /// <summary>Sends a message to a connected node, waiting while its outbox is full; false when it has no open stream.</summary>
     public async Task<bool> SendAsync(string nodeId, AggregatorMessage message, CancellationToken cancellationToken)
         => _byNode.TryGetValue(nodeId, out var connection) && await connection.SendAsync(message, cancellationToken);

@@ -1,6 +1,8 @@
 using Drover.Aggregator.Configuration;
 using Drover.Aggregator.Events;
 using Drover.Aggregator.Fleet;
+using Drover.Aggregator.Functions;
+using Drover.Aggregator.Services;
 using Drover.Aggregator.State;
 using Drover.Decisions.Liveness;
 using Drover.Protocol.V1;
@@ -20,6 +22,8 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
     private readonly InstanceTable _instances;
     private readonly WorkloadStatsTable _stats;
     private readonly CommandResults _results;
+    private readonly FunctionRegistry _functions;
+    private readonly ServiceRegistry _services;
     private readonly SnapshotAssembler _snapshots;
     private readonly IStateStore _store;
     private readonly AgentConnections _connections;
@@ -33,6 +37,8 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
         InstanceTable instances,
         WorkloadStatsTable stats,
         CommandResults results,
+        FunctionRegistry functions,
+        ServiceRegistry services,
         SnapshotAssembler snapshots,
         IStateStore store,
         AgentConnections connections,
@@ -45,6 +51,8 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
         _instances = instances;
         _stats = stats;
         _results = results;
+        _functions = functions;
+        _services = services;
         _snapshots = snapshots;
         _store = store;
         _connections = connections;
@@ -315,6 +323,21 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
             return;
         }
 
+        // Channels only of what is defined: a client calling made-up names on a node's port must not
+        // make the aggregator keep a history for each.
+        var defined = EventChannels.Split(statusEvent.Channel) switch
+        {
+            ("function", var name) => _functions.Find(name) is not null,
+            ("service", var name) => _services.Find(name) is not null,
+            _ => false,
+        };
+        if (!defined)
+        {
+            // Debug: clients choose these names, and a warning each would let them fill the log.
+            Log.StatusEventUndefined(_logger, connection.NodeId, statusEvent.Channel);
+            return;
+        }
+
         // The stream's node produced it, whatever the message says.
         statusEvent.NodeId = connection.NodeId;
         _events.Publish(statusEvent);
@@ -407,6 +430,10 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
         [LoggerMessage(EventId = 1012, EventName = "StatusEventRefused", Level = LogLevel.Warning,
             Message = "A status message from node '{NodeId}' was refused: {Reason}.")]
         public static partial void StatusEventRefused(ILogger logger, string nodeId, string reason);
+
+        [LoggerMessage(EventId = 1014, EventName = "StatusEventOfUndefinedChannel", Level = LogLevel.Debug,
+            Message = "A status message from node '{NodeId}' on channel '{Channel}' was dropped: no such function or service is defined.")]
+        public static partial void StatusEventUndefined(ILogger logger, string nodeId, string channel);
 
         [LoggerMessage(EventId = 1013, EventName = "ShimStatsRefused", Level = LogLevel.Warning,
             Message = "Shim counters from node '{NodeId}' were refused: {Reason}.")]

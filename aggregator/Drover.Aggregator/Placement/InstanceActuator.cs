@@ -91,12 +91,12 @@ internal sealed partial class InstanceActuator
         }
     }
 
-    /// <summary>Sends a changed definition of the same version to every instance of the function.</summary>
-    public async Task ResendAllAsync(FunctionDefinition function, IEnumerable<InstanceView> instances, CancellationToken cancellationToken)
+    /// <summary>Sends a changed definition of the same version to every instance of the workload.</summary>
+    public async Task ResendAllAsync(Workload workload, IEnumerable<InstanceView> instances, CancellationToken cancellationToken)
     {
-        foreach (var instance in instances)
+        foreach (var instance in instances.Where(i => i.Function == workload.Key))
         {
-            await SendStartAsync(SpecFor(function, instance.InstanceId), instance.AssignedNodeId, null, cancellationToken);
+            await SendStartAsync(workload.Spec(instance.InstanceId), instance.AssignedNodeId, null, cancellationToken);
         }
     }
 

@@ -74,6 +74,11 @@ internal sealed partial class InstanceReconciler : BackgroundService
                     await _actuator.MoveAsync(function, action.InstanceId!, action.FromNodeId!, action.ToNodeId!, action.Reason, cancellationToken);
                     break;
                 case PlacementActionKind.Remove:
+                    if (!_services.MayStop(function.Key, action.InstanceId!))
+                    {
+                        break; // Out of the routes first; stopped once every node applied that.
+                    }
+
                     await _actuator.StopAsync(function.Key, action.InstanceId!, action.FromNodeId!, deleteState: true, action.Reason, function.DrainTimeout, cancellationToken);
                     _instances.Remove(action.InstanceId!);
                     break;

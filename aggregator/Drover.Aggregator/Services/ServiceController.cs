@@ -23,6 +23,10 @@ internal sealed partial class ServiceController
     private readonly Dictionary<string, string> _lastReason = new(StringComparer.Ordinal);
     private Dictionary<string, TimeSpan> _drains = new(StringComparer.Ordinal);
 
+    // Instances placement wants gone (a smaller instance count): out of the routes first.
+    private readonly HashSet<string> _leaving = new(StringComparer.Ordinal);
+    private string[] _routing = [];
+
     public ServiceController(ServiceRegistry registry, ServiceRoutesPublisher routes, DecisionLog decisions, TimeProvider time, ILogger<ServiceController> logger)
     {
         _registry = registry;
@@ -33,15 +37,24 @@ internal sealed partial class ServiceController
     }
 
     /// <summary>The sets placement keeps running, as workloads.</summary>
-    public IEnumerable<Workload> Workloads() => _registry.All.SelectMany(s => s.Sets).Select(ForSet);
+    public IEnumerable<Workload> Workloads() => _registry.All.SelectMany(s => s.Sets).Select(WorkloadOf);
 
     /// <summary>How long an instance of a set placement no longer keeps may finish its requests; null when unknown.</summary>
     public TimeSpan? DrainFor(string key)
     {
         lock (_gate)
         {
-            return _drains.TryGetValue(key, out var drain) ? drain : null;
+            if (_drains.TryGetValue(key, out var drain))
+            {
+                return drain;
+            }
         }
+
+        // A set this process never knew (retired before an aggregator restart, its instances found
+        // again in the nodes' reports): the service's drain, or the default when it is gone too.
+        return WorkloadKeys.ServiceOf(key) is { } service
+            ? TimeSpan.FromMilliseconds(_registry.Find(service)?.Definition.DrainTimeoutMs ?? new ServiceDefinition().DrainTimeoutMs)
+            : null;
     }
 
     /// <summary>The rollout's last word on a service, for <c>GET /v1/services/{name}</c>.</summary>
@@ -57,6 +70,16 @@ internal sealed partial class ServiceController
     public void Reconcile(IReadOnlyList<NodeView> nodes, IReadOnlyList<InstanceView> instances)
     {
         var connected = nodes.Where(n => n.Connected && n.Survival != NodeSurvival.Lost).Select(n => n.NodeId).ToArray();
+
+        // Old sets stop only once every node that may still route requests (any node not lost,
+        // connected or not) has applied the table that routes elsewhere.
+        var routing = nodes.Where(n => n.Survival != NodeSurvival.Lost).Select(n => n.NodeId).ToArray();
+        lock (_gate)
+        {
+            _routing = routing;
+            _leaving.IntersectWith(instances.Select(i => i.InstanceId));
+        }
+
         var endpoints = nodes.Where(n => n.Connected && n.Survival is NodeSurvival.Alive or NodeSurvival.Draining).ToDictionary(n => n.NodeId, n => n.Identity.ShimEndpoint, StringComparer.Ordinal);
         var services = _registry.All;
         foreach (var service in services)
@@ -66,7 +89,7 @@ internal sealed partial class ServiceController
                 service.Definition.Version,
                 service.ActiveVersion,
                 service.Sets.Select(s => new RolloutSet(s.Version, s.InstanceCount, Ready(instances, endpoints, WorkloadKeys.ServiceSet(name, s.Version)).Count())).ToArray(),
-                _routes.IsAcknowledged(name, connected));
+                _routes.IsAcknowledged(name, routing));
             var decision = ServiceRollout.Decide(snapshot);
             Apply(name, decision);
             lock (_gate)
@@ -76,7 +99,13 @@ internal sealed partial class ServiceController
 
             if (_registry.Find(name) is { ActiveVersion: { } active } current)
             {
-                _routes.Publish(RoutesOf(current, Ready(instances, endpoints, WorkloadKeys.ServiceSet(name, active))));
+                string[] leaving;
+                lock (_gate)
+                {
+                    leaving = [.. _leaving];
+                }
+
+                _routes.Publish(RoutesOf(current, Ready(instances, endpoints, WorkloadKeys.ServiceSet(name, active)).Where(r => !leaving.Contains(r.Instance.InstanceId))));
             }
         }
 
@@ -103,6 +132,32 @@ internal sealed partial class ServiceController
         }
 
         _routes.Flush(connected);
+    }
+
+    /// <summary>
+    /// Whether an instance of a set that placement removes may be stopped now: only once the routing
+    /// table without it is applied by every node that may route to it. The first ask takes it out of
+    /// the next table. Instances of functions may always stop.
+    /// </summary>
+    public bool MayStop(string key, string instanceId)
+    {
+        if (WorkloadKeys.ServiceOf(key) is not { } service)
+        {
+            return true;
+        }
+
+        string[] routing;
+        lock (_gate)
+        {
+            if (_leaving.Add(instanceId))
+            {
+                return false;
+            }
+
+            routing = _routing;
+        }
+
+        return !_routes.Routes(service).Contains(instanceId) && _routes.IsAcknowledged(service, routing);
     }
 
     private void Apply(string name, RolloutDecision decision)
@@ -159,7 +214,8 @@ internal sealed partial class ServiceController
         return routes;
     }
 
-    private static Workload ForSet(ServiceDefinition set) => new(
+    /// <summary>One set of a service, as placement keeps it.</summary>
+    public static Workload WorkloadOf(ServiceDefinition set) => new(
         WorkloadKeys.ServiceSet(set.Name, set.Version),
         set.Version,
         set.InstanceCount,

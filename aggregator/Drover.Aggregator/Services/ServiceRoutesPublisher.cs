@@ -44,6 +44,17 @@ internal sealed partial class ServiceRoutesPublisher
         }
     }
 
+    /// <summary>The instance ids the service's current table routes to.</summary>
+    public IReadOnlySet<string> Routes(string service)
+    {
+        lock (_gate)
+        {
+            return _tables.TryGetValue(service, out var table)
+                ? table.Routes.Routes.Select(r => r.InstanceId).ToHashSet(StringComparer.Ordinal)
+                : new HashSet<string>(StringComparer.Ordinal);
+        }
+    }
+
     /// <summary>Makes <paramref name="routes"/> the service's table; a new version only when it differs from the current one.</summary>
     public void Publish(SetServiceRoutes routes)
     {
@@ -78,13 +89,16 @@ internal sealed partial class ServiceRoutesPublisher
         Publish(new SetServiceRoutes { Service = service, Removed = true });
     }
 
-    /// <summary>Whether every node in <paramref name="nodes"/> has applied the service's current table.</summary>
+    /// <summary>
+    /// Whether every node in <paramref name="nodes"/> has applied the service's current table on the
+    /// stream it has now. A node without a stream has not (it may still route by the table it had),
+    /// and neither has any node while no table was published yet.
+    /// </summary>
     public bool IsAcknowledged(string service, IReadOnlyCollection<string> nodes)
     {
         lock (_gate)
         {
-            return !_tables.TryGetValue(service, out var table)
-                || nodes.All(n => table.Acknowledged.TryGetValue(n, out var version) && version >= table.Routes.RoutesVersion);
+            return _tables.TryGetValue(service, out var table) && nodes.All(n => Applied(table, n));
         }
     }
 
@@ -92,12 +106,12 @@ internal sealed partial class ServiceRoutesPublisher
     public void Flush(IReadOnlyCollection<string> connectedNodes)
     {
         var now = _time.GetTimestamp();
-        var sends = new List<(string NodeId, Command Command)>();
+        var sends = new List<(string NodeId, Guid Stream, Command Command)>();
         lock (_gate)
         {
             foreach (var (service, table) in _tables.ToArray())
             {
-                if (table.Routes.Removed && connectedNodes.All(n => table.Acknowledged.GetValueOrDefault(n) >= table.Routes.RoutesVersion))
+                if (table.Routes.Removed && connectedNodes.All(n => Applied(table, n)))
                 {
                     _tables.Remove(service);
                     continue;
@@ -105,28 +119,29 @@ internal sealed partial class ServiceRoutesPublisher
 
                 foreach (var node in connectedNodes)
                 {
-                    var acknowledged = table.Acknowledged.GetValueOrDefault(node) >= table.Routes.RoutesVersion;
-                    var recentlySent = table.SentAt.TryGetValue(node, out var sentAt) && sentAt.Version == table.Routes.RoutesVersion && _time.GetElapsedTime(sentAt.At, now) < ResendAfter;
-                    if (acknowledged || recentlySent)
+                    // Keyed by stream: a reconnected agent (a restarted one holds no table) gets it again at once.
+                    var stream = _connections.StreamOf(node);
+                    var recentlySent = table.SentAt.TryGetValue(node, out var sentAt) && sentAt.Version == table.Routes.RoutesVersion && sentAt.Stream == stream && _time.GetElapsedTime(sentAt.At, now) < ResendAfter;
+                    if (stream is null || Applied(table, node) || recentlySent)
                     {
                         continue;
                     }
 
-                    table.SentAt[node] = (table.Routes.RoutesVersion, now);
-                    sends.Add((node, new Command { CommandId = Guid.NewGuid().ToString("N"), SetServiceRoutes = table.Routes }));
+                    table.SentAt[node] = (table.Routes.RoutesVersion, stream.Value, now);
+                    sends.Add((node, stream.Value, new Command { CommandId = Guid.NewGuid().ToString("N"), SetServiceRoutes = table.Routes }));
                 }
             }
         }
 
-        foreach (var (node, command) in sends)
+        foreach (var (node, stream, command) in sends)
         {
             var routes = command.SetServiceRoutes;
-            _results.Expect(command.CommandId, node, result => OnResult(node, routes, result));
+            _results.Expect(command.CommandId, node, result => OnResult(node, stream, routes, result));
             _connections.TrySend(node, command);
         }
     }
 
-    private void OnResult(string nodeId, SetServiceRoutes routes, CommandResult result)
+    private void OnResult(string nodeId, Guid stream, SetServiceRoutes routes, CommandResult result)
     {
         if (!result.Ok)
         {
@@ -136,14 +151,21 @@ internal sealed partial class ServiceRoutesPublisher
 
         lock (_gate)
         {
-            if (_tables.TryGetValue(routes.Service, out var table) && table.Acknowledged.GetValueOrDefault(nodeId) < routes.RoutesVersion)
+            if (_tables.TryGetValue(routes.Service, out var table)
+                && (!table.Acknowledged.TryGetValue(nodeId, out var had) || had.Stream != stream || had.Version < routes.RoutesVersion))
             {
-                table.Acknowledged[nodeId] = routes.RoutesVersion;
+                table.Acknowledged[nodeId] = (stream, routes.RoutesVersion);
             }
         }
 
         Acknowledged?.Invoke();
     }
+
+    /// <summary>Whether the node applied the table on the stream it has now.</summary>
+    private bool Applied(Table table, string nodeId)
+        => table.Acknowledged.TryGetValue(nodeId, out var applied)
+           && applied.Version >= table.Routes.RoutesVersion
+           && applied.Stream == _connections.StreamOf(nodeId);
 
     private static bool SameRoutes(SetServiceRoutes current, SetServiceRoutes next)
     {
@@ -156,9 +178,9 @@ internal sealed partial class ServiceRoutesPublisher
     {
         public SetServiceRoutes Routes { get; } = routes;
 
-        public Dictionary<string, ulong> Acknowledged { get; } = new(StringComparer.Ordinal);
+        public Dictionary<string, (Guid Stream, ulong Version)> Acknowledged { get; } = new(StringComparer.Ordinal);
 
-        public Dictionary<string, (ulong Version, long At)> SentAt { get; } = new(StringComparer.Ordinal);
+        public Dictionary<string, (ulong Version, Guid Stream, long At)> SentAt { get; } = new(StringComparer.Ordinal);
     }
 
     private static partial class Log

@@ -26,6 +26,33 @@ public class InstanceTableTests
     }
 
     [Fact]
+    public void Remove_ReportsWhileItDrains_AreNotTakenBackUntilItReportsStopped()
+    {
+        _table.Assign("i1", "service/web@1", "a");
+        _table.Remove("i1");
+
+        _table.Record("a", Report("i1"));
+        Assert.Empty(_table.Snapshot());
+
+        _table.Record("a", Report("i1", InstanceState.Stopped));
+        _table.Record("a", Report("i1"));
+        Assert.Equal("i1", Assert.Single(_table.Snapshot()).InstanceId);
+    }
+
+    [Fact]
+    public void Record_UnknownServiceInstance_IsAdoptedUnderItsSetsKey()
+    {
+        var report = Report("w1");
+        report.Kind = WorkloadKind.Service;
+        report.Function = "web";
+        report.Version = "2";
+
+        _table.Record("a", report);
+
+        Assert.Equal("service/web@2", Assert.Single(_table.Snapshot()).Function);
+    }
+
+    [Fact]
     public void Record_UnknownInstance_IsAdoptedWhereReported()
     {
         _table.Record("a", Report("i9"));

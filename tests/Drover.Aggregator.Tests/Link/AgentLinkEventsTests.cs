@@ -16,7 +16,16 @@ public sealed class AgentLinkEventsTests : IAsyncLifetime
 
     private TestAggregator Aggregator => _aggregator!;
 
-    public async Task InitializeAsync() => _aggregator = await TestAggregator.StartAsync();
+    public async Task InitializeAsync()
+    {
+        _aggregator = await TestAggregator.StartAsync();
+
+        // Status messages are kept only for channels of defined functions and services.
+        using var put = await _aggregator.Http.PutAsync(
+            "/v1/functions/counter",
+            new StringContent("{\"runtime\": {\"type\": \"process\", \"command\": \"/bin/true\"}}", System.Text.Encoding.UTF8, "application/json"));
+        put.EnsureSuccessStatusCode();
+    }
 
     public async Task DisposeAsync()
     {
@@ -35,6 +44,9 @@ public sealed class AgentLinkEventsTests : IAsyncLifetime
 
         await producer.SendAsync(new AgentMessage { StatusEvent = Event("c1", nodeId: "spoofed") });
         await producer.SendAsync(new AgentMessage { StatusEvent = new StatusEvent { Channel = "function/Bad", Status = RequestStatus.Accepted } });
+        var undefined = Event("c0");
+        undefined.Channel = "function/not-defined";
+        await producer.SendAsync(new AgentMessage { StatusEvent = undefined });
         await producer.SendAsync(new AgentMessage { StatusEvent = Event("c2") });
         await producer.SendAsync(new AgentMessage { StatusEvent = Event("c3") });
         var ingested = await EventHubTests.TakeAsync(probe, 3);
@@ -43,7 +55,8 @@ public sealed class AgentLinkEventsTests : IAsyncLifetime
         await producer.SendAsync(new AgentMessage { StatusEvent = Event("c4") });
         var live = await subscriber.ReceiveChannelEventsAsync(1);
 
-        // The bad one was dropped and the stream lived on; the peer did not choose the node id.
+        // The bad one and the one of no defined function were dropped and the stream lived on; the
+        // peer did not choose the node id.
         Assert.Equal([(1UL, "c1"), (2UL, "c2"), (3UL, "c3")], ingested.Select(e => (e.Sequence, e.Event.CallId)));
         Assert.All(ingested, e => Assert.Equal("node-a", e.Event.NodeId));
         Assert.Equal([(2UL, "c2"), (3UL, "c3")], replayed.Select(e => (e.Sequence, e.Event.CallId)));

@@ -115,4 +115,38 @@ public class ServiceRoutesPublisherTests
 
         Assert.Empty(_publisher.Services);
     }
+
+    [Fact]
+    public void Reconnected_NodeGetsTheTableAgainAtOnce_AndIsNotAcknowledgedUntilItAnswersOnTheNewStream()
+    {
+        _publisher.Publish(Routes("w1"));
+        _publisher.Flush(["a"]);
+        Acknowledge("a", Assert.Single(Sent("a")));
+        Assert.True(_publisher.IsAcknowledged("web", ["a"]));
+
+        // The agent restarted: a new stream, and no table in its memory.
+        var again = new AgentConnection("a", Guid.NewGuid());
+        _connections.Add(again);
+        _nodes["a"] = again;
+
+        Assert.False(_publisher.IsAcknowledged("web", ["a"]));
+        _publisher.Flush(["a"]);
+        Acknowledge("a", Assert.Single(Sent("a")));
+        Assert.True(_publisher.IsAcknowledged("web", ["a"]));
+    }
+
+    [Fact]
+    public void IsAcknowledged_NoTableYetOrANodeWithoutStream_False()
+    {
+        Assert.False(_publisher.IsAcknowledged("web", ["a"]));
+
+        _publisher.Publish(Routes("w1"));
+        _publisher.Flush(["a", "b"]);
+        Acknowledge("a", Assert.Single(Sent("a")));
+        Acknowledge("b", Assert.Single(Sent("b")));
+        _connections.Remove(_nodes["b"]);
+
+        Assert.False(_publisher.IsAcknowledged("web", ["a", "b"]));
+        Assert.True(_publisher.IsAcknowledged("web", ["a"]));
+    }
 }
