@@ -13,7 +13,7 @@ internal static class ServicesApi
     {
         var services = app.MapGroup("/v1/services");
         services.MapGet("/", (ServiceRegistry registry) => registry.All.Select(s => s.Definition));
-        services.MapGet("/{name}", (string name, ServiceRegistry registry, ServiceController controller, WorkloadStatsTable stats, NodeTable nodes, InstanceTable instances) =>
+        services.MapGet("/{name}", (string name, ServiceRegistry registry, ServiceController controller, ServiceRoutesPublisher routes, WorkloadStatsTable stats, NodeTable nodes, InstanceTable instances) =>
         {
             if (registry.Find(name) is not { } service)
             {
@@ -37,6 +37,9 @@ internal static class ServicesApi
                 }),
                 WorkloadStatus.Json);
             document["rollout"] = controller.RolloutOf(name);
+            document["routes"] = routes.Status(name) is { } table
+                ? System.Text.Json.JsonSerializer.SerializeToNode(new { version = table.Version, instances = table.Instances, appliedBy = table.AppliedBy }, WorkloadStatus.Json)
+                : null;
             return Results.Ok(document);
         });
         services.MapPut("/{name}", PutAsync);

@@ -44,6 +44,23 @@ internal sealed partial class ServiceRoutesPublisher
         }
     }
 
+    /// <summary>The service's current table as the API shows it: its version, the instances it routes to, and the nodes that applied it on their current stream.</summary>
+    public (ulong Version, IReadOnlyList<string> Instances, IReadOnlyList<string> AppliedBy)? Status(string service)
+    {
+        lock (_gate)
+        {
+            if (!_tables.TryGetValue(service, out var table))
+            {
+                return null;
+            }
+
+            return (
+                table.Routes.RoutesVersion,
+                table.Routes.Routes.Select(r => r.InstanceId).ToArray(),
+                table.Acknowledged.Keys.Where(n => Applied(table, n)).Order(StringComparer.Ordinal).ToArray());
+        }
+    }
+
     /// <summary>The instance ids the service's current table routes to.</summary>
     public IReadOnlySet<string> Routes(string service)
     {

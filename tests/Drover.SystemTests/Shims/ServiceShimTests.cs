@@ -37,6 +37,16 @@ public sealed class ServiceShimTests(ITestOutputHelper output) : ShimTestBase(ou
             $"version '{version}' of 'web' serves alone",
             async () => (await GetAsync("/v1/services/web")).ToString());
 
+    /// <summary>Every node applied a table of <paramref name="count"/> routes: until then nodes may route by different tables.</summary>
+    private Task WaitForRoutesAsync(int count)
+        => Fleet.WaitUntilAsync(
+            async () => (await GetAsync("/v1/services/web")).GetProperty("routes") is { ValueKind: JsonValueKind.Object } routes
+                && routes.GetProperty("instances").GetArrayLength() == count
+                && routes.GetProperty("appliedBy").GetArrayLength() == Ports.Count,
+            Timeout,
+            $"every node applied the routes to {count} instances",
+            async () => (await GetAsync("/v1/services/web")).ToString());
+
     [Fact]
     public async Task RoutingByHeader_SameValueReachesSameInstanceFromEveryNode()
     {
@@ -44,6 +54,7 @@ public sealed class ServiceShimTests(ITestOutputHelper output) : ShimTestBase(ou
         await PutAsync("/v1/services/web", Web("1", 3, new { header = "X-User" }));
         await WaitForActiveAsync("1");
         await WaitForReadyAsync("/v1/services/web", 3);
+        await WaitForRoutesAsync(3);
 
         var chosen = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
         for (var user = 0; user < 60; user++)
@@ -71,6 +82,7 @@ public sealed class ServiceShimTests(ITestOutputHelper output) : ShimTestBase(ou
         await PutAsync("/v1/services/web", Web("1", 2, new { jsonField = "tenant" }));
         await WaitForActiveAsync("1");
         await WaitForReadyAsync("/v1/services/web", 2);
+        await WaitForRoutesAsync(2);
 
         for (var tenant = 0; tenant < 20; tenant++)
         {
