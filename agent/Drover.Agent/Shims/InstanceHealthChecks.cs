@@ -16,6 +16,7 @@ internal sealed partial class InstanceHealthChecks : BackgroundService
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(1);
 
     private readonly InstanceManager _instances;
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TimeProvider _time;
     private readonly ILogger<InstanceHealthChecks> _logger;
     private readonly Dictionary<string, Probe> _probes = new(StringComparer.Ordinal);
@@ -39,31 +40,62 @@ internal sealed partial class InstanceHealthChecks : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(UnreadyInterval, _time);
+        // An idle node wakes only when its instances change; otherwise as often as the most
+        // frequent probe due (an idle agent's CPU is a budget: docs/BENCHMARKS.md).
+        _instances.Changed += OnInstancesChanged;
         try
         {
-            do
+            while (!stoppingToken.IsCancellationRequested)
             {
-                Tick(stoppingToken);
+                var changed = _changed.Task;
+                var next = Tick(stoppingToken);
+                if (next is { } interval)
+                {
+                    await Task.WhenAny(Task.Delay(interval, _time, stoppingToken), changed);
+                }
+                else
+                {
+                    await changed.WaitAsync(stoppingToken);
+                }
             }
-            while (await timer.WaitForNextTickAsync(stoppingToken));
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
+        finally
+        {
+            _instances.Changed -= OnInstancesChanged;
+        }
     }
 
-    /// <summary>Starts the probes that are due; each runs on its own, so a slow instance delays no other.</summary>
-    private void Tick(CancellationToken stoppingToken)
+    private void OnInstancesChanged()
+        => Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+
+    /// <summary>
+    /// Starts the probes that are due; each runs on its own, so a slow instance delays no other.
+    /// Returns when to look again: soon while an instance is not ready (or not running yet), at the
+    /// ready interval otherwise, and null when there is nothing to probe until the instances change.
+    /// </summary>
+    private TimeSpan? Tick(CancellationToken stoppingToken)
     {
         var now = _time.GetTimestamp();
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        TimeSpan? due = null;
         foreach (var supervisor in _instances.All)
         {
             seen.Add(supervisor.InstanceId);
-            if (!supervisor.IsRunning || InstanceSupervisor.IsStdio(supervisor.Spec))
+            if (InstanceSupervisor.IsStdio(supervisor.Spec))
             {
-                // Not running: the supervisor says so itself; stdio: nothing to probe.
+                // Nothing to probe: one process per request.
+                _probes.Remove(supervisor.InstanceId);
+                continue;
+            }
+
+            var wants = supervisor.IsRunning && supervisor.Traffic.Ready ? ReadyInterval : UnreadyInterval;
+            due = due is { } sooner && sooner < wants ? sooner : wants;
+            if (!supervisor.IsRunning)
+            {
+                // Not running: the supervisor says so itself; probed again once it runs.
                 _probes.Remove(supervisor.InstanceId);
                 continue;
             }
@@ -83,6 +115,8 @@ internal sealed partial class InstanceHealthChecks : BackgroundService
         {
             _probes.Remove(gone);
         }
+
+        return due;
     }
 
     private async Task CheckAsync(InstanceSupervisor supervisor, CancellationToken stoppingToken)

@@ -41,12 +41,26 @@ internal sealed class ShimStatsService : BackgroundService
         using var timer = new PeriodicTimer(_options.TelemetryInterval, _time);
         try
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
+            ShimStats? sent = null;
+            var reconnected = 0;
+            void OnConnected() => Interlocked.Exchange(ref reconnected, 1);
+            _outbox.Connected += OnConnected;
+            try
             {
-                if (_outbox.IsConnected)
+                while (await timer.WaitForNextTickAsync(stoppingToken))
                 {
-                    _outbox.TrySend(new AgentMessage { ShimStats = Snapshot() });
+                    // Unchanged counters are not sent again on the same stream: an idle node sends nothing.
+                    var stats = Snapshot();
+                    var fresh = Interlocked.Exchange(ref reconnected, 0) == 1;
+                    if (_outbox.IsConnected && (fresh || !stats.Equals(sent)) && _outbox.TrySend(new AgentMessage { ShimStats = stats }))
+                    {
+                        sent = stats;
+                    }
                 }
+            }
+            finally
+            {
+                _outbox.Connected -= OnConnected;
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
