@@ -81,11 +81,11 @@ public static class InstanceFollowUp
                 if (snapshot.ConnectedNodes.Contains(instance.AssignedNodeId))
                 {
                     actions.Add(new FollowUpAction(FollowUpKind.StopDeleted, instance.InstanceId, instance.Function, instance.AssignedNodeId,
-                        $"function '{instance.Function}' was deleted"));
+                        Gone(instance.Function)));
                 }
 
                 actions.Add(new FollowUpAction(FollowUpKind.Forget, instance.InstanceId, instance.Function, instance.AssignedNodeId,
-                    $"function '{instance.Function}' was deleted"));
+                    Gone(instance.Function)));
                 continue;
             }
 
@@ -108,4 +108,10 @@ public static class InstanceFollowUp
 
         return actions;
     }
+
+    /// <summary>Why an instance of a workload no longer defined stops: a deleted function, or a service's set that was retired or deleted.</summary>
+    private static string Gone(string workload)
+        => workload.StartsWith("service/", StringComparison.Ordinal)
+            ? $"'{workload}' is no longer a set of its service (replaced by a newer version, or the service was deleted)"
+            : $"function '{workload}' was deleted";
 }

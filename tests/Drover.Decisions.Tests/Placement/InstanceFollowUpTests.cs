@@ -67,4 +67,13 @@ public class InstanceFollowUpTests
     [Fact]
     public void Decide_FunctionDeletedNodeUnreachable_ForgetsOnly()
         => Assert.Equal([FollowUpKind.Forget], Decide([Instance(function: "gone")], connected: []).Select(a => a.Kind));
+
+    [Fact]
+    public void Decide_RetiredServiceSet_StopsItsInstancesSayingSo()
+    {
+        var actions = Decide([Instance(function: "service/web@1")]);
+
+        Assert.Equal([FollowUpKind.StopDeleted, FollowUpKind.Forget], actions.Select(a => a.Kind));
+        Assert.Contains("no longer a set of its service", actions[0].Reason, StringComparison.Ordinal);
+    }
 }
