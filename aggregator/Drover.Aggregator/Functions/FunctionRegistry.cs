@@ -9,71 +9,17 @@ namespace Drover.Aggregator.Functions;
 /// </summary>
 internal sealed class FunctionRegistry
 {
-    private readonly Lock _gate = new();
-    private readonly string _path;
-    private Dictionary<string, FunctionDefinition> _functions;
+    private readonly DefinitionFile<FunctionDefinition> _file;
 
     public FunctionRegistry(AggregatorOptions options)
-    {
-        _path = Path.Combine(options.DataDirectory, "functions.json");
-        var functions = JsonFile.ReadList<FunctionDefinition>(_path, "function definitions");
-        if (functions.GroupBy(f => f.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
-        {
-            throw new InvalidDataException($"'{_path}' defines function '{twice.Key}' twice; repair it or remove it to start with none.");
-        }
+        => _file = new DefinitionFile<FunctionDefinition>(Path.Combine(options.DataDirectory, "functions.json"), "function", f => f.Name);
 
-        _functions = functions.ToDictionary(f => f.Name, StringComparer.Ordinal);
-    }
+    public IReadOnlyList<FunctionDefinition> All => _file.All;
 
-    public IReadOnlyList<FunctionDefinition> All
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _functions.Values.OrderBy(f => f.Name, StringComparer.Ordinal).ToArray();
-            }
-        }
-    }
-
-    public FunctionDefinition? Find(string name)
-    {
-        lock (_gate)
-        {
-            return _functions.GetValueOrDefault(name);
-        }
-    }
+    public FunctionDefinition? Find(string name) => _file.Find(name);
 
     /// <summary>Creates or replaces a (validated) definition; true when it is new.</summary>
-    public bool Put(FunctionDefinition definition)
-    {
-        lock (_gate)
-        {
-            var next = new Dictionary<string, FunctionDefinition>(_functions, StringComparer.Ordinal) { [definition.Name] = definition };
-            Save(next);
-            var created = !_functions.ContainsKey(definition.Name);
-            _functions = next;
-            return created;
-        }
-    }
+    public bool Put(FunctionDefinition definition) => _file.Change(definition.Name, _ => definition) is null;
 
-    public bool Delete(string name)
-    {
-        lock (_gate)
-        {
-            if (!_functions.ContainsKey(name))
-            {
-                return false;
-            }
-
-            var next = new Dictionary<string, FunctionDefinition>(_functions, StringComparer.Ordinal);
-            next.Remove(name);
-            Save(next);
-            _functions = next;
-            return true;
-        }
-    }
-
-    private void Save(Dictionary<string, FunctionDefinition> functions)
-        => JsonFile.Write(_path, functions.Values.OrderBy(f => f.Name, StringComparer.Ordinal).ToArray());
+    public bool Delete(string name) => _file.Change(name, _ => null) is not null;
 }

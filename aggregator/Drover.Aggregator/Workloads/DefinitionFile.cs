@@ -1,0 +1,109 @@
+using System.Text.Json;
+
+namespace Drover.Aggregator.Workloads;
+
+/// <summary>
+/// Definitions by name, kept in one JSON file of the data directory: read whole at start, and written
+/// atomically and durably (a temporary file flushed to disk, renamed over the old one) on every change,
+/// before the change is visible. The function and service registries are each one of these.
+/// </summary>
+internal sealed class DefinitionFile<T>
+    where T : class
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    private readonly Lock _gate = new();
+    private readonly string _path;
+    private readonly Func<T, string> _keyOf;
+    private Dictionary<string, T> _items;
+
+    /// <param name="path">The file; none yet means no definitions.</param>
+    /// <param name="what">What one entry is, for errors: "function", "service".</param>
+    /// <param name="keyOf">An entry's name.</param>
+    public DefinitionFile(string path, string what, Func<T, string> keyOf)
+    {
+        _path = path;
+        _keyOf = keyOf;
+        List<T> items;
+        try
+        {
+            items = File.Exists(path) ? JsonSerializer.Deserialize<List<T>>(File.ReadAllText(path), Json) ?? [] : [];
+        }
+        catch (JsonException ex)
+        {
+            // Never start with some definitions silently dropped: the operator repairs or removes the file.
+            throw new InvalidDataException($"'{path}' is not a valid list of {what} definitions ({ex.Message}); repair it or remove it to start with none.", ex);
+        }
+
+        if (items.GroupBy(keyOf, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
+        {
+            throw new InvalidDataException($"'{path}' defines {what} '{twice.Key}' twice; repair it or remove it to start with none.");
+        }
+
+        _items = items.ToDictionary(keyOf, StringComparer.Ordinal);
+    }
+
+    /// <summary>Every entry, by name.</summary>
+    public IReadOnlyList<T> All
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _items.Values.OrderBy(_keyOf, StringComparer.Ordinal).ToArray();
+            }
+        }
+    }
+
+    public T? Find(string name)
+    {
+        lock (_gate)
+        {
+            return _items.GetValueOrDefault(name);
+        }
+    }
+
+    /// <summary>
+    /// Replaces the entry named <paramref name="name"/> by what <paramref name="change"/> makes of it
+    /// (given null when there is none; returning null removes it), saved before it is visible. Nothing
+    /// is written when there was none and none is made. Returns the entry as it was.
+    /// </summary>
+    public T? Change(string name, Func<T?, T?> change)
+    {
+        lock (_gate)
+        {
+            var current = _items.GetValueOrDefault(name);
+            var updated = change(current);
+            if (current is null && updated is null)
+            {
+                return null;
+            }
+
+            var next = new Dictionary<string, T>(_items, StringComparer.Ordinal);
+            if (updated is null)
+            {
+                next.Remove(name);
+            }
+            else
+            {
+                next[name] = updated;
+            }
+
+            Save(next.Values.OrderBy(_keyOf, StringComparer.Ordinal).ToArray());
+            _items = next;
+            return current;
+        }
+    }
+
+    private void Save(T[] items)
+    {
+        var temporary = _path + ".tmp";
+        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            JsonSerializer.Serialize(stream, items, Json);
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(temporary, _path, overwrite: true);
+    }
+}
