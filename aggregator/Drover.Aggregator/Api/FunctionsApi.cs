@@ -61,11 +61,12 @@ internal static class FunctionsApi
 
         var previous = registry.Find(name);
         var created = registry.Put(definition);
-        if (previous is not null && previous.Version == definition.Version && !InstanceActuator.SpecFor(previous, name).Equals(InstanceActuator.SpecFor(definition, name)))
+        var workload = Workload.Of(definition);
+        if (previous is not null && previous.Version == definition.Version && workload.SpecDiffers(Workload.Of(previous)))
         {
             // Same version, other settings (an SLO, a queue length): a new version would reach the
             // instances through placement's follow-up; this change is sent to them now.
-            await actuator.ResendAllAsync(new Workload(name, definition.Version, null, id => InstanceActuator.SpecFor(definition, id)), instances.Snapshot(), CancellationToken.None);
+            await actuator.ResendAllAsync(workload, instances.Snapshot(), CancellationToken.None);
         }
 
         reconciler.Wake();

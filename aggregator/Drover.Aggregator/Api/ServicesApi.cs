@@ -89,8 +89,8 @@ internal static class ServicesApi
         {
             // Same version, other settings: applied to that set's running instances now (a new
             // version is a new set instead). Not the client's to cancel once accepted.
-            var workload = ServiceController.WorkloadOf(definition);
-            if (!workload.Spec("x").Equals(ServiceController.WorkloadOf(previous).Spec("x")))
+            var workload = Workload.Of(definition);
+            if (workload.SpecDiffers(Workload.Of(previous)))
             {
                 await actuator.ResendAllAsync(workload, instances.Snapshot(), CancellationToken.None);
             }

@@ -52,7 +52,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
         // Services first: a rollout step changes which sets placement keeps below.
         _services.Reconcile(nodes, instances);
         var functions = _functions.All
-            .Select(f => new Workload(f.Name, f.Version, null, id => InstanceActuator.SpecFor(f, id)))
+            .Select(Workload.Of)
             .Concat(_services.Workloads())
             .ToDictionary(w => w.Key, StringComparer.Ordinal);
         var snapshot = new PlacementSnapshot(

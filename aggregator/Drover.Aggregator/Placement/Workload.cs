@@ -1,3 +1,6 @@
+using Drover.Aggregator.Functions;
+using Drover.Aggregator.Services;
+using Drover.Aggregator.Workloads;
 using Drover.Protocol.V1;
 
 namespace Drover.Aggregator.Placement;
@@ -11,4 +14,20 @@ namespace Drover.Aggregator.Placement;
 /// <param name="Instances">How many instances it wants; null for one on every surviving node.</param>
 /// <param name="Spec">The spec of one of its instances, by instance id.</param>
 /// <param name="DrainTimeout">How long its instances may finish their requests when stopped; null to stop at once.</param>
-internal sealed record Workload(string Key, string Version, int? Instances, Func<string, InstanceSpec> Spec, TimeSpan? DrainTimeout = null);
+internal sealed record Workload(string Key, string Version, int? Instances, Func<string, InstanceSpec> Spec, TimeSpan? DrainTimeout = null)
+{
+    /// <summary>A function: one instance on every surviving node.</summary>
+    public static Workload Of(FunctionDefinition function)
+        => new(function.Name, function.Version, null, id => InstanceActuator.SpecFor(function, id));
+
+    /// <summary>One set of a service: its instance count, drained when it stops.</summary>
+    public static Workload Of(ServiceDefinition set) => new(
+        WorkloadKeys.ServiceSet(set.Name, set.Version),
+        set.Version,
+        set.InstanceCount,
+        id => InstanceActuator.SpecFor(set.Name, set.Version, set.Runtime, set.CommitIntervalSeconds, set, WorkloadKind.Service, id),
+        TimeSpan.FromMilliseconds(set.DrainTimeoutMs));
+
+    /// <summary>Whether an instance of this workload would run with another spec than one of <paramref name="other"/>.</summary>
+    public bool SpecDiffers(Workload other) => !Spec("").Equals(other.Spec(""));
+}

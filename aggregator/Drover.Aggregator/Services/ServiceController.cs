@@ -37,7 +37,7 @@ internal sealed partial class ServiceController
     }
 
     /// <summary>The sets placement keeps running, as workloads.</summary>
-    public IEnumerable<Workload> Workloads() => _registry.All.SelectMany(s => s.Sets).Select(WorkloadOf);
+    public IEnumerable<Workload> Workloads() => _registry.All.SelectMany(s => s.Sets).Select(Workload.Of);
 
     /// <summary>How long an instance of a set placement no longer keeps may finish its requests; null when unknown.</summary>
     public TimeSpan? DrainFor(string key)
@@ -213,14 +213,6 @@ internal sealed partial class ServiceController
             .Select(r => new ServiceRoute { InstanceId = r.Instance.InstanceId, NodeId = r.Instance.AssignedNodeId, Address = r.Endpoint, Version = active.Version }));
         return routes;
     }
-
-    /// <summary>One set of a service, as placement keeps it.</summary>
-    public static Workload WorkloadOf(ServiceDefinition set) => new(
-        WorkloadKeys.ServiceSet(set.Name, set.Version),
-        set.Version,
-        set.InstanceCount,
-        id => InstanceActuator.SpecFor(set.Name, set.Version, set.Runtime, set.CommitIntervalSeconds, set, WorkloadKind.Service, id),
-        TimeSpan.FromMilliseconds(set.DrainTimeoutMs));
 
     private static partial class Log
     {
