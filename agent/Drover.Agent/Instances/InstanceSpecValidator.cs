@@ -1,19 +1,11 @@
-using System.Text.RegularExpressions;
+using Drover.Protocol.Specs;
 using Drover.Protocol.V1;
 
 namespace Drover.Agent.Instances;
 
 /// <summary>Checks an instance spec from the aggregator before anything runs or touches the disk.</summary>
-internal static partial class InstanceSpecValidator
+internal static class InstanceSpecValidator
 {
-    public const int MaxArgs = 256;
-    public const int MaxEnv = 256;
-    public const int MaxStringLength = 4096;
-    public const uint MaxConcurrency = 10_000;
-    public const uint MaxQueueLength = 100_000;
-    public const int MaxEventHeaders = 32;
-    public static readonly TimeSpan MaxTimeout = TimeSpan.FromHours(1);
-
     /// <summary>Null when the spec can run, else what is wrong, naming the field.</summary>
     public static string? Validate(InstanceSpec? spec)
     {
@@ -38,26 +30,26 @@ internal static partial class InstanceSpecValidator
         }
 
         var process = spec.Process;
-        if (process is null || process.Command.Length is 0 or > MaxStringLength)
+        if (process is null || process.Command.Length is 0 or > SpecLimits.MaxStringLength)
         {
             return "process.command is empty or too long; expected a command of 1-4096 characters";
         }
 
-        if (process.Args.Count > MaxArgs || process.Args.Any(a => a.Length > MaxStringLength))
+        if (process.Args.Count > SpecLimits.MaxArgs || process.Args.Any(a => a.Length > SpecLimits.MaxStringLength))
         {
-            return $"process.args: expected at most {MaxArgs} arguments of at most {MaxStringLength} characters";
+            return $"process.args: expected at most {SpecLimits.MaxArgs} arguments of at most {SpecLimits.MaxStringLength} characters";
         }
 
-        if (process.Env.Count > MaxEnv)
+        if (process.Env.Count > SpecLimits.MaxEnv)
         {
-            return $"process.env has {process.Env.Count} entries; expected at most {MaxEnv}";
+            return $"process.env has {process.Env.Count} entries; expected at most {SpecLimits.MaxEnv}";
         }
 
         foreach (var (key, value) in process.Env)
         {
-            if (!EnvName().IsMatch(key) || value.Length > MaxStringLength)
+            if (!SpecLimits.IsEnvName(key) || value.Length > SpecLimits.MaxStringLength)
             {
-                return $"process.env: '{key}' is not an acceptable variable; expected a name of [A-Za-z_][A-Za-z0-9_]* and a value of at most {MaxStringLength} characters";
+                return $"process.env: '{key}' is not an acceptable variable; expected a name of [A-Za-z_][A-Za-z0-9_]* and a value of at most {SpecLimits.MaxStringLength} characters";
             }
 
             if (key.StartsWith("DROVER_", StringComparison.Ordinal) || key is "PORT" or "CUDA_VISIBLE_DEVICES" or "NVIDIA_VISIBLE_DEVICES")
@@ -96,38 +88,31 @@ internal static partial class InstanceSpecValidator
             return $"shim.mode = {(int)shim.Mode}; expected http or stdio";
         }
 
-        if (shim.Concurrency > MaxConcurrency)
+        if (shim.Concurrency > SpecLimits.MaxConcurrency)
         {
-            return $"shim.concurrency = {shim.Concurrency}; expected 1-{MaxConcurrency} (0 means 1)";
+            return $"shim.concurrency = {shim.Concurrency}; expected 1-{SpecLimits.MaxConcurrency} (0 means 1)";
         }
 
-        if (shim.QueueLength > MaxQueueLength)
+        if (shim.QueueLength > SpecLimits.MaxQueueLength)
         {
-            return $"shim.queueLength = {shim.QueueLength}; expected 0-{MaxQueueLength}";
+            return $"shim.queueLength = {shim.QueueLength}; expected 0-{SpecLimits.MaxQueueLength}";
         }
 
-        if (shim.Timeout is { } timeout && (timeout.ToTimeSpan() < TimeSpan.Zero || timeout.ToTimeSpan() > MaxTimeout))
+        if (shim.Timeout is { } timeout && (timeout.ToTimeSpan() < TimeSpan.Zero || timeout.ToTimeSpan() > SpecLimits.MaxTimeout))
         {
-            return $"shim.timeout is {timeout.ToTimeSpan().TotalSeconds:0.###} s; expected up to {MaxTimeout.TotalSeconds:0} s (unset means 30 s)";
+            return $"shim.timeout is {timeout.ToTimeSpan().TotalSeconds:0.###} s; expected up to {SpecLimits.MaxTimeout.TotalSeconds:0} s (unset means 30 s)";
         }
 
-        if (shim.EventHeaders.Count > MaxEventHeaders || shim.EventHeaders.Any(h => h.Length is 0 or > 256 || !HeaderName().IsMatch(h)))
+        if (shim.EventHeaders.Count > SpecLimits.MaxEventHeaders || shim.EventHeaders.Any(h => !SpecLimits.IsHeaderName(h)))
         {
-            return $"shim.eventHeaders: expected at most {MaxEventHeaders} header names of 1-256 characters";
+            return $"shim.eventHeaders: expected at most {SpecLimits.MaxEventHeaders} header names of 1-128 characters";
         }
 
-        if (shim.HealthPath.Length > 1024 || (shim.HealthPath.Length > 0 && (shim.HealthPath[0] != '/' || !Uri.IsWellFormedUriString(shim.HealthPath, UriKind.Relative))))
+        if (shim.HealthPath.Length > SpecLimits.MaxHealthPathLength || (shim.HealthPath.Length > 0 && (shim.HealthPath[0] != '/' || !Uri.IsWellFormedUriString(shim.HealthPath, UriKind.Relative))))
         {
-            return $"shim.healthPath = '{shim.HealthPath}'; expected empty or a path starting with / of at most 1024 characters";
+            return $"shim.healthPath = '{shim.HealthPath}'; expected empty or a path starting with / of at most {SpecLimits.MaxHealthPathLength} characters";
         }
 
         return null;
     }
-
-    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
-    private static partial Regex EnvName();
-
-    /// <summary>An HTTP header name: RFC 9110 token characters.</summary>
-    [GeneratedRegex("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")]
-    private static partial Regex HeaderName();
 }

@@ -1,4 +1,5 @@
 using Drover.Aggregator.Workloads;
+using Drover.Protocol.Specs;
 
 namespace Drover.Aggregator.Services;
 
@@ -44,7 +45,7 @@ internal static class ServiceValidator
                 return ("routingField", "routingField: expected exactly one of {\"header\": NAME} or {\"jsonField\": NAME}");
             }
 
-            if (header && !ShimSettingsValidator.IsHeaderName(field.Header))
+            if (header && !SpecLimits.IsHeaderName(field.Header))
             {
                 return ("routingField.header", $"routingField.header = '{field.Header}': expected a header name");
             }

@@ -1,16 +1,13 @@
-using System.Text.RegularExpressions;
+using Drover.Protocol.Specs;
 using Drover.Protocol.V1;
 using Google.Protobuf.WellKnownTypes;
 
 namespace Drover.Aggregator.Workloads;
 
 /// <summary>Checks the shim settings of a definition, and turns them into the agents' ShimSpec.</summary>
-internal static partial class ShimSettingsValidator
+internal static class ShimSettingsValidator
 {
-    public const int MaxSlo = 10_000;
-    public const int MaxQueueLength = 100_000;
-    public const int MaxTimeoutMs = 3_600_000;
-    public const int MaxEventHeaders = 32;
+    private static readonly int MaxTimeoutMs = (int)SpecLimits.MaxTimeout.TotalMilliseconds;
 
     /// <summary>Null when acceptable, else (field, message).</summary>
     public static (string Field, string Message)? Validate(IShimSettings settings)
@@ -20,37 +17,37 @@ internal static partial class ShimSettingsValidator
             return ("shimMode", $"shimMode = '{settings.ShimMode}': expected 'http' or 'stdio'");
         }
 
-        if (settings.Slo is < 1 or > MaxSlo)
+        if (settings.Slo is < 1 or > SpecLimits.MaxConcurrency)
         {
-            return ("slo", $"slo = {settings.Slo}: expected 1-{MaxSlo} concurrent requests per instance");
+            return ("slo", $"slo = {settings.Slo}: expected 1-{SpecLimits.MaxConcurrency} concurrent requests per instance");
         }
 
-        if (settings.QueueLength is < 0 or > MaxQueueLength)
+        if (settings.QueueLength is < 0 or > SpecLimits.MaxQueueLength)
         {
-            return ("queueLength", $"queueLength = {settings.QueueLength}: expected 0-{MaxQueueLength}");
+            return ("queueLength", $"queueLength = {settings.QueueLength}: expected 0-{SpecLimits.MaxQueueLength}");
         }
 
-        if (settings.TimeoutMs is < 1 or > MaxTimeoutMs)
+        if (settings.TimeoutMs < 1 || settings.TimeoutMs > MaxTimeoutMs)
         {
             return ("timeoutMs", $"timeoutMs = {settings.TimeoutMs}: expected 1-{MaxTimeoutMs}");
         }
 
-        if (settings.EventHeaders is null || settings.EventHeaders.Count > MaxEventHeaders)
+        if (settings.EventHeaders is null || settings.EventHeaders.Count > SpecLimits.MaxEventHeaders)
         {
-            return ("eventHeaders", $"eventHeaders: expected at most {MaxEventHeaders} header names");
+            return ("eventHeaders", $"eventHeaders: expected at most {SpecLimits.MaxEventHeaders} header names");
         }
 
         foreach (var header in settings.EventHeaders)
         {
-            if (!IsHeaderName(header))
+            if (!SpecLimits.IsHeaderName(header))
             {
                 return ("eventHeaders", $"eventHeaders: '{header}' is not a header name; expected 1-128 characters of A-Z a-z 0-9 and !#$%&'*+-.^_`|~");
             }
         }
 
-        if (settings.HealthPath is null || (settings.HealthPath.Length > 0 && (settings.HealthPath[0] != '/' || settings.HealthPath.Length > 1024 || settings.HealthPath.Any(char.IsControl))))
+        if (settings.HealthPath is null || (settings.HealthPath.Length > 0 && (settings.HealthPath[0] != '/' || settings.HealthPath.Length > SpecLimits.MaxHealthPathLength || settings.HealthPath.Any(char.IsControl))))
         {
-            return ("healthPath", $"healthPath = '{settings.HealthPath}': expected empty, or a path of at most 1024 characters starting with '/'");
+            return ("healthPath", $"healthPath = '{settings.HealthPath}': expected empty, or a path of at most {SpecLimits.MaxHealthPathLength} characters starting with '/'");
         }
 
         if (settings.ShimMode == "stdio" && settings.HealthPath.Length > 0)
@@ -75,11 +72,4 @@ internal static partial class ShimSettingsValidator
         spec.EventHeaders.Add(settings.EventHeaders);
         return spec;
     }
-
-    /// <summary>1-128 characters of RFC 9110's token characters.</summary>
-    public static bool IsHeaderName(string? name) => name is not null && HeaderName().IsMatch(name);
-
-    // RFC 9110 token characters.
-    [GeneratedRegex("^[A-Za-z0-9!#$%&'*+\\-.^_`|~]{1,128}$")]
-    private static partial Regex HeaderName();
 }
