@@ -2,8 +2,10 @@ namespace Drover.Decisions.Placement;
 
 /// <summary>
 /// Where instances run, until the autoscaler takes over: every function wants one instance per
-/// surviving node; an instance of a lost node resumes on another surviving node, of the same cluster
-/// first, then the one running fewest instances. Pure: a function of the snapshot.
+/// surviving node; an instance of a lost node resumes on another surviving node: of its home cluster
+/// while that cluster serves, else of the clusters the health decision names as its backups (best
+/// first), else any; the one running fewest instances. An instance away from its home cluster goes
+/// back once the home cluster serves again (failback). Pure: a function of the snapshot.
 /// </summary>
 public static class InstancePlacement
 {
@@ -27,32 +29,25 @@ public static class InstancePlacement
             Hosts(hosting, instance.Function).Add(instance.NodeId);
         }
 
-        // 1. Instances of lost nodes resume elsewhere.
+        var backups = snapshot.Backups ?? new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+
+        // 1. Instances of lost nodes resume elsewhere; instances away from a home cluster that serves again go back.
         foreach (var instance in snapshot.Instances.OrderBy(i => i.InstanceId, StringComparer.Ordinal))
         {
-            if (!nodes.TryGetValue(instance.NodeId, out var home) || !home.Lost)
+            if (!nodes.TryGetValue(instance.NodeId, out var current))
             {
                 continue;
             }
 
-            var target = survivors
-                .OrderBy(n => n.Cluster == home.Cluster ? 0 : 1)
-                .ThenBy(n => load[n.NodeId])
-                .ThenBy(n => n.Cluster, StringComparer.Ordinal)
-                .ThenBy(n => n.ServerNumber)
-                .FirstOrDefault();
-            if (target is null)
+            var homeCluster = instance.HomeCluster ?? current.Cluster;
+            if (current.Lost)
             {
-                actions.Add(new PlacementAction(PlacementActionKind.Shortfall, instance.Function, instance.InstanceId, home.NodeId, null,
-                    $"node '{home.NodeId}' is lost and no node survives to resume instance '{instance.InstanceId}' on"));
-                continue;
+                MoveFromLost(instance, current, homeCluster, survivors, backups, load, hosting, actions);
             }
-
-            load[target.NodeId]++;
-            Hosts(hosting, instance.Function).Add(target.NodeId);
-            var where = target.Cluster == home.Cluster ? "same cluster" : $"cluster '{target.Cluster}', none of '{home.Cluster}' survives";
-            actions.Add(new PlacementAction(PlacementActionKind.Move, instance.Function, instance.InstanceId, home.NodeId, target.NodeId,
-                $"node '{home.NodeId}' is lost; resumed on node '{target.NodeId}' ({where}, {load[target.NodeId] - 1} instances before) from its last committed state"));
+            else if (current.Cluster != homeCluster && !backups.ContainsKey(homeCluster))
+            {
+                FailBack(instance, current, homeCluster, survivors, load, hosting, actions);
+            }
         }
 
         // 2. Every function has an instance on every surviving node; a counted workload has its count.
@@ -88,6 +83,83 @@ public static class InstancePlacement
 
         return actions;
     }
+
+    /// <summary>
+    /// An instance of a lost node: to its home cluster while it serves, else to its backups in order,
+    /// else to any survivor; inside the chosen cluster, the node running fewest instances.
+    /// </summary>
+    private static void MoveFromLost(PlacementInstance instance, PlacementNode lost, string homeCluster, List<PlacementNode> survivors, IReadOnlyDictionary<string, IReadOnlyList<string>> backups, Dictionary<string, int> load, Dictionary<string, HashSet<string>> hosting, List<PlacementAction> actions)
+    {
+        var order = backups.TryGetValue(homeCluster, out var targets) ? targets : [homeCluster];
+        PlacementNode? target = null;
+        string where;
+        var rank = 0;
+        foreach (var cluster in order)
+        {
+            target = Fewest(survivors.Where(n => n.Cluster == cluster), load);
+            if (target is not null)
+            {
+                break;
+            }
+
+            rank++;
+        }
+
+        if (target is not null)
+        {
+            where = target.Cluster == homeCluster ? "its home cluster"
+                : $"cluster '{target.Cluster}', backup {rank + 1} of '{homeCluster}', which cannot serve now";
+        }
+        else
+        {
+            target = Fewest(survivors, load);
+            where = target is null ? "" : $"cluster '{target.Cluster}': no node of '{homeCluster}' or its backups survives";
+        }
+
+        if (target is null)
+        {
+            actions.Add(new PlacementAction(PlacementActionKind.Shortfall, instance.Function, instance.InstanceId, lost.NodeId, null,
+                $"node '{lost.NodeId}' is lost and no node survives to resume instance '{instance.InstanceId}' on"));
+            return;
+        }
+
+        load[target.NodeId]++;
+        Hosts(hosting, instance.Function).Add(target.NodeId);
+        actions.Add(new PlacementAction(PlacementActionKind.Move, instance.Function, instance.InstanceId, lost.NodeId, target.NodeId,
+            $"node '{lost.NodeId}' is lost; resumed on node '{target.NodeId}' ({where}, {load[target.NodeId] - 1} instances before) from its last committed state"));
+    }
+
+    /// <summary>
+    /// An instance running away from its home cluster while that cluster serves again: back to the
+    /// home node with fewest instances of the workload, then fewest in all. Nothing when none survives.
+    /// </summary>
+    private static void FailBack(PlacementInstance instance, PlacementNode current, string homeCluster, List<PlacementNode> survivors, Dictionary<string, int> load, Dictionary<string, HashSet<string>> hosting, List<PlacementAction> actions)
+    {
+        var hosts = Hosts(hosting, instance.Function);
+        var target = survivors
+            .Where(n => n.Cluster == homeCluster)
+            .OrderBy(n => hosts.Contains(n.NodeId) ? 1 : 0)
+            .ThenBy(n => load[n.NodeId])
+            .ThenBy(n => n.ServerNumber)
+            .FirstOrDefault();
+        if (target is null)
+        {
+            return;
+        }
+
+        if (load.ContainsKey(current.NodeId))
+        {
+            load[current.NodeId]--;
+        }
+
+        load[target.NodeId]++;
+        hosts.Add(target.NodeId);
+        actions.Add(new PlacementAction(PlacementActionKind.Move, instance.Function, instance.InstanceId, current.NodeId, target.NodeId,
+            $"failback: home cluster '{homeCluster}' serves again; instance '{instance.InstanceId}' moves from node '{current.NodeId}' of cluster '{current.Cluster}' to node '{target.NodeId}' with its last committed state"));
+    }
+
+    private static PlacementNode? Fewest(IEnumerable<PlacementNode> nodes, Dictionary<string, int> load)
+        => nodes.OrderBy(n => load[n.NodeId]).ThenBy(n => n.Cluster, StringComparer.Ordinal).ThenBy(n => n.ServerNumber).FirstOrDefault();
 
     /// <summary>
     /// A workload that wants a number of instances: new ones go to the surviving node with fewest of

@@ -53,7 +53,7 @@ public class InstancePlacementTests
         Assert.Equal("i1", move.InstanceId);
         Assert.Equal("x", move.FromNodeId);
         Assert.Equal("y", move.ToNodeId);
-        Assert.Contains("same cluster", move.Reason, StringComparison.Ordinal);
+        Assert.Contains("its home cluster", move.Reason, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -70,7 +70,7 @@ public class InstancePlacementTests
         var move = Assert.Single(actions);
         Assert.Equal(PlacementActionKind.Move, move.Kind);
         Assert.Equal("z", move.ToNodeId);
-        Assert.Contains("none of 'c1' survives", move.Reason, StringComparison.Ordinal);
+        Assert.Contains("no node of 'c1' or its backups survives", move.Reason, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -178,4 +178,70 @@ public class InstancePlacementTests
 
         Assert.Equal(PlacementActionKind.Shortfall, Assert.Single(InstancePlacement.Decide(snapshot)).Kind);
     }
+
+    private static IReadOnlyList<PlacementAction> DecideWithBackups(PlacementNode[] nodes, Dictionary<string, IReadOnlyList<string>> backups, params PlacementInstance[] instances)
+        => InstancePlacement.Decide(new PlacementSnapshot(nodes, [new PlacementFunction("counter")], instances, backups));
+
+    private static Dictionary<string, IReadOnlyList<string>> NoBackups() => new(StringComparer.Ordinal);
+
+    public static TheoryData<string, string[], string?> LostNodeTargets => new()
+    {
+        // home cluster state (its backups), expected target node
+        { "home serves: stays home", [], "a2" },
+        { "home cannot serve: first backup", ["b", "c"], "b1" },
+        { "first backup has no survivor: second", ["d", "c"], "c1" },
+        { "no backup survives: any survivor, fewest instances", ["d"], "a2" },
+    };
+
+    [Theory]
+    [MemberData(nameof(LostNodeTargets))]
+    public void Decide_LostNodeWithBackups_Table(string name, string[] backupsOfA, string? expected)
+    {
+        var backups = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        if (backupsOfA.Length > 0)
+        {
+            backups["a"] = backupsOfA;
+        }
+
+        var actions = DecideWithBackups(
+            [Lost("a1", "a", 1), Alive("a2", "a", 2), Alive("b1", "b", 1), Alive("c1", "c", 1), Lost("d1", "d", 1)],
+            backups,
+            new("i1", "counter", "a1"),
+            new("i2", "counter", "b1"),
+            new("i3", "counter", "c1"),
+            new("i4", "counter", "a2"),
+            new("i5", "counter", "b1"));
+
+        var move = Assert.Single(actions, a => a.Kind == PlacementActionKind.Move);
+        Assert.True(expected == move.ToNodeId, $"{name}: expected {expected}, got {move.ToNodeId} ({move.Reason})");
+    }
+
+    [Fact]
+    public void Decide_HomeClusterServesAgain_InstanceAwayFailsBackToHomeNodeWithoutOne()
+    {
+        var actions = DecideWithBackups(
+            [Alive("a1", "a", 1), Alive("a2", "a", 2), Alive("b1", "b", 1)],
+            NoBackups(),
+            new("i1", "counter", "b1", HomeCluster: "a"),
+            new("i2", "counter", "a2", HomeCluster: "a"),
+            new("i3", "counter", "b1", HomeCluster: "b"));
+
+        var move = Assert.Single(actions);
+        Assert.Equal((PlacementActionKind.Move, "i1", "b1", "a1"), (move.Kind, move.InstanceId, move.FromNodeId, move.ToNodeId));
+        Assert.StartsWith("failback:", move.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Decide_HomeClusterStillRecovering_InstanceStaysOnBackup()
+        => Assert.Empty(DecideWithBackups(
+            [Alive("a1", "a", 1), Alive("b1", "b", 1)],
+            new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal) { ["a"] = ["b"] },
+            new("i1", "counter", "b1", HomeCluster: "a"),
+            new("i3", "counter", "b1", HomeCluster: "b")));
+
+    [Fact]
+    public void Decide_HomeClusterHasNoSurvivor_NoFailback()
+        => Assert.DoesNotContain(
+            DecideWithBackups([Lost("a1", "a", 1), Alive("b1", "b", 1)], NoBackups(), new PlacementInstance("i1", "counter", "b1", HomeCluster: "a")),
+            a => a.Kind == PlacementActionKind.Move);
 }
