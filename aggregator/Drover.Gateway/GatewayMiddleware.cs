@@ -97,7 +97,7 @@ internal sealed partial class GatewayMiddleware
             }
 
             failed.Add(second.DestinationId);
-            await WriteFailureAsync(context, route, retryFailure, failed, $"{reason}; retried on {Describe(second.DestinationId, retryFailure)}");
+            await WriteFailureAsync(context, route, retryFailure, failed, $"{reason}; retried on {Describe(second.DestinationId, retryFailure, ", which ")}");
         }
         finally
         {
@@ -219,8 +219,17 @@ internal sealed partial class GatewayMiddleware
         await response.WriteAsJsonAsync(body, GatewayJsonContext.Default.GatewayError, contentType: null, context.RequestAborted);
     }
 
-    private static string Describe(string nodeId, Failure failure)
-        => $"node '{nodeId}' failed before answering: {Message(failure.Exception) ?? failure.Error.ToString()}";
+    /// <summary>"node 'x' failed before answering: why"; <paramref name="joiner"/> goes between the node and what it did.</summary>
+    private static string Describe(string nodeId, Failure failure, string joiner = " ")
+    {
+        var what = failure.Error switch
+        {
+            ForwarderError.RequestTimedOut => "did not answer within the gateway's activity timeout",
+            _ when failure.BeforeAnswer => "failed before answering",
+            _ => "failed while answering",
+        };
+        return $"node '{nodeId}'{joiner}{what}: {Message(failure.Exception) ?? failure.Error.ToString()}";
+    }
 
     /// <summary>The exception's messages, outermost first ("An error occurred while sending the request. (The response ended prematurely.)").</summary>
     private static string? Message(Exception? exception)
