@@ -62,7 +62,7 @@ internal sealed partial class GatewayMiddleware
             return;
         }
 
-        var retryable = PrepareRetry(context.Request, workload);
+        var notRetryable = PrepareRetry(context.Request, workload);
         _load.EnterWorkload(workload);
         try
         {
@@ -74,9 +74,9 @@ internal sealed partial class GatewayMiddleware
 
             var failed = new List<string>(2) { first.DestinationId };
             var reason = Describe(first.DestinationId, failure);
-            if (!retryable || !failure.BeforeAnswer)
+            if (notRetryable is not null || !failure.BeforeAnswer)
             {
-                await WriteFailureAsync(context, route, failure, failed, reason);
+                await WriteFailureAsync(context, route, failure, failed, failure.BeforeAnswer ? $"{reason}; not retried: {notRetryable}" : reason);
                 return;
             }
 
@@ -151,36 +151,34 @@ internal sealed partial class GatewayMiddleware
     /// Whether the request may be sent twice: an idempotent method or an Idempotency-Key, and a body
     /// that is absent or of a known length within the limit (then buffered as it is read, to replay).
     /// </summary>
-    private bool PrepareRetry(HttpRequest request, string workload)
+    /// <returns>Null when it may; else why not.</returns>
+    private string? PrepareRetry(HttpRequest request, string workload)
     {
         var method = request.Method;
         var idempotent = HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsPut(method)
             || HttpMethods.IsDelete(method) || HttpMethods.IsOptions(method) || request.Headers.ContainsKey(GatewayHeaders.IdempotencyKey);
         if (!idempotent)
         {
-            return false;
+            return $"a {method} request without an {GatewayHeaders.IdempotencyKey} header may not be sent twice";
         }
 
         var hasBody = request.HttpContext.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? true;
         if (!hasBody || request.ContentLength == 0)
         {
-            return true;
+            return null;
         }
 
-        if (request.ContentLength is not { } length)
+        var why = request.ContentLength is not { } length ? "its body has no declared length, so it is not buffered for a replay"
+            : length > _options.MaxRetryBodyBytes ? $"its body of {length} bytes is above the retry limit of {_options.MaxRetryBodyBytes} bytes"
+            : null;
+        if (why is not null)
         {
-            Log.NotRetryable(_logger, method, workload, "its body has no declared length");
-            return false;
-        }
-
-        if (length > _options.MaxRetryBodyBytes)
-        {
-            Log.NotRetryable(_logger, method, workload, $"its body of {length} bytes is above the retry limit of {_options.MaxRetryBodyBytes} bytes");
-            return false;
+            Log.NotRetryable(_logger, method, workload, why);
+            return why;
         }
 
         request.EnableBuffering(_options.RetryBodyMemoryBytes, _options.MaxRetryBodyBytes);
-        return true;
+        return null;
     }
 
     private static void ResetForRetry(HttpContext context)

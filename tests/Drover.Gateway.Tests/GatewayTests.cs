@@ -195,7 +195,9 @@ public sealed class GatewayTests(ITestOutputHelper output) : IAsyncLifetime
         var body = await JsonAsync(response);
         Assert.Equal("bad-gateway", body.GetProperty("error").GetString());
         Assert.Equal("a1", body.GetProperty("nodeId").GetString());
-        Assert.StartsWith("node 'a1' failed before answering: ", body.GetProperty("reason").GetString(), StringComparison.Ordinal);
+        var reason = body.GetProperty("reason").GetString()!;
+        Assert.StartsWith("node 'a1' failed before answering: ", reason, StringComparison.Ordinal);
+        Assert.EndsWith("; not retried: a POST request without an Idempotency-Key header may not be sent twice", reason, StringComparison.Ordinal);
         Assert.Equal(0, a2.Received);
     }
 
