@@ -1,5 +1,3 @@
-using System.Text.Json.Serialization;
-
 namespace Drover.Gateway;
 
 /// <summary>The body of an answer the gateway gives itself: 503 (no node can serve) and 502/504 (the node failed).</summary>
@@ -12,7 +10,3 @@ internal sealed record GatewayError(
     string Reason,
     string? NodeId = null,
     IReadOnlyList<string>? Nodes = null);
-
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
-[JsonSerializable(typeof(GatewayError))]
-internal sealed partial class GatewayJsonContext : JsonSerializerContext;

@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using static Drover.Decisions.Routing.RoutingIndex;
 
 namespace Drover.Decisions.Routing;
 

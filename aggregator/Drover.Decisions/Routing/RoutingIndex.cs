@@ -59,13 +59,13 @@ internal sealed class RoutingIndex
 
         return new RoutingIndex(workloads.ToFrozenDictionary(StringComparer.Ordinal));
     }
+
+    /// <summary>The clusters that can serve one workload.</summary>
+    internal sealed record WorkloadRoutes(WorkloadCluster[] Clusters);
+
+    /// <summary>A cluster with a share and its nodes that host the workload, in preference order.</summary>
+    internal sealed record WorkloadCluster(double Share, IndexedNode[] Nodes);
+
+    /// <summary>A node and the result a pick of it returns.</summary>
+    internal sealed record IndexedNode(RouteNode Node, RouteChoiceResult Result);
 }
-
-/// <summary>The clusters that can serve one workload.</summary>
-internal sealed record WorkloadRoutes(WorkloadCluster[] Clusters);
-
-/// <summary>A cluster with a share and its nodes that host the workload, in preference order.</summary>
-internal sealed record WorkloadCluster(double Share, IndexedNode[] Nodes);
-
-/// <summary>A node and the result a pick of it returns.</summary>
-internal sealed record IndexedNode(RouteNode Node, RouteChoiceResult Result);
