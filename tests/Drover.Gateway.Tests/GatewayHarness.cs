@@ -11,7 +11,7 @@ namespace Drover.Gateway.Tests;
 
 /// <summary>
 /// A real Kestrel host on 127.0.0.1:0 serving the gateway (and, like the aggregator, a management
-/// endpoint <c>GET /v1/services/{name}</c>), with scripted draws and a client for it.
+/// endpoints <c>GET /v1/services/{name}</c> and <c>GET /v1/services/{name}/decisions</c>), with scripted draws and a client for it.
 /// </summary>
 internal sealed class GatewayHarness : IAsyncDisposable
 {
@@ -65,6 +65,7 @@ internal sealed class GatewayHarness : IAsyncDisposable
         builder.Services.AddDroverGateway();
         var app = builder.Build();
         app.MapGet("/v1/services/{name}", (string name) => $"management {name}");
+        app.MapGet("/v1/services/{name}/decisions", (string name) => $"decisions of {name}");
         app.MapDroverGateway();
         await app.StartAsync().WaitAsync(Bound);
         var client = new HttpClient { BaseAddress = new Uri(app.Urls.First()), Timeout = Bound };

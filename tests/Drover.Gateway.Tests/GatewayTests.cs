@@ -311,6 +311,19 @@ public sealed class GatewayTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Services_PathOfAnApplicationEndpoint_ItsMethodStaysWithTheApplicationOthersReachTheGateway()
+    {
+        var a = await ShimAsync("a1");
+        _gateway.Table.Update(TableOf(1, [new RouteCluster("a", 1, [Node("a1", "a", a.Endpoint)])], workloads: "service/db"));
+
+        using var get = await SendAsync(HttpMethod.Get, "/v1/services/db/decisions");
+        using var post = await SendAsync(HttpMethod.Post, "/v1/services/db/decisions", "x");
+
+        Assert.Equal("decisions of db", await get.Content.ReadAsStringAsync().WaitAsync(Bound));
+        Assert.Equal("POST /v1/services/db/decisions\nx", await post.Content.ReadAsStringAsync().WaitAsync(Bound));
+    }
+
+    [Fact]
     public async Task Load_RequestHeldByNode_CountedInFlightUntilAnswered()
     {
         var a = await ShimAsync("a1", ShimBehavior.Hold);
