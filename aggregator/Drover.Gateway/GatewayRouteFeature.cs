@@ -23,7 +23,7 @@ internal sealed class GatewayRouteFeature(string workload, RoutingTable table)
     /// <summary>The last choice made for this request (null before the first).</summary>
     public RouteChoiceResult? Choice { get; set; }
 
-    /// <summary>The nodes that failed this request before answering, in order; null while none has.</summary>
+    /// <summary>The nodes that failed this request before answering (skipped by the next pick); null while none has.</summary>
     public HashSet<string>? Failed { get; set; }
 
     /// <summary>The workload a request of the gateway's routes is for, or null for another route.</summary>
