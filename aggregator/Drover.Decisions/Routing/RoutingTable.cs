@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Drover.Decisions.Routing;
 
 /// <summary>A node requests may be sent to.</summary>
@@ -31,6 +33,15 @@ public sealed record RoutingTable(
 {
     /// <summary>Nothing can serve yet: no cluster, no node.</summary>
     public static RoutingTable Empty { get; } = new(0, [], new Dictionary<string, IReadOnlySet<string>>(StringComparer.Ordinal), false, "no health evaluation has run yet");
+
+    /// <summary>
+    /// The tables' indexes, by table identity: kept outside the record so its equality and <c>with</c>
+    /// copies stay those of its positional values (a copy builds its own index).
+    /// </summary>
+    private static readonly ConditionalWeakTable<RoutingTable, RoutingIndex> Indexes = new();
+
+    /// <summary>The table arranged for <see cref="RouteChoice.Pick"/>, built on first use.</summary>
+    internal RoutingIndex Index => Indexes.TryGetValue(this, out var index) ? index : Indexes.GetValue(this, RoutingIndex.Of);
 }
 
 /// <summary>Where one request goes; <see cref="Node"/> null when nothing can serve it, with the reason.</summary>

@@ -1,0 +1,27 @@
+namespace Drover.Gateway;
+
+/// <summary>The gateway's settings (section <c>Gateway</c> of the aggregator's configuration when the host binds it).</summary>
+public sealed class GatewayOptions
+{
+    /// <summary>The most request-body bytes buffered so a failed request can be retried on another node; a larger (or unknown-length) body is not retried.</summary>
+    public long MaxRetryBodyBytes { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>The most request-body bytes held in memory while buffering for a retry; beyond it the buffer moves to a temporary file.</summary>
+    public int RetryBodyMemoryBytes { get; set; } = 64 * 1024;
+
+    /// <summary>The error naming the first invalid setting, or null.</summary>
+    internal string? Validate()
+    {
+        if (MaxRetryBodyBytes < 0)
+        {
+            return $"Gateway:MaxRetryBodyBytes = {MaxRetryBodyBytes}; expected 0 (never buffer a body) or more bytes";
+        }
+
+        if (RetryBodyMemoryBytes < 0)
+        {
+            return $"Gateway:RetryBodyMemoryBytes = {RetryBodyMemoryBytes}; expected 0 or more bytes";
+        }
+
+        return null;
+    }
+}
