@@ -8,7 +8,8 @@ namespace Drover.Gateway;
 /// <summary>
 /// The gateway's node choice as a YARP load-balancing policy: <see cref="RouteChoice.Pick"/> over the
 /// request's routing table with random draws and the gateway's in-flight counts, skipping the nodes
-/// that already failed the request. Returns null, with the reason in <see cref="GatewayRouteFeature.Choice"/>,
+/// that already failed the request and, while another can serve, those recently ejected
+/// (<see cref="GatewayEjections"/>). Returns null, with the reason in <see cref="GatewayRouteFeature.Choice"/>,
 /// when no node can serve.
 /// </summary>
 /// <remarks>
@@ -16,7 +17,7 @@ namespace Drover.Gateway;
 /// would not: it skips the policy when one destination is available (and then forwards to a node
 /// that may not host the workload), so the gateway's pipeline does not use it.
 /// </remarks>
-internal sealed class DroverLoadBalancingPolicy(GatewayRoutingTable table, GatewayLoad load, GatewayRandom random) : ILoadBalancingPolicy
+internal sealed class DroverLoadBalancingPolicy(GatewayRoutingTable table, GatewayLoad load, GatewayRandom random, GatewayEjections ejections) : ILoadBalancingPolicy
 {
     /// <summary>The policy's name in the cluster's configuration.</summary>
     public const string PolicyName = "drover-route-choice";
@@ -38,10 +39,17 @@ internal sealed class DroverLoadBalancingPolicy(GatewayRoutingTable table, Gatew
             context.Features.Set(route);
         }
 
-        IReadOnlySet<string>? exclude = route.Failed;
+        IReadOnlySet<string>? exclude = ejections.With(route.Failed);
         while (true)
         {
             var choice = RouteChoice.Pick(route.Table, route.Workload, random.NextDouble(), random.NextDouble(), load.NodeInFlightFunc, exclude);
+            if (choice.Node is null && !ReferenceEquals(exclude, route.Failed))
+            {
+                // Only ejected nodes could serve: better a node that failed a while ago than none.
+                exclude = route.Failed;
+                continue;
+            }
+
             route.Choice = choice;
             if (choice.Node is not { } node)
             {

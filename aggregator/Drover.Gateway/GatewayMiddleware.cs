@@ -26,10 +26,14 @@ internal sealed partial class GatewayMiddleware
     private readonly GatewayRoutingTable _table;
     private readonly GatewayLoad _load;
     private readonly GatewayOptions _options;
+    private readonly GatewayEjections _ejections;
+    private readonly TimeProvider _time;
     private readonly ILogger<GatewayMiddleware> _logger;
 
-    public GatewayMiddleware(RequestDelegate next, IEnumerable<ILoadBalancingPolicy> policies, GatewayRoutingTable table, GatewayLoad load, IOptions<GatewayOptions> options, ILogger<GatewayMiddleware> logger)
+    public GatewayMiddleware(RequestDelegate next, IEnumerable<ILoadBalancingPolicy> policies, GatewayRoutingTable table, GatewayLoad load, IOptions<GatewayOptions> options, GatewayEjections ejections, TimeProvider time, ILogger<GatewayMiddleware> logger)
     {
+        _ejections = ejections;
+        _time = time;
         _next = next;
         _policy = policies.OfType<DroverLoadBalancingPolicy>().First();
         _table = table;
@@ -83,6 +87,15 @@ internal sealed partial class GatewayMiddleware
             Log.Retrying(_logger, first.DestinationId, context.Request.Method, workload, failure.Error.ToString());
             ResetForRetry(context);
             route.Failed = new HashSet<string>(StringComparer.Ordinal) { first.DestinationId };
+
+            // A node that died took its stream to the aggregator with it: after a short wait the
+            // health decision has usually dropped it (and its cluster, when below its threshold).
+            if (_options.RetryBackoffMs > 0)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(_options.RetryBackoffMs), _time, context.RequestAborted);
+            }
+
+            route.Table = _table.Current;
             var second = Choose(context, proxy, route, destinations);
             if (second is null)
             {
@@ -134,6 +147,11 @@ internal sealed partial class GatewayMiddleware
         {
             // Answered; or failed after the answer began, which YARP ends by resetting the stream.
             return null;
+        }
+
+        if (error.Error is ForwarderError.Request or ForwarderError.RequestBodyDestination)
+        {
+            _ejections.Failed(destination.DestinationId);
         }
 
         return error.Error switch

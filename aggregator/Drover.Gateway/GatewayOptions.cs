@@ -9,9 +9,25 @@ public sealed class GatewayOptions
     /// <summary>The most request-body bytes held in memory while buffering for a retry; beyond it the buffer moves to a temporary file.</summary>
     public int RetryBodyMemoryBytes { get; set; } = 64 * 1024;
 
+    /// <summary>How long a retry waits before it picks again, so it routes by a table that has seen the failed node go.</summary>
+    public int RetryBackoffMs { get; set; } = 50;
+
+    /// <summary>How long a node that failed a request before answering is left out of new choices (0: never).</summary>
+    public int EjectionMs { get; set; } = 2000;
+
     /// <summary>The error naming the first invalid setting, or null.</summary>
     internal string? Validate()
     {
+        if (RetryBackoffMs is < 0 or > 10_000)
+        {
+            return $"Gateway:RetryBackoffMs = {RetryBackoffMs}; expected 0 to 10000 milliseconds";
+        }
+
+        if (EjectionMs is < 0 or > 600_000)
+        {
+            return $"Gateway:EjectionMs = {EjectionMs}; expected 0 to 600000 milliseconds";
+        }
+
         if (MaxRetryBodyBytes < 0)
         {
             return $"Gateway:MaxRetryBodyBytes = {MaxRetryBodyBytes}; expected 0 (never buffer a body) or more bytes";

@@ -5,7 +5,7 @@ namespace Drover.Gateway;
 
 /// <summary>
 /// One request's routing state, kept in its <see cref="HttpContext.Features"/>: the workload, the table
-/// it was routed by (the same for its retry), the last choice, and the nodes that failed it.
+/// it is routed by (the current one again for its retry), the last choice, and the nodes that failed it.
 /// </summary>
 internal sealed class GatewayRouteFeature(string workload, RoutingTable table)
 {
@@ -18,7 +18,7 @@ internal sealed class GatewayRouteFeature(string workload, RoutingTable table)
     /// <summary>The key of <see cref="RoutingTable.Hosts"/>: a function's name, or <c>service/&lt;name&gt;</c>.</summary>
     public string Workload { get; } = workload;
 
-    public RoutingTable Table { get; } = table;
+    public RoutingTable Table { get; set; } = table;
 
     /// <summary>The last choice made for this request (null before the first).</summary>
     public RouteChoiceResult? Choice { get; set; }

@@ -32,6 +32,8 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<GatewayRoutingTable>();
         services.TryAddSingleton<GatewayLoad>();
         services.TryAddSingleton(GatewayRandom.Shared);
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<GatewayEjections>();
         services.AddOptions<GatewayOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IProxyConfigProvider, GatewayProxyConfigProvider>());

@@ -166,6 +166,45 @@ public sealed class GatewayTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Get_NodeRefusedOnce_NextRequestsAvoidItWhileTheTableStillListsIt()
+    {
+        var a2 = await ShimAsync("a2");
+        _gateway.Table.Update(TableOf(1, [new RouteCluster("a", 1, [Node("a1", "a", DeadEndpoint(), 1), Node("a2", "a", a2.Endpoint, 2)])]));
+        _gateway.Draw(0, 0);   // every idle tie goes to a1
+        using (var first = await SendAsync(HttpMethod.Get, "/v1/invoke/counter/"))
+        {
+            Assert.Equal("a2", Header(first, "X-Drover-Node"));
+        }
+
+        // a1 failed a request: ejected, the next requests go straight to a2 without a retry.
+        for (var i = 0; i < 3; i++)
+        {
+            using var response = await SendAsync(HttpMethod.Post, "/v1/invoke/counter/");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("a2", Header(response, "X-Drover-Node"));
+        }
+
+        Assert.Equal(4, a2.Received);
+    }
+
+    [Fact]
+    public async Task Get_RetryAfterTheTableChanged_RoutedByTheNewTable()
+    {
+        var b1 = await ShimAsync("b1");
+        var a2 = await ShimAsync("a2", ShimBehavior.Abort);
+        _gateway.Table.Update(TableOf(1, [new RouteCluster("a", 1, [Node("a1", "a", DeadEndpoint(), 1), Node("a2", "a", a2.Endpoint, 2)])]));
+        _gateway.Draw(0, 0);
+        var sent = SendAsync(HttpMethod.Get, "/v1/invoke/counter/");
+
+        // The health decision drops cluster a during the retry's back-off: the retry goes to b.
+        _gateway.Table.Update(TableOf(2, [new RouteCluster("b", 1, [Node("b1", "b", b1.Endpoint, 1)])]));
+        using var response = await sent;
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("b1", Header(response, "X-Drover-Node"));
+    }
+
+    [Fact]
     public async Task Put_NodeAbortsBeforeAnswering_RetriedOnAnotherNodeWithTheBody()
     {
         var a1 = await ShimAsync("a1", ShimBehavior.Abort);
