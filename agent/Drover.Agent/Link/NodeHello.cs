@@ -21,6 +21,8 @@ internal sealed class NodeHello
             AgentVersion = AgentVersion,
             Hostname = Environment.MachineName,
             AdvertiseAddress = options.AdvertiseAddress,
+            Weight = (uint)options.Weight,
+            Priority = options.Priority,
         };
         _hello.Labels.Add(options.Labels);
     }
