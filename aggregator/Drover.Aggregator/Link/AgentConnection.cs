@@ -27,6 +27,9 @@ internal sealed class AgentConnection
 
     public ChannelReader<AggregatorMessage> Outbox => _outbox.Reader;
 
+    /// <summary>Whether a probe reply naming another server number or port than the Hello was already logged on this stream (read loop only).</summary>
+    public bool ProbeMismatchWarned { get; set; }
+
     /// <summary>Queues a message; false when the stream is closed or its outbox is full.</summary>
     public bool TrySend(AggregatorMessage message) => _outbox.Writer.TryWrite(message);
 
