@@ -81,9 +81,9 @@ internal sealed partial class SurvivalProber : BackgroundService
             }
 
             sent++;
-            if (!connection.TrySend(new AggregatorMessage { SurvivalProbe = new SurvivalProbe { Sequence = sequence } }))
+            if (!connection.TrySendUrgent(new AggregatorMessage { SurvivalProbe = new SurvivalProbe { Sequence = sequence } }))
             {
-                // A full outbox: the stream does not drain. The probe stays outstanding and goes overdue.
+                // A full urgent outbox: the stream does not drain. The probe stays outstanding and goes overdue.
                 Log.ProbeNotQueued(_logger, connection.NodeId, sequence);
             }
         }

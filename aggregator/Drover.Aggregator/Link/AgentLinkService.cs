@@ -387,7 +387,7 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
     {
         try
         {
-            await foreach (var message in connection.Outbox.ReadAllAsync(streamDone.Token))
+            await foreach (var message in connection.ReadAllAsync(streamDone.Token))
             {
                 await responseStream.WriteAsync(message, streamDone.Token);
             }

@@ -33,7 +33,7 @@ public class SurvivalProberTests
     private static List<SurvivalProbe> Probes(AgentConnection connection)
     {
         var probes = new List<SurvivalProbe>();
-        while (connection.Outbox.TryRead(out var message))
+        while (connection.UrgentOutbox.TryRead(out var message))
         {
             if (message.KindCase == AggregatorMessage.KindOneofCase.SurvivalProbe)
             {
@@ -128,13 +128,13 @@ public class SurvivalProberTests
     public void Tick_FullOutbox_LeavesTheProbeOutstanding()
     {
         var a = Connect("a", 1);
-        while (a.TrySend(new AggregatorMessage { Command = new Command() }))
+        while (a.TrySendUrgent(new AggregatorMessage { SurvivalProbe = new SurvivalProbe { Sequence = 0 } }))
         {
         }
 
         _prober.Tick();
 
         Assert.Equal(TimeSpan.Zero, _table.Snapshot()[0].OldestUnansweredProbeAge);
-        Assert.Empty(Probes(a));
+        Assert.All(Probes(a), p => Assert.Equal(0UL, p.Sequence));
     }
 }
