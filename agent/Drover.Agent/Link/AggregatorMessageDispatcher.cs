@@ -66,10 +66,11 @@ internal sealed partial class AggregatorMessageDispatcher : BackgroundService
                 _events.Deliver(message.ChannelEvent);
                 break;
             case AggregatorMessage.KindOneofCase.SurvivalProbe:
-                // Answered here, on the read loop, not queued behind commands: the round trip is what
-                // the aggregator measures. A full outbox drops the answer; the aggregator sees the
-                // probe unanswered, which is the truth about this stream.
-                if (!_outbox.TrySend(new AgentMessage { ProbeReply = _state.ProbeReply(message.SurvivalProbe.Sequence) }))
+                // Answered here, on the read loop, not queued behind commands, and on the urgent lane
+                // ahead of queued status messages and chunks: the round trip is what the aggregator
+                // measures. A full outbox drops the answer; the aggregator sees the probe unanswered,
+                // which is the truth about this stream.
+                if (!_outbox.TrySendUrgent(new AgentMessage { ProbeReply = _state.ProbeReply(message.SurvivalProbe.Sequence) }))
                 {
                     Log.ProbeReplyDropped(_logger, message.SurvivalProbe.Sequence);
                 }
