@@ -23,6 +23,7 @@ internal sealed class NodeHello
             AdvertiseAddress = options.AdvertiseAddress,
             Weight = (uint)options.Weight,
             Priority = options.Priority,
+            AnswersProbes = true,
         };
         _hello.Labels.Add(options.Labels);
     }

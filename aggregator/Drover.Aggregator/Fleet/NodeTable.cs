@@ -134,7 +134,9 @@ internal sealed class NodeTable
 
     /// <summary>
     /// Notes a survival probe about to be sent on the node's stream <paramref name="connectionId"/> and
-    /// returns its sequence, or null when that stream is not the node's current one. Called before the
+    /// returns its sequence, or null when that stream is not the node's current one or the agent did
+    /// not say in its Hello that it answers probes (an older agent: probing it would only make it look
+    /// unanswered; its survival rests on heartbeats alone, as before). Called before the
     /// probe is queued, so its reply always finds it; a probe that could not be queued (a full outbox)
     /// stays outstanding, which is the truth about a stream that does not drain.
     /// </summary>
@@ -143,7 +145,7 @@ internal sealed class NodeTable
         var now = _time.GetTimestamp();
         lock (_gate)
         {
-            if (!_rows.TryGetValue(nodeId, out var row) || row.ConnectionId != connectionId)
+            if (!_rows.TryGetValue(nodeId, out var row) || row.ConnectionId != connectionId || !row.Identity.AnswersProbes)
             {
                 return null;
             }

@@ -109,7 +109,8 @@ internal static class HelloValidator
             hello.Gpus.Count,
             hello.AdvertiseAddress,
             hello.HasWeight ? (int)hello.Weight : null,
-            hello.HasPriority ? hello.Priority : null);
+            hello.HasPriority ? hello.Priority : null,
+            hello.AnswersProbes);
         return (identity, null, null);
     }
 

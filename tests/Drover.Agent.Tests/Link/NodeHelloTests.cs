@@ -29,5 +29,6 @@ public class NodeHelloTests
         Assert.True(hello.HasPriority);
         Assert.Equal(100U, hello.Weight);
         Assert.Equal(0, hello.Priority);
+        Assert.True(hello.AnswersProbes);
     }
 }

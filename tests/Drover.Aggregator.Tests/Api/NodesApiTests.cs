@@ -28,7 +28,7 @@ public sealed class NodesApiTests : IAsyncLifetime
         _call = new AgentLink.AgentLinkClient(_channel).Connect();
         await _call.RequestStream.WriteAsync(new AgentMessage
         {
-            Hello = new Hello { NodeId = "n1", ServerNumber = 1, Port = 7411, Cluster = "c1", AgentVersion = "test", Hostname = "n1", Weight = 250, Priority = 3 },
+            Hello = new Hello { NodeId = "n1", ServerNumber = 1, Port = 7411, Cluster = "c1", AgentVersion = "test", Hostname = "n1", Weight = 250, Priority = 3, AnswersProbes = true },
         }).WaitAsync(Timeout);
         Assert.True(await _call.ResponseStream.MoveNext().WaitAsync(Timeout));
         Assert.Equal(AggregatorMessage.KindOneofCase.Welcome, _call.ResponseStream.Current.KindCase);

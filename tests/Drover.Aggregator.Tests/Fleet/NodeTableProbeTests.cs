@@ -57,6 +57,19 @@ public class NodeTableProbeTests
     }
 
     [Fact]
+    public void ProbeSent_AgentThatDoesNotAnswerProbes_IsNotProbedAndStillSurvives()
+    {
+        var old = Guid.NewGuid();
+        _table.Register(Node("old", 2) with { AnswersProbes = false }, old);
+
+        Assert.Null(_table.ProbeSent("old", old));
+        _time.Advance(TimeSpan.FromSeconds(2));
+        _table.RecordHeartbeat("old", old, 1, NodeSurvival.Alive, out _);
+
+        Assert.True(_table.Snapshot().Single(n => n.NodeId == "old").Survives(new AggregatorOptions()));
+    }
+
+    [Fact]
     public void ProbeSent_NotTheCurrentStream_IsNotNoted()
     {
         Assert.Null(_table.ProbeSent("a", Guid.NewGuid()));

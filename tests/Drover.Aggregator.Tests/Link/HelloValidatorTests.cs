@@ -60,6 +60,7 @@ public class HelloValidatorTests
         Assert.NotNull(identity);
         Assert.Null(identity.Weight);
         Assert.Null(identity.Priority);
+        Assert.False(identity.AnswersProbes);
     }
 
     [Theory]
