@@ -122,8 +122,11 @@ public sealed class NodesApiTests : IAsyncLifetime
         Assert.False(File.Exists(Path.Combine(Aggregator.Options.DataDirectory, "nodes.json")));
     }
 
-    [Fact]
-    public async Task Probe_AnsweredOnTheStream_RoundTripAppearsAndTheNodeSurvives()
+    [Theory]
+    [InlineData(1u, 7411u)]
+    [InlineData(9u, 7411u)] // another server number than the Hello: a warning, and it still counts
+    [InlineData(1u, 1234u)]
+    public async Task Probe_AnsweredOnTheStream_RoundTripAppearsAndTheNodeSurvives(uint serverNumber, uint port)
     {
         // The first round went out at start, before this node connected: the next one comes within a period.
         SurvivalProbe? probe = null;
@@ -135,7 +138,7 @@ public sealed class NodesApiTests : IAsyncLifetime
         Assert.NotNull(probe);
         await Call.RequestStream.WriteAsync(new AgentMessage
         {
-            ProbeReply = new ProbeReply { Sequence = probe.Sequence, ServerNumber = 1, Port = 7411, Survival = SurvivalState.Alive },
+            ProbeReply = new ProbeReply { Sequence = probe.Sequence, ServerNumber = serverNumber, Port = port, Survival = SurvivalState.Alive },
         }).WaitAsync(Timeout);
 
         using var bound = new CancellationTokenSource(Timeout);
