@@ -67,6 +67,7 @@ internal static class AggregatorHost
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(time ?? TimeProvider.System);
         builder.Services.AddSingleton(AggregatorIdentity.ForThisProcess());
+        builder.Services.AddSingleton(sp => new NodeOverrides(NodeOverrides.PathIn(sp.GetRequiredService<AggregatorOptions>())));
         builder.Services.AddSingleton<NodeTable>();
         builder.Services.AddSingleton<AgentConnections>();
         builder.Services.AddSingleton<EventHub>();
@@ -84,6 +85,8 @@ internal static class AggregatorHost
         builder.Services.AddStateStorage(options.DataDirectory);
         builder.Services.AddSingleton<LivenessMonitor>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LivenessMonitor>());
+        builder.Services.AddSingleton<SurvivalProber>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<SurvivalProber>());
         builder.Services.AddGrpc(grpc =>
         {
             // A peer does not choose how much the aggregator buffers: the largest agent message is a

@@ -1,3 +1,5 @@
+using Drover.Protocol.Nodes;
+
 namespace Drover.Agent.Configuration;
 
 /// <summary>
@@ -28,6 +30,18 @@ internal sealed class AgentOptions
     /// address the aggregator sees the node's stream come from.
     /// </summary>
     public string AdvertiseAddress { get; set; } = "";
+
+    /// <summary>
+    /// The node's weight among the nodes of its cluster when traffic is shared (0-1000), sent in the
+    /// Hello. An override set with <c>PUT /v1/nodes/{nodeId}</c> on the aggregator wins.
+    /// </summary>
+    public int Weight { get; set; } = NodeLimits.DefaultWeight;
+
+    /// <summary>
+    /// The node's priority, lower preferred (-1000..1000), sent in the Hello. An override set with
+    /// <c>PUT /v1/nodes/{nodeId}</c> on the aggregator wins.
+    /// </summary>
+    public int Priority { get; set; } = NodeLimits.DefaultPriority;
 
     /// <summary>Free-form labels sent in the Hello.</summary>
     public Dictionary<string, string> Labels { get; set; } = new(StringComparer.Ordinal);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Drover.Protocol.Nodes;
 using Serilog.Events;
 
 namespace Drover.Agent.Configuration;
@@ -72,6 +73,8 @@ internal static class AgentOptionsLoader
         }
 
         CheckRange("port", o.Port, 1, 65535);
+        CheckRange("weight", o.Weight, NodeLimits.MinWeight, NodeLimits.MaxWeight);
+        CheckRange("priority", o.Priority, NodeLimits.MinPriority, NodeLimits.MaxPriority);
         // IPAddress.TryParse also takes "1" as 0.0.0.1: an IPv4 address must have its four parts.
         if (!System.Net.IPAddress.TryParse(o.ShimListenAddress, out var shimAddress)
             || (shimAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && o.ShimListenAddress.Split('.').Length != 4))

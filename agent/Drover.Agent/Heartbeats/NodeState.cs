@@ -60,6 +60,15 @@ internal sealed class NodeState
 
     public void SetStopping() => Volatile.Write(ref _survival, (int)SurvivalState.Stopping);
 
+    /// <summary>The answer to the aggregator's survival probe <paramref name="sequence"/>: who the node is and its state now.</summary>
+    public ProbeReply ProbeReply(ulong sequence) => new()
+    {
+        Sequence = sequence,
+        ServerNumber = _serverNumber,
+        Port = _port,
+        Survival = Survival,
+    };
+
     /// <summary>The next heartbeat: sequence numbers increase by one for the life of the process.</summary>
     public Heartbeat NextHeartbeat() => new()
     {

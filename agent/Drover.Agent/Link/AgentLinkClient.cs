@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Drover.Agent.Configuration;
 using Drover.Agent.Heartbeats;
 using Drover.Agent.Telemetry;
@@ -171,16 +170,17 @@ internal sealed partial class AgentLinkClient : BackgroundService
 
         _backoff.Reset();
         var outbox = _outbox.Open();
+        var urgent = AgentOutbox.OpenUrgent();
         var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _streamClosed = closed;
         Log.Connected(_logger, address, welcome.AggregatorId, (long)_state.HeartbeatInterval.TotalMilliseconds, (long)(welcome.Lease?.ToTimeSpan().TotalMilliseconds ?? 0));
 
         // The first heartbeat goes at once, so the aggregator sees the node's state without waiting an interval.
         outbox.Writer.TryWrite(new OutgoingMessage(new AgentMessage { Heartbeat = _state.NextHeartbeat() }, null));
-        _outbox.Attach(outbox);
+        _outbox.Attach(outbox, urgent);
         try
         {
-            var writer = WriteLoopAsync(call.RequestStream, outbox.Reader, callScope.Token);
+            var writer = WriteLoopAsync(call.RequestStream, AgentOutbox.ReadInOrderAsync(outbox.Reader, urgent.Reader, callScope.Token), callScope.Token);
             var reader = ReadLoopAsync(call.ResponseStream, callScope.Token);
             var ended = await Task.WhenAny(writer, reader);
             if (ended == writer && writer.IsCompletedSuccessfully)
@@ -211,9 +211,9 @@ internal sealed partial class AgentLinkClient : BackgroundService
         return done;
     }
 
-    private static async Task WriteLoopAsync(IClientStreamWriter<AgentMessage> stream, ChannelReader<OutgoingMessage> outbox, CancellationToken cancellationToken)
+    private static async Task WriteLoopAsync(IClientStreamWriter<AgentMessage> stream, IAsyncEnumerable<OutgoingMessage> outbox, CancellationToken cancellationToken)
     {
-        await foreach (var outgoing in outbox.ReadAllAsync(cancellationToken))
+        await foreach (var outgoing in outbox)
         {
             try
             {

@@ -13,7 +13,11 @@ internal sealed class AgentOutbox
     /// <summary>How many messages may wait for the stream before new ones are refused.</summary>
     public const int Capacity = 1024;
 
+    /// <summary>How many urgent messages (probe replies) may wait before they queue with the rest.</summary>
+    public const int UrgentCapacity = 16;
+
     private volatile Channel<OutgoingMessage>? _current;
+    private volatile Channel<OutgoingMessage>? _urgent;
 
     /// <summary>Raised (on the link's thread) once a new stream is welcomed: features resend what the aggregator must know.</summary>
     public event Action? Connected;
@@ -32,20 +36,42 @@ internal sealed class AgentOutbox
         return current is not null && current.Writer.TryWrite(message);
     }
 
+    /// <summary>
+    /// Queues a message the stream writes before anything queued with <see cref="TrySend(AgentMessage)"/>
+    /// (a probe's answer is a round-trip measurement: it must not wait behind status messages or a
+    /// snapshot chunk). With no urgent lane on the open stream, or a full one, it queues with the rest.
+    /// </summary>
+    public bool TrySendUrgent(AgentMessage message)
+    {
+        var urgent = _urgent;
+        return (_current is not null && urgent is not null && urgent.Writer.TryWrite(new OutgoingMessage(message, null))) || TrySend(message);
+    }
+
     /// <summary>A fresh outbox for a new stream; messages queued for a broken stream are not replayed.</summary>
     /// <remarks>Wait mode, so that TryWrite on a full outbox answers false rather than dropping silently.</remarks>
     internal Channel<OutgoingMessage> Open() => Channel.CreateBounded<OutgoingMessage>(
         new BoundedChannelOptions(Capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
 
-    internal void Attach(Channel<OutgoingMessage> outbox)
+    /// <summary>The urgent lane of a new stream (see <see cref="TrySendUrgent"/>); small, and never waited on.</summary>
+    internal static Channel<OutgoingMessage> OpenUrgent() => Channel.CreateBounded<OutgoingMessage>(
+        new BoundedChannelOptions(UrgentCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+
+    /// <param name="outbox">The stream's outbox.</param>
+    /// <param name="urgent">Its urgent lane, which the stream's writer drains first; null for none (urgent messages then queue with the rest).</param>
+    internal void Attach(Channel<OutgoingMessage> outbox, Channel<OutgoingMessage>? urgent = null)
     {
+        _urgent = urgent;
         _current = outbox;
         Connected?.Invoke();
     }
 
     internal void Detach(Channel<OutgoingMessage> outbox)
     {
-        Interlocked.CompareExchange(ref _current, null, outbox);
+        if (Interlocked.CompareExchange(ref _current, null, outbox) == outbox)
+        {
+            Interlocked.Exchange(ref _urgent, null)?.Writer.TryComplete();
+        }
+
         outbox.Writer.TryComplete();
 
         // What was queued for the broken stream will never be written: say so to whoever waits.
@@ -55,6 +81,59 @@ internal sealed class AgentOutbox
         }
 
         Disconnected?.Invoke();
+    }
+
+    /// <summary>
+    /// What the stream's one writer writes: anything on the urgent lane first, then the outbox in
+    /// order. Ends once the outbox is completed and drained (urgent messages left then are dropped).
+    /// </summary>
+    internal static async IAsyncEnumerable<OutgoingMessage> ReadInOrderAsync(
+        ChannelReader<OutgoingMessage> outbox,
+        ChannelReader<OutgoingMessage> urgent,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        // One pending wait per lane, kept across turns: a wait started each turn and abandoned when
+        // the other lane won would pile up for as long as the stream is idle.
+        Task<bool>? urgentWait = null;
+        Task<bool>? outboxWait = null;
+        var urgentOpen = true;
+        while (true)
+        {
+            if (urgent.TryRead(out var first))
+            {
+                yield return first;
+                continue;
+            }
+
+            if (outbox.TryRead(out var next))
+            {
+                yield return next;
+                continue;
+            }
+
+            if (outbox.Completion.IsCompleted)
+            {
+                yield break;
+            }
+
+            outboxWait ??= outbox.WaitToReadAsync(cancellationToken).AsTask();
+            if (urgentOpen)
+            {
+                urgentWait ??= urgent.WaitToReadAsync(cancellationToken).AsTask();
+            }
+
+            var woke = urgentWait is null ? outboxWait : await Task.WhenAny(urgentWait, outboxWait);
+            var open = await woke; // surfaces a cancellation
+            if (woke == urgentWait)
+            {
+                urgentWait = null;
+                urgentOpen = open;
+            }
+            else
+            {
+                outboxWait = null;
+            }
+        }
     }
 
     /// <summary>The open stream's outbox, for the link's clean stop.</summary>

@@ -65,6 +65,17 @@ internal sealed partial class AggregatorMessageDispatcher : BackgroundService
             case AggregatorMessage.KindOneofCase.ChannelEvent:
                 _events.Deliver(message.ChannelEvent);
                 break;
+            case AggregatorMessage.KindOneofCase.SurvivalProbe:
+                // Answered here, on the read loop, not queued behind commands, and on the urgent lane
+                // ahead of queued status messages and chunks: the round trip is what the aggregator
+                // measures. A full outbox drops the answer; the aggregator sees the probe unanswered,
+                // which is the truth about this stream.
+                if (!_outbox.TrySendUrgent(new AgentMessage { ProbeReply = _state.ProbeReply(message.SurvivalProbe.Sequence) }))
+                {
+                    Log.ProbeReplyDropped(_logger, message.SurvivalProbe.Sequence);
+                }
+
+                break;
             default:
                 Log.UnexpectedMessage(_logger, message.KindCase.ToString());
                 break;
@@ -139,5 +150,9 @@ internal sealed partial class AggregatorMessageDispatcher : BackgroundService
         [LoggerMessage(EventId = 2109, EventName = "DrainingSet", Level = LogLevel.Information,
             Message = "Draining set to {Draining} by command '{CommandId}'.")]
         public static partial void DrainingSet(ILogger logger, bool draining, string commandId);
+
+        [LoggerMessage(EventId = 2911, EventName = "ProbeReplyDropped", Level = LogLevel.Debug,
+            Message = "The answer to survival probe {Sequence} was not queued: no stream is open or its outbox is full.")]
+        public static partial void ProbeReplyDropped(ILogger logger, ulong sequence);
     }
 }

@@ -21,6 +21,9 @@ internal sealed class NodeHello
             AgentVersion = AgentVersion,
             Hostname = Environment.MachineName,
             AdvertiseAddress = options.AdvertiseAddress,
+            Weight = (uint)options.Weight,
+            Priority = options.Priority,
+            AnswersProbes = true,
         };
         _hello.Labels.Add(options.Labels);
     }

@@ -1,3 +1,4 @@
+using Drover.Aggregator.Configuration;
 using Drover.Aggregator.Fleet;
 
 namespace Drover.Aggregator.Api;
@@ -17,9 +18,15 @@ internal sealed record NodeResponse(
     string Hostname,
     int GpuCount,
     string GpuTelemetry,
-    string Address)
+    string Address,
+    int Weight,
+    string WeightSource,
+    int Priority,
+    string PrioritySource,
+    double? ProbeRoundTripMs,
+    bool Survives)
 {
-    public static NodeResponse From(NodeView view) => new(
+    public static NodeResponse From(NodeView view, AggregatorOptions options) => new(
         view.NodeId,
         view.Identity.ServerNumber,
         view.Identity.Port,
@@ -33,7 +40,15 @@ internal sealed record NodeResponse(
         view.Identity.Hostname,
         view.GpuCount,
         view.GpuTelemetry.Display,
-        view.Identity.ShimEndpoint);
+        view.Identity.ShimEndpoint,
+        view.Weight,
+        SourceName(view.WeightSource),
+        view.Priority,
+        SourceName(view.PrioritySource),
+        view.ProbeRoundTrip?.TotalMilliseconds,
+        view.Survives(options));
+
+    public static string SourceName(NodeSettingSource source) => source == NodeSettingSource.Override ? "override" : "agent";
 
     public static string SurvivalName(NodeSurvival survival) => survival switch
     {

@@ -1,3 +1,4 @@
+using Drover.Aggregator.Configuration;
 using Drover.Aggregator.Fleet;
 using Drover.Aggregator.Link;
 using Drover.Protocol.V1;
@@ -10,11 +11,12 @@ internal static class NodesApi
     public static void MapNodesApi(this IEndpointRouteBuilder app)
     {
         var nodes = app.MapGroup("/v1/nodes");
-        nodes.MapGet("/", (NodeTable table) => table.Snapshot().Select(NodeResponse.From));
-        nodes.MapGet("/{nodeId}", (string nodeId, NodeTable table) =>
+        nodes.MapGet("/", (NodeTable table, AggregatorOptions options) => table.Snapshot().Select(n => NodeResponse.From(n, options)));
+        nodes.MapGet("/{nodeId}", (string nodeId, NodeTable table, AggregatorOptions options) =>
             table.Snapshot().FirstOrDefault(n => n.NodeId == nodeId) is { } node
-                ? Results.Ok(NodeResponse.From(node))
+                ? Results.Ok(NodeResponse.From(node, options))
                 : NodeNotFound(nodeId));
+        nodes.MapPut("/{nodeId}", PutSettingsAsync);
         nodes.MapGet("/{nodeId}/gpus", (string nodeId, NodeTable table) =>
             table.Snapshot().FirstOrDefault(n => n.NodeId == nodeId) is { } node
                 ? Results.Ok(GpuResponse.From(node))
@@ -23,6 +25,28 @@ internal static class NodesApi
             => SetDraining(nodeId, draining: true, table, connections));
         nodes.MapPost("/{nodeId}/resume", (string nodeId, NodeTable table, AgentConnections connections)
             => SetDraining(nodeId, draining: false, table, connections));
+    }
+
+    /// <summary>
+    /// Overrides a known node's weight and priority (either or both; null clears one), persisted in
+    /// <c>nodes.json</c> before it applies, and answers the node as <c>GET</c> shows it now.
+    /// </summary>
+    private static async Task<IResult> PutSettingsAsync(string nodeId, HttpRequest request, NodeTable table, AggregatorOptions options)
+    {
+        var (body, invalid) = await NodeSettingsBody.ReadAsync(request);
+        if (invalid is not null)
+        {
+            return invalid;
+        }
+
+        if (!table.ChangeOverride(nodeId, body!.Apply))
+        {
+            return NodeNotFound(nodeId);
+        }
+
+        return table.Snapshot().FirstOrDefault(n => n.NodeId == nodeId) is { } node
+            ? Results.Ok(NodeResponse.From(node, options))
+            : NodeNotFound(nodeId);
     }
 
     /// <summary>Sends SetDraining to the node; the node's next heartbeat shows the new state.</summary>

@@ -25,6 +25,12 @@ internal sealed class AggregatorOptions
     /// <summary>The longest time between two liveness evaluations.</summary>
     public int MonitorPeriodMs { get; set; } = 1000;
 
+    /// <summary>
+    /// How long a survival probe (sent every <see cref="MonitorPeriodMs"/> on each agent's stream) may
+    /// go unanswered before the node no longer survives.
+    /// </summary>
+    public int ProbeTimeoutMs { get; set; } = 1000;
+
     /// <summary>How long a new stream may take to send its Hello.</summary>
     public int HelloTimeoutMs { get; set; } = 10_000;
 
@@ -46,4 +52,6 @@ internal sealed class AggregatorOptions
     public TimeSpan HeartbeatInterval => TimeSpan.FromMilliseconds(HeartbeatIntervalMs);
 
     public TimeSpan MonitorPeriod => TimeSpan.FromMilliseconds(MonitorPeriodMs);
+
+    public TimeSpan ProbeTimeout => TimeSpan.FromMilliseconds(ProbeTimeoutMs);
 }

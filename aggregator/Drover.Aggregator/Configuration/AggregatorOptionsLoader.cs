@@ -83,6 +83,7 @@ internal static class AggregatorOptionsLoader
         CheckRange("heartbeatIntervalMs", o.HeartbeatIntervalMs, 50, 60_000);
         CheckRange("missedHeartbeats", o.MissedHeartbeats, 1, 100);
         CheckRange("monitorPeriodMs", o.MonitorPeriodMs, 10, 60_000);
+        CheckRange("probeTimeoutMs", o.ProbeTimeoutMs, 10, 60_000);
         CheckRange("helloTimeoutMs", o.HelloTimeoutMs, 100, 300_000);
         CheckRange("eventHistoryPerChannel", o.EventHistoryPerChannel, 1, 1_000_000);
         CheckRange("maxEventChannels", o.MaxEventChannels, 1, 1_000_000);

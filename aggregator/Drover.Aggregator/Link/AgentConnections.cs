@@ -38,8 +38,13 @@ internal sealed class AgentConnections
     public async Task<bool> SendAsync(string nodeId, AggregatorMessage message, CancellationToken cancellationToken)
         => _byNode.TryGetValue(nodeId, out var connection) && await connection.SendAsync(message, cancellationToken);
 
+    /// <summary>Every open stream now, one per connected node.</summary>
+    public IReadOnlyList<AgentConnection> Snapshot() => _byNode.Values.ToArray();
+
+    /// <summary>Queues any message for a connected node; false when it has no open stream or its outbox is full.</summary>
+    public bool TrySend(string nodeId, AggregatorMessage message)
+        => _byNode.TryGetValue(nodeId, out var connection) && connection.TrySend(message);
+
     /// <summary>Sends a command to a connected node; false when it has no open stream or its outbox is full.</summary>
-    public bool TrySend(string nodeId, Command command)
-        => _byNode.TryGetValue(nodeId, out var connection)
-           && connection.TrySend(new AggregatorMessage { Command = command });
+    public bool TrySend(string nodeId, Command command) => TrySend(nodeId, new AggregatorMessage { Command = command });
 }

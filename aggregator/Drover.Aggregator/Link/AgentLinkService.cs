@@ -109,7 +109,7 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
         var writer = WriteOutboxAsync(connection, responseStream, streamDone);
         try
         {
-            await ReadLoopAsync(requestStream, connection, streamDone.Token);
+            await ReadLoopAsync(requestStream, connection, identity, streamDone.Token);
         }
         catch (OperationCanceledException) when (streamDone.IsCancellationRequested)
         {
@@ -150,14 +150,14 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
             : throw new RpcException(new Status(StatusCode.FailedPrecondition, $"the first message must be a Hello, not {first.KindCase}"));
     }
 
-    private async Task ReadLoopAsync(IAsyncStreamReader<AgentMessage> requestStream, AgentConnection connection, CancellationToken cancellationToken)
+    private async Task ReadLoopAsync(IAsyncStreamReader<AgentMessage> requestStream, AgentConnection connection, NodeIdentity identity, CancellationToken cancellationToken)
     {
         var chunks = Channel.CreateBounded<StateChunk>(new BoundedChannelOptions(16) { SingleReader = true, SingleWriter = true });
         var storing = StoreChunksAsync(connection, chunks.Reader, cancellationToken);
         await using var relay = new AgentEventRelay(_events, connection, _logger, cancellationToken);
         try
         {
-            await ReadMessagesAsync(requestStream, connection, chunks, relay, cancellationToken);
+            await ReadMessagesAsync(requestStream, connection, identity, chunks, relay, cancellationToken);
         }
         finally
         {
@@ -183,7 +183,7 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
         }
     }
 
-    private async Task ReadMessagesAsync(IAsyncStreamReader<AgentMessage> requestStream, AgentConnection connection, Channel<StateChunk> chunks, AgentEventRelay relay, CancellationToken cancellationToken)
+    private async Task ReadMessagesAsync(IAsyncStreamReader<AgentMessage> requestStream, AgentConnection connection, NodeIdentity identity, Channel<StateChunk> chunks, AgentEventRelay relay, CancellationToken cancellationToken)
     {
         while (await requestStream.MoveNext(cancellationToken))
         {
@@ -192,6 +192,9 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
             {
                 case AgentMessage.KindOneofCase.Heartbeat:
                     OnHeartbeat(connection, message.Heartbeat);
+                    break;
+                case AgentMessage.KindOneofCase.ProbeReply:
+                    OnProbeReply(connection, identity, message.ProbeReply);
                     break;
                 case AgentMessage.KindOneofCase.Telemetry:
                     var (report, error) = TelemetryValidator.Telemetry(message.Telemetry, _nodes.Now);
@@ -357,11 +360,34 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
         }
     }
 
+    private void OnProbeReply(AgentConnection connection, NodeIdentity identity, ProbeReply reply)
+    {
+        if (reply.Survival == SurvivalState.Unspecified)
+        {
+            // Refuse the reply, keep the stream: the probe stays unanswered and says so in time.
+            Log.ProbeReplyRefused(_logger, connection.NodeId, reply.Sequence, "probeReply.survival = 'unspecified' is not accepted; expected alive, draining or stopping");
+            return;
+        }
+
+        if ((reply.ServerNumber != identity.ServerNumber || reply.Port != identity.Port) && !connection.ProbeMismatchWarned)
+        {
+            // Still counted: the stream answered. Said once per stream, not every period.
+            connection.ProbeMismatchWarned = true;
+            Log.ProbeReplyMismatch(_logger, connection.NodeId, reply.ServerNumber, reply.Port, identity.ServerNumber, identity.Port);
+        }
+
+        var outcome = _nodes.RecordProbeReply(connection.NodeId, connection.Id, reply.Sequence, NodeTable.FromWire(reply.Survival));
+        if (outcome != ProbeReplyOutcome.Accepted)
+        {
+            Log.ProbeReplyIgnored(_logger, connection.NodeId, reply.Sequence, outcome.ToString());
+        }
+    }
+
     private async Task WriteOutboxAsync(AgentConnection connection, IServerStreamWriter<AggregatorMessage> responseStream, CancellationTokenSource streamDone)
     {
         try
         {
-            await foreach (var message in connection.Outbox.ReadAllAsync(streamDone.Token))
+            await foreach (var message in connection.ReadAllAsync(streamDone.Token))
             {
                 await responseStream.WriteAsync(message, streamDone.Token);
             }
@@ -387,6 +413,18 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
 
     private static partial class Log
     {
+        [LoggerMessage(EventId = 1901, EventName = "ProbeReplyMismatch", Level = LogLevel.Warning,
+            Message = "Node '{NodeId}' answered a survival probe as server number {ServerNumber}, port {Port}, but its Hello said server number {HelloServerNumber}, port {HelloPort}; the answer still counts.")]
+        public static partial void ProbeReplyMismatch(ILogger logger, string nodeId, uint serverNumber, uint port, int helloServerNumber, int helloPort);
+
+        [LoggerMessage(EventId = 1902, EventName = "ProbeReplyRefused", Level = LogLevel.Warning,
+            Message = "A reply of node '{NodeId}' to survival probe {Sequence} was refused: {Reason}.")]
+        public static partial void ProbeReplyRefused(ILogger logger, string nodeId, ulong sequence, string reason);
+
+        [LoggerMessage(EventId = 1903, EventName = "ProbeReplyIgnored", Level = LogLevel.Debug,
+            Message = "A reply of node '{NodeId}' to survival probe {Sequence} was ignored: {Outcome}.")]
+        public static partial void ProbeReplyIgnored(ILogger logger, string nodeId, ulong sequence, string outcome);
+
         [LoggerMessage(EventId = 1001, EventName = "NodeConnected", Level = LogLevel.Information,
             Message = "Node '{NodeId}' (cluster '{Cluster}', server number {ServerNumber}, port {Port}) connected from '{Peer}'.")]
         public static partial void NodeConnected(ILogger logger, string nodeId, string cluster, int serverNumber, int port, string peer);

@@ -1,4 +1,5 @@
 using Drover.Aggregator.Fleet;
+using Drover.Protocol.Nodes;
 using Drover.Protocol.V1;
 
 namespace Drover.Aggregator.Link;
@@ -74,6 +75,16 @@ internal static class HelloValidator
             return Bad("advertiseAddress", hello.AdvertiseAddress.Length > MaxHostnameLength ? $"{hello.AdvertiseAddress.Length} characters" : hello.AdvertiseAddress, "a host name or an IP address of at most 255 characters, or empty");
         }
 
+        if (hello.HasWeight && hello.Weight > NodeLimits.MaxWeight)
+        {
+            return Bad("weight", hello.Weight.ToString(System.Globalization.CultureInfo.InvariantCulture), $"a whole number from {NodeLimits.MinWeight} to {NodeLimits.MaxWeight}");
+        }
+
+        if (hello.HasPriority && hello.Priority is < NodeLimits.MinPriority or > NodeLimits.MaxPriority)
+        {
+            return Bad("priority", hello.Priority.ToString(System.Globalization.CultureInfo.InvariantCulture), $"a whole number from {NodeLimits.MinPriority} to {NodeLimits.MaxPriority}");
+        }
+
         var (gpuTelemetry, statusError) = TelemetryValidator.Status(hello.GpuTelemetry, "gpuTelemetry");
         if (statusError is not null)
         {
@@ -96,7 +107,10 @@ internal static class HelloValidator
             hello.Hostname,
             gpuTelemetry!,
             hello.Gpus.Count,
-            hello.AdvertiseAddress);
+            hello.AdvertiseAddress,
+            hello.HasWeight ? (int)hello.Weight : null,
+            hello.HasPriority ? hello.Priority : null,
+            hello.AnswersProbes);
         return (identity, null, null);
     }
 

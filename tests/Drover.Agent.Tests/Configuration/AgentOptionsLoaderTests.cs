@@ -23,6 +23,19 @@ public class AgentOptionsLoaderTests
         Assert.Equal("/var/lib/drover/agent", options.StateDirectory);
         Assert.Equal("/var/log/drover/agent.log", options.LogFile);
         Assert.Equal(1000, options.HeartbeatIntervalMs);
+        Assert.Equal(100, options.Weight);
+        Assert.Equal(0, options.Priority);
+    }
+
+    [Theory]
+    [InlineData("0", "-1000")]
+    [InlineData("1000", "1000")]
+    public void Load_WeightAndPriorityAtTheirBounds_AreAccepted(string weight, string priority)
+    {
+        var options = Load(("serverNumber", "4"), ("weight", weight), ("priority", priority));
+
+        Assert.Equal(int.Parse(weight, System.Globalization.CultureInfo.InvariantCulture), options.Weight);
+        Assert.Equal(int.Parse(priority, System.Globalization.CultureInfo.InvariantCulture), options.Priority);
     }
 
     [Theory]
@@ -65,6 +78,10 @@ public class AgentOptionsLoaderTests
     [InlineData("logLevel", "loud", "logLevel = 'loud'")]
     [InlineData("heartbeatIntervalMs", "5", "heartbeatIntervalMs = '5'")]
     [InlineData("reconnectMaxBackoffMs", "50", "reconnectMaxBackoffMs = '50': expected a whole number from 200")]
+    [InlineData("weight", "1001", "weight = '1001': expected a whole number from 0 to 1000")]
+    [InlineData("weight", "-1", "weight = '-1': expected a whole number from 0 to 1000")]
+    [InlineData("priority", "1001", "priority = '1001': expected a whole number from -1000 to 1000")]
+    [InlineData("priority", "-1001", "priority = '-1001': expected a whole number from -1000 to 1000")]
     public void Load_BadValue_NamesKeyValueAndAccepted(string key, string value, string expected)
     {
         var values = key == "serverNumber" ? new[] { (key, value) } : new[] { ("serverNumber", "1"), (key, value) };

@@ -21,6 +21,7 @@ public class AggregatorOptionsLoaderTests
         Assert.Equal(1000, options.HeartbeatIntervalMs);
         Assert.Equal(3, options.MissedHeartbeats);
         Assert.Equal(1000, options.MonitorPeriodMs);
+        Assert.Equal(1000, options.ProbeTimeoutMs);
         Assert.Equal("/var/lib/drover/aggregator", options.DataDirectory);
         Assert.Equal("/var/log/drover/aggregator.log", options.LogFile);
         Assert.Equal(10_000, options.EventHistoryPerChannel);
@@ -38,6 +39,8 @@ public class AggregatorOptionsLoaderTests
     [InlineData("eventHistoryPerChannel", "0", "eventHistoryPerChannel = '0': expected a whole number from 1 to 1000000")]
     [InlineData("maxEventChannels", "1000001", "maxEventChannels = '1000001'")]
     [InlineData("httpPort", "many", "'many' at 'httpPort'")]
+    [InlineData("probeTimeoutMs", "9", "probeTimeoutMs = '9': expected a whole number from 10 to 60000")]
+    [InlineData("probeTimeoutMs", "60001", "probeTimeoutMs = '60001': expected a whole number from 10 to 60000")]
     public void Load_BadValue_NamesKeyValueAndAccepted(string key, string value, string expected)
     {
         var ex = Assert.Throws<ConfigurationException>(() => Load((key, value)));

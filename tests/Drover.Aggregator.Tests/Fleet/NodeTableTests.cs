@@ -13,8 +13,9 @@ public class NodeTableTests
         _table = new NodeTable(_time);
     }
 
+    /// <summary>A node of a current agent (one that answers survival probes).</summary>
     internal static NodeIdentity Node(string id, int serverNumber, string cluster = "c1", int port = 7411)
-        => new(id, serverNumber, port, cluster, new Dictionary<string, string>(), "0.1.0", "host", GpuTelemetryState.Unknown, 0);
+        => new(id, serverNumber, port, cluster, new Dictionary<string, string>(), "0.1.0", "host", GpuTelemetryState.Unknown, 0, AnswersProbes: true);
 
     [Fact]
     public void Register_NewNode_IsAliveAndConnected()

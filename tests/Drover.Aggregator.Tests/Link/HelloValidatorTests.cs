@@ -47,7 +47,38 @@ public class HelloValidatorTests
         { "labels.k", h => h.Labels.Add("k", new string('v', 257)) },
         { "agentVersion", h => h.AgentVersion = new string('1', 65) },
         { "hostname", h => h.Hostname = new string('h', 256) },
+        { "weight", h => h.Weight = 1001 },
+        { "priority", h => h.Priority = 1001 },
+        { "priority", h => h.Priority = -1001 },
     };
+
+    [Fact]
+    public void Validate_NoWeightOrPriority_LeavesThemUnset()
+    {
+        var (identity, _, _) = HelloValidator.Validate(Valid());
+
+        Assert.NotNull(identity);
+        Assert.Null(identity.Weight);
+        Assert.Null(identity.Priority);
+        Assert.False(identity.AnswersProbes);
+    }
+
+    [Theory]
+    [InlineData(0u, -1000)]
+    [InlineData(1000u, 1000)]
+    [InlineData(100u, 0)]
+    public void Validate_WeightAndPriorityInRange_AreKept(uint weight, int priority)
+    {
+        var hello = Valid();
+        hello.Weight = weight;
+        hello.Priority = priority;
+
+        var (identity, field, _) = HelloValidator.Validate(hello);
+
+        Assert.Null(field);
+        Assert.Equal((int)weight, identity!.Weight);
+        Assert.Equal(priority, identity.Priority);
+    }
 
     [Theory]
     [MemberData(nameof(BadHellos))]

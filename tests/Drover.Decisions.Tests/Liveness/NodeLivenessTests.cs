@@ -24,6 +24,38 @@ public class NodeLivenessTests
         Assert.Equal(expected, lost);
     }
 
+    [Theory]
+    // alive, connected, heartbeat age ms (interval 1000, 3 missed: lease 3000), oldest unanswered probe ms (-1: none), probe timeout ms, survives?
+    [InlineData(true, true, 0, -1, 1000, true)]          // no probe yet
+    [InlineData(true, true, 0, 0, 1000, true)]           // a probe just sent
+    [InlineData(true, true, 0, 999, 1000, true)]         // just under the timeout
+    [InlineData(true, true, 0, 1000, 1000, false)]       // exactly at the timeout: unanswered
+    [InlineData(true, true, 0, 1001, 1000, false)]
+    [InlineData(true, true, 2999, 500, 1000, true)]      // heartbeat just under the lease
+    [InlineData(true, true, 3000, -1, 1000, false)]      // heartbeat exactly at the lease
+    [InlineData(true, false, 0, -1, 1000, false)]        // disconnected
+    [InlineData(false, true, 0, -1, 1000, false)]        // draining, stopping or lost
+    [InlineData(false, false, 5000, 5000, 1000, false)]
+    [InlineData(true, true, 0, 59_999, 60_000, true)]
+    [InlineData(true, true, 0, 10, 10, false)]
+    public void Survives_Inputs_MatchTable(bool alive, bool connected, int heartbeatAgeMs, int oldestProbeMs, int probeTimeoutMs, bool expected)
+    {
+        var survives = NodeLiveness.Survives(
+            alive,
+            connected,
+            TimeSpan.FromMilliseconds(heartbeatAgeMs),
+            Second,
+            3,
+            oldestProbeMs < 0 ? null : TimeSpan.FromMilliseconds(oldestProbeMs),
+            TimeSpan.FromMilliseconds(probeTimeoutMs));
+
+        Assert.Equal(expected, survives);
+    }
+
+    [Fact]
+    public void Survives_NonPositiveProbeTimeout_Throws()
+        => Assert.Throws<ArgumentOutOfRangeException>(() => NodeLiveness.Survives(true, true, TimeSpan.Zero, Second, 3, null, TimeSpan.Zero));
+
     [Fact]
     public void Lease_IntervalTimesMissed_IsReturned()
         => Assert.Equal(TimeSpan.FromMilliseconds(2500), NodeLiveness.Lease(TimeSpan.FromMilliseconds(500), 5));

@@ -1,0 +1,98 @@
+using Drover.Agent.Configuration;
+using Drover.Agent.Events;
+using Drover.Agent.Heartbeats;
+using Drover.Agent.Instances;
+using Drover.Agent.Link;
+using Drover.Agent.LocalSocket;
+using Drover.Agent.Shims;
+using Drover.Agent.Tests.Events;
+using Drover.Protocol.V1;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Drover.Agent.Tests.Link;
+
+public sealed class AggregatorMessageDispatcherTests : IDisposable
+{
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), $"drover-dispatch-{Guid.NewGuid():N}");
+    private readonly FakeLink _link = new();
+    private readonly NodeState _state;
+    private readonly AggregatorMessageDispatcher _dispatcher;
+
+    public AggregatorMessageDispatcherTests()
+    {
+        var time = new FakeTimeProvider();
+        var options = new AgentOptions { ServerNumber = 5, Port = 7415, StateDirectory = _directory };
+        _state = new NodeState(time, options.ServerNumber, options.Port, TimeSpan.FromSeconds(1));
+        var staging = new RestoreStaging(options, NullLogger<RestoreStaging>.Instance);
+        var instances = new InstanceManager(options, new NodeHello("node-1", options), new InstanceTokens(), _link.Outbox, staging, time, NullLoggerFactory.Instance);
+
+        // Never started: a probe must be answered without the command loop running.
+        _dispatcher = new AggregatorMessageDispatcher(
+            _state,
+            instances,
+            new StateCommitter(instances, _link.Outbox, time, NullLogger<StateCommitter>.Instance),
+            staging,
+            new ServiceRouteTables(NullLogger<ServiceRouteTables>.Instance),
+            _link.Outbox,
+            new EventRelay(_link.Outbox, NullLogger<EventRelay>.Instance),
+            NullLogger<AggregatorMessageDispatcher>.Instance);
+    }
+
+    public void Dispose()
+    {
+        _dispatcher.Dispose();
+        if (Directory.Exists(_directory))
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Dispatch_SurvivalProbe_AnswersAtOnceWithServerNumberPortAndState()
+    {
+        _link.Connect();
+        _link.Drain();
+
+        _dispatcher.Dispatch(new AggregatorMessage { SurvivalProbe = new SurvivalProbe { Sequence = 42 } });
+
+        var reply = Assert.Single(_link.Drain());
+        Assert.Equal(
+            new ProbeReply { Sequence = 42, ServerNumber = 5, Port = 7415, Survival = SurvivalState.Alive },
+            reply.ProbeReply);
+    }
+
+    [Fact]
+    public void Dispatch_SurvivalProbeWhileDraining_ReportsDraining()
+    {
+        _link.Connect();
+        _link.Drain();
+        _state.SetDraining(true);
+
+        _dispatcher.Dispatch(new AggregatorMessage { SurvivalProbe = new SurvivalProbe { Sequence = 1 } });
+
+        Assert.Equal(SurvivalState.Draining, Assert.Single(_link.Drain()).ProbeReply.Survival);
+    }
+
+    [Fact]
+    public void Dispatch_SurvivalProbeWithNoStreamOpen_IsDroppedWithoutThrowing()
+    {
+        _dispatcher.Dispatch(new AggregatorMessage { SurvivalProbe = new SurvivalProbe { Sequence = 1 } });
+
+        _link.Connect();
+        Assert.Empty(_link.Drain());
+    }
+
+    [Fact]
+    public void Dispatch_SurvivalProbeWithFullOutbox_IsDroppedWithoutBlocking()
+    {
+        _link.Connect();
+        while (_link.Outbox.TrySend(new AgentMessage { Heartbeat = new Heartbeat() }))
+        {
+        }
+
+        _dispatcher.Dispatch(new AggregatorMessage { SurvivalProbe = new SurvivalProbe { Sequence = 9 } });
+
+        Assert.DoesNotContain(_link.Drain(), m => m.KindCase == AgentMessage.KindOneofCase.ProbeReply);
+    }
+}
