@@ -15,8 +15,10 @@ internal static class FailbackHysteresis
     /// else Unhealthy; no transition either way, since nothing changed from a known state.</item>
     /// <item>Below the threshold: Unhealthy, healthy time reset to zero (a transition unless it already was).</item>
     /// <item>Healthy and at the threshold: stays Healthy, healthy time grows by <paramref name="elapsed"/>.</item>
-    /// <item>Unhealthy and at the threshold: healthy time = <paramref name="elapsed"/>; Healthy (failback)
-    /// once it reaches <paramref name="failbackAfter"/>, else Recovering. Either is a transition.</item>
+    /// <item>Unhealthy and at the threshold: healthy time starts at zero (it is first seen healthy now:
+    /// when within the last interval it recovered is unknown, and the wait must not be cut short);
+    /// Healthy (failback) at once when <paramref name="failbackAfter"/> is zero, else Recovering.
+    /// Either is a transition.</item>
     /// <item>Recovering and at the threshold: healthy time grows by <paramref name="elapsed"/>; Healthy
     /// (a transition) once it reaches <paramref name="failbackAfter"/>, else stays Recovering.</item>
     /// </list>
@@ -48,9 +50,9 @@ internal static class FailbackHysteresis
                     : new HealthStep(ClusterHealthState.Recovering, healthyFor, null);
             default:
                 // Unhealthy: its healthy time starts now, whatever the previous record carried.
-                return elapsed >= failbackAfter
-                    ? new HealthStep(ClusterHealthState.Healthy, elapsed, from)
-                    : new HealthStep(ClusterHealthState.Recovering, elapsed, from);
+                return failbackAfter == TimeSpan.Zero
+                    ? new HealthStep(ClusterHealthState.Healthy, TimeSpan.Zero, from)
+                    : new HealthStep(ClusterHealthState.Recovering, TimeSpan.Zero, from);
         }
     }
 

@@ -18,17 +18,16 @@ public class FailbackHysteresisTests
         { "healthy stays healthy and counts the time", Healthy, 10, 3, 1, 30, Healthy, 11, "", "a=0.5 b=0.5" },
         { "healthy drops below", Healthy, 10, 1, 1, 30, Unhealthy, 0, "a:Healthy->Unhealthy", "b=1" },
         { "unhealthy stays unhealthy", Unhealthy, 0, 1, 1, 30, Unhealthy, 0, "", "b=1" },
-        { "unhealthy comes back: recovering, traffic stays on the backup", Unhealthy, 0, 2, 1, 30, Recovering, 1, "a:Unhealthy->Recovering", "b=1" },
-        { "unhealthy's stale healthy-for is not carried over", Unhealthy, 100, 2, 1, 30, Recovering, 1, "a:Unhealthy->Recovering", "b=1" },
+        { "unhealthy comes back: recovering, traffic stays on the backup", Unhealthy, 0, 2, 1, 30, Recovering, 0, "a:Unhealthy->Recovering", "b=1" },
+        { "unhealthy's stale healthy-for is not carried over", Unhealthy, 100, 2, 1, 30, Recovering, 0, "a:Unhealthy->Recovering", "b=1" },
         { "recovering short of the wait: no transition, traffic stays on the backup", Recovering, 20, 3, 1, 30, Recovering, 21, "", "b=1" },
         { "recovering one tick short", Recovering, 28, 3, 1, 30, Recovering, 29, "", "b=1" },
         { "recovering reaches the wait exactly: fails back", Recovering, 29, 3, 1, 30, Healthy, 30, "a:Recovering->Healthy", "a=0.5 b=0.5" },
         { "recovering past the wait: fails back", Recovering, 29, 3, 5, 30, Healthy, 34, "a:Recovering->Healthy", "a=0.5 b=0.5" },
         { "recovering flaps back below: unhealthy, time reset", Recovering, 20, 1, 1, 30, Unhealthy, 0, "a:Recovering->Unhealthy", "b=1" },
-        { "failback after zero: back at once", Unhealthy, 0, 2, 1, 0, Healthy, 1, "a:Unhealthy->Healthy", "a=0.5 b=0.5" },
+        { "failback after zero: back at once", Unhealthy, 0, 2, 1, 0, Healthy, 0, "a:Unhealthy->Healthy", "a=0.5 b=0.5" },
         { "failback after zero with no time elapsed", Unhealthy, 0, 2, 0, 0, Healthy, 0, "a:Unhealthy->Healthy", "a=0.5 b=0.5" },
-        { "a long first tick covers the wait: fails back from unhealthy", Unhealthy, 0, 3, 30, 30, Healthy, 30, "a:Unhealthy->Healthy", "a=0.5 b=0.5" },
-        { "a long first tick short of the wait", Unhealthy, 0, 3, 29, 30, Recovering, 29, "a:Unhealthy->Recovering", "b=1" },
+        { "a long tick does not cut the wait short: recovering from zero", Unhealthy, 0, 3, 30, 30, Recovering, 0, "a:Unhealthy->Recovering", "b=1" },
     };
 
     [Theory]
@@ -58,9 +57,9 @@ public class FailbackHysteresisTests
     {
         // a is a master of 3 nodes with a standby s, failback after 3 s, one evaluation per second.
         int[] survivors = [3, 3, 1, 1, 2, 2, 1, 3, 3, 3, 3, 3];
-        string[] expectedStates = ["Healthy", "Healthy", "Unhealthy", "Unhealthy", "Recovering", "Recovering", "Unhealthy", "Recovering", "Recovering", "Healthy", "Healthy", "Healthy"];
-        string[] expectedShares = ["a=1", "a=1", "s=1", "s=1", "s=1", "s=1", "s=1", "s=1", "s=1", "a=1", "a=1", "a=1"];
-        string[] expectedTransitions = ["", "", "a:Healthy->Unhealthy", "", "a:Unhealthy->Recovering", "", "a:Recovering->Unhealthy", "a:Unhealthy->Recovering", "", "a:Recovering->Healthy", "", ""];
+        string[] expectedStates = ["Healthy", "Healthy", "Unhealthy", "Unhealthy", "Recovering", "Recovering", "Unhealthy", "Recovering", "Recovering", "Recovering", "Healthy", "Healthy"];
+        string[] expectedShares = ["a=1", "a=1", "s=1", "s=1", "s=1", "s=1", "s=1", "s=1", "s=1", "s=1", "a=1", "a=1"];
+        string[] expectedTransitions = ["", "", "a:Healthy->Unhealthy", "", "a:Unhealthy->Recovering", "", "a:Recovering->Unhealthy", "a:Unhealthy->Recovering", "", "", "a:Recovering->Healthy", ""];
         var previous = new Dictionary<string, PreviousClusterHealth>();
         var all = new List<string>();
         for (var tick = 0; tick < survivors.Length; tick++)
