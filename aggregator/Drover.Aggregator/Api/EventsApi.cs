@@ -55,7 +55,7 @@ internal static partial class EventsApi
             await response.Body.FlushAsync(stop.Token);
             await foreach (var numbered in subscriber.ReadAllAsync(stop.Token))
             {
-                position.Advance(numbered.Event.Channel, numbered.Sequence);
+                position.Advance(EventChannels.Of(numbered), numbered.Sequence);
                 buffer.ResetWrittenCount();
                 Format(buffer, numbered, position);
                 await WriteAsync(response, writing, buffer.WrittenMemory, stop.Token);
@@ -89,7 +89,7 @@ internal static partial class EventsApi
     internal static (EventFilter? Filter, EventCursor? Cursor, string? Parameter, string? Error) ParseRequest(HttpRequest request)
     {
         var channels = new List<string>();
-        foreach (var (parameter, make) in new (string, Func<string, string>)[] { ("function", EventChannels.Function), ("service", EventChannels.Service) })
+        foreach (var (parameter, make) in new (string, Func<string, string>)[] { ("function", EventChannels.Function), ("service", EventChannels.Service), ("cluster", EventChannels.Cluster) })
         {
             foreach (var name in request.Query[parameter])
             {
@@ -139,7 +139,7 @@ internal static partial class EventsApi
         output.Write("id: "u8);
         output.Write(Encoding.UTF8.GetBytes(position.ToString()));
         output.Write("\nevent: "u8);
-        output.Write(Encoding.UTF8.GetBytes(RequestStatusNames.Of(numbered.Event.Status)));
+        output.Write(numbered.ClusterHealth is null ? Encoding.UTF8.GetBytes(RequestStatusNames.Of(numbered.Event.Status)) : "cluster-health"u8.ToArray());
         output.Write("\ndata: "u8);
         StatusEventJson.Write(output, numbered);
         output.Write("\n\n"u8);

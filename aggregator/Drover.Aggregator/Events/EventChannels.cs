@@ -1,3 +1,5 @@
+using Drover.Protocol.V1;
+
 namespace Drover.Aggregator.Events;
 
 /// <summary>
@@ -9,6 +11,9 @@ internal static class EventChannels
     public const string FunctionPrefix = "function/";
     public const string ServicePrefix = "service/";
 
+    /// <summary>The aggregator's own channels: one per cluster, its health transitions.</summary>
+    public const string ClusterPrefix = "cluster/";
+
     /// <summary>The longest channel: the longer prefix and the longest name.</summary>
     public const int MaxLength = 8 + 1 + Names.MaxNameLength;
 
@@ -16,8 +21,16 @@ internal static class EventChannels
 
     public static string Service(string name) => ServicePrefix + name;
 
-    /// <summary>Whether <paramref name="channel"/> is <c>function/&lt;name&gt;</c> or <c>service/&lt;name&gt;</c>.</summary>
-    public static bool IsValid(string? channel) => Split(channel) is not null;
+    public static string Cluster(string name) => ClusterPrefix + name;
+
+    /// <summary>The channel a numbered message is on: its status message's, or its own (markers, cluster messages).</summary>
+    public static string Of(ChannelEvent numbered) => numbered.Event?.Channel ?? numbered.Channel;
+
+    /// <summary>The call id a numbered message is about; empty for cluster messages and markers.</summary>
+    public static string CallIdOf(ChannelEvent numbered) => numbered.Event?.CallId ?? "";
+
+    /// <summary>Whether <paramref name="channel"/> is <c>function/&lt;name&gt;</c> or <c>service/&lt;name&gt;</c>: a channel shims publish on.</summary>
+    public static bool IsValid(string? channel) => Split(channel) is ("function" or "service", _);
 
     /// <summary>The kind (<c>function</c> or <c>service</c>) and the name of a valid channel; null for anything else.</summary>
     public static (string Kind, string Name)? Split(string? channel)
@@ -35,6 +48,11 @@ internal static class EventChannels
         if (channel.StartsWith(ServicePrefix, StringComparison.Ordinal) && Names.IsName(channel[ServicePrefix.Length..]))
         {
             return ("service", channel[ServicePrefix.Length..]);
+        }
+
+        if (channel.StartsWith(ClusterPrefix, StringComparison.Ordinal) && Names.IsName(channel[ClusterPrefix.Length..]))
+        {
+            return ("cluster", channel[ClusterPrefix.Length..]);
         }
 
         return null;

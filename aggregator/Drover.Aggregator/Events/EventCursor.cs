@@ -55,7 +55,7 @@ internal sealed class EventCursor
         {
             var colon = entry.LastIndexOf(':');
             var channel = colon < 0 ? entry : entry[..colon];
-            if (colon < 0 || !EventChannels.IsValid(channel))
+            if (colon < 0 || EventChannels.Split(channel) is null)
             {
                 return (null, $"entry '{Cut(entry)}' is not <channel>:<sequence> with a channel function/<name> or service/<name>");
             }

@@ -58,13 +58,22 @@ internal sealed partial class EventHub
 
     /// <summary>Numbers a validated message on its channel, keeps it, and hands it to the channel's subscribers.</summary>
     public ChannelEvent Publish(StatusEvent statusEvent)
+        => Publish(statusEvent.Channel, sequence => new ChannelEvent { Sequence = sequence, Event = statusEvent });
+
+    /// <summary>Numbers a cluster's health transition on its channel <c>cluster/&lt;name&gt;</c>, keeps it, and hands it out.</summary>
+    public ChannelEvent Publish(ClusterHealthEvent clusterEvent)
     {
-        var channel = statusEvent.Channel;
+        var channel = EventChannels.Cluster(clusterEvent.Cluster);
+        return Publish(channel, sequence => new ChannelEvent { Sequence = sequence, Channel = channel, ClusterHealth = clusterEvent });
+    }
+
+    private ChannelEvent Publish(string channel, Func<ulong, ChannelEvent> number)
+    {
         List<EventSubscriber>? ended = null;
         lock (_lock)
         {
             var state = Touch(channel);
-            var numbered = new ChannelEvent { Sequence = ++state.LastSequence, Event = statusEvent };
+            var numbered = number(++state.LastSequence);
             state.History.Enqueue(numbered);
             if (state.History.Count > _historyPerChannel)
             {
@@ -159,14 +168,14 @@ internal sealed partial class EventHub
         // A number past the channel's last is from an earlier numbering (the aggregator restarted, or
         // forgot the channel): everything kept is new to that subscriber.
         var skip = after < oldest || after > state.LastSequence ? 0 : (int)Math.Min(after - oldest + 1, (ulong)state.History.Count);
-        into.AddRange(state.History.Skip(skip).Where(e => filter.MatchesCallId(e.Event.CallId)));
+        into.AddRange(state.History.Skip(skip).Where(e => filter.MatchesCallId(EventChannels.CallIdOf(e))));
     }
 
     private static void FanOut(List<EventSubscriber> subscribers, ChannelEvent numbered, ref List<EventSubscriber>? ended)
     {
         foreach (var subscriber in subscribers)
         {
-            if (subscriber.Filter.MatchesCallId(numbered.Event.CallId) && !subscriber.TryDeliver(numbered))
+            if (subscriber.Filter.MatchesCallId(EventChannels.CallIdOf(numbered)) && !subscriber.TryDeliver(numbered))
             {
                 (ended ??= []).Add(subscriber);
             }

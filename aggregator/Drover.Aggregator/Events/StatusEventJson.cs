@@ -13,6 +13,12 @@ internal static class StatusEventJson
 {
     public static void Write(IBufferWriter<byte> output, ChannelEvent numbered)
     {
+        if (numbered.ClusterHealth is { } cluster)
+        {
+            WriteCluster(output, numbered.Channel, numbered.Sequence, cluster);
+            return;
+        }
+
         var e = numbered.Event;
         using var json = new Utf8JsonWriter(output);
         json.WriteStartObject();
@@ -48,6 +54,31 @@ internal static class StatusEventJson
             json.WriteNull("at");
         }
 
+        json.WriteEndObject();
+    }
+
+    /// <summary>A cluster's health transition: <c>{channel, sequence, cluster, from, to, survivors, minSurvivors, total, servedBy, reason, at}</c>.</summary>
+    private static void WriteCluster(IBufferWriter<byte> output, string channel, ulong sequence, ClusterHealthEvent e)
+    {
+        using var json = new Utf8JsonWriter(output);
+        json.WriteStartObject();
+        json.WriteString("channel", channel);
+        json.WriteNumber("sequence", sequence);
+        json.WriteString("cluster", e.Cluster);
+        json.WriteString("from", e.From);
+        json.WriteString("to", e.To);
+        json.WriteNumber("survivors", e.Survivors);
+        json.WriteNumber("minSurvivors", e.MinSurvivors);
+        json.WriteNumber("total", e.Total);
+        json.WriteStartArray("servedBy");
+        foreach (var name in e.ServedBy)
+        {
+            json.WriteStringValue(name);
+        }
+
+        json.WriteEndArray();
+        json.WriteString("reason", e.Reason);
+        json.WriteString("at", e.At?.ToDateTimeOffset() ?? DateTimeOffset.UnixEpoch);
         json.WriteEndObject();
     }
 }
