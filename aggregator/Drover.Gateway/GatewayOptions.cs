@@ -16,26 +16,26 @@ public sealed class GatewayOptions
     public int EjectionMs { get; set; } = 2000;
 
     /// <summary>The error naming the first invalid setting, or null.</summary>
-    internal string? Validate()
+    public string? Validate()
     {
         if (RetryBackoffMs is < 0 or > 10_000)
         {
-            return $"Gateway:RetryBackoffMs = {RetryBackoffMs}; expected 0 to 10000 milliseconds";
+            return $"gateway:retryBackoffMs = '{RetryBackoffMs}': expected 0 to 10000 milliseconds";
         }
 
         if (EjectionMs is < 0 or > 600_000)
         {
-            return $"Gateway:EjectionMs = {EjectionMs}; expected 0 to 600000 milliseconds";
+            return $"gateway:ejectionMs = '{EjectionMs}': expected 0 to 600000 milliseconds";
         }
 
         if (MaxRetryBodyBytes < 0)
         {
-            return $"Gateway:MaxRetryBodyBytes = {MaxRetryBodyBytes}; expected 0 (never buffer a body) or more bytes";
+            return $"gateway:maxRetryBodyBytes = '{MaxRetryBodyBytes}': expected 0 (never buffer a body) or more bytes";
         }
 
         if (RetryBodyMemoryBytes < 0)
         {
-            return $"Gateway:RetryBodyMemoryBytes = {RetryBodyMemoryBytes}; expected 0 or more bytes";
+            return $"gateway:retryBodyMemoryBytes = '{RetryBodyMemoryBytes}': expected 0 or more bytes";
         }
 
         return null;

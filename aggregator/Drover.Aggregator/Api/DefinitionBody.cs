@@ -19,22 +19,15 @@ internal static class DefinitionBody
     public static async Task<(T? Definition, IResult? Invalid)> ReadAsync<T>(HttpRequest request, string what)
         where T : class
     {
-        if (request.ContentLength > MaxBodyBytes)
+        var (body, tooLarge) = await ReadBoundedAsync(request, what);
+        if (body is null)
         {
-            return (null, BadRequest(what, "body", $"the {what} is {request.ContentLength} bytes; expected at most {MaxBodyBytes}"));
+            return (null, tooLarge);
         }
 
         try
         {
-            // Read at most one byte past the limit, whatever Content-Length says (or does not say).
-            var body = new byte[MaxBodyBytes + 1];
-            var length = await request.Body.ReadAtLeastAsync(body, body.Length, throwOnEndOfStream: false, request.HttpContext.RequestAborted);
-            if (length > MaxBodyBytes)
-            {
-                return (null, BadRequest(what, "body", $"the {what} is more than {MaxBodyBytes} bytes; expected at most {MaxBodyBytes}"));
-            }
-
-            var definition = Parse<T>(body.AsSpan(0, length));
+            var definition = Parse<T>(body.Value.Span);
             return definition is null
                 ? (null, BadRequest(what, "body", $"the body is empty; expected a JSON {what}"))
                 : (definition, null);
@@ -43,6 +36,44 @@ internal static class DefinitionBody
         {
             return (null, BadRequest(what, ex.Path ?? "body", $"the body is not a valid {what}: {ex.Message}"));
         }
+    }
+
+    /// <summary>A body that must be one JSON object (settings changed field by field), or the 400 to answer.</summary>
+    public static async Task<(JsonElement? Body, IResult? Invalid)> ReadObjectAsync(HttpRequest request, string what)
+    {
+        var (body, tooLarge) = await ReadBoundedAsync(request, what);
+        if (body is null)
+        {
+            return (null, tooLarge);
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(body.Value, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip });
+            return document.RootElement.ValueKind == JsonValueKind.Object
+                ? (document.RootElement.Clone(), null)
+                : (null, BadRequest(what, "body", $"the body is {document.RootElement.ValueKind}; expected a JSON object of {what}s"));
+        }
+        catch (JsonException ex)
+        {
+            return (null, BadRequest(what, "body", $"the body is not JSON: {ex.Message}"));
+        }
+    }
+
+    /// <summary>The body's bytes, at most <see cref="MaxBodyBytes"/>, whatever Content-Length says (or does not say).</summary>
+    private static async Task<(ReadOnlyMemory<byte>? Body, IResult? TooLarge)> ReadBoundedAsync(HttpRequest request, string what)
+    {
+        if (request.ContentLength > MaxBodyBytes)
+        {
+            return (null, BadRequest(what, "body", $"the {what} is {request.ContentLength} bytes; expected at most {MaxBodyBytes}"));
+        }
+
+        // Read at most one byte past the limit.
+        var body = new byte[MaxBodyBytes + 1];
+        var length = await request.Body.ReadAtLeastAsync(body, body.Length, throwOnEndOfStream: false, request.HttpContext.RequestAborted);
+        return length > MaxBodyBytes
+            ? (null, BadRequest(what, "body", $"the {what} is more than {MaxBodyBytes} bytes; expected at most {MaxBodyBytes}"))
+            : (body.AsMemory(0, length), null);
     }
 
     public static IResult BadRequest(string what, string field, string message)

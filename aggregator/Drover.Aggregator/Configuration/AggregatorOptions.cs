@@ -40,6 +40,30 @@ internal sealed class AggregatorOptions
     /// <summary>How many event channels are kept; beyond it the least recently published is forgotten.</summary>
     public int MaxEventChannels { get; set; } = 10_000;
 
+    /// <summary>A cluster's survival threshold is <c>ceil(nodes × ratio)</c> unless the cluster sets its own.</summary>
+    public double MinimumSurvivalRatio { get; set; } = 0.5;
+
+    /// <summary>How many monitoring periods a recovered cluster stays healthy before its traffic and tasks move back.</summary>
+    public int FailbackPeriods { get; set; } = 3;
+
+    /// <summary>With no healthy cluster, serve from the best unhealthy one (marked degraded) rather than refuse.</summary>
+    public bool FailOpen { get; set; } = true;
+
+    /// <summary>How many health transitions each cluster's history keeps.</summary>
+    public int ClusterHistory { get; set; } = 1000;
+
+    /// <summary>The gateway's retry and ejection settings (<c>gateway:retryBackoffMs</c>, ...).</summary>
+    public Drover.Gateway.GatewayOptions Gateway { get; set; } = new();
+
+    /// <summary>Serve the gateway (<c>/v1/invoke/...</c>, <c>/v1/services/{name}/...</c>) on the HTTP port.</summary>
+    public bool GatewayEnabled { get; set; } = true;
+
+    /// <summary>Clusters by name: weight, priority, role, group, thresholds.</summary>
+    public Dictionary<string, ClusterOptions> Clusters { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Cluster groups by name: their backup mode.</summary>
+    public Dictionary<string, ClusterGroupOptions> ClusterGroups { get; set; } = new(StringComparer.Ordinal);
+
     /// <summary>Where the aggregator keeps its data.</summary>
     public string DataDirectory { get; set; } = "/var/lib/drover/aggregator";
 
@@ -54,4 +78,7 @@ internal sealed class AggregatorOptions
     public TimeSpan MonitorPeriod => TimeSpan.FromMilliseconds(MonitorPeriodMs);
 
     public TimeSpan ProbeTimeout => TimeSpan.FromMilliseconds(ProbeTimeoutMs);
+
+    /// <summary>How long a recovered cluster must stay healthy before failback.</summary>
+    public TimeSpan FailbackAfter => MonitorPeriod * FailbackPeriods;
 }

@@ -87,6 +87,19 @@ internal static class AggregatorOptionsLoader
         CheckRange("helloTimeoutMs", o.HelloTimeoutMs, 100, 300_000);
         CheckRange("eventHistoryPerChannel", o.EventHistoryPerChannel, 1, 1_000_000);
         CheckRange("maxEventChannels", o.MaxEventChannels, 1, 1_000_000);
+        if (double.IsNaN(o.MinimumSurvivalRatio) || o.MinimumSurvivalRatio <= 0 || o.MinimumSurvivalRatio > 1)
+        {
+            Fail("minimumSurvivalRatio", o.MinimumSurvivalRatio.ToString(CultureInfo.InvariantCulture), "a number above 0 and at most 1");
+        }
+
+        CheckRange("failbackPeriods", o.FailbackPeriods, 0, 10_000);
+        CheckRange("clusterHistory", o.ClusterHistory, 1, 1_000_000);
+        ValidateClusters(o);
+        if (o.Gateway.Validate() is { } gatewayError)
+        {
+            throw new ConfigurationException(gatewayError);
+        }
+
         if (string.IsNullOrWhiteSpace(o.DataDirectory))
         {
             Fail("dataDirectory", o.DataDirectory, "a directory path");
@@ -95,6 +108,53 @@ internal static class AggregatorOptionsLoader
         if (!Enum.TryParse<LogEventLevel>(o.LogLevel, ignoreCase: true, out _))
         {
             Fail("logLevel", o.LogLevel, "one of Verbose, Debug, Information, Warning, Error, Fatal");
+        }
+    }
+
+    private static void ValidateClusters(AggregatorOptions o)
+    {
+        foreach (var (name, cluster) in o.Clusters)
+        {
+            var key = $"clusters:{name}";
+            if (!Names.IsName(name))
+            {
+                Fail("clusters", name, "cluster names of 1-63 characters of a-z 0-9 -, not starting with -");
+            }
+
+            Throw(ClusterDefaults.CheckWeight($"{key}:weight", cluster.Weight)
+                ?? ClusterDefaults.CheckPriority($"{key}:priority", cluster.Priority)
+                ?? ClusterDefaults.CheckMinSurvivors($"{key}:minSurvivors", cluster.MinSurvivors)
+                ?? ClusterDefaults.CheckRatio($"{key}:minimumSurvivalRatio", cluster.MinimumSurvivalRatio));
+            if (ClusterDefaults.ParseRole(cluster.Role) is null)
+            {
+                Fail($"{key}:role", cluster.Role, ClusterDefaults.RolesAccepted);
+            }
+
+            if (!Names.IsName(cluster.Group))
+            {
+                Fail($"{key}:group", cluster.Group, "a group name of 1-63 characters of a-z 0-9 -, not starting with -");
+            }
+        }
+
+        foreach (var (name, group) in o.ClusterGroups)
+        {
+            if (!Names.IsName(name))
+            {
+                Fail("clusterGroups", name, "group names of 1-63 characters of a-z 0-9 -, not starting with -");
+            }
+
+            if (ClusterDefaults.ParseMode(group.Mode) is null)
+            {
+                Fail($"clusterGroups:{name}:mode", group.Mode, ClusterDefaults.ModesAccepted);
+            }
+        }
+
+        static void Throw(string? error)
+        {
+            if (error is not null)
+            {
+                throw new ConfigurationException(error);
+            }
         }
     }
 

@@ -26,6 +26,22 @@ public class AggregatorOptionsLoaderTests
         Assert.Equal("/var/log/drover/aggregator.log", options.LogFile);
         Assert.Equal(10_000, options.EventHistoryPerChannel);
         Assert.Equal(10_000, options.MaxEventChannels);
+        Assert.Equal(0.5, options.MinimumSurvivalRatio);
+        Assert.Equal(3, options.FailbackPeriods);
+        Assert.True(options.FailOpen);
+        Assert.True(options.GatewayEnabled);
+        Assert.Empty(options.Clusters);
+        Assert.Empty(options.ClusterGroups);
+    }
+
+    [Fact]
+    public void Load_Clusters_BindsEverySettingAndDefaultsTheRest()
+    {
+        var options = Load(("clusters:c1:weight", "300"), ("clusters:c1:role", "standby"), ("clusters:c1:minSurvivors", "2"), ("clusters:c2:priority", "-1"), ("clusterGroups:west:mode", "masters-one-standby"));
+
+        Assert.Equal((300, "standby", 2, "default"), (options.Clusters["c1"].Weight, options.Clusters["c1"].Role, options.Clusters["c1"].MinSurvivors, options.Clusters["c1"].Group));
+        Assert.Equal((100, -1, "master", (int?)null), (options.Clusters["c2"].Weight, options.Clusters["c2"].Priority, options.Clusters["c2"].Role, options.Clusters["c2"].MinSurvivors));
+        Assert.Equal("masters-one-standby", options.ClusterGroups["west"].Mode);
     }
 
     [Theory]
@@ -41,6 +57,17 @@ public class AggregatorOptionsLoaderTests
     [InlineData("httpPort", "many", "'many' at 'httpPort'")]
     [InlineData("probeTimeoutMs", "9", "probeTimeoutMs = '9': expected a whole number from 10 to 60000")]
     [InlineData("probeTimeoutMs", "60001", "probeTimeoutMs = '60001': expected a whole number from 10 to 60000")]
+    [InlineData("minimumSurvivalRatio", "0", "minimumSurvivalRatio = '0': expected a number above 0 and at most 1")]
+    [InlineData("minimumSurvivalRatio", "1.5", "minimumSurvivalRatio = '1.5'")]
+    [InlineData("failbackPeriods", "-1", "failbackPeriods = '-1'")]
+    [InlineData("clusters:c1:weight", "1001", "clusters:c1:weight = '1001': expected a whole number from 0 to 1000")]
+    [InlineData("clusters:c1:priority", "5000", "clusters:c1:priority = '5000'")]
+    [InlineData("clusters:c1:role", "boss", "clusters:c1:role = 'boss': expected master or standby")]
+    [InlineData("clusters:c1:minSurvivors", "0", "clusters:c1:minSurvivors = '0'")]
+    [InlineData("clusters:c1:minimumSurvivalRatio", "0", "clusters:c1:minimumSurvivalRatio = '0'")]
+    [InlineData("clusters:c1:group", "No Group", "clusters:c1:group = 'No Group'")]
+    [InlineData("clusters:Big:weight", "1", "clusters = 'Big'")]
+    [InlineData("clusterGroups:default:mode", "round-robin", "clusterGroups:default:mode = 'round-robin': expected all-masters, masters-standbys or masters-one-standby")]
     public void Load_BadValue_NamesKeyValueAndAccepted(string key, string value, string expected)
     {
         var ex = Assert.Throws<ConfigurationException>(() => Load((key, value)));
