@@ -1,5 +1,6 @@
 using System.Net;
 using Drover.Aggregator.Api;
+using Drover.Aggregator.Clusters;
 using Drover.Aggregator.Configuration;
 using Drover.Aggregator.Events;
 using Drover.Aggregator.Fleet;
@@ -87,6 +88,16 @@ internal static class AggregatorHost
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LivenessMonitor>());
         builder.Services.AddSingleton<SurvivalProber>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SurvivalProber>());
+        builder.Services.AddDroverGateway(gateway =>
+        {
+            gateway.MaxRetryBodyBytes = options.Gateway.MaxRetryBodyBytes;
+            gateway.RetryBodyMemoryBytes = options.Gateway.RetryBodyMemoryBytes;
+            gateway.RetryBackoffMs = options.Gateway.RetryBackoffMs;
+            gateway.EjectionMs = options.Gateway.EjectionMs;
+        });
+        builder.Services.AddSingleton<ClusterRegistry>();
+        builder.Services.AddSingleton<ClusterHealthMonitor>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ClusterHealthMonitor>());
         builder.Services.AddGrpc(grpc =>
         {
             // A peer does not choose how much the aggregator buffers: the largest agent message is a
@@ -117,10 +128,22 @@ internal static class AggregatorHost
         app.MapFunctionsApi();
         app.MapServicesApi();
         app.MapEventsApi();
+        app.MapClustersApi();
+        if (options.GatewayEnabled)
+        {
+            app.MapDroverGateway();
+        }
 
         // A lost node's instances resume elsewhere at once, not at the next period.
         var reconciler = app.Services.GetRequiredService<InstanceReconciler>();
         app.Services.GetRequiredService<LivenessMonitor>().NodeLost += reconciler.Wake;
+
+        // A node that connects, disconnects, is lost or misses a probe is counted at once; a cluster
+        // that changes health moves its tasks at once.
+        var health = app.Services.GetRequiredService<ClusterHealthMonitor>();
+        app.Services.GetRequiredService<NodeTable>().Changed += health.Wake;
+        app.Services.GetRequiredService<ClusterRegistry>().Changed += health.Wake;
+        health.Transitioned += reconciler.Wake;
 
         // A rollout waiting for the nodes' acknowledgements goes on as soon as the last one arrives.
         app.Services.GetRequiredService<ServiceRoutesPublisher>().Acknowledged += reconciler.Wake;

@@ -154,7 +154,10 @@ Drover is running: one aggregator and $AGENTS agents in $CLUSTERS cluster(s), $G
 
   Nodes:          curl -s http://127.0.0.1:$HTTP_PORT/v1/nodes
   One node's GPUs: curl -s http://127.0.0.1:$HTTP_PORT/v1/nodes/<nodeId>/gpus
-  Invoke:         curl -si -X POST http://127.0.0.1:$FIRST_NODE_PORT/v1/invoke/counter   (any node's port; X-Drover-Node, X-Drover-Instance)
+  Clusters:       curl -s http://127.0.0.1:$HTTP_PORT/v1/clusters          (health, survivors, minSurvivors, servedBy, trafficShare)
+  Gateway:        curl -si -X POST http://127.0.0.1:$HTTP_PORT/v1/invoke/counter   (X-Drover-Cluster, X-Drover-Node, X-Drover-Instance)
+  Fail over:      kill -9 the agents of one cluster (pids in $VAR/fleet.json): below its threshold the gateway answers from another cluster
+  Invoke a node:  curl -si -X POST http://127.0.0.1:$FIRST_NODE_PORT/v1/invoke/counter   (any node's port, straight to its shim)
   Queue and 429s: for i in \$(seq 20); do curl -s -o /dev/null -w '%{http_code} ' -X POST 'http://127.0.0.1:$FIRST_NODE_PORT/v1/invoke/counter?sleepMs=2000' & done; wait
   Status events:  curl -N http://127.0.0.1:$HTTP_PORT/v1/events           (accepted, started, completed of every request)
   Function:       curl -s http://127.0.0.1:$HTTP_PORT/v1/functions/counter   (requestQueueLength, inFlight, nodes, instances)

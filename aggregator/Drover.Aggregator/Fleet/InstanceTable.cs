@@ -29,15 +29,18 @@ internal sealed class InstanceTable
         _time = time;
     }
 
-    /// <summary>Assigns an instance to a node (a new instance, or one moving).</summary>
-    public void Assign(string instanceId, string function, string nodeId)
+    /// <summary>
+    /// Assigns an instance to a node (a new instance, or one moving). A new instance belongs to
+    /// <paramref name="homeCluster"/>; a moving one keeps the home it had, so failback knows where it goes back to.
+    /// </summary>
+    public void Assign(string instanceId, string function, string nodeId, string? homeCluster = null)
     {
         lock (_gate)
         {
             _stopping.Remove(instanceId);
             if (!_rows.TryGetValue(instanceId, out var row))
             {
-                row = new Row(instanceId, function);
+                row = new Row(instanceId, function) { HomeCluster = homeCluster };
                 _rows[instanceId] = row;
             }
 
@@ -174,7 +177,7 @@ internal sealed class InstanceTable
             return _rows.Values
                 .OrderBy(r => r.Function, StringComparer.Ordinal)
                 .ThenBy(r => r.InstanceId, StringComparer.Ordinal)
-                .Select(r => new InstanceView(r.InstanceId, r.Function, r.AssignedNodeId, r.ReportedNodeId, r.State, r.Version, r.Pid, r.Port, r.Restarts, r.LastExitCode, r.LastSignal, r.Reason, r.CommittedStateVersion, r.AssignedAt, r.ReportedAt, r.Ready))
+                .Select(r => new InstanceView(r.InstanceId, r.Function, r.AssignedNodeId, r.ReportedNodeId, r.State, r.Version, r.Pid, r.Port, r.Restarts, r.LastExitCode, r.LastSignal, r.Reason, r.CommittedStateVersion, r.AssignedAt, r.ReportedAt, r.Ready, r.HomeCluster))
                 .ToArray();
         }
     }
@@ -222,5 +225,8 @@ internal sealed class InstanceTable
         public ulong CommittedStateVersion { get; set; }
 
         public bool Ready { get; set; }
+
+        /// <summary>The cluster it was first placed in; null when it was learnt from a report (after a restart).</summary>
+        public string? HomeCluster { get; init; }
     }
 }

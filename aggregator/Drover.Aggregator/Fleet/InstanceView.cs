@@ -20,4 +20,5 @@ internal sealed record InstanceView(
     ulong CommittedStateVersion,
     long AssignedAt,
     long? ReportedAt,
-    bool Ready = false);
+    bool Ready = false,
+    string? HomeCluster = null);

@@ -59,16 +59,16 @@ internal sealed partial class InstanceActuator
         return spec;
     }
 
-    /// <summary>Starts a new instance of <paramref name="workload"/> on <paramref name="nodeId"/>.</summary>
-    public async Task StartNewAsync(Workload workload, string nodeId, string reason, CancellationToken cancellationToken)
+    /// <summary>Starts a new instance of <paramref name="workload"/> on <paramref name="nodeId"/>, at home in that node's <paramref name="cluster"/>.</summary>
+    public async Task StartNewAsync(Workload workload, string nodeId, string cluster, string reason, CancellationToken cancellationToken)
     {
         var instanceId = $"{WorkloadKeys.InstancePrefix(workload.Key)}-{Guid.NewGuid().ToString("N")[..10]}";
-        _instances.Assign(instanceId, workload.Key, nodeId);
+        _instances.Assign(instanceId, workload.Key, nodeId, cluster);
         var sent = await SendStartAsync(workload.Spec(instanceId), nodeId, null, cancellationToken);
         Record("start", workload.Key, instanceId, null, nodeId, null, reason, sent ? "StartInstance sent" : $"node '{nodeId}' is not connected");
     }
 
-    /// <summary>Resumes an instance of a lost node on <paramref name="toNodeId"/>, from its last committed snapshot.</summary>
+    /// <summary>Resumes an instance on <paramref name="toNodeId"/> (its node is lost, or it fails back home), from its last committed snapshot.</summary>
     public async Task MoveAsync(Workload workload, string instanceId, string fromNodeId, string toNodeId, string reason, CancellationToken cancellationToken)
     {
         _instances.Assign(instanceId, workload.Key, toNodeId);

@@ -1,7 +1,9 @@
+using Drover.Aggregator.Clusters;
 using Drover.Aggregator.Configuration;
 using Drover.Aggregator.Fleet;
 using Drover.Aggregator.Functions;
 using Drover.Aggregator.Services;
+using Drover.Decisions.Health;
 using Drover.Decisions.Placement;
 
 namespace Drover.Aggregator.Placement;
@@ -21,6 +23,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
     private readonly FunctionRegistry _functions;
     private readonly ServiceController _services;
     private readonly InstanceActuator _actuator;
+    private readonly ClusterHealthMonitor _health;
     private readonly AggregatorOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<InstanceReconciler> _logger;
@@ -28,8 +31,9 @@ internal sealed partial class InstanceReconciler : BackgroundService
     private readonly SemaphoreSlim _wake = new(0);
     private readonly HashSet<string> _shortfallsLogged = new(StringComparer.Ordinal);
 
-    public InstanceReconciler(NodeTable nodes, InstanceTable instances, FunctionRegistry functions, ServiceController services, InstanceActuator actuator, AggregatorOptions options, TimeProvider time, ILogger<InstanceReconciler> logger)
+    public InstanceReconciler(NodeTable nodes, InstanceTable instances, FunctionRegistry functions, ServiceController services, InstanceActuator actuator, ClusterHealthMonitor health, AggregatorOptions options, TimeProvider time, ILogger<InstanceReconciler> logger)
     {
+        _health = health;
         _services = services;
         _nodes = nodes;
         _instances = instances;
@@ -56,9 +60,11 @@ internal sealed partial class InstanceReconciler : BackgroundService
             .Concat(_services.Workloads())
             .ToDictionary(w => w.Key, StringComparer.Ordinal);
         var snapshot = new PlacementSnapshot(
-            nodes.Select(n => new PlacementNode(n.NodeId, n.Identity.Cluster, n.Identity.ServerNumber, n.Survival == NodeSurvival.Alive && n.Connected, n.Survival == NodeSurvival.Lost)).ToArray(),
+            nodes.Select(n => new PlacementNode(n.NodeId, n.Identity.Cluster, n.Identity.ServerNumber, n.Survives(_options), n.Survival == NodeSurvival.Lost)).ToArray(),
             functions.Values.Select(w => new PlacementFunction(w.Key, w.Instances)).ToArray(),
-            instances.Where(i => functions.ContainsKey(i.Function)).Select(i => new PlacementInstance(i.InstanceId, i.Function, i.AssignedNodeId)).ToArray());
+            instances.Where(i => functions.ContainsKey(i.Function)).Select(i => new PlacementInstance(i.InstanceId, i.Function, i.AssignedNodeId, i.HomeCluster)).ToArray(),
+            Backups(_health.Current));
+        var clusterOf = nodes.ToDictionary(n => n.NodeId, n => n.Identity.Cluster, StringComparer.Ordinal);
 
         var actions = InstancePlacement.Decide(snapshot);
         _shortfallsLogged.IntersectWith(actions.Where(a => a.Kind == PlacementActionKind.Shortfall).Select(a => a.InstanceId ?? a.Function));
@@ -68,7 +74,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
             switch (action.Kind)
             {
                 case PlacementActionKind.Start:
-                    await _actuator.StartNewAsync(function, action.ToNodeId!, action.Reason, cancellationToken);
+                    await _actuator.StartNewAsync(function, action.ToNodeId!, clusterOf[action.ToNodeId!], action.Reason, cancellationToken);
                     break;
                 case PlacementActionKind.Move:
                     await _actuator.MoveAsync(function, action.InstanceId!, action.FromNodeId!, action.ToNodeId!, action.Reason, cancellationToken);
@@ -126,6 +132,29 @@ internal sealed partial class InstanceReconciler : BackgroundService
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
+    }
+
+    /// <summary>
+    /// From the health decision: each cluster that cannot serve now, with the clusters taking its
+    /// traffic, the largest share first (with no named taker, every cluster that has a share).
+    /// </summary>
+    private static Dictionary<string, IReadOnlyList<string>>? Backups(HealthDecision? decision)
+    {
+        if (decision is null)
+        {
+            return null;
+        }
+
+        var shares = decision.Shares.ToDictionary(s => s.Cluster, s => s.Share, StringComparer.Ordinal);
+        var byShare = decision.Shares.OrderByDescending(s => s.Share).ThenBy(s => s.Cluster, StringComparer.Ordinal).Select(s => s.Cluster).ToArray();
+        return decision.Clusters
+            .Where(c => c.Health != ClusterHealthState.Healthy)
+            .ToDictionary(
+                c => c.Name,
+                c => (IReadOnlyList<string>)(c.ServedBy.Count > 0
+                    ? c.ServedBy.OrderByDescending(b => shares.GetValueOrDefault(b)).ThenBy(b => b, StringComparer.Ordinal).ToArray()
+                    : byShare.Where(b => b != c.Name).ToArray()),
+                StringComparer.Ordinal);
     }
 
     /// <summary>Follow-up on the snapshot placement decided on: the decision in Drover.Decisions, the effects through the actuator.</summary>
