@@ -78,7 +78,7 @@ internal static class ClustersApi
                 return invalid!;
             }
 
-            if (element.EnumerateObject().FirstOrDefault(p => p.Name != "mode") is { Name: { Length: > 0 } unknown })
+            if (element.EnumerateObject().Select(p => p.Name).FirstOrDefault(name => name != "mode") is { } unknown)
             {
                 return Invalid(unknown, $"'{unknown}' is not a cluster group setting; expected mode");
             }
