@@ -143,6 +143,7 @@ internal static class AggregatorHost
         var health = app.Services.GetRequiredService<ClusterHealthMonitor>();
         app.Services.GetRequiredService<NodeTable>().Changed += health.Wake;
         app.Services.GetRequiredService<ClusterRegistry>().Changed += health.Wake;
+        app.Services.GetRequiredService<InstanceTable>().ReadinessChanged += health.Wake;
         health.Transitioned += reconciler.Wake;
 
         // A rollout waiting for the nodes' acknowledgements goes on as soon as the last one arrives.

@@ -1,3 +1,4 @@
+using Drover.Decisions.Routing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
@@ -88,12 +89,9 @@ internal sealed partial class GatewayMiddleware
             ResetForRetry(context);
             route.Failed = new HashSet<string>(StringComparer.Ordinal) { first.DestinationId };
 
-            // A node that died took its stream to the aggregator with it: after a short wait the
-            // health decision has usually dropped it (and its cluster, when below its threshold).
-            if (_options.RetryBackoffMs > 0)
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(_options.RetryBackoffMs), _time, context.RequestAborted);
-            }
+            // A node that died took its stream to the aggregator with it: the health decision that
+            // follows drops it (and its cluster, when below its threshold). Wait for that table, briefly.
+            await WaitForTableWithoutAsync(first.DestinationId, context.RequestAborted);
 
             route.Table = _table.Current;
             var second = Choose(context, proxy, route, destinations);
@@ -116,6 +114,43 @@ internal sealed partial class GatewayMiddleware
         {
             _load.ExitWorkload(workload);
         }
+    }
+
+    /// <summary>
+    /// Waits, at most <see cref="GatewayOptions.RetryBackoffMs"/>, for a routing table that no longer
+    /// routes to <paramref name="nodeId"/>; returns earlier when one comes. A node that is alive after
+    /// all stays in the tables, and the retry goes on at the end of the wait (without that node).
+    /// </summary>
+    private async Task WaitForTableWithoutAsync(string nodeId, CancellationToken cancellationToken)
+    {
+        var started = _time.GetTimestamp();
+        var limit = TimeSpan.FromMilliseconds(_options.RetryBackoffMs);
+        while (Routes(_table.Current, nodeId))
+        {
+            var left = limit - _time.GetElapsedTime(started);
+            if (left <= TimeSpan.Zero)
+            {
+                return;
+            }
+
+            await _table.WaitForUpdateAsync(left, _time, cancellationToken);
+        }
+    }
+
+    private static bool Routes(RoutingTable table, string nodeId)
+    {
+        foreach (var cluster in table.Clusters)
+        {
+            foreach (var node in cluster.Nodes)
+            {
+                if (string.Equals(node.NodeId, nodeId, StringComparison.Ordinal))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
     }
 
     private DestinationState? Choose(HttpContext context, IReverseProxyFeature proxy, GatewayRouteFeature route, IReadOnlyList<DestinationState> destinations)

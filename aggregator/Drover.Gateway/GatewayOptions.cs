@@ -9,8 +9,11 @@ public sealed class GatewayOptions
     /// <summary>The most request-body bytes held in memory while buffering for a retry; beyond it the buffer moves to a temporary file.</summary>
     public int RetryBodyMemoryBytes { get; set; } = 64 * 1024;
 
-    /// <summary>How long a retry waits before it picks again, so it routes by a table that has seen the failed node go.</summary>
-    public int RetryBackoffMs { get; set; } = 50;
+    /// <summary>
+    /// The longest a retry waits for the next routing table before it picks again, so it routes by a
+    /// table that has seen the failed node go (the health loop rebuilds it at once when a node disconnects).
+    /// </summary>
+    public int RetryBackoffMs { get; set; } = 250;
 
     /// <summary>How long a node that failed a request before answering is left out of new choices (0: never).</summary>
     public int EjectionMs { get; set; } = 2000;

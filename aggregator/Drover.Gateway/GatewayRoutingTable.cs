@@ -13,6 +13,7 @@ public sealed class GatewayRoutingTable
     private readonly Lock _gate = new();
     private volatile RoutingTable _current = RoutingTable.Empty;
     private IReadOnlyDictionary<string, string> _destinations = new Dictionary<string, string>(StringComparer.Ordinal);
+    private TaskCompletionSource _updated = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>The table in force.</summary>
     public RoutingTable Current => _current;
@@ -46,8 +47,29 @@ public sealed class GatewayRoutingTable
             }
 
             _current = table;
+            _updated.TrySetResult();
+            _updated = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             return true;
         }
+    }
+
+    /// <summary>
+    /// Completes at the next <see cref="Update"/> or after <paramref name="timeout"/>, whichever is
+    /// first: a retry waits for the health decision that follows a node's failure, not a fixed time.
+    /// </summary>
+    public async Task WaitForUpdateAsync(TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
+    {
+        Task next;
+        lock (_gate)
+        {
+            next = _updated.Task;
+        }
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var delay = Task.Delay(timeout, time, stop.Token);
+        await Task.WhenAny(next, delay);
+        await stop.CancelAsync();
+        cancellationToken.ThrowIfCancellationRequested();
     }
 
     private static Dictionary<string, string> DestinationsOf(RoutingTable table)

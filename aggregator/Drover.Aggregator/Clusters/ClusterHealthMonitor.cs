@@ -33,6 +33,7 @@ internal sealed partial class ClusterHealthMonitor : BackgroundService
     private HealthDecision? _current;
     private long _lastEvaluation = -1;
     private long _routesVersion;
+    private int _wakeRequested;
 
     public ClusterHealthMonitor(NodeTable nodes, InstanceTable instances, ClusterRegistry clusters, EventHub events, GatewayRoutingTable routes, AggregatorOptions options, TimeProvider time, ILogger<ClusterHealthMonitor> logger)
     {
@@ -61,8 +62,14 @@ internal sealed partial class ClusterHealthMonitor : BackgroundService
         }
     }
 
-    /// <summary>Asks for an evaluation now rather than at the next period.</summary>
-    public void Wake() => _wake.Release();
+    /// <summary>Asks for an evaluation now rather than at the next period; wakes arriving before it runs make one evaluation.</summary>
+    public void Wake()
+    {
+        if (Interlocked.Exchange(ref _wakeRequested, 1) == 0)
+        {
+            _wake.Release();
+        }
+    }
 
     /// <summary>A cluster's transitions, oldest first; null for a cluster never evaluated.</summary>
     public IReadOnlyList<ClusterHistoryEntry>? History(string cluster)
@@ -117,6 +124,7 @@ internal sealed partial class ClusterHealthMonitor : BackgroundService
         {
             while (!stoppingToken.IsCancellationRequested)
             {
+                Interlocked.Exchange(ref _wakeRequested, 0);
                 Evaluate();
                 using var period = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
                 period.CancelAfter(_options.MonitorPeriod);

@@ -30,11 +30,18 @@ internal sealed class InstanceTable
     }
 
     /// <summary>
+    /// Raised (outside the table's lock) when an instance becomes ready where it is assigned, or stops
+    /// being so: the gateway's table of hosts follows at once rather than at the next period.
+    /// </summary>
+    public event Action? ReadinessChanged;
+
+    /// <summary>
     /// Assigns an instance to a node (a new instance, or one moving). A new instance belongs to
     /// <paramref name="homeCluster"/>; a moving one keeps the home it had, so failback knows where it goes back to.
     /// </summary>
     public void Assign(string instanceId, string function, string nodeId, string? homeCluster = null)
     {
+        var wasReady = false;
         lock (_gate)
         {
             _stopping.Remove(instanceId);
@@ -44,6 +51,7 @@ internal sealed class InstanceTable
                 _rows[instanceId] = row;
             }
 
+            wasReady = row.Ready;
             row.AssignedNodeId = nodeId;
             row.AssignedAt = _time.GetTimestamp();
             row.ReportedNodeId = null;
@@ -53,6 +61,11 @@ internal sealed class InstanceTable
             row.Port = 0;
             row.Ready = false;
         }
+
+        if (wasReady)
+        {
+            ReadinessChanged?.Invoke();
+        }
     }
 
     /// <summary>
@@ -60,6 +73,15 @@ internal sealed class InstanceTable
     /// that node was lost) is kept as a stale copy for the reconciler to stop.
     /// </summary>
     public void Record(string nodeId, InstanceReport report)
+    {
+        if (RecordLocked(nodeId, report))
+        {
+            ReadinessChanged?.Invoke();
+        }
+    }
+
+    /// <summary><see cref="Record"/> under the lock; true when the instance's readiness changed.</summary>
+    private bool RecordLocked(string nodeId, InstanceReport report)
     {
         lock (_gate)
         {
@@ -72,7 +94,7 @@ internal sealed class InstanceTable
                     _stopping.Remove(report.InstanceId);
                 }
 
-                return;
+                return false;
             }
 
             if (row is null)
@@ -81,7 +103,7 @@ internal sealed class InstanceTable
                 // is taken as the node reports it; a node does not get to fill the table at will.
                 if (report.State == InstanceState.Stopped || _rows.Values.Count(r => r.AssignedNodeId == nodeId) >= MaxInstancesPerNode)
                 {
-                    return;
+                    return false;
                 }
 
                 var key = report.Kind == WorkloadKind.Service ? WorkloadKeys.ServiceSet(report.Function, report.Version) : report.Function;
@@ -100,9 +122,10 @@ internal sealed class InstanceTable
                     _staleCopies[(report.InstanceId, nodeId)] = row.Function;
                 }
 
-                return;
+                return false;
             }
 
+            var wasReady = row.Ready;
             row.ReportedNodeId = nodeId;
             row.ReportedAt = _time.GetTimestamp();
             row.Version = report.Version;
@@ -118,6 +141,8 @@ internal sealed class InstanceTable
             {
                 row.CommittedStateVersion = report.StateVersion;
             }
+
+            return wasReady != row.Ready;
         }
     }
 
@@ -157,9 +182,14 @@ internal sealed class InstanceTable
     /// </summary>
     public void Remove(string instanceId)
     {
+        var wasReady = false;
         lock (_gate)
         {
-            _rows.Remove(instanceId);
+            if (_rows.Remove(instanceId, out var removed))
+            {
+                wasReady = removed.Ready;
+            }
+
             var now = _time.GetTimestamp();
             foreach (var expired in _stopping.Where(s => _time.GetElapsedTime(s.Value, now) > StoppingMemory).Select(s => s.Key).ToArray())
             {
@@ -167,6 +197,11 @@ internal sealed class InstanceTable
             }
 
             _stopping[instanceId] = now;
+        }
+
+        if (wasReady)
+        {
+            ReadinessChanged?.Invoke();
         }
     }
 

@@ -19,6 +19,7 @@ public static class InstancePlacement
         // Instances per node after the decisions taken so far: the "fewest instances" of every choice.
         var load = survivors.ToDictionary(n => n.NodeId, _ => 0, StringComparer.Ordinal);
         var hosting = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+        var copies = new Dictionary<(string Function, string NodeId), int>();
         foreach (var instance in snapshot.Instances)
         {
             if (load.ContainsKey(instance.NodeId))
@@ -27,11 +28,16 @@ public static class InstancePlacement
             }
 
             Hosts(hosting, instance.Function).Add(instance.NodeId);
+            copies[(instance.Function, instance.NodeId)] = copies.GetValueOrDefault((instance.Function, instance.NodeId)) + 1;
         }
+
+        var everyNode = snapshot.Functions.Where(f => f.Instances is null).Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
 
         var backups = snapshot.Backups ?? new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
 
-        // 1. Instances of lost nodes resume elsewhere; instances away from a home cluster that serves again go back.
+        // 1. Instances of lost nodes resume elsewhere; instances away from a home cluster that serves
+        //    again go back; a second copy of a one-per-node function on a node goes to a node of its
+        //    cluster that has none (the node it left came back, say).
         foreach (var instance in snapshot.Instances.OrderBy(i => i.InstanceId, StringComparer.Ordinal))
         {
             if (!nodes.TryGetValue(instance.NodeId, out var current))
@@ -42,11 +48,16 @@ public static class InstancePlacement
             var homeCluster = instance.HomeCluster ?? current.Cluster;
             if (current.Lost)
             {
-                MoveFromLost(instance, current, homeCluster, survivors, backups, load, hosting, actions);
+                var target = MoveFromLost(instance, current, homeCluster, survivors, backups, load, hosting, actions);
+                if (target is not null)
+                {
+                    copies[(instance.Function, target)] = copies.GetValueOrDefault((instance.Function, target)) + 1;
+                }
             }
-            else if (current.Cluster != homeCluster && !backups.ContainsKey(homeCluster))
+            else if (!backups.ContainsKey(homeCluster)
+                && (current.Cluster != homeCluster || (everyNode.Contains(instance.Function) && copies.GetValueOrDefault((instance.Function, current.NodeId)) > 1)))
             {
-                FailBack(instance, current, homeCluster, survivors, load, hosting, actions);
+                Rehome(instance, current, homeCluster, everyNode.Contains(instance.Function), survivors, load, hosting, copies, actions);
             }
         }
 
@@ -88,7 +99,8 @@ public static class InstancePlacement
     /// An instance of a lost node: to its home cluster while it serves, else to its backups in order,
     /// else to any survivor; inside the chosen cluster, the node running fewest instances.
     /// </summary>
-    private static void MoveFromLost(PlacementInstance instance, PlacementNode lost, string homeCluster, List<PlacementNode> survivors, IReadOnlyDictionary<string, IReadOnlyList<string>> backups, Dictionary<string, int> load, Dictionary<string, HashSet<string>> hosting, List<PlacementAction> actions)
+    /// <returns>The node it resumes on; null when none survives.</returns>
+    private static string? MoveFromLost(PlacementInstance instance, PlacementNode lost, string homeCluster, List<PlacementNode> survivors, IReadOnlyDictionary<string, IReadOnlyList<string>> backups, Dictionary<string, int> load, Dictionary<string, HashSet<string>> hosting, List<PlacementAction> actions)
     {
         var order = backups.TryGetValue(homeCluster, out var targets) ? targets : [homeCluster];
         PlacementNode? target = null;
@@ -120,25 +132,28 @@ public static class InstancePlacement
         {
             actions.Add(new PlacementAction(PlacementActionKind.Shortfall, instance.Function, instance.InstanceId, lost.NodeId, null,
                 $"node '{lost.NodeId}' is lost and no node survives to resume instance '{instance.InstanceId}' on"));
-            return;
+            return null;
         }
 
         load[target.NodeId]++;
         Hosts(hosting, instance.Function).Add(target.NodeId);
         actions.Add(new PlacementAction(PlacementActionKind.Move, instance.Function, instance.InstanceId, lost.NodeId, target.NodeId,
             $"node '{lost.NodeId}' is lost; resumed on node '{target.NodeId}' ({where}, {load[target.NodeId] - 1} instances before) from its last committed state"));
+        return target.NodeId;
     }
 
     /// <summary>
-    /// An instance running away from its home cluster while that cluster serves again: back to the
-    /// home node with fewest instances of the workload, then fewest in all. Nothing when none survives.
+    /// An instance to bring home: away from its home cluster while that cluster serves again
+    /// (failback), or a second copy of a one-per-node function on its node (rebalance). It goes to the
+    /// home node with fewest copies of the workload, then fewest instances; a one-per-node function
+    /// only to a node that has none, else it waits where it is.
     /// </summary>
-    private static void FailBack(PlacementInstance instance, PlacementNode current, string homeCluster, List<PlacementNode> survivors, Dictionary<string, int> load, Dictionary<string, HashSet<string>> hosting, List<PlacementAction> actions)
+    private static void Rehome(PlacementInstance instance, PlacementNode current, string homeCluster, bool onePerNode, List<PlacementNode> survivors, Dictionary<string, int> load, Dictionary<string, HashSet<string>> hosting, Dictionary<(string Function, string NodeId), int> copies, List<PlacementAction> actions)
     {
-        var hosts = Hosts(hosting, instance.Function);
+        var function = instance.Function;
         var target = survivors
-            .Where(n => n.Cluster == homeCluster)
-            .OrderBy(n => hosts.Contains(n.NodeId) ? 1 : 0)
+            .Where(n => n.Cluster == homeCluster && n.NodeId != current.NodeId && (!onePerNode || copies.GetValueOrDefault((function, n.NodeId)) == 0))
+            .OrderBy(n => copies.GetValueOrDefault((function, n.NodeId)))
             .ThenBy(n => load[n.NodeId])
             .ThenBy(n => n.ServerNumber)
             .FirstOrDefault();
@@ -147,15 +162,24 @@ public static class InstancePlacement
             return;
         }
 
+        var left = copies[(function, current.NodeId)] -= 1;
+        if (left == 0)
+        {
+            Hosts(hosting, function).Remove(current.NodeId);
+        }
+
         if (load.ContainsKey(current.NodeId))
         {
             load[current.NodeId]--;
         }
 
+        copies[(function, target.NodeId)] = copies.GetValueOrDefault((function, target.NodeId)) + 1;
         load[target.NodeId]++;
-        hosts.Add(target.NodeId);
-        actions.Add(new PlacementAction(PlacementActionKind.Move, instance.Function, instance.InstanceId, current.NodeId, target.NodeId,
-            $"failback: home cluster '{homeCluster}' serves again; instance '{instance.InstanceId}' moves from node '{current.NodeId}' of cluster '{current.Cluster}' to node '{target.NodeId}' with its last committed state"));
+        Hosts(hosting, function).Add(target.NodeId);
+        var reason = current.Cluster != homeCluster
+            ? $"failback: home cluster '{homeCluster}' serves again; instance '{instance.InstanceId}' moves from node '{current.NodeId}' of cluster '{current.Cluster}' to node '{target.NodeId}' with its last committed state"
+            : $"rebalance: node '{current.NodeId}' runs {left + 1} instances of '{function}' and node '{target.NodeId}' of the same cluster none; instance '{instance.InstanceId}' moves there with its last committed state";
+        actions.Add(new PlacementAction(PlacementActionKind.Move, function, instance.InstanceId, current.NodeId, target.NodeId, reason));
     }
 
     private static PlacementNode? Fewest(IEnumerable<PlacementNode> nodes, Dictionary<string, int> load)

@@ -244,4 +244,43 @@ public class InstancePlacementTests
         => Assert.DoesNotContain(
             DecideWithBackups([Lost("a1", "a", 1), Alive("b1", "b", 1)], NoBackups(), new PlacementInstance("i1", "counter", "b1", HomeCluster: "a")),
             a => a.Kind == PlacementActionKind.Move);
+
+    [Fact]
+    public void Decide_TwoAwayOneFreeHomeNode_OneFailsBackTheOtherWaitsForAFreeNode()
+    {
+        var actions = DecideWithBackups(
+            [Alive("a1", "a", 1), Alive("a2", "a", 2), Alive("b1", "b", 1), Alive("b2", "b", 2)],
+            NoBackups(),
+            new("i1", "counter", "b1", HomeCluster: "a"),
+            new("i2", "counter", "b2", HomeCluster: "a"),
+            new("i3", "counter", "a2", HomeCluster: "a"),
+            new("i4", "counter", "b1", HomeCluster: "b"),
+            new("i5", "counter", "b2", HomeCluster: "b"));
+
+        var move = Assert.Single(actions);
+        Assert.Equal(("i1", "a1"), (move.InstanceId, move.ToNodeId));
+    }
+
+    [Fact]
+    public void Decide_SecondCopyOnANodeAndANodeOfItsClusterWithNone_OneMovesThere()
+    {
+        var actions = DecideWithBackups(
+            [Alive("a1", "a", 1), Alive("a2", "a", 2), Alive("a3", "a", 3)],
+            NoBackups(),
+            new("i1", "counter", "a1"),
+            new("i2", "counter", "a1"),
+            new("i3", "counter", "a2"));
+
+        var move = Assert.Single(actions);
+        Assert.Equal((PlacementActionKind.Move, "i1", "a1", "a3"), (move.Kind, move.InstanceId, move.FromNodeId, move.ToNodeId));
+        Assert.StartsWith("rebalance:", move.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Decide_CountedWorkloadTwoOnANode_NotRebalanced()
+        => Assert.Empty(InstancePlacement.Decide(new PlacementSnapshot(
+            [Alive("a1", "a", 1), Alive("a2", "a", 2)],
+            [new PlacementFunction("service/web@1", 2)],
+            [new PlacementInstance("i1", "service/web@1", "a1"), new PlacementInstance("i2", "service/web@1", "a1")],
+            NoBackups())));
 }
