@@ -23,6 +23,9 @@ public static class Autoscaler
     /// <summary>How many ranked candidates a decision reports at least (it always reports the chosen ones).</summary>
     public const int CandidatesReported = 5;
 
+    /// <summary>How many of the best GPUs a pass sorts at least before it reads further (see <see cref="GpuRanking"/>).</summary>
+    internal const int SelectedGpus = 512;
+
     /// <summary><c>ceil(queue / SLO) + margin</c>; a negative queue counts as empty.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="slo"/> is below 1.</exception>
     public static int Formula(int queueLength, int slo, int margin)
@@ -41,7 +44,13 @@ public static class Autoscaler
 
     /// <summary>One scaling and placement pass over the snapshot.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A function's SLO is below 1.</exception>
-    public static ScalingResult Decide(ScalingSnapshot snapshot)
+    public static ScalingResult Decide(ScalingSnapshot snapshot) => Decide(snapshot, selectedGpus: null);
+
+    /// <summary>
+    /// The pass, with the first selection of GPUs sized by the caller: a seam for tests, which make it
+    /// small so that their small fleets read past it. Null sizes it as <see cref="Decide(ScalingSnapshot)"/> does.
+    /// </summary>
+    internal static ScalingResult Decide(ScalingSnapshot snapshot, int? selectedGpus)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         var functions = snapshot.Functions;
@@ -113,6 +122,13 @@ public static class Autoscaler
 
         var decisions = new List<ScalingDecision>(plans.Count);
         var previous = new Dictionary<string, ScalingPrevious>(StringComparer.Ordinal);
+        // Enough of the best GPUs to place every start of the pass several times over without ranking the rest.
+        var startsWanted = 0;
+        foreach (var plan in plans)
+        {
+            startsWanted += Math.Max(0, plan.Desired - plan.Current);
+        }
+
         GpuRanking? ranking = null;
         Dictionary<string, ScalingNode>? nodes = null;
         try
@@ -121,7 +137,7 @@ public static class Autoscaler
             {
                 if (plan.Desired > plan.Current)
                 {
-                    ranking ??= GpuRanking.Of(snapshot.Nodes);
+                    ranking ??= GpuRanking.Of(snapshot.Nodes, selectedGpus ?? Math.Max(SelectedGpus, 8 * startsWanted));
                     decisions.Add(ScaleUp(plan, ranking));
                     continue;
                 }
@@ -133,7 +149,7 @@ public static class Autoscaler
                     continue;
                 }
 
-                nodes ??= NodesById(snapshot.Nodes);
+                nodes ??= NodesOf(plans, snapshot.Nodes);
                 decisions.Add(ScaleDown(plan, nodes));
             }
         }
@@ -189,15 +205,16 @@ public static class Autoscaler
         }
 
         // A node's first GPU in the order with the memory is its best; the node is then taken.
-        var found = new List<(int Index, GpuRank Rank)>(Math.Max(wanted, CandidatesReported));
         var reported = Math.Max(wanted, CandidatesReported);
+        var found = new List<(int Place, GpuRank Rank)>(reported);
         if (need <= ranking.MaxMemoryFreeBytes)
         {
-            for (var i = 0; found.Count < reported && ranking.TryGet(i, out var rank); i++)
+            var cursor = default(GpuCursor);
+            while (found.Count < reported && ranking.Next(ref cursor, out var rank, out var place))
             {
-                if (rank.MemoryFreeBytes >= need && hosts.Add(rank.NodeId))
+                if (rank.MemoryFreeBytes >= need && hosts.Add(ranking.Node(rank).NodeId))
                 {
-                    found.Add((i, rank));
+                    found.Add((place, rank));
                 }
             }
         }
@@ -206,16 +223,18 @@ public static class Autoscaler
         for (var c = 0; c < found.Count; c++)
         {
             var rank = found[c].Rank;
-            candidates[c] = new ScalingCandidate(rank.NodeId, rank.Gpu.Uuid, rank.CommandQueueLength, rank.UtilizationPercent,
-                rank.MemoryFreeBytes, rank.Priority, rank.Weight, c + 1);
+            var node = ranking.Node(rank);
+            var gpu = ranking.Gpu(rank);
+            candidates[c] = new ScalingCandidate(node.NodeId, gpu.Uuid, gpu.CommandQueueLength, gpu.UtilizationPercent,
+                rank.MemoryFreeBytes, node.Priority, node.Weight, c + 1);
         }
 
         var placed = Math.Min(wanted, found.Count);
         var starts = new ScalingStart[placed];
-        for (var c = placed - 1; c >= 0; c--)
+        for (var c = 0; c < placed; c++)
         {
             starts[c] = new ScalingStart(candidates[c].NodeId, candidates[c].GpuUuid, c + 1);
-            ranking.Consume(found[c].Index, need);
+            ranking.Consume(found[c].Rank, found[c].Place, need);
         }
 
         var shortfall = wanted - placed;
@@ -269,12 +288,36 @@ public static class Autoscaler
             + $"{plan.Desired} wanted, {plan.Current} serve or start ({plan.Starting} starting)";
     }
 
-    private static Dictionary<string, ScalingNode> NodesById(IReadOnlyList<ScalingNode> nodes)
+    /// <summary>
+    /// The nodes of the instances of the functions that scale down: a sweep over the nodes against a
+    /// small set, cheaper than a dictionary of all 10 000.
+    /// </summary>
+    private static Dictionary<string, ScalingNode> NodesOf(List<Plan> plans, IReadOnlyList<ScalingNode> nodes)
     {
-        var byId = new Dictionary<string, ScalingNode>(nodes.Count, StringComparer.Ordinal);
+        var byId = new Dictionary<string, ScalingNode>(StringComparer.Ordinal);
+        foreach (var plan in plans)
+        {
+            if (plan.Desired < plan.Current && plan.BelowFor is null)
+            {
+                foreach (var instance in plan.Instances)
+                {
+                    byId.TryAdd(instance.NodeId, null!);
+                }
+            }
+        }
+
         for (var n = 0; n < nodes.Count; n++)
         {
-            byId.TryAdd(nodes[n].NodeId, nodes[n]);
+            if (byId.TryGetValue(nodes[n].NodeId, out var known) && known is null)
+            {
+                byId[nodes[n].NodeId] = nodes[n];
+            }
+        }
+
+        // Nodes not in the snapshot: their instances' GPUs are unknown.
+        foreach (var missing in byId.Where(p => p.Value is null).Select(p => p.Key).ToList())
+        {
+            byId.Remove(missing);
         }
 
         return byId;

@@ -3,29 +3,54 @@ using System.Buffers;
 namespace Drover.Decisions.Scaling;
 
 /// <summary>
-/// The usable GPUs of one pass in placement order, sorted only as far as the pass reads: a binary
-/// heap of all of them (built in linear time) feeds a sorted prefix on demand, so a pass that starts
-/// a few hundred instances over 80 000 GPUs orders a few hundred, not 80 000. A start placed on a GPU
-/// takes its memory: the GPU moves back to where its smaller free memory puts it, so later starts of
-/// the same pass see what is left.
+/// The usable GPUs of one pass (healthy, on an eligible node) in placement order, sorted only as far
+/// as the pass reads. One sweep keeps the best few thousand in a bounded heap (most GPUs are turned
+/// away by one integer compare) and sorts them; only a pass that reads past them ranks the rest, in a
+/// heap built in linear time that feeds the sorted list on demand. A start placed on a GPU takes its
+/// memory: the GPU leaves its place (a tombstone, so nothing shifts) and joins a short sorted list of
+/// moved GPUs where its smaller free memory puts it; a read merges the two, so later starts of the
+/// same pass see what is left.
 /// </summary>
-/// <remarks>Invariant: every GPU of the prefix ranks before every GPU still in the heap.</remarks>
+/// <remarks>
+/// Invariant: every GPU of the sorted list and of the moved list ranks before every GPU in neither
+/// (those past the selection's boundary: in the heap once it is built, else still in the snapshot or
+/// set aside).
+/// </remarks>
 internal sealed class GpuRanking : IDisposable
 {
-    private readonly List<GpuRank> _sorted = [];
-    private GpuRank[] _heap;
+    private readonly IReadOnlyList<ScalingNode> _nodes;
+    /// <summary>Where <see cref="Next"/> says a GPU from the moved list lies.</summary>
+    public const int Moved = -1;
+
+    private const int Nowhere = -2;
+
+    private readonly List<GpuRank> _sorted;
+
+    /// <summary>Per place in <see cref="_sorted"/>: a start took memory of it and it moved to <see cref="_moved"/> (or further).</summary>
+    private readonly List<bool> _taken;
+
+    /// <summary>GPUs whose memory a start took, in placement order.</summary>
+    private readonly List<GpuRank> _moved = [];
+
+    /// <summary>The worst GPU the first sweep kept; null when it kept them all.</summary>
+    private readonly GpuRank? _boundary;
+
+    /// <summary>GPUs whose start moved them past the boundary before the rest was ranked.</summary>
+    private readonly List<GpuRank> _setAside = [];
+
+    private GpuRank[]? _heap;
     private int _heapCount;
 
-    private GpuRanking(IReadOnlyList<ScalingNode> nodes)
+    private GpuRanking(IReadOnlyList<ScalingNode> nodes, int keep)
     {
-        var total = 0;
-        for (var n = 0; n < nodes.Count; n++)
-        {
-            total += nodes[n].Eligible ? nodes[n].Gpus.Count : 0;
-        }
+        _nodes = nodes;
+        var selection = new GpuRank[keep];
+        var count = 0;
+        var full = false;
+        var maxFree = 0L;
 
-        // Rented: at 80 000 GPUs the array is a few MiB, which a pass every second should not allocate.
-        _heap = ArrayPool<GpuRank>.Shared.Rent(Math.Max(total, 16));
+        // The worst kept GPU's first two keys: once the selection is full, a GPU with a larger one is out at once.
+        ulong worstLoad = ulong.MaxValue, worstMemory = ulong.MaxValue;
         for (var n = 0; n < nodes.Count; n++)
         {
             var node = nodes[n];
@@ -38,70 +63,158 @@ internal sealed class GpuRanking : IDisposable
             for (var g = 0; g < gpus.Count; g++)
             {
                 var gpu = gpus[g];
-                if (gpu.Healthy)
+                if (!gpu.Healthy)
                 {
-                    _heap[_heapCount++] = new GpuRank(node, g, gpu, gpu.MemoryFreeBytes);
-                    MaxMemoryFreeBytes = Math.Max(MaxMemoryFreeBytes, gpu.MemoryFreeBytes);
+                    continue;
+                }
+
+                var free = gpu.MemoryFreeBytes;
+                maxFree = Math.Max(maxFree, free);
+                if (count == keep)
+                {
+                    full = true;
+                    var load = GpuRank.LoadKey(gpu);
+                    if (load > worstLoad || (load == worstLoad && GpuRank.MemoryKey(free) > worstMemory))
+                    {
+                        continue;
+                    }
+                }
+
+                var rank = new GpuRank(node, n, gpu, g, free);
+                if (count < keep)
+                {
+                    // A max-heap: the worst kept GPU on top, where the next one is compared.
+                    SiftUp(selection, count++, rank, worstFirst: true);
+                }
+                else if (Compare(rank, selection[0]) < 0)
+                {
+                    SiftDown(selection, count, 0, rank, worstFirst: true);
+                }
+                else
+                {
+                    continue;
+                }
+
+                if (count == keep)
+                {
+                    (worstLoad, worstMemory) = (selection[0].Load, selection[0].Memory);
                 }
             }
         }
 
-        for (var i = (_heapCount / 2) - 1; i >= 0; i--)
+        MaxMemoryFreeBytes = maxFree;
+        if (full)
         {
-            SiftDown(i);
+            _boundary = selection[0];
+        }
+
+        Array.Sort(selection, 0, count, new Comparer(this));
+        _sorted = new List<GpuRank>(count + 16);
+        _taken = new List<bool>(count + 16);
+        for (var i = 0; i < count; i++)
+        {
+            _sorted.Add(selection[i]);
+            _taken.Add(false);
         }
     }
 
     /// <summary>The most free memory of any usable GPU before this pass's starts: no start needing more can be placed.</summary>
     public long MaxMemoryFreeBytes { get; }
 
-    /// <summary>Ranks the healthy GPUs of the eligible nodes.</summary>
-    public static GpuRanking Of(IReadOnlyList<ScalingNode> nodes) => new(nodes);
+    /// <summary>Ranks the healthy GPUs of the eligible nodes, sorting at first the best <paramref name="keep"/> of them.</summary>
+    public static GpuRanking Of(IReadOnlyList<ScalingNode> nodes, int keep) => new(nodes, Math.Max(1, keep));
 
-    /// <summary>The GPU at <paramref name="index"/> in placement order (0 is best); false past the last.</summary>
-    public bool TryGet(int index, out GpuRank rank)
+    /// <summary>The node of a GPU.</summary>
+    public ScalingNode Node(in GpuRank rank) => _nodes[rank.NodeIndex];
+
+    /// <summary>The GPU's record in the snapshot.</summary>
+    public ScalingGpu Gpu(in GpuRank rank) => _nodes[rank.NodeIndex].Gpus[rank.GpuIndex];
+
+    /// <summary>
+    /// The next GPU in placement order after <paramref name="cursor"/> (a default cursor starts at the
+    /// best); false past the last. <paramref name="place"/> says where it lies, for <see cref="Consume"/>.
+    /// </summary>
+    public bool Next(ref GpuCursor cursor, out GpuRank rank, out int place)
     {
-        while (_sorted.Count <= index && _heapCount > 0)
+        while (true)
         {
-            _sorted.Add(Pop());
-        }
+            // Moved GPUs rank before all that are not read yet: the sorted list grows only once both are read out.
+            if (cursor.Sorted >= _sorted.Count && cursor.Moved >= _moved.Count)
+            {
+                Extend();
+            }
 
-        if (index < _sorted.Count)
-        {
-            rank = _sorted[index];
+            if (cursor.Sorted < _sorted.Count && _taken[cursor.Sorted])
+            {
+                cursor.Sorted++;
+                continue;
+            }
+
+            var fromSorted = cursor.Sorted < _sorted.Count;
+            var fromMoved = cursor.Moved < _moved.Count;
+            if (!fromSorted && !fromMoved)
+            {
+                rank = default;
+                place = Nowhere;
+                return false;
+            }
+
+            if (fromSorted && (!fromMoved || Compare(_sorted[cursor.Sorted], _moved[cursor.Moved]) < 0))
+            {
+                rank = _sorted[cursor.Sorted];
+                place = cursor.Sorted++;
+                return true;
+            }
+
+            rank = _moved[cursor.Moved++];
+            place = Moved;
             return true;
         }
-
-        rank = default;
-        return false;
     }
 
     /// <summary>
-    /// Takes <paramref name="bytes"/> of the free memory of the GPU at <paramref name="index"/>. The GPU
-    /// only moves later, so positions before <paramref name="index"/> stay as they were: consume the
-    /// starts of one function from the last to the first.
+    /// Takes <paramref name="bytes"/> of the free memory of a GPU <see cref="Next"/> returned, at the
+    /// place it gave; the places of other GPUs already read stay valid.
     /// </summary>
-    public void Consume(int index, long bytes)
+    public void Consume(in GpuRank rank, int place, long bytes)
     {
         if (bytes == 0)
         {
             return;
         }
 
-        var less = _sorted[index].Less(bytes);
-        _sorted.RemoveAt(index);
-        if (_heapCount > 0 && GpuRank.Compare(less, _heap[0]) > 0)
+        if (place >= 0)
         {
-            Push(less);
+            _taken[place] = true;
+        }
+        else
+        {
+            var (node, gpu) = (rank.NodeIndex, rank.GpuIndex);
+            _moved.RemoveAt(_moved.FindIndex(m => m.NodeIndex == node && m.GpuIndex == gpu));
+        }
+
+        var less = rank.Less(bytes);
+        if (_heap is not null ? _heapCount > 0 && Compare(less, _heap[0]) > 0 : _boundary is { } boundary && Compare(less, boundary) > 0)
+        {
+            if (_heap is not null)
+            {
+                // Room is there: the GPU came out of the heap, or out of the selection the heap excludes.
+                SiftUp(_heap, _heapCount++, less, worstFirst: false);
+            }
+            else
+            {
+                _setAside.Add(less);
+            }
+
             return;
         }
 
-        // Its new place in the prefix: after every GPU that ranks before it (no two GPUs tie).
-        int low = index, high = _sorted.Count;
+        // Its place among the moved GPUs: after every one that ranks before it (no two GPUs tie).
+        int low = 0, high = _moved.Count;
         while (low < high)
         {
             var middle = (low + high) >>> 1;
-            if (GpuRank.Compare(_sorted[middle], less) < 0)
+            if (Compare(_moved[middle], less) < 0)
             {
                 low = middle + 1;
             }
@@ -111,77 +224,160 @@ internal sealed class GpuRanking : IDisposable
             }
         }
 
-        _sorted.Insert(low, less);
+        _moved.Insert(low, less);
+    }
+
+    /// <summary>One more GPU at the end of the sorted list, from the heap (ranking the rest first when the selection is read out).</summary>
+    private void Extend()
+    {
+        if (_boundary is not null && _heap is null)
+        {
+            RankTheRest();
+        }
+
+        if (_heapCount > 0)
+        {
+            _sorted.Add(Pop());
+            _taken.Add(false);
+        }
     }
 
     public void Dispose()
     {
-        if (_heap.Length > 0)
+        if (_heap is { Length: > 0 } heap)
         {
-            ArrayPool<GpuRank>.Shared.Return(_heap, clearArray: true);
+            ArrayPool<GpuRank>.Shared.Return(heap);
             _heap = [];
             _heapCount = 0;
         }
     }
 
+    /// <summary>Negative when <paramref name="a"/> ranks better (is placed on first).</summary>
+    public int Compare(in GpuRank a, in GpuRank b)
+    {
+        var byKeys = GpuRank.CompareKeys(a, b);
+        if (byKeys != 0 || a.NodeIndex == b.NodeIndex)
+        {
+            return byKeys != 0 ? byKeys : a.GpuIndex.CompareTo(b.GpuIndex);
+        }
+
+        var byNode = string.CompareOrdinal(_nodes[a.NodeIndex].NodeId, _nodes[b.NodeIndex].NodeId);
+        return byNode != 0 ? byNode : a.NodeIndex.CompareTo(b.NodeIndex);
+    }
+
+    /// <summary>
+    /// The pass read past the first selection: every usable GPU ranking after its boundary, and those
+    /// set aside, go into a heap. Slow (the whole fleet again) and rare: a pass that starts more than
+    /// the selection was sized for, or a function that finds too few candidates.
+    /// </summary>
+    private void RankTheRest()
+    {
+        var boundary = _boundary!.Value;
+        var total = _setAside.Count;
+        for (var n = 0; n < _nodes.Count; n++)
+        {
+            total += _nodes[n].Eligible ? _nodes[n].Gpus.Count : 0;
+        }
+
+        // Rented: at 80 000 GPUs the array is a few MiB, which a pass every second should not allocate.
+        var heap = ArrayPool<GpuRank>.Shared.Rent(Math.Max(total, 16));
+        var count = 0;
+        foreach (var rank in _setAside)
+        {
+            heap[count++] = rank;
+        }
+
+        for (var n = 0; n < _nodes.Count; n++)
+        {
+            var node = _nodes[n];
+            if (!node.Eligible)
+            {
+                continue;
+            }
+
+            for (var g = 0; g < node.Gpus.Count; g++)
+            {
+                var gpu = node.Gpus[g];
+                var rank = new GpuRank(node, n, gpu, g, gpu.MemoryFreeBytes);
+                if (gpu.Healthy && Compare(rank, boundary) > 0)
+                {
+                    heap[count++] = rank;
+                }
+            }
+        }
+
+        for (var i = (count / 2) - 1; i >= 0; i--)
+        {
+            SiftDown(heap, count, i, heap[i], worstFirst: false);
+        }
+
+        _heap = heap;
+        _heapCount = count;
+    }
+
     private GpuRank Pop()
     {
-        var top = _heap[0];
+        var heap = _heap!;
+        var top = heap[0];
         _heapCount--;
         if (_heapCount > 0)
         {
-            _heap[0] = _heap[_heapCount];
-            SiftDown(0);
+            SiftDown(heap, _heapCount, 0, heap[_heapCount], worstFirst: false);
         }
 
-        _heap[_heapCount] = default;
         return top;
     }
 
-    private void Push(GpuRank rank)
+    /// <summary>Whether <paramref name="a"/> belongs above <paramref name="b"/>: better in the pass's heap, worse in the selection's.</summary>
+    private bool Above(in GpuRank a, in GpuRank b, bool worstFirst)
+        => worstFirst ? Compare(a, b) > 0 : Compare(a, b) < 0;
+
+    private void SiftUp(GpuRank[] heap, int i, GpuRank rank, bool worstFirst)
     {
-        // Room is there: the GPU came out of the heap, and the prefix just gave it up.
-        var i = _heapCount++;
         while (i > 0)
         {
             var parent = (i - 1) / 2;
-            if (GpuRank.Compare(_heap[parent], rank) <= 0)
+            if (!Above(rank, heap[parent], worstFirst))
             {
                 break;
             }
 
-            _heap[i] = _heap[parent];
+            heap[i] = heap[parent];
             i = parent;
         }
 
-        _heap[i] = rank;
+        heap[i] = rank;
     }
 
-    private void SiftDown(int i)
+    private void SiftDown(GpuRank[] heap, int count, int i, GpuRank rank, bool worstFirst)
     {
-        var item = _heap[i];
         while (true)
         {
             var child = (2 * i) + 1;
-            if (child >= _heapCount)
+            if (child >= count)
             {
                 break;
             }
 
-            if (child + 1 < _heapCount && GpuRank.Compare(_heap[child + 1], _heap[child]) < 0)
+            if (child + 1 < count && Above(heap[child + 1], heap[child], worstFirst))
             {
                 child++;
             }
 
-            if (GpuRank.Compare(_heap[child], item) >= 0)
+            if (!Above(heap[child], rank, worstFirst))
             {
                 break;
             }
 
-            _heap[i] = _heap[child];
+            heap[i] = heap[child];
             i = child;
         }
 
-        _heap[i] = item;
+        heap[i] = rank;
+    }
+
+    private sealed class Comparer(GpuRanking ranking) : IComparer<GpuRank>
+    {
+        public int Compare(GpuRank x, GpuRank y) => ranking.Compare(x, y);
     }
 }
