@@ -53,9 +53,9 @@ public static class Autoscaler
     internal static ScalingResult Decide(ScalingSnapshot snapshot, int? selectedGpus)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
-        var functions = snapshot.Functions;
-        var byName = new Dictionary<string, int>(functions.Count, StringComparer.Ordinal);
-        for (var f = 0; f < functions.Count; f++)
+        var functions = Lists.Span(snapshot.Functions);
+        var byName = new Dictionary<string, int>(functions.Length, StringComparer.Ordinal);
+        for (var f = 0; f < functions.Length; f++)
         {
             var function = functions[f];
             if (function.Slo < 1)
@@ -68,11 +68,11 @@ public static class Autoscaler
         }
 
         // One sweep over the instances: counts per function, and each instance's function for later.
-        var instances = snapshot.Instances;
-        var current = new int[functions.Count];
-        var starting = new int[functions.Count];
-        var functionOf = new int[instances.Count];
-        for (var i = 0; i < instances.Count; i++)
+        var instances = Lists.Span(snapshot.Instances);
+        var current = new int[functions.Length];
+        var starting = new int[functions.Length];
+        var functionOf = new int[instances.Length];
+        for (var i = 0; i < instances.Length; i++)
         {
             var instance = instances[i];
             if (byName.TryGetValue(instance.Function, out var f))
@@ -89,7 +89,7 @@ public static class Autoscaler
         }
 
         var plans = new List<Plan>();
-        for (var f = 0; f < functions.Count; f++)
+        for (var f = 0; f < functions.Length; f++)
         {
             if (PlanFor(functions[f], f, current[f], starting[f], snapshot) is { } plan)
             {
@@ -105,14 +105,14 @@ public static class Autoscaler
         plans.Sort((a, b) => string.CompareOrdinal(a.Function.Name, b.Function.Name));
 
         // The instances of the functions that change, and only those.
-        var planOf = new int[functions.Count];
+        var planOf = new int[functions.Length];
         Array.Fill(planOf, -1);
         for (var p = 0; p < plans.Count; p++)
         {
             planOf[plans[p].Index] = p;
         }
 
-        for (var i = 0; i < instances.Count; i++)
+        for (var i = 0; i < instances.Length; i++)
         {
             if (functionOf[i] >= 0 && planOf[functionOf[i]] is var p and >= 0)
             {
@@ -306,11 +306,11 @@ public static class Autoscaler
             }
         }
 
-        for (var n = 0; n < nodes.Count; n++)
+        foreach (var node in Lists.Span(nodes))
         {
-            if (byId.TryGetValue(nodes[n].NodeId, out var known) && known is null)
+            if (byId.TryGetValue(node.NodeId, out var known) && known is null)
             {
-                byId[nodes[n].NodeId] = nodes[n];
+                byId[node.NodeId] = node;
             }
         }
 

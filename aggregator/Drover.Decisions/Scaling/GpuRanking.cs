@@ -4,8 +4,8 @@ namespace Drover.Decisions.Scaling;
 
 /// <summary>
 /// The usable GPUs of one pass (healthy, on an eligible node) in placement order, sorted only as far
-/// as the pass reads. One sweep keeps the best few thousand in a bounded heap (most GPUs are turned
-/// away by one integer compare) and sorts them; only a pass that reads past them ranks the rest, in a
+/// as the pass reads. One sweep keeps the best few hundred (a quickselect over a buffer; most GPUs are
+/// turned away by one integer compare) and sorts them; only a pass that reads past them ranks the rest, in a
 /// heap built in linear time that feeds the sorted list on demand. A start placed on a GPU takes its
 /// memory: the GPU leaves its place (a tombstone, so nothing shifts) and joins a short sorted list of
 /// moved GPUs where its smaller free memory puts it; a read merges the two, so later starts of the
@@ -18,7 +18,7 @@ namespace Drover.Decisions.Scaling;
 /// </remarks>
 internal sealed class GpuRanking : IDisposable
 {
-    private readonly IReadOnlyList<ScalingNode> _nodes;
+    private readonly ScalingNode[] _nodes;
     /// <summary>Where <see cref="Next"/> says a GPU from the moved list lies.</summary>
     public const int Moved = -1;
 
@@ -43,24 +43,29 @@ internal sealed class GpuRanking : IDisposable
 
     private GpuRanking(IReadOnlyList<ScalingNode> nodes, int keep)
     {
-        _nodes = nodes;
-        var selection = new GpuRank[keep];
-        var count = 0;
-        var full = false;
-        var maxFree = 0L;
+        _nodes = Lists.Array(nodes);
 
-        // The worst kept GPU's first two keys: once the selection is full, a GPU with a larger one is out at once.
-        ulong worstLoad = ulong.MaxValue, worstMemory = ulong.MaxValue;
-        for (var n = 0; n < nodes.Count; n++)
+        // Usable GPUs go into a buffer of twice the selection; when it fills, a quickselect keeps the best
+        // half, and the worst kept becomes the bar the rest of the sweep must pass. Most GPUs fail it on
+        // their first key, and those that pass cost a copy, not a heap's log(n) moves.
+        var buffer = new GpuRank[2 * keep];
+        var count = 0;
+        var usable = 0;
+        var maxFree = 0L;
+        GpuRank? bar = null;
+        ulong barLoad = ulong.MaxValue, barMemory = ulong.MaxValue;
+        var scratch = System.Array.Empty<ScalingGpu>();
+        var all = _nodes.AsSpan();
+        for (var n = 0; n < all.Length; n++)
         {
-            var node = nodes[n];
+            var node = all[n];
             if (!node.Eligible)
             {
                 continue;
             }
 
-            var gpus = node.Gpus;
-            for (var g = 0; g < gpus.Count; g++)
+            var gpus = Lists.Span(node.Gpus, ref scratch);
+            for (var g = 0; g < gpus.Length; g++)
             {
                 var gpu = gpus[g];
                 if (!gpu.Healthy)
@@ -68,52 +73,51 @@ internal sealed class GpuRanking : IDisposable
                     continue;
                 }
 
+                usable++;
                 var free = gpu.MemoryFreeBytes;
                 maxFree = Math.Max(maxFree, free);
-                if (count == keep)
-                {
-                    full = true;
-                    var load = GpuRank.LoadKey(gpu);
-                    if (load > worstLoad || (load == worstLoad && GpuRank.MemoryKey(free) > worstMemory))
-                    {
-                        continue;
-                    }
-                }
-
-                var rank = new GpuRank(node, n, gpu, g, free);
-                if (count < keep)
-                {
-                    // A max-heap: the worst kept GPU on top, where the next one is compared.
-                    SiftUp(selection, count++, rank, worstFirst: true);
-                }
-                else if (Compare(rank, selection[0]) < 0)
-                {
-                    SiftDown(selection, count, 0, rank, worstFirst: true);
-                }
-                else
+                var load = GpuRank.LoadKey(gpu);
+                if (load > barLoad || (load == barLoad && GpuRank.MemoryKey(free) > barMemory))
                 {
                     continue;
                 }
 
-                if (count == keep)
+                var rank = new GpuRank(node, n, gpu, g, free);
+                if (bar is { } worst && Compare(rank, worst) > 0)
                 {
-                    (worstLoad, worstMemory) = (selection[0].Load, selection[0].Memory);
+                    continue;
+                }
+
+                buffer[count++] = rank;
+                if (count == buffer.Length)
+                {
+                    Select(buffer.AsSpan(0, count), keep - 1);
+                    count = keep;
+                    bar = buffer[keep - 1];
+                    (barLoad, barMemory) = (buffer[keep - 1].Load, buffer[keep - 1].Memory);
                 }
             }
         }
 
         MaxMemoryFreeBytes = maxFree;
-        if (full)
+        if (count > keep)
         {
-            _boundary = selection[0];
+            Select(buffer.AsSpan(0, count), keep - 1);
+            count = keep;
         }
 
-        Array.Sort(selection, 0, count, new Comparer(this));
+        if (usable > count)
+        {
+            // The worst kept: the quickselect left it at the end of the kept ones.
+            _boundary = buffer[count - 1];
+        }
+
+        buffer.AsSpan(0, count).Sort(new Comparer(this));
         _sorted = new List<GpuRank>(count + 16);
         _taken = new List<bool>(count + 16);
         for (var i = 0; i < count; i++)
         {
-            _sorted.Add(selection[i]);
+            _sorted.Add(buffer[i]);
             _taken.Add(false);
         }
     }
@@ -199,7 +203,7 @@ internal sealed class GpuRanking : IDisposable
             if (_heap is not null)
             {
                 // Room is there: the GPU came out of the heap, or out of the selection the heap excludes.
-                SiftUp(_heap, _heapCount++, less, worstFirst: false);
+                SiftUp(_heap, _heapCount++, less);
             }
             else
             {
@@ -274,9 +278,9 @@ internal sealed class GpuRanking : IDisposable
     {
         var boundary = _boundary!.Value;
         var total = _setAside.Count;
-        for (var n = 0; n < _nodes.Count; n++)
+        foreach (var node in _nodes)
         {
-            total += _nodes[n].Eligible ? _nodes[n].Gpus.Count : 0;
+            total += node.Eligible ? node.Gpus.Count : 0;
         }
 
         // Rented: at 80 000 GPUs the array is a few MiB, which a pass every second should not allocate.
@@ -287,7 +291,8 @@ internal sealed class GpuRanking : IDisposable
             heap[count++] = rank;
         }
 
-        for (var n = 0; n < _nodes.Count; n++)
+        var scratch = System.Array.Empty<ScalingGpu>();
+        for (var n = 0; n < _nodes.Length; n++)
         {
             var node = _nodes[n];
             if (!node.Eligible)
@@ -295,9 +300,10 @@ internal sealed class GpuRanking : IDisposable
                 continue;
             }
 
-            for (var g = 0; g < node.Gpus.Count; g++)
+            var gpus = Lists.Span(node.Gpus, ref scratch);
+            for (var g = 0; g < gpus.Length; g++)
             {
-                var gpu = node.Gpus[g];
+                var gpu = gpus[g];
                 var rank = new GpuRank(node, n, gpu, g, gpu.MemoryFreeBytes);
                 if (gpu.Healthy && Compare(rank, boundary) > 0)
                 {
@@ -308,11 +314,80 @@ internal sealed class GpuRanking : IDisposable
 
         for (var i = (count / 2) - 1; i >= 0; i--)
         {
-            SiftDown(heap, count, i, heap[i], worstFirst: false);
+            SiftDown(heap, count, i, heap[i]);
         }
 
         _heap = heap;
         _heapCount = count;
+    }
+
+    /// <summary>
+    /// Reorders <paramref name="items"/> so that the one at <paramref name="nth"/> is the one a sort would put
+    /// there, the better ones before it and the worse after (Hoare's quickselect, median-of-three pivot; a
+    /// sort finishes the range should the partitions keep coming out lopsided).
+    /// </summary>
+    private void Select(Span<GpuRank> items, int nth)
+    {
+        int low = 0, high = items.Length - 1;
+        for (var round = 0; high > low; round++)
+        {
+            if (round == 64)
+            {
+                items[low..(high + 1)].Sort(new Comparer(this));
+                return;
+            }
+
+            var middle = low + ((high - low) / 2);
+            if (Compare(items[middle], items[low]) < 0)
+            {
+                (items[middle], items[low]) = (items[low], items[middle]);
+            }
+
+            if (Compare(items[high], items[low]) < 0)
+            {
+                (items[high], items[low]) = (items[low], items[high]);
+            }
+
+            if (Compare(items[high], items[middle]) < 0)
+            {
+                (items[high], items[middle]) = (items[middle], items[high]);
+            }
+
+            var pivot = items[middle];
+            int i = low, j = high;
+            while (i <= j)
+            {
+                while (Compare(items[i], pivot) < 0)
+                {
+                    i++;
+                }
+
+                while (Compare(items[j], pivot) > 0)
+                {
+                    j--;
+                }
+
+                if (i <= j)
+                {
+                    (items[i], items[j]) = (items[j], items[i]);
+                    i++;
+                    j--;
+                }
+            }
+
+            if (nth <= j)
+            {
+                high = j;
+            }
+            else if (nth >= i)
+            {
+                low = i;
+            }
+            else
+            {
+                return;
+            }
+        }
     }
 
     private GpuRank Pop()
@@ -322,22 +397,18 @@ internal sealed class GpuRanking : IDisposable
         _heapCount--;
         if (_heapCount > 0)
         {
-            SiftDown(heap, _heapCount, 0, heap[_heapCount], worstFirst: false);
+            SiftDown(heap, _heapCount, 0, heap[_heapCount]);
         }
 
         return top;
     }
 
-    /// <summary>Whether <paramref name="a"/> belongs above <paramref name="b"/>: better in the pass's heap, worse in the selection's.</summary>
-    private bool Above(in GpuRank a, in GpuRank b, bool worstFirst)
-        => worstFirst ? Compare(a, b) > 0 : Compare(a, b) < 0;
-
-    private void SiftUp(GpuRank[] heap, int i, GpuRank rank, bool worstFirst)
+    private void SiftUp(GpuRank[] heap, int i, GpuRank rank)
     {
         while (i > 0)
         {
             var parent = (i - 1) / 2;
-            if (!Above(rank, heap[parent], worstFirst))
+            if (Compare(rank, heap[parent]) >= 0)
             {
                 break;
             }
@@ -349,7 +420,7 @@ internal sealed class GpuRanking : IDisposable
         heap[i] = rank;
     }
 
-    private void SiftDown(GpuRank[] heap, int count, int i, GpuRank rank, bool worstFirst)
+    private void SiftDown(GpuRank[] heap, int count, int i, GpuRank rank)
     {
         while (true)
         {
@@ -359,12 +430,12 @@ internal sealed class GpuRanking : IDisposable
                 break;
             }
 
-            if (child + 1 < count && Above(heap[child + 1], heap[child], worstFirst))
+            if (child + 1 < count && Compare(heap[child + 1], heap[child]) < 0)
             {
                 child++;
             }
 
-            if (!Above(heap[child], rank, worstFirst))
+            if (Compare(heap[child], rank) >= 0)
             {
                 break;
             }
