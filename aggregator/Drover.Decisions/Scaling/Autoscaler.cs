@@ -122,12 +122,18 @@ public static class Autoscaler
 
         var decisions = new List<ScalingDecision>(plans.Count);
         var previous = new Dictionary<string, ScalingPrevious>(StringComparer.Ordinal);
-        // Enough of the best GPUs to place every start of the pass several times over without ranking the rest.
-        var startsWanted = 0;
+
+        // Enough of the best GPUs that no function reads past them: a function reads its candidates and
+        // the other GPUs of their nodes (8 on the largest hosts), skips the GPUs earlier starts took, and
+        // more when its nodes or memory rule GPUs out. Reading past is correct, only slower.
+        int startsWanted = 0, mostWanted = 0;
         foreach (var plan in plans)
         {
             startsWanted += Math.Max(0, plan.Desired - plan.Current);
+            mostWanted = Math.Max(mostWanted, plan.Desired - plan.Current);
         }
+
+        var keep = selectedGpus ?? Math.Max(SelectedGpus, (2 * startsWanted) + (8 * (mostWanted + CandidatesReported)));
 
         GpuRanking? ranking = null;
         Dictionary<string, ScalingNode>? nodes = null;
@@ -137,7 +143,7 @@ public static class Autoscaler
             {
                 if (plan.Desired > plan.Current)
                 {
-                    ranking ??= GpuRanking.Of(snapshot.Nodes, selectedGpus ?? Math.Max(SelectedGpus, 8 * startsWanted));
+                    ranking ??= GpuRanking.Of(snapshot.Nodes, keep);
                     decisions.Add(ScaleUp(plan, ranking));
                     continue;
                 }
