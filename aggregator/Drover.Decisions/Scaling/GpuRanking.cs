@@ -5,8 +5,8 @@ namespace Drover.Decisions.Scaling;
 /// <summary>
 /// The usable GPUs of one pass (healthy, on an eligible node) in placement order, sorted only as far
 /// as the pass reads. One sweep keeps the best few hundred (a quickselect over a buffer; most GPUs are
-/// turned away by one integer compare) and sorts them; only a pass that reads past them ranks the rest, in a
-/// heap built in linear time that feeds the sorted list on demand. A start placed on a GPU takes its
+/// turned away by one integer compare) and sorts them; only a pass that reads past them ranks the
+/// rest, in a heap built in linear time that feeds the sorted list on demand. A start placed on a GPU takes its
 /// memory: the GPU leaves its place (a tombstone, so nothing shifts) and joins a short sorted list of
 /// moved GPUs where its smaller free memory puts it; a read merges the two, so later starts of the
 /// same pass see what is left.
@@ -18,11 +18,12 @@ namespace Drover.Decisions.Scaling;
 /// </remarks>
 internal sealed class GpuRanking : IDisposable
 {
-    private readonly ScalingNode[] _nodes;
     /// <summary>Where <see cref="Next"/> says a GPU from the moved list lies.</summary>
     public const int Moved = -1;
 
     private const int Nowhere = -2;
+
+    private readonly ScalingNode[] _nodes;
 
     private readonly List<GpuRank> _sorted;
 
