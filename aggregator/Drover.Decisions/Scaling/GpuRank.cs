@@ -1,0 +1,74 @@
+namespace Drover.Decisions.Scaling;
+
+/// <summary>
+/// One usable GPU (healthy, on an eligible node) as placement orders it, packed into three unsigned
+/// keys so that most comparisons are one or two integer compares: command-queue length and
+/// utilization ascending, free memory descending, node priority ascending and weight descending; then
+/// node id and the GPU's index on its node (see <see cref="GpuRanking.Compare"/>), so that no two GPUs
+/// tie and a pass is repeatable. No references inside: moving one costs no GC write barrier.
+/// </summary>
+internal readonly struct GpuRank
+{
+    private readonly ulong _load;
+    private readonly ulong _memory;
+    private readonly ulong _node;
+
+    public GpuRank(ScalingNode node, int nodeIndex, ScalingGpu gpu, int gpuIndex, long memoryFreeBytes)
+    {
+        _load = LoadKey(gpu);
+        _memory = MemoryKey(memoryFreeBytes);
+        _node = ((ulong)((uint)node.Priority ^ 0x8000_0000u) << 32) | ~((uint)node.Weight ^ 0x8000_0000u);
+        NodeIndex = nodeIndex;
+        GpuIndex = gpuIndex;
+    }
+
+    private GpuRank(in GpuRank rank, long memoryFreeBytes)
+    {
+        _load = rank._load;
+        _memory = MemoryKey(memoryFreeBytes);
+        _node = rank._node;
+        NodeIndex = rank.NodeIndex;
+        GpuIndex = rank.GpuIndex;
+    }
+
+    /// <summary>Command-queue length, then utilization: the first key, ascending.</summary>
+    public ulong Load => _load;
+
+    /// <summary>Free memory, descending: the second key, ascending.</summary>
+    public ulong Memory => _memory;
+
+    /// <summary>The node's position in the snapshot.</summary>
+    public int NodeIndex { get; }
+
+    /// <summary>The GPU's position on its node.</summary>
+    public int GpuIndex { get; }
+
+    /// <summary>Free memory after the starts this pass already placed on the GPU.</summary>
+    public long MemoryFreeBytes => long.MaxValue - (long)_memory;
+
+    /// <summary>The same GPU with <paramref name="bytes"/> less free memory: a start placed on it.</summary>
+    public GpuRank Less(long bytes) => new(this, MemoryFreeBytes - bytes);
+
+    /// <summary>The first key of a GPU, without building its rank: what most GPUs of a sweep are turned away on.</summary>
+    public static ulong LoadKey(ScalingGpu gpu)
+        => ((ulong)(uint)Math.Max(0, gpu.CommandQueueLength) << 32) | (uint)Math.Max(0, gpu.UtilizationPercent);
+
+    /// <summary>The second key for <paramref name="memoryFreeBytes"/> free.</summary>
+    public static ulong MemoryKey(long memoryFreeBytes) => (ulong)(long.MaxValue - Math.Max(0, memoryFreeBytes));
+
+    /// <summary>The comparison of the packed keys only: zero leaves it to node id and GPU index.</summary>
+    public static int CompareKeys(in GpuRank a, in GpuRank b)
+    {
+        if (a._load != b._load)
+        {
+            return a._load < b._load ? -1 : 1;
+        }
+
+        if (a._memory != b._memory)
+        {
+            return a._memory < b._memory ? -1 : 1;
+        }
+
+        return a._node == b._node ? 0 : a._node < b._node ? -1 : 1;
+    }
+}
