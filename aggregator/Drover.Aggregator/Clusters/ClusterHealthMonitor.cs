@@ -1,6 +1,7 @@
 using Drover.Aggregator.Configuration;
 using Drover.Aggregator.Events;
 using Drover.Aggregator.Fleet;
+using Drover.Aggregator.Placement;
 using Drover.Aggregator.Workloads;
 using Drover.Decisions.Health;
 using Drover.Decisions.Routing;
@@ -26,14 +27,13 @@ internal sealed partial class ClusterHealthMonitor : BackgroundService
     private readonly AggregatorOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<ClusterHealthMonitor> _logger;
-    private readonly SemaphoreSlim _wake = new(0);
+    private readonly PassTrigger _trigger = new();
     private readonly Lock _gate = new();
     private readonly Dictionary<string, LinkedList<ClusterHistoryEntry>> _history = new(StringComparer.Ordinal);
     private Dictionary<string, PreviousClusterHealth> _previous = new(StringComparer.Ordinal);
     private HealthDecision? _current;
     private long _lastEvaluation = -1;
     private long _routesVersion;
-    private int _wakeRequested;
 
     public ClusterHealthMonitor(NodeTable nodes, InstanceTable instances, ClusterRegistry clusters, EventHub events, GatewayRoutingTable routes, AggregatorOptions options, TimeProvider time, ILogger<ClusterHealthMonitor> logger)
     {
@@ -63,13 +63,7 @@ internal sealed partial class ClusterHealthMonitor : BackgroundService
     }
 
     /// <summary>Asks for an evaluation now rather than at the next period; wakes arriving before it runs make one evaluation.</summary>
-    public void Wake()
-    {
-        if (Interlocked.Exchange(ref _wakeRequested, 1) == 0)
-        {
-            _wake.Release();
-        }
-    }
+    public void Wake() => _trigger.Wake();
 
     /// <summary>A cluster's transitions, oldest first; null for a cluster never evaluated.</summary>
     public IReadOnlyList<ClusterHistoryEntry>? History(string cluster)
@@ -124,17 +118,8 @@ internal sealed partial class ClusterHealthMonitor : BackgroundService
         {
             while (!stoppingToken.IsCancellationRequested)
             {
-                Interlocked.Exchange(ref _wakeRequested, 0);
                 Evaluate();
-                using var period = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-                period.CancelAfter(_options.MonitorPeriod);
-                try
-                {
-                    await _wake.WaitAsync(period.Token);
-                }
-                catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
-                {
-                }
+                await _trigger.WaitAsync(_options.MonitorPeriod, stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

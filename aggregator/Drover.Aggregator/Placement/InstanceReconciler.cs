@@ -28,7 +28,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger<InstanceReconciler> _logger;
     private readonly Dictionary<string, long> _lastSent = new(StringComparer.Ordinal);
-    private readonly SemaphoreSlim _wake = new(0);
+    private readonly PassTrigger _trigger = new();
     private readonly HashSet<string> _shortfallsLogged = new(StringComparer.Ordinal);
 
     public InstanceReconciler(NodeTable nodes, InstanceTable instances, FunctionRegistry functions, ServiceController services, InstanceActuator actuator, ClusterHealthMonitor health, AggregatorOptions options, TimeProvider time, ILogger<InstanceReconciler> logger)
@@ -45,7 +45,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
     }
 
     /// <summary>Asks for a pass now (a function changed, a node was lost) rather than at the next period.</summary>
-    public void Wake() => _wake.Release();
+    public void Wake() => _trigger.Wake();
 
     /// <summary>One pass: decide on a snapshot, then act.</summary>
     public async Task ReconcileAsync(CancellationToken cancellationToken)
@@ -118,15 +118,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
                     Log.PassFailed(_logger, ex.Message);
                 }
 
-                using var period = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-                period.CancelAfter(_options.MonitorPeriod);
-                try
-                {
-                    await _wake.WaitAsync(period.Token);
-                }
-                catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
-                {
-                }
+                await _trigger.WaitAsync(_options.MonitorPeriod, stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

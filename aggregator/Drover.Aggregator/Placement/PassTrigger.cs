@@ -1,0 +1,37 @@
+namespace Drover.Aggregator.Placement;
+
+/// <summary>
+/// What starts a decision loop's next pass: the end of its period, or a <see cref="Wake"/> (an event
+/// that matters). Wakes that arrive before the pass runs make one pass, not one each.
+/// </summary>
+internal sealed class PassTrigger
+{
+    private readonly SemaphoreSlim _wake = new(0);
+    private int _requested;
+
+    /// <summary>Asks for a pass now rather than at the end of the period.</summary>
+    public void Wake()
+    {
+        if (Interlocked.Exchange(ref _requested, 1) == 0)
+        {
+            _wake.Release();
+        }
+    }
+
+    /// <summary>Waits for a wake or <paramref name="period"/>, whichever comes first; throws only when <paramref name="stoppingToken"/> is cancelled.</summary>
+    public async Task WaitAsync(TimeSpan period, CancellationToken stoppingToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        timeout.CancelAfter(period);
+        try
+        {
+            await _wake.WaitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+        {
+        }
+
+        // Wakes from here on ask for the pass after the one about to run.
+        Interlocked.Exchange(ref _requested, 0);
+    }
+}
