@@ -17,6 +17,15 @@ internal static class NodesApi
                 ? Results.Ok(NodeResponse.From(node, options))
                 : NodeNotFound(nodeId));
         nodes.MapPut("/{nodeId}", PutSettingsAsync);
+        nodes.MapDelete("/{nodeId}", (string nodeId, NodeTable table) => table.Forget(nodeId) switch
+        {
+            ForgetOutcome.Forgotten => Results.NoContent(),
+            ForgetOutcome.NotLost => Results.Problem(
+                statusCode: StatusCodes.Status409Conflict,
+                title: "Node not lost",
+                detail: $"Node '{nodeId}' is not lost; only a lost node can be forgotten (stop its agent first, and wait for the lease)."),
+            _ => NodeNotFound(nodeId),
+        });
         nodes.MapGet("/{nodeId}/gpus", (string nodeId, NodeTable table) =>
             table.Snapshot().FirstOrDefault(n => n.NodeId == nodeId) is { } node
                 ? Results.Ok(GpuResponse.From(node))

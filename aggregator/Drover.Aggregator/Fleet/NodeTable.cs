@@ -333,6 +333,32 @@ internal sealed class NodeTable
         return true;
     }
 
+    /// <summary>
+    /// Forgets a lost node (decommissioned): it no longer counts in its cluster's total, and its
+    /// override is dropped. A node that is not lost is kept: its agent would only register again.
+    /// </summary>
+    public ForgetOutcome Forget(string nodeId)
+    {
+        lock (_gate)
+        {
+            if (!_rows.TryGetValue(nodeId, out var row))
+            {
+                return ForgetOutcome.Unknown;
+            }
+
+            if (row.Survival != NodeSurvival.Lost)
+            {
+                return ForgetOutcome.NotLost;
+            }
+
+            _rows.Remove(nodeId);
+        }
+
+        _overrides?.Change(nodeId, _ => new NodeOverride(nodeId));
+        Changed?.Invoke();
+        return ForgetOutcome.Forgotten;
+    }
+
     /// <summary>An immutable copy of every row, ordered by cluster then server number.</summary>
     public IReadOnlyList<NodeView> Snapshot()
     {

@@ -126,4 +126,29 @@ public class NodeTableTests
 
         Assert.Equal(["y", "z", "x"], _table.Snapshot().Select(n => n.NodeId));
     }
+
+    [Fact]
+    public void Forget_LostNode_LeavesTheTableAndRaisesChanged()
+    {
+        _table.Register(Node("a", 1), Guid.NewGuid());
+        _table.Register(Node("b", 2), Guid.NewGuid());
+        _table.MarkLost("a", _table.Snapshot()[0].LastHeartbeatTimestamp);
+        var changed = 0;
+        _table.Changed += () => changed++;
+
+        Assert.Equal(ForgetOutcome.Forgotten, _table.Forget("a"));
+
+        Assert.Equal("b", Assert.Single(_table.Snapshot()).NodeId);
+        Assert.Equal(1, changed);
+    }
+
+    [Fact]
+    public void Forget_LiveOrUnknownNode_KeptAndSaidWhy()
+    {
+        _table.Register(Node("a", 1), Guid.NewGuid());
+
+        Assert.Equal(ForgetOutcome.NotLost, _table.Forget("a"));
+        Assert.Equal(ForgetOutcome.Unknown, _table.Forget("zz"));
+        Assert.Single(_table.Snapshot());
+    }
 }
