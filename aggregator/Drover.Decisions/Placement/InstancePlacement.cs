@@ -42,7 +42,9 @@ public static class InstancePlacement
         {
             if (!nodes.TryGetValue(instance.NodeId, out var current))
             {
-                continue;
+                // Its node is gone from the table (forgotten, or replaced under its server number):
+                // as good as lost, or the instance would never run again.
+                current = new PlacementNode(instance.NodeId, instance.HomeCluster ?? "", 0, Survives: false, Lost: true);
             }
 
             var homeCluster = instance.HomeCluster ?? current.Cluster;

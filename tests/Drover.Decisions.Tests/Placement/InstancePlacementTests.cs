@@ -283,4 +283,18 @@ public class InstancePlacementTests
             [new PlacementFunction("service/web@1", 2)],
             [new PlacementInstance("i1", "service/web@1", "a1"), new PlacementInstance("i2", "service/web@1", "a1")],
             NoBackups())));
+
+    [Fact]
+    public void Decide_InstanceOfANodeNoLongerKnown_ResumesOnASurvivorOfItsHomeCluster()
+    {
+        var actions = DecideWithBackups(
+            [Alive("a2", "a", 2), Alive("b1", "b", 1)],
+            NoBackups(),
+            new("i1", "counter", "forgotten", HomeCluster: "a"),
+            new("i2", "counter", "a2", HomeCluster: "a"),
+            new("i3", "counter", "b1", HomeCluster: "b"));
+
+        var move = Assert.Single(actions, a => a.Kind == PlacementActionKind.Move);
+        Assert.Equal(("i1", "forgotten", "a2"), (move.InstanceId, move.FromNodeId, move.ToNodeId));
+    }
 }
