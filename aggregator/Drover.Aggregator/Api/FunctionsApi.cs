@@ -53,7 +53,7 @@ internal static class FunctionsApi
             return BadRequest("name", $"name = '{definition.Name}' in the body differs from '{name}' in the URL");
         }
 
-        definition = definition! with { Name = name };
+        definition = (definition! with { Name = name }).WithDefaults();
         if (FunctionValidator.Validate(definition) is { } error)
         {
             return BadRequest(error.Field, error.Message);
