@@ -241,7 +241,8 @@ internal sealed partial class InstanceReconciler : BackgroundService
             {
                 // Drain first: the instance finishes what it serves before its process stops.
                 var drain = TimeSpan.FromMilliseconds(definitionOf[decision.Function].TimeoutMs);
-                var reason = $"autoscale: '{decision.Function}' wants {decision.Desired} instances and has {decision.Current}; node '{stop.NodeId}' ranks worst ({stop.InFlight} in flight when chosen)";
+                var eligible = snapshot.Nodes.FirstOrDefault(n => n.NodeId == stop.NodeId)?.Eligible == true ? "eligible" : "not eligible";
+                var reason = $"autoscale: '{decision.Function}' wants {decision.Desired} instances and has {decision.Current}; node '{stop.NodeId}' ({eligible}) GPU '{stop.GpuUuid ?? "unknown"}' ranks worst ({stop.InFlight} in flight when chosen)";
                 await _actuator.StopAsync(decision.Function, stop.InstanceId, stop.NodeId, deleteState: true, reason, drain, cancellationToken);
                 _instances.Remove(stop.InstanceId);
                 _gpuOf.Remove(stop.InstanceId);
