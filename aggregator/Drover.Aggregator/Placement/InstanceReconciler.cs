@@ -41,7 +41,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
     // each autoscaled instance was started on, and the last shortfall recorded per function.
     private IReadOnlyDictionary<string, ScalingPrevious> _scalingPrevious = new Dictionary<string, ScalingPrevious>(StringComparer.Ordinal);
     private long? _lastScalingPass;
-    private readonly Dictionary<string, string> _gpuOf = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _gpuOf = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _shortfallRecorded = new(StringComparer.Ordinal);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _desired = new(StringComparer.Ordinal);
 
@@ -127,6 +127,12 @@ internal sealed partial class InstanceReconciler : BackgroundService
         await FollowUpAsync(functions, nodes, instances.Where(i => !removed.Contains(i.InstanceId)).ToArray(), cancellationToken);
     }
 
+    /// <summary>
+    /// The workload whose spec an instance of <paramref name="function"/> runs with: an autoscaled one's
+    /// names the GPU it was started on, so a resent spec (a changed definition) keeps it there.
+    /// </summary>
+    public Workload WorkloadOf(FunctionDefinition function) => function.Autoscaled ? AutoscaledWorkload(function, 0) : Workload.Of(function);
+
     /// <summary>An autoscaled function's workload: its count as it stands, its instances' GPU in their spec.</summary>
     private Workload AutoscaledWorkload(FunctionDefinition function, int count)
         => Workload.Of(function) with
@@ -170,7 +176,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
         {
             await _actuator.StopAsync(failed.Instance.Function, failed.Instance.InstanceId, failed.Instance.AssignedNodeId, deleteState: true, failed.Reason, null, cancellationToken);
             _instances.Remove(failed.Instance.InstanceId);
-            _gpuOf.Remove(failed.Instance.InstanceId);
+            _gpuOf.TryRemove(failed.Instance.InstanceId, out _);
             _penalties.Penalise(failed.Instance.AssignedNodeId);
             removed.Add(failed.Instance.InstanceId);
             Log.StartFailed(_logger, failed.Instance.Function, failed.Instance.InstanceId, failed.Instance.AssignedNodeId, failed.Reason, (int)NodePenalties.Duration.TotalSeconds);
@@ -210,7 +216,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
         // Forget the GPUs of instances that are gone (deleted functions, instances stopped), before this pass starts new ones.
         foreach (var gone in _gpuOf.Keys.Where(id => !byId.ContainsKey(id)).ToArray())
         {
-            _gpuOf.Remove(gone);
+            _gpuOf.TryRemove(gone, out _);
         }
         foreach (var decision in result.Decisions)
         {
@@ -245,7 +251,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
                 var reason = $"autoscale: '{decision.Function}' wants {decision.Desired} instances and has {decision.Current}; node '{stop.NodeId}' ({eligible}) GPU '{stop.GpuUuid ?? "unknown"}' ranks worst ({stop.InFlight} in flight when chosen)";
                 await _actuator.StopAsync(decision.Function, stop.InstanceId, stop.NodeId, deleteState: true, reason, drain, cancellationToken);
                 _instances.Remove(stop.InstanceId);
-                _gpuOf.Remove(stop.InstanceId);
+                _gpuOf.TryRemove(stop.InstanceId, out _);
                 removed.Add(stop.InstanceId);
             }
         }
