@@ -12,10 +12,21 @@ internal static class FunctionsApi
     {
         var functions = app.MapGroup("/v1/functions");
         functions.MapGet("/", (FunctionRegistry registry) => registry.All);
-        functions.MapGet("/{name}", (string name, FunctionRegistry registry, WorkloadStatsTable stats, NodeTable nodes, InstanceTable instances) =>
-            registry.Find(name) is { } function
-                ? Results.Ok(WorkloadStatus.Document(function, WorkloadKind.Function, name, stats, nodes, instances.Snapshot().Where(i => i.Function == name)))
-                : FunctionNotFound(name));
+        functions.MapGet("/{name}", (string name, FunctionRegistry registry, WorkloadStatsTable stats, NodeTable nodes, InstanceTable instances, InstanceReconciler reconciler) =>
+        {
+            if (registry.Find(name) is not { } function)
+            {
+                return FunctionNotFound(name);
+            }
+
+            var mine = instances.Snapshot().Where(i => i.Function == name).ToArray();
+            var document = WorkloadStatus.Document(function, WorkloadKind.Function, name, stats, nodes, mine);
+
+            // Autoscaled: what the last pass wanted; every-node: null (one per surviving node).
+            document["desiredInstances"] = reconciler.DesiredInstances(name);
+            document["runningInstances"] = mine.Count(i => i.State == "running");
+            return Results.Ok(document);
+        });
         functions.MapPut("/{name}", PutAsync);
         functions.MapDelete("/{name}", (string name, FunctionRegistry registry, InstanceReconciler reconciler) =>
         {
@@ -53,7 +64,7 @@ internal static class FunctionsApi
             return BadRequest("name", $"name = '{definition.Name}' in the body differs from '{name}' in the URL");
         }
 
-        definition = definition! with { Name = name };
+        definition = (definition! with { Name = name }).WithDefaults();
         if (FunctionValidator.Validate(definition) is { } error)
         {
             return BadRequest(error.Field, error.Message);
@@ -66,7 +77,7 @@ internal static class FunctionsApi
         {
             // Same version, other settings (an SLO, a queue length): a new version would reach the
             // instances through placement's follow-up; this change is sent to them now.
-            await actuator.ResendAllAsync(workload, instances.Snapshot(), CancellationToken.None);
+            await actuator.ResendAllAsync(reconciler.WorkloadOf(definition), instances.Snapshot(), CancellationToken.None);
         }
 
         reconciler.Wake();

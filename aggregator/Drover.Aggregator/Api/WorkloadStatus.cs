@@ -16,7 +16,7 @@ internal static class WorkloadStatus
     /// <summary>The fields a GET adds to a definition; a PUT drops them.</summary>
     public static readonly IReadOnlySet<string> ReadOnlyFields = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {
-        "requestQueueLength", "queued", "inFlight", "nodes", "instances", "activeVersion", "sets", "rollout", "routes",
+        "requestQueueLength", "desiredInstances", "runningInstances", "queued", "inFlight", "nodes", "instances", "activeVersion", "sets", "rollout", "routes",
     };
 
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);

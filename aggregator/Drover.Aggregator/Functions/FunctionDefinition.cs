@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Drover.Aggregator.Workloads;
 
 namespace Drover.Aggregator.Functions;
@@ -20,8 +21,36 @@ internal sealed record FunctionDefinition : IShimSettings
     /// <summary>How often each instance's state directory is committed (0 = never).</summary>
     public int CommitIntervalSeconds { get; init; } = 10;
 
-    /// <summary>Where instances run: <c>every-node</c>, one instance on every surviving node.</summary>
-    public string Placement { get; init; } = "every-node";
+    /// <summary>
+    /// Where instances run: <c>every-node</c>, one instance on every surviving node, or <c>autoscale</c>,
+    /// <c>ceil(queue / slo) + margin</c> instances within <c>[minInstances, maxInstances]</c> on the GPUs
+    /// with the shortest command queues. Null (not given) is <c>autoscale</c> when <see cref="MaxInstances"/>
+    /// is given, else <c>every-node</c> (<see cref="WithDefaults"/>).
+    /// </summary>
+    public string? Placement { get; init; }
+
+    /// <summary>Instances added above <c>ceil(queue / slo)</c> (autoscale): 0-1000.</summary>
+    public int Margin { get; init; }
+
+    /// <summary>The fewest instances it runs (autoscale): 0-10000.</summary>
+    public int MinInstances { get; init; } = 1;
+
+    /// <summary>The most instances it runs (autoscale, where it is required): 1-10000.</summary>
+    public int? MaxInstances { get; init; }
+
+    /// <summary>The free GPU memory one instance needs on the GPU it is placed on (autoscale).</summary>
+    public long GpuMemoryBytes { get; init; }
+
+    /// <summary>How long the desired count must stay lower before instances stop (autoscale): 0-86400.</summary>
+    public int ScaleDownWindowSeconds { get; init; } = 60;
+
+    /// <summary>Whether the autoscaler decides how many instances run and where.</summary>
+    [JsonIgnore]
+    public bool Autoscaled => WithDefaults().Placement == FunctionPlacements.Autoscale;
+
+    /// <summary>The definition with an unset <see cref="Placement"/> filled in from <see cref="MaxInstances"/>.</summary>
+    public FunctionDefinition WithDefaults()
+        => Placement is null ? this with { Placement = MaxInstances is null ? FunctionPlacements.EveryNode : FunctionPlacements.Autoscale } : this;
 
     /// <inheritdoc/>
     public string ShimMode { get; init; } = "http";

@@ -5,6 +5,9 @@ namespace Drover.Aggregator.Functions;
 /// <summary>Checks a function definition where it enters; the first bad field is named with its value and what is accepted.</summary>
 internal static class FunctionValidator
 {
+    /// <summary>The most instances <c>minInstances</c> and <c>maxInstances</c> may name.</summary>
+    public const int MaxInstanceCount = 10_000;
+
     /// <summary>Null when the definition is acceptable, else (field, message).</summary>
     public static (string Field, string Message)? Validate(FunctionDefinition definition)
     {
@@ -33,9 +36,48 @@ internal static class FunctionValidator
             return ("commitIntervalSeconds", $"commitIntervalSeconds = {definition.CommitIntervalSeconds}: expected 0 (off) to 86400");
         }
 
-        if (definition.Placement != "every-node")
+        var placement = definition.WithDefaults().Placement;
+        if (placement is not (FunctionPlacements.EveryNode or FunctionPlacements.Autoscale))
         {
-            return ("placement", $"placement = '{definition.Placement}': expected 'every-node'");
+            return ("placement", $"placement = '{placement}': expected '{FunctionPlacements.EveryNode}' or '{FunctionPlacements.Autoscale}'");
+        }
+
+        if (definition.Margin is < 0 or > 1000)
+        {
+            return ("margin", $"margin = {definition.Margin}: expected 0-1000 instances above ceil(queue / slo)");
+        }
+
+        if (definition.MinInstances is < 0 or > MaxInstanceCount)
+        {
+            return ("minInstances", $"minInstances = {definition.MinInstances}: expected 0-{MaxInstanceCount}");
+        }
+
+        if (definition.MaxInstances is < 1 or > MaxInstanceCount)
+        {
+            return ("maxInstances", $"maxInstances = {definition.MaxInstances}: expected 1-{MaxInstanceCount}");
+        }
+
+        if (definition.GpuMemoryBytes < 0)
+        {
+            return ("gpuMemoryBytes", $"gpuMemoryBytes = {definition.GpuMemoryBytes}: expected 0 or more bytes");
+        }
+
+        if (definition.ScaleDownWindowSeconds is < 0 or > 86_400)
+        {
+            return ("scaleDownWindowSeconds", $"scaleDownWindowSeconds = {definition.ScaleDownWindowSeconds}: expected 0 (at once) to 86400");
+        }
+
+        if (placement == FunctionPlacements.Autoscale)
+        {
+            if (definition.MaxInstances is not { } max)
+            {
+                return ("maxInstances", $"maxInstances is not set: placement '{FunctionPlacements.Autoscale}' needs 1-{MaxInstanceCount}");
+            }
+
+            if (definition.MinInstances > max)
+            {
+                return ("minInstances", $"minInstances = {definition.MinInstances} is above maxInstances = {max}: expected at most {max}");
+            }
         }
 
         return null;

@@ -1,6 +1,7 @@
 namespace Drover.Aggregator.Placement;
 
 /// <summary>One placement decision as it was carried out: when, what, where, and why.</summary>
+/// <remarks><c>Inputs</c>: what a scaling decision read (queue length, SLO, margin, the formula, the ranked candidates); null for other kinds.</remarks>
 internal sealed record DecisionRecord(
     DateTimeOffset At,
     string Kind,
@@ -10,4 +11,5 @@ internal sealed record DecisionRecord(
     string? ToNodeId,
     ulong? RestoredStateVersion,
     string Reason,
-    string Outcome);
+    string Outcome,
+    object? Inputs = null);

@@ -59,13 +59,30 @@ internal sealed partial class InstanceActuator
         return spec;
     }
 
-    /// <summary>Starts a new instance of <paramref name="workload"/> on <paramref name="nodeId"/>, at home in that node's <paramref name="cluster"/>.</summary>
-    public async Task StartNewAsync(Workload workload, string nodeId, string cluster, string reason, CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts a new instance of <paramref name="workload"/> on <paramref name="nodeId"/>, at home in that
+    /// node's <paramref name="cluster"/>, on <paramref name="gpuUuid"/> when one is chosen; returns its id.
+    /// </summary>
+    public async Task<string> StartNewAsync(Workload workload, string nodeId, string cluster, string reason, CancellationToken cancellationToken, string? gpuUuid = null)
     {
         var instanceId = $"{WorkloadKeys.InstancePrefix(workload.Key)}-{Guid.NewGuid().ToString("N")[..10]}";
         _instances.Assign(instanceId, workload.Key, nodeId, cluster);
-        var sent = await SendStartAsync(workload.Spec(instanceId), nodeId, null, cancellationToken);
-        Record("start", workload.Key, instanceId, null, nodeId, null, reason, sent ? "StartInstance sent" : $"node '{nodeId}' is not connected");
+        var spec = workload.Spec(instanceId);
+        if (gpuUuid is not null)
+        {
+            spec.GpuUuids.Add(gpuUuid);
+        }
+
+        var sent = await SendStartAsync(spec, nodeId, null, cancellationToken);
+        Record("start", workload.Key, instanceId, null, nodeId, null, reason, sent ? (gpuUuid is null ? "StartInstance sent" : $"StartInstance sent for GPU '{gpuUuid}'") : $"node '{nodeId}' is not connected");
+        return instanceId;
+    }
+
+    /// <summary>Records a scaling decision (its inputs and outcome) beside the starts and stops carrying it out.</summary>
+    public void RecordScaling(string function, string reason, string outcome, object inputs)
+    {
+        _decisions.Add(new DecisionRecord(_time.GetUtcNow(), "scale", function, null, null, null, null, reason, outcome, inputs));
+        Log.Decision(_logger, "scale", function, "", reason, outcome);
     }
 
     /// <summary>Resumes an instance on <paramref name="toNodeId"/> (its node is lost, or it fails back home), from its last committed snapshot.</summary>

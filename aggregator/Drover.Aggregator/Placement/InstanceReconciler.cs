@@ -5,6 +5,9 @@ using Drover.Aggregator.Functions;
 using Drover.Aggregator.Services;
 using Drover.Decisions.Health;
 using Drover.Decisions.Placement;
+using Drover.Decisions.Scaling;
+using Drover.Gateway;
+using Drover.Protocol.V1;
 
 namespace Drover.Aggregator.Placement;
 
@@ -30,9 +33,23 @@ internal sealed partial class InstanceReconciler : BackgroundService
     private readonly Dictionary<string, long> _lastSent = new(StringComparer.Ordinal);
     private readonly PassTrigger _trigger = new();
     private readonly HashSet<string> _shortfallsLogged = new(StringComparer.Ordinal);
+    private readonly WorkloadStatsTable _stats;
+    private readonly GatewayLoad _gatewayLoad;
+    private readonly NodePenalties _penalties;
 
-    public InstanceReconciler(NodeTable nodes, InstanceTable instances, FunctionRegistry functions, ServiceController services, InstanceActuator actuator, ClusterHealthMonitor health, AggregatorOptions options, TimeProvider time, ILogger<InstanceReconciler> logger)
+    // The autoscaler's memory between passes: the scale-down windows, when the last pass ran, the GPU
+    // each autoscaled instance was started on, and the last shortfall recorded per function.
+    private IReadOnlyDictionary<string, ScalingPrevious> _scalingPrevious = new Dictionary<string, ScalingPrevious>(StringComparer.Ordinal);
+    private long? _lastScalingPass;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _gpuOf = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _shortfallRecorded = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _desired = new(StringComparer.Ordinal);
+
+    public InstanceReconciler(NodeTable nodes, InstanceTable instances, FunctionRegistry functions, ServiceController services, InstanceActuator actuator, ClusterHealthMonitor health, WorkloadStatsTable stats, GatewayLoad gatewayLoad, AggregatorOptions options, TimeProvider time, ILogger<InstanceReconciler> logger)
     {
+        _stats = stats;
+        _gatewayLoad = gatewayLoad;
+        _penalties = new NodePenalties(time);
         _health = health;
         _services = services;
         _nodes = nodes;
@@ -43,6 +60,9 @@ internal sealed partial class InstanceReconciler : BackgroundService
         _time = time;
         _logger = logger;
     }
+
+    /// <summary>How many instances the last pass wanted for an autoscaled function; null for others and before the first pass.</summary>
+    public int? DesiredInstances(string function) => _desired.TryGetValue(function, out var desired) ? desired : null;
 
     /// <summary>Asks for a pass now (a function changed, a node was lost) rather than at the next period.</summary>
     public void Wake() => _trigger.Wake();
@@ -55,8 +75,12 @@ internal sealed partial class InstanceReconciler : BackgroundService
 
         // Services first: a rollout step changes which sets placement keeps below.
         _services.Reconcile(nodes, instances);
-        var functions = _functions.All
-            .Select(Workload.Of)
+        // An autoscaled function goes to placement with the count it has, so placement's counted rule
+        // neither adds nor removes (the autoscaler does, below) but still moves instances of lost nodes.
+        var definitions = _functions.All;
+        var autoscaled = definitions.Where(f => f.Autoscaled).ToArray();
+        var functions = definitions
+            .Select(f => f.Autoscaled ? AutoscaledWorkload(f, instances.Count(i => i.Function == f.Name)) : Workload.Of(f))
             .Concat(_services.Workloads())
             .ToDictionary(w => w.Key, StringComparer.Ordinal);
         var snapshot = new PlacementSnapshot(
@@ -99,7 +123,159 @@ internal sealed partial class InstanceReconciler : BackgroundService
             }
         }
 
-        await FollowUpAsync(functions, nodes, instances, cancellationToken);
+        var removed = await AutoscaleAsync(autoscaled, functions, nodes, cancellationToken);
+        await FollowUpAsync(functions, nodes, instances.Where(i => !removed.Contains(i.InstanceId)).ToArray(), cancellationToken);
+    }
+
+    /// <summary>
+    /// The workload whose spec an instance of <paramref name="function"/> runs with: an autoscaled one's
+    /// names the GPU it was started on, so a resent spec (a changed definition) keeps it there.
+    /// </summary>
+    public Workload WorkloadOf(FunctionDefinition function) => function.Autoscaled ? AutoscaledWorkload(function, 0) : Workload.Of(function);
+
+    /// <summary>An autoscaled function's workload: its count as it stands, its instances' GPU in their spec.</summary>
+    private Workload AutoscaledWorkload(FunctionDefinition function, int count)
+        => Workload.Of(function) with
+        {
+            Instances = count,
+            Spec = id =>
+            {
+                var spec = InstanceActuator.SpecFor(function, id);
+                if (_gpuOf.TryGetValue(id, out var gpu))
+                {
+                    spec.GpuUuids.Add(gpu);
+                }
+
+                return spec;
+            },
+            DrainTimeout = TimeSpan.FromMilliseconds(function.TimeoutMs),
+        };
+
+    /// <summary>
+    /// The autoscaled functions: failed or unconfirmed starts removed (their node penalised), then the
+    /// scaling decision on the instances placement left, carried out. Returns the instances it removed.
+    /// </summary>
+    private async Task<HashSet<string>> AutoscaleAsync(IReadOnlyList<FunctionDefinition> autoscaled, Dictionary<string, Workload> functions, IReadOnlyList<NodeView> nodes, CancellationToken cancellationToken)
+    {
+        var removed = new HashSet<string>(StringComparer.Ordinal);
+        var now = _time.GetTimestamp();
+        var elapsed = _lastScalingPass is { } last ? _time.GetElapsedTime(last, now) : TimeSpan.Zero;
+        _lastScalingPass = now;
+        if (autoscaled.Count == 0)
+        {
+            _desired.Clear();
+            _scalingPrevious = new Dictionary<string, ScalingPrevious>(StringComparer.Ordinal);
+            _gpuOf.Clear();
+            return removed;
+        }
+
+        // After placement acted: an instance it moved off a lost node counts (starting) where it went.
+        var names = autoscaled.Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
+        var live = nodes.Where(n => n.Survival != NodeSurvival.Lost).Select(n => n.NodeId).ToHashSet(StringComparer.Ordinal);
+        foreach (var failed in FailedStarts(_instances.Snapshot().Where(i => names.Contains(i.Function) && live.Contains(i.AssignedNodeId)), now, ConfirmTimeout, _time))
+        {
+            await _actuator.StopAsync(failed.Instance.Function, failed.Instance.InstanceId, failed.Instance.AssignedNodeId, deleteState: true, failed.Reason, null, cancellationToken);
+            _instances.Remove(failed.Instance.InstanceId);
+            _gpuOf.TryRemove(failed.Instance.InstanceId, out _);
+            _penalties.Penalise(failed.Instance.AssignedNodeId);
+            removed.Add(failed.Instance.InstanceId);
+            Log.StartFailed(_logger, failed.Instance.Function, failed.Instance.InstanceId, failed.Instance.AssignedNodeId, failed.Reason, (int)NodePenalties.Duration.TotalSeconds);
+        }
+
+        var instances = _instances.Snapshot();
+        var snapshot = ScalingInputs.Build(
+            autoscaled,
+            nodes,
+            instances,
+            name => _stats.For(WorkloadKind.Function, name),
+            _gatewayLoad.InFlight,
+            _health.Current,
+            _penalties.Current(),
+            _gpuOf,
+            _scalingPrevious,
+            elapsed,
+            _options);
+        var result = Autoscaler.Decide(snapshot);
+        _scalingPrevious = result.Previous;
+        var desired = result.Decisions.ToDictionary(d => d.Function, d => d.Desired, StringComparer.Ordinal);
+        foreach (var function in autoscaled)
+        {
+            // No decision: the function is at its desired count.
+            _desired[function.Name] = desired.TryGetValue(function.Name, out var d) ? d : snapshot.Instances.Count(i => i.Function == function.Name);
+        }
+
+        foreach (var gone in _desired.Keys.Where(k => !names.Contains(k)).ToArray())
+        {
+            _desired.TryRemove(gone, out _);
+        }
+
+        var clusterOf = nodes.ToDictionary(n => n.NodeId, n => n.Identity.Cluster, StringComparer.Ordinal);
+        var byId = instances.ToDictionary(i => i.InstanceId, StringComparer.Ordinal);
+        var definitionOf = autoscaled.ToDictionary(f => f.Name, StringComparer.Ordinal);
+
+        // Forget the GPUs of instances that are gone (deleted functions, instances stopped), before this pass starts new ones.
+        foreach (var gone in _gpuOf.Keys.Where(id => !byId.ContainsKey(id)).ToArray())
+        {
+            _gpuOf.TryRemove(gone, out _);
+        }
+        foreach (var decision in result.Decisions)
+        {
+            var record = decision.Changed || (decision.Shortfall > 0 && _shortfallRecorded.GetValueOrDefault(decision.Function) != decision.Shortfall);
+            if (decision.Shortfall > 0)
+            {
+                _shortfallRecorded[decision.Function] = decision.Shortfall;
+            }
+            else
+            {
+                _shortfallRecorded.Remove(decision.Function);
+            }
+
+            if (record)
+            {
+                _actuator.RecordScaling(decision.Function, ScalingRecords.Reason(decision), ScalingRecords.Outcome(decision), ScalingRecords.Inputs(decision));
+            }
+
+            var workload = functions[decision.Function];
+            foreach (var start in decision.Starts)
+            {
+                var reason = $"autoscale: '{decision.Function}' wants {decision.Desired} instances and has {decision.Current}; node '{start.NodeId}' GPU '{start.GpuUuid}' ranks {start.Rank}";
+                var id = await _actuator.StartNewAsync(workload, start.NodeId, clusterOf[start.NodeId], reason, cancellationToken, start.GpuUuid);
+                _gpuOf[id] = start.GpuUuid;
+            }
+
+            foreach (var stop in decision.Stops)
+            {
+                // Drain first: the instance finishes what it serves before its process stops.
+                var drain = TimeSpan.FromMilliseconds(definitionOf[decision.Function].TimeoutMs);
+                var eligible = snapshot.Nodes.FirstOrDefault(n => n.NodeId == stop.NodeId)?.Eligible == true ? "eligible" : "not eligible";
+                var reason = $"autoscale: '{decision.Function}' wants {decision.Desired} instances and has {decision.Current}; node '{stop.NodeId}' ({eligible}) GPU '{stop.GpuUuid ?? "unknown"}' ranks worst ({stop.InFlight} in flight when chosen)";
+                await _actuator.StopAsync(decision.Function, stop.InstanceId, stop.NodeId, deleteState: true, reason, drain, cancellationToken);
+                _instances.Remove(stop.InstanceId);
+                _gpuOf.TryRemove(stop.InstanceId, out _);
+                removed.Add(stop.InstanceId);
+            }
+        }
+
+        return removed;
+    }
+
+    /// <summary>
+    /// Starts of autoscaled instances that failed: reported <c>failed</c>, or not confirmed by their node
+    /// within <paramref name="confirmTimeout"/> of their assignment.
+    /// </summary>
+    internal static IEnumerable<(InstanceView Instance, string Reason)> FailedStarts(IEnumerable<InstanceView> instances, long now, TimeSpan confirmTimeout, TimeProvider time)
+    {
+        foreach (var instance in instances)
+        {
+            if (instance.State == "failed")
+            {
+                yield return (instance, $"instance '{instance.InstanceId}' failed on node '{instance.AssignedNodeId}' ({instance.Reason}); it is placed again elsewhere");
+            }
+            else if (instance.ReportedNodeId is null && time.GetElapsedTime(instance.AssignedAt, now) >= confirmTimeout)
+            {
+                yield return (instance, $"node '{instance.AssignedNodeId}' did not confirm the start of instance '{instance.InstanceId}' within {confirmTimeout.TotalSeconds:0} s; it is placed again elsewhere");
+            }
+        }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -201,5 +377,9 @@ internal sealed partial class InstanceReconciler : BackgroundService
         [LoggerMessage(EventId = 1403, EventName = "PlacementPassFailed", Level = LogLevel.Error,
             Message = "A placement pass failed: {Reason}. The next pass tries again.")]
         public static partial void PassFailed(ILogger logger, string reason);
+
+        [LoggerMessage(EventId = 2001, EventName = "AutoscaledStartFailed", Level = LogLevel.Warning,
+            Message = "Function '{Function}' instance '{InstanceId}' did not start on node '{NodeId}': {Reason}. The node takes no new instances for {Seconds} s.")]
+        public static partial void StartFailed(ILogger logger, string function, string instanceId, string nodeId, string reason, int seconds);
     }
 }

@@ -30,7 +30,61 @@ public class FunctionValidatorTests
         ["timeoutMs"] = Valid() with { TimeoutMs = 0 },
         ["eventHeaders"] = Valid() with { EventHeaders = ["X-Ok", "not a header"] },
         ["healthPath"] = Valid() with { HealthPath = "healthz" },
+        ["margin"] = Valid() with { Margin = -1 },
+        ["minInstances"] = Valid() with { MinInstances = -1 },
+        ["maxInstances"] = Valid() with { MaxInstances = 0 },
+        ["gpuMemoryBytes"] = Valid() with { GpuMemoryBytes = -1 },
+        ["scaleDownWindowSeconds"] = Valid() with { ScaleDownWindowSeconds = 86_401 },
     };
+
+    private static FunctionDefinition Autoscaled() => Valid() with { Slo = 2, Margin = 1, MinInstances = 1, MaxInstances = 4 };
+
+    [Fact]
+    public void WithDefaults_MaxInstancesWithoutPlacement_Autoscales()
+    {
+        Assert.Equal("autoscale", Autoscaled().WithDefaults().Placement);
+        Assert.True(Autoscaled().Autoscaled);
+        Assert.Null(FunctionValidator.Validate(Autoscaled()));
+    }
+
+    [Fact]
+    public void WithDefaults_NoPlacementNoMaxInstances_IsEveryNode()
+    {
+        Assert.Equal("every-node", Valid().WithDefaults().Placement);
+        Assert.False(Valid().Autoscaled);
+    }
+
+    [Fact]
+    public void WithDefaults_PlacementGiven_IsKept()
+        => Assert.Equal("every-node", (Autoscaled() with { Placement = "every-node" }).WithDefaults().Placement);
+
+    [Theory]
+    [InlineData(0, 0, 1)]
+    [InlineData(1000, 10_000, 10_000)]
+    [InlineData(0, 0, 0)]
+    public void Validate_ScalingBounds_AreAccepted(int margin, int min, int window)
+        => Assert.Null(FunctionValidator.Validate(Autoscaled() with { Margin = margin, MinInstances = min, MaxInstances = Math.Max(min, 1), ScaleDownWindowSeconds = window }));
+
+    [Theory]
+    [InlineData(1001, 1, 4, 60, "margin")]
+    [InlineData(0, 10_001, 4, 60, "minInstances")]
+    [InlineData(0, 1, 10_001, 60, "maxInstances")]
+    [InlineData(0, 5, 4, 60, "minInstances")]
+    [InlineData(0, 1, 4, -1, "scaleDownWindowSeconds")]
+    public void Validate_ScalingOutOfBounds_IsNamed(int margin, int min, int max, int window, string field)
+        => Assert.Equal(field, FunctionValidator.Validate(Autoscaled() with { Margin = margin, MinInstances = min, MaxInstances = max, ScaleDownWindowSeconds = window })!.Value.Field);
+
+    [Fact]
+    public void Validate_AutoscaleWithoutMaxInstances_NamesMaxInstances()
+    {
+        var error = FunctionValidator.Validate(Valid() with { Placement = "autoscale" });
+        Assert.Equal("maxInstances", error!.Value.Field);
+        Assert.Contains("autoscale", error.Value.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_EveryNodeWithMinAboveMax_IsAccepted()
+        => Assert.Null(FunctionValidator.Validate(Valid() with { Placement = "every-node", MinInstances = 5, MaxInstances = 4 }));
 
     [Fact]
     public void Validate_StdioWithHealthPath_IsRefused()

@@ -29,6 +29,28 @@ public class InstancePlacementTests
         => Assert.Empty(Decide([Alive("a"), Alive("b", server: 2)], ["counter"], new("i1", "counter", "a"), new("i2", "counter", "b")));
 
     [Fact]
+    public void Decide_CountedAtItsCountWithOneOnALostNode_OnlyMovesIt()
+    {
+        // How the reconciler hands placement an autoscaled function: its count as it stands, so the
+        // counted rule neither adds nor removes, and the lost node's instance is moved exactly once.
+        var snapshot = new PlacementSnapshot(
+            [Alive("a"), Lost("b", server: 2), Alive("c", server: 3), Alive("d", server: 4)],
+            [new PlacementFunction("counter", 3)],
+            [new("i1", "counter", "a"), new("i2", "counter", "b"), new("i3", "counter", "c")]);
+
+        var action = Assert.Single(InstancePlacement.Decide(snapshot));
+
+        Assert.Equal((PlacementActionKind.Move, "i2", "b"), (action.Kind, action.InstanceId!, action.FromNodeId!));
+    }
+
+    [Fact]
+    public void Decide_CountedAtItsCount_NothingToDo()
+        => Assert.Empty(InstancePlacement.Decide(new PlacementSnapshot(
+            [Alive("a"), Alive("b", server: 2), Alive("c", server: 3)],
+            [new PlacementFunction("counter", 2)],
+            [new("i1", "counter", "a"), new("i2", "counter", "b")])));
+
+    [Fact]
     public void Decide_NodeNotSurviving_GetsNoNewInstance()
     {
         var draining = new PlacementNode("b", "c1", 2, Survives: false, Lost: false);

@@ -1,0 +1,69 @@
+using Drover.Aggregator.Fleet;
+using Drover.Aggregator.Placement;
+using Drover.Decisions.Scaling;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Drover.Aggregator.Tests.Placement;
+
+public class ScalingLifecycleTests
+{
+    private readonly FakeTimeProvider _time = new();
+
+    private InstanceView Instance(string id, string? reported, string state, long assignedAt)
+        => new(id, "counter", "n1", reported, state, "1", 0, 0, 0, 0, 0, state == "failed" ? "exit 1" : "", 0, assignedAt, null, false);
+
+    [Fact]
+    public void FailedStarts_FailedOrUnconfirmedPastTimeout_AreReturned()
+    {
+        var assigned = _time.GetTimestamp();
+        _time.Advance(TimeSpan.FromSeconds(10));
+        var now = _time.GetTimestamp();
+        var recent = now;
+        var failed = InstanceReconciler.FailedStarts(
+            [
+                Instance("unconfirmed", null, "assigned", assigned),
+                Instance("young", null, "assigned", recent),
+                Instance("crashed", "n1", "failed", recent),
+                Instance("running", "n1", "running", assigned),
+                Instance("starting", "n1", "starting", assigned),
+            ],
+            now,
+            TimeSpan.FromSeconds(10),
+            _time).ToArray();
+
+        Assert.Equal(["unconfirmed", "crashed"], failed.Select(f => f.Instance.InstanceId));
+        Assert.Contains("did not confirm", failed[0].Reason, StringComparison.Ordinal);
+        Assert.Contains("failed on node 'n1'", failed[1].Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void NodePenalties_Penalised_ForSixtySecondsThenNot()
+    {
+        var penalties = new NodePenalties(_time);
+        penalties.Penalise("n1");
+        _time.Advance(TimeSpan.FromSeconds(59));
+        Assert.Equal(["n1"], penalties.Current());
+        _time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Empty(penalties.Current());
+    }
+
+    [Fact]
+    public void ScalingRecords_Reason_NamesTheNumbersAndTheRanking()
+    {
+        var decision = new ScalingDecision(
+            "counter", 8, 2, 1, 1, 4, 5, 4, 1, 0,
+            [new ScalingStart("n2", "g2", 1), new ScalingStart("n3", "g3", 2)],
+            [],
+            1,
+            [new ScalingCandidate("n2", "g2", 0, 5, 8000, 0, 100, 1), new ScalingCandidate("n3", "g3", 4, 5, 8000, 0, 100, 2)],
+            null,
+            true,
+            "scale up");
+
+        var reason = ScalingRecords.Reason(decision);
+        Assert.Contains("queue length 8, slo 2, margin 1: ceil(8 / 2) + 1 = 5; desired 4 within [1, 4], current 1", reason, StringComparison.Ordinal);
+        Assert.Contains("#1 node 'n2' GPU 'g2' (command queue 0", reason, StringComparison.Ordinal);
+        Assert.Contains("#2 node 'n3' GPU 'g3' (command queue 4", reason, StringComparison.Ordinal);
+        Assert.Equal("start 2 on 'n2', 'n3'; shortfall 1: no eligible node without an instance has a healthy GPU with the memory", ScalingRecords.Outcome(decision));
+    }
+}

@@ -1,0 +1,146 @@
+using System.Text.Json;
+using Drover.SystemTests.Infrastructure;
+using Drover.SystemTests.Shims;
+using Xunit.Abstractions;
+
+namespace Drover.SystemTests.Scaling;
+
+/// <summary>
+/// Issue 7 end to end: four agents on stand-in GPUs, <c>counter</c> autoscaled (slo 2, margin 1), slow
+/// requests held through the gateway raise its queue; instances appear on distinct nodes, on the GPUs
+/// with the shortest command queues; once the load is gone they stop after the window, busiest first.
+/// </summary>
+public sealed class AutoscaleTests(ITestOutputHelper output) : ShimTestBase(output)
+{
+    private const string Path = "/v1/functions/counter";
+
+    /// <summary>Four agents, one GPU each; node i's GPU is busier (utilization) than node i-1's; <paramref name="longQueue"/> gets a long command queue.</summary>
+    private async Task<Dictionary<string, string>> StartFleetAsync(int? longQueue = null)
+    {
+        for (var i = 1; i <= 4; i++)
+        {
+            var scenario = new GpuScenario(1).Set("gpu.0.util_gpu", 10 * i);
+            if (i == longQueue)
+            {
+                // The agent estimates the command queue as processes × utilization: 40 processes at 100% is 40.
+                scenario.Set("gpu.0.util_gpu", 100).Set("gpu.0.processes", string.Join(',', Enumerable.Range(1, 40).Select(p => $"{100_000 + p}:1048576")));
+            }
+
+            Fleet.StartAgent($"a{i}", serverNumber: i, port: Infrastructure.Ports.Free(), gpus: scenario, extraArgs: ["--shimListenAddress", "127.0.0.1"]);
+        }
+
+        await Fleet.WaitForAliveCountAsync(4, Timeout);
+        var names = Enumerable.Range(1, 4).ToDictionary(i => Fleet.NodeIdOf($"a{i}"), i => $"a{i}", StringComparer.Ordinal);
+
+        // Wait for every node's GPU telemetry (the ranking reads it).
+        await Fleet.WaitUntilAsync(
+            async () => (await Task.WhenAll(names.Keys.Select(Fleet.GpusAsync))).All(g => g.Length == 1),
+            Timeout,
+            "every node reports its GPU");
+        return names;
+    }
+
+    private async Task DefineAsync(int max)
+        => await PutAsync(Path, new
+        {
+            runtime = new { type = "process", command = Repository.Counter },
+            slo = 2,
+            margin = 1,
+            minInstances = 1,
+            maxInstances = max,
+            scaleDownWindowSeconds = 5,
+            commitIntervalSeconds = 0,
+            timeoutMs = 120_000,
+        });
+
+    private async Task<string[]> InstanceNodesAsync()
+        => (await GetAsync(Path)).GetProperty("instances").EnumerateArray().Select(i => i.GetProperty("nodeId").GetString()!).ToArray();
+
+    private Task<JsonElement> DecisionsAsync() => GetAsync($"{Path}/decisions");
+
+    /// <summary>
+    /// Eight slow requests through the gateway, held until they answer. They all reach the one node that
+    /// served when they were sent and queue there (two at a time, the SLO), hence the long timeouts.
+    /// </summary>
+    private Task<HttpResponseMessage[]> HoldLoad(int sleepMs)
+        => Task.WhenAll(Enumerable.Range(0, 8).Select(_ => SlowClient.PostAsync($"http://127.0.0.1:{Fleet.HttpPort}/v1/invoke/counter?sleepMs={sleepMs}", null)));
+
+    private static readonly HttpClient SlowClient = new() { Timeout = TimeSpan.FromSeconds(120) };
+
+    [Fact]
+    public async Task Autoscale_EightSlowRequests_FourInstancesOnFourNodes_ThenDownBusiestFirst()
+    {
+        var names = await StartFleetAsync();
+        await DefineAsync(max: 4);
+        await WaitForReadyAsync(Path, 1);
+
+        // The one instance (minInstances) is on the least busy GPU: node a1.
+        Assert.Equal(["a1"], (await InstanceNodesAsync()).Select(n => names[n]));
+
+        // 3 s each, two at a time on a1: the load lasts about 12 s, and the desired count falls below 4
+        // only for its last round, so the 5 s window ends after it, when a1's GPU is idle again (the
+        // counter reports its requests as GPU work on its CUDA_VISIBLE_DEVICES GPU: while they run, a1's
+        // GPU is the busiest).
+        var load = HoldLoad(sleepMs: 3_000);
+        await Fleet.WaitUntilAsync(
+            async () =>
+            {
+                var document = await GetAsync(Path);
+                return document.GetProperty("desiredInstances").GetInt32() == 4 && document.GetProperty("instances").GetArrayLength() == 4;
+            },
+            Timeout,
+            "counter wants and has 4 instances",
+            async () => (await GetAsync(Path)).ToString());
+
+        Assert.Equal(4, (await InstanceNodesAsync()).Distinct(StringComparer.Ordinal).Count());
+        var scaleUp = (await DecisionsAsync()).EnumerateArray().First(d => d.GetProperty("kind").GetString() == "scale" && d.GetProperty("inputs").GetProperty("desired").GetInt32() == 4);
+        var reason = scaleUp.GetProperty("reason").GetString()!;
+        Output.WriteLine(reason);
+        Assert.Contains("slo 2, margin 1", reason, StringComparison.Ordinal);
+        Assert.Contains("#1 node", reason, StringComparison.Ordinal);
+        // Desired 4 needs ceil(queue / 2) + 1 >= 4: a queue of 6 or more of the 8 held requests.
+        Assert.True(scaleUp.GetProperty("inputs").GetProperty("queueLength").GetInt32() >= 6, scaleUp.ToString());
+
+        var answers = await load.WaitAsync(TimeSpan.FromSeconds(110));
+        Assert.All(answers, a => Assert.Equal(200, (int)a.StatusCode));
+        foreach (var answer in answers)
+        {
+            answer.Dispose();
+        }
+
+        // The load is gone: after the 5 s window, back to one, stopped from the busiest GPU (a4) down.
+        await Fleet.WaitUntilAsync(
+            async () => (await InstanceNodesAsync()).Length == 1,
+            Timeout,
+            "counter is back to one instance",
+            async () => (await GetAsync(Path)).ToString());
+        Assert.Equal(["a1"], (await InstanceNodesAsync()).Select(n => names[n]));
+        var stops = (await DecisionsAsync()).EnumerateArray()
+            .Where(d => d.GetProperty("kind").GetString() == "stop")
+            .Select(d => names[d.GetProperty("fromNodeId").GetString()!])
+            .ToArray();
+        Assert.Equal(["a4", "a3", "a2"], stops);
+        Assert.Equal(1, (await GetAsync(Path)).GetProperty("desiredInstances").GetInt32());
+    }
+
+    [Fact]
+    public async Task Autoscale_OneNodeWithLongCommandQueue_InstancesAvoidIt()
+    {
+        var names = await StartFleetAsync(longQueue: 2);
+        await DefineAsync(max: 3);
+        await WaitForReadyAsync(Path, 1);
+
+        var load = HoldLoad(sleepMs: 4_000);
+        await Fleet.WaitUntilAsync(
+            async () => (await InstanceNodesAsync()).Length == 3,
+            Timeout,
+            "counter has 3 instances",
+            async () => (await GetAsync(Path)).ToString());
+
+        Assert.Equal(["a1", "a3", "a4"], (await InstanceNodesAsync()).Select(n => names[n]).Order(StringComparer.Ordinal));
+        foreach (var answer in await load.WaitAsync(TimeSpan.FromSeconds(110)))
+        {
+            answer.Dispose();
+        }
+    }
+}
