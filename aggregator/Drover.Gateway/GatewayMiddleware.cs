@@ -168,13 +168,16 @@ internal sealed partial class GatewayMiddleware
     /// <summary>Forwards through the rest of YARP's pipeline; the failure when the node failed and the client is still there, else null.</summary>
     private async Task<Failure?> ForwardAsync(HttpContext context, DestinationState destination)
     {
+        var workload = context.Features.Get<GatewayRouteFeature>()!.Workload;
         _load.EnterNode(destination.DestinationId);
+        _load.EnterForward(workload);
         try
         {
             await _next(context);
         }
         finally
         {
+            _load.ExitForward(workload);
             _load.ExitNode(destination.DestinationId);
         }
 

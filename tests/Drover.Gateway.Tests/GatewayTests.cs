@@ -372,6 +372,7 @@ public sealed class GatewayTests(ITestOutputHelper output) : IAsyncLifetime
         await a.Held.WaitAsync(Bound);
         Assert.Equal(1, _gateway.Load.InFlight("counter"));
         Assert.Equal(1, _gateway.Load.NodeInFlight("a1"));
+        Assert.Equal(0, _gateway.Load.Held("counter"));   // the node's shim has it: not counted twice
         a.Release();
         using var response = await pending;
 

@@ -188,7 +188,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
             nodes,
             instances,
             name => _stats.For(WorkloadKind.Function, name),
-            _gatewayLoad.InFlight,
+            _gatewayLoad.Held,
             _health.Current,
             _penalties.Current(),
             _gpuOf,

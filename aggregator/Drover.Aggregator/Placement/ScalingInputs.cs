@@ -18,7 +18,7 @@ internal static class ScalingInputs
     /// <param name="nodes">Every known node.</param>
     /// <param name="instances">The instance table (instances of other workloads are left out).</param>
     /// <param name="stats">Each function's shim counters per node.</param>
-    /// <param name="gatewayInFlight">What the gateway holds for a function.</param>
+    /// <param name="gatewayInFlight">What the gateway holds for a function and has not forwarded (a forwarded request is in its shim's count).</param>
     /// <param name="health">The current health decision; null before the first (every surviving node may serve).</param>
     /// <param name="penalised">Nodes that may not take new instances now (a failed start).</param>
     /// <param name="gpuOf">The GPU each instance was started on, where known.</param>

@@ -48,7 +48,7 @@ public sealed class AutoscaleTests(ITestOutputHelper output) : ShimTestBase(outp
             margin = 1,
             minInstances = 1,
             maxInstances = max,
-            scaleDownWindowSeconds = 5,
+            scaleDownWindowSeconds = 10,
             commitIntervalSeconds = 0,
             timeoutMs = 120_000,
         });
@@ -77,10 +77,10 @@ public sealed class AutoscaleTests(ITestOutputHelper output) : ShimTestBase(outp
         // The one instance (minInstances) is on the least busy GPU: node a1.
         Assert.Equal(["a1"], (await InstanceNodesAsync()).Select(n => names[n]));
 
-        // 3 s each, two at a time on a1: the load lasts about 12 s, and the desired count falls below 4
-        // only for its last round, so the 5 s window ends after it, when a1's GPU is idle again (the
-        // counter reports its requests as GPU work on its CUDA_VISIBLE_DEVICES GPU: while they run, a1's
-        // GPU is the busiest).
+        // 3 s each, all eight queued at a1's shim (the only instance when they were sent), two at a time:
+        // the load lasts about 12 s. The desired count falls below 4 once four are left (about 6 s in), so
+        // the 10 s window ends after the load, when a1's GPU is idle again (the counter reports its
+        // requests as GPU work on its CUDA_VISIBLE_DEVICES GPU: while they run, a1's GPU is the busiest).
         var load = HoldLoad(sleepMs: 3_000);
         await Fleet.WaitUntilAsync(
             async () =>
@@ -108,7 +108,7 @@ public sealed class AutoscaleTests(ITestOutputHelper output) : ShimTestBase(outp
             answer.Dispose();
         }
 
-        // The load is gone: after the 5 s window, back to one, stopped from the busiest GPU (a4) down.
+        // The load is gone: after the 10 s window, back to one, stopped from the busiest GPU (a4) down.
         await Fleet.WaitUntilAsync(
             async () => (await InstanceNodesAsync()).Length == 1,
             Timeout,
