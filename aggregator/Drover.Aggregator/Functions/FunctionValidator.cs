@@ -67,6 +67,12 @@ internal static class FunctionValidator
             return ("scaleDownWindowSeconds", $"scaleDownWindowSeconds = {definition.ScaleDownWindowSeconds}: expected 0 (at once) to 86400");
         }
 
+        if (placement == FunctionPlacements.EveryNode && definition.MaxInstances is { } ignored)
+        {
+            // Not accepted and then ignored: a limit that does nothing is a trap.
+            return ("maxInstances", $"maxInstances = {ignored}: applies to placement '{FunctionPlacements.Autoscale}'; placement '{FunctionPlacements.EveryNode}' runs one instance on every surviving node (leave maxInstances out, or set placement '{FunctionPlacements.Autoscale}')");
+        }
+
         if (placement == FunctionPlacements.Autoscale)
         {
             if (definition.MaxInstances is not { } max)

@@ -83,8 +83,13 @@ public class FunctionValidatorTests
     }
 
     [Fact]
-    public void Validate_EveryNodeWithMinAboveMax_IsAccepted()
-        => Assert.Null(FunctionValidator.Validate(Valid() with { Placement = "every-node", MinInstances = 5, MaxInstances = 4 }));
+    public void Validate_EveryNodeWithMaxInstances_IsRefusedRatherThanIgnored()
+    {
+        var error = FunctionValidator.Validate(Valid() with { Placement = "every-node", MaxInstances = 4 });
+
+        Assert.Equal("maxInstances", error?.Field);
+        Assert.Contains("applies to placement 'autoscale'", error?.Message, StringComparison.Ordinal);
+    }
 
     [Fact]
     public void Validate_StdioWithHealthPath_IsRefused()
