@@ -165,17 +165,23 @@ public sealed class LocalSocketEventTests : IAsyncLifetime
         }
 
         var sequences = new List<ulong>();
-        AgentFrame frame;
-        while ((frame = await client.ReceiveAsync()).KindCase == AgentFrame.KindOneofCase.Event)
+        AgentFrame? frame;
+        while ((frame = await client.ReceiveOrEndAsync()) is { KindCase: AgentFrame.KindOneofCase.Event })
         {
             sequences.Add(frame.Event.Sequence);
         }
 
-        Assert.Equal(AgentFrame.KindOneofCase.Error, frame.KindCase);
-        Assert.Equal(ErrorCodes.Unavailable, frame.Error.Code);
+        // The Unavailable error comes unless the overflow cut an event's write short: the connection
+        // then counts as torn and closes without it (never a half frame followed by another).
+        if (frame is not null)
+        {
+            Assert.Equal(AgentFrame.KindOneofCase.Error, frame.KindCase);
+            Assert.Equal(ErrorCodes.Unavailable, frame.Error.Code);
+            await client.AssertClosedAsync();
+        }
+
         Assert.True(sequences.Count < 1000, $"expected the connection to fall behind, got all {sequences.Count} events");
         Assert.Equal(Enumerable.Range(1, sequences.Count).Select(n => (ulong)n), sequences);
-        await client.AssertClosedAsync();
         Assert.Empty(_relay.Channels);
     }
 }

@@ -73,6 +73,19 @@ internal sealed class LocalSocketTestClient : IAsyncDisposable
     /// <summary>Tells the server nothing more will be sent.</summary>
     public void ShutdownSend() => _socket.Shutdown(SocketShutdown.Send);
 
+    /// <summary>The next frame, or null when the agent closed the connection cleanly instead.</summary>
+    public async Task<AgentFrame?> ReceiveOrEndAsync()
+    {
+        var read = await _frames.ReadAsync(CancellationToken.None).AsTask().WaitAsync(Timeout);
+        if (read.Status == FrameReadStatus.End)
+        {
+            return null;
+        }
+
+        Assert.True(read.Status == FrameReadStatus.Message, $"expected a frame from the agent or its end, got {read.Status} ({read.Detail})");
+        return read.Message!;
+    }
+
     public async Task<AgentFrame> ReceiveAsync()
     {
         var read = await _frames.ReadAsync(CancellationToken.None).AsTask().WaitAsync(Timeout);
