@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Text;
 using Drover.Aggregator.Events;
-using Drover.Protocol.Events;
 using Drover.Protocol.V1;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -89,7 +88,7 @@ internal static partial class EventsApi
     internal static (EventFilter? Filter, EventCursor? Cursor, string? Parameter, string? Error) ParseRequest(HttpRequest request)
     {
         var channels = new List<string>();
-        foreach (var (parameter, make) in new (string, Func<string, string>)[] { ("function", EventChannels.Function), ("service", EventChannels.Service), ("cluster", EventChannels.Cluster) })
+        foreach (var (parameter, make) in new (string, Func<string, string>)[] { ("function", EventChannels.Function), ("service", EventChannels.Service), ("cluster", EventChannels.Cluster), ("decisions", EventChannels.Decisions) })
         {
             foreach (var name in request.Query[parameter])
             {
@@ -139,7 +138,7 @@ internal static partial class EventsApi
         output.Write("id: "u8);
         output.Write(Encoding.UTF8.GetBytes(position.ToString()));
         output.Write("\nevent: "u8);
-        output.Write(numbered.ClusterHealth is null ? Encoding.UTF8.GetBytes(RequestStatusNames.Of(numbered.Event.Status)) : "cluster-health"u8.ToArray());
+        output.Write(Encoding.UTF8.GetBytes(StatusEventJson.EventName(numbered)));
         output.Write("\ndata: "u8);
         StatusEventJson.Write(output, numbered);
         output.Write("\n\n"u8);

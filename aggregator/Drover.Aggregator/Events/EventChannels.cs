@@ -14,8 +14,11 @@ internal static class EventChannels
     /// <summary>The aggregator's own channels: one per cluster, its health transitions.</summary>
     public const string ClusterPrefix = "cluster/";
 
-    /// <summary>The longest channel: the longer prefix and the longest name.</summary>
-    public const int MaxLength = 8 + 1 + Names.MaxNameLength;
+    /// <summary>The aggregator's own channels: one per function, the placement and scaling decisions it carried out.</summary>
+    public const string DecisionsPrefix = "decisions/";
+
+    /// <summary>The longest channel: the longest prefix and the longest name.</summary>
+    public const int MaxLength = 10 + Names.MaxNameLength;
 
     public static string Function(string name) => FunctionPrefix + name;
 
@@ -23,16 +26,21 @@ internal static class EventChannels
 
     public static string Cluster(string name) => ClusterPrefix + name;
 
-    /// <summary>The channel a numbered message is on: its status message's, or its own (markers, cluster messages).</summary>
+    public static string Decisions(string function) => DecisionsPrefix + function;
+
+    /// <summary>The channel a numbered message is on: its status message's, or its own (markers, cluster and decision messages).</summary>
     public static string Of(ChannelEvent numbered) => numbered.Event?.Channel ?? numbered.Channel;
 
-    /// <summary>The call id a numbered message is about; empty for cluster messages and markers.</summary>
+    /// <summary>The call id a numbered message is about; empty for cluster and decision messages and markers.</summary>
     public static string CallIdOf(ChannelEvent numbered) => numbered.Event?.CallId ?? "";
 
     /// <summary>Whether <paramref name="channel"/> is <c>function/&lt;name&gt;</c> or <c>service/&lt;name&gt;</c>: a channel shims publish on.</summary>
     public static bool IsValid(string? channel) => Split(channel) is ("function" or "service", _);
 
-    /// <summary>The kind (<c>function</c> or <c>service</c>) and the name of a valid channel; null for anything else.</summary>
+    /// <summary>
+    /// The kind (<c>function</c>, <c>service</c>, <c>cluster</c> or <c>decisions</c>) and the name of a
+    /// channel; null for anything else.
+    /// </summary>
     public static (string Kind, string Name)? Split(string? channel)
     {
         if (channel is null)
@@ -40,19 +48,12 @@ internal static class EventChannels
             return null;
         }
 
-        if (channel.StartsWith(FunctionPrefix, StringComparison.Ordinal) && Names.IsName(channel[FunctionPrefix.Length..]))
+        foreach (var prefix in (ReadOnlySpan<string>)[FunctionPrefix, ServicePrefix, ClusterPrefix, DecisionsPrefix])
         {
-            return ("function", channel[FunctionPrefix.Length..]);
-        }
-
-        if (channel.StartsWith(ServicePrefix, StringComparison.Ordinal) && Names.IsName(channel[ServicePrefix.Length..]))
-        {
-            return ("service", channel[ServicePrefix.Length..]);
-        }
-
-        if (channel.StartsWith(ClusterPrefix, StringComparison.Ordinal) && Names.IsName(channel[ClusterPrefix.Length..]))
-        {
-            return ("cluster", channel[ClusterPrefix.Length..]);
+            if (channel.StartsWith(prefix, StringComparison.Ordinal) && Names.IsName(channel[prefix.Length..]))
+            {
+                return (prefix[..^1], channel[prefix.Length..]);
+            }
         }
 
         return null;

@@ -57,7 +57,7 @@ internal sealed class EventCursor
             var channel = colon < 0 ? entry : entry[..colon];
             if (colon < 0 || EventChannels.Split(channel) is null)
             {
-                return (null, $"entry '{Cut(entry)}' is not <channel>:<sequence> with a channel function/<name> or service/<name>");
+                return (null, $"entry '{Cut(entry)}' is not <channel>:<sequence> with a channel function/, service/, cluster/ or decisions/<name>");
             }
 
             if (!ulong.TryParse(entry.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var sequence))

@@ -67,6 +67,17 @@ internal sealed partial class EventHub
         return Publish(channel, sequence => new ChannelEvent { Sequence = sequence, Channel = channel, ClusterHealth = clusterEvent });
     }
 
+    /// <summary>
+    /// Numbers a function's placement or scaling decision on its channel <c>decisions/&lt;function&gt;</c>,
+    /// keeps it, and hands it out; <paramref name="recordJson"/> is the record as the decisions API shows it.
+    /// </summary>
+    public ChannelEvent PublishDecision(string function, ReadOnlyMemory<byte> recordJson)
+    {
+        var channel = EventChannels.Decisions(function);
+        var json = Google.Protobuf.ByteString.CopyFrom(recordJson.Span);
+        return Publish(channel, sequence => new ChannelEvent { Sequence = sequence, Channel = channel, DecisionJson = json });
+    }
+
     private ChannelEvent Publish(string channel, Func<ulong, ChannelEvent> number)
     {
         List<EventSubscriber>? ended = null;

@@ -19,6 +19,12 @@ internal static class StatusEventJson
             return;
         }
 
+        if (!numbered.DecisionJson.IsEmpty)
+        {
+            WriteDecision(output, numbered);
+            return;
+        }
+
         var e = numbered.Event;
         using var json = new Utf8JsonWriter(output);
         json.WriteStartObject();
@@ -54,6 +60,29 @@ internal static class StatusEventJson
             json.WriteNull("at");
         }
 
+        json.WriteEndObject();
+    }
+
+    /// <summary>The SSE event name of a numbered message: its status, <c>cluster-health</c> or <c>decision</c>.</summary>
+    public static string EventName(ChannelEvent numbered)
+        => numbered.ClusterHealth is not null ? "cluster-health"
+            : !numbered.DecisionJson.IsEmpty ? "decision"
+            : RequestStatusNames.Of(numbered.Event.Status);
+
+    /// <summary>A decision: <c>{channel, sequence, function, decision}</c>, the decision as <c>GET /v1/functions/{name}/decisions</c> shows it.</summary>
+    private static void WriteDecision(IBufferWriter<byte> output, ChannelEvent numbered)
+    {
+        using var json = new Utf8JsonWriter(output);
+        json.WriteStartObject();
+        json.WriteString("channel", numbered.Channel);
+        json.WriteNumber("sequence", numbered.Sequence);
+        if (EventChannels.Split(numbered.Channel) is var (_, function))
+        {
+            json.WriteString("function", function);
+        }
+
+        json.WritePropertyName("decision");
+        json.WriteRawValue(numbered.DecisionJson.Span, skipInputValidation: true);
         json.WriteEndObject();
     }
 

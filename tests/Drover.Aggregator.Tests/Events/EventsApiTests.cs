@@ -1,7 +1,10 @@
 using System.Net;
 using System.Text.Json;
 using Drover.Aggregator.Events;
+using Drover.Aggregator.Placement;
 using Drover.Protocol.V1;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Drover.Aggregator.Tests.Events;
@@ -82,6 +85,38 @@ public sealed class EventsApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Events_Decisions_EachFunctionRecordOnItsChannelAsTheDecisionsApiShowsIt()
+    {
+        var scale = new DecisionRecord(DateTimeOffset.UnixEpoch.AddDays(1), "scale", "counter", null, null, null, null, "queue length 8", "start 3",
+            new { queueLength = 8, candidates = new[] { new { rank = 1, nodeId = "n2" } } });
+        await using var stream = await SseStream.OpenAsync(Client, "/v1/events?decisions=counter", lastEventId: null);
+        await using var all = await SseStream.OpenAsync(Client, "/v1/events", lastEventId: null);
+
+        // A service's set is not a function: its records stay in the log only.
+        _aggregator!.Decisions.Add(scale with { Function = "service/web" });
+        _aggregator.Decisions.Add(scale with { Function = "other" });
+        _aggregator.Decisions.Add(scale);
+        _aggregator.Decisions.Add(scale with { Kind = "start", InstanceId = "counter-1", ToNodeId = "n2", Inputs = null });
+        var got = await stream.ReadAsync(2);
+        var everything = await all.ReadAsync(3);
+
+        Assert.Equal(["decisions/counter:1", "decisions/counter:2"], got.Select(m => m.Id));
+        Assert.All(got, m => Assert.Equal("decision", m.Event));
+        var data = got[0].Data.RootElement;
+        Assert.Equal("decisions/counter", data.GetProperty("channel").GetString());
+        Assert.Equal("counter", data.GetProperty("function").GetString());
+        var api = _aggregator.Services.GetRequiredService<IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions;
+        Assert.Equal(JsonSerializer.Serialize(scale, api), data.GetProperty("decision").GetRawText());
+        Assert.Equal(8, data.GetProperty("decision").GetProperty("inputs").GetProperty("queueLength").GetInt32());
+        Assert.Equal("counter-1", got[1].Data.RootElement.GetProperty("decision").GetProperty("instanceId").GetString());
+        Assert.Equal(["decisions/other", "decisions/counter", "decisions/counter"], everything.Select(m => m.Data.RootElement.GetProperty("channel").GetString()));
+
+        // Resumable like every channel.
+        await using var resumed = await SseStream.OpenAsync(Client, "/v1/events?decisions=counter", got[0].Id);
+        Assert.Equal("decisions/counter:2", (await resumed.ReadAsync(1))[0].Id);
+    }
+
+    [Fact]
     public async Task Events_QuietStream_KeepAliveCommentEveryFifteenSeconds()
     {
         await using var stream = await SseStream.OpenAsync(Client, "/v1/events", lastEventId: null);
@@ -103,6 +138,7 @@ public sealed class EventsApiTests : IAsyncLifetime
     [Theory]
     [InlineData("function=Counter", "function")]
     [InlineData("service=-web", "service")]
+    [InlineData("decisions=Counter", "decisions")]
     [InlineData("callId=", "callId")]
     [InlineData("after=function/a", "after")]
     public async Task Events_BadQuery_Answers400NamingTheParameter(string query, string parameter)

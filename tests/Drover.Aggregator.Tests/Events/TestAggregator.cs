@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Drover.Aggregator.Configuration;
 using Drover.Aggregator.Events;
+using Drover.Aggregator.Placement;
 using Drover.Aggregator.Tests.State;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -39,6 +40,10 @@ internal sealed class TestAggregator : IAsyncDisposable
     public Uri LinkAddress => new($"http://127.0.0.1:{Options.LinkPort}");
 
     public EventHub Hub => _app.Services.GetRequiredService<EventHub>();
+
+    public DecisionLog Decisions => _app.Services.GetRequiredService<DecisionLog>();
+
+    public IServiceProvider Services => _app.Services;
 
     /// <param name="time">The host's clock; the system clock when null.</param>
     public static async Task<TestAggregator> StartAsync(TimeProvider? time = null)

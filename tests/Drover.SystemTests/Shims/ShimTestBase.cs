@@ -31,6 +31,36 @@ public abstract class ShimTestBase(ITestOutputHelper output) : IAsyncLifetime
         await Fleet.DisposeAsync();
     }
 
+    /// <summary>Reads the server-sent events of <c>/v1/events?<paramref name="query"/></c> until <paramref name="enough"/> says so (or the time runs out); returns (id, data) pairs.</summary>
+    internal async Task<List<(string Id, JsonElement Data)>> ReadEventsAsync(string query, string? lastEventId, Func<List<(string Id, JsonElement Data)>, bool> enough)
+    {
+        using var timeout = new CancellationTokenSource(Timeout);
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{Fleet.HttpPort}/v1/events?{query}");
+        if (lastEventId is not null)
+        {
+            request.Headers.Add("Last-Event-ID", lastEventId);
+        }
+
+        using var response = await Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+        response.EnsureSuccessStatusCode();
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(timeout.Token));
+        var events = new List<(string, JsonElement)>();
+        string? id = null;
+        while (!enough(events) && await reader.ReadLineAsync(timeout.Token) is { } line)
+        {
+            if (line.StartsWith("id:", StringComparison.Ordinal))
+            {
+                id = line[3..].Trim();
+            }
+            else if (line.StartsWith("data:", StringComparison.Ordinal))
+            {
+                events.Add((id!, JsonDocument.Parse(line[5..]).RootElement.Clone()));
+            }
+        }
+
+        return events;
+    }
+
     /// <summary>Node id to shim port of every agent started through <see cref="StartAgentsAsync"/>.</summary>
     internal Dictionary<string, int> Ports { get; } = new(StringComparer.Ordinal);
 

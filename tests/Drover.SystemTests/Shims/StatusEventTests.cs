@@ -11,36 +11,6 @@ namespace Drover.SystemTests.Shims;
 /// </summary>
 public sealed class StatusEventTests(ITestOutputHelper output) : ShimTestBase(output)
 {
-    /// <summary>Reads server-sent events until <paramref name="enough"/> says so (or the time runs out); returns (id, data) pairs.</summary>
-    private async Task<List<(string Id, JsonElement Data)>> ReadEventsAsync(string? lastEventId, Func<List<(string Id, JsonElement Data)>, bool> enough)
-    {
-        using var timeout = new CancellationTokenSource(Timeout);
-        using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{Fleet.HttpPort}/v1/events?function=counter");
-        if (lastEventId is not null)
-        {
-            request.Headers.Add("Last-Event-ID", lastEventId);
-        }
-
-        using var response = await Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
-        response.EnsureSuccessStatusCode();
-        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(timeout.Token));
-        var events = new List<(string, JsonElement)>();
-        string? id = null;
-        while (!enough(events) && await reader.ReadLineAsync(timeout.Token) is { } line)
-        {
-            if (line.StartsWith("id:", StringComparison.Ordinal))
-            {
-                id = line[3..].Trim();
-            }
-            else if (line.StartsWith("data:", StringComparison.Ordinal))
-            {
-                events.Add((id!, JsonDocument.Parse(line[5..]).RootElement.Clone()));
-            }
-        }
-
-        return events;
-    }
-
     private static int Count(List<(string Id, JsonElement Data)> events, string status) => events.Count(e => e.Data.GetProperty("status").GetString() == status);
 
     private async Task InvokeAsync(int port, int count, string prefix)
@@ -74,14 +44,14 @@ public sealed class StatusEventTests(ITestOutputHelper output) : ShimTestBase(ou
         var other = instances.Single(i => i.GetProperty("nodeId").GetString() != entryNode);
 
         // First half, read live.
-        var reading = ReadEventsAsync(null, e => Count(e, "completed") >= 10);
+        var reading = ReadEventsAsync("function=counter", null, e => Count(e, "completed") >= 10);
         await Task.Delay(300);
         await InvokeAsync(entryPort, 10, "first");
         var first = await reading;
 
         // Second half while no client listens; the reconnecting client resumes after its last id.
         await InvokeAsync(entryPort, 10, "second");
-        var second = await ReadEventsAsync(first[^1].Id, e => Count(e, "completed") >= 10);
+        var second = await ReadEventsAsync("function=counter", first[^1].Id, e => Count(e, "completed") >= 10);
 
         var all = first.Concat(second).ToList();
         AssertNoGap(all.Select(e => e.Data.GetProperty("sequence").GetInt64()), all[0].Data.GetProperty("sequence").GetInt64());
