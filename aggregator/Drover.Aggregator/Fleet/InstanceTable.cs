@@ -60,6 +60,7 @@ internal sealed class InstanceTable
             row.Pid = 0;
             row.Port = 0;
             row.Ready = false;
+            row.ReportedGpuUuid = null;
         }
 
         if (wasReady)
@@ -137,6 +138,7 @@ internal sealed class InstanceTable
             row.LastSignal = report.LastSignal;
             row.Reason = report.Reason;
             row.Ready = report.Ready && report.State == InstanceState.Running;
+            row.ReportedGpuUuid = report.GpuUuids.Count > 0 ? report.GpuUuids[0] : null;
             if (report.StateVersion > row.CommittedStateVersion)
             {
                 row.CommittedStateVersion = report.StateVersion;
@@ -212,7 +214,7 @@ internal sealed class InstanceTable
             return _rows.Values
                 .OrderBy(r => r.Function, StringComparer.Ordinal)
                 .ThenBy(r => r.InstanceId, StringComparer.Ordinal)
-                .Select(r => new InstanceView(r.InstanceId, r.Function, r.AssignedNodeId, r.ReportedNodeId, r.State, r.Version, r.Pid, r.Port, r.Restarts, r.LastExitCode, r.LastSignal, r.Reason, r.CommittedStateVersion, r.AssignedAt, r.ReportedAt, r.Ready, r.HomeCluster))
+                .Select(r => new InstanceView(r.InstanceId, r.Function, r.AssignedNodeId, r.ReportedNodeId, r.State, r.Version, r.Pid, r.Port, r.Restarts, r.LastExitCode, r.LastSignal, r.Reason, r.CommittedStateVersion, r.AssignedAt, r.ReportedAt, r.Ready, r.HomeCluster, r.ReportedGpuUuid))
                 .ToArray();
         }
     }
@@ -263,5 +265,8 @@ internal sealed class InstanceTable
 
         /// <summary>The cluster it was first placed in; null when it was learnt from a report (after a restart).</summary>
         public string? HomeCluster { get; init; }
+
+        /// <summary>The first GPU its node reports it runs on; null before a report or when it has none.</summary>
+        public string? ReportedGpuUuid { get; set; }
     }
 }

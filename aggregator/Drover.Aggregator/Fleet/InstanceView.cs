@@ -21,4 +21,5 @@ internal sealed record InstanceView(
     long AssignedAt,
     long? ReportedAt,
     bool Ready = false,
-    string? HomeCluster = null);
+    string? HomeCluster = null,
+    string? ReportedGpuUuid = null);

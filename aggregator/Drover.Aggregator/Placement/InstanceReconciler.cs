@@ -75,18 +75,24 @@ internal sealed partial class InstanceReconciler : BackgroundService
 
         // Services first: a rollout step changes which sets placement keeps below.
         _services.Reconcile(nodes, instances);
-        // An autoscaled function goes to placement with the count it has, so placement's counted rule
-        // neither adds nor removes (the autoscaler does, below) but still moves instances of lost nodes.
+        // An autoscaled function goes to placement with the instances it has on nodes that are not lost,
+        // so placement's counted rule neither adds nor removes (the autoscaler does, below) and its
+        // failback still moves them home. Its instances on lost (or unknown) nodes are the autoscaler's
+        // to move: they count for nothing there, so it places their replacements on the best GPUs, and
+        // each replacement is the stranded instance resuming from its last committed state.
         var definitions = _functions.All;
         var autoscaled = definitions.Where(f => f.Autoscaled).ToArray();
+        var live = nodes.Where(n => n.Survival != NodeSurvival.Lost).Select(n => n.NodeId).ToHashSet(StringComparer.Ordinal);
+        var autoscaledNames = autoscaled.Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
+        var placed = instances.Where(i => !autoscaledNames.Contains(i.Function) || live.Contains(i.AssignedNodeId)).ToArray();
         var functions = definitions
-            .Select(f => f.Autoscaled ? AutoscaledWorkload(f, instances.Count(i => i.Function == f.Name)) : Workload.Of(f))
+            .Select(f => f.Autoscaled ? AutoscaledWorkload(f, placed.Count(i => i.Function == f.Name)) : Workload.Of(f))
             .Concat(_services.Workloads())
             .ToDictionary(w => w.Key, StringComparer.Ordinal);
         var snapshot = new PlacementSnapshot(
             nodes.Select(n => new PlacementNode(n.NodeId, n.Identity.Cluster, n.Identity.ServerNumber, n.Survives(_options), n.Survival == NodeSurvival.Lost)).ToArray(),
             functions.Values.Select(w => new PlacementFunction(w.Key, w.Instances)).ToArray(),
-            instances.Where(i => functions.ContainsKey(i.Function)).Select(i => new PlacementInstance(i.InstanceId, i.Function, i.AssignedNodeId, i.HomeCluster)).ToArray(),
+            placed.Where(i => functions.ContainsKey(i.Function)).Select(i => new PlacementInstance(i.InstanceId, i.Function, i.AssignedNodeId, i.HomeCluster)).ToArray(),
             Backups(_health.Current));
         var clusterOf = nodes.ToDictionary(n => n.NodeId, n => n.Identity.Cluster, StringComparer.Ordinal);
 
@@ -123,7 +129,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
             }
         }
 
-        var removed = await AutoscaleAsync(autoscaled, functions, nodes, cancellationToken);
+        var removed = await AutoscaleAsync(autoscaled, functions, nodes, live, cancellationToken);
         await FollowUpAsync(functions, nodes, instances.Where(i => !removed.Contains(i.InstanceId)).ToArray(), cancellationToken);
     }
 
@@ -153,9 +159,11 @@ internal sealed partial class InstanceReconciler : BackgroundService
 
     /// <summary>
     /// The autoscaled functions: failed or unconfirmed starts removed (their node penalised), then the
-    /// scaling decision on the instances placement left, carried out. Returns the instances it removed.
+    /// scaling decision on the instances of the nodes that are not lost (<paramref name="live"/>),
+    /// carried out; a start of a function with instances stranded on lost nodes moves one of them
+    /// there instead. Returns the instances it removed.
     /// </summary>
-    private async Task<HashSet<string>> AutoscaleAsync(IReadOnlyList<FunctionDefinition> autoscaled, Dictionary<string, Workload> functions, IReadOnlyList<NodeView> nodes, CancellationToken cancellationToken)
+    private async Task<HashSet<string>> AutoscaleAsync(IReadOnlyList<FunctionDefinition> autoscaled, Dictionary<string, Workload> functions, IReadOnlyList<NodeView> nodes, HashSet<string> live, CancellationToken cancellationToken)
     {
         var removed = new HashSet<string>(StringComparer.Ordinal);
         var now = _time.GetTimestamp();
@@ -169,9 +177,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
             return removed;
         }
 
-        // After placement acted: an instance it moved off a lost node counts (starting) where it went.
         var names = autoscaled.Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
-        var live = nodes.Where(n => n.Survival != NodeSurvival.Lost).Select(n => n.NodeId).ToHashSet(StringComparer.Ordinal);
         foreach (var failed in FailedStarts(_instances.Snapshot().Where(i => names.Contains(i.Function) && live.Contains(i.AssignedNodeId)), now, ConfirmTimeout, _time))
         {
             await _actuator.StopAsync(failed.Instance.Function, failed.Instance.InstanceId, failed.Instance.AssignedNodeId, deleteState: true, failed.Reason, null, cancellationToken);
@@ -183,6 +189,16 @@ internal sealed partial class InstanceReconciler : BackgroundService
         }
 
         var instances = _instances.Snapshot();
+
+        // After an aggregator restart the GPU of an instance is known from its node's report only.
+        foreach (var instance in instances)
+        {
+            if (instance.ReportedGpuUuid is { } reported && names.Contains(instance.Function))
+            {
+                _gpuOf.TryAdd(instance.InstanceId, reported);
+            }
+        }
+
         var snapshot = ScalingInputs.Build(
             autoscaled,
             nodes,
@@ -218,6 +234,14 @@ internal sealed partial class InstanceReconciler : BackgroundService
         {
             _gpuOf.TryRemove(gone, out _);
         }
+
+        // Instances on lost or unknown nodes, oldest assignment first: the starts below resume them.
+        var stranded = instances
+            .Where(i => names.Contains(i.Function) && !live.Contains(i.AssignedNodeId))
+            .OrderBy(i => i.AssignedAt)
+            .GroupBy(i => i.Function, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => new Queue<InstanceView>(g), StringComparer.Ordinal);
+
         foreach (var decision in result.Decisions)
         {
             var record = decision.Changed || (decision.Shortfall > 0 && _shortfallRecorded.GetValueOrDefault(decision.Function) != decision.Shortfall);
@@ -239,6 +263,15 @@ internal sealed partial class InstanceReconciler : BackgroundService
             foreach (var start in decision.Starts)
             {
                 var reason = $"autoscale: '{decision.Function}' wants {decision.Desired} instances and has {decision.Current}; node '{start.NodeId}' GPU '{start.GpuUuid}' ranks {start.Rank}";
+                if (stranded.TryGetValue(decision.Function, out var lost) && lost.TryDequeue(out var moved))
+                {
+                    // Its GPU first: the spec the move sends names it.
+                    _gpuOf[moved.InstanceId] = start.GpuUuid;
+                    await _actuator.MoveAsync(workload, moved.InstanceId, moved.AssignedNodeId, start.NodeId,
+                        $"{reason}; node '{moved.AssignedNodeId}' is lost, so its instance resumes there", cancellationToken);
+                    continue;
+                }
+
                 var id = await _actuator.StartNewAsync(workload, start.NodeId, clusterOf[start.NodeId], reason, cancellationToken, start.GpuUuid);
                 _gpuOf[id] = start.GpuUuid;
             }

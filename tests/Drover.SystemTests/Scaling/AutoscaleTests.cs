@@ -40,13 +40,13 @@ public sealed class AutoscaleTests(ITestOutputHelper output) : ShimTestBase(outp
         return names;
     }
 
-    private async Task DefineAsync(int max)
+    private async Task DefineAsync(int max, int min = 1)
         => await PutAsync(Path, new
         {
             runtime = new { type = "process", command = Repository.Counter },
             slo = 2,
             margin = 1,
-            minInstances = 1,
+            minInstances = min,
             maxInstances = max,
             scaleDownWindowSeconds = 10,
             commitIntervalSeconds = 0,
@@ -101,6 +101,14 @@ public sealed class AutoscaleTests(ITestOutputHelper output) : ShimTestBase(outp
         // Desired 4 needs ceil(queue / 2) + 1 >= 4: a queue of 6 or more of the 8 held requests.
         Assert.True(scaleUp.GetProperty("inputs").GetProperty("queueLength").GetInt32() >= 6, scaleUp.ToString());
 
+        // The same record on the event stream, replayed from the start of the function's decisions channel.
+        var streamed = await ReadEventsAsync("decisions=counter&after=decisions/counter:0", null,
+            e => e.Any(m => m.Data.GetProperty("decision").GetProperty("reason").GetString() == reason));
+        var published = streamed.Single(m => m.Data.GetProperty("decision").GetProperty("reason").GetString() == reason).Data;
+        Assert.Equal("counter", published.GetProperty("function").GetString());
+        Assert.Equal(scaleUp.GetProperty("at").GetString(), published.GetProperty("decision").GetProperty("at").GetString());
+        Assert.Equal(scaleUp.GetProperty("inputs").GetRawText(), published.GetProperty("decision").GetProperty("inputs").GetRawText());
+
         var answers = await load.WaitAsync(TimeSpan.FromSeconds(110));
         Assert.All(answers, a => Assert.Equal(200, (int)a.StatusCode));
         foreach (var answer in answers)
@@ -142,5 +150,35 @@ public sealed class AutoscaleTests(ITestOutputHelper output) : ShimTestBase(outp
         {
             answer.Dispose();
         }
+    }
+
+    [Fact]
+    public async Task Autoscale_NodeLost_ItsInstanceResumesOnTheBestGpuLeft()
+    {
+        // a3's command queue is long: of the nodes left once a1 is lost, a4 ranks best although it is busier.
+        var names = await StartFleetAsync(longQueue: 3);
+        await DefineAsync(max: 4, min: 2);
+        await WaitForReadyAsync(Path, 2);
+        var before = (await GetAsync(Path)).GetProperty("instances").EnumerateArray()
+            .ToDictionary(i => names[i.GetProperty("nodeId").GetString()!], i => i.GetProperty("instanceId").GetString()!, StringComparer.Ordinal);
+        Assert.Equal(["a1", "a2"], before.Keys.Order(StringComparer.Ordinal));
+
+        Fleet.AgentProcesses("a1").Kill();
+        await Fleet.WaitUntilAsync(
+            async () => (await InstanceNodesAsync()).Select(n => names[n]).Order(StringComparer.Ordinal).SequenceEqual(["a2", "a4"]),
+            Timeout,
+            "a1's instance runs on a4",
+            async () => (await GetAsync(Path)).ToString());
+
+        // The same instance, moved (its state goes with it), not a new one beside a stranded copy.
+        var after = (await GetAsync(Path)).GetProperty("instances").EnumerateArray()
+            .ToDictionary(i => names[i.GetProperty("nodeId").GetString()!], i => i.GetProperty("instanceId").GetString()!, StringComparer.Ordinal);
+        Assert.Equal(before["a1"], after["a4"]);
+        Assert.Equal(before["a2"], after["a2"]);
+        var move = (await DecisionsAsync()).EnumerateArray().Single(d => d.GetProperty("kind").GetString() == "move");
+        Assert.Equal("a1", names[move.GetProperty("fromNodeId").GetString()!]);
+        Assert.Equal("a4", names[move.GetProperty("toNodeId").GetString()!]);
+        Assert.Contains("is lost", move.GetProperty("reason").GetString(), StringComparison.Ordinal);
+        Assert.Equal(2, (await GetAsync(Path)).GetProperty("desiredInstances").GetInt32());
     }
 }
