@@ -88,13 +88,7 @@ internal static class AggregatorHost
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LivenessMonitor>());
         builder.Services.AddSingleton<SurvivalProber>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SurvivalProber>());
-        builder.Services.AddDroverGateway(gateway =>
-        {
-            gateway.MaxRetryBodyBytes = options.Gateway.MaxRetryBodyBytes;
-            gateway.RetryBodyMemoryBytes = options.Gateway.RetryBodyMemoryBytes;
-            gateway.RetryBackoffMs = options.Gateway.RetryBackoffMs;
-            gateway.EjectionMs = options.Gateway.EjectionMs;
-        });
+        builder.Services.AddDroverGateway(options.Gateway);
         builder.Services.AddSingleton<ClusterRegistry>();
         builder.Services.AddSingleton<ClusterHealthMonitor>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ClusterHealthMonitor>());

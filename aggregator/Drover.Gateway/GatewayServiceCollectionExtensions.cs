@@ -43,6 +43,23 @@ public static class GatewayServiceCollectionExtensions
         return services;
     }
 
+    /// <summary>
+    /// Adds the gateway with <paramref name="options"/> itself as its settings (a host that has read
+    /// its own configuration), so a setting added to <see cref="GatewayOptions"/> reaches the gateway
+    /// without a copy to keep up to date. The instance is validated at start like bound settings.
+    /// </summary>
+    public static IServiceCollection AddDroverGateway(this IServiceCollection services, GatewayOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(options);
+        services.AddSingleton<IOptionsFactory<GatewayOptions>>(sp => new InstanceOptionsFactory(
+            options,
+            sp.GetServices<IConfigureOptions<GatewayOptions>>(),
+            sp.GetServices<IPostConfigureOptions<GatewayOptions>>(),
+            sp.GetServices<IValidateOptions<GatewayOptions>>()));
+        return services.AddDroverGateway();
+    }
+
     /// <summary>Marks the gateway as registered.</summary>
     private sealed class GatewayMarker;
 
@@ -50,5 +67,20 @@ public static class GatewayServiceCollectionExtensions
     {
         public ValidateOptionsResult Validate(string? name, GatewayOptions options)
             => options.Validate() is { } error ? ValidateOptionsResult.Fail(error) : ValidateOptionsResult.Success;
+    }
+
+    /// <summary>
+    /// The options pipeline (configure, post-configure, validate) run on the host's own instance rather
+    /// than a new one, so <c>IOptions</c>, <c>IOptionsMonitor</c> and <c>ValidateOnStart</c> all see it.
+    /// </summary>
+    private sealed class InstanceOptionsFactory(
+        GatewayOptions instance,
+        IEnumerable<IConfigureOptions<GatewayOptions>> setups,
+        IEnumerable<IPostConfigureOptions<GatewayOptions>> postConfigures,
+        IEnumerable<IValidateOptions<GatewayOptions>> validations)
+        : OptionsFactory<GatewayOptions>(setups, postConfigures, validations)
+    {
+        protected override GatewayOptions CreateInstance(string name)
+            => name == Microsoft.Extensions.Options.Options.DefaultName ? instance : base.CreateInstance(name);
     }
 }

@@ -19,7 +19,7 @@ internal static class DefinitionBody
     public static async Task<(T? Definition, IResult? Invalid)> ReadAsync<T>(HttpRequest request, string what)
         where T : class
     {
-        var (body, tooLarge) = await ReadBoundedAsync(request, what);
+        var (body, tooLarge) = await ReadBoundedAsync(request, what, what, MaxBodyBytes);
         if (body is null)
         {
             return (null, tooLarge);
@@ -38,41 +38,56 @@ internal static class DefinitionBody
         }
     }
 
-    /// <summary>A body that must be one JSON object (settings changed field by field), or the 400 to answer.</summary>
-    public static async Task<(JsonElement? Body, IResult? Invalid)> ReadObjectAsync(HttpRequest request, string what)
+    /// <summary>
+    /// A body that must be one JSON object (settings changed field by field), at most
+    /// <paramref name="maxBytes"/>, or the 400 to answer. <paramref name="contents"/> says what the object
+    /// holds, as it reads after "an object" in a refusal: <c>with weight, priority or both</c>; by default
+    /// <c>of {what}s</c>.
+    /// </summary>
+    public static async Task<(JsonElement? Body, IResult? Invalid)> ReadObjectAsync(HttpRequest request, string what, string? contents = null, int maxBytes = MaxBodyBytes)
     {
-        var (body, tooLarge) = await ReadBoundedAsync(request, what);
+        var (body, tooLarge) = await ReadBoundedAsync(request, what, "body", maxBytes);
         if (body is null)
         {
             return (null, tooLarge);
         }
 
+        contents ??= $"of {what}s";
+        if (body.Value.IsEmpty)
+        {
+            return (null, BadRequest(what, "body", $"the body is empty; expected a JSON object {contents}"));
+        }
+
         try
         {
             using var document = JsonDocument.Parse(body.Value, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip });
-            return document.RootElement.ValueKind == JsonValueKind.Object
+            var kind = document.RootElement.ValueKind;
+            return kind == JsonValueKind.Object
                 ? (document.RootElement.Clone(), null)
-                : (null, BadRequest(what, "body", $"the body is {document.RootElement.ValueKind}; expected a JSON object of {what}s"));
+                : (null, BadRequest(what, "body", $"the body is a JSON {kind.ToString().ToLowerInvariant()}; expected an object {contents}"));
         }
         catch (JsonException ex)
         {
-            return (null, BadRequest(what, "body", $"the body is not JSON: {ex.Message}"));
+            return (null, BadRequest(what, "body", $"the body is not valid JSON: {ex.Message}"));
         }
     }
 
-    /// <summary>The body's bytes, at most <see cref="MaxBodyBytes"/>, whatever Content-Length says (or does not say).</summary>
-    private static async Task<(ReadOnlyMemory<byte>? Body, IResult? TooLarge)> ReadBoundedAsync(HttpRequest request, string what)
+    /// <summary>
+    /// The body's bytes, at most <paramref name="maxBytes"/>, whatever Content-Length says (or does not
+    /// say). <paramref name="subject"/> names the body in the refusal.
+    /// </summary>
+    private static async Task<(ReadOnlyMemory<byte>? Body, IResult? TooLarge)> ReadBoundedAsync(HttpRequest request, string what, string subject, int maxBytes)
     {
-        if (request.ContentLength > MaxBodyBytes)
+        if (request.ContentLength > maxBytes)
         {
-            return (null, BadRequest(what, "body", $"the {what} is {request.ContentLength} bytes; expected at most {MaxBodyBytes}"));
+            return (null, BadRequest(what, "body", $"the {subject} is {request.ContentLength} bytes; expected at most {maxBytes}"));
         }
 
         // Read at most one byte past the limit.
-        var body = new byte[MaxBodyBytes + 1];
+        var body = new byte[maxBytes + 1];
         var length = await request.Body.ReadAtLeastAsync(body, body.Length, throwOnEndOfStream: false, request.HttpContext.RequestAborted);
-        return length > MaxBodyBytes
-            ? (null, BadRequest(what, "body", $"the {what} is more than {MaxBodyBytes} bytes; expected at most {MaxBodyBytes}"))
+        return length > maxBytes
+            ? (null, BadRequest(what, "body", $"the {subject} is more than {maxBytes} bytes; expected at most {maxBytes}"))
             : (body.AsMemory(0, length), null);
     }
 

@@ -32,63 +32,36 @@ internal sealed class NodeSettingsBody
     /// <summary>The body, or the 400 to answer, naming the field, the value and what is accepted.</summary>
     public static async Task<(NodeSettingsBody? Body, IResult? Invalid)> ReadAsync(HttpRequest request)
     {
-        if (request.ContentLength > MaxBodyBytes)
-        {
-            return (null, BadRequest("body", $"the body is {request.ContentLength} bytes; expected at most {MaxBodyBytes}"));
-        }
-
-        var buffer = new byte[MaxBodyBytes + 1];
-        var length = await request.Body.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, request.HttpContext.RequestAborted);
-        if (length > MaxBodyBytes)
-        {
-            return (null, BadRequest("body", $"the body is more than {MaxBodyBytes} bytes; expected at most {MaxBodyBytes}"));
-        }
-
-        try
-        {
-            return Parse(buffer.AsSpan(0, length).ToArray());
-        }
-        catch (JsonException ex)
-        {
-            return (null, BadRequest("body", $"the body is not valid JSON: {ex.Message}"));
-        }
+        var (json, invalid) = await DefinitionBody.ReadObjectAsync(request, What, "with weight, priority or both", MaxBodyBytes);
+        return json is { } settings ? Parse(settings) : (null, invalid);
     }
 
-    private static (NodeSettingsBody?, IResult?) Parse(byte[] json)
+    private static (NodeSettingsBody?, IResult?) Parse(JsonElement settings)
     {
-        if (json.Length == 0)
-        {
-            return (null, BadRequest("body", "the body is empty; expected a JSON object with weight, priority or both"));
-        }
-
-        using var document = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip });
-        if (document.RootElement.ValueKind != JsonValueKind.Object)
-        {
-            return (null, BadRequest("body", $"the body is a JSON {document.RootElement.ValueKind.ToString().ToLowerInvariant()}; expected an object with weight, priority or both"));
-        }
-
         var body = new NodeSettingsBody();
-        foreach (var property in document.RootElement.EnumerateObject())
+        foreach (var property in settings.EnumerateObject())
         {
             switch (property.Name)
             {
                 case "weight":
-                    if (Number(property, NodeLimits.MinWeight, NodeLimits.MaxWeight) is { } weightError)
+                    var (weight, weightError) = Number(property, NodeLimits.MinWeight, NodeLimits.MaxWeight);
+                    if (weightError is not null)
                     {
-                        return (null, weightError);
+                        return (null, BadRequest(property.Name, weightError));
                     }
 
                     body._weightSet = true;
-                    body._weight = property.Value.ValueKind == JsonValueKind.Null ? null : property.Value.GetInt32();
+                    body._weight = weight;
                     break;
                 case "priority":
-                    if (Number(property, NodeLimits.MinPriority, NodeLimits.MaxPriority) is { } priorityError)
+                    var (priority, priorityError) = Number(property, NodeLimits.MinPriority, NodeLimits.MaxPriority);
+                    if (priorityError is not null)
                     {
-                        return (null, priorityError);
+                        return (null, BadRequest(property.Name, priorityError));
                     }
 
                     body._prioritySet = true;
-                    body._priority = property.Value.ValueKind == JsonValueKind.Null ? null : property.Value.GetInt32();
+                    body._priority = priority;
                     break;
                 default:
                     return (null, BadRequest(property.Name, $"{property.Name} is not a node setting; expected weight, priority or both"));
@@ -100,24 +73,14 @@ internal sealed class NodeSettingsBody
             : (null, BadRequest("body", "the body names no setting; expected weight, priority or both"));
     }
 
-    /// <summary>Null when the value is null or a whole number in range; else the 400.</summary>
-    private static IResult? Number(JsonProperty property, int min, int max)
+    /// <summary>The value (null for a JSON null), or why it is refused: not a whole number from <paramref name="min"/> to <paramref name="max"/>.</summary>
+    private static (int? Value, string? Error) Number(JsonProperty property, int min, int max)
     {
-        var value = property.Value;
-        if (value.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
         var accepted = $"a whole number from {min} to {max}, or null to clear the override";
-        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out var number))
-        {
-            return BadRequest(property.Name, $"{property.Name} = '{value.GetRawText()}': expected {accepted}");
-        }
-
-        return number < min || number > max
-            ? BadRequest(property.Name, $"{property.Name} = '{number.ToString(CultureInfo.InvariantCulture)}': expected {accepted}")
-            : null;
+        return WholeNumberField.Read(
+            property,
+            (name, number) => number < min || number > max ? $"{name} = '{number.ToString(CultureInfo.InvariantCulture)}': expected {accepted}" : null,
+            (name, text) => $"{name} = '{text}': expected {accepted}");
     }
 
     private static IResult BadRequest(string field, string message) => DefinitionBody.BadRequest(What, field, message);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Drover.Aggregator.Api;
 using Drover.Aggregator.Configuration;
 using Drover.Aggregator.Workloads;
 using Drover.Decisions.Health;
@@ -95,7 +96,7 @@ internal sealed class ClusterRegistry
             switch (property.Name)
             {
                 case "weight":
-                    var (weight, weightError) = IntField(property, ClusterDefaults.CheckWeight);
+                    var (weight, weightError) = WholeNumberField.Read(property, ClusterDefaults.CheckWeight);
                     if (weightError is not null)
                     {
                         return ("weight", weightError);
@@ -104,7 +105,7 @@ internal sealed class ClusterRegistry
                     next = next with { Weight = weight };
                     break;
                 case "priority":
-                    var (priority, priorityError) = IntField(property, ClusterDefaults.CheckPriority);
+                    var (priority, priorityError) = WholeNumberField.Read(property, ClusterDefaults.CheckPriority);
                     if (priorityError is not null)
                     {
                         return ("priority", priorityError);
@@ -113,7 +114,7 @@ internal sealed class ClusterRegistry
                     next = next with { Priority = priority };
                     break;
                 case "minSurvivors":
-                    var (minSurvivors, minError) = IntField(property, static (key, value) =>
+                    var (minSurvivors, minError) = WholeNumberField.Read(property, static (key, value) =>
                         value == UseRatio ? null : ClusterDefaults.CheckMinSurvivors(key, value) is { } error ? error + " (0 in a PUT: use the ratio)" : null);
                     if (minError is not null)
                     {
@@ -176,22 +177,5 @@ internal sealed class ClusterRegistry
         _groups.Change(group, _ => new ClusterGroupOverride(group, mode!));
         Changed?.Invoke();
         return null;
-    }
-
-    /// <summary>A whole-number field: its value (null for a JSON null), or why it is refused.</summary>
-    private static (int? Value, string? Error) IntField(JsonProperty property, Func<string, int, string?> check)
-    {
-        var value = property.Value;
-        if (value.ValueKind == JsonValueKind.Null)
-        {
-            return (null, null);
-        }
-
-        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out var number))
-        {
-            return (null, $"{property.Name} = {value.GetRawText()}: expected a whole number");
-        }
-
-        return check(property.Name, number) is { } error ? (null, error) : (number, null);
     }
 }
