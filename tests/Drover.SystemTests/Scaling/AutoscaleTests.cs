@@ -1,6 +1,4 @@
-using System.Text.Json;
 using Drover.SystemTests.Infrastructure;
-using Drover.SystemTests.Shims;
 using Xunit.Abstractions;
 
 namespace Drover.SystemTests.Scaling;
@@ -10,63 +8,8 @@ namespace Drover.SystemTests.Scaling;
 /// requests held through the gateway raise its queue; instances appear on distinct nodes, on the GPUs
 /// with the shortest command queues; once the load is gone they stop after the window, busiest first.
 /// </summary>
-public sealed class AutoscaleTests(ITestOutputHelper output) : ShimTestBase(output)
+public sealed class AutoscaleTests(ITestOutputHelper output) : AutoscaleTestBase(output)
 {
-    private const string Path = "/v1/functions/counter";
-
-    /// <summary>Four agents, one GPU each; node i's GPU is busier (utilization) than node i-1's; <paramref name="longQueue"/> gets a long command queue.</summary>
-    private async Task<Dictionary<string, string>> StartFleetAsync(int? longQueue = null)
-    {
-        for (var i = 1; i <= 4; i++)
-        {
-            var scenario = new GpuScenario(1).Set("gpu.0.util_gpu", 10 * i);
-            if (i == longQueue)
-            {
-                // The agent estimates the command queue as processes × utilization: 40 processes at 100% is 40.
-                scenario.Set("gpu.0.util_gpu", 100).Set("gpu.0.processes", string.Join(',', Enumerable.Range(1, 40).Select(p => $"{100_000 + p}:1048576")));
-            }
-
-            Fleet.StartAgent($"a{i}", serverNumber: i, port: Infrastructure.Ports.Free(), gpus: scenario, extraArgs: ["--shimListenAddress", "127.0.0.1"]);
-        }
-
-        await Fleet.WaitForAliveCountAsync(4, Timeout);
-        var names = Enumerable.Range(1, 4).ToDictionary(i => Fleet.NodeIdOf($"a{i}"), i => $"a{i}", StringComparer.Ordinal);
-
-        // Wait for every node's GPU telemetry (the ranking reads it).
-        await Fleet.WaitUntilAsync(
-            async () => (await Task.WhenAll(names.Keys.Select(Fleet.GpusAsync))).All(g => g.Length == 1),
-            Timeout,
-            "every node reports its GPU");
-        return names;
-    }
-
-    private async Task DefineAsync(int max, int min = 1)
-        => await PutAsync(Path, new
-        {
-            runtime = new { type = "process", command = Repository.Counter },
-            slo = 2,
-            margin = 1,
-            minInstances = min,
-            maxInstances = max,
-            scaleDownWindowSeconds = 10,
-            commitIntervalSeconds = 0,
-            timeoutMs = 120_000,
-        });
-
-    private async Task<string[]> InstanceNodesAsync()
-        => (await GetAsync(Path)).GetProperty("instances").EnumerateArray().Select(i => i.GetProperty("nodeId").GetString()!).ToArray();
-
-    private Task<JsonElement> DecisionsAsync() => GetAsync($"{Path}/decisions");
-
-    /// <summary>
-    /// Eight slow requests through the gateway, held until they answer. They all reach the one node that
-    /// served when they were sent and queue there (two at a time, the SLO), hence the long timeouts.
-    /// </summary>
-    private Task<HttpResponseMessage[]> HoldLoad(int sleepMs)
-        => Task.WhenAll(Enumerable.Range(0, 8).Select(_ => SlowClient.PostAsync($"http://127.0.0.1:{Fleet.HttpPort}/v1/invoke/counter?sleepMs={sleepMs}", null)));
-
-    private static readonly HttpClient SlowClient = new() { Timeout = TimeSpan.FromSeconds(120) };
-
     [Fact]
     public async Task Autoscale_EightSlowRequests_FourInstancesOnFourNodes_ThenDownBusiestFirst()
     {

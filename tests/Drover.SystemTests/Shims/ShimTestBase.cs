@@ -19,9 +19,12 @@ public abstract class ShimTestBase(ITestOutputHelper output) : IAsyncLifetime
 
     internal HttpClient Client { get; } = new() { Timeout = TimeSpan.FromSeconds(30) };
 
+    /// <summary>The aggregator's process, for what it logs; null until the test starts.</summary>
+    internal ChildProcess? Aggregator { get; private set; }
+
     public async Task InitializeAsync()
     {
-        Fleet.StartAggregator();
+        Aggregator = Fleet.StartAggregator();
         await Fleet.WaitForAggregatorAsync();
     }
 
