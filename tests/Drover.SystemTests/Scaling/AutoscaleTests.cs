@@ -108,9 +108,10 @@ public sealed class AutoscaleTests(ITestOutputHelper output) : AutoscaleTestBase
 
         Fleet.AgentProcesses("a1").Kill();
         await Fleet.WaitUntilAsync(
-            async () => (await InstanceNodesAsync()).Select(n => names[n]).Order(StringComparer.Ordinal).SequenceEqual(["a2", "a4"]),
+            async () => (await InstanceNodesAsync()).Select(n => names[n]).Order(StringComparer.Ordinal).SequenceEqual(["a2", "a4"])
+                && (await DecisionsAsync()).EnumerateArray().Any(d => d.GetProperty("kind").GetString() == "move"),
             Timeout,
-            "a1's instance runs on a4",
+            "a1's instance runs on a4 (its assignment changes before its move is recorded)",
             async () => (await GetAsync(Path)).ToString());
 
         // The same instance, moved (its state goes with it), not a new one beside a stranded copy.
