@@ -78,13 +78,29 @@ public class InstanceTableTests
     public void Assign_Move_ForgetsTheOldReport()
     {
         _table.Assign("i1", "counter", "a");
-        _table.Record("a", Report("i1"));
+        var report = Report("i1");
+        report.GpuUuids.Add("GPU-a");
+        _table.Record("a", report);
+        Assert.Equal("GPU-a", _table.Snapshot()[0].ReportedGpuUuid);
 
         _table.Assign("i1", "counter", "b");
 
         var view = _table.Snapshot()[0];
         Assert.Null(view.ReportedNodeId);
         Assert.Equal(0, view.Port);
+        Assert.Null(view.ReportedGpuUuid);
+    }
+
+    [Fact]
+    public void Record_UnknownInstanceWithItsGpus_KeepsTheFirstGpu()
+    {
+        // After an aggregator restart, the report is where an autoscaled instance's GPU is learnt.
+        var report = Report("i9");
+        report.GpuUuids.Add(["GPU-1", "GPU-2"]);
+
+        _table.Record("a", report);
+
+        Assert.Equal("GPU-1", Assert.Single(_table.Snapshot()).ReportedGpuUuid);
     }
 
     [Fact]
