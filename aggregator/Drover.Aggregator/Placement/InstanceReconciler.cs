@@ -289,6 +289,27 @@ internal sealed partial class InstanceReconciler : BackgroundService
             }
         }
 
+        // Stranded instances no start took: their function has the instances it wants without them.
+        // They are let go (their node is lost; a stop reaches it should it come back in time), except
+        // where the function falls short: there they wait for a node that can take them.
+        var fallShort = result.Decisions.Where(d => d.Shortfall > 0).Select(d => d.Function).ToHashSet(StringComparer.Ordinal);
+        foreach (var (function, left) in stranded)
+        {
+            if (fallShort.Contains(function))
+            {
+                continue;
+            }
+
+            while (left.TryDequeue(out var surplus))
+            {
+                var reason = $"autoscale: node '{surplus.AssignedNodeId}' is lost and '{function}' has the {_desired.GetValueOrDefault(function)} instances it wants without this one";
+                await _actuator.StopAsync(function, surplus.InstanceId, surplus.AssignedNodeId, deleteState: true, reason, null, cancellationToken);
+                _instances.Remove(surplus.InstanceId);
+                _gpuOf.TryRemove(surplus.InstanceId, out _);
+                removed.Add(surplus.InstanceId);
+            }
+        }
+
         return removed;
     }
 

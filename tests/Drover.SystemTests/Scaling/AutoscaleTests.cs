@@ -125,4 +125,31 @@ public sealed class AutoscaleTests(ITestOutputHelper output) : AutoscaleTestBase
         Assert.Contains("is lost", move.GetProperty("reason").GetString(), StringComparison.Ordinal);
         Assert.Equal(2, (await GetAsync(Path)).GetProperty("desiredInstances").GetInt32());
     }
+
+    [Fact]
+    public async Task Autoscale_NodeLostWhileTheRestSuffice_ItsInstanceIsLetGoNotMoved()
+    {
+        var names = await StartFleetAsync(count: 3);
+        await DefineAsync(max: 4, min: 2);
+        await WaitForReadyAsync(Path, 2);
+        Assert.Equal(["a1", "a2"], (await InstanceNodesAsync()).Select(n => names[n]).Order(StringComparer.Ordinal));
+
+        // One instance is enough now; the 10 s window keeps both, until a1 is lost well within it.
+        await DefineAsync(max: 4, min: 1);
+        Fleet.AgentProcesses("a1").Kill();
+        await Fleet.WaitUntilAsync(
+            async () => (await InstanceNodesAsync()).Select(n => names[n]).SequenceEqual(["a2"])
+                && (await DecisionsAsync()).EnumerateArray().Any(d => d.GetProperty("kind").GetString() == "stop"),
+            Timeout,
+            "a1's instance is let go",
+            async () => (await GetAsync(Path)).ToString());
+
+        var decisions = (await DecisionsAsync()).EnumerateArray().ToArray();
+        var stop = decisions.Single(d => d.GetProperty("kind").GetString() == "stop");
+        Assert.Equal("a1", names[stop.GetProperty("fromNodeId").GetString()!]);
+        Assert.Contains("is lost", stop.GetProperty("reason").GetString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(decisions, d => d.GetProperty("kind").GetString() == "move");
+        Assert.Equal(2, decisions.Count(d => d.GetProperty("kind").GetString() == "start"));
+        Assert.Equal(1, (await GetAsync(Path)).GetProperty("desiredInstances").GetInt32());
+    }
 }
