@@ -85,8 +85,9 @@ internal sealed partial class InstanceReconciler : BackgroundService
         var live = nodes.Where(n => n.Survival != NodeSurvival.Lost).Select(n => n.NodeId).ToHashSet(StringComparer.Ordinal);
         var autoscaledNames = autoscaled.Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
         var placed = instances.Where(i => !autoscaledNames.Contains(i.Function) || live.Contains(i.AssignedNodeId)).ToArray();
+        var placedCount = placed.CountBy(i => i.Function, StringComparer.Ordinal).ToDictionary(StringComparer.Ordinal);
         var functions = definitions
-            .Select(f => f.Autoscaled ? AutoscaledWorkload(f, placed.Count(i => i.Function == f.Name)) : Workload.Of(f))
+            .Select(f => f.Autoscaled ? AutoscaledWorkload(f, placedCount.GetValueOrDefault(f.Name)) : Workload.Of(f))
             .Concat(_services.Workloads())
             .ToDictionary(w => w.Key, StringComparer.Ordinal);
         var snapshot = new PlacementSnapshot(
@@ -129,7 +130,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
             }
         }
 
-        var removed = await AutoscaleAsync(autoscaled, functions, nodes, live, cancellationToken);
+        var removed = await AutoscaleAsync(autoscaled, functions, nodes, live, clusterOf, cancellationToken);
         await FollowUpAsync(functions, nodes, instances.Where(i => !removed.Contains(i.InstanceId)).ToArray(), cancellationToken);
     }
 
@@ -163,7 +164,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
     /// carried out; a start of a function with instances stranded on lost nodes moves one of them
     /// there instead. Returns the instances it removed.
     /// </summary>
-    private async Task<HashSet<string>> AutoscaleAsync(IReadOnlyList<FunctionDefinition> autoscaled, Dictionary<string, Workload> functions, IReadOnlyList<NodeView> nodes, HashSet<string> live, CancellationToken cancellationToken)
+    private async Task<HashSet<string>> AutoscaleAsync(IReadOnlyList<FunctionDefinition> autoscaled, Dictionary<string, Workload> functions, IReadOnlyList<NodeView> nodes, HashSet<string> live, Dictionary<string, string> clusterOf, CancellationToken cancellationToken)
     {
         var removed = new HashSet<string>(StringComparer.Ordinal);
         var now = _time.GetTimestamp();
@@ -178,13 +179,19 @@ internal sealed partial class InstanceReconciler : BackgroundService
         }
 
         var names = autoscaled.Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
+        // Stops an instance for good (its state deleted) and forgets it and its GPU.
+        async Task RemoveAsync(string function, string instanceId, string nodeId, string reason, TimeSpan? drain)
+        {
+            await _actuator.StopAsync(function, instanceId, nodeId, deleteState: true, reason, drain, cancellationToken);
+            _instances.Remove(instanceId);
+            _gpuOf.TryRemove(instanceId, out _);
+            removed.Add(instanceId);
+        }
+
         foreach (var failed in FailedStarts(_instances.Snapshot().Where(i => names.Contains(i.Function) && live.Contains(i.AssignedNodeId)), now, ConfirmTimeout, _time))
         {
-            await _actuator.StopAsync(failed.Instance.Function, failed.Instance.InstanceId, failed.Instance.AssignedNodeId, deleteState: true, failed.Reason, null, cancellationToken);
-            _instances.Remove(failed.Instance.InstanceId);
-            _gpuOf.TryRemove(failed.Instance.InstanceId, out _);
+            await RemoveAsync(failed.Instance.Function, failed.Instance.InstanceId, failed.Instance.AssignedNodeId, failed.Reason, null);
             _penalties.Penalise(failed.Instance.AssignedNodeId);
-            removed.Add(failed.Instance.InstanceId);
             Log.StartFailed(_logger, failed.Instance.Function, failed.Instance.InstanceId, failed.Instance.AssignedNodeId, failed.Reason, (int)NodePenalties.Duration.TotalSeconds);
         }
 
@@ -214,10 +221,11 @@ internal sealed partial class InstanceReconciler : BackgroundService
         var result = Autoscaler.Decide(snapshot);
         _scalingPrevious = result.Previous;
         var desired = result.Decisions.ToDictionary(d => d.Function, d => d.Desired, StringComparer.Ordinal);
+        var current = snapshot.Instances.CountBy(i => i.Function, StringComparer.Ordinal).ToDictionary(StringComparer.Ordinal);
         foreach (var function in autoscaled)
         {
             // No decision: the function is at its desired count.
-            _desired[function.Name] = desired.TryGetValue(function.Name, out var d) ? d : snapshot.Instances.Count(i => i.Function == function.Name);
+            _desired[function.Name] = desired.TryGetValue(function.Name, out var d) ? d : current.GetValueOrDefault(function.Name);
         }
 
         foreach (var gone in _desired.Keys.Where(k => !names.Contains(k)).ToArray())
@@ -225,7 +233,6 @@ internal sealed partial class InstanceReconciler : BackgroundService
             _desired.TryRemove(gone, out _);
         }
 
-        var clusterOf = nodes.ToDictionary(n => n.NodeId, n => n.Identity.Cluster, StringComparer.Ordinal);
         var byId = instances.ToDictionary(i => i.InstanceId, StringComparer.Ordinal);
         var definitionOf = autoscaled.ToDictionary(f => f.Name, StringComparer.Ordinal);
 
@@ -242,6 +249,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
             .GroupBy(i => i.Function, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => new Queue<InstanceView>(g), StringComparer.Ordinal);
 
+        HashSet<string>? eligibleNodes = null;
         foreach (var decision in result.Decisions)
         {
             var record = decision.Changed || (decision.Shortfall > 0 && _shortfallRecorded.GetValueOrDefault(decision.Function) != decision.Shortfall);
@@ -280,12 +288,10 @@ internal sealed partial class InstanceReconciler : BackgroundService
             {
                 // Drain first: the instance finishes what it serves before its process stops.
                 var drain = TimeSpan.FromMilliseconds(definitionOf[decision.Function].TimeoutMs);
-                var eligible = snapshot.Nodes.FirstOrDefault(n => n.NodeId == stop.NodeId)?.Eligible == true ? "eligible" : "not eligible";
+                eligibleNodes ??= snapshot.Nodes.Where(n => n.Eligible).Select(n => n.NodeId).ToHashSet(StringComparer.Ordinal);
+                var eligible = eligibleNodes.Contains(stop.NodeId) ? "eligible" : "not eligible";
                 var reason = $"autoscale: '{decision.Function}' wants {decision.Desired} instances and has {decision.Current}; node '{stop.NodeId}' ({eligible}) GPU '{stop.GpuUuid ?? "unknown"}' ranks worst ({stop.InFlight} in flight when chosen)";
-                await _actuator.StopAsync(decision.Function, stop.InstanceId, stop.NodeId, deleteState: true, reason, drain, cancellationToken);
-                _instances.Remove(stop.InstanceId);
-                _gpuOf.TryRemove(stop.InstanceId, out _);
-                removed.Add(stop.InstanceId);
+                await RemoveAsync(decision.Function, stop.InstanceId, stop.NodeId, reason, drain);
             }
         }
 
@@ -302,11 +308,8 @@ internal sealed partial class InstanceReconciler : BackgroundService
 
             while (left.TryDequeue(out var surplus))
             {
-                var reason = $"autoscale: node '{surplus.AssignedNodeId}' is lost and '{function}' has the {_desired.GetValueOrDefault(function)} instances it wants without this one";
-                await _actuator.StopAsync(function, surplus.InstanceId, surplus.AssignedNodeId, deleteState: true, reason, null, cancellationToken);
-                _instances.Remove(surplus.InstanceId);
-                _gpuOf.TryRemove(surplus.InstanceId, out _);
-                removed.Add(surplus.InstanceId);
+                await RemoveAsync(function, surplus.InstanceId, surplus.AssignedNodeId,
+                    $"autoscale: node '{surplus.AssignedNodeId}' is lost and '{function}' has the {_desired.GetValueOrDefault(function)} instances it wants without this one", null);
             }
         }
 
