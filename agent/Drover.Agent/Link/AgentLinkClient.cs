@@ -147,9 +147,9 @@ internal sealed partial class AgentLinkClient : BackgroundService
         using var callScope = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         using var call = new AgentLink.AgentLinkClient(channel).Connect(cancellationToken: callScope.Token);
 
-        using (var welcomeWait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken))
+        using (var welcomeDeadline = new CancellationTokenSource(TimeSpan.FromMilliseconds(_options.ConnectTimeoutMs), _time))
+        using (var welcomeWait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, welcomeDeadline.Token))
         {
-            welcomeWait.CancelAfter(TimeSpan.FromMilliseconds(_options.ConnectTimeoutMs));
             await call.RequestStream.WriteAsync(new AgentMessage { Hello = _hello.Create(_gpus.Status, _gpus.Inventory()) }, welcomeWait.Token);
             if (!await call.ResponseStream.MoveNext(welcomeWait.Token))
             {

@@ -23,12 +23,12 @@ internal static class H2cPrefaceDetector
 
     private static readonly byte[] Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8.ToArray();
 
-    public static Func<ConnectionDelegate, ConnectionDelegate> Middleware => next => async connection =>
+    public static Func<ConnectionDelegate, ConnectionDelegate> Middleware(TimeProvider time) => next => async connection =>
     {
         // Kestrel's own timeouts start only once it reads the connection: a client that sends nothing
         // is let through after FirstBytesTimeout, to meet them.
-        using var firstBytes = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed);
-        firstBytes.CancelAfter(FirstBytesTimeout);
+        using var deadline = new CancellationTokenSource(FirstBytesTimeout, time);
+        using var firstBytes = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, deadline.Token);
         if (await StartsWithPrefaceAsync(connection.Transport.Input, firstBytes.Token))
         {
             // Kestrel selects HTTP/2 for a "TLS" connection whose ALPN said h2. The transport scheme

@@ -19,11 +19,13 @@ internal sealed partial class ShimServer : IHostedService, IAsyncDisposable
     private readonly ShimRequestHandler _handler;
     private readonly ILoggerFactory _loggers;
     private readonly ILogger<ShimServer> _logger;
+    private readonly TimeProvider _time;
     private WebApplication? _app;
 
-    public ShimServer(AgentOptions options, ShimRequestHandler handler, ILoggerFactory loggers)
+    public ShimServer(AgentOptions options, ShimRequestHandler handler, ILoggerFactory loggers, TimeProvider time)
     {
         _options = options;
+        _time = time;
         _handler = handler;
         _loggers = loggers;
         _logger = loggers.CreateLogger<ShimServer>();
@@ -49,7 +51,7 @@ internal sealed partial class ShimServer : IHostedService, IAsyncDisposable
             kestrel.Listen(address, _options.Port, listen =>
             {
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
-                listen.Use(H2cPrefaceDetector.Middleware);
+                listen.Use(H2cPrefaceDetector.Middleware(_time));
             });
         });
         var app = builder.Build();

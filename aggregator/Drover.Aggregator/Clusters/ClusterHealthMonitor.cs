@@ -27,7 +27,7 @@ internal sealed partial class ClusterHealthMonitor : BackgroundService
     private readonly AggregatorOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<ClusterHealthMonitor> _logger;
-    private readonly PassTrigger _trigger = new();
+    private readonly PassTrigger _trigger;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, LinkedList<ClusterHistoryEntry>> _history = new(StringComparer.Ordinal);
     private Dictionary<string, PreviousClusterHealth> _previous = new(StringComparer.Ordinal);
@@ -44,6 +44,7 @@ internal sealed partial class ClusterHealthMonitor : BackgroundService
         _routes = routes;
         _options = options;
         _time = time;
+        _trigger = new PassTrigger(time);
         _logger = logger;
     }
 

@@ -18,6 +18,7 @@ namespace Drover.Aggregator.Link;
 /// </summary>
 internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
 {
+    private readonly TimeProvider _time;
     private readonly NodeTable _nodes;
     private readonly InstanceTable _instances;
     private readonly WorkloadStatsTable _stats;
@@ -45,8 +46,10 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
         EventHub events,
         AggregatorOptions options,
         AggregatorIdentity identity,
+        TimeProvider time,
         ILogger<AgentLinkService> logger)
     {
+        _time = time;
         _nodes = nodes;
         _instances = instances;
         _stats = stats;
@@ -130,8 +133,8 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
 
     private async Task<Hello> ReadHelloAsync(IAsyncStreamReader<AgentMessage> requestStream, CancellationToken cancellationToken)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(TimeSpan.FromMilliseconds(_options.HelloTimeoutMs));
+        using var deadline = new CancellationTokenSource(TimeSpan.FromMilliseconds(_options.HelloTimeoutMs), _time);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         try
         {
             if (!await requestStream.MoveNext(timeout.Token))

@@ -31,7 +31,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger<InstanceReconciler> _logger;
     private readonly Dictionary<string, long> _lastSent = new(StringComparer.Ordinal);
-    private readonly PassTrigger _trigger = new();
+    private readonly PassTrigger _trigger;
     private readonly HashSet<string> _shortfallsLogged = new(StringComparer.Ordinal);
     private readonly WorkloadStatsTable _stats;
     private readonly GatewayLoad _gatewayLoad;
@@ -58,6 +58,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
         _actuator = actuator;
         _options = options;
         _time = time;
+        _trigger = new PassTrigger(time);
         _logger = logger;
     }
 

@@ -7,7 +7,10 @@ namespace Drover.Aggregator.Placement;
 internal sealed class PassTrigger
 {
     private readonly SemaphoreSlim _wake = new(0);
+    private readonly TimeProvider _time;
     private int _requested;
+
+    public PassTrigger(TimeProvider time) => _time = time;
 
     /// <summary>Asks for a pass now rather than at the end of the period.</summary>
     public void Wake()
@@ -21,11 +24,12 @@ internal sealed class PassTrigger
     /// <summary>Waits for a wake or <paramref name="period"/>, whichever comes first; throws only when <paramref name="stoppingToken"/> is cancelled.</summary>
     public async Task WaitAsync(TimeSpan period, CancellationToken stoppingToken)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        timeout.CancelAfter(period);
+        // The period runs on the injected clock, so a test that advances it ends the wait.
+        using var timeout = new CancellationTokenSource(period, _time);
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, timeout.Token);
         try
         {
-            await _wake.WaitAsync(timeout.Token);
+            await _wake.WaitAsync(either.Token);
         }
         catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
         {

@@ -17,6 +17,9 @@ namespace Drover.Agent.Tests.Heartbeats;
 [Collection(nameof(ProcessEnvironmentCollection))]
 public sealed class SystemdNotifyTests : IDisposable
 {
+    /// <summary>Every wait's bound: generous, since the host's own shutdown timeout is 10 s and a loaded 2-core machine starts slowly.</summary>
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
+
     private readonly string _directory = Path.Combine(Path.GetTempPath(), $"drover-notify-{Guid.NewGuid():N}");
 
     public SystemdNotifyTests()
@@ -52,9 +55,9 @@ public sealed class SystemdNotifyTests : IDisposable
             builder.Services.AddSingleton(sp => new SystemdWatchdog(sp.GetService<ISystemdNotifier>(), TimeSpan.FromSeconds(1)));
             using var host = builder.Build();
 
-            await host.StartAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            await host.StartAsync().WaitAsync(Bound);
             var afterStart = await ReceiveUntilAsync(listener, "WATCHDOG=1", "READY=1");
-            await host.StopAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            await host.StopAsync().WaitAsync(Bound);
             var afterStop = await ReceiveUntilAsync(listener, "STOPPING=1");
 
             Assert.Contains("READY=1", afterStart);
@@ -71,7 +74,7 @@ public sealed class SystemdNotifyTests : IDisposable
     {
         var seen = new List<string>();
         var buffer = new byte[4096];
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        using var timeout = new CancellationTokenSource(Bound);
         while (!wanted.All(w => seen.Any(s => s.Contains(w, StringComparison.Ordinal))))
         {
             var count = await listener.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);

@@ -14,7 +14,7 @@ namespace Drover.Aggregator.Tests.Events;
 internal sealed class TestAggregator : IAsyncDisposable
 {
     /// <summary>The bound on every await of these tests.</summary>
-    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
     private readonly TempDirectory _data = new();
     private readonly WebApplication _app;
