@@ -11,16 +11,12 @@ using Drover.Nvml;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting.Systemd;
 using Serilog;
-using Serilog.Events;
 
 namespace Drover.Agent;
 
 /// <summary>Builds and runs drover-agent: configuration, identity, logging, systemd integration, services.</summary>
 internal static class AgentHost
 {
-    /// <summary>EX_CONFIG from sysexits.h: the unit file does not restart on it.</summary>
-    public const int ExitConfigurationError = 78;
-
     public static async Task<int> RunAsync(string[] args)
     {
         AgentOptions options;
@@ -28,16 +24,21 @@ internal static class AgentHost
         try
         {
             options = AgentOptionsLoader.Load(AgentOptionsLoader.BuildConfiguration(args));
-            EnsureLogDirectory(options);
+            if (!string.IsNullOrEmpty(options.LogFile))
+            {
+                ConfigurationSources.EnsureDirectory("logFile", Path.GetDirectoryName(Path.GetFullPath(options.LogFile))!);
+            }
+
             nodeId = NodeIdStore.LoadOrCreate(options.StateDirectory);
         }
         catch (ConfigurationException ex)
         {
             await Console.Error.WriteLineAsync($"drover-agent: configuration error: {ex.Message}");
-            return ExitConfigurationError;
+            return ExitCodes.Configuration;
         }
 
-        await using var logger = CreateLogger(options);
+        // The shim logs its own failed forwards, naming the instance; YARP's would repeat them.
+        await using var logger = ProgramLogger.Create(options.LogLevel, options.LogFile, "System.Net.Http", "Yarp");
         logger.Information(
             "drover-agent {Version} starting as node {NodeId} (cluster {Cluster}, server number {ServerNumber}, port {Port}).",
             NodeHello.AgentVersion, nodeId, options.Cluster, options.ServerNumber, options.Port);
@@ -54,11 +55,10 @@ internal static class AgentHost
             // not writable, the shim's port in use): one line and EX_CONFIG, so systemd does not restart into the same wall.
             logger.Fatal("drover-agent cannot start: {Reason}", ex.Message);
             await Console.Error.WriteLineAsync($"drover-agent: cannot start: {ex.Message}");
-            return ExitConfigurationError;
+            return ExitCodes.Configuration;
         }
 
-        await host.WaitForShutdownAsync();
-        return 0;
+        return await HostExit.AfterShutdownAsync(host, logger);
     }
 
     /// <summary>
@@ -125,48 +125,4 @@ internal static class AgentHost
         return builder;
     }
 
-    private static void EnsureLogDirectory(AgentOptions options)
-    {
-        if (string.IsNullOrEmpty(options.LogFile))
-        {
-            return;
-        }
-
-        var directory = Path.GetDirectoryName(Path.GetFullPath(options.LogFile))!;
-        try
-        {
-            Directory.CreateDirectory(directory);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new ConfigurationException($"logFile = '{options.LogFile}': its directory cannot be created ({ex.Message}); expected a writable path, or empty for console only");
-        }
-    }
-
-    private static Serilog.Core.Logger CreateLogger(AgentOptions options)
-    {
-        var config = new LoggerConfiguration()
-            .MinimumLevel.Is(Enum.Parse<LogEventLevel>(options.LogLevel, ignoreCase: true))
-            .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
-            .MinimumLevel.Override("Microsoft.Hosting.Lifetime", LogEventLevel.Information)
-            .MinimumLevel.Override("Grpc", LogEventLevel.Warning)
-            .MinimumLevel.Override("System.Net.Http", LogEventLevel.Warning)
-            // The shim logs its own failed forwards, naming the instance; YARP's would repeat them.
-            .MinimumLevel.Override("Yarp", LogEventLevel.Warning)
-            .Enrich.FromLogContext()
-            .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss.fff} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}", formatProvider: System.Globalization.CultureInfo.InvariantCulture);
-        if (!string.IsNullOrEmpty(options.LogFile))
-        {
-            config.WriteTo.File(
-                options.LogFile,
-                outputTemplate: "{Timestamp:yyyy-MM-dd HH:mm:ss.fff zzz} [{Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}",
-                formatProvider: System.Globalization.CultureInfo.InvariantCulture,
-                fileSizeLimitBytes: 64L * 1024 * 1024,
-                rollOnFileSizeLimit: true,
-                retainedFileCountLimit: 7,
-                rollingInterval: RollingInterval.Infinite);
-        }
-
-        return config.CreateLogger();
-    }
 }

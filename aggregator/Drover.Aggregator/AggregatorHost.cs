@@ -11,16 +11,12 @@ using Drover.Aggregator.Services;
 using Drover.Aggregator.State;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Serilog;
-using Serilog.Events;
 
 namespace Drover.Aggregator;
 
 /// <summary>Builds and runs drover-aggregator: configuration, logging, Kestrel listeners, services, endpoints.</summary>
 internal static class AggregatorHost
 {
-    /// <summary>EX_CONFIG from sysexits.h: the unit file does not restart on it.</summary>
-    public const int ExitConfigurationError = 78;
-
     public static async Task<int> RunAsync(string[] args)
     {
         AggregatorOptions options;
@@ -32,15 +28,14 @@ internal static class AggregatorHost
         catch (ConfigurationException ex)
         {
             await Console.Error.WriteLineAsync($"drover-aggregator: configuration error: {ex.Message}");
-            return ExitConfigurationError;
+            return ExitCodes.Configuration;
         }
 
-        await using var logger = CreateLogger(options);
+        await using var logger = ProgramLogger.Create(options.LogLevel, options.LogFile);
         try
         {
-            var app = Build(options, logger);
-            await app.RunAsync();
-            return 0;
+            await using var app = Build(options, logger);
+            return await RunAsync(app, logger);
         }
         catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or InvalidDataException or Microsoft.Data.Sqlite.SqliteException)
         {
@@ -50,8 +45,18 @@ internal static class AggregatorHost
         }
     }
 
-    /// <summary>Builds the web application. Tests call this with their own options and logger.</summary>
-    public static WebApplication Build(AggregatorOptions options, Serilog.ILogger logger, TimeProvider? time = null)
+    /// <summary>Runs a built application until it stops; a loop that died makes the exit code non-zero (<see cref="HostExit"/>).</summary>
+    public static async Task<int> RunAsync(WebApplication app, Serilog.ILogger logger)
+    {
+        await app.StartAsync();
+        return await HostExit.AfterShutdownAsync(app, logger);
+    }
+
+    /// <summary>
+    /// Builds the web application. Tests call this with their own options and logger, and may add
+    /// services of their own (a seam: a loop that throws, to prove the exit code).
+    /// </summary>
+    public static WebApplication Build(AggregatorOptions options, Serilog.ILogger logger, TimeProvider? time = null, Action<IServiceCollection>? testServices = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
@@ -99,6 +104,7 @@ internal static class AggregatorHost
             grpc.MaxReceiveMessageSize = Drover.Protocol.Snapshots.SnapshotChunks.ChunkBytes + (64 * 1024);
         });
         builder.Services.AddGrpcHealthChecks().AddCheck<LivenessMonitorHealthCheck>("liveness-monitor");
+        testServices?.Invoke(builder.Services);
 
         var app = builder.Build();
 
@@ -147,47 +153,10 @@ internal static class AggregatorHost
 
     private static void EnsureDirectories(AggregatorOptions options)
     {
-        TryCreate("dataDirectory", options.DataDirectory);
+        ConfigurationSources.EnsureDirectory("dataDirectory", options.DataDirectory);
         if (!string.IsNullOrEmpty(options.LogFile))
         {
-            TryCreate("logFile", Path.GetDirectoryName(Path.GetFullPath(options.LogFile))!);
+            ConfigurationSources.EnsureDirectory("logFile", Path.GetDirectoryName(Path.GetFullPath(options.LogFile))!);
         }
-
-        static void TryCreate(string key, string directory)
-        {
-            try
-            {
-                Directory.CreateDirectory(directory);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                throw new ConfigurationException($"{key} = '{directory}': the directory cannot be created ({ex.Message}); expected a writable path");
-            }
-        }
-    }
-
-    private static Serilog.Core.Logger CreateLogger(AggregatorOptions options)
-    {
-        var level = Enum.Parse<LogEventLevel>(options.LogLevel, ignoreCase: true);
-        var config = new LoggerConfiguration()
-            .MinimumLevel.Is(level)
-            .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
-            .MinimumLevel.Override("Microsoft.Hosting.Lifetime", LogEventLevel.Information)
-            .MinimumLevel.Override("Grpc", LogEventLevel.Warning)
-            .Enrich.FromLogContext()
-            .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss.fff} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}", formatProvider: System.Globalization.CultureInfo.InvariantCulture);
-        if (!string.IsNullOrEmpty(options.LogFile))
-        {
-            config.WriteTo.File(
-                options.LogFile,
-                outputTemplate: "{Timestamp:yyyy-MM-dd HH:mm:ss.fff zzz} [{Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}",
-                formatProvider: System.Globalization.CultureInfo.InvariantCulture,
-                fileSizeLimitBytes: 64L * 1024 * 1024,
-                rollOnFileSizeLimit: true,
-                retainedFileCountLimit: 7,
-                rollingInterval: RollingInterval.Infinite);
-        }
-
-        return config.CreateLogger();
     }
 }

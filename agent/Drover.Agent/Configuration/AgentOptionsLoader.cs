@@ -14,34 +14,7 @@ internal static class AgentOptionsLoader
     public const string DefaultConfigFile = "/etc/drover/agent.json";
     public const string EnvironmentPrefix = "DROVER_";
 
-    public static IConfigurationRoot BuildConfiguration(string[] args)
-    {
-        var early = new ConfigurationBuilder().AddEnvironmentVariables(EnvironmentPrefix).AddCommandLine(args).Build();
-        var file = early["config"];
-        var builder = new ConfigurationBuilder();
-        if (string.IsNullOrEmpty(file))
-        {
-            builder.AddJsonFile(DefaultConfigFile, optional: true, reloadOnChange: false);
-        }
-        else if (File.Exists(file))
-        {
-            builder.AddJsonFile(Path.GetFullPath(file), optional: false, reloadOnChange: false);
-        }
-        else
-        {
-            // A file named explicitly must exist: a typo in --config is not a silent default.
-            throw new ConfigurationException($"config = '{file}': the file does not exist; expected the path of a JSON configuration file");
-        }
-
-        try
-        {
-            return builder.AddEnvironmentVariables(EnvironmentPrefix).AddCommandLine(args).Build();
-        }
-        catch (InvalidDataException ex)
-        {
-            throw new ConfigurationException($"config = '{file ?? DefaultConfigFile}': {ex.Message}", ex);
-        }
-    }
+    public static IConfigurationRoot BuildConfiguration(string[] args) => ConfigurationSources.Build(args, DefaultConfigFile, EnvironmentPrefix);
 
     public static AgentOptions Load(IConfiguration configuration)
     {

@@ -1,5 +1,3 @@
-using Drover.Agent.Configuration;
-
 namespace Drover.Agent.Identity;
 
 /// <summary>

@@ -15,38 +15,7 @@ internal static class AggregatorOptionsLoader
     public const string EnvironmentPrefix = "DROVER_AGGREGATOR_";
 
     /// <summary>Builds the configuration: file (named by --config, optional when defaulted), environment, command line.</summary>
-    public static IConfigurationRoot BuildConfiguration(string[] args)
-    {
-        var early = new ConfigurationBuilder()
-            .AddEnvironmentVariables(EnvironmentPrefix)
-            .AddCommandLine(args)
-            .Build();
-        var file = early["config"];
-        var builder = new ConfigurationBuilder();
-        if (string.IsNullOrEmpty(file))
-        {
-            builder.AddJsonFile(DefaultConfigFile, optional: true, reloadOnChange: false);
-        }
-        else
-        {
-            // A file named explicitly must exist: a typo in --config is not a silent default.
-            if (!File.Exists(file))
-            {
-                throw new ConfigurationException($"config = '{file}': the file does not exist; expected the path of a JSON configuration file");
-            }
-
-            builder.AddJsonFile(Path.GetFullPath(file), optional: false, reloadOnChange: false);
-        }
-
-        try
-        {
-            return builder.AddEnvironmentVariables(EnvironmentPrefix).AddCommandLine(args).Build();
-        }
-        catch (InvalidDataException ex)
-        {
-            throw new ConfigurationException($"config = '{file ?? DefaultConfigFile}': {ex.Message}", ex);
-        }
-    }
+    public static IConfigurationRoot BuildConfiguration(string[] args) => ConfigurationSources.Build(args, DefaultConfigFile, EnvironmentPrefix);
 
     /// <summary>Binds and validates; throws <see cref="ConfigurationException"/> naming the first bad key.</summary>
     public static AggregatorOptions Load(IConfiguration configuration)

@@ -1,4 +1,3 @@
-using Drover.Agent.Configuration;
 using Drover.Agent.Identity;
 
 namespace Drover.Agent.Tests.Identity;

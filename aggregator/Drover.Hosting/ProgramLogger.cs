@@ -1,0 +1,51 @@
+using System.Globalization;
+using Serilog;
+using Serilog.Events;
+
+namespace Drover.Hosting;
+
+/// <summary>
+/// The Serilog logger both programs write with: the console always, and a size-capped file when one
+/// is configured. Sinks are set up in code: a file sink configured only in JSON writes nothing under NativeAOT.
+/// </summary>
+public static class ProgramLogger
+{
+    /// <summary>The largest a log file grows before it rolls over.</summary>
+    public const long FileSizeLimitBytes = 64L * 1024 * 1024;
+
+    /// <summary>How many rolled log files are kept.</summary>
+    public const int RetainedFiles = 7;
+
+    /// <param name="level">The configured level (Verbose, Debug, Information, Warning, Error, Fatal), already validated.</param>
+    /// <param name="logFile">The file to write besides the console; empty for the console only.</param>
+    /// <param name="quieter">Source prefixes held at Warning besides the framework's (Microsoft, Grpc).</param>
+    public static Serilog.Core.Logger Create(string level, string? logFile, params string[] quieter)
+    {
+        ArgumentNullException.ThrowIfNull(quieter);
+        var config = new LoggerConfiguration()
+            .MinimumLevel.Is(Enum.Parse<LogEventLevel>(level, ignoreCase: true))
+            .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
+            .MinimumLevel.Override("Microsoft.Hosting.Lifetime", LogEventLevel.Information)
+            .MinimumLevel.Override("Grpc", LogEventLevel.Warning);
+        foreach (var source in quieter)
+        {
+            config.MinimumLevel.Override(source, LogEventLevel.Warning);
+        }
+
+        config.Enrich.FromLogContext()
+            .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss.fff} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}", formatProvider: CultureInfo.InvariantCulture);
+        if (!string.IsNullOrEmpty(logFile))
+        {
+            config.WriteTo.File(
+                logFile,
+                outputTemplate: "{Timestamp:yyyy-MM-dd HH:mm:ss.fff zzz} [{Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}",
+                formatProvider: CultureInfo.InvariantCulture,
+                fileSizeLimitBytes: FileSizeLimitBytes,
+                rollOnFileSizeLimit: true,
+                retainedFileCountLimit: RetainedFiles,
+                rollingInterval: RollingInterval.Infinite);
+        }
+
+        return config.CreateLogger();
+    }
+}

@@ -1,0 +1,51 @@
+using System.Net;
+using System.Net.Sockets;
+using Drover.Aggregator.Configuration;
+using Drover.Aggregator.Tests.State;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Serilog;
+
+namespace Drover.Aggregator.Tests;
+
+public sealed class AggregatorHostTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task RunAsync_ABackgroundLoopThrows_ProcessExitCodeIs70()
+    {
+        using var data = new TempDirectory();
+        var options = new AggregatorOptions
+        {
+            ListenAddress = "127.0.0.1",
+            HttpPort = FreePort(),
+            LinkPort = FreePort(),
+            DataDirectory = data.Path,
+            LogFile = "",
+        };
+        using var logger = new LoggerConfiguration().CreateLogger();
+        await using var app = AggregatorHost.Build(options, logger, testServices: services => services.AddHostedService<BrokenLoop>());
+
+        // The loop's failure stops the host by itself; without HostExit the run would end with 0.
+        var code = await AggregatorHost.RunAsync(app, logger).WaitAsync(Bound);
+
+        Assert.Equal(ExitCodes.Software, code);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private sealed class BrokenLoop : BackgroundService
+    {
+        protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+        {
+            await Task.Yield();
+            throw new InvalidOperationException("a loop that must not die died");
+        }
+    }
+}
