@@ -8,6 +8,7 @@ using Drover.Agent.LocalSocket;
 using Drover.Agent.Shims;
 using Drover.Agent.Telemetry;
 using Drover.Nvml;
+using Drover.Protocol.Events;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting.Systemd;
 using Serilog;
@@ -47,7 +48,7 @@ internal static class AgentHost
         using var host = builder.Build();
         try
         {
-            await host.StartAsync();
+            return await HostExit.RunAsync(host, logger);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -57,8 +58,6 @@ internal static class AgentHost
             await Console.Error.WriteLineAsync($"drover-agent: cannot start: {ex.Message}");
             return ExitCodes.Configuration;
         }
-
-        return await HostExit.AfterShutdownAsync(host, logger);
     }
 
     /// <summary>

@@ -46,11 +46,7 @@ internal static class AggregatorHost
     }
 
     /// <summary>Runs a built application until it stops; a loop that died makes the exit code non-zero (<see cref="HostExit"/>).</summary>
-    public static async Task<int> RunAsync(WebApplication app, Serilog.ILogger logger)
-    {
-        await app.StartAsync();
-        return await HostExit.AfterShutdownAsync(app, logger);
-    }
+    public static Task<int> RunAsync(WebApplication app, Serilog.ILogger logger) => HostExit.RunAsync(app, logger);
 
     /// <summary>
     /// Builds the web application. Tests call this with their own options and logger, and may add

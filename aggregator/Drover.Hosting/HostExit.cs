@@ -11,6 +11,23 @@ namespace Drover.Hosting;
 /// </summary>
 public static class HostExit
 {
+    /// <summary>Starts the host, waits for it to stop, and says what the process exits with.</summary>
+    public static async Task<int> RunAsync(IHost host, Serilog.ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        try
+        {
+            await host.StartAsync();
+        }
+        catch (OperationCanceledException) when (FailedServices(host.Services).Count > 0)
+        {
+            // A loop failed while the host was still starting: its stop cancelled the rest of the
+            // start (Kestrel's bind, say). That failure, not the cancellation, is what to report.
+        }
+
+        return await AfterShutdownAsync(host, logger);
+    }
+
     /// <summary>Waits for a started host to stop (without disposing it), then says what the process exits with.</summary>
     public static async Task<int> AfterShutdownAsync(IHost host, Serilog.ILogger logger)
     {

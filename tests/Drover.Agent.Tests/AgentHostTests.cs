@@ -32,8 +32,7 @@ public sealed class AgentHostTests : IDisposable
         builder.Services.AddHostedService<BrokenLoop>();
         using var host = builder.Build();
 
-        await host.StartAsync().WaitAsync(Bound);
-        var code = await HostExit.AfterShutdownAsync(host, logger).WaitAsync(Bound);
+        var code = await HostExit.RunAsync(host, logger).WaitAsync(Bound);
 
         Assert.Equal(ExitCodes.Software, code);
     }

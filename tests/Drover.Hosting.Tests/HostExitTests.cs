@@ -23,6 +23,21 @@ public sealed class HostExitTests
     }
 
     [Fact]
+    public async Task RunAsync_ALoopThrowsWhileTheHostStillStarts_CodeIs70NotACancellation()
+    {
+        // The later service's start (Kestrel's bind, in the aggregator) is cancelled by the stop the failed loop asks for.
+        using var host = Build(services =>
+        {
+            services.AddHostedService<ThrowingLoop>();
+            services.AddHostedService<StartsUntilStopped>();
+        });
+
+        var code = await HostExit.RunAsync(host, Logger()).WaitAsync(Bound);
+
+        Assert.Equal(ExitCodes.Software, code);
+    }
+
+    [Fact]
     public async Task CodeAfterStop_LoopsEndOnCancellation_CodeIs0()
     {
         using var host = Build(services => services.AddHostedService<WaitingLoop>());
@@ -50,6 +65,13 @@ public sealed class HostExitTests
             await Task.Yield();
             throw new InvalidOperationException("the loop broke");
         }
+    }
+
+    private sealed class StartsUntilStopped : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => Task.Delay(Timeout.Infinite, cancellationToken);
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     private sealed class WaitingLoop : BackgroundService
