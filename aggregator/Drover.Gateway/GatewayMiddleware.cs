@@ -1,4 +1,5 @@
 using Drover.Decisions.Routing;
+using Drover.Protocol.Http;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
@@ -212,10 +213,10 @@ internal sealed partial class GatewayMiddleware
     {
         var method = request.Method;
         var idempotent = HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsPut(method)
-            || HttpMethods.IsDelete(method) || HttpMethods.IsOptions(method) || request.Headers.ContainsKey(GatewayHeaders.IdempotencyKey);
+            || HttpMethods.IsDelete(method) || HttpMethods.IsOptions(method) || request.Headers.ContainsKey(DroverHeaders.IdempotencyKey);
         if (!idempotent)
         {
-            return $"a {method} request without an {GatewayHeaders.IdempotencyKey} header may not be sent twice";
+            return $"a {method} request without an {DroverHeaders.IdempotencyKey} header may not be sent twice";
         }
 
         var hasBody = request.HttpContext.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? true;
@@ -267,7 +268,7 @@ internal sealed partial class GatewayMiddleware
 
         if (route.Table.Degraded)
         {
-            response.Headers[GatewayHeaders.Degraded] = "true";
+            response.Headers[DroverHeaders.Degraded] = "true";
         }
 
         await response.WriteAsJsonAsync(body, GatewayJsonContext.Default.GatewayError, contentType: null, context.RequestAborted);

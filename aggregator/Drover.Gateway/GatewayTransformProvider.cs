@@ -1,3 +1,4 @@
+using Drover.Protocol.Http;
 using Yarp.ReverseProxy.Transforms;
 using Yarp.ReverseProxy.Transforms.Builder;
 
@@ -37,16 +38,16 @@ internal sealed class GatewayTransformProvider : ITransformProvider
         var headers = context.HttpContext.Response.Headers;
         if (route.Choice?.Node is { } node)
         {
-            headers[GatewayHeaders.Cluster] = node.Cluster;
-            if (!headers.ContainsKey(GatewayHeaders.Node))
+            headers[DroverHeaders.Cluster] = node.Cluster;
+            if (!headers.ContainsKey(DroverHeaders.Node))
             {
-                headers[GatewayHeaders.Node] = node.NodeId;
+                headers[DroverHeaders.Node] = node.NodeId;
             }
         }
 
         if (route.Table.Degraded)
         {
-            headers[GatewayHeaders.Degraded] = "true";
+            headers[DroverHeaders.Degraded] = "true";
         }
 
         return default;

@@ -56,7 +56,7 @@ internal sealed class AgentOptions
     public string LogLevel { get; set; } = "Information";
 
     /// <summary>Heartbeat interval until the aggregator's Welcome names its own.</summary>
-    public int HeartbeatIntervalMs { get; set; } = 1000;
+    public int HeartbeatIntervalMs { get; set; } = LinkDefaults.HeartbeatIntervalMs;
 
     /// <summary>The first reconnect delay after a broken stream.</summary>
     public int ReconnectInitialBackoffMs { get; set; } = 200;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Drover.Protocol;
 using Drover.Protocol.Nodes;
 using Serilog.Events;
 

@@ -1,3 +1,5 @@
+using Drover.Protocol;
+
 namespace Drover.Agent.Identity;
 
 /// <summary>

@@ -1,7 +1,7 @@
 using System.Collections;
 using System.Globalization;
-using Drover.Agent.Events;
 using Drover.Agent.LocalSocket;
+using Drover.Protocol.Events;
 using Drover.Protocol.V1;
 
 namespace Drover.Agent.Instances;

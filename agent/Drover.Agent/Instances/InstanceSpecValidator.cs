@@ -1,3 +1,4 @@
+using Drover.Protocol;
 using Drover.Protocol.Specs;
 using Drover.Protocol.V1;
 

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Drover.Protocol;
 using Drover.Protocol.V1;
 
 namespace Drover.Agent.Shims;

@@ -1,18 +1,11 @@
 using System.Globalization;
+using Drover.Protocol.Http;
 
 namespace Drover.Agent.Shims;
 
-/// <summary>The headers of the node port's common interface, and the checks of those a client sets.</summary>
+/// <summary>The checks of the headers a client sets on the node port's common interface (names: <see cref="DroverHeaders"/>).</summary>
 internal static class ShimHeaders
 {
-    public const string CallId = "X-Drover-Call-Id";
-    public const string TimeoutMs = "X-Drover-Timeout-Ms";
-    public const string Node = "X-Drover-Node";
-    public const string Instance = "X-Drover-Instance";
-
-    /// <summary>Set by a node that forwards a service request to another node: only that instance may serve it.</summary>
-    public const string RouteInstance = "X-Drover-Route-Instance";
-
     public const int MaxCallIdLength = 128;
 
     /// <summary>The call id to use: the client's when acceptable, a new one when absent; null with the reason when refused.</summary>
@@ -25,14 +18,14 @@ internal static class ShimHeaders
 
         if (value.Length > MaxCallIdLength)
         {
-            return (null, $"{CallId} is {value.Length} characters long; expected at most {MaxCallIdLength} printable ASCII characters");
+            return (null, $"{DroverHeaders.CallId} is {value.Length} characters long; expected at most {MaxCallIdLength} printable ASCII characters");
         }
 
         foreach (var c in value)
         {
             if (c is < (char)0x20 or > (char)0x7e)
             {
-                return (null, $"{CallId} contains the character U+{(int)c:X4}; expected printable ASCII only");
+                return (null, $"{DroverHeaders.CallId} contains the character U+{(int)c:X4}; expected printable ASCII only");
             }
         }
 
@@ -40,7 +33,7 @@ internal static class ShimHeaders
     }
 
     /// <summary>
-    /// The time the request may take: the client's <see cref="TimeoutMs"/> bounded by the workload's
+    /// The time the request may take: the client's <see cref="DroverHeaders.TimeoutMs"/> bounded by the workload's
     /// own, or the workload's when absent; null with the reason when the header is not a positive integer.
     /// </summary>
     public static (TimeSpan? Timeout, string? Error) ParseTimeout(string? value, TimeSpan limit)
@@ -52,7 +45,7 @@ internal static class ShimHeaders
 
         if (!value.All(char.IsAsciiDigit) || value.All(c => c == '0'))
         {
-            return (null, $"{TimeoutMs} = '{Truncate(value)}'; expected a positive whole number of milliseconds");
+            return (null, $"{DroverHeaders.TimeoutMs} = '{Truncate(value)}'; expected a positive whole number of milliseconds");
         }
 
         if (!long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var ms))

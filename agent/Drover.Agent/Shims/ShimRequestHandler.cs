@@ -1,6 +1,8 @@
 using Drover.Agent.Events;
 using Drover.Agent.Instances;
 using Drover.Agent.Link;
+using Drover.Protocol;
+using Drover.Protocol.Http;
 using Drover.Protocol.V1;
 using Microsoft.AspNetCore.Http;
 using Yarp.ReverseProxy.Forwarder;
@@ -87,7 +89,7 @@ internal sealed partial class ShimRequestHandler
         var counters = workload ?? (table is not null ? _workloads.GetOrAdd(call.Workload) : new ShimWorkload(call.Workload));
 
         // Sent here by another node's shim: only that instance may serve it, and never elsewhere.
-        if (context.Request.Headers[ShimHeaders.RouteInstance] is { Count: > 0 } routed)
+        if (context.Request.Headers[DroverHeaders.RouteInstance] is { Count: > 0 } routed)
         {
             var instanceId = routed[0] ?? "";
             if (workload?.Instances.GetValueOrDefault(instanceId) is not { } supervisor)
@@ -147,21 +149,21 @@ internal sealed partial class ShimRequestHandler
     private async Task<(ShimCall Call, ShimWorkload? Workload, TimeSpan Timeout)?> BeginAsync(HttpContext context, WorkloadKey key, string prefix, IReadOnlyList<string>? tableEventHeaders, bool announce)
     {
         ShimCall? call = null;
-        var (callId, callIdError) = ShimHeaders.ParseCallId(context.Request.Headers[ShimHeaders.CallId].ToString());
+        var (callId, callIdError) = ShimHeaders.ParseCallId(context.Request.Headers[DroverHeaders.CallId].ToString());
         context.Response.OnStarting(() =>
         {
             var headers = context.Response.Headers;
             // A response relayed from another node keeps that node's id; everything else is ours.
-            headers.TryAdd(ShimHeaders.Node, _nodeId);
+            headers.TryAdd(DroverHeaders.Node, _nodeId);
 
             if (callId is not null)
             {
-                headers[ShimHeaders.CallId] = callId;
+                headers[DroverHeaders.CallId] = callId;
             }
 
             if (call?.InstanceId is { } instanceId)
             {
-                headers[ShimHeaders.Instance] = instanceId;
+                headers[DroverHeaders.Instance] = instanceId;
             }
 
             return Task.CompletedTask;
@@ -182,7 +184,7 @@ internal sealed partial class ShimRequestHandler
 
         var workload = _workloads.Find(key);
         var limit = workload?.Timeout ?? ShimWorkload.DefaultTimeout;
-        var (timeout, timeoutError) = ShimHeaders.ParseTimeout(context.Request.Headers[ShimHeaders.TimeoutMs].ToString(), limit);
+        var (timeout, timeoutError) = ShimHeaders.ParseTimeout(context.Request.Headers[DroverHeaders.TimeoutMs].ToString(), limit);
         if (timeoutError is not null)
         {
             await ShimErrors.WriteAsync(context, StatusCodes.Status400BadRequest, callId!, _nodeId, null, timeoutError);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Drover.Protocol.Http;
 using Microsoft.AspNetCore.Http;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -27,18 +28,18 @@ internal sealed class ShimTransformer : HttpTransformer
     {
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
         proxyRequest.RequestUri = _target;
-        proxyRequest.Headers.Remove(ShimHeaders.CallId);
-        proxyRequest.Headers.TryAddWithoutValidation(ShimHeaders.CallId, _callId);
-        proxyRequest.Headers.Remove(ShimHeaders.RouteInstance);
+        proxyRequest.Headers.Remove(DroverHeaders.CallId);
+        proxyRequest.Headers.TryAddWithoutValidation(DroverHeaders.CallId, _callId);
+        proxyRequest.Headers.Remove(DroverHeaders.RouteInstance);
         if (_routeInstance is not null)
         {
-            proxyRequest.Headers.TryAddWithoutValidation(ShimHeaders.RouteInstance, _routeInstance);
+            proxyRequest.Headers.TryAddWithoutValidation(DroverHeaders.RouteInstance, _routeInstance);
         }
 
         if (_remaining is { } remaining)
         {
-            proxyRequest.Headers.Remove(ShimHeaders.TimeoutMs);
-            proxyRequest.Headers.TryAddWithoutValidation(ShimHeaders.TimeoutMs, ((long)Math.Max(1, remaining.TotalMilliseconds)).ToString(CultureInfo.InvariantCulture));
+            proxyRequest.Headers.Remove(DroverHeaders.TimeoutMs);
+            proxyRequest.Headers.TryAddWithoutValidation(DroverHeaders.TimeoutMs, ((long)Math.Max(1, remaining.TotalMilliseconds)).ToString(CultureInfo.InvariantCulture));
         }
 
         // The original host would name the node port, not the instance.

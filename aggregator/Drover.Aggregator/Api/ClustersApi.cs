@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Drover.Aggregator.Clusters;
 using Drover.Aggregator.Configuration;
+using Drover.Protocol;
 
 namespace Drover.Aggregator.Api;
 

@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Text;
 using Drover.Aggregator.Events;
+using Drover.Protocol;
+using Drover.Protocol.Events;
 using Drover.Protocol.V1;
 using Microsoft.AspNetCore.Http.Features;
 

@@ -1,6 +1,7 @@
 using Drover.Aggregator.Fleet;
 using Drover.Aggregator.Functions;
 using Drover.Aggregator.Placement;
+using Drover.Protocol;
 using Drover.Protocol.V1;
 
 namespace Drover.Aggregator.Api;

@@ -2,6 +2,7 @@ using Drover.Aggregator.Fleet;
 using Drover.Aggregator.Placement;
 using Drover.Aggregator.Services;
 using Drover.Aggregator.Workloads;
+using Drover.Protocol;
 using Drover.Protocol.V1;
 
 namespace Drover.Aggregator.Api;

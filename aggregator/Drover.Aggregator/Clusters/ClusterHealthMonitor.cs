@@ -6,6 +6,7 @@ using Drover.Aggregator.Workloads;
 using Drover.Decisions.Health;
 using Drover.Decisions.Routing;
 using Drover.Gateway;
+using Drover.Protocol.Events;
 using Drover.Protocol.V1;
 using Google.Protobuf.WellKnownTypes;
 

@@ -3,6 +3,7 @@ using Drover.Aggregator.Api;
 using Drover.Aggregator.Configuration;
 using Drover.Aggregator.Workloads;
 using Drover.Decisions.Health;
+using Drover.Protocol;
 
 namespace Drover.Aggregator.Clusters;
 

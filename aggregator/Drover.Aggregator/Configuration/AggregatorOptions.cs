@@ -1,3 +1,5 @@
+using Drover.Protocol.Nodes;
+
 namespace Drover.Aggregator.Configuration;
 
 /// <summary>
@@ -17,10 +19,10 @@ internal sealed class AggregatorOptions
     public int LinkPort { get; set; } = 7401;
 
     /// <summary>How often agents heartbeat; sent to them in Welcome.</summary>
-    public int HeartbeatIntervalMs { get; set; } = 1000;
+    public int HeartbeatIntervalMs { get; set; } = LinkDefaults.HeartbeatIntervalMs;
 
     /// <summary>How many whole heartbeat intervals a node may miss before it is lost.</summary>
-    public int MissedHeartbeats { get; set; } = 3;
+    public int MissedHeartbeats { get; set; } = LinkDefaults.MissedHeartbeats;
 
     /// <summary>The longest time between two liveness evaluations.</summary>
     public int MonitorPeriodMs { get; set; } = 1000;

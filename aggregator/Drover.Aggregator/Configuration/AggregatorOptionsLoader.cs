@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using Drover.Protocol;
 using Serilog.Events;
 
 namespace Drover.Aggregator.Configuration;

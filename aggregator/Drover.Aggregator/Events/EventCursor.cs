@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Drover.Protocol.Events;
 
 namespace Drover.Aggregator.Events;
 

@@ -1,4 +1,5 @@
 using Drover.Aggregator.Configuration;
+using Drover.Protocol.Events;
 using Drover.Protocol.V1;
 
 namespace Drover.Aggregator.Events;

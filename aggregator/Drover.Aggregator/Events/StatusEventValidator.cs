@@ -1,3 +1,5 @@
+using Drover.Protocol.Events;
+
 using Drover.Protocol.V1;
 
 namespace Drover.Aggregator.Events;

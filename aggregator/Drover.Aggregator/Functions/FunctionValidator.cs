@@ -1,4 +1,5 @@
 using Drover.Aggregator.Workloads;
+using Drover.Protocol;
 
 namespace Drover.Aggregator.Functions;
 

@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Drover.Aggregator.Configuration;
 using Drover.Aggregator.Events;
 using Drover.Aggregator.Fleet;
@@ -5,9 +6,9 @@ using Drover.Aggregator.Functions;
 using Drover.Aggregator.Services;
 using Drover.Aggregator.State;
 using Drover.Decisions.Liveness;
+using Drover.Protocol.Events;
 using Drover.Protocol.V1;
 using Google.Protobuf.WellKnownTypes;
-using System.Threading.Channels;
 using Grpc.Core;
 
 namespace Drover.Aggregator.Link;

@@ -1,4 +1,5 @@
 using Drover.Aggregator.Fleet;
+using Drover.Protocol;
 using Drover.Protocol.Nodes;
 using Drover.Protocol.V1;
 

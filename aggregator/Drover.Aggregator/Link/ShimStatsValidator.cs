@@ -1,3 +1,5 @@
+using Drover.Protocol;
+
 using Drover.Protocol.V1;
 
 namespace Drover.Aggregator.Link;

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Drover.Aggregator.Events;
+using Drover.Protocol;
 using Microsoft.Extensions.Options;
 using HttpJsonOptions = Microsoft.AspNetCore.Http.Json.JsonOptions;
 

@@ -1,4 +1,5 @@
 using Drover.Aggregator.Workloads;
+using Drover.Protocol;
 using Drover.Protocol.Specs;
 
 namespace Drover.Aggregator.Services;

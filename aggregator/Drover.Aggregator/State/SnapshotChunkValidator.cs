@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using Drover.Protocol;
 
 namespace Drover.Aggregator.State;
 

@@ -1,4 +1,5 @@
 using Drover.Agent.Shims;
+using Drover.Protocol.Http;
 
 namespace Drover.Agent.Tests.Shims;
 
@@ -77,6 +78,6 @@ public sealed class ShimHeadersTests
         var (timeout, error) = ShimHeaders.ParseTimeout(value, Limit);
 
         Assert.Null(timeout);
-        Assert.Contains(ShimHeaders.TimeoutMs, error);
+        Assert.Contains(DroverHeaders.TimeoutMs, error);
     }
 }

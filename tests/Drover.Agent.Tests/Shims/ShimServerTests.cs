@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Drover.Agent.Shims;
+using Drover.Protocol.Http;
 using Drover.Protocol.V1;
 
 namespace Drover.Agent.Tests.Shims;
@@ -51,9 +52,9 @@ public sealed class ShimServerTests
             Assert.Equal("?q=1&r=x", body.GetProperty("query").GetString());
             Assert.Equal("hello", body.GetProperty("body").GetString());
             Assert.Equal("call-42", body.GetProperty("callId").GetString());
-            Assert.Equal(ShimHarness.NodeId, response.Headers.GetValues(ShimHeaders.Node).Single());
-            Assert.Equal("echo-1", response.Headers.GetValues(ShimHeaders.Instance).Single());
-            Assert.Equal("call-42", response.Headers.GetValues(ShimHeaders.CallId).Single());
+            Assert.Equal(ShimHarness.NodeId, response.Headers.GetValues(DroverHeaders.Node).Single());
+            Assert.Equal("echo-1", response.Headers.GetValues(DroverHeaders.Instance).Single());
+            Assert.Equal("call-42", response.Headers.GetValues(DroverHeaders.CallId).Single());
             Assert.Equal([RequestStatus.Accepted, RequestStatus.Started, RequestStatus.Completed], shim.Events.StatusesOf("call-42"));
             var completed = shim.Events.Events.Single(e => e.CallId == "call-42" && e.Status == RequestStatus.Completed);
             Assert.Equal("function/echo", completed.Channel);
@@ -140,8 +141,8 @@ public sealed class ShimServerTests
             var reason = body.GetProperty("reason").GetString();
             Assert.Contains("instance 'echo-1'", reason);
             Assert.Contains($"its process {pid} was killed by signal 9", reason);
-            Assert.Equal("echo-1", response.Headers.GetValues(ShimHeaders.Instance).Single());
-            var callId = response.Headers.GetValues(ShimHeaders.CallId).Single();
+            Assert.Equal("echo-1", response.Headers.GetValues(DroverHeaders.Instance).Single());
+            var callId = response.Headers.GetValues(DroverHeaders.CallId).Single();
             Assert.Equal([RequestStatus.Accepted, RequestStatus.Started, RequestStatus.Failed], shim.Events.StatusesOf(callId));
             Assert.Equal(502U, shim.Events.Events.Last(e => e.CallId == callId).StatusCode);
         }
@@ -178,7 +179,7 @@ public sealed class ShimServerTests
             Assert.Equal(HttpStatusCode.OK, second.StatusCode);
             Assert.True(workload.Traffic.Ready);
 
-            var rejectedCall = rejected.Headers.GetValues(ShimHeaders.CallId).Single();
+            var rejectedCall = rejected.Headers.GetValues(DroverHeaders.CallId).Single();
             Assert.Equal([RequestStatus.Accepted, RequestStatus.Failed], shim.Events.StatusesOf(rejectedCall));
             Assert.Equal(429U, shim.Events.Events.Last(e => e.CallId == rejectedCall).StatusCode);
             var stats = shim.Stats.Snapshot().Workloads.Single(w => w.Name == "echo");
@@ -225,7 +226,7 @@ public sealed class ShimServerTests
         Assert.Contains("function 'nothing-here' has no instance on node 'node-test'", (await JsonAsync(unknown)).GetProperty("reason").GetString());
         Assert.Equal(HttpStatusCode.NotFound, invalid.StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, badCallId.StatusCode);
-        Assert.Equal(ShimHarness.NodeId, badCallId.Headers.GetValues(ShimHeaders.Node).Single());
+        Assert.Equal(ShimHarness.NodeId, badCallId.Headers.GetValues(DroverHeaders.Node).Single());
     }
 
     [Fact]
@@ -267,7 +268,7 @@ public sealed class ShimServerTests
             Assert.Null(shim.Routes.Apply(routes));
 
             using var request = new HttpRequestMessage(HttpMethod.Get, shim.Url("/v1/services/svc/items/7?full=1"));
-            request.Headers.Add(ShimHeaders.CallId, "svc-call");
+            request.Headers.Add(DroverHeaders.CallId, "svc-call");
             using var response = await shim.Client.SendAsync(request).WaitAsync(Bound);
             var body = await JsonAsync(response);
 
@@ -276,7 +277,7 @@ public sealed class ShimServerTests
             Assert.Equal("/items/7", body.GetProperty("path").GetString());
             Assert.Equal("?full=1", body.GetProperty("query").GetString());
             Assert.Equal("", body.GetProperty("routeInstance").GetString());
-            Assert.Equal("svc-1", response.Headers.GetValues(ShimHeaders.Instance).Single());
+            Assert.Equal("svc-1", response.Headers.GetValues(DroverHeaders.Instance).Single());
 
             // Reported once, by the hop that served it, not again by the one that relayed it.
             Assert.Equal([RequestStatus.Accepted, RequestStatus.Started, RequestStatus.Completed], shim.Events.StatusesOf("svc-call"));
@@ -297,7 +298,7 @@ public sealed class ShimServerTests
 
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
         Assert.Contains("node 'far-node' at 127.0.0.1:9", reason);
-        var callId = response.Headers.GetValues(ShimHeaders.CallId).Single();
+        var callId = response.Headers.GetValues(DroverHeaders.CallId).Single();
         Assert.Equal([RequestStatus.Accepted, RequestStatus.Failed], shim.Events.StatusesOf(callId));
         Assert.Equal("svc-9", shim.Events.Events.Last(e => e.CallId == callId).InstanceId);
     }
@@ -310,7 +311,7 @@ public sealed class ShimServerTests
         routes.Routes.Add(new ServiceRoute { InstanceId = "svc-9", NodeId = "far-node", Address = "127.0.0.1:9" });
         shim.Routes.Apply(routes);
         using var request = new HttpRequestMessage(HttpMethod.Get, shim.Url("/v1/services/svc/x"));
-        request.Headers.Add(ShimHeaders.RouteInstance, "svc-9");
+        request.Headers.Add(DroverHeaders.RouteInstance, "svc-9");
 
         using var response = await shim.Client.SendAsync(request).WaitAsync(Bound);
 
