@@ -122,6 +122,7 @@ internal static class AgentHost
         builder.Services.AddHostedService<TelemetryService>();
         builder.Services.AddHostedService<XidEventLoop>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<StateCommitter>());
+        builder.Services.AddHostedService<OutputLogRotator>();
         return builder;
     }
 
