@@ -121,6 +121,7 @@ internal static class AgentHost
         builder.Services.AddHostedService<TelemetryService>();
         builder.Services.AddHostedService<XidEventLoop>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<StateCommitter>());
+        builder.Services.AddHostedService<OutputLogRotator>();
         return builder;
     }
 

@@ -1,4 +1,5 @@
 using Drover.Protocol.Nodes;
+using Drover.Protocol.Snapshots;
 
 namespace Drover.Agent.Configuration;
 
@@ -90,6 +91,25 @@ internal sealed class AgentOptions
 
     /// <summary>How many quick crashes in a row fail an instance instead of restarting it.</summary>
     public int InstanceCrashLoopLimit { get; set; } = 5;
+
+    /// <summary>
+    /// How long a stopped instance's processes (its whole process group) get between SIGTERM and SIGKILL.
+    /// </summary>
+    public int InstanceStopGraceMs { get; set; } = 5000;
+
+    /// <summary>
+    /// The largest snapshot (tar archive) of an instance's state directory the agent commits. A larger
+    /// directory is refused before the instance is frozen, with a warning and a failed status message
+    /// on the instance's channel, and looked at again every minute until it fits. At most, and by
+    /// default, <see cref="SnapshotLimits.MaxSnapshotBytes"/> (256 MiB): the largest the aggregator stores.
+    /// </summary>
+    public long MaxStateBytes { get; set; } = SnapshotLimits.MaxSnapshotBytes;
+
+    /// <summary>
+    /// The size at which an instance's <c>output.log</c> is rotated to <c>output.log.1</c> (one rotated
+    /// file is kept, the older one is dropped). Default 16 MiB.
+    /// </summary>
+    public long OutputLogMaxBytes { get; set; } = 16L * 1024 * 1024;
 
     /// <summary>Stop instances when the agent stops (otherwise they keep running and the next agent adopts them).</summary>
     public bool StopInstancesOnExit { get; set; }

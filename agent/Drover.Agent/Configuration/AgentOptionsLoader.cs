@@ -1,6 +1,7 @@
 using System.Globalization;
 using Drover.Protocol;
 using Drover.Protocol.Nodes;
+using Drover.Protocol.Snapshots;
 using Serilog.Events;
 
 namespace Drover.Agent.Configuration;
@@ -14,6 +15,13 @@ internal static class AgentOptionsLoader
 {
     public const string DefaultConfigFile = "/etc/drover/agent.json";
     public const string EnvironmentPrefix = "DROVER_";
+
+    /// <summary>The smallest maxStateBytes: 1 MiB.</summary>
+    public const long MinStateBytes = 1024 * 1024;
+
+    /// <summary>The bounds of outputLogMaxBytes: 64 KiB to 1 TiB.</summary>
+    public const long MinOutputLogBytes = 64 * 1024;
+    public const long MaxOutputLogBytes = 1024L * 1024 * 1024 * 1024;
 
     public static IConfigurationRoot BuildConfiguration(string[] args) => ConfigurationSources.Build(args, DefaultConfigFile, EnvironmentPrefix);
 
@@ -108,6 +116,9 @@ internal static class AgentOptionsLoader
         CheckRange("xidHoldSeconds", o.XidHoldSeconds, 0, 86_400);
         CheckRange("instanceRestartMaxBackoffMs", o.InstanceRestartMaxBackoffMs, 100, 600_000);
         CheckRange("instanceCrashLoopLimit", o.InstanceCrashLoopLimit, 1, 1000);
+        CheckRange("instanceStopGraceMs", o.InstanceStopGraceMs, 0, 600_000);
+        CheckRange("maxStateBytes", o.MaxStateBytes, MinStateBytes, SnapshotLimits.MaxSnapshotBytes, " (the largest snapshot the aggregator stores)");
+        CheckRange("outputLogMaxBytes", o.OutputLogMaxBytes, MinOutputLogBytes, MaxOutputLogBytes);
         if (!Path.IsPathFullyQualified(o.LocalSocketPath) || System.Text.Encoding.UTF8.GetByteCount(o.LocalSocketPath) > 107)
         {
             Fail("localSocketPath", o.LocalSocketPath, "an absolute path of at most 107 bytes (the limit of a Unix socket address)");
@@ -119,6 +130,14 @@ internal static class AgentOptionsLoader
     }
 
     private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static void CheckRange(string key, long value, long min, long max, string why = "")
+    {
+        if (value < min || value > max)
+        {
+            Fail(key, value.ToString(CultureInfo.InvariantCulture), $"a whole number of bytes from {min} to {max}{why}");
+        }
+    }
 
     private static void CheckRange(string key, int value, int min, int max)
     {

@@ -49,6 +49,7 @@ internal sealed partial class InstanceManager : IHostedService
         {
             Maximum = TimeSpan.FromMilliseconds(options.InstanceRestartMaxBackoffMs),
             CrashLoopLimit = options.InstanceCrashLoopLimit,
+            StopGrace = TimeSpan.FromMilliseconds(options.InstanceStopGraceMs),
         };
         _root = InstancesRoot(options);
         _outbox.Connected += ReportAll;
@@ -58,6 +59,9 @@ internal sealed partial class InstanceManager : IHostedService
     public static readonly TimeSpan MaxDrain = TimeSpan.FromMinutes(10);
 
     public static string InstancesRoot(AgentOptions options) => Path.Combine(options.StateDirectory, "instances");
+
+    /// <summary>This node's id, as its instances' status messages name it.</summary>
+    public string NodeId => _nodeId;
 
     public IReadOnlyCollection<InstanceSupervisor> All => (IReadOnlyCollection<InstanceSupervisor>)_instances.Values;
 

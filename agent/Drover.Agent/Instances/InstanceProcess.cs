@@ -5,25 +5,47 @@ namespace Drover.Agent.Instances;
 
 /// <summary>
 /// One process of an instance: started by the agent (a child it can wait on) or adopted after an
-/// agent restart (watched through /proc, exit status unknown).
+/// agent restart (watched through /proc, exit status unknown). A started process leads its own
+/// process group, and signals go to the whole group, so what the instance forks is frozen with it
+/// for a snapshot and does not outlive its stop.
 /// </summary>
 internal sealed class InstanceProcess : IDisposable
 {
     private static readonly TimeSpan AdoptedPoll = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan GroupPoll = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
+    /// util-linux setsid(1), which makes its process a new session and process group leader and then
+    /// execs the command. Process.Start offers no way to run setpgid in the child between fork and
+    /// exec, and forking from the multi-threaded runtime ourselves is unsafe; setsid keeps the pid
+    /// (it forks only when already a group leader, which a child of the agent never is), so the pid
+    /// the agent waits on, persists and adopts stays the instance's own. "--fork" would break exactly
+    /// that. Essential on Debian; where it is missing the process stays in the agent's group and
+    /// signals go to its pid only, as before.
+    /// </summary>
+    private static readonly string? SetSid = new[] { "/usr/bin/setsid", "/bin/setsid" }.FirstOrDefault(File.Exists);
+
     private readonly Process? _child;
     private readonly TimeProvider _time;
 
-    private InstanceProcess(int pid, long startTime, Process? child, TimeProvider time)
+    private InstanceProcess(int pid, long startTime, Process? child, bool ownGroup, TimeProvider time)
     {
         Pid = pid;
         StartTime = startTime;
         _child = child;
+        OwnGroup = ownGroup;
         _time = time;
     }
+
+    /// <summary>Whether new processes can lead their own process group here (setsid(1) is installed).</summary>
+    public static bool GroupsAvailable => SetSid is not null;
 
     public int Pid { get; }
 
     public long StartTime { get; }
+
+    /// <summary>Whether the process leads its own process group (group id = pid), so signals go to the group.</summary>
+    public bool OwnGroup { get; }
 
     /// <summary>
     /// Starts the process. Its output is appended to <paramref name="outputLog"/> rather than piped to
@@ -37,7 +59,7 @@ internal sealed class InstanceProcess : IDisposable
             WorkingDirectory = workingDirectory,
         };
         info.ArgumentList.Add("-c");
-        info.ArgumentList.Add("exec \"$0\" \"$@\" >>\"$DROVER_OUTPUT_LOG\" 2>&1 </dev/null");
+        info.ArgumentList.Add($"exec {SetSid} \"$0\" \"$@\" >>\"$DROVER_OUTPUT_LOG\" 2>&1 </dev/null");
         info.ArgumentList.Add(command);
         foreach (var arg in args)
         {
@@ -52,13 +74,13 @@ internal sealed class InstanceProcess : IDisposable
 
         info.Environment["DROVER_OUTPUT_LOG"] = outputLog;
         var child = Process.Start(info) ?? throw new InvalidOperationException($"'{command}' did not start.");
-        return new InstanceProcess(child.Id, ProcessInfo.StartTime(child.Id) ?? 0, child, time);
+        return new InstanceProcess(child.Id, ProcessInfo.StartTime(child.Id) ?? 0, child, SetSid is not null, time);
     }
 
     /// <summary>
     /// Adopts a process a previous agent started, when that pid is still the same process. A previous
     /// agent that died while snapshotting may have left it frozen: it is continued (SIGCONT is harmless
-    /// to a running process).
+    /// to a running process). A process started by an agent before process groups stays signalled by pid.
     /// </summary>
     public static InstanceProcess? TryAdopt(int pid, long startTime, TimeProvider time)
     {
@@ -67,9 +89,17 @@ internal sealed class InstanceProcess : IDisposable
             return null;
         }
 
-        LibC.Signal(pid, LibC.SigCont);
-        return new InstanceProcess(pid, startTime, null, time);
+        var process = new InstanceProcess(pid, startTime, null, ProcessInfo.ProcessGroup(pid) == pid, time);
+        process.Signal(LibC.SigCont);
+        return process;
     }
+
+    /// <summary>
+    /// Sends <paramref name="signal"/> to the process's group, or to the process alone when it has no
+    /// group of its own (yet: for a moment after Launch, setsid has not run). A group id is the leader's
+    /// pid, which the kernel does not give to another process while the group has members.
+    /// </summary>
+    public bool Signal(int signal) => (OwnGroup && LibC.SignalGroup(Pid, signal)) || LibC.Signal(Pid, signal);
 
     public async Task<ExitStatus> WaitForExitAsync(CancellationToken cancellationToken)
     {
@@ -87,30 +117,35 @@ internal sealed class InstanceProcess : IDisposable
         return ExitStatus.Unknown;
     }
 
-    /// <summary>SIGTERM, then SIGKILL after <paramref name="grace"/>; returns once the process is gone.</summary>
+    /// <summary>
+    /// SIGTERM to the group, then SIGKILL to the group after <paramref name="grace"/> when the process
+    /// or anything else in its group is still alive; returns once they are gone.
+    /// </summary>
     public async Task TerminateAsync(TimeSpan grace)
     {
-        if (!IsAlive)
+        if (!IsAlive && !GroupAlive)
         {
             return;
         }
 
-        LibC.Signal(Pid, LibC.SigTerm);
+        Signal(LibC.SigTerm);
         using var timeout = new CancellationTokenSource(grace, _time);
         try
         {
             await WaitForExitAsync(timeout.Token);
+            await WaitForGroupAsync(timeout.Token);
             return;
         }
         catch (OperationCanceledException)
         {
         }
 
-        LibC.Signal(Pid, LibC.SigKill);
+        Signal(LibC.SigKill);
         using var killed = new CancellationTokenSource(TimeSpan.FromSeconds(5), _time);
         try
         {
             await WaitForExitAsync(killed.Token);
+            await WaitForGroupAsync(killed.Token);
         }
         catch (OperationCanceledException)
         {
@@ -118,9 +153,23 @@ internal sealed class InstanceProcess : IDisposable
         }
     }
 
+    /// <summary>SIGKILL to the group at once, without waiting: for a process the agent cannot go on supervising.</summary>
+    public void Kill() => Signal(LibC.SigKill);
+
     public bool IsAlive => _child is not null ? !_child.HasExited : ProcessInfo.IsSame(Pid, StartTime);
+
+    /// <summary>Whether a process of the group (the leader's children included) is still alive.</summary>
+    public bool GroupAlive => OwnGroup && ProcessInfo.GroupHasLiveMembers(Pid);
 
     public override string ToString() => Pid.ToString(CultureInfo.InvariantCulture);
 
     public void Dispose() => _child?.Dispose();
+
+    private async Task WaitForGroupAsync(CancellationToken cancellationToken)
+    {
+        while (GroupAlive)
+        {
+            await Task.Delay(GroupPoll, _time, cancellationToken);
+        }
+    }
 }

@@ -21,6 +21,11 @@ internal sealed partial class InstanceSupervisor
     private readonly Lock _gate = new();
     private InstanceRuntime? _adoptable;
     private InstanceProcess? _process;
+
+    // The process this supervisor started or adopted and has not yet seen end or stopped: killed if
+    // the supervisor itself fails, so no process of the instance runs on without its supervisor.
+    private InstanceProcess? _owned;
+    private int _freezes;
     private InstanceState _state = InstanceState.Starting;
     private string _reason = "starting";
     private ExitStatus _lastExit;
@@ -145,9 +150,12 @@ internal sealed partial class InstanceSupervisor
         _changed(this);
     }
 
+    /// <summary>How many times <see cref="WhileFrozen"/> froze the process: a seam for tests, which cannot see a SIGSTOP otherwise.</summary>
+    internal int Freezes => _freezes;
+
     /// <summary>
-    /// Runs <paramref name="action"/> with the process stopped (SIGSTOP ... SIGCONT), so a snapshot of
-    /// its state directory is consistent with one moment of the process.
+    /// Runs <paramref name="action"/> with the process and its process group stopped (SIGSTOP ...
+    /// SIGCONT), so a snapshot of its state directory is consistent with one moment of the instance.
     /// </summary>
     public void WhileFrozen(Action action)
     {
@@ -155,13 +163,18 @@ internal sealed partial class InstanceSupervisor
         bool frozen;
         try
         {
-            frozen = process is not null && process.IsAlive && LibC.Signal(process.Pid, LibC.SigStop);
+            frozen = process is not null && process.IsAlive && process.Signal(LibC.SigStop);
         }
         catch (InvalidOperationException)
         {
             // The process ended (and was disposed) just now: nothing to freeze.
             frozen = false;
         }
+        if (frozen)
+        {
+            Interlocked.Increment(ref _freezes);
+        }
+
         try
         {
             action();
@@ -170,7 +183,7 @@ internal sealed partial class InstanceSupervisor
         {
             if (frozen)
             {
-                LibC.Signal(process!.Pid, LibC.SigCont);
+                process!.Signal(LibC.SigCont);
             }
         }
     }
@@ -212,27 +225,32 @@ internal sealed partial class InstanceSupervisor
 
     private async Task RunAsync()
     {
+        Exception? failure = null;
         try
         {
             await SuperviseAsync();
-
-            // Stopped for good: a later control (a second stop, at the agent's shutdown) is answered
-            // at once instead of waiting on a loop that is gone.
-            _controls.Writer.TryComplete();
-            while (_controls.Reader.TryRead(out var left))
-            {
-                left.Done.TrySetResult();
-            }
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or InvalidDataException or System.ComponentModel.Win32Exception)
+        catch (Exception ex)
         {
-            // The supervisor itself failed (the disk is full, say): the instance is failed, and every
-            // control, now or later, is answered at once instead of waiting on a loop that is gone.
-            Log.SupervisorFailed(_logger, InstanceId, ex.Message);
-            _controls.Writer.TryComplete();
+            // The top of a loop that must not die silently: whatever failed (the disk is full, say,
+            // or a defect), the instance is reported failed below rather than left "running".
+            failure = ex;
+        }
+        finally
+        {
+            // Whatever ended the loop, no process of the instance runs on unsupervised.
+            await KillOwnedAsync();
+        }
+
+        // Stopped for good, or failed: a later control (a second stop, at the agent's shutdown) is
+        // answered at once instead of waiting on a loop that is gone.
+        _controls.Writer.TryComplete();
+        if (failure is not null)
+        {
+            Log.SupervisorFailed(_logger, InstanceId, failure.Message);
             try
             {
-                SetState(InstanceState.Failed, $"the agent could not supervise the instance: {ex.Message}");
+                SetState(InstanceState.Failed, $"the agent could not supervise the instance: {failure.Message}");
             }
             catch (Exception persist) when (persist is IOException or UnauthorizedAccessException)
             {
@@ -243,11 +261,34 @@ internal sealed partial class InstanceSupervisor
             {
                 pending.Result.Done.TrySetResult();
             }
+        }
 
-            while (_controls.Reader.TryRead(out var left))
-            {
-                left.Done.TrySetResult();
-            }
+        while (_controls.Reader.TryRead(out var left))
+        {
+            left.Done.TrySetResult();
+        }
+    }
+
+    private async Task KillOwnedAsync()
+    {
+        if (Interlocked.Exchange(ref _owned, null) is not { } orphan)
+        {
+            return;
+        }
+
+        try
+        {
+            Log.KillingUnsupervised(_logger, InstanceId, orphan.Pid);
+            await orphan.TerminateAsync(_policy.StopGrace);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or IOException or UnauthorizedAccessException)
+        {
+            // Its Process handle is unusable: SIGKILL by pid and group is all that is left.
+            orphan.Kill();
+        }
+        finally
+        {
+            orphan.Dispose();
         }
     }
 
@@ -295,6 +336,7 @@ internal sealed partial class InstanceSupervisor
                 continue;
             }
 
+            _owned = process;
             var startedAt = _time.GetTimestamp();
             var exit = process.WaitForExitAsync(CancellationToken.None);
             var next = NextControl();
@@ -316,6 +358,7 @@ internal sealed partial class InstanceSupervisor
                 _lastEnded = (process.Pid, _lastExit);
             }
 
+            _owned = null;
             process.Dispose();
             _restarts++;
             consecutiveCrashes = _time.GetElapsedTime(startedAt) >= _policy.StableRun ? 1 : consecutiveCrashes + 1;
@@ -356,9 +399,25 @@ internal sealed partial class InstanceSupervisor
             workingDirectory,
             _directory.OutputLog,
             _time);
-        Log.Started(_logger, InstanceId, process.Pid, spec.Version);
-        SetRunning(process, $"process {process.Pid} started");
-        return process;
+        try
+        {
+            Log.Started(_logger, InstanceId, process.Pid, spec.Version);
+            if (!process.OwnGroup)
+            {
+                Log.NoProcessGroup(_logger, InstanceId, process.Pid);
+            }
+
+            SetRunning(process, $"process {process.Pid} started");
+            return process;
+        }
+        catch
+        {
+            // Started but not recorded (runtime.json could not be written, say): nothing would ever
+            // stop it, so it goes now, before the failure is handled as a failed start.
+            process.Kill();
+            process.Dispose();
+            throw;
+        }
     }
 
     /// <summary>
@@ -395,6 +454,7 @@ internal sealed partial class InstanceSupervisor
             if (process is not null)
             {
                 await process.TerminateAsync(_policy.StopGrace);
+                _owned = null;
                 process.Dispose();
             }
 
@@ -509,5 +569,13 @@ internal sealed partial class InstanceSupervisor
         [LoggerMessage(EventId = 2605, EventName = "InstanceStartFailed", Level = LogLevel.Warning,
             Message = "Instance '{InstanceId}' could not start its process: {Reason}.")]
         public static partial void StartFailed(ILogger logger, string instanceId, string reason);
+
+        [LoggerMessage(EventId = 2607, EventName = "InstanceUnsupervisedKilled", Level = LogLevel.Warning,
+            Message = "Instance '{InstanceId}': stopping process {Pid} and its process group, which its failed supervisor can no longer watch.")]
+        public static partial void KillingUnsupervised(ILogger logger, string instanceId, int pid);
+
+        [LoggerMessage(EventId = 2608, EventName = "InstanceNoProcessGroup", Level = LogLevel.Warning,
+            Message = "Instance '{InstanceId}': process {Pid} shares the agent's process group (setsid is not installed); processes it starts may outlive its stop.")]
+        public static partial void NoProcessGroup(ILogger logger, string instanceId, int pid);
     }
 }

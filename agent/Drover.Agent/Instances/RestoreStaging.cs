@@ -13,7 +13,7 @@ namespace Drover.Agent.Instances;
 internal sealed partial class RestoreStaging
 {
     /// <summary>The largest snapshot the agent accepts.</summary>
-    public const long MaxSnapshotBytes = 256L * 1024 * 1024;
+    public const long MaxSnapshotBytes = Drover.Protocol.Snapshots.SnapshotLimits.MaxSnapshotBytes;
 
     private readonly string _instancesRoot;
     private readonly ILogger<RestoreStaging> _logger;

@@ -1,8 +1,12 @@
 using System.Collections.Concurrent;
+using Drover.Agent.Configuration;
+using Drover.Agent.Events;
 using Drover.Agent.Link;
 using Drover.Agent.LocalSocket;
+using Drover.Protocol.Events;
 using Drover.Protocol.Snapshots;
 using Drover.Protocol.V1;
+using Google.Protobuf.WellKnownTypes;
 
 namespace Drover.Agent.Instances;
 
@@ -11,6 +15,10 @@ namespace Drover.Agent.Instances;
 /// default 10 s, zero for never) and when an instance asks over the local socket: a consistent
 /// snapshot (taken with the process frozen) archived to a temporary file, checksummed, skipped when
 /// nothing changed, versioned, sent in chunks, and retried until the aggregator acknowledges it.
+/// A state directory whose snapshot would be larger than <c>maxStateBytes</c> is refused before the
+/// process is frozen (and again, should it grow while frozen, as soon as the archive passes the
+/// limit): the instance's channel gets one status message and the log one warning, and the directory
+/// is looked at again only every <see cref="OversizedRecheck"/> (a walk, no freeze) until it fits.
 /// </summary>
 internal sealed partial class StateCommitter : BackgroundService, ICommitRequester
 {
@@ -23,20 +31,34 @@ internal sealed partial class StateCommitter : BackgroundService, ICommitRequest
     /// <summary>How soon a failed commit is tried again (or the interval, when shorter).</summary>
     public static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(2);
 
+    /// <summary>How soon a state directory refused as too large is looked at again (or the interval, when longer).</summary>
+    public static readonly TimeSpan OversizedRecheck = TimeSpan.FromMinutes(1);
+
+    /// <summary>The Method of the status message that says a commit was refused.</summary>
+    public const string CommitMethod = "STATE_COMMIT";
+
     // Commit intervals are whole seconds; a finer tick would only wake an idle agent for nothing.
     private static readonly TimeSpan Tick = TimeSpan.FromSeconds(1);
 
     private readonly InstanceManager _instances;
     private readonly AgentOutbox _outbox;
+    private readonly IStatusEventSink _events;
+    private readonly long _maxStateBytes;
     private readonly TimeProvider _time;
     private readonly ILogger<StateCommitter> _logger;
     private readonly ConcurrentDictionary<(string InstanceId, ulong Version, string Sha256), TaskCompletionSource<StateAck>> _pendingAcks = new();
     private readonly ConcurrentDictionary<string, long> _due = new(StringComparer.Ordinal);
 
-    public StateCommitter(InstanceManager instances, AgentOutbox outbox, TimeProvider time, ILogger<StateCommitter> logger)
+    // Per instance, touched only under its StateGate: the entries already warned about as left out,
+    // and whether its state is refused as too large now (said once, until it fits again).
+    private readonly ConcurrentDictionary<string, InstanceNotes> _notes = new(StringComparer.Ordinal);
+
+    public StateCommitter(InstanceManager instances, AgentOutbox outbox, IStatusEventSink events, AgentOptions options, TimeProvider time, ILogger<StateCommitter> logger)
     {
         _instances = instances;
         _outbox = outbox;
+        _events = events;
+        _maxStateBytes = options.MaxStateBytes;
         _time = time;
         _logger = logger;
 
@@ -67,6 +89,16 @@ internal sealed partial class StateCommitter : BackgroundService, ICommitRequest
         }
     }
 
+    /// <summary>
+    /// How long after a periodic commit the next one is due: the interval after a commit; sooner after
+    /// a failure (a broken stream, a refused version); but never sooner than <see cref="OversizedRecheck"/>
+    /// after a refusal for size, which only the instance can end by making its state smaller.
+    /// </summary>
+    public static TimeSpan NextCommitDelay(TimeSpan interval, bool failed, bool tooLarge)
+        => tooLarge ? (interval > OversizedRecheck ? interval : OversizedRecheck)
+            : !failed ? interval
+            : (interval < RetryDelay ? interval : RetryDelay);
+
     /// <summary>An instance asked for a commit at once (over the local socket).</summary>
     public async Task<CommitOutcome> CommitNowAsync(string instanceId, CancellationToken cancellationToken)
     {
@@ -75,8 +107,8 @@ internal sealed partial class StateCommitter : BackgroundService, ICommitRequest
             return new CommitOutcome(false, 0, $"instance '{instanceId}' does not run on this node");
         }
 
-        var error = await CommitAsync(supervisor, cancellationToken);
-        return new CommitOutcome(error is null, supervisor.StateVersion, error);
+        var attempt = await CommitAsync(supervisor, cancellationToken);
+        return new CommitOutcome(attempt.Error is null, supervisor.StateVersion, attempt.Error);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -93,6 +125,11 @@ internal sealed partial class StateCommitter : BackgroundService, ICommitRequest
                     _due.TryRemove(gone, out _);
                 }
 
+                foreach (var gone in _notes.Keys.Where(id => _instances.Find(id) is null).ToArray())
+                {
+                    _notes.TryRemove(gone, out _);
+                }
+
                 foreach (var supervisor in _instances.All)
                 {
                     var interval = IntervalOf(supervisor.Spec);
@@ -107,8 +144,8 @@ internal sealed partial class StateCommitter : BackgroundService, ICommitRequest
                         continue;
                     }
 
-                    var error = await CommitAsync(supervisor, stoppingToken);
-                    var wait = error is null ? interval : (interval < RetryDelay ? interval : RetryDelay);
+                    var attempt = await CommitAsync(supervisor, stoppingToken);
+                    var wait = NextCommitDelay(interval, failed: attempt.Error is not null, tooLarge: attempt.TooLarge);
                     _due[supervisor.InstanceId] = _time.GetTimestamp() + (long)(wait.TotalSeconds * _time.TimestampFrequency);
                 }
             }
@@ -118,24 +155,47 @@ internal sealed partial class StateCommitter : BackgroundService, ICommitRequest
         }
     }
 
-    /// <summary>One commit of one instance; null when committed (or unchanged), else why not.</summary>
-    private async Task<string?> CommitAsync(InstanceSupervisor supervisor, CancellationToken cancellationToken)
+    /// <summary>One commit of one instance: no error when committed (or unchanged), else why not.</summary>
+    private async Task<Attempt> CommitAsync(InstanceSupervisor supervisor, CancellationToken cancellationToken)
     {
         var gate = supervisor.StateGate;
         await gate.WaitAsync(cancellationToken);
         var archive = Path.Combine(supervisor.Directory.Root, "snapshot.tar.tmp");
+        var notes = _notes.GetOrAdd(supervisor.InstanceId, _ => new InstanceNotes());
         try
         {
-            supervisor.WhileFrozen(() => StateArchive.Write(supervisor.Directory.StatePath, archive));
+            // Looked at before the freeze: a directory too large to send is never frozen for nothing.
+            var survey = StateArchive.Survey(supervisor.Directory.StatePath, _maxStateBytes);
+            foreach (var skipped in survey.Skipped)
+            {
+                if (notes.WarnedSkipped.Add(skipped.Name))
+                {
+                    Log.EntrySkipped(_logger, supervisor.InstanceId, skipped.Name, skipped.Kind.ToString());
+                }
+            }
+
+            if (survey.OverLimit)
+            {
+                return TooLarge(supervisor, notes, $"its snapshot would take at least {survey.LeastBytes} bytes");
+            }
+
+            var fits = true;
+            supervisor.WhileFrozen(() => fits = StateArchive.Write(supervisor.Directory.StatePath, archive, _maxStateBytes));
+            if (!fits)
+            {
+                return TooLarge(supervisor, notes, "it grew past the limit while its snapshot was taken");
+            }
+
+            notes.TooLarge = false;
             var (size, sha) = StateArchive.Measure(archive);
             if (sha == supervisor.StateSha256)
             {
-                return null;
+                return Attempt.Done;
             }
 
             if (!_outbox.IsConnected)
             {
-                return "the agent is not connected to an aggregator";
+                return new Attempt("the agent is not connected to an aggregator", false);
             }
 
             var version = supervisor.StateVersion + 1;
@@ -145,7 +205,7 @@ internal sealed partial class StateCommitter : BackgroundService, ICommitRequest
             {
                 if (await SendAsync(supervisor, archive, version, size, sha, cancellationToken) is { } sendError)
                 {
-                    return sendError;
+                    return new Attempt(sendError, false);
                 }
 
                 var answer = await ack.Task.WaitAsync(AckTimeout, _time, cancellationToken);
@@ -158,12 +218,12 @@ internal sealed partial class StateCommitter : BackgroundService, ICommitRequest
                     }
 
                     Log.CommitRefused(_logger, supervisor.InstanceId, version, answer.Error);
-                    return answer.Error;
+                    return new Attempt(answer.Error, false);
                 }
 
                 supervisor.StateCommitted(version, sha);
                 Log.Committed(_logger, supervisor.InstanceId, version, size);
-                return null;
+                return Attempt.Done;
             }
             finally
             {
@@ -172,18 +232,45 @@ internal sealed partial class StateCommitter : BackgroundService, ICommitRequest
         }
         catch (TimeoutException)
         {
-            return $"the aggregator did not acknowledge the snapshot within {AckTimeout.TotalSeconds} s";
+            return new Attempt($"the aggregator did not acknowledge the snapshot within {AckTimeout.TotalSeconds} s", false);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or Grpc.Core.RpcException)
         {
             Log.CommitFailed(_logger, supervisor.InstanceId, ex.Message);
-            return ex.Message;
+            return new Attempt(ex.Message, false);
         }
         finally
         {
             File.Delete(archive);
             gate.Release();
         }
+    }
+
+    /// <summary>
+    /// A refusal for size: said once per episode (a warning, and a failed status message on the
+    /// instance's channel), since the state stays too large until the instance makes it smaller.
+    /// </summary>
+    private Attempt TooLarge(InstanceSupervisor supervisor, InstanceNotes notes, string detail)
+    {
+        var error = $"the state directory of instance '{supervisor.InstanceId}' is too large to commit: {detail}, over maxStateBytes = {_maxStateBytes}; "
+            + $"nothing was committed, and it is looked at again every {OversizedRecheck.TotalSeconds:0} s until it fits";
+        if (!notes.TooLarge)
+        {
+            notes.TooLarge = true;
+            Log.StateTooLarge(_logger, supervisor.InstanceId, error);
+            _events.Publish(new StatusEvent
+            {
+                Channel = EventChannels.Of(supervisor.Spec),
+                Status = RequestStatus.Failed,
+                Method = CommitMethod,
+                NodeId = _instances.NodeId,
+                InstanceId = supervisor.InstanceId,
+                Reason = error,
+                At = Timestamp.FromDateTimeOffset(_time.GetUtcNow()),
+            });
+        }
+
+        return new Attempt(error, true);
     }
 
     /// <summary>Sends the archive in chunks, each waiting until the previous one is on the wire, so memory stays at one chunk.</summary>
@@ -217,5 +304,26 @@ internal sealed partial class StateCommitter : BackgroundService, ICommitRequest
         [LoggerMessage(EventId = 2903, EventName = "StateCommitFailed", Level = LogLevel.Warning,
             Message = "Instance '{InstanceId}' state could not be committed: {Reason}. Retrying.")]
         public static partial void CommitFailed(ILogger logger, string instanceId, string reason);
+
+        [LoggerMessage(EventId = 2904, EventName = "StateTooLarge", Level = LogLevel.Warning,
+            Message = "Instance '{InstanceId}' state not committed: {Reason}.")]
+        public static partial void StateTooLarge(ILogger logger, string instanceId, string reason);
+
+        [LoggerMessage(EventId = 2905, EventName = "StateEntrySkipped", Level = LogLevel.Warning,
+            Message = "Instance '{InstanceId}' state: '{Path}' is a {Kind}, which a snapshot cannot carry; it is left out of every commit.")]
+        public static partial void EntrySkipped(ILogger logger, string instanceId, string path, string kind);
+    }
+
+    /// <summary>How one commit went: no error when committed or unchanged; whether it was refused for size.</summary>
+    private readonly record struct Attempt(string? Error, bool TooLarge)
+    {
+        public static readonly Attempt Done = new(null, false);
+    }
+
+    private sealed class InstanceNotes
+    {
+        public HashSet<string> WarnedSkipped { get; } = new(StringComparer.Ordinal);
+
+        public bool TooLarge { get; set; }
     }
 }

@@ -23,7 +23,7 @@ namespace Drover.Aggregator.State;
 internal sealed partial class SnapshotAssembler : IDisposable
 {
     public const string IncomingDirectoryName = "incoming";
-    public const long DefaultMaxSnapshotBytes = 256L * 1024 * 1024;
+    public const long DefaultMaxSnapshotBytes = Drover.Protocol.Snapshots.SnapshotLimits.MaxSnapshotBytes;
     public const int DefaultMaxConcurrentUploads = 64;
     public static readonly TimeSpan DefaultIdleTimeout = TimeSpan.FromSeconds(60);
 

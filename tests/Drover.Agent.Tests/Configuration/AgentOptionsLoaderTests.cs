@@ -82,6 +82,10 @@ public class AgentOptionsLoaderTests
     [InlineData("weight", "-1", "weight = '-1': expected a whole number from 0 to 1000")]
     [InlineData("priority", "1001", "priority = '1001': expected a whole number from -1000 to 1000")]
     [InlineData("priority", "-1001", "priority = '-1001': expected a whole number from -1000 to 1000")]
+    [InlineData("maxStateBytes", "268435457", "maxStateBytes = '268435457': expected a whole number of bytes from 1048576 to 268435456")]
+    [InlineData("maxStateBytes", "1000", "maxStateBytes = '1000'")]
+    [InlineData("outputLogMaxBytes", "100", "outputLogMaxBytes = '100': expected a whole number of bytes from 65536")]
+    [InlineData("instanceStopGraceMs", "-1", "instanceStopGraceMs = '-1': expected a whole number from 0 to 600000")]
     public void Load_BadValue_NamesKeyValueAndAccepted(string key, string value, string expected)
     {
         var values = key == "serverNumber" ? new[] { (key, value) } : new[] { ("serverNumber", "1"), (key, value) };

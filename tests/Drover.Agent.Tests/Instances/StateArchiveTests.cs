@@ -1,3 +1,6 @@
+using System.Diagnostics;
+using System.Formats.Tar;
+using System.Net.Sockets;
 using Drover.Agent.Instances;
 
 namespace Drover.Agent.Tests.Instances;
@@ -64,5 +67,96 @@ public sealed class StateArchiveTests : IDisposable
         Assert.ThrowsAny<Exception>(() => StateArchive.Restore(archive, target));
 
         Assert.Equal("7", File.ReadAllText(Path.Combine(target, "count")));
+    }
+
+    [Fact]
+    public void Write_SocketAndFifoInState_LeavesThemOutAndArchivesTheRest()
+    {
+        var source = Path.Combine(_root, "source");
+        Directory.CreateDirectory(Path.Combine(source, "sub"));
+        File.WriteAllText(Path.Combine(source, "count"), "41");
+        File.WriteAllText(Path.Combine(source, "sub", "model.bin"), "weights");
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        socket.Bind(new UnixDomainSocketEndPoint(Path.Combine(source, "sub", "app.sock")));
+        MakeFifo(Path.Combine(source, "pipe"));
+        var archive = Path.Combine(_root, "snapshot.tar");
+
+        var survey = StateArchive.Survey(source, long.MaxValue);
+        var fits = StateArchive.Write(source, archive);
+
+        Assert.True(fits);
+        Assert.False(survey.OverLimit);
+        Assert.Equal(
+            [new SkippedEntry("pipe", FileKind.Fifo), new SkippedEntry("sub/app.sock", FileKind.Socket)],
+            survey.Skipped.OrderBy(s => s.Name, StringComparer.Ordinal));
+        Assert.Equal(["count", "sub/", "sub/model.bin"], EntryNames(archive));
+    }
+
+    [Fact]
+    public void Survey_DirectoryOverTheLimit_IsOverLimitWithoutReadingIt()
+    {
+        var source = Path.Combine(_root, "source");
+        Directory.CreateDirectory(source);
+        using (var big = File.Create(Path.Combine(source, "big")))
+        {
+            big.SetLength(3 * 1024 * 1024); // Sparse: no data written, yet it counts as its length.
+        }
+
+        var survey = StateArchive.Survey(source, 2 * 1024 * 1024);
+
+        Assert.True(survey.OverLimit);
+        Assert.True(survey.LeastBytes > 2 * 1024 * 1024);
+    }
+
+    [Fact]
+    public void Survey_DirectoryUnderTheLimit_GivesALowerBoundOfTheArchive()
+    {
+        var source = Path.Combine(_root, "source");
+        Directory.CreateDirectory(source);
+        File.WriteAllBytes(Path.Combine(source, "a"), new byte[1000]);
+        File.WriteAllBytes(Path.Combine(source, "b"), new byte[10]);
+        var archive = Path.Combine(_root, "snapshot.tar");
+
+        var survey = StateArchive.Survey(source, 1024 * 1024);
+        StateArchive.Write(source, archive);
+
+        Assert.False(survey.OverLimit);
+        Assert.Equal(512 + 1024 + 512 + 512 + 1024, survey.LeastBytes);
+        Assert.True(new FileInfo(archive).Length >= survey.LeastBytes);
+    }
+
+    [Fact]
+    public void Write_ArchiveWouldPassTheLimit_StopsAndReturnsFalse()
+    {
+        var source = Path.Combine(_root, "source");
+        Directory.CreateDirectory(source);
+        File.WriteAllBytes(Path.Combine(source, "a"), new byte[600 * 1024]);
+        File.WriteAllBytes(Path.Combine(source, "b"), new byte[600 * 1024]);
+        var archive = Path.Combine(_root, "snapshot.tar");
+
+        var fits = StateArchive.Write(source, archive, 1024 * 1024);
+
+        Assert.False(fits);
+        Assert.True(new FileInfo(archive).Length <= 1024 * 1024);
+    }
+
+    private static void MakeFifo(string path)
+    {
+        using var mkfifo = Process.Start("mkfifo", [path]);
+        mkfifo.WaitForExit();
+        Assert.Equal(0, mkfifo.ExitCode);
+    }
+
+    private static List<string> EntryNames(string archive)
+    {
+        using var input = File.OpenRead(archive);
+        using var reader = new TarReader(input);
+        var names = new List<string>();
+        while (reader.GetNextEntry() is { } entry)
+        {
+            names.Add(entry.Name);
+        }
+
+        return names;
     }
 }

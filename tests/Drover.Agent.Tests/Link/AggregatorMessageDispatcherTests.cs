@@ -31,7 +31,7 @@ public sealed class AggregatorMessageDispatcherTests : IDisposable
         _dispatcher = new AggregatorMessageDispatcher(
             _state,
             instances,
-            new StateCommitter(instances, _link.Outbox, time, NullLogger<StateCommitter>.Instance),
+            new StateCommitter(instances, _link.Outbox, new StatusEventPublisher(_link.Outbox, NullLogger<StatusEventPublisher>.Instance), options, time, NullLogger<StateCommitter>.Instance),
             staging,
             new ServiceRouteTables(NullLogger<ServiceRouteTables>.Instance),
             _link.Outbox,
