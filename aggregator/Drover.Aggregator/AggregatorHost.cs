@@ -61,8 +61,34 @@ internal static class AggregatorHost
         var address = IPAddress.Parse(options.ListenAddress);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            kestrel.Listen(address, options.HttpPort, listen => listen.Protocols = HttpProtocols.Http1);
-            kestrel.Listen(address, options.LinkPort, listen => listen.Protocols = HttpProtocols.Http2);
+            // Chosen on purpose, so that no peer holds a connection, or the aggregator's writes, for
+            // longer than a stated bound (README, configuration of drover-aggregator):
+            // - a half-open link connection (a host gone without a FIN) is pinged after
+            //   linkKeepAlivePingDelayMs of silence and closed when the ping goes unanswered for
+            //   linkKeepAlivePingTimeoutMs. Agents heartbeat every second, so a live one is never pinged.
+            kestrel.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromMilliseconds(options.LinkKeepAlivePingDelayMs);
+            kestrel.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromMilliseconds(options.LinkKeepAlivePingTimeoutMs);
+
+            // - a body (an API request, a gateway request) that arrives slower than 240 bytes/s after a
+            //   5 s grace is cut off, and so is a response the peer takes slower than that. gRPC lifts
+            //   the body rate for the link's bidirectional streams, whose agents send only a heartbeat a
+            //   second when idle; a link stream whose agent stops reading is bounded by linkSendTimeoutMs
+            //   instead (its outbox stays full and the stream is aborted), and a silent one by the pings.
+            kestrel.Limits.MinRequestBodyDataRate = new MinDataRate(bytesPerSecond: 240, gracePeriod: TimeSpan.FromSeconds(5));
+            kestrel.Limits.MinResponseDataRate = new MinDataRate(bytesPerSecond: 240, gracePeriod: TimeSpan.FromSeconds(5));
+
+            // - each port holds at most its own number of connections (Kestrel's MaxConcurrentConnections
+            //   is one number for both, so each listener counts its own).
+            kestrel.Listen(address, options.HttpPort, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1;
+                listen.Use(next => LimitFor(listen, "HTTP", options.HttpMaxConnections).Wrap(next));
+            });
+            kestrel.Listen(address, options.LinkPort, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http2;
+                listen.Use(next => LimitFor(listen, "link", options.LinkMaxConnections).Wrap(next));
+            });
         });
 
         builder.Services.AddSystemd();
@@ -155,4 +181,7 @@ internal static class AggregatorHost
             ConfigurationSources.EnsureDirectory("logFile", Path.GetDirectoryName(Path.GetFullPath(options.LogFile))!);
         }
     }
+
+    private static ConnectionLimit LimitFor(ListenOptions listen, string name, int max)
+        => new(name, max, listen.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger<ConnectionLimit>());
 }

@@ -78,7 +78,7 @@ internal static class FunctionsApi
         {
             // Same version, other settings (an SLO, a queue length): a new version would reach the
             // instances through placement's follow-up; this change is sent to them now.
-            await actuator.ResendAllAsync(reconciler.WorkloadOf(definition), instances.Snapshot(), CancellationToken.None);
+            actuator.ResendAll(reconciler.WorkloadOf(definition), instances.Snapshot(), CancellationToken.None);
         }
 
         reconciler.Wake();

@@ -93,7 +93,7 @@ internal static class ServicesApi
             var workload = Workload.Of(definition);
             if (workload.SpecDiffers(Workload.Of(previous)))
             {
-                await actuator.ResendAllAsync(workload, instances.Snapshot(), CancellationToken.None);
+                actuator.ResendAll(workload, instances.Snapshot(), CancellationToken.None);
             }
         }
 

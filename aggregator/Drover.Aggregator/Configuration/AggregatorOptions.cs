@@ -36,6 +36,37 @@ internal sealed class AggregatorOptions
     /// <summary>How long a new stream may take to send its Hello.</summary>
     public int HelloTimeoutMs { get; set; } = 10_000;
 
+    /// <summary>
+    /// How long a sender (a start, a stop, a restore chunk, a relayed event) may wait for room in an
+    /// agent's outbox (256 messages). An agent whose outbox stays full that long is not reading its
+    /// stream: the stream is aborted, the node counts as disconnected, and what it missed is sent again
+    /// once it reconnects. Sends to one node never wait on another's.
+    /// </summary>
+    public int LinkSendTimeoutMs { get; set; } = 5000;
+
+    /// <summary>
+    /// How long the link port's HTTP/2 connections may receive nothing before Kestrel pings the peer
+    /// (<c>Limits.Http2.KeepAlivePingDelay</c>). With <see cref="LinkKeepAlivePingTimeoutMs"/> it bounds
+    /// how long a half-open agent connection (a host gone without a FIN) holds its stream: the
+    /// connection closes at most delay + timeout after the last frame received.
+    /// </summary>
+    public int LinkKeepAlivePingDelayMs { get; set; } = 10_000;
+
+    /// <summary>How long a keep-alive ping may go unanswered before Kestrel closes the connection (<c>Limits.Http2.KeepAlivePingTimeout</c>).</summary>
+    public int LinkKeepAlivePingTimeoutMs { get; set; } = 20_000;
+
+    /// <summary>
+    /// The most connections the HTTP port (API, event stream, gateway) holds at once; a connection
+    /// beyond it is closed as soon as it is accepted.
+    /// </summary>
+    public int HttpMaxConnections { get; set; } = 10_000;
+
+    /// <summary>
+    /// The most connections the link port holds at once (one per agent, plus any reconnecting while its
+    /// old connection closes); a connection beyond it is closed as soon as it is accepted.
+    /// </summary>
+    public int LinkMaxConnections { get; set; } = 10_000;
+
     /// <summary>How many status messages each event channel keeps for subscribers that resume.</summary>
     public int EventHistoryPerChannel { get; set; } = 10_000;
 
@@ -80,6 +111,8 @@ internal sealed class AggregatorOptions
     public TimeSpan MonitorPeriod => TimeSpan.FromMilliseconds(MonitorPeriodMs);
 
     public TimeSpan ProbeTimeout => TimeSpan.FromMilliseconds(ProbeTimeoutMs);
+
+    public TimeSpan LinkSendTimeout => TimeSpan.FromMilliseconds(LinkSendTimeoutMs);
 
     /// <summary>How long a recovered cluster must stay healthy before failback.</summary>
     public TimeSpan FailbackAfter => MonitorPeriod * FailbackPeriods;

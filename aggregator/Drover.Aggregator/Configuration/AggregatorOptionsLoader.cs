@@ -55,6 +55,11 @@ internal static class AggregatorOptionsLoader
         CheckRange("monitorPeriodMs", o.MonitorPeriodMs, 10, 60_000);
         CheckRange("probeTimeoutMs", o.ProbeTimeoutMs, 10, 60_000);
         CheckRange("helloTimeoutMs", o.HelloTimeoutMs, 100, 300_000);
+        CheckRange("linkSendTimeoutMs", o.LinkSendTimeoutMs, 100, 300_000);
+        CheckRange("linkKeepAlivePingDelayMs", o.LinkKeepAlivePingDelayMs, 1000, 3_600_000);
+        CheckRange("linkKeepAlivePingTimeoutMs", o.LinkKeepAlivePingTimeoutMs, 1000, 3_600_000);
+        CheckRange("httpMaxConnections", o.HttpMaxConnections, 1, 1_000_000);
+        CheckRange("linkMaxConnections", o.LinkMaxConnections, 1, 1_000_000);
         CheckRange("eventHistoryPerChannel", o.EventHistoryPerChannel, 1, 1_000_000);
         CheckRange("maxEventChannels", o.MaxEventChannels, 1, 1_000_000);
         if (double.IsNaN(o.MinimumSurvivalRatio) || o.MinimumSurvivalRatio <= 0 || o.MinimumSurvivalRatio > 1)

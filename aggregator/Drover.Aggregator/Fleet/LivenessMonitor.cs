@@ -1,4 +1,5 @@
 using Drover.Aggregator.Configuration;
+using Drover.Aggregator.Link;
 using Drover.Decisions.Liveness;
 
 namespace Drover.Aggregator.Fleet;
@@ -6,19 +7,22 @@ namespace Drover.Aggregator.Fleet;
 /// <summary>
 /// Takes a snapshot of the node table, asks <see cref="NodeLiveness"/> which nodes are lost, and
 /// marks them. Wakes at the earliest lease expiry (at most one monitoring period apart), so a
-/// silent node is lost as soon as its lease runs out.
+/// silent node is lost as soon as its lease runs out. A lost node's stream, if still open, is aborted:
+/// a stream that carries no heartbeats is half-open or stuck, and the agent reconnects on a new one.
 /// </summary>
 internal sealed partial class LivenessMonitor : BackgroundService
 {
     private readonly NodeTable _nodes;
+    private readonly AgentConnections _connections;
     private readonly AggregatorOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<LivenessMonitor> _logger;
     private long _lastEvaluation = -1;
 
-    public LivenessMonitor(NodeTable nodes, AggregatorOptions options, TimeProvider time, ILogger<LivenessMonitor> logger)
+    public LivenessMonitor(NodeTable nodes, AgentConnections connections, AggregatorOptions options, TimeProvider time, ILogger<LivenessMonitor> logger)
     {
         _nodes = nodes;
+        _connections = connections;
         _options = options;
         _time = time;
         _logger = logger;
@@ -57,6 +61,7 @@ internal sealed partial class LivenessMonitor : BackgroundService
                 {
                     anyLost = true;
                     Log.NodeLost(_logger, node.NodeId, node.Identity.Cluster, node.Identity.ServerNumber, _options.MissedHeartbeats, (long)node.SinceLastHeartbeat.TotalMilliseconds);
+                    _connections.Abort(node.NodeId, $"it missed {_options.MissedHeartbeats} heartbeats and was marked lost");
                 }
             }
             else

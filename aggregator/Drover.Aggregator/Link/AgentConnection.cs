@@ -9,6 +9,9 @@ namespace Drover.Aggregator.Link;
 /// one writer, because a gRPC response stream takes one write at a time. Survival probes go through a
 /// small urgent outbox the writer drains first: behind up to <see cref="OutboxCapacity"/> restore
 /// chunks of 1 MiB, a probe would otherwise look unanswered while the stream is merely busy.
+/// A sender waits for room in the outbox for at most the send timeout (<c>linkSendTimeoutMs</c>): an
+/// agent whose outbox stays full that long is not reading, and its stream is aborted (<see cref="Aborted"/>)
+/// so that no peer holds the aggregator's senders for longer than that.
 /// </summary>
 internal sealed class AgentConnection
 {
@@ -24,10 +27,24 @@ internal sealed class AgentConnection
     private readonly Channel<AggregatorMessage> _urgent = Channel.CreateBounded<AggregatorMessage>(
         new BoundedChannelOptions(UrgentCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
 
-    public AgentConnection(string nodeId, Guid id)
+    /// <summary>The send timeout of connections made without one (tests): the default of <c>linkSendTimeoutMs</c>.</summary>
+    public static readonly TimeSpan DefaultSendTimeout = TimeSpan.FromMilliseconds(5000);
+
+    private readonly CancellationTokenSource _aborted = new();
+    private readonly TimeSpan _sendTimeout;
+    private readonly TimeProvider _time;
+    private string? _abortReason;
+
+    /// <param name="nodeId">The node the stream belongs to.</param>
+    /// <param name="id">The stream's id.</param>
+    /// <param name="sendTimeout">How long a sender waits for room in the outbox before the stream is aborted; <see cref="DefaultSendTimeout"/> when null.</param>
+    /// <param name="time">The clock of that wait; the system clock when null.</param>
+    public AgentConnection(string nodeId, Guid id, TimeSpan? sendTimeout = null, TimeProvider? time = null)
     {
         NodeId = nodeId;
         Id = id;
+        _sendTimeout = sendTimeout ?? DefaultSendTimeout;
+        _time = time ?? TimeProvider.System;
     }
 
     public string NodeId { get; }
@@ -49,18 +66,60 @@ internal sealed class AgentConnection
     /// <summary>Queues a message ahead of everything in the ordinary outbox (but never ahead of the first message, Welcome); false when the stream is closed or the urgent outbox is full.</summary>
     public bool TrySendUrgent(AggregatorMessage message) => _urgent.Writer.TryWrite(message);
 
-    /// <summary>Queues a message, waiting while the outbox is full; false when the stream closed.</summary>
+    /// <summary>Cancelled once the stream is aborted (see <see cref="Abort"/>): its owner ends the call at once, unsent messages and all.</summary>
+    public CancellationToken Aborted => _aborted.Token;
+
+    /// <summary>Why the stream was aborted; null while it was not.</summary>
+    public string? AbortReason => Volatile.Read(ref _abortReason);
+
+    /// <summary>
+    /// Queues a message, waiting while the outbox is full, but no longer than the send timeout: past it
+    /// the agent is not reading, and the stream is aborted. False when the stream is closed or aborted.
+    /// </summary>
     public async Task<bool> SendAsync(AggregatorMessage message, CancellationToken cancellationToken)
     {
-        try
+        var writer = _outbox.Writer;
+        if (writer.TryWrite(message))
         {
-            await _outbox.Writer.WriteAsync(message, cancellationToken);
             return true;
         }
-        catch (ChannelClosedException)
+
+        // One bound for the whole wait, however often another sender takes the room first.
+        using var timeout = new CancellationTokenSource(_sendTimeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        try
         {
+            while (await writer.WaitToWriteAsync(linked.Token))
+            {
+                if (writer.TryWrite(message))
+                {
+                    return true;
+                }
+            }
+
+            return false; // Closed while waiting.
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            Abort($"its outbox stayed full ({OutboxCapacity} messages) for {_sendTimeout.TotalMilliseconds:0} ms, so it is not reading its stream");
             return false;
         }
+    }
+
+    /// <summary>
+    /// Closes the outboxes and signals <see cref="Aborted"/>: the stream ends without writing what is
+    /// still queued, and the node is treated as disconnected until it opens a new stream. The first
+    /// reason given is kept; later calls do nothing.
+    /// </summary>
+    public void Abort(string reason)
+    {
+        if (Interlocked.CompareExchange(ref _abortReason, reason, null) is not null)
+        {
+            return;
+        }
+
+        Complete();
+        _aborted.Cancel();
     }
 
     /// <summary>

@@ -34,9 +34,20 @@ internal sealed class AgentConnections
     /// <summary>The id of the node's current stream, or null when it has none: what an agent acknowledged on an earlier stream it may have forgotten.</summary>
     public Guid? StreamOf(string nodeId) => _byNode.TryGetValue(nodeId, out var connection) ? connection.Id : null;
 
-    /// <summary>Sends a message to a connected node, waiting while its outbox is full; false when it has no open stream.</summary>
-    public async Task<bool> SendAsync(string nodeId, AggregatorMessage message, CancellationToken cancellationToken)
-        => _byNode.TryGetValue(nodeId, out var connection) && await connection.SendAsync(message, cancellationToken);
+    /// <summary>The node's current stream, or null when it has none.</summary>
+    public AgentConnection? Find(string nodeId) => _byNode.TryGetValue(nodeId, out var connection) ? connection : null;
+
+    /// <summary>Aborts the node's current stream (see <see cref="AgentConnection.Abort"/>); false when it has none.</summary>
+    public bool Abort(string nodeId, string reason)
+    {
+        if (!_byNode.TryGetValue(nodeId, out var connection))
+        {
+            return false;
+        }
+
+        connection.Abort(reason);
+        return true;
+    }
 
     /// <summary>Every open stream now, one per connected node.</summary>
     public IReadOnlyList<AgentConnection> Snapshot() => _byNode.Values.ToArray();

@@ -7,7 +7,9 @@ namespace Drover.Aggregator.Link;
 /// <summary>
 /// The channels one agent stream subscribed to (EventSubscription), each relayed by its own pump
 /// from the <see cref="EventHub"/> to the stream's outbox. A pump waits while the outbox is full
-/// rather than drop a message; if it falls so far behind that the hub ends its subscription, it
+/// rather than drop a message, but no longer than the send timeout: an agent that does not read its
+/// stream has it aborted (<see cref="AgentConnection.SendAsync"/>), and resumes after the last number
+/// it saw on a new one. If a pump falls so far behind that the hub ends its subscription, it
 /// subscribes again after the last number it relayed, so the agent sees no gap within the history.
 /// </summary>
 /// <remarks>Called only from the stream's read loop; disposed when the stream ends.</remarks>

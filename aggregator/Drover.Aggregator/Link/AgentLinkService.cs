@@ -87,7 +87,7 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
             identity = identity with { Address = remote is null ? "127.0.0.1" : (remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote).ToString() };
         }
 
-        var connection = new AgentConnection(identity.NodeId, Guid.NewGuid());
+        var connection = new AgentConnection(identity.NodeId, Guid.NewGuid(), _options.LinkSendTimeout, _time);
         var registration = _nodes.Register(identity, connection.Id);
         if (!registration.Accepted)
         {
@@ -110,6 +110,17 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
         Log.NodeConnected(_logger, identity.NodeId, identity.Cluster, identity.ServerNumber, identity.Port, peer);
 
         using var streamDone = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        var httpContext = context.GetHttpContext();
+        var nodeId = identity.NodeId;
+
+        // Aborted (the agent stopped reading, or it was marked lost): end the call now, whatever is
+        // queued or being written; the writer may be blocked on HTTP/2 flow control the peer withholds.
+        using var aborted = connection.Aborted.Register(() =>
+        {
+            Log.StreamAborted(_logger, nodeId, connection.AbortReason ?? "");
+            streamDone.Cancel();
+            httpContext.Abort();
+        });
         var writer = WriteOutboxAsync(connection, responseStream, streamDone);
         try
         {
@@ -480,6 +491,10 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
         [LoggerMessage(EventId = 1013, EventName = "ShimStatsRefused", Level = LogLevel.Warning,
             Message = "Shim counters from node '{NodeId}' were refused: {Reason}.")]
         public static partial void ShimStatsRefused(ILogger logger, string nodeId, string reason);
+
+        [LoggerMessage(EventId = 1016, EventName = "AgentStreamAborted", Level = LogLevel.Warning,
+            Message = "The stream of node '{NodeId}' was aborted: {Reason}. The node counts as disconnected until it connects again.")]
+        public static partial void StreamAborted(ILogger logger, string nodeId, string reason);
 
         [LoggerMessage(EventId = 1008, EventName = "CommandFailed", Level = LogLevel.Warning,
             Message = "Node '{NodeId}' did not carry out command '{CommandId}': {Error}")]

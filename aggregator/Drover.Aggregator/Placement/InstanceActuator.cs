@@ -14,6 +14,13 @@ namespace Drover.Aggregator.Placement;
 /// agents (StartInstance, preceded by the last committed snapshot as restore chunks when an instance
 /// resumes elsewhere; StopInstance). The only code that sends instance commands.
 /// </summary>
+/// <remarks>
+/// The assignment is made at once; the commands go on the node's own send lane
+/// (<see cref="NodeSendLanes"/>), so no caller (a placement pass, an API handler) waits on a node, and
+/// a node that does not read its stream delays no other node's commands. The decision record of a
+/// start, move or stop is written once its commands were queued on the node's stream, or found it
+/// disconnected.
+/// </remarks>
 internal sealed partial class InstanceActuator
 {
     private readonly InstanceTable _instances;
@@ -22,9 +29,11 @@ internal sealed partial class InstanceActuator
     private readonly DecisionLog _decisions;
     private readonly TimeProvider _time;
     private readonly ILogger<InstanceActuator> _logger;
+    private readonly NodeSendLanes _lanes;
 
     public InstanceActuator(InstanceTable instances, AgentConnections connections, IStateStore store, DecisionLog decisions, TimeProvider time, ILogger<InstanceActuator> logger)
     {
+        _lanes = new NodeSendLanes(logger);
         _instances = instances;
         _connections = connections;
         _store = store;
@@ -59,11 +68,14 @@ internal sealed partial class InstanceActuator
         return spec;
     }
 
+    /// <summary>Completes once every node's lane has sent what was queued on it so far: a seam for tests.</summary>
+    internal Task IdleAsync() => _lanes.IdleAsync();
+
     /// <summary>
     /// Starts a new instance of <paramref name="workload"/> on <paramref name="nodeId"/>, at home in that
     /// node's <paramref name="cluster"/>, on <paramref name="gpuUuid"/> when one is chosen; returns its id.
     /// </summary>
-    public async Task<string> StartNewAsync(Workload workload, string nodeId, string cluster, string reason, CancellationToken cancellationToken, string? gpuUuid = null)
+    public string StartNew(Workload workload, string nodeId, string cluster, string reason, CancellationToken cancellationToken, string? gpuUuid = null)
     {
         var instanceId = $"{WorkloadKeys.InstancePrefix(workload.Key)}-{Guid.NewGuid().ToString("N")[..10]}";
         _instances.Assign(instanceId, workload.Key, nodeId, cluster);
@@ -73,8 +85,12 @@ internal sealed partial class InstanceActuator
             spec.GpuUuids.Add(gpuUuid);
         }
 
-        var sent = await SendStartAsync(spec, nodeId, null, cancellationToken);
-        Record("start", workload.Key, instanceId, null, nodeId, null, reason, sent ? (gpuUuid is null ? "StartInstance sent" : $"StartInstance sent for GPU '{gpuUuid}'") : $"node '{nodeId}' is not connected");
+        _lanes.Post(nodeId, async () =>
+        {
+            var connection = _connections.Find(nodeId);
+            var sent = await SendStartAsync(connection, spec, null, cancellationToken);
+            Record("start", workload.Key, instanceId, null, nodeId, null, reason, sent ? (gpuUuid is null ? "StartInstance sent" : $"StartInstance sent for GPU '{gpuUuid}'") : NotReached(nodeId, connection));
+        });
         return instanceId;
     }
 
@@ -86,69 +102,92 @@ internal sealed partial class InstanceActuator
     }
 
     /// <summary>Resumes an instance on <paramref name="toNodeId"/> (its node is lost, or it fails back home), from its last committed snapshot.</summary>
-    public async Task MoveAsync(Workload workload, string instanceId, string fromNodeId, string toNodeId, string reason, CancellationToken cancellationToken)
+    public void Move(Workload workload, string instanceId, string fromNodeId, string toNodeId, string reason, CancellationToken cancellationToken)
     {
         _instances.Assign(instanceId, workload.Key, toNodeId);
-        var (sent, restored) = await SendStartWithLatestStateAsync(workload, instanceId, toNodeId, cancellationToken);
-        Record("move", workload.Key, instanceId, fromNodeId, toNodeId, restored, reason,
-            !sent ? $"node '{toNodeId}' is not connected" : restored is null ? "StartInstance sent (no committed state: starts empty)" : $"StartInstance sent with state version {restored}");
+        _lanes.Post(toNodeId, async () =>
+        {
+            var connection = _connections.Find(toNodeId);
+            var (sent, restored) = await SendStartWithLatestStateAsync(connection, workload, instanceId, cancellationToken);
+            Record("move", workload.Key, instanceId, fromNodeId, toNodeId, restored, reason,
+                !sent ? NotReached(toNodeId, connection) : restored is null ? "StartInstance sent (no committed state: starts empty)" : $"StartInstance sent with state version {restored}");
+        });
     }
 
     /// <summary>Sends the instance's start again (an unconfirmed start, or a new function version); the agent treats a repeat as a no-op.</summary>
-    public async Task ResendAsync(Workload workload, InstanceView instance, CancellationToken cancellationToken)
+    public void Resend(Workload workload, InstanceView instance, CancellationToken cancellationToken)
     {
-        // A node that never confirmed the instance may not hold its state: send the last snapshot too.
-        if (instance.ReportedNodeId is null)
+        var nodeId = instance.AssignedNodeId;
+        _lanes.Post(nodeId, async () =>
         {
-            await SendStartWithLatestStateAsync(workload, instance.InstanceId, instance.AssignedNodeId, cancellationToken);
-        }
-        else
-        {
-            await SendStartAsync(workload.Spec(instance.InstanceId), instance.AssignedNodeId, null, cancellationToken);
-        }
+            // A node that never confirmed the instance may not hold its state: send the last snapshot too.
+            if (instance.ReportedNodeId is null)
+            {
+                await SendStartWithLatestStateAsync(_connections.Find(nodeId), workload, instance.InstanceId, cancellationToken);
+            }
+            else
+            {
+                await SendStartAsync(_connections.Find(nodeId), workload.Spec(instance.InstanceId), null, cancellationToken);
+            }
+        });
     }
 
     /// <summary>Sends a changed definition of the same version to every instance of the workload.</summary>
-    public async Task ResendAllAsync(Workload workload, IEnumerable<InstanceView> instances, CancellationToken cancellationToken)
+    public void ResendAll(Workload workload, IEnumerable<InstanceView> instances, CancellationToken cancellationToken)
     {
         foreach (var instance in instances.Where(i => i.Function == workload.Key))
         {
-            await SendStartAsync(workload.Spec(instance.InstanceId), instance.AssignedNodeId, null, cancellationToken);
+            var nodeId = instance.AssignedNodeId;
+            var spec = workload.Spec(instance.InstanceId);
+            _lanes.Post(nodeId, () => SendStartAsync(_connections.Find(nodeId), spec, null, cancellationToken));
         }
     }
 
     /// <summary>Stops an instance on a node (a stale copy, a deleted function's, a retired set's), after letting its requests finish for <paramref name="drain"/>.</summary>
-    public async Task StopAsync(string function, string instanceId, string nodeId, bool deleteState, string reason, TimeSpan? drain, CancellationToken cancellationToken)
+    public void Stop(string function, string instanceId, string nodeId, bool deleteState, string reason, TimeSpan? drain, CancellationToken cancellationToken)
     {
         var stop = new StopInstance { InstanceId = instanceId, DeleteState = deleteState, DrainTimeout = drain is { } d ? Duration.FromTimeSpan(d) : null };
         var command = new Command { CommandId = Guid.NewGuid().ToString("N"), StopInstance = stop };
-        var sent = await _connections.SendAsync(nodeId, new AggregatorMessage { Command = command }, cancellationToken);
-        Record("stop", function, instanceId, nodeId, null, null, reason, sent ? "StopInstance sent" : $"node '{nodeId}' is not connected");
+        _lanes.Post(nodeId, async () =>
+        {
+            var connection = _connections.Find(nodeId);
+            var sent = connection is not null && await connection.SendAsync(new AggregatorMessage { Command = command }, cancellationToken);
+            Record("stop", function, instanceId, nodeId, null, null, reason, sent ? "StopInstance sent" : NotReached(nodeId, connection));
+        });
     }
 
-    private async Task<(bool Sent, ulong? Restored)> SendStartWithLatestStateAsync(Workload workload, string instanceId, string nodeId, CancellationToken cancellationToken)
+    /// <remarks>
+    /// One stream for the chunks and the start: should the node reconnect half-way, the new stream
+    /// must not get a start whose restore chunks went to the old one.
+    /// </remarks>
+    private async Task<(bool Sent, ulong? Restored)> SendStartWithLatestStateAsync(AgentConnection? connection, Workload workload, string instanceId, CancellationToken cancellationToken)
     {
-        await using var latest = await _store.GetLatestAsync(instanceId, cancellationToken);
-        if (latest is null)
-        {
-            return (await SendStartAsync(workload.Spec(instanceId), nodeId, null, cancellationToken), null);
-        }
-
-        var info = latest.Info;
-        var restore = new StateRef { Version = (ulong)info.Version, Sha256 = info.Sha256Hex, SizeBytes = (ulong)info.SizeBytes };
-        if (!await SendSnapshotAsync(nodeId, info, latest.Content, cancellationToken))
+        if (connection is null)
         {
             return (false, null);
         }
 
-        return (await SendStartAsync(workload.Spec(instanceId), nodeId, restore, cancellationToken), restore.Version);
+        await using var latest = await _store.GetLatestAsync(instanceId, cancellationToken);
+        if (latest is null)
+        {
+            return (await SendStartAsync(connection, workload.Spec(instanceId), null, cancellationToken), null);
+        }
+
+        var info = latest.Info;
+        var restore = new StateRef { Version = (ulong)info.Version, Sha256 = info.Sha256Hex, SizeBytes = (ulong)info.SizeBytes };
+        if (!await SendSnapshotAsync(connection, info, latest.Content, cancellationToken))
+        {
+            return (false, null);
+        }
+
+        return (await SendStartAsync(connection, workload.Spec(instanceId), restore, cancellationToken), restore.Version);
     }
 
-    private async Task<bool> SendSnapshotAsync(string nodeId, SnapshotInfo info, Stream content, CancellationToken cancellationToken)
+    private static async Task<bool> SendSnapshotAsync(AgentConnection connection, SnapshotInfo info, Stream content, CancellationToken cancellationToken)
     {
         await foreach (var chunk in SnapshotChunks.ReadAsync(content, info.InstanceId, info.FunctionName, (ulong)info.Version, info.SizeBytes, info.Sha256Hex, info.TakenAt, cancellationToken))
         {
-            if (!await _connections.SendAsync(nodeId, new AggregatorMessage { RestoreChunk = chunk }, cancellationToken))
+            if (!await connection.SendAsync(new AggregatorMessage { RestoreChunk = chunk }, cancellationToken))
             {
                 return false;
             }
@@ -157,12 +196,23 @@ internal sealed partial class InstanceActuator
         return true;
     }
 
-    private Task<bool> SendStartAsync(InstanceSpec spec, string nodeId, StateRef? restore, CancellationToken cancellationToken)
+    private static async Task<bool> SendStartAsync(AgentConnection? connection, InstanceSpec spec, StateRef? restore, CancellationToken cancellationToken)
     {
+        if (connection is null)
+        {
+            return false;
+        }
+
         var start = new StartInstance { Spec = spec, Restore = restore };
         var command = new Command { CommandId = Guid.NewGuid().ToString("N"), StartInstance = start };
-        return _connections.SendAsync(nodeId, new AggregatorMessage { Command = command }, cancellationToken);
+        return await connection.SendAsync(new AggregatorMessage { Command = command }, cancellationToken);
     }
+
+    /// <summary>The outcome of a command that did not reach the node's stream (<paramref name="connection"/>, null when it had none).</summary>
+    private static string NotReached(string nodeId, AgentConnection? connection)
+        => connection?.AbortReason is { } why
+            ? $"node '{nodeId}' is not connected (its stream was aborted: {why})"
+            : $"node '{nodeId}' is not connected";
 
     private void Record(string kind, string function, string? instanceId, string? from, string? to, ulong? restored, string reason, string outcome)
     {

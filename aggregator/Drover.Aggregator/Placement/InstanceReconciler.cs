@@ -68,8 +68,11 @@ internal sealed partial class InstanceReconciler : BackgroundService
     /// <summary>Asks for a pass now (a function changed, a node was lost) rather than at the next period.</summary>
     public void Wake() => _trigger.Wake();
 
-    /// <summary>One pass: decide on a snapshot, then act.</summary>
-    public async Task ReconcileAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// One pass: decide on a snapshot, then act. It never waits on a node: the actuator queues each
+    /// node's commands on that node's own lane (<see cref="NodeSendLanes"/>).
+    /// </summary>
+    public void Reconcile(CancellationToken cancellationToken)
     {
         var nodes = _nodes.Snapshot();
         var instances = _instances.Snapshot();
@@ -106,10 +109,10 @@ internal sealed partial class InstanceReconciler : BackgroundService
             switch (action.Kind)
             {
                 case PlacementActionKind.Start:
-                    await _actuator.StartNewAsync(function, action.ToNodeId!, clusterOf[action.ToNodeId!], action.Reason, cancellationToken);
+                    _actuator.StartNew(function, action.ToNodeId!, clusterOf[action.ToNodeId!], action.Reason, cancellationToken);
                     break;
                 case PlacementActionKind.Move:
-                    await _actuator.MoveAsync(function, action.InstanceId!, action.FromNodeId!, action.ToNodeId!, action.Reason, cancellationToken);
+                    _actuator.Move(function, action.InstanceId!, action.FromNodeId!, action.ToNodeId!, action.Reason, cancellationToken);
                     break;
                 case PlacementActionKind.Remove:
                     if (!_services.MayStop(function.Key, action.InstanceId!))
@@ -117,7 +120,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
                         break; // Out of the routes first; stopped once every node applied that.
                     }
 
-                    await _actuator.StopAsync(function.Key, action.InstanceId!, action.FromNodeId!, deleteState: true, action.Reason, function.DrainTimeout, cancellationToken);
+                    _actuator.Stop(function.Key, action.InstanceId!, action.FromNodeId!, deleteState: true, action.Reason, function.DrainTimeout, cancellationToken);
                     _instances.Remove(action.InstanceId!);
                     break;
                 case PlacementActionKind.Shortfall:
@@ -131,8 +134,8 @@ internal sealed partial class InstanceReconciler : BackgroundService
             }
         }
 
-        var removed = await AutoscaleAsync(autoscaled, functions, nodes, live, clusterOf, cancellationToken);
-        await FollowUpAsync(functions, nodes, instances.Where(i => !removed.Contains(i.InstanceId)).ToArray(), cancellationToken);
+        var removed = Autoscale(autoscaled, functions, nodes, live, clusterOf, cancellationToken);
+        FollowUp(functions, nodes, instances.Where(i => !removed.Contains(i.InstanceId)).ToArray(), cancellationToken);
     }
 
     /// <summary>
@@ -165,7 +168,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
     /// carried out; a start of a function with instances stranded on lost nodes moves one of them
     /// there instead. Returns the instances it removed.
     /// </summary>
-    private async Task<HashSet<string>> AutoscaleAsync(IReadOnlyList<FunctionDefinition> autoscaled, Dictionary<string, Workload> functions, IReadOnlyList<NodeView> nodes, HashSet<string> live, Dictionary<string, string> clusterOf, CancellationToken cancellationToken)
+    private HashSet<string> Autoscale(IReadOnlyList<FunctionDefinition> autoscaled, Dictionary<string, Workload> functions, IReadOnlyList<NodeView> nodes, HashSet<string> live, Dictionary<string, string> clusterOf, CancellationToken cancellationToken)
     {
         var removed = new HashSet<string>(StringComparer.Ordinal);
         var now = _time.GetTimestamp();
@@ -181,9 +184,9 @@ internal sealed partial class InstanceReconciler : BackgroundService
 
         var names = autoscaled.Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
         // Stops an instance for good (its state deleted) and forgets it and its GPU.
-        async Task RemoveAsync(string function, string instanceId, string nodeId, string reason, TimeSpan? drain)
+        void Remove(string function, string instanceId, string nodeId, string reason, TimeSpan? drain)
         {
-            await _actuator.StopAsync(function, instanceId, nodeId, deleteState: true, reason, drain, cancellationToken);
+            _actuator.Stop(function, instanceId, nodeId, deleteState: true, reason, drain, cancellationToken);
             _instances.Remove(instanceId);
             _gpuOf.TryRemove(instanceId, out _);
             removed.Add(instanceId);
@@ -191,7 +194,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
 
         foreach (var failed in FailedStarts(_instances.Snapshot().Where(i => names.Contains(i.Function) && live.Contains(i.AssignedNodeId)), now, ConfirmTimeout, _time))
         {
-            await RemoveAsync(failed.Instance.Function, failed.Instance.InstanceId, failed.Instance.AssignedNodeId, failed.Reason, null);
+            Remove(failed.Instance.Function, failed.Instance.InstanceId, failed.Instance.AssignedNodeId, failed.Reason, null);
             _penalties.Penalise(failed.Instance.AssignedNodeId);
             Log.StartFailed(_logger, failed.Instance.Function, failed.Instance.InstanceId, failed.Instance.AssignedNodeId, failed.Reason, (int)NodePenalties.Duration.TotalSeconds);
         }
@@ -276,12 +279,12 @@ internal sealed partial class InstanceReconciler : BackgroundService
                 {
                     // Its GPU first: the spec the move sends names it.
                     _gpuOf[moved.InstanceId] = start.GpuUuid;
-                    await _actuator.MoveAsync(workload, moved.InstanceId, moved.AssignedNodeId, start.NodeId,
+                    _actuator.Move(workload, moved.InstanceId, moved.AssignedNodeId, start.NodeId,
                         $"{reason}; node '{moved.AssignedNodeId}' is lost, so its instance resumes there", cancellationToken);
                     continue;
                 }
 
-                var id = await _actuator.StartNewAsync(workload, start.NodeId, clusterOf[start.NodeId], reason, cancellationToken, start.GpuUuid);
+                var id = _actuator.StartNew(workload, start.NodeId, clusterOf[start.NodeId], reason, cancellationToken, start.GpuUuid);
                 _gpuOf[id] = start.GpuUuid;
             }
 
@@ -292,7 +295,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
                 eligibleNodes ??= snapshot.Nodes.Where(n => n.Eligible).Select(n => n.NodeId).ToHashSet(StringComparer.Ordinal);
                 var eligible = eligibleNodes.Contains(stop.NodeId) ? "eligible" : "not eligible";
                 var reason = $"autoscale: '{decision.Function}' wants {decision.Desired} instances and has {decision.Current}; node '{stop.NodeId}' ({eligible}) GPU '{stop.GpuUuid ?? "unknown"}' ranks worst ({stop.InFlight} in flight when chosen)";
-                await RemoveAsync(decision.Function, stop.InstanceId, stop.NodeId, reason, drain);
+                Remove(decision.Function, stop.InstanceId, stop.NodeId, reason, drain);
             }
         }
 
@@ -309,7 +312,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
 
             while (left.TryDequeue(out var surplus))
             {
-                await RemoveAsync(function, surplus.InstanceId, surplus.AssignedNodeId,
+                Remove(function, surplus.InstanceId, surplus.AssignedNodeId,
                     $"autoscale: node '{surplus.AssignedNodeId}' is lost and '{function}' has the {_desired.GetValueOrDefault(function)} instances it wants without this one", null);
             }
         }
@@ -344,7 +347,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
             {
                 try
                 {
-                    await ReconcileAsync(stoppingToken);
+                    Reconcile(stoppingToken);
                 }
                 catch (Exception ex) when (ex is IOException or InvalidOperationException or Microsoft.Data.Sqlite.SqliteException)
                 {
@@ -384,7 +387,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
     }
 
     /// <summary>Follow-up on the snapshot placement decided on: the decision in Drover.Decisions, the effects through the actuator.</summary>
-    private async Task FollowUpAsync(Dictionary<string, Workload> functions, IReadOnlyList<NodeView> nodes, IReadOnlyList<InstanceView> instances, CancellationToken cancellationToken)
+    private void FollowUp(Dictionary<string, Workload> functions, IReadOnlyList<NodeView> nodes, IReadOnlyList<InstanceView> instances, CancellationToken cancellationToken)
     {
         var now = _time.GetTimestamp();
         TimeSpan? Since(string key) => _lastSent.TryGetValue(key, out var at) ? _time.GetElapsedTime(at, now) : null;
@@ -409,10 +412,10 @@ internal sealed partial class InstanceReconciler : BackgroundService
             {
                 case FollowUpKind.StopStaleCopy:
                     _lastSent[$"stale:{action.InstanceId}:{action.NodeId}"] = now;
-                    await _actuator.StopAsync(action.Function, action.InstanceId, action.NodeId, deleteState: false, action.Reason, null, cancellationToken);
+                    _actuator.Stop(action.Function, action.InstanceId, action.NodeId, deleteState: false, action.Reason, null, cancellationToken);
                     break;
                 case FollowUpKind.StopDeleted:
-                    await _actuator.StopAsync(action.Function, action.InstanceId, action.NodeId, deleteState: true, action.Reason, _services.DrainFor(action.Function), cancellationToken);
+                    _actuator.Stop(action.Function, action.InstanceId, action.NodeId, deleteState: true, action.Reason, _services.DrainFor(action.Function), cancellationToken);
                     break;
                 case FollowUpKind.Forget:
                     _instances.Remove(action.InstanceId);
@@ -420,7 +423,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
                     break;
                 case FollowUpKind.Resend:
                     _lastSent[action.InstanceId] = now;
-                    await _actuator.ResendAsync(functions[action.Function], byId[action.InstanceId], cancellationToken);
+                    _actuator.Resend(functions[action.Function], byId[action.InstanceId], cancellationToken);
                     break;
             }
         }

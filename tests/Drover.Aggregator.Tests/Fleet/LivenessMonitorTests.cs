@@ -1,5 +1,6 @@
 using Drover.Aggregator.Configuration;
 using Drover.Aggregator.Fleet;
+using Drover.Aggregator.Link;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
@@ -9,6 +10,7 @@ public class LivenessMonitorTests
 {
     private readonly FakeTimeProvider _time = new();
     private readonly NodeTable _table;
+    private readonly AgentConnections _connections = new();
     private readonly LivenessMonitor _monitor;
     private readonly Guid _connection = Guid.NewGuid();
 
@@ -16,7 +18,7 @@ public class LivenessMonitorTests
     {
         _table = new NodeTable(_time);
         var options = new AggregatorOptions { HeartbeatIntervalMs = 1000, MissedHeartbeats = 3, MonitorPeriodMs = 1000 };
-        _monitor = new LivenessMonitor(_table, options, _time, NullLogger<LivenessMonitor>.Instance);
+        _monitor = new LivenessMonitor(_table, _connections, options, _time, NullLogger<LivenessMonitor>.Instance);
         _table.Register(NodeTableTests.Node("a", 1), _connection);
     }
 
@@ -41,6 +43,26 @@ public class LivenessMonitorTests
         _monitor.Evaluate();
 
         Assert.Equal(NodeSurvival.Lost, Survival);
+    }
+
+    [Fact]
+    public void Evaluate_AtLease_AbortsTheLostNodesStreamOnly()
+    {
+        var stream = new AgentConnection("a", _connection, time: _time);
+        var other = new AgentConnection("b", Guid.NewGuid(), time: _time);
+        _connections.Add(stream);
+        _connections.Add(other);
+        _time.Advance(TimeSpan.FromSeconds(2));
+        _monitor.Evaluate();
+        Assert.False(stream.Aborted.IsCancellationRequested);
+
+        _time.Advance(TimeSpan.FromSeconds(1));
+        _monitor.Evaluate();
+
+        Assert.True(stream.Aborted.IsCancellationRequested);
+        Assert.Contains("marked lost", stream.AbortReason, StringComparison.Ordinal);
+        Assert.False(stream.TrySend(new Drover.Protocol.V1.AggregatorMessage()));
+        Assert.False(other.Aborted.IsCancellationRequested);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using Drover.Aggregator.Link;
 using Drover.Protocol.V1;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Drover.Aggregator.Tests.Link;
 
@@ -74,5 +75,78 @@ public class AgentConnectionTests
         connection.Complete();
 
         Assert.Empty(await ReadAllAsync(connection).WaitAsync(Timeout));
+    }
+
+    private static AgentConnection Full(FakeTimeProvider time)
+    {
+        var connection = new AgentConnection("a", Guid.NewGuid(), TimeSpan.FromSeconds(5), time);
+        for (var i = 0; i < AgentConnection.OutboxCapacity; i++)
+        {
+            Assert.True(connection.TrySend(Chunk((uint)i)));
+        }
+
+        return connection;
+    }
+
+    [Fact]
+    public async Task SendAsync_OutboxFullPastTheSendTimeout_AbortsTheStream()
+    {
+        var time = new FakeTimeProvider();
+        var connection = Full(time);
+
+        var send = connection.SendAsync(Chunk(9999), CancellationToken.None);
+        time.Advance(TimeSpan.FromMilliseconds(4999));
+        Assert.False(send.IsCompleted);
+        Assert.False(connection.Aborted.IsCancellationRequested);
+        time.Advance(TimeSpan.FromMilliseconds(1));
+
+        Assert.False(await send.WaitAsync(Timeout));
+        Assert.True(connection.Aborted.IsCancellationRequested);
+        Assert.Contains("not reading", connection.AbortReason, StringComparison.Ordinal);
+        Assert.False(connection.TrySend(Chunk(1)));
+        Assert.False(await connection.SendAsync(Chunk(2), CancellationToken.None).WaitAsync(Timeout));
+    }
+
+    [Fact]
+    public async Task SendAsync_RoomBeforeTheSendTimeout_SendsAndKeepsTheStream()
+    {
+        var time = new FakeTimeProvider();
+        var connection = Full(time);
+
+        var send = connection.SendAsync(Chunk(9999), CancellationToken.None);
+        time.Advance(TimeSpan.FromMilliseconds(4000));
+        Assert.True(connection.Outbox.TryRead(out _));
+
+        Assert.True(await send.WaitAsync(Timeout));
+        time.Advance(TimeSpan.FromSeconds(10));
+        Assert.False(connection.Aborted.IsCancellationRequested);
+        Assert.Null(connection.AbortReason);
+    }
+
+    [Fact]
+    public async Task SendAsync_CallerCancelsWhileFull_ReturnsWithoutAborting()
+    {
+        var time = new FakeTimeProvider();
+        var connection = Full(time);
+        using var cancel = new CancellationTokenSource();
+
+        var send = connection.SendAsync(Chunk(9999), cancel.Token);
+        await cancel.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => send.WaitAsync(Timeout));
+        time.Advance(TimeSpan.FromSeconds(10));
+        Assert.False(connection.Aborted.IsCancellationRequested);
+    }
+
+    [Fact]
+    public void Abort_Twice_KeepsTheFirstReason()
+    {
+        var connection = new AgentConnection("a", Guid.NewGuid());
+
+        connection.Abort("first");
+        connection.Abort("second");
+
+        Assert.Equal("first", connection.AbortReason);
+        Assert.True(connection.Outbox.Completion.IsCompleted);
     }
 }

@@ -125,11 +125,17 @@ public sealed class StatusEventRelayTests(ITestOutputHelper output) : IAsyncLife
         return received;
     }
 
-    /// <summary>A node's agent link stream that sends status messages on <c>function/counter</c>.</summary>
+    /// <summary>
+    /// A node's agent link stream that sends status messages on <c>function/counter</c>, heartbeating
+    /// every half second as an agent does: a node that falls silent is lost, and its stream closed.
+    /// </summary>
     private sealed class Producer : IAsyncDisposable
     {
         private readonly GrpcChannel _channel;
         private readonly AsyncDuplexStreamingCall<AgentMessage, AggregatorMessage> _call;
+        private readonly SemaphoreSlim _writing = new(1, 1);
+        private readonly CancellationTokenSource _stop = new();
+        private Task _heartbeating = Task.CompletedTask;
         private ulong _heartbeats;
 
         private Producer(GrpcChannel channel, AsyncDuplexStreamingCall<AgentMessage, AggregatorMessage> call)
@@ -149,26 +155,59 @@ public sealed class StatusEventRelayTests(ITestOutputHelper output) : IAsyncLife
             });
             Assert.True(await call.ResponseStream.MoveNext().WaitAsync(Timeout));
             await producer.HeartbeatAsync();
+            producer._heartbeating = producer.HeartbeatLoopAsync(producer._stop.Token);
             return producer;
         }
 
         public async Task PublishAsync(string callId)
         {
-            await HeartbeatAsync();
-            await _call.RequestStream.WriteAsync(new AgentMessage
+            await WriteAsync(new AgentMessage
             {
                 StatusEvent = new StatusEvent { Channel = "function/counter", CallId = callId, Status = RequestStatus.Completed, Method = "POST", Path = "/", StatusCode = 200 },
-            }).WaitAsync(Timeout);
+            });
         }
 
         public async ValueTask DisposeAsync()
         {
+            await _stop.CancelAsync();
+            await _heartbeating.WaitAsync(Timeout);
             await _call.RequestStream.CompleteAsync().WaitAsync(Timeout);
             _call.Dispose();
             _channel.Dispose();
+            _stop.Dispose();
+            _writing.Dispose();
+        }
+
+        private async Task HeartbeatLoopAsync(CancellationToken cancellationToken)
+        {
+            try
+            {
+                while (true)
+                {
+                    await Task.Delay(500, cancellationToken);
+                    await HeartbeatAsync();
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+            }
         }
 
         private Task HeartbeatAsync()
-            => _call.RequestStream.WriteAsync(new AgentMessage { Heartbeat = new Heartbeat { Sequence = ++_heartbeats, Survival = SurvivalState.Draining } }).WaitAsync(Timeout);
+            => WriteAsync(new AgentMessage { Heartbeat = new Heartbeat { Sequence = ++_heartbeats, Survival = SurvivalState.Draining } });
+
+        private async Task WriteAsync(AgentMessage message)
+        {
+            // One write at a time on a gRPC request stream.
+            await _writing.WaitAsync(Timeout);
+            try
+            {
+                await _call.RequestStream.WriteAsync(message).WaitAsync(Timeout);
+            }
+            finally
+            {
+                _writing.Release();
+            }
+        }
     }
 }

@@ -1,0 +1,144 @@
+using Drover.Aggregator.Fleet;
+using Drover.Aggregator.Functions;
+using Drover.Aggregator.Link;
+using Drover.Aggregator.Placement;
+using Drover.Aggregator.State;
+using Drover.Aggregator.Tests.State;
+using Drover.Protocol.V1;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Drover.Aggregator.Tests.Placement;
+
+/// <summary>No node that does not read its stream holds up the commands of another (issue 13).</summary>
+public sealed class InstanceActuatorTests : IDisposable
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan SendTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly FakeTimeProvider _time = new();
+    private readonly TempDirectory _data = new();
+    private readonly SqliteStateStore _store;
+    private readonly AgentConnections _connections = new();
+    private readonly InstanceTable _instances;
+    private readonly DecisionLog _decisions = new();
+    private readonly InstanceActuator _actuator;
+    private readonly Workload _counter = Workload.Of(new FunctionDefinition { Name = "counter" });
+
+    public InstanceActuatorTests()
+    {
+        _store = new SqliteStateStore(_data.Path, NullLogger<SqliteStateStore>.Instance);
+        _instances = new InstanceTable(_time);
+        _actuator = new InstanceActuator(_instances, _connections, _store, _decisions, _time, NullLogger<InstanceActuator>.Instance);
+    }
+
+    public void Dispose()
+    {
+        _store.Dispose();
+        _data.Dispose();
+    }
+
+    private AgentConnection Connect(string nodeId)
+    {
+        var connection = new AgentConnection(nodeId, Guid.NewGuid(), SendTimeout, _time);
+        _connections.Add(connection);
+        return connection;
+    }
+
+    /// <summary>A node whose agent reads nothing: its outbox is full.</summary>
+    private AgentConnection Stalled(string nodeId)
+    {
+        var connection = Connect(nodeId);
+        while (connection.TrySend(new AggregatorMessage { ChannelEvent = new ChannelEvent() }))
+        {
+        }
+
+        return connection;
+    }
+
+    private static List<string> StartsIn(AgentConnection connection)
+    {
+        var starts = new List<string>();
+        while (connection.Outbox.TryRead(out var message))
+        {
+            if (message.Command?.StartInstance is { } start)
+            {
+                starts.Add(start.Spec.InstanceId);
+            }
+        }
+
+        return starts;
+    }
+
+    [Fact]
+    public void StartNew_OneNodeNotReading_AnotherNodesStartIsQueuedAtOnce()
+    {
+        var stalled = Stalled("stalled");
+        var reading = Connect("reading");
+
+        // The stalled node first, as a pass over the nodes in order would reach it.
+        _actuator.StartNew(_counter, "stalled", "c1", "every node", CancellationToken.None);
+        var id = _actuator.StartNew(_counter, "reading", "c1", "every node", CancellationToken.None);
+
+        // No time passed: the reading node's start did not wait for the stalled node's send.
+        Assert.Equal([id], StartsIn(reading));
+        Assert.False(stalled.Aborted.IsCancellationRequested);
+        Assert.Contains(_decisions.For("counter"), d => d.ToNodeId == "reading" && d.Outcome == "StartInstance sent");
+    }
+
+    [Fact]
+    public async Task StartNew_NodeNotReadingPastTheSendTimeout_ItsStreamIsAbortedAndTheStartRecordedUnsent()
+    {
+        var stalled = Stalled("stalled");
+        var id = _actuator.StartNew(_counter, "stalled", "c1", "every node", CancellationToken.None);
+        _actuator.Stop("counter", "old", "stalled", deleteState: true, "gone", null, CancellationToken.None);
+
+        _time.Advance(SendTimeout);
+        await _actuator.IdleAsync().WaitAsync(Timeout);
+
+        Assert.True(stalled.Aborted.IsCancellationRequested);
+        var records = _decisions.For("counter");
+        var start = Assert.Single(records, d => d.Kind == "start");
+        Assert.Equal(id, start.InstanceId);
+        Assert.StartsWith("node 'stalled' is not connected (its stream was aborted:", start.Outcome, StringComparison.Ordinal);
+
+        // The stop queued behind it found the stream aborted at once, with no second wait.
+        Assert.Contains(records, d => d.Kind == "stop" && d.Outcome.StartsWith("node 'stalled' is not connected", StringComparison.Ordinal));
+
+        // Still assigned: the reconciler sends an unconfirmed start again once the node reconnects.
+        Assert.Equal("stalled", _instances.Snapshot().Single(i => i.InstanceId == id).AssignedNodeId);
+    }
+
+    [Fact]
+    public async Task Resend_AfterTheAbortedNodeReconnects_ReachesItsNewStream()
+    {
+        var stalled = Stalled("n1");
+        var id = _actuator.StartNew(_counter, "n1", "c1", "every node", CancellationToken.None);
+        _time.Advance(SendTimeout);
+        await _actuator.IdleAsync().WaitAsync(Timeout);
+        Assert.True(stalled.Aborted.IsCancellationRequested);
+        _connections.Remove(stalled);
+
+        var again = Connect("n1");
+        _actuator.Resend(_counter, _instances.Snapshot().Single(i => i.InstanceId == id), CancellationToken.None);
+        await _actuator.IdleAsync().WaitAsync(Timeout);
+
+        Assert.Equal([id], StartsIn(again));
+    }
+
+    [Fact]
+    public async Task ResendAll_OneNodeNotReading_OthersGetTheirStartsAtOnce()
+    {
+        var stalled = Stalled("stalled");
+        var reading = Connect("reading");
+        _instances.Assign("counter-a", "counter", "stalled");
+        _instances.Assign("counter-b", "counter", "reading");
+
+        _actuator.ResendAll(_counter, _instances.Snapshot(), CancellationToken.None);
+
+        Assert.Equal(["counter-b"], StartsIn(reading));
+        _time.Advance(SendTimeout);
+        await _actuator.IdleAsync().WaitAsync(Timeout);
+        Assert.True(stalled.Aborted.IsCancellationRequested);
+    }
+}
