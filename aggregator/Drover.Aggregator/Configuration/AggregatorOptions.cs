@@ -68,7 +68,8 @@ internal sealed class AggregatorOptions
     /// <summary>
     /// How long the committed state of an instance the aggregator no longer knows (its function was
     /// deleted, or it was scaled away and forgotten) is kept before it is deleted. Counted from when the
-    /// aggregator first saw it unknown, so a restart starts the count again.
+    /// aggregator first saw it unknown, so a restart starts the count again. At least 10 minutes: after a
+    /// restart the instance table fills only as nodes reconnect, and their instances must not look forgotten.
     /// </summary>
     public int DeletedStateGraceSeconds { get; set; } = 24 * 60 * 60;
 

@@ -60,7 +60,7 @@ internal static class AggregatorOptionsLoader
         CheckRange("uploadsPerNode", o.UploadsPerNode, 1, State.SnapshotAssembler.DefaultMaxConcurrentUploads);
         CheckRange("uploadBytesPerNode", o.UploadBytesPerNode, State.SnapshotAssembler.DefaultMaxSnapshotBytes, State.SnapshotAssembler.DefaultMaxSnapshotBytes * State.SnapshotAssembler.DefaultMaxConcurrentUploads);
         CheckRange("stateVersionsKept", o.StateVersionsKept, 1, 1000);
-        CheckRange("deletedStateGraceSeconds", o.DeletedStateGraceSeconds, 0, 365 * 24 * 60 * 60);
+        CheckRange("deletedStateGraceSeconds", o.DeletedStateGraceSeconds, 600, 365 * 24 * 60 * 60);
         CheckRange("lostNodeRetentionSeconds", o.LostNodeRetentionSeconds, 60, 365 * 24 * 60 * 60);
         if (double.IsNaN(o.MinimumSurvivalRatio) || o.MinimumSurvivalRatio <= 0 || o.MinimumSurvivalRatio > 1)
         {

@@ -66,7 +66,7 @@ public class AggregatorOptionsLoaderTests
     [InlineData("uploadsPerNode", "65", "uploadsPerNode = '65'")]
     [InlineData("uploadBytesPerNode", "1048576", "uploadBytesPerNode = '1048576': expected a whole number from 268435456 to")]
     [InlineData("stateVersionsKept", "0", "stateVersionsKept = '0': expected a whole number from 1 to 1000")]
-    [InlineData("deletedStateGraceSeconds", "-1", "deletedStateGraceSeconds = '-1'")]
+    [InlineData("deletedStateGraceSeconds", "599", "deletedStateGraceSeconds = '599': expected a whole number from 600 to 31536000")]
     [InlineData("lostNodeRetentionSeconds", "59", "lostNodeRetentionSeconds = '59': expected a whole number from 60 to 31536000")]
     [InlineData("probeTimeoutMs", "9", "probeTimeoutMs = '9': expected a whole number from 10 to 60000")]
     [InlineData("probeTimeoutMs", "60001", "probeTimeoutMs = '60001': expected a whole number from 10 to 60000")]
