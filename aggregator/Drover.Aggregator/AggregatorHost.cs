@@ -115,6 +115,7 @@ internal static class AggregatorHost
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LivenessMonitor>());
         builder.Services.AddSingleton<SurvivalProber>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SurvivalProber>());
+        builder.Services.AddHostedService<LostNodePruner>();
         builder.Services.AddDroverGateway(options.Gateway);
         builder.Services.AddSingleton<ClusterRegistry>();
         builder.Services.AddSingleton<ClusterHealthMonitor>();

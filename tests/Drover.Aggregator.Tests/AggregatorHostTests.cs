@@ -40,11 +40,20 @@ public sealed class AggregatorHostTests
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private sealed class BrokenLoop : BackgroundService
+    /// <summary>
+    /// Dies once the host has started: thrown at once, it raced Kestrel's bind, and when it won, the
+    /// stop it caused cancelled the bind and StartAsync threw instead of the run returning 70.
+    /// </summary>
+    private sealed class BrokenLoop(IHostApplicationLifetime lifetime) : BackgroundService
     {
         protected override async Task ExecuteAsync(CancellationToken stoppingToken)
         {
-            await Task.Yield();
+            var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+            {
+                await started.Task.WaitAsync(stoppingToken);
+            }
+
             throw new InvalidOperationException("a loop that must not die died");
         }
     }

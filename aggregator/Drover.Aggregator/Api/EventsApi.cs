@@ -11,7 +11,9 @@ namespace Drover.Aggregator.Api;
 /// <summary>
 /// <c>GET /v1/events</c>: the status messages of the event hub as server-sent events. Each message's
 /// SSE id is the stream's <see cref="EventCursor"/>, so <c>Last-Event-ID</c> (or <c>?after=</c>)
-/// resumes every channel after its number.
+/// resumes every channel after its number. At most <c>maxEventSubscribers</c> streams are open at
+/// once; beyond it a new request is answered 503 with a problem naming the limit, and a
+/// <c>Retry-After</c>.
 /// </summary>
 internal static partial class EventsApi
 {
@@ -19,6 +21,9 @@ internal static partial class EventsApi
 
     /// <summary>How often a comment line is sent on a quiet stream, so proxies and clients see it alive.</summary>
     public static readonly TimeSpan KeepAliveInterval = TimeSpan.FromSeconds(15);
+
+    /// <summary>What a request refused for the subscriber limit is told to wait before it tries again.</summary>
+    public const int RetryAfterSeconds = 5;
 
     private static readonly byte[] KeepAlive = ": keep-alive\n\n"u8.ToArray();
 
@@ -37,6 +42,19 @@ internal static partial class EventsApi
             return;
         }
 
+        var subscriber = hub.TrySubscribe(filter, cursor);
+        if (subscriber is null)
+        {
+            context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await Results.Problem(
+                statusCode: StatusCodes.Status503ServiceUnavailable,
+                title: "Too many event subscribers",
+                detail: $"{hub.MaxSubscribers} event streams are open, the most this aggregator serves at once (maxEventSubscribers); retry later",
+                extensions: new Dictionary<string, object?> { ["limit"] = "maxEventSubscribers", ["maxEventSubscribers"] = hub.MaxSubscribers }).ExecuteAsync(context);
+            return;
+        }
+
+        using var subscribed = subscriber;
         var logger = loggers.CreateLogger(typeof(EventsApi).FullName!);
         var response = context.Response;
         response.ContentType = "text/event-stream";
@@ -44,7 +62,6 @@ internal static partial class EventsApi
         response.Headers["X-Accel-Buffering"] = "no";
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
 
-        using var subscriber = hub.Subscribe(filter, cursor);
         var position = cursor ?? new EventCursor();
         using var writing = new SemaphoreSlim(1, 1);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);

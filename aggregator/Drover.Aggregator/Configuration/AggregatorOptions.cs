@@ -70,8 +70,48 @@ internal sealed class AggregatorOptions
     /// <summary>How many status messages each event channel keeps for subscribers that resume.</summary>
     public int EventHistoryPerChannel { get; set; } = 10_000;
 
-    /// <summary>How many event channels are kept; beyond it the least recently published is forgotten.</summary>
+    /// <summary>
+    /// How many event channels are kept. At the limit a message on a channel not kept yet is refused
+    /// (and logged), so nothing already numbered and kept is lost to make room; existing channels go on.
+    /// </summary>
     public int MaxEventChannels { get; set; } = 10_000;
+
+    /// <summary>
+    /// How many event subscribers may be connected at once (every subscriber counts, agents' relays
+    /// included); beyond it a new <c>GET /v1/events</c> is answered 503 with a problem naming the limit.
+    /// </summary>
+    public int MaxEventSubscribers { get; set; } = 256;
+
+    /// <summary>
+    /// How many snapshot uploads one node may have in progress at once; a further upload is refused
+    /// (the agent sees the reason in its ack and retries later). The aggregator-wide limit of 64 stays.
+    /// </summary>
+    public int UploadsPerNode { get; set; } = 4;
+
+    /// <summary>
+    /// How many bytes one node's snapshot uploads in progress may declare together (the sum of their
+    /// total sizes, reserved when each starts); an upload that would pass it is refused. At least the
+    /// largest snapshot (256 MiB), so any one snapshot can always be uploaded alone.
+    /// </summary>
+    public long UploadBytesPerNode { get; set; } = 1L << 30;
+
+    /// <summary>How many of the newest committed state versions are kept per instance; older ones are deleted with the commit that makes them surplus.</summary>
+    public int StateVersionsKept { get; set; } = 3;
+
+    /// <summary>
+    /// How long the committed state of an instance the aggregator no longer knows (its function was
+    /// deleted, or it was scaled away and forgotten) is kept before it is deleted. Counted from when the
+    /// aggregator first saw it unknown, so a restart starts the count again. At least 10 minutes: after a
+    /// restart the instance table fills only as nodes reconnect, and their instances must not look forgotten.
+    /// </summary>
+    public int DeletedStateGraceSeconds { get; set; } = 24 * 60 * 60;
+
+    /// <summary>
+    /// How long a lost node with no instance assigned to it keeps its row (counted from its last
+    /// heartbeat) before it is forgotten. A node some instance is assigned to is never forgotten, so
+    /// its instances stay resumable. Its weight and priority override is kept.
+    /// </summary>
+    public int LostNodeRetentionSeconds { get; set; } = 60 * 60;
 
     /// <summary>A cluster's survival threshold is <c>ceil(nodes × ratio)</c> unless the cluster sets its own.</summary>
     public double MinimumSurvivalRatio { get; set; } = 0.5;
@@ -113,6 +153,10 @@ internal sealed class AggregatorOptions
     public TimeSpan ProbeTimeout => TimeSpan.FromMilliseconds(ProbeTimeoutMs);
 
     public TimeSpan LinkSendTimeout => TimeSpan.FromMilliseconds(LinkSendTimeoutMs);
+
+    public TimeSpan DeletedStateGrace => TimeSpan.FromSeconds(DeletedStateGraceSeconds);
+
+    public TimeSpan LostNodeRetention => TimeSpan.FromSeconds(LostNodeRetentionSeconds);
 
     /// <summary>How long a recovered cluster must stay healthy before failback.</summary>
     public TimeSpan FailbackAfter => MonitorPeriod * FailbackPeriods;

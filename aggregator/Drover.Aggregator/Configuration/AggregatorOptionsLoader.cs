@@ -62,6 +62,12 @@ internal static class AggregatorOptionsLoader
         CheckRange("linkMaxConnections", o.LinkMaxConnections, 1, 1_000_000);
         CheckRange("eventHistoryPerChannel", o.EventHistoryPerChannel, 1, 1_000_000);
         CheckRange("maxEventChannels", o.MaxEventChannels, 1, 1_000_000);
+        CheckRange("maxEventSubscribers", o.MaxEventSubscribers, 1, 100_000);
+        CheckRange("uploadsPerNode", o.UploadsPerNode, 1, State.SnapshotAssembler.DefaultMaxConcurrentUploads);
+        CheckRange("uploadBytesPerNode", o.UploadBytesPerNode, State.SnapshotAssembler.DefaultMaxSnapshotBytes, State.SnapshotAssembler.DefaultMaxSnapshotBytes * State.SnapshotAssembler.DefaultMaxConcurrentUploads);
+        CheckRange("stateVersionsKept", o.StateVersionsKept, 1, 1000);
+        CheckRange("deletedStateGraceSeconds", o.DeletedStateGraceSeconds, 600, 365 * 24 * 60 * 60);
+        CheckRange("lostNodeRetentionSeconds", o.LostNodeRetentionSeconds, 60, 365 * 24 * 60 * 60);
         if (double.IsNaN(o.MinimumSurvivalRatio) || o.MinimumSurvivalRatio <= 0 || o.MinimumSurvivalRatio > 1)
         {
             Fail("minimumSurvivalRatio", o.MinimumSurvivalRatio.ToString(CultureInfo.InvariantCulture), "a number above 0 and at most 1");
@@ -133,7 +139,7 @@ internal static class AggregatorOptionsLoader
         }
     }
 
-    private static void CheckRange(string key, int value, int min, int max)
+    private static void CheckRange(string key, long value, long min, long max)
     {
         if (value < min || value > max)
         {

@@ -7,9 +7,14 @@ namespace Drover.Aggregator.Events;
 /// <summary>
 /// The publish/subscribe hub of status messages. Each channel numbers its messages 1, 2, 3... with
 /// no gaps and keeps the last <c>eventHistoryPerChannel</c> of them, so a subscriber can resume after
-/// the last number it saw; beyond <c>maxEventChannels</c> the least recently published channel is
-/// forgotten (and numbers from 1 again if it comes back). Fan-out never waits for a subscriber: each
-/// has a bounded buffer, and one that lets it fill is ended (see <see cref="EventSubscriber"/>).
+/// the last number it saw. At <c>maxEventChannels</c> a message on a channel not kept yet is refused
+/// (<see cref="Publish(StatusEvent)"/> returns null): dropping a kept channel to make room would lose
+/// messages already numbered and kept, and reuse their numbers, which a subscriber resuming from
+/// them would misread. Channels are named after defined functions, services and clusters, so the
+/// limit is only met by a fleet with that many of them (or their leftovers, until a restart).
+/// Fan-out never waits for a subscriber: each has a bounded buffer, and one that lets it fill is
+/// ended (see <see cref="EventSubscriber"/>). At most <c>maxEventSubscribers</c> subscribers are
+/// admitted through <see cref="TrySubscribe"/>.
 /// </summary>
 /// <remarks>
 /// One lock covers numbering, history and fan-out, so a subscription's replay and its first live
@@ -20,8 +25,12 @@ internal sealed partial class EventHub
     /// <summary>The default buffer of a subscriber: how far it may fall behind before it is ended.</summary>
     public const int DefaultSubscriberCapacity = 1024;
 
+    /// <summary>The default of <c>maxEventSubscribers</c>.</summary>
+    public const int DefaultMaxSubscribers = 256;
+
     private readonly int _historyPerChannel;
     private readonly int _maxChannels;
+    private readonly int _maxSubscribers;
     private readonly ILogger<EventHub> _logger;
     private readonly Lock _lock = new();
 
@@ -30,19 +39,40 @@ internal sealed partial class EventHub
     private readonly Dictionary<string, LinkedListNode<ChannelState>> _channels = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<EventSubscriber>> _byChannel = new(StringComparer.Ordinal);
     private readonly List<EventSubscriber> _allChannels = [];
+    private int _subscriberCount;
+
+    // Whether a new channel was refused since the hub last had room: the warning is logged once per spell.
+    private bool _refusingChannels;
 
     public EventHub(AggregatorOptions options, ILogger<EventHub> logger)
-        : this(options.EventHistoryPerChannel, options.MaxEventChannels, logger)
+        : this(options.EventHistoryPerChannel, options.MaxEventChannels, logger, options.MaxEventSubscribers)
     {
     }
 
-    internal EventHub(int historyPerChannel, int maxChannels, ILogger<EventHub> logger)
+    internal EventHub(int historyPerChannel, int maxChannels, ILogger<EventHub> logger, int maxSubscribers = DefaultMaxSubscribers)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(historyPerChannel, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxChannels, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxSubscribers, 1);
         _historyPerChannel = historyPerChannel;
         _maxChannels = maxChannels;
+        _maxSubscribers = maxSubscribers;
         _logger = logger;
+    }
+
+    /// <summary>The most subscribers <see cref="TrySubscribe"/> admits.</summary>
+    public int MaxSubscribers => _maxSubscribers;
+
+    /// <summary>The subscribers connected now, however they subscribed.</summary>
+    public int SubscriberCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _subscriberCount;
+            }
+        }
     }
 
     /// <summary>The channels kept now.</summary>
@@ -57,12 +87,15 @@ internal sealed partial class EventHub
         }
     }
 
-    /// <summary>Numbers a validated message on its channel, keeps it, and hands it to the channel's subscribers.</summary>
-    public ChannelEvent Publish(StatusEvent statusEvent)
+    /// <summary>
+    /// Numbers a validated message on its channel, keeps it, and hands it to the channel's
+    /// subscribers; null when the channel is new and <c>maxEventChannels</c> are kept already.
+    /// </summary>
+    public ChannelEvent? Publish(StatusEvent statusEvent)
         => Publish(statusEvent.Channel, sequence => new ChannelEvent { Sequence = sequence, Event = statusEvent });
 
-    /// <summary>Numbers a cluster's health transition on its channel <c>cluster/&lt;name&gt;</c>, keeps it, and hands it out.</summary>
-    public ChannelEvent Publish(ClusterHealthEvent clusterEvent)
+    /// <summary>Numbers a cluster's health transition on its channel <c>cluster/&lt;name&gt;</c>, keeps it, and hands it out; null as for a status message.</summary>
+    public ChannelEvent? Publish(ClusterHealthEvent clusterEvent)
     {
         var channel = EventChannels.Cluster(clusterEvent.Cluster);
         return Publish(channel, sequence => new ChannelEvent { Sequence = sequence, Channel = channel, ClusterHealth = clusterEvent });
@@ -71,20 +104,36 @@ internal sealed partial class EventHub
     /// <summary>
     /// Numbers a function's placement or scaling decision on its channel <c>decisions/&lt;function&gt;</c>,
     /// keeps it, and hands it out; <paramref name="recordJson"/> is the record as the decisions API shows it.
+    /// Null as for a status message.
     /// </summary>
-    public ChannelEvent PublishDecision(string function, ReadOnlyMemory<byte> recordJson)
+    public ChannelEvent? PublishDecision(string function, ReadOnlyMemory<byte> recordJson)
     {
         var channel = EventChannels.Decisions(function);
         var json = Google.Protobuf.ByteString.CopyFrom(recordJson.Span);
         return Publish(channel, sequence => new ChannelEvent { Sequence = sequence, Channel = channel, DecisionJson = json });
     }
 
-    private ChannelEvent Publish(string channel, Func<ulong, ChannelEvent> number)
+    private ChannelEvent? Publish(string channel, Func<ulong, ChannelEvent> number)
     {
         List<EventSubscriber>? ended = null;
         lock (_lock)
         {
             var state = Touch(channel);
+            if (state is null)
+            {
+                if (!_refusingChannels)
+                {
+                    _refusingChannels = true;
+                    Log.ChannelsFull(_logger, channel, _maxChannels);
+                }
+                else
+                {
+                    Log.ChannelRefused(_logger, channel, _maxChannels);
+                }
+
+                return null;
+            }
+
             var numbered = number(++state.LastSequence);
             state.History.Enqueue(numbered);
             if (state.History.Count > _historyPerChannel)
@@ -121,39 +170,65 @@ internal sealed partial class EventHub
     {
         lock (_lock)
         {
-            var replay = new List<ChannelEvent>();
-            if (after is not null)
-            {
-                var channels = filter.Channels ?? after.Positions.Select(p => p.Key).ToList();
-                foreach (var channel in channels.Distinct(StringComparer.Ordinal))
-                {
-                    if (_channels.TryGetValue(channel, out var node))
-                    {
-                        Replay(node.Value, after.Get(channel) ?? 0, filter, replay);
-                    }
-                }
-            }
-
-            var subscriber = new EventSubscriber(this, filter, replay, capacity);
-            if (filter.Channels is null)
-            {
-                _allChannels.Add(subscriber);
-            }
-            else
-            {
-                foreach (var channel in filter.Channels.Distinct(StringComparer.Ordinal))
-                {
-                    if (!_byChannel.TryGetValue(channel, out var list))
-                    {
-                        _byChannel[channel] = list = [];
-                    }
-
-                    list.Add(subscriber);
-                }
-            }
-
-            return subscriber;
+            return SubscribeLocked(filter, after, capacity);
         }
+    }
+
+    /// <summary>
+    /// <see cref="Subscribe"/> for a peer that asks (<c>GET /v1/events</c>): null when
+    /// <see cref="MaxSubscribers"/> subscribers are connected already. Every subscriber counts
+    /// towards the limit, the agents' relays included; only this way of subscribing is refused.
+    /// </summary>
+    public EventSubscriber? TrySubscribe(EventFilter filter, EventCursor? after = null, int capacity = DefaultSubscriberCapacity)
+    {
+        lock (_lock)
+        {
+            if (_subscriberCount >= _maxSubscribers)
+            {
+                Log.SubscriberRefused(_logger, _maxSubscribers);
+                return null;
+            }
+
+            return SubscribeLocked(filter, after, capacity);
+        }
+    }
+
+    private EventSubscriber SubscribeLocked(EventFilter filter, EventCursor? after, int capacity)
+    {
+        var replay = new List<ChannelEvent>();
+        if (after is not null)
+        {
+            var channels = filter.Channels ?? after.Positions.Select(p => p.Key).ToList();
+            foreach (var channel in channels.Distinct(StringComparer.Ordinal))
+            {
+                if (_channels.TryGetValue(channel, out var node))
+                {
+                    Replay(node.Value, after.Get(channel) ?? 0, filter, replay);
+                }
+            }
+        }
+
+        var subscriber = new EventSubscriber(this, filter, replay, capacity);
+        if (filter.Channels is null)
+        {
+            _allChannels.Add(subscriber);
+        }
+        else
+        {
+            foreach (var channel in filter.Channels.Distinct(StringComparer.Ordinal))
+            {
+                if (!_byChannel.TryGetValue(channel, out var list))
+                {
+                    _byChannel[channel] = list = [];
+                }
+
+                list.Add(subscriber);
+            }
+        }
+
+        subscriber.Registered = true;
+        _subscriberCount++;
+        return subscriber;
     }
 
     /// <summary>The last number given on <paramref name="channel"/>; 0 when the hub keeps no such channel.</summary>
@@ -194,7 +269,8 @@ internal sealed partial class EventHub
         }
     }
 
-    private ChannelState Touch(string channel)
+    /// <summary>The channel's state, made when new; null when it is new and the hub keeps its most channels.</summary>
+    private ChannelState? Touch(string channel)
     {
         if (_channels.TryGetValue(channel, out var node))
         {
@@ -205,10 +281,7 @@ internal sealed partial class EventHub
 
         if (_channels.Count >= _maxChannels)
         {
-            var forgotten = _recency.Last!;
-            _recency.RemoveLast();
-            _channels.Remove(forgotten.Value.Name);
-            Log.ChannelForgotten(_logger, forgotten.Value.Name, forgotten.Value.LastSequence, _maxChannels);
+            return null;
         }
 
         node = _recency.AddFirst(new ChannelState(channel));
@@ -218,6 +291,14 @@ internal sealed partial class EventHub
 
     private void RemoveLocked(EventSubscriber subscriber)
     {
+        // Ended by the hub, then disposed by its reader: counted out once.
+        if (!subscriber.Registered)
+        {
+            return;
+        }
+
+        subscriber.Registered = false;
+        _subscriberCount--;
         if (subscriber.Filter.Channels is null)
         {
             _allChannels.Remove(subscriber);
@@ -248,8 +329,16 @@ internal sealed partial class EventHub
             Message = "An event subscriber was ended at '{Channel}' sequence {Sequence}: {Reason}; it may resume from its last number.")]
         public static partial void SubscriberEnded(ILogger logger, string channel, ulong sequence, string reason);
 
-        [LoggerMessage(EventId = 1702, EventName = "EventChannelForgotten", Level = LogLevel.Information,
-            Message = "Event channel '{Channel}' (last sequence {Sequence}) was forgotten: more than {MaxChannels} channels are kept.")]
-        public static partial void ChannelForgotten(ILogger logger, string channel, ulong sequence, int maxChannels);
+        [LoggerMessage(EventId = 1708, EventName = "EventChannelsFull", Level = LogLevel.Warning,
+            Message = "A message on the new event channel '{Channel}' was refused: {MaxChannels} channels are kept, the most allowed (maxEventChannels); messages on new channels are refused until the aggregator restarts with a higher limit.")]
+        public static partial void ChannelsFull(ILogger logger, string channel, int maxChannels);
+
+        [LoggerMessage(EventId = 1709, EventName = "EventChannelRefused", Level = LogLevel.Debug,
+            Message = "A message on the new event channel '{Channel}' was refused: {MaxChannels} channels are kept.")]
+        public static partial void ChannelRefused(ILogger logger, string channel, int maxChannels);
+
+        [LoggerMessage(EventId = 1710, EventName = "EventSubscriberRefused", Level = LogLevel.Warning,
+            Message = "An event subscriber was refused: {MaxSubscribers} subscribers are connected, the most allowed (maxEventSubscribers).")]
+        public static partial void SubscriberRefused(ILogger logger, int maxSubscribers);
     }
 }

@@ -54,6 +54,9 @@ internal sealed class EventSubscriber : IDisposable
         _live.Writer.TryComplete();
     }
 
+    /// <summary>Whether the hub has it in its lists and counts it; read and written under the hub's lock.</summary>
+    internal bool Registered { get; set; }
+
     /// <summary>Called by the hub under its lock; false when the buffer is full, which ends the subscription.</summary>
     internal bool TryDeliver(ChannelEvent channelEvent)
     {

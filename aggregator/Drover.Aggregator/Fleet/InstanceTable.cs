@@ -157,6 +157,41 @@ internal sealed class InstanceTable
         }
     }
 
+    /// <summary>Whether any instance is assigned to the node, or last reported from it.</summary>
+    public bool HasInstancesOn(string nodeId)
+    {
+        lock (_gate)
+        {
+            foreach (var row in _rows.Values)
+            {
+                if (row.AssignedNodeId == nodeId || row.ReportedNodeId == nodeId)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Drops the stale-copy records of a node the node table forgot: nothing can be sent to it, and
+    /// should it come back, its reports record its copies again. Returns how many went.
+    /// </summary>
+    public int ForgetStaleCopiesOn(string nodeId)
+    {
+        lock (_gate)
+        {
+            var keys = _staleCopies.Keys.Where(k => k.NodeId == nodeId).ToArray();
+            foreach (var key in keys)
+            {
+                _staleCopies.Remove(key);
+            }
+
+            return keys.Length;
+        }
+    }
+
     /// <summary>The node an instance is assigned to, or null when the instance is unknown.</summary>
     public string? AssignedNode(string instanceId)
     {

@@ -359,6 +359,31 @@ internal sealed class NodeTable
         return ForgetOutcome.Forgotten;
     }
 
+    /// <summary>
+    /// Forgets a lost node's row for retention (<see cref="LostNodePruner"/>), unless a heartbeat
+    /// arrived after the snapshot the decision was taken on (<paramref name="observedLastHeartbeat"/>
+    /// no longer matches) or the node is no longer lost. Unlike <see cref="Forget"/> its override is
+    /// kept, for when it comes back. Returns whether the row went.
+    /// </summary>
+    public bool ForgetLost(string nodeId, long observedLastHeartbeat)
+    {
+        lock (_gate)
+        {
+            if (!_rows.TryGetValue(nodeId, out var row)
+                || row.Survival != NodeSurvival.Lost
+                || row.ConnectionId is not null
+                || row.LastHeartbeat != observedLastHeartbeat)
+            {
+                return false;
+            }
+
+            _rows.Remove(nodeId);
+        }
+
+        Changed?.Invoke();
+        return true;
+    }
+
     /// <summary>An immutable copy of every row, ordered by cluster then server number.</summary>
     public IReadOnlyList<NodeView> Snapshot()
     {

@@ -52,6 +52,12 @@ internal interface IStateStore
     /// </summary>
     Task<CommitResult> CommitAsync(SnapshotInfo info, Stream content, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Every instance with kept snapshots, described by its newest, ordered by instance id; what
+    /// the state pruning (<see cref="StatePruner"/>) weighs. Reads descriptions only, never archives.
+    /// </summary>
+    Task<IReadOnlyList<StoredInstance>> ListInstancesAsync(CancellationToken cancellationToken);
+
     /// <summary>Forgets every snapshot of the instance; nothing happens when there are none.</summary>
     Task DeleteInstanceAsync(string instanceId, CancellationToken cancellationToken);
 }

@@ -18,13 +18,18 @@ namespace Drover.Aggregator.State;
 /// discarded by <see cref="PruneStale"/>, which the host calls periodically
 /// (<see cref="SnapshotUploadPruner"/>).</para>
 /// <para>Disk used by uploads in progress is bounded by the maximum number of uploads times the
-/// maximum snapshot size.</para>
+/// maximum snapshot size. One node may hold at most <see cref="MaxUploadsPerNode"/> of those uploads
+/// and declare at most <see cref="MaxUploadBytesPerNode"/> bytes in them (each upload's total size,
+/// reserved at chunk 0), so one busy or misbehaving agent cannot take every slot and the disk from
+/// the others; its next upload is refused with the reason, and it retries later.</para>
 /// </remarks>
 internal sealed partial class SnapshotAssembler : IDisposable
 {
     public const string IncomingDirectoryName = "incoming";
     public const long DefaultMaxSnapshotBytes = Drover.Protocol.Snapshots.SnapshotLimits.MaxSnapshotBytes;
     public const int DefaultMaxConcurrentUploads = 64;
+    public const int DefaultMaxUploadsPerNode = 4;
+    public const long DefaultMaxUploadBytesPerNode = 1L << 30;
     public static readonly TimeSpan DefaultIdleTimeout = TimeSpan.FromSeconds(60);
 
     private const string PartSuffix = ".part";
@@ -43,6 +48,8 @@ internal sealed partial class SnapshotAssembler : IDisposable
     /// <param name="maxSnapshotBytes">The largest archive accepted.</param>
     /// <param name="maxConcurrentUploads">How many uploads may be in progress at once.</param>
     /// <param name="idleTimeout">How long an upload may go without a chunk before <see cref="PruneStale"/> discards it; 60 s when null.</param>
+    /// <param name="maxUploadsPerNode">How many uploads one source node may have in progress at once.</param>
+    /// <param name="maxUploadBytesPerNode">How many bytes one source node's uploads in progress may declare together.</param>
     public SnapshotAssembler(
         IStateStore store,
         string dataDirectory,
@@ -50,8 +57,12 @@ internal sealed partial class SnapshotAssembler : IDisposable
         ILogger<SnapshotAssembler> logger,
         long maxSnapshotBytes = DefaultMaxSnapshotBytes,
         int maxConcurrentUploads = DefaultMaxConcurrentUploads,
-        TimeSpan? idleTimeout = null)
+        TimeSpan? idleTimeout = null,
+        int maxUploadsPerNode = DefaultMaxUploadsPerNode,
+        long maxUploadBytesPerNode = DefaultMaxUploadBytesPerNode)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxUploadsPerNode, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxUploadBytesPerNode, 0);
         ArgumentNullException.ThrowIfNull(store);
         ArgumentException.ThrowIfNullOrEmpty(dataDirectory);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxSnapshotBytes, 0);
@@ -64,6 +75,8 @@ internal sealed partial class SnapshotAssembler : IDisposable
         _logger = logger;
         MaxSnapshotBytes = maxSnapshotBytes;
         MaxConcurrentUploads = maxConcurrentUploads;
+        MaxUploadsPerNode = maxUploadsPerNode;
+        MaxUploadBytesPerNode = maxUploadBytesPerNode;
         _incoming = Path.Combine(Path.GetFullPath(dataDirectory), IncomingDirectoryName);
         Directory.CreateDirectory(_incoming);
         RemoveLeftovers();
@@ -72,6 +85,12 @@ internal sealed partial class SnapshotAssembler : IDisposable
     public long MaxSnapshotBytes { get; }
 
     public int MaxConcurrentUploads { get; }
+
+    /// <summary>How many uploads one source node may have in progress at once.</summary>
+    public int MaxUploadsPerNode { get; }
+
+    /// <summary>How many bytes (declared total sizes) one source node's uploads in progress may add up to.</summary>
+    public long MaxUploadBytesPerNode { get; }
 
     public TimeSpan IdleTimeout { get; }
 
@@ -289,15 +308,12 @@ internal sealed partial class SnapshotAssembler : IDisposable
 
         var key = (chunk.InstanceId, chunk.Version);
         SnapshotUpload? replaced;
-        var full = false;
         lock (_gate)
         {
+            // A restart of the same upload gives its slot and bytes back before the limits are checked.
             _uploads.Remove(key, out replaced);
-            if (_uploads.Count >= MaxConcurrentUploads)
-            {
-                full = true;
-            }
-            else
+            refusal = OverLimitLocked(chunk);
+            if (refusal is null)
             {
                 _uploads.Add(key, started);
             }
@@ -309,15 +325,46 @@ internal sealed partial class SnapshotAssembler : IDisposable
             Abandon(replaced);
         }
 
-        if (full)
+        if (refusal is not null)
         {
             started.Dispose();
-            refusal = $"{MaxConcurrentUploads} snapshot uploads are already in progress, the most this aggregator takes at once; retry later";
             return null;
         }
 
         Log.UploadStarted(_logger, chunk.InstanceId, chunk.Version, chunk.TotalSize, chunk.TotalChunks, chunk.SourceNodeId);
         return started;
+    }
+
+    /// <summary>Why a new upload may not start now (the aggregator's or its node's limits), or null. Call under <see cref="_gate"/>.</summary>
+    private string? OverLimitLocked(SnapshotChunk chunk)
+    {
+        if (_uploads.Count >= MaxConcurrentUploads)
+        {
+            return $"{MaxConcurrentUploads} snapshot uploads are already in progress, the most this aggregator takes at once; retry later";
+        }
+
+        var count = 0;
+        long bytes = 0;
+        foreach (var upload in _uploads.Values)
+        {
+            if (string.Equals(upload.SourceNodeId, chunk.SourceNodeId, StringComparison.Ordinal))
+            {
+                count++;
+                bytes += upload.TotalSize;
+            }
+        }
+
+        if (count >= MaxUploadsPerNode)
+        {
+            return $"node '{chunk.SourceNodeId}' already has {count} snapshot uploads in progress, the most one node may have (uploadsPerNode = {MaxUploadsPerNode}); retry version {chunk.Version} of instance '{chunk.InstanceId}' once one of them ends";
+        }
+
+        if (bytes + chunk.TotalSize > MaxUploadBytesPerNode)
+        {
+            return $"node '{chunk.SourceNodeId}' already has {bytes} bytes of snapshot uploads in progress; {chunk.TotalSize} more would pass the {MaxUploadBytesPerNode} one node may have (uploadBytesPerNode); retry version {chunk.Version} of instance '{chunk.InstanceId}' once one of them ends";
+        }
+
+        return null;
     }
 
     private SnapshotUpload? Find(SnapshotChunk chunk, out string? refusal)

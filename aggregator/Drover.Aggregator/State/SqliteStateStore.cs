@@ -25,7 +25,7 @@ namespace Drover.Aggregator.State;
 internal sealed partial class SqliteStateStore : IStateStore, IDisposable
 {
     public const string FileName = "state.db";
-    public const int DefaultKeepVersions = 5;
+    public const int DefaultKeepVersions = 3;
 
     /// <summary>The schema this code reads and writes; kept in the <c>schema_version</c> table.</summary>
     public const int SchemaVersion = 1;
@@ -102,6 +102,26 @@ internal sealed partial class SqliteStateStore : IStateStore, IDisposable
         while (await reader.ReadAsync(cancellationToken))
         {
             list.Add(ReadInfo(reader));
+        }
+
+        return list;
+    }
+
+    public async Task<IReadOnlyList<StoredInstance>> ListInstancesAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var select = connection.CreateCommand();
+
+        // SQLite's bare-column rule: with max(), the other columns come from the row holding the maximum.
+        select.CommandText = """
+            SELECT instance_id, function_name, max(version), count(*), committed_at
+            FROM snapshots GROUP BY instance_id ORDER BY instance_id
+            """;
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        var list = new List<StoredInstance>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            list.Add(new StoredInstance(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt32(3), reader.GetDateTimeOffset(4)));
         }
 
         return list;

@@ -1,3 +1,5 @@
+using Drover.Aggregator.Configuration;
+using Drover.Aggregator.Fleet;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Drover.Aggregator.State;
@@ -7,22 +9,36 @@ internal static class StateServiceCollectionExtensions
 {
     /// <summary>
     /// Adds the SQLite <see cref="IStateStore"/> in <paramref name="dataDirectory"/>, the
-    /// <see cref="SnapshotAssembler"/> (defaults: 256 MiB, 64 uploads, 60 s idle) and the
-    /// <see cref="SnapshotUploadPruner"/>. Needs a <see cref="TimeProvider"/> registered. The
-    /// store opens when the pruner is created at host start, so a bad <c>state.db</c> stops start-up.
+    /// <see cref="SnapshotAssembler"/> (256 MiB, 64 uploads, 60 s idle), the
+    /// <see cref="SnapshotUploadPruner"/> and the <see cref="StatePruner"/>. The versions kept, the
+    /// per-node upload limits and the grace of forgotten instances' state come from the registered
+    /// <see cref="AggregatorOptions"/> (their defaults when none is). Needs a <see cref="TimeProvider"/>
+    /// and an <see cref="InstanceTable"/> registered. The store opens when the pruner is created at host
+    /// start, so a bad <c>state.db</c> stops start-up.
     /// </summary>
     public static IServiceCollection AddStateStorage(this IServiceCollection services, string dataDirectory)
     {
         ArgumentException.ThrowIfNullOrEmpty(dataDirectory);
         services.TryAddSingleton<IStateStore>(sp => new SqliteStateStore(
             dataDirectory,
-            sp.GetRequiredService<ILogger<SqliteStateStore>>()));
+            sp.GetRequiredService<ILogger<SqliteStateStore>>(),
+            OptionsOf(sp).StateVersionsKept));
         services.TryAddSingleton(sp => new SnapshotAssembler(
             sp.GetRequiredService<IStateStore>(),
             dataDirectory,
             sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<SnapshotAssembler>>()));
+            sp.GetRequiredService<ILogger<SnapshotAssembler>>(),
+            maxUploadsPerNode: OptionsOf(sp).UploadsPerNode,
+            maxUploadBytesPerNode: OptionsOf(sp).UploadBytesPerNode));
         services.AddHostedService<SnapshotUploadPruner>();
+        services.AddHostedService(sp => new StatePruner(
+            sp.GetRequiredService<IStateStore>(),
+            sp.GetRequiredService<InstanceTable>(),
+            sp.GetRequiredService<TimeProvider>(),
+            OptionsOf(sp),
+            sp.GetRequiredService<ILogger<StatePruner>>()));
         return services;
     }
+
+    private static AggregatorOptions OptionsOf(IServiceProvider services) => services.GetService<AggregatorOptions>() ?? new AggregatorOptions();
 }

@@ -26,6 +26,12 @@ public class AggregatorOptionsLoaderTests
         Assert.Equal("/var/log/drover/aggregator.log", options.LogFile);
         Assert.Equal(10_000, options.EventHistoryPerChannel);
         Assert.Equal(10_000, options.MaxEventChannels);
+        Assert.Equal(256, options.MaxEventSubscribers);
+        Assert.Equal(4, options.UploadsPerNode);
+        Assert.Equal(1L << 30, options.UploadBytesPerNode);
+        Assert.Equal(3, options.StateVersionsKept);
+        Assert.Equal(86_400, options.DeletedStateGraceSeconds);
+        Assert.Equal(3600, options.LostNodeRetentionSeconds);
         Assert.Equal(0.5, options.MinimumSurvivalRatio);
         Assert.Equal(3, options.FailbackPeriods);
         Assert.True(options.FailOpen);
@@ -55,6 +61,13 @@ public class AggregatorOptionsLoaderTests
     [InlineData("eventHistoryPerChannel", "0", "eventHistoryPerChannel = '0': expected a whole number from 1 to 1000000")]
     [InlineData("maxEventChannels", "1000001", "maxEventChannels = '1000001'")]
     [InlineData("httpPort", "many", "'many' at 'httpPort'")]
+    [InlineData("maxEventSubscribers", "0", "maxEventSubscribers = '0': expected a whole number from 1 to 100000")]
+    [InlineData("uploadsPerNode", "0", "uploadsPerNode = '0': expected a whole number from 1 to 64")]
+    [InlineData("uploadsPerNode", "65", "uploadsPerNode = '65'")]
+    [InlineData("uploadBytesPerNode", "1048576", "uploadBytesPerNode = '1048576': expected a whole number from 268435456 to")]
+    [InlineData("stateVersionsKept", "0", "stateVersionsKept = '0': expected a whole number from 1 to 1000")]
+    [InlineData("deletedStateGraceSeconds", "599", "deletedStateGraceSeconds = '599': expected a whole number from 600 to 31536000")]
+    [InlineData("lostNodeRetentionSeconds", "59", "lostNodeRetentionSeconds = '59': expected a whole number from 60 to 31536000")]
     [InlineData("probeTimeoutMs", "9", "probeTimeoutMs = '9': expected a whole number from 10 to 60000")]
     [InlineData("probeTimeoutMs", "60001", "probeTimeoutMs = '60001': expected a whole number from 10 to 60000")]
     [InlineData("linkSendTimeoutMs", "99", "linkSendTimeoutMs = '99': expected a whole number from 100 to 300000")]

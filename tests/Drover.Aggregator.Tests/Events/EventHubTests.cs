@@ -42,7 +42,7 @@ public class EventHubTests
         for (var i = 0; i < 500; i++)
         {
             var channel = random.Next(3) switch { 0 => "function/a", 1 => "function/b", _ => "service/a" };
-            var numbered = hub.Publish(Event(channel));
+            var numbered = hub.Publish(Event(channel))!;
             Assert.Equal(channel, numbered.Event.Channel);
             (numbers.TryGetValue(channel, out var list) ? list : numbers[channel] = []).Add(numbered.Sequence);
         }
@@ -137,18 +137,75 @@ public class EventHubTests
     }
 
     [Fact]
-    public void Publish_BeyondMaxChannels_ForgetsTheLeastRecentlyPublished()
+    public void Publish_NewChannelBeyondMaxChannels_IsRefusedAndKeptChannelsLoseNothing()
     {
         var hub = Hub(channels: 2);
         hub.Publish(Event("function/a"));
         hub.Publish(Event("function/b"));
-        hub.Publish(Event("function/a"));
-        hub.Publish(Event("function/c"));
 
+        var refused = hub.Publish(Event("function/c"));
+        var again = hub.Publish(Event("function/c"));
+        var kept = hub.Publish(Event("function/a"));
+
+        Assert.Null(refused);
+        Assert.Null(again);
         Assert.Equal(2, hub.ChannelCount);
-        Assert.Equal(0UL, hub.LastSequence("function/b"));
-        Assert.Equal(2UL, hub.LastSequence("function/a"));
-        Assert.Equal(1UL, hub.Publish(Event("function/b")).Sequence);
+        Assert.Equal(0UL, hub.LastSequence("function/c"));
+        Assert.Equal(1UL, hub.LastSequence("function/b"));
+        Assert.Equal(2UL, kept!.Sequence);
+    }
+
+    [Fact]
+    public async Task Publish_NewChannelBeyondMaxChannels_KeptHistoryStillReplays()
+    {
+        var hub = Hub(channels: 1);
+        hub.Publish(Event("function/a", "x"));
+        hub.Publish(Event("function/b", "y"));
+
+        using var subscriber = hub.Subscribe(EventFilter.Channel("function/a"), new EventCursor());
+
+        Assert.Equal([("function/a", 1UL)], (await TakeAsync(subscriber, 1)).Select(e => (e.Event.Channel, e.Sequence)));
+    }
+
+    [Theory]
+    [InlineData(1, 0, true)]
+    [InlineData(1, 1, false)]
+    [InlineData(3, 2, true)]
+    [InlineData(3, 3, false)]
+    public void TrySubscribe_AgainstMaxSubscribers_AdmitsOnlyBelowTheLimit(int max, int connected, bool admitted)
+    {
+        var hub = new EventHub(100, 100, NullLogger<EventHub>.Instance, max);
+        var held = Enumerable.Range(0, connected).Select(_ => hub.Subscribe(EventFilter.AllChannels)).ToList();
+
+        using var subscriber = hub.TrySubscribe(EventFilter.Channel("function/a"));
+
+        Assert.Equal(admitted, subscriber is not null);
+        Assert.Equal(connected + (admitted ? 1 : 0), hub.SubscriberCount);
+        held.ForEach(h => h.Dispose());
+    }
+
+    [Fact]
+    public void TrySubscribe_AfterSubscribersEndedAndDisposed_CountsEachOutOnce()
+    {
+        var hub = new EventHub(100, 100, NullLogger<EventHub>.Instance, maxSubscribers: 2);
+        var slow = hub.TrySubscribe(EventFilter.Channel("function/a"), capacity: 1)!;
+        var other = hub.TrySubscribe(new EventFilter(["function/a", "function/b"], null))!;
+        Assert.Null(hub.TrySubscribe(EventFilter.AllChannels));
+
+        // The hub ends the slow one (its buffer is full); its reader disposes it later, as EventsApi does.
+        hub.Publish(Event("function/a"));
+        hub.Publish(Event("function/a"));
+        Assert.NotNull(slow.EndReason);
+        Assert.Equal(1, hub.SubscriberCount);
+        slow.Dispose();
+        other.Dispose();
+        other.Dispose();
+
+        Assert.Equal(0, hub.SubscriberCount);
+        using var third = hub.TrySubscribe(EventFilter.AllChannels);
+        using var fourth = hub.TrySubscribe(EventFilter.AllChannels);
+        Assert.NotNull(third);
+        Assert.NotNull(fourth);
     }
 
     [Fact]

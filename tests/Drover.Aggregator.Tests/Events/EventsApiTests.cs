@@ -161,6 +161,38 @@ public sealed class EventsApiTests : IAsyncLifetime
         Assert.Contains("Last-Event-ID", await response.Content.ReadAsStringAsync().WaitAsync(Timeout), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Events_SubscriberLimitReached_Answers503NamingTheLimitUntilOneLeaves()
+    {
+        var held = new List<EventSubscriber>();
+        try
+        {
+            while (Hub.SubscriberCount < Hub.MaxSubscribers)
+            {
+                held.Add(Hub.Subscribe(EventFilter.AllChannels));
+            }
+
+            using var refused = await Client.GetAsync("/v1/events").WaitAsync(Timeout);
+
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+            Assert.NotNull(refused.Headers.RetryAfter);
+            using var problem = JsonDocument.Parse(await refused.Content.ReadAsStringAsync().WaitAsync(Timeout));
+            Assert.Equal("maxEventSubscribers", problem.RootElement.GetProperty("limit").GetString());
+            Assert.Equal(256, problem.RootElement.GetProperty("maxEventSubscribers").GetInt32());
+            Assert.Contains("256", problem.RootElement.GetProperty("detail").GetString(), StringComparison.Ordinal);
+
+            held[0].Dispose();
+            await using var admitted = await SseStream.OpenAsync(Client, "/v1/events", lastEventId: null);
+            Hub.Publish(EventHubTests.Event("function/a"));
+            Assert.Equal("function/a:1", (await admitted.ReadAsync(1))[0].Id);
+        }
+        finally
+        {
+            held.ForEach(h => h.Dispose());
+        }
+    }
+
     internal sealed record SseMessage(string Id, string Event, JsonDocument Data);
 
     /// <summary>A text/event-stream response read line by line, every read bounded.</summary>

@@ -287,9 +287,10 @@ public sealed class SnapshotAssemblerTests : IDisposable
         var results = await Task.WhenAll(Enumerable.Range(0, Instances).Select(i => Task.Run(async () =>
         {
             UploadResult last = UploadResult.Pending;
+            // Six nodes with four uploads each: every node at its uploadsPerNode, none over it.
             foreach (var chunk in Snapshots.Chunks($"fn-{i}", 1, archives[i], 4096))
             {
-                last = await _assembler.AcceptChunkAsync(chunk, CancellationToken.None);
+                last = await _assembler.AcceptChunkAsync(From(chunk, $"node-{i % 6}"), CancellationToken.None);
                 await Task.Yield();
             }
 
@@ -462,6 +463,74 @@ public sealed class SnapshotAssemblerTests : IDisposable
         Assert.Empty(Directory.EnumerateFiles(Incoming));
     }
 
+    private static SnapshotChunk From(SnapshotChunk chunk, string node) => chunk with { SourceNodeId = node };
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(2, 2)]
+    [InlineData(4, 4)]
+    public async Task AcceptChunkAsync_NodeAtUploadsPerNode_RefusesItsNextUploadNamingTheLimit(int perNode, int started)
+    {
+        using var assembler = new SnapshotAssembler(_store, _directory.Path, _time, NullLogger<SnapshotAssembler>.Instance, idleTimeout: TimeSpan.FromSeconds(60), maxUploadsPerNode: perNode);
+        var bytes = Snapshots.Bytes(40_000, seed: 1);
+        for (var i = 0; i < started; i++)
+        {
+            Assert.Equal(UploadOutcome.Pending, (await assembler.AcceptChunkAsync(Snapshots.Chunks($"fn-a-{i}", 1, bytes, ChunkSize)[0], CancellationToken.None)).Outcome);
+        }
+
+        var refused = await assembler.AcceptChunkAsync(Snapshots.Chunks("fn-x-1", 1, bytes, ChunkSize)[0], CancellationToken.None);
+        var otherNode = await assembler.AcceptChunkAsync(From(Snapshots.Chunks("fn-y-1", 1, bytes, ChunkSize)[0], "node-2"), CancellationToken.None);
+
+        Assert.Equal(UploadOutcome.Refused, refused.Outcome);
+        Assert.Contains($"uploadsPerNode = {perNode}", refused.Reason, StringComparison.Ordinal);
+        Assert.Contains("'node-1'", refused.Reason, StringComparison.Ordinal);
+        Assert.Equal(UploadOutcome.Pending, otherNode.Outcome);
+        Assert.Equal(started + 1, assembler.ActiveUploads);
+    }
+
+    [Fact]
+    public async Task AcceptChunkAsync_NodeUploadsEnd_FreesItsSlotForTheNext()
+    {
+        using var assembler = new SnapshotAssembler(_store, _directory.Path, _time, NullLogger<SnapshotAssembler>.Instance, idleTimeout: TimeSpan.FromSeconds(60), maxUploadsPerNode: 1);
+        var bytes = Snapshots.Bytes(40_000, seed: 1);
+        var first = Snapshots.Chunks("fn-a-1", 1, bytes, ChunkSize);
+        await assembler.AcceptChunkAsync(first[0], CancellationToken.None);
+        Assert.Equal(UploadOutcome.Refused, (await assembler.AcceptChunkAsync(Snapshots.Chunks("fn-b-1", 1, bytes, ChunkSize)[0], CancellationToken.None)).Outcome);
+
+        // Chunk 0 again restarts the same upload: it does not count against itself.
+        Assert.Equal(UploadOutcome.Pending, (await assembler.AcceptChunkAsync(first[0], CancellationToken.None)).Outcome);
+        foreach (var chunk in first.Skip(1))
+        {
+            await assembler.AcceptChunkAsync(chunk, CancellationToken.None);
+        }
+
+        var next = await assembler.AcceptChunkAsync(Snapshots.Chunks("fn-b-1", 1, bytes, ChunkSize)[0], CancellationToken.None);
+
+        Assert.Equal(UploadOutcome.Pending, next.Outcome);
+    }
+
+    [Theory]
+    [InlineData(100_000, 60_000, 40_000, false)]
+    [InlineData(100_000, 60_000, 40_001, true)]
+    [InlineData(100_000, 0, 100_001, true)]
+    public async Task AcceptChunkAsync_AgainstUploadBytesPerNode_RefusesWhatWouldPassIt(long limit, int inFlight, int next, bool refused)
+    {
+        using var assembler = new SnapshotAssembler(_store, _directory.Path, _time, NullLogger<SnapshotAssembler>.Instance, idleTimeout: TimeSpan.FromSeconds(60), maxUploadBytesPerNode: limit);
+        if (inFlight > 0)
+        {
+            var held = Snapshots.Chunks("fn-a-1", 1, Snapshots.Bytes(inFlight, seed: 1), ChunkSize);
+            Assert.Equal(UploadOutcome.Pending, (await assembler.AcceptChunkAsync(held[0], CancellationToken.None)).Outcome);
+        }
+
+        var result = await assembler.AcceptChunkAsync(Snapshots.Chunks("fn-b-1", 1, Snapshots.Bytes(next, seed: 2), ChunkSize)[0], CancellationToken.None);
+
+        Assert.Equal(refused ? UploadOutcome.Refused : UploadOutcome.Pending, result.Outcome);
+        if (refused)
+        {
+            Assert.Contains("uploadBytesPerNode", result.Reason, StringComparison.Ordinal);
+        }
+    }
+
     /// <summary>A store whose disk is full.</summary>
     private sealed class FailingStore : IStateStore
     {
@@ -473,6 +542,8 @@ public sealed class SnapshotAssemblerTests : IDisposable
         public Task<IReadOnlyList<SnapshotInfo>> ListAsync(string instanceId, CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<SnapshotInfo>>([]);
 
         public Task<Stream?> OpenReadAsync(string instanceId, long version, CancellationToken cancellationToken) => Task.FromResult<Stream?>(null);
+
+        public Task<IReadOnlyList<StoredInstance>> ListInstancesAsync(CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<StoredInstance>>([]);
 
         public Task DeleteInstanceAsync(string instanceId, CancellationToken cancellationToken) => Task.CompletedTask;
     }
@@ -492,6 +563,8 @@ public sealed class SnapshotAssemblerTests : IDisposable
         public Task<IReadOnlyList<SnapshotInfo>> ListAsync(string instanceId, CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<SnapshotInfo>>([]);
 
         public Task<Stream?> OpenReadAsync(string instanceId, long version, CancellationToken cancellationToken) => Task.FromResult<Stream?>(null);
+
+        public Task<IReadOnlyList<StoredInstance>> ListInstancesAsync(CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<StoredInstance>>([]);
 
         public Task DeleteInstanceAsync(string instanceId, CancellationToken cancellationToken) => Task.CompletedTask;
     }

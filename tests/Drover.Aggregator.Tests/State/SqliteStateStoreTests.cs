@@ -88,6 +88,42 @@ public sealed class SqliteStateStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task CommitAsync_FiveVersionsWithDefaultKeep_KeepsNewestThreeAndLatestReads()
+    {
+        var store = Open();
+        for (var version = 1; version <= 5; version++)
+        {
+            var bytes = Snapshots.Bytes(5_000, seed: version);
+            await CommitAsync(store, Snapshots.Info("fn-a-1", version, bytes), bytes);
+        }
+
+        await using var latest = await store.GetLatestAsync("fn-a-1", CancellationToken.None);
+
+        Assert.Equal(3, SqliteStateStore.DefaultKeepVersions);
+        Assert.Equal([5L, 4L, 3L], (await store.ListAsync("fn-a-1", CancellationToken.None)).Select(s => s.Version));
+        Assert.Equal(5L, latest!.Info.Version);
+        Assert.Equal(Snapshots.Bytes(5_000, seed: 5), await Snapshots.ReadAllAsync(latest.Content));
+    }
+
+    [Fact]
+    public async Task ListInstancesAsync_KeptInstances_DescribesEachByItsNewest()
+    {
+        var store = Open(keepVersions: 2);
+        var bytes = Snapshots.Bytes(1000, seed: 1);
+        await CommitAsync(store, Snapshots.Info("fn-b-1", 1, bytes), bytes);
+        for (var version = 1; version <= 3; version++)
+        {
+            await CommitAsync(store, Snapshots.Info("fn-a-1", version, bytes) with { CommittedAt = Snapshots.CommittedAt.AddMinutes(version) }, bytes);
+        }
+
+        var listed = await store.ListInstancesAsync(CancellationToken.None);
+
+        Assert.Equal(
+            [new StoredInstance("fn-a-1", "resize", 3, 2, Snapshots.CommittedAt.AddMinutes(3)), new StoredInstance("fn-b-1", "resize", 1, 1, Snapshots.CommittedAt)],
+            listed);
+    }
+
+    [Fact]
     public async Task CommitAsync_PruningOneInstance_KeepsOtherInstances()
     {
         var store = Open(keepVersions: 1);
