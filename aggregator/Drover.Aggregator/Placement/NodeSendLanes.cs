@@ -51,10 +51,11 @@ internal sealed partial class NodeSendLanes
         {
             // The aggregator is stopping.
         }
-        catch (Exception ex) when (ex is IOException or InvalidOperationException or UnauthorizedAccessException or System.Data.Common.DbException)
+        catch (Exception ex)
         {
-            // A store read for a restore failed: this send is lost, the reconciler sends unconfirmed starts again.
-            Log.SendFailed(_logger, nodeId, ex.Message);
+            // A store read for a restore failed, or worse: this send is lost, the reconciler sends
+            // unconfirmed starts again. Nobody awaits a lane, so an exception not logged here is lost.
+            Log.SendFailed(_logger, ex, nodeId, ex.Message);
         }
         finally
         {
@@ -74,6 +75,6 @@ internal sealed partial class NodeSendLanes
     {
         [LoggerMessage(EventId = 1404, EventName = "NodeSendFailed", Level = LogLevel.Error,
             Message = "Sending to node '{NodeId}' failed: {Reason}. Unconfirmed starts are sent again by a later pass.")]
-        public static partial void SendFailed(ILogger logger, string nodeId, string reason);
+        public static partial void SendFailed(ILogger logger, Exception exception, string nodeId, string reason);
     }
 }
