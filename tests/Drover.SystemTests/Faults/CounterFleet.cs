@@ -13,7 +13,8 @@ internal sealed class CounterFleet(Fleet fleet) : IDisposable
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
 
-    private readonly HttpClient _client = new() { Timeout = TimeSpan.FromSeconds(30) };
+    // Longer than the agent's wait for an acknowledgement (30 s), so a commit the aggregator never answers comes back as refused.
+    private readonly HttpClient _client = new() { Timeout = TimeSpan.FromSeconds(60) };
 
     public Fleet Fleet => fleet;
 
