@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using Drover.SystemTests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace Drover.SystemTests.Faults;
+
+/// <summary>
+/// Issue 13: the aggregator SIGKILLed while an agent commits an instance's state every second, twice
+/// in a row, and restarted on the same data directory each time. Its store must come back whole: it
+/// serves the instance, the instance's committed state version carries on upwards, and when the
+/// instance's node is lost the instance resumes on another node from exactly the last commit.
+/// </summary>
+[Trait("Category", "Faults")]
+public sealed class AggregatorKilledDuringCommitsTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private readonly Fleet _fleet = new(output);
+    private CounterFleet _counter = null!;
+    private ChildProcess _aggregator = null!;
+
+    public async Task InitializeAsync()
+    {
+        _counter = new CounterFleet(_fleet);
+        _aggregator = _fleet.StartAggregator();
+        await _fleet.WaitForAggregatorAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        _counter.Dispose();
+        await _fleet.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task AggregatorSigkilledTwiceWhileCommitting_StoreIntact_CommitsResume_InstanceMovesWithTheLastCommit()
+    {
+        _fleet.StartAgent("a1", serverNumber: 1);
+        _fleet.StartAgent("a2", serverNumber: 2);
+        await _fleet.WaitForAliveCountAsync(2, CounterFleet.Timeout);
+        await _counter.DeployAsync(commitIntervalSeconds: 1);
+        var instance = await _counter.WaitForInstanceAsync(CounterFleet.Running, "the counter runs");
+        var id = CounterFleet.IdOf(instance);
+        var port = instance.GetProperty("port").GetInt32();
+        var home = instance.GetProperty("nodeId").GetString()!;
+        Assert.Equal(1, await _counter.PostWhenUpAsync(port));
+
+        // Requests go straight to the node's port, so they keep changing the state (and the agent
+        // keeps committing it) while the aggregator is down and coming back.
+        using var stop = new CancellationTokenSource();
+        var driver = DriveAsync(port, stop.Token);
+        try
+        {
+            ulong seen = 0;
+            for (var kill = 1; kill <= 2; kill++)
+            {
+                var committed = await _counter.WaitForStateVersionAboveAsync(id, seen + 2, $"commits flow before kill {kill}");
+                seen = CounterFleet.StateVersionOf(committed);
+                output.WriteLine($"Kill {kill}: SIGKILL the aggregator at state version {seen}.");
+                _aggregator.Kill();
+                await _aggregator.WaitForExitAsync(TimeSpan.FromSeconds(20));
+
+                _aggregator = _fleet.StartAggregator();
+                Assert.False(_aggregator.HasExited, $"the aggregator did not start again on its data directory:{Environment.NewLine}{_aggregator.Output}");
+                await _fleet.WaitForAggregatorAsync();
+                var back = await _counter.WaitForStateVersionAboveAsync(id, seen, $"commits resume above version {seen} after restart {kill}");
+                Assert.Equal(home, back.GetProperty("nodeId").GetString());
+                seen = CounterFleet.StateVersionOf(back);
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await driver;
+        }
+
+        // The requests have stopped: the count now in the state directory is committed, and the
+        // aggregator (alive since the second restart) reports that version.
+        var count = await _counter.PostWhenUpAsync(port);
+        var last = await _counter.CommitAboveAsync(port, 0, "the last count is committed");
+        await _counter.WaitForInstanceAsync(i => CounterFleet.IdOf(i) == id && CounterFleet.StateVersionOf(i) >= last, $"the aggregator reports version {last}");
+        output.WriteLine($"Count {count} committed as version {last}.");
+
+        // Its node lost, the instance resumes elsewhere from the store: the last committed count.
+        var lostAgent = _fleet.NodeIdOf("a1") == home ? "a1" : "a2";
+        var orphans = _fleet.InstancePids().ToArray();
+        _fleet.AgentProcesses(lostAgent).Kill();
+        foreach (var orphan in orphans)
+        {
+            try
+            {
+                using var process = Process.GetProcessById(orphan);
+                process.Kill(); // the host is gone: its instances with it
+            }
+            catch (ArgumentException)
+            {
+            }
+        }
+
+        var moved = await _counter.WaitForInstanceAsync(
+            i => CounterFleet.IdOf(i) == id && CounterFleet.Running(i) && i.GetProperty("nodeId").GetString() != home,
+            "the instance resumes on the other node");
+        Assert.Equal(count + 1, await _counter.PostWhenUpAsync(moved.GetProperty("port").GetInt32()));
+    }
+
+    private async Task DriveAsync(int port, CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await _counter.PostAsync(port);
+                await Task.Delay(50, cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+            {
+                output.WriteLine($"A request to the counter failed (asked again): {ex.Message}");
+            }
+        }
+    }
+}

@@ -1,0 +1,145 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Drover.SystemTests.Infrastructure;
+
+namespace Drover.SystemTests.Faults;
+
+/// <summary>
+/// What the fault tests do with the counter sample on a <see cref="Fleet"/>: define it, find its
+/// instances through the aggregator, call it on its node's port, ask it to commit, find its state
+/// directory on disk.
+/// </summary>
+internal sealed class CounterFleet(Fleet fleet) : IDisposable
+{
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
+
+    // Longer than the agent's wait for an acknowledgement (30 s), so a commit the aggregator never answers comes back as refused.
+    private readonly HttpClient _client = new() { Timeout = TimeSpan.FromSeconds(60) };
+
+    public Fleet Fleet => fleet;
+
+    public async Task DeployAsync(int commitIntervalSeconds)
+    {
+        var definition = new
+        {
+            runtime = new { type = "process", command = Repository.Counter },
+            commitIntervalSeconds,
+        };
+        using var response = await fleet.Http.PutAsJsonAsync("/v1/functions/counter", definition);
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    public async Task<JsonElement[]> InstancesAsync()
+        => await fleet.Http.GetFromJsonAsync<JsonElement[]>("/v1/functions/counter/instances") ?? [];
+
+    public async Task<JsonElement> WaitForInstanceAsync(Func<JsonElement, bool> condition, string what)
+    {
+        JsonElement found = default;
+        await Fleet.WaitUntilAsync(
+            async () =>
+            {
+                JsonElement[] match;
+                try
+                {
+                    match = (await InstancesAsync()).Where(condition).ToArray();
+                }
+                catch (TaskCanceledException)
+                {
+                    return false; // a slow answer while the aggregator starts: asked again
+                }
+
+                if (match.Length == 0)
+                {
+                    return false;
+                }
+
+                found = match[0];
+                return true;
+            },
+            Timeout,
+            what,
+            async () =>
+            {
+                try
+                {
+                    return JsonSerializer.Serialize(await InstancesAsync());
+                }
+                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+                {
+                    return $"the aggregator does not answer: {ex.Message}";
+                }
+            });
+        return found;
+    }
+
+    public static bool Running(JsonElement i) => i.GetProperty("state").GetString() == "running" && i.GetProperty("pid").GetInt32() > 0;
+
+    public static string IdOf(JsonElement i) => i.GetProperty("instanceId").GetString()!;
+
+    public static ulong StateVersionOf(JsonElement i) => i.GetProperty("stateVersion").GetUInt64();
+
+    /// <summary>Waits until the aggregator reports a committed state version of <paramref name="id"/> above <paramref name="version"/>.</summary>
+    public Task<JsonElement> WaitForStateVersionAboveAsync(string id, ulong version, string what)
+        => WaitForInstanceAsync(i => IdOf(i) == id && StateVersionOf(i) > version, what);
+
+    public async Task<long> PostAsync(int port)
+    {
+        using var response = await _client.PostAsync($"http://127.0.0.1:{port}/", null);
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("count").GetInt64();
+    }
+
+    public async Task<long> PostWhenUpAsync(int port)
+    {
+        long count = 0;
+        await Fleet.WaitUntilAsync(
+            async () =>
+            {
+                try
+                {
+                    count = await PostAsync(port);
+                    return true;
+                }
+                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+                {
+                    return false;
+                }
+            },
+            Timeout,
+            $"the counter answers on port {port}");
+        return count;
+    }
+
+    /// <summary>The counter's POST /commit (CommitNow over the agent's local socket): the committed version, or null with the answer.</summary>
+    public async Task<(ulong? Version, string Answer)> CommitAsync(int port)
+    {
+        using var response = await _client.PostAsync($"http://127.0.0.1:{port}/commit", null);
+        var body = await response.Content.ReadAsStringAsync();
+        return response.IsSuccessStatusCode
+            ? (JsonDocument.Parse(body).RootElement.GetProperty("committedVersion").GetUInt64(), body)
+            : (null, body);
+    }
+
+    /// <summary>Asks for commits until one succeeds with a version above <paramref name="above"/>.</summary>
+    public async Task<ulong> CommitAboveAsync(int port, ulong above, string what)
+    {
+        ulong version = 0;
+        var last = "";
+        await Fleet.WaitUntilAsync(
+            async () =>
+            {
+                (var committed, last) = await CommitAsync(port);
+                version = committed ?? 0;
+                return committed > above;
+            },
+            Timeout,
+            what,
+            () => Task.FromResult(last));
+        return version;
+    }
+
+    public string StateDirectoryOf(string agent, string instanceId)
+        => Path.Combine(fleet.Directory, "agents", agent, "state", "instances", instanceId, "state");
+
+    public void Dispose() => _client.Dispose();
+}
