@@ -135,7 +135,7 @@ internal sealed partial class ClusterHealthMonitor : BackgroundService
         var hosts = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
         foreach (var instance in _instances.Snapshot())
         {
-            if (!instance.Ready || instance.ReportedNodeId != instance.AssignedNodeId)
+            if (!Routable.IsRoutable(instance.Ready, instance.ReportedNodeId, instance.AssignedNodeId))
             {
                 continue;
             }

@@ -43,7 +43,7 @@ internal static class ScalingInputs
             n.NodeId,
             n.Identity.Cluster,
             n.Identity.ServerNumber,
-            n.Survives(options) && (serving is null || serving.Contains(n.Identity.Cluster)) && !penalised.Contains(n.NodeId),
+            ScalingRules.MayTakeInstances(n.Survives(options), n.Identity.Cluster, serving, penalised.Contains(n.NodeId)),
             n.Priority,
             n.Weight,
             n.Gpus.Gpus.Select(g => new ScalingGpu(
@@ -69,7 +69,9 @@ internal static class ScalingInputs
 
         var queues = functions.ToDictionary(
             f => f.Name,
-            f => (int)Math.Min(int.MaxValue, perFunction[f.Name].Where(s => live.Contains(s.Key)).Sum(s => (long)s.Value.Queued + s.Value.InFlight) + Math.Max(0, gatewayInFlight(f.Name))),
+            f => ScalingRules.RequestQueueLength(
+                perFunction[f.Name].Select(s => (!live.Contains(s.Key), (long)s.Value.Queued, (long)s.Value.InFlight)),
+                gatewayInFlight(f.Name)),
             StringComparer.Ordinal);
 
         var scalingFunctions = functions.Select(f => new ScalingFunction(

@@ -1,6 +1,7 @@
 using Drover.Aggregator.Fleet;
 using Drover.Aggregator.Placement;
 using Drover.Aggregator.Workloads;
+using Drover.Decisions.Routing;
 using Drover.Decisions.Services;
 using Drover.Protocol.V1;
 
@@ -190,7 +191,7 @@ internal sealed partial class ServiceController
     /// <summary>The instances of a set the shims may send requests to: ready, on the node they are assigned to, and that node reachable.</summary>
     private static IEnumerable<(InstanceView Instance, string Endpoint)> Ready(IReadOnlyList<InstanceView> instances, Dictionary<string, string> endpoints, string key)
         => instances
-            .Where(i => i.Function == key && i.Ready && i.ReportedNodeId == i.AssignedNodeId && endpoints.ContainsKey(i.AssignedNodeId))
+            .Where(i => i.Function == key && Routable.IsRoutable(i.Ready, i.ReportedNodeId, i.AssignedNodeId) && endpoints.ContainsKey(i.AssignedNodeId))
             .Select(i => (i, endpoints[i.AssignedNodeId]));
 
     private static SetServiceRoutes RoutesOf(ServiceState service, IEnumerable<(InstanceView Instance, string Endpoint)> ready)
