@@ -13,7 +13,7 @@ internal static class ClustersApi
         var clusters = app.MapGroup("/v1/clusters");
         clusters.MapGet("/", (ClusterHealthMonitor monitor, ClusterRegistry registry) =>
         {
-            var decision = monitor.Current ?? monitor.Evaluate();
+            var decision = monitor.Current ?? monitor.Preview();
             return Results.Ok(new
             {
                 degraded = decision.Degraded,
@@ -23,14 +23,14 @@ internal static class ClustersApi
         });
         clusters.MapGet("/{name}", (string name, ClusterHealthMonitor monitor, ClusterRegistry registry) =>
         {
-            var decision = monitor.Current ?? monitor.Evaluate();
+            var decision = monitor.Current ?? monitor.Preview();
             return decision.Clusters.FirstOrDefault(c => c.Name == name) is { } status
                 ? Results.Ok(ClusterResponse.From(status, registry.Settings(name), decision))
                 : ClusterNotFound(name);
         });
         clusters.MapGet("/{name}/history", (string name, ClusterHealthMonitor monitor) =>
             monitor.History(name) is { } history ? Results.Ok(history) : ClusterNotFound(name));
-        clusters.MapPut("/{name}", async (string name, HttpRequest request, ClusterHealthMonitor monitor, ClusterRegistry registry) =>
+        clusters.MapPut("/{name}", async (string name, HttpRequest request, ClusterHealthMonitor monitor, ClusterRegistry registry, TimeProvider time) =>
         {
             if (!Names.IsName(name))
             {
@@ -48,7 +48,12 @@ internal static class ClustersApi
                 return Invalid(field, reason);
             }
 
-            var decision = monitor.Evaluate();
+            // The health loop acts on the change; the answer is its decision, once taken.
+            if (await AwaitEvaluationAsync(monitor, time, request.HttpContext.RequestAborted) is not { } decision)
+            {
+                return LoopBusy();
+            }
+
             var status = decision.Clusters.First(c => c.Name == name);
             return Results.Ok(ClusterResponse.From(status, registry.Settings(name), decision));
         });
@@ -57,7 +62,7 @@ internal static class ClustersApi
         groups.MapGet("/", (ClusterHealthMonitor monitor, ClusterRegistry registry) =>
         {
             var modes = registry.Modes();
-            var decision = monitor.Current ?? monitor.Evaluate();
+            var decision = monitor.Current ?? monitor.Preview();
             return decision.Clusters.Select(c => c.Group).Concat(modes.Keys).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)
                 .Select(g => new
                 {
@@ -66,7 +71,7 @@ internal static class ClustersApi
                     clusters = decision.Clusters.Where(c => c.Group == g).Select(c => c.Name),
                 });
         });
-        groups.MapPut("/{name}", async (string name, HttpRequest request, ClusterHealthMonitor monitor, ClusterRegistry registry) =>
+        groups.MapPut("/{name}", async (string name, HttpRequest request, ClusterHealthMonitor monitor, ClusterRegistry registry, TimeProvider time) =>
         {
             if (!Names.IsName(name))
             {
@@ -90,10 +95,33 @@ internal static class ClustersApi
                 return Invalid("mode", reason);
             }
 
-            monitor.Evaluate();
-            return Results.Ok(new { name, mode });
+            return await AwaitEvaluationAsync(monitor, time, request.HttpContext.RequestAborted) is null
+                ? LoopBusy()
+                : Results.Ok(new { name, mode });
         });
     }
+
+    /// <summary>How long a change waits for the health loop's decision on it.</summary>
+    private static readonly TimeSpan EvaluationBound = TimeSpan.FromSeconds(30);
+
+    /// <summary>The health loop's first decision after the change; null when it took longer than <see cref="EvaluationBound"/>.</summary>
+    private static async Task<Decisions.Health.HealthDecision?> AwaitEvaluationAsync(ClusterHealthMonitor monitor, TimeProvider time, CancellationToken aborted)
+    {
+        try
+        {
+            return await monitor.NextEvaluationAsync().WaitAsync(EvaluationBound, time, aborted);
+        }
+        catch (TimeoutException)
+        {
+            return null;
+        }
+    }
+
+    private static IResult LoopBusy()
+        => Results.Problem(
+            statusCode: StatusCodes.Status503ServiceUnavailable,
+            title: "The health loop did not answer",
+            detail: $"The setting is saved, but the health loop took no decision on it within {EvaluationBound.TotalSeconds} s; GET /v1/clusters shows it once taken.");
 
     private static IResult Invalid(string field, string reason) => DefinitionBody.BadRequest("cluster setting", field, reason);
 

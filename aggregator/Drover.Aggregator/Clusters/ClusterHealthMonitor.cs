@@ -34,6 +34,10 @@ internal sealed partial class ClusterHealthMonitor : BackgroundService
     private Dictionary<string, PreviousClusterHealth> _previous = new(StringComparer.Ordinal);
     private HealthDecision? _current;
     private long _lastEvaluation = -1;
+
+    // Callers waiting for an evaluation that starts after they asked (the API, after changing a setting).
+    private readonly List<(long Ticket, TaskCompletionSource<HealthDecision> Done)> _waiting = [];
+    private long _asked;
     private long _routesVersion;
 
     public ClusterHealthMonitor(NodeTable nodes, InstanceTable instances, ClusterRegistry clusters, EventHub events, GatewayRoutingTable routes, AggregatorOptions options, TimeProvider time, ILogger<ClusterHealthMonitor> logger)
@@ -81,29 +85,27 @@ internal sealed partial class ClusterHealthMonitor : BackgroundService
     public HealthDecision Evaluate()
     {
         var now = _time.GetTimestamp();
-        var nodes = _nodes.Snapshot();
-        var healthNodes = nodes
-            .Select(n => new HealthNode(n.NodeId, n.Identity.Cluster, n.Identity.ServerNumber, n.Survives(_options), n.Weight, n.Priority, n.Identity.ShimEndpoint))
-            .ToArray();
         HealthDecision decision;
+        List<TaskCompletionSource<HealthDecision>> answered = [];
         lock (_gate)
         {
-            var elapsed = _lastEvaluation < 0 ? TimeSpan.Zero : _time.GetElapsedTime(_lastEvaluation, now);
+            // Every caller that asked before this snapshot is taken sees its change in this decision.
+            var covers = _asked;
+            (decision, var healthNodes) = Decide(now);
             _lastEvaluation = now;
-            decision = ClusterHealth.Decide(new HealthSnapshot(
-                _clusters.Settings(nodes.Select(n => n.Identity.Cluster)),
-                healthNodes,
-                _clusters.Modes(),
-                _previous,
-                elapsed,
-                _options.FailbackAfter,
-                _options.FailOpen));
             _previous = decision.Clusters.ToDictionary(c => c.Name, c => new PreviousClusterHealth(c.Health, c.HealthyFor), StringComparer.Ordinal);
             _current = decision;
             Record(decision);
 
-            // Under the lock: an evaluation the API asked for and the loop's never swap tables out of order.
+            // Under the lock: evaluations never swap tables out of order.
             _routes.Update(RouteChoice.Build(++_routesVersion, decision, healthNodes, Hosts()));
+            answered.AddRange(_waiting.Where(w => w.Ticket <= covers).Select(w => w.Done));
+            _waiting.RemoveAll(w => w.Ticket <= covers);
+        }
+
+        foreach (var done in answered)
+        {
+            done.TrySetResult(decision);
         }
 
         if (decision.Transitions.Count > 0)
@@ -112,6 +114,53 @@ internal sealed partial class ClusterHealthMonitor : BackgroundService
         }
 
         return decision;
+    }
+
+    /// <summary>
+    /// Wakes the loop and completes with the first decision it takes after this call: what a setting
+    /// changed just before leads to, acted on. The caller waits on this process's loop, never on a node.
+    /// </summary>
+    public Task<HealthDecision> NextEvaluationAsync()
+    {
+        var done = new TaskCompletionSource<HealthDecision>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_gate)
+        {
+            _waiting.Add((++_asked, done));
+        }
+
+        Wake();
+        return done.Task;
+    }
+
+    /// <summary>
+    /// What an evaluation would decide now, with no effect: no history, no events, no routing table,
+    /// and the loop's memory untouched. The API answers with it; acting on a change is the loop's (woken by the change).
+    /// </summary>
+    public HealthDecision Preview()
+    {
+        lock (_gate)
+        {
+            return Decide(_time.GetTimestamp()).Decision;
+        }
+    }
+
+    /// <summary>The pure decision on a snapshot taken now, from the memory the last evaluation left (caller holds the gate).</summary>
+    private (HealthDecision Decision, HealthNode[] Nodes) Decide(long now)
+    {
+        var nodes = _nodes.Snapshot();
+        var healthNodes = nodes
+            .Select(n => new HealthNode(n.NodeId, n.Identity.Cluster, n.Identity.ServerNumber, n.Survives(_options), n.Weight, n.Priority, n.Identity.ShimEndpoint))
+            .ToArray();
+        var elapsed = _lastEvaluation < 0 ? TimeSpan.Zero : _time.GetElapsedTime(_lastEvaluation, now);
+        var decision = ClusterHealth.Decide(new HealthSnapshot(
+            _clusters.Settings(nodes.Select(n => n.Identity.Cluster)),
+            healthNodes,
+            _clusters.Modes(),
+            _previous,
+            elapsed,
+            _options.FailbackAfter,
+            _options.FailOpen));
+        return (decision, healthNodes);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
