@@ -47,7 +47,7 @@ internal static class FunctionsApi
             registry.Find(name) is null ? FunctionNotFound(name) : Results.Ok(decisions.For(name)));
     }
 
-    private static async Task<IResult> PutAsync(string name, HttpRequest request, FunctionRegistry registry, InstanceReconciler reconciler, InstanceActuator actuator, InstanceTable instances)
+    private static async Task<IResult> PutAsync(string name, HttpRequest request, FunctionRegistry registry, InstanceReconciler reconciler)
     {
         if (!Names.IsName(name))
         {
@@ -71,16 +71,10 @@ internal static class FunctionsApi
             return BadRequest(error.Field, error.Message);
         }
 
-        var previous = registry.Find(name);
         var created = registry.Put(definition);
-        var workload = Workload.Of(definition);
-        if (previous is not null && previous.Version == definition.Version && workload.SpecDiffers(Workload.Of(previous)))
-        {
-            // Same version, other settings (an SLO, a queue length): a new version would reach the
-            // instances through placement's follow-up; this change is sent to them now.
-            actuator.ResendAll(reconciler.WorkloadOf(definition), instances.Snapshot(), CancellationToken.None);
-        }
 
+        // The loop acts on it: a new version through placement, other settings of the same version
+        // by sending the running instances their spec again (SettingsFollowUp).
         reconciler.Wake();
         return created ? Results.Created($"/v1/functions/{name}", definition) : Results.Ok(definition);
     }

@@ -60,7 +60,7 @@ internal static class ServicesApi
                 : Results.Ok(decisions.All.Where(d => d.Function == $"service/{name}" || WorkloadKeys.ServiceOf(d.Function) == name)));
     }
 
-    private static async Task<IResult> PutAsync(string name, HttpRequest request, ServiceRegistry registry, InstanceReconciler reconciler, InstanceActuator actuator, InstanceTable instances)
+    private static async Task<IResult> PutAsync(string name, HttpRequest request, ServiceRegistry registry, InstanceReconciler reconciler)
     {
         if (!Names.IsName(name))
         {
@@ -84,19 +84,10 @@ internal static class ServicesApi
             return BadRequest(error.Field, error.Message);
         }
 
-        var previous = registry.Find(name)?.Sets.FirstOrDefault(s => s.Version == definition.Version);
         var created = registry.Put(definition);
-        if (previous is not null)
-        {
-            // Same version, other settings: applied to that set's running instances now (a new
-            // version is a new set instead). Not the client's to cancel once accepted.
-            var workload = Workload.Of(definition);
-            if (workload.SpecDiffers(Workload.Of(previous)))
-            {
-                actuator.ResendAll(workload, instances.Snapshot(), CancellationToken.None);
-            }
-        }
 
+        // The loop acts on it: a new version through placement, other settings of the same version
+        // by sending the running instances their spec again (SettingsFollowUp).
         reconciler.Wake();
         return created ? Results.Created($"/v1/services/{name}", definition) : Results.Ok(definition);
     }

@@ -32,6 +32,9 @@ internal sealed partial class InstanceReconciler : BackgroundService
     private readonly ILogger<InstanceReconciler> _logger;
     private readonly Dictionary<string, long> _lastSent = new(StringComparer.Ordinal);
     private readonly PassTrigger _trigger;
+
+    // The settings each workload's instances were last handed (SettingsFollowUp's memory).
+    private IReadOnlyDictionary<string, HandedSettings> _handed = new Dictionary<string, HandedSettings>(StringComparer.Ordinal);
     private readonly HashSet<string> _shortfallsLogged = new(StringComparer.Ordinal);
     private readonly WorkloadStatsTable _stats;
     private readonly GatewayLoad _gatewayLoad;
@@ -135,7 +138,24 @@ internal sealed partial class InstanceReconciler : BackgroundService
         }
 
         var removed = Autoscale(autoscaled, functions, nodes, live, clusterOf, cancellationToken);
-        FollowUp(functions, nodes, instances.Where(i => !removed.Contains(i.InstanceId)).ToArray(), cancellationToken);
+        var followed = instances.Where(i => !removed.Contains(i.InstanceId)).ToArray();
+        ResendChangedSettings(functions, followed, cancellationToken);
+        FollowUp(functions, nodes, followed, cancellationToken);
+    }
+
+    /// <summary>
+    /// A setting changed within a version (the API only records it and wakes this loop): the running
+    /// instances get their spec again. <see cref="SettingsFollowUp"/> decides; the memory is what the last pass saw.
+    /// </summary>
+    private void ResendChangedSettings(Dictionary<string, Workload> workloads, IReadOnlyList<InstanceView> instances, CancellationToken cancellationToken)
+    {
+        var now = workloads.ToDictionary(w => w.Key, w => new HandedSettings(w.Value.Version, w.Value.Spec("").ToString()), StringComparer.Ordinal);
+        foreach (var key in SettingsFollowUp.ToResend(_handed, now))
+        {
+            _actuator.ResendAll(workloads[key], instances, cancellationToken);
+        }
+
+        _handed = now;
     }
 
     /// <summary>
