@@ -122,6 +122,16 @@ public sealed class StateCommitterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task StartAsync_WithEpoch_KeptInTheSpecOnDiskAndReported()
+    {
+        var supervisor = await StartAsync(epoch: 5);
+
+        // What a restarted agent resumes the instance from.
+        Assert.Equal(5UL, new InstanceDirectory(InstanceManager.InstancesRoot(new AgentOptions { StateDirectory = _root }), "i-1").ReadSpec().Epoch);
+        Assert.Equal(5UL, supervisor.Report().Epoch);
+    }
+
+    [Fact]
     public async Task CommitNowAsync_StaleVersionAckNotFenced_InstanceKeepsRunningFromTheStoredVersion()
     {
         var supervisor = await StartAsync(epoch: 3);
