@@ -200,6 +200,13 @@ internal sealed class InstanceTable
                 return false;
             }
 
+            if (report.Epoch > 0 && row.Epoch > 0 && (long)Math.Min(report.Epoch, long.MaxValue) < row.Epoch)
+            {
+                // A copy from before the instance was assigned here again (a failback that has not
+                // reached it yet): it confirms nothing, so the start is sent again until it does.
+                return false;
+            }
+
             var wasReady = row.Ready;
             row.Loaded = false;
             row.ReportedNodeId = nodeId;

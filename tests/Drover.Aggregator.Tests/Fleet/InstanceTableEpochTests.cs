@@ -88,6 +88,26 @@ public sealed class InstanceTableEpochTests : IDisposable
     }
 
     [Theory]
+    [InlineData(0UL, true)] // an older agent: as before
+    [InlineData(1UL, false)] // the copy from before the failback: confirms nothing
+    [InlineData(2UL, false)]
+    [InlineData(3UL, true)]
+    public void Record_FromAssignedNodeUnderAnEpoch_ConfirmsOnlyTheCurrentAssignment(ulong reported, bool confirms)
+    {
+        var table = new InstanceTable(_time);
+        table.Assign("i1", "counter", "a", "east");
+        table.Assign("i1", "counter", "b");
+        table.Assign("i1", "counter", "a");
+
+        table.Record("a", Report("i1", epoch: reported));
+
+        var view = Assert.Single(table.Snapshot());
+        Assert.Equal(confirms ? "a" : null, view.ReportedNodeId);
+        Assert.Equal(confirms ? "running" : "assigned", view.State);
+        Assert.Empty(table.StaleCopies());
+    }
+
+    [Theory]
     [InlineData(0UL, 0L)]
     [InlineData(4UL, 4L)]
     public void Record_UnknownInstance_AdoptedWithTheEpochItReportsAndKept(ulong reported, long expected)
