@@ -153,9 +153,10 @@ internal sealed partial class InstanceManager : IHostedService
                 return null;
             }
 
-            if (staged is null && OnlyShimDiffers(existing.Spec, spec))
+            if (staged is null && OnlySettingsDiffer(existing.Spec, spec))
             {
-                // A new SLO, queue length or timeout is the shim's business: the process keeps running.
+                // A new SLO, queue length or timeout is the shim's business, and a new fencing epoch
+                // is what the next commits carry: the process keeps running.
                 existing.UpdateSpec(spec);
                 Log.ShimUpdated(_logger, spec.InstanceId);
                 Changed?.Invoke();
@@ -223,11 +224,28 @@ internal sealed partial class InstanceManager : IHostedService
         return await StopNowAsync(command);
     }
 
-    private static bool OnlyShimDiffers(InstanceSpec running, InstanceSpec wanted)
+    private static bool OnlySettingsDiffer(InstanceSpec running, InstanceSpec wanted)
     {
-        var withWantedShim = running.Clone();
-        withWantedShim.Shim = wanted.Shim;
-        return withWantedShim.Equals(wanted);
+        var withWantedSettings = running.Clone();
+        withWantedSettings.Shim = wanted.Shim;
+        withWantedSettings.Epoch = wanted.Epoch;
+        return withWantedSettings.Equals(wanted);
+    }
+
+    /// <summary>
+    /// Stops a copy of an instance the aggregator fenced off (its commit under <paramref name="epoch"/>
+    /// was refused: the instance was assigned again elsewhere), keeping its state directory as a stop
+    /// without delete_state does. Nothing happens when the instance runs under another epoch by now
+    /// (started again here since), or is already stopping.
+    /// </summary>
+    public async Task StopFencedAsync(string instanceId, ulong epoch)
+    {
+        if (!_instances.TryGetValue(instanceId, out var fenced) || fenced.Spec.Epoch != epoch || fenced.Traffic.Draining)
+        {
+            return;
+        }
+
+        await StopNowAsync(new StopInstance { InstanceId = instanceId, DeleteState = false }, fenced);
     }
 
     private async Task DrainThenStopAsync(InstanceSupervisor draining, StopInstance command, TimeSpan drain)

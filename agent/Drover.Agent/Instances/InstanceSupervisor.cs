@@ -207,6 +207,7 @@ internal sealed partial class InstanceSupervisor
                 StateVersion = StateVersion,
                 Ready = _state == InstanceState.Running && Traffic.Ready,
                 Kind = Spec.Kind,
+                Epoch = Spec.Epoch,
             };
             report.GpuUuids.Add(Spec.GpuUuids);
             return report;

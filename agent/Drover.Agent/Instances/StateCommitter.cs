@@ -155,8 +155,35 @@ internal sealed partial class StateCommitter : BackgroundService, ICommitRequest
         }
     }
 
-    /// <summary>One commit of one instance: no error when committed (or unchanged), else why not.</summary>
+    /// <summary>
+    /// One commit of one instance (<see cref="CommitOnceAsync"/>); a copy the aggregator fences off is
+    /// stopped, off this loop (its state directory is kept), and never retried.
+    /// </summary>
     private async Task<Attempt> CommitAsync(InstanceSupervisor supervisor, CancellationToken cancellationToken)
+    {
+        var attempt = await CommitOnceAsync(supervisor, cancellationToken);
+        if (attempt.FencedEpoch is { } epoch)
+        {
+            _ = StopFencedAsync(supervisor.InstanceId, epoch);
+        }
+
+        return attempt;
+    }
+
+    private async Task StopFencedAsync(string instanceId, ulong epoch)
+    {
+        try
+        {
+            await _instances.StopFencedAsync(instanceId, epoch);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            Log.CommitFailed(_logger, instanceId, $"the fenced copy could not be stopped: {ex.Message}");
+        }
+    }
+
+    /// <summary>One commit of one instance: no error when committed (or unchanged), else why not.</summary>
+    private async Task<Attempt> CommitOnceAsync(InstanceSupervisor supervisor, CancellationToken cancellationToken)
     {
         var gate = supervisor.StateGate;
         await gate.WaitAsync(cancellationToken);
@@ -209,6 +236,14 @@ internal sealed partial class StateCommitter : BackgroundService, ICommitRequest
                 }
 
                 var answer = await ack.Task.WaitAsync(AckTimeout, _time, cancellationToken);
+                if (!answer.Ok && answer.Fenced)
+                {
+                    // This copy was started under an older assignment than the instance's: the state
+                    // is no longer its to commit. No version jump, no retry: the copy stops.
+                    Log.CommitFenced(_logger, supervisor.InstanceId, version, supervisor.Spec.Epoch, answer.Error);
+                    return new Attempt(answer.Error, false, supervisor.Spec.Epoch);
+                }
+
                 if (!answer.Ok)
                 {
                     // A stale version (the aggregator holds a newer one): continue from its number.
@@ -279,6 +314,8 @@ internal sealed partial class StateCommitter : BackgroundService, ICommitRequest
         await using var input = File.OpenRead(archive);
         await foreach (var chunk in SnapshotChunks.ReadAsync(input, supervisor.InstanceId, supervisor.Spec.Function, version, size, sha, _time.GetUtcNow(), cancellationToken))
         {
+            // The epoch the copy was started with: the aggregator fences off a copy whose instance moved on.
+            chunk.Epoch = supervisor.Spec.Epoch;
             var written = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             if (!_outbox.TrySend(new OutgoingMessage(new AgentMessage { StateChunk = chunk }, written)))
             {
@@ -312,10 +349,14 @@ internal sealed partial class StateCommitter : BackgroundService, ICommitRequest
         [LoggerMessage(EventId = 2905, EventName = "StateEntrySkipped", Level = LogLevel.Warning,
             Message = "Instance '{InstanceId}' state: '{Path}' is a {Kind}, which a snapshot cannot carry; it is left out of every commit.")]
         public static partial void EntrySkipped(ILogger logger, string instanceId, string path, string kind);
+
+        [LoggerMessage(EventId = 2906, EventName = "StateCommitFenced", Level = LogLevel.Warning,
+            Message = "The aggregator fenced off this copy of instance '{InstanceId}' (started under epoch {Epoch}) and refused its version {Version}: {Reason}. The copy is stopped, its state directory kept; no retry.")]
+        public static partial void CommitFenced(ILogger logger, string instanceId, ulong version, ulong epoch, string reason);
     }
 
-    /// <summary>How one commit went: no error when committed or unchanged; whether it was refused for size.</summary>
-    private readonly record struct Attempt(string? Error, bool TooLarge)
+    /// <summary>How one commit went: no error when committed or unchanged; whether it was refused for size; the epoch of a copy fenced off.</summary>
+    private readonly record struct Attempt(string? Error, bool TooLarge, ulong? FencedEpoch = null)
     {
         public static readonly Attempt Done = new(null, false);
     }

@@ -1,3 +1,4 @@
+using Drover.Aggregator.State;
 using Drover.Aggregator.Workloads;
 using Drover.Protocol.V1;
 
@@ -5,8 +6,11 @@ namespace Drover.Aggregator.Fleet;
 
 /// <summary>
 /// Every instance the aggregator placed or heard of: its assignment (decided here) and its latest
-/// report (from the node). After an aggregator restart, assignments are rebuilt from the reports of
-/// the nodes that reconnect.
+/// report (from the node). Every assignment carries a fencing epoch that grows each time the
+/// instance is assigned to a node; with an <see cref="IAssignmentStore"/>, assignments are written
+/// to it as they change and loaded from it at start, so a restarted aggregator knows every instance
+/// and its epoch before any node reports (a stale copy reporting first is a stale copy, not the
+/// owner). Instances the store does not know are taken from the reports of the nodes that reconnect.
 /// </summary>
 internal sealed class InstanceTable
 {
@@ -23,11 +27,33 @@ internal sealed class InstanceTable
     /// <summary>Instances stopped and forgotten, by when: their late reports are not taken for new instances.</summary>
     private readonly Dictionary<string, long> _stopping = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
+    private readonly IAssignmentStore? _store;
 
-    public InstanceTable(TimeProvider time)
+    /// <summary>Serialises the writes to <see cref="_store"/>, so they land in the order the table changed.</summary>
+    private readonly Lock _storeGate = new();
+
+    /// <param name="time">The table's clock.</param>
+    /// <param name="store">Where assignments are kept across restarts; loaded here. Null: memory only.</param>
+    public InstanceTable(TimeProvider time, IAssignmentStore? store = null)
     {
         _time = time;
+        _store = store;
+        LoadedAt = time.GetTimestamp();
+        foreach (var loaded in store?.LoadAssignments() ?? [])
+        {
+            _rows[loaded.InstanceId] = new Row(loaded.InstanceId, loaded.Function)
+            {
+                AssignedNodeId = loaded.NodeId,
+                AssignedAt = LoadedAt,
+                Epoch = loaded.Epoch,
+                HomeCluster = loaded.HomeCluster,
+                Loaded = true,
+            };
+        }
     }
+
+    /// <summary>When the table was created (and its assignments loaded), on the table's clock.</summary>
+    public long LoadedAt { get; }
 
     /// <summary>
     /// Raised (outside the table's lock) when an instance becomes ready where it is assigned, or stops
@@ -39,33 +65,68 @@ internal sealed class InstanceTable
     /// Assigns an instance to a node (a new instance, or one moving). A new instance belongs to
     /// <paramref name="homeCluster"/>; a moving one keeps the home it had, so failback knows where it goes back to.
     /// </summary>
-    public void Assign(string instanceId, string function, string nodeId, string? homeCluster = null)
+    /// <returns>The assignment's fencing epoch: one more than the instance had (1 for a new one).</returns>
+    /// <remarks>With a store, the assignment is durable before this returns, so no command carrying the epoch can leave first.</remarks>
+    public long Assign(string instanceId, string function, string nodeId, string? homeCluster = null)
     {
         var wasReady = false;
-        lock (_gate)
+        StoredAssignment stored;
+        lock (_storeGate)
         {
-            _stopping.Remove(instanceId);
-            if (!_rows.TryGetValue(instanceId, out var row))
+            lock (_gate)
             {
-                row = new Row(instanceId, function) { HomeCluster = homeCluster };
-                _rows[instanceId] = row;
+                _stopping.Remove(instanceId);
+                if (!_rows.TryGetValue(instanceId, out var row))
+                {
+                    row = new Row(instanceId, function) { HomeCluster = homeCluster };
+                    _rows[instanceId] = row;
+                }
+
+                wasReady = row.Ready;
+                row.AssignedNodeId = nodeId;
+                row.AssignedAt = _time.GetTimestamp();
+                row.ReportedNodeId = null;
+                row.ReportedAt = null;
+                row.State = "assigned";
+                row.Pid = 0;
+                row.Port = 0;
+                row.Ready = false;
+                row.ReportedGpuUuid = null;
+                row.Epoch++;
+                row.Loaded = false;
+                stored = row.ToStored();
             }
 
-            wasReady = row.Ready;
-            row.AssignedNodeId = nodeId;
-            row.AssignedAt = _time.GetTimestamp();
-            row.ReportedNodeId = null;
-            row.ReportedAt = null;
-            row.State = "assigned";
-            row.Pid = 0;
-            row.Port = 0;
-            row.Ready = false;
-            row.ReportedGpuUuid = null;
+            _store?.SaveAssignment(stored);
         }
 
         if (wasReady)
         {
             ReadinessChanged?.Invoke();
+        }
+
+        return stored.Epoch;
+    }
+
+    /// <summary>The instance's current fencing epoch; 0 when the instance is unknown, or was taken from the report of an agent that does not know epochs.</summary>
+    public long Epoch(string instanceId)
+    {
+        lock (_gate)
+        {
+            return _rows.TryGetValue(instanceId, out var row) ? row.Epoch : 0;
+        }
+    }
+
+    /// <summary>
+    /// The nodes of assignments loaded from the store whose instance has not been assigned again or
+    /// reported from there since: nodes a restarted aggregator waits for (one lease) before it takes
+    /// them for lost.
+    /// </summary>
+    public IReadOnlyCollection<string> AwaitedNodes()
+    {
+        lock (_gate)
+        {
+            return _rows.Values.Where(r => r.Loaded).Select(r => r.AssignedNodeId).ToHashSet(StringComparer.Ordinal);
         }
     }
 
@@ -75,15 +136,26 @@ internal sealed class InstanceTable
     /// </summary>
     public void Record(string nodeId, InstanceReport report)
     {
-        if (RecordLocked(nodeId, report))
+        bool readinessChanged;
+        lock (_storeGate)
+        {
+            readinessChanged = RecordLocked(nodeId, report, out var adopted);
+            if (adopted is not null)
+            {
+                _store?.SaveAssignment(adopted);
+            }
+        }
+
+        if (readinessChanged)
         {
             ReadinessChanged?.Invoke();
         }
     }
 
-    /// <summary><see cref="Record"/> under the lock; true when the instance's readiness changed.</summary>
-    private bool RecordLocked(string nodeId, InstanceReport report)
+    /// <summary><see cref="Record"/> under the lock; true when the instance's readiness changed; <paramref name="adopted"/>, an instance taken from the report.</summary>
+    private bool RecordLocked(string nodeId, InstanceReport report, out StoredAssignment? adopted)
     {
+        adopted = null;
         lock (_gate)
         {
             if (!_rows.TryGetValue(report.InstanceId, out var row) && _stopping.ContainsKey(report.InstanceId))
@@ -108,8 +180,10 @@ internal sealed class InstanceTable
                 }
 
                 var key = report.Kind == WorkloadKind.Service ? WorkloadKeys.ServiceSet(report.Function, report.Version) : report.Function;
-                row = new Row(report.InstanceId, key) { AssignedNodeId = nodeId, AssignedAt = _time.GetTimestamp() };
+                // Its epoch is the one the node says it was started with (0 from an older agent: not fenced).
+                row = new Row(report.InstanceId, key) { AssignedNodeId = nodeId, AssignedAt = _time.GetTimestamp(), Epoch = (long)Math.Min(report.Epoch, long.MaxValue) };
                 _rows[report.InstanceId] = row;
+                adopted = row.ToStored();
             }
 
             if (row.AssignedNodeId != nodeId)
@@ -126,7 +200,15 @@ internal sealed class InstanceTable
                 return false;
             }
 
+            if (report.Epoch > 0 && row.Epoch > 0 && (long)Math.Min(report.Epoch, long.MaxValue) < row.Epoch)
+            {
+                // A copy from before the instance was assigned here again (a failback that has not
+                // reached it yet): it confirms nothing, so the start is sent again until it does.
+                return false;
+            }
+
             var wasReady = row.Ready;
+            row.Loaded = false;
             row.ReportedNodeId = nodeId;
             row.ReportedAt = _time.GetTimestamp();
             row.Version = report.Version;
@@ -220,20 +302,25 @@ internal sealed class InstanceTable
     public void Remove(string instanceId)
     {
         var wasReady = false;
-        lock (_gate)
+        lock (_storeGate)
         {
-            if (_rows.Remove(instanceId, out var removed))
+            lock (_gate)
             {
-                wasReady = removed.Ready;
+                if (_rows.Remove(instanceId, out var removed))
+                {
+                    wasReady = removed.Ready;
+                }
+
+                var now = _time.GetTimestamp();
+                foreach (var expired in _stopping.Where(s => _time.GetElapsedTime(s.Value, now) > StoppingMemory).Select(s => s.Key).ToArray())
+                {
+                    _stopping.Remove(expired);
+                }
+
+                _stopping[instanceId] = now;
             }
 
-            var now = _time.GetTimestamp();
-            foreach (var expired in _stopping.Where(s => _time.GetElapsedTime(s.Value, now) > StoppingMemory).Select(s => s.Key).ToArray())
-            {
-                _stopping.Remove(expired);
-            }
-
-            _stopping[instanceId] = now;
+            _store?.DeleteAssignment(instanceId);
         }
 
         if (wasReady)
@@ -249,7 +336,7 @@ internal sealed class InstanceTable
             return _rows.Values
                 .OrderBy(r => r.Function, StringComparer.Ordinal)
                 .ThenBy(r => r.InstanceId, StringComparer.Ordinal)
-                .Select(r => new InstanceView(r.InstanceId, r.Function, r.AssignedNodeId, r.ReportedNodeId, r.State, r.Version, r.Pid, r.Port, r.Restarts, r.LastExitCode, r.LastSignal, r.Reason, r.CommittedStateVersion, r.AssignedAt, r.ReportedAt, r.Ready, r.HomeCluster, r.ReportedGpuUuid))
+                .Select(r => new InstanceView(r.InstanceId, r.Function, r.AssignedNodeId, r.ReportedNodeId, r.State, r.Version, r.Pid, r.Port, r.Restarts, r.LastExitCode, r.LastSignal, r.Reason, r.CommittedStateVersion, r.AssignedAt, r.ReportedAt, r.Ready, r.HomeCluster, r.ReportedGpuUuid, r.Epoch))
                 .ToArray();
         }
     }
@@ -303,5 +390,13 @@ internal sealed class InstanceTable
 
         /// <summary>The first GPU its node reports it runs on; null before a report or when it has none.</summary>
         public string? ReportedGpuUuid { get; set; }
+
+        /// <summary>The fencing epoch of its assignment: grows with every <see cref="Assign"/>; 0 when unknown.</summary>
+        public long Epoch { get; set; }
+
+        /// <summary>Loaded from the store, and neither assigned again nor reported from its node since.</summary>
+        public bool Loaded { get; set; }
+
+        public StoredAssignment ToStored() => new(InstanceId, Function, AssignedNodeId, Epoch, HomeCluster);
     }
 }

@@ -22,4 +22,5 @@ internal sealed record InstanceView(
     long? ReportedAt,
     bool Ready = false,
     string? HomeCluster = null,
-    string? ReportedGpuUuid = null);
+    string? ReportedGpuUuid = null,
+    long Epoch = 0);

@@ -280,8 +280,10 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
                 return null;
             }
 
+            // A copy started under an older epoch than the instance's is fenced off for good: it stops.
+            var fenced = EpochFence.Check(chunk.InstanceId, _instances.Epoch(chunk.InstanceId), (long)Math.Min(chunk.Epoch, long.MaxValue));
             Log.SnapshotRefused(_logger, nodeId, chunk.InstanceId, chunk.Version, $"the instance is assigned to node '{assigned}'");
-            return new StateAck { InstanceId = chunk.InstanceId, Version = 0, Ok = false, Sha256 = chunk.Sha256, Error = $"instance '{chunk.InstanceId}' is assigned to another node" };
+            return new StateAck { InstanceId = chunk.InstanceId, Version = 0, Ok = false, Sha256 = chunk.Sha256, Error = fenced ?? $"instance '{chunk.InstanceId}' is assigned to another node", Fenced = fenced is not null };
         }
 
         var result = await _snapshots.AcceptChunkAsync(
@@ -295,7 +297,8 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
                 chunk.Sha256,
                 chunk.Data.Memory,
                 nodeId,
-                chunk.TakenAt?.ToDateTimeOffset() ?? DateTimeOffset.MinValue),
+                chunk.TakenAt?.ToDateTimeOffset() ?? DateTimeOffset.MinValue,
+                (long)Math.Min(chunk.Epoch, long.MaxValue)),
             cancellationToken);
         if (result.Outcome == UploadOutcome.Pending)
         {
@@ -318,6 +321,7 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
             Ok = false,
             Sha256 = chunk.Sha256,
             Error = result.Reason ?? "refused",
+            Fenced = result.Outcome == UploadOutcome.Fenced,
         };
     }
 

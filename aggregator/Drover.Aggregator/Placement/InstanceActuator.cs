@@ -78,8 +78,8 @@ internal sealed partial class InstanceActuator
     public string StartNew(Workload workload, string nodeId, string cluster, string reason, CancellationToken cancellationToken, string? gpuUuid = null)
     {
         var instanceId = $"{WorkloadKeys.InstancePrefix(workload.Key)}-{Guid.NewGuid().ToString("N")[..10]}";
-        _instances.Assign(instanceId, workload.Key, nodeId, cluster);
-        var spec = workload.Spec(instanceId);
+        var epoch = _instances.Assign(instanceId, workload.Key, nodeId, cluster);
+        var spec = SpecOf(workload, instanceId, epoch);
         if (gpuUuid is not null)
         {
             spec.GpuUuids.Add(gpuUuid);
@@ -104,11 +104,11 @@ internal sealed partial class InstanceActuator
     /// <summary>Resumes an instance on <paramref name="toNodeId"/> (its node is lost, or it fails back home), from its last committed snapshot.</summary>
     public void Move(Workload workload, string instanceId, string fromNodeId, string toNodeId, string reason, CancellationToken cancellationToken)
     {
-        _instances.Assign(instanceId, workload.Key, toNodeId);
+        var epoch = _instances.Assign(instanceId, workload.Key, toNodeId);
         _lanes.Post(toNodeId, async () =>
         {
             var connection = _connections.Find(toNodeId);
-            var (sent, restored) = await SendStartWithLatestStateAsync(connection, workload, instanceId, cancellationToken);
+            var (sent, restored) = await SendStartWithLatestStateAsync(connection, SpecOf(workload, instanceId, epoch), cancellationToken);
             Record("move", workload.Key, instanceId, fromNodeId, toNodeId, restored, reason,
                 !sent ? NotReached(toNodeId, connection) : restored is null ? "StartInstance sent (no committed state: starts empty)" : $"StartInstance sent with state version {restored}");
         });
@@ -121,13 +121,14 @@ internal sealed partial class InstanceActuator
         _lanes.Post(nodeId, async () =>
         {
             // A node that never confirmed the instance may not hold its state: send the last snapshot too.
+            var spec = SpecOf(workload, instance.InstanceId, instance.Epoch);
             if (instance.ReportedNodeId is null)
             {
-                await SendStartWithLatestStateAsync(_connections.Find(nodeId), workload, instance.InstanceId, cancellationToken);
+                await SendStartWithLatestStateAsync(_connections.Find(nodeId), spec, cancellationToken);
             }
             else
             {
-                await SendStartAsync(_connections.Find(nodeId), workload.Spec(instance.InstanceId), null, cancellationToken);
+                await SendStartAsync(_connections.Find(nodeId), spec, null, cancellationToken);
             }
         });
     }
@@ -138,7 +139,7 @@ internal sealed partial class InstanceActuator
         foreach (var instance in instances.Where(i => i.Function == workload.Key))
         {
             var nodeId = instance.AssignedNodeId;
-            var spec = workload.Spec(instance.InstanceId);
+            var spec = SpecOf(workload, instance.InstanceId, instance.Epoch);
             _lanes.Post(nodeId, () => SendStartAsync(_connections.Find(nodeId), spec, null, cancellationToken));
         }
     }
@@ -160,17 +161,17 @@ internal sealed partial class InstanceActuator
     /// One stream for the chunks and the start: should the node reconnect half-way, the new stream
     /// must not get a start whose restore chunks went to the old one.
     /// </remarks>
-    private async Task<(bool Sent, ulong? Restored)> SendStartWithLatestStateAsync(AgentConnection? connection, Workload workload, string instanceId, CancellationToken cancellationToken)
+    private async Task<(bool Sent, ulong? Restored)> SendStartWithLatestStateAsync(AgentConnection? connection, InstanceSpec spec, CancellationToken cancellationToken)
     {
         if (connection is null)
         {
             return (false, null);
         }
 
-        await using var latest = await _store.GetLatestAsync(instanceId, cancellationToken);
+        await using var latest = await _store.GetLatestAsync(spec.InstanceId, cancellationToken);
         if (latest is null)
         {
-            return (await SendStartAsync(connection, workload.Spec(instanceId), null, cancellationToken), null);
+            return (await SendStartAsync(connection, spec, null, cancellationToken), null);
         }
 
         var info = latest.Info;
@@ -180,7 +181,15 @@ internal sealed partial class InstanceActuator
             return (false, null);
         }
 
-        return (await SendStartAsync(connection, workload.Spec(instanceId), restore, cancellationToken), restore.Version);
+        return (await SendStartAsync(connection, spec, restore, cancellationToken), restore.Version);
+    }
+
+    /// <summary>The workload's spec for the instance, carrying the fencing epoch of its assignment (0: unknown).</summary>
+    private static InstanceSpec SpecOf(Workload workload, string instanceId, long epoch)
+    {
+        var spec = workload.Spec(instanceId);
+        spec.Epoch = (ulong)Math.Max(epoch, 0);
+        return spec;
     }
 
     private static async Task<bool> SendSnapshotAsync(AgentConnection connection, SnapshotInfo info, Stream content, CancellationToken cancellationToken)

@@ -4,6 +4,7 @@ using Drover.Aggregator.Fleet;
 using Drover.Aggregator.Functions;
 using Drover.Aggregator.Services;
 using Drover.Decisions.Health;
+using Drover.Decisions.Liveness;
 using Drover.Decisions.Placement;
 using Drover.Decisions.Scaling;
 using Drover.Gateway;
@@ -65,6 +66,25 @@ internal sealed partial class InstanceReconciler : BackgroundService
         _logger = logger;
     }
 
+    /// <summary>
+    /// The nodes a restarted aggregator still waits for: those of assignments loaded from the store
+    /// (<paramref name="loadedNodes"/>) that the node table does not know (<paramref name="knownNodes"/>),
+    /// while less than one <paramref name="lease"/> has passed since the load; none after that (they
+    /// are then as good as lost, and their instances resume elsewhere).
+    /// </summary>
+    public static HashSet<string> AwaitedNodes(IReadOnlyCollection<string> loadedNodes, IEnumerable<string> knownNodes, TimeSpan sinceLoad, TimeSpan lease)
+    {
+        var awaited = new HashSet<string>(StringComparer.Ordinal);
+        if (sinceLoad >= lease)
+        {
+            return awaited;
+        }
+
+        awaited.UnionWith(loadedNodes);
+        awaited.ExceptWith(knownNodes);
+        return awaited;
+    }
+
     /// <summary>How many instances the last pass wanted for an autoscaled function; null for others and before the first pass.</summary>
     public int? DesiredInstances(string function) => _desired.TryGetValue(function, out var desired) ? desired : null;
 
@@ -90,6 +110,17 @@ internal sealed partial class InstanceReconciler : BackgroundService
         var definitions = _functions.All;
         var autoscaled = definitions.Where(f => f.Autoscaled).ToArray();
         var live = nodes.Where(n => n.Survival != NodeSurvival.Lost).Select(n => n.NodeId).ToHashSet(StringComparer.Ordinal);
+
+        // After a restart, the nodes of the assignments loaded from the store that have not reconnected
+        // yet get one lease to do so, as if they had been seen at start: neither lost nor a target.
+        var awaited = AwaitedNodes(
+            _instances.AwaitedNodes(),
+            nodes.Select(n => n.NodeId),
+            _time.GetElapsedTime(_instances.LoadedAt),
+            NodeLiveness.Lease(_options.HeartbeatInterval, _options.MissedHeartbeats));
+        live.UnionWith(awaited);
+        var homeOf = instances.Where(i => awaited.Contains(i.AssignedNodeId)).GroupBy(i => i.AssignedNodeId, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Select(i => i.HomeCluster).FirstOrDefault(h => h is not null) ?? "", StringComparer.Ordinal);
         var autoscaledNames = autoscaled.Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
         var placed = instances.Where(i => !autoscaledNames.Contains(i.Function) || live.Contains(i.AssignedNodeId)).ToArray();
         var placedCount = placed.CountBy(i => i.Function, StringComparer.Ordinal).ToDictionary(StringComparer.Ordinal);
@@ -98,7 +129,9 @@ internal sealed partial class InstanceReconciler : BackgroundService
             .Concat(_services.Workloads())
             .ToDictionary(w => w.Key, StringComparer.Ordinal);
         var snapshot = new PlacementSnapshot(
-            nodes.Select(n => new PlacementNode(n.NodeId, n.Identity.Cluster, n.Identity.ServerNumber, n.Survives(_options), n.Survival == NodeSurvival.Lost)).ToArray(),
+            nodes.Select(n => new PlacementNode(n.NodeId, n.Identity.Cluster, n.Identity.ServerNumber, n.Survives(_options), n.Survival == NodeSurvival.Lost))
+                .Concat(awaited.Order(StringComparer.Ordinal).Select(id => new PlacementNode(id, homeOf.GetValueOrDefault(id, ""), 0, Survives: false, Lost: false)))
+                .ToArray(),
             functions.Values.Select(w => new PlacementFunction(w.Key, w.Instances)).ToArray(),
             placed.Where(i => functions.ContainsKey(i.Function)).Select(i => new PlacementInstance(i.InstanceId, i.Function, i.AssignedNodeId, i.HomeCluster)).ToArray(),
             Backups(_health.Current));

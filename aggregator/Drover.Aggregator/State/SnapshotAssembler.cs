@@ -22,6 +22,9 @@ namespace Drover.Aggregator.State;
 /// and declare at most <see cref="MaxUploadBytesPerNode"/> bytes in them (each upload's total size,
 /// reserved at chunk 0), so one busy or misbehaving agent cannot take every slot and the disk from
 /// the others; its next upload is refused with the reason, and it retries later.</para>
+/// <para>Fencing: given the instances' current epochs, an upload from a copy started under an older
+/// epoch (<see cref="EpochFence"/>) is refused as <see cref="UploadOutcome.Fenced"/>, at its chunk 0
+/// and again just before the store commits it (the instance may have moved in between).</para>
 /// </remarks>
 internal sealed partial class SnapshotAssembler : IDisposable
 {
@@ -40,6 +43,7 @@ internal sealed partial class SnapshotAssembler : IDisposable
     private readonly string _incoming;
     private readonly object _gate = new();
     private readonly Dictionary<(string InstanceId, long Version), SnapshotUpload> _uploads = [];
+    private readonly Func<string, long>? _currentEpoch;
 
     /// <param name="store">Where whole, verified snapshots are committed.</param>
     /// <param name="dataDirectory">The aggregator's data directory; uploads go to its <c>incoming/</c>.</param>
@@ -50,6 +54,7 @@ internal sealed partial class SnapshotAssembler : IDisposable
     /// <param name="idleTimeout">How long an upload may go without a chunk before <see cref="PruneStale"/> discards it; 60 s when null.</param>
     /// <param name="maxUploadsPerNode">How many uploads one source node may have in progress at once.</param>
     /// <param name="maxUploadBytesPerNode">How many bytes one source node's uploads in progress may declare together.</param>
+    /// <param name="currentEpoch">An instance's current fencing epoch (0: unknown); null: no fencing.</param>
     public SnapshotAssembler(
         IStateStore store,
         string dataDirectory,
@@ -59,7 +64,8 @@ internal sealed partial class SnapshotAssembler : IDisposable
         int maxConcurrentUploads = DefaultMaxConcurrentUploads,
         TimeSpan? idleTimeout = null,
         int maxUploadsPerNode = DefaultMaxUploadsPerNode,
-        long maxUploadBytesPerNode = DefaultMaxUploadBytesPerNode)
+        long maxUploadBytesPerNode = DefaultMaxUploadBytesPerNode,
+        Func<string, long>? currentEpoch = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxUploadsPerNode, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxUploadBytesPerNode, 0);
@@ -71,6 +77,7 @@ internal sealed partial class SnapshotAssembler : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(IdleTimeout, TimeSpan.Zero, nameof(idleTimeout));
 
         _store = store;
+        _currentEpoch = currentEpoch;
         _time = time;
         _logger = logger;
         MaxSnapshotBytes = maxSnapshotBytes;
@@ -128,6 +135,17 @@ internal sealed partial class SnapshotAssembler : IDisposable
             }
 
             return Refuse(chunk, invalid);
+        }
+
+        if (chunk.ChunkIndex == 0 && Fence(chunk) is { } fenced)
+        {
+            var discarded = Remove(key);
+            if (discarded is not null)
+            {
+                Abandon(discarded);
+            }
+
+            return fenced;
         }
 
         var upload = chunk.ChunkIndex == 0 ? Start(chunk, out var refusal) : Find(chunk, out refusal);
@@ -263,6 +281,11 @@ internal sealed partial class SnapshotAssembler : IDisposable
         if (!string.Equals(actual, upload.Sha256Hex, StringComparison.Ordinal))
         {
             return Refuse(chunk, $"the {upload.Received} bytes received for version {chunk.Version} of instance '{chunk.InstanceId}' hash to sha256 {actual}, not the declared {upload.Sha256Hex}");
+        }
+
+        if (Fence(chunk) is { } fenced)
+        {
+            return fenced;
         }
 
         var info = new SnapshotInfo(
@@ -421,6 +444,24 @@ internal sealed partial class SnapshotAssembler : IDisposable
         }
     }
 
+    /// <summary>The refusal of a chunk from a fenced-off copy (<see cref="EpochFence"/>), or null.</summary>
+    private UploadResult? Fence(SnapshotChunk chunk)
+    {
+        if (_currentEpoch is null || chunk.Epoch <= 0)
+        {
+            return null;
+        }
+
+        var current = _currentEpoch(chunk.InstanceId);
+        if (EpochFence.Check(chunk.InstanceId, current, chunk.Epoch) is not { } reason)
+        {
+            return null;
+        }
+
+        Log.UploadFenced(_logger, chunk.InstanceId, chunk.Version, chunk.SourceNodeId, chunk.Epoch, current);
+        return UploadResult.Fenced(reason);
+    }
+
     private UploadResult Refuse(SnapshotChunk chunk, string reason)
     {
         Log.ChunkRefused(_logger, chunk.InstanceId, chunk.Version, chunk.ChunkIndex, chunk.SourceNodeId, reason);
@@ -482,5 +523,9 @@ internal sealed partial class SnapshotAssembler : IDisposable
         [LoggerMessage(EventId = 1327, EventName = "SnapshotUploadFailed", Level = LogLevel.Error,
             Message = "Could not store the upload of version {Version} of instance '{InstanceId}' from node '{SourceNodeId}'; the upload is discarded.")]
         public static partial void UploadFailed(ILogger logger, Exception exception, string instanceId, long version, string sourceNodeId);
+
+        [LoggerMessage(EventId = 1328, EventName = "SnapshotUploadFenced", Level = LogLevel.Warning,
+            Message = "Refused version {Version} of instance '{InstanceId}' from node '{SourceNodeId}' as fenced: that copy was started under epoch {Epoch}, and the instance is at epoch {CurrentEpoch} now. The copy is told to stop; the stored state is unchanged.")]
+        public static partial void UploadFenced(ILogger logger, string instanceId, long version, string sourceNodeId, long epoch, long currentEpoch);
     }
 }

@@ -10,7 +10,9 @@ namespace Drover.Aggregator.State;
 /// One row per kept snapshot in <c>snapshots</c>, its archive in <c>snapshot_content</c> under the
 /// same id (so listing versions never reads through the archives' overflow pages). WAL mode with
 /// <c>synchronous=FULL</c>: the WAL is synced at every commit, so a commit acknowledged to an agent
-/// survives a power cut (NORMAL would only survive a crash of the process).
+/// survives a power cut (NORMAL would only survive a crash of the process). The instance
+/// assignments with their fencing epochs are kept in <c>assignments</c>, one row per instance
+/// (<see cref="IAssignmentStore"/>), written with the same care.
 /// </summary>
 /// <remarks>
 /// Concurrency: a connection per operation (pooled by Microsoft.Data.Sqlite), and one writer at a
@@ -22,13 +24,14 @@ namespace Drover.Aggregator.State;
 /// assembler hands over its temporary file), never a network stream.
 /// The busy timeout remains for other processes that open the file (the sqlite3 shell, a backup).
 /// </remarks>
-internal sealed partial class SqliteStateStore : IStateStore, IDisposable
+internal sealed partial class SqliteStateStore : IStateStore, IAssignmentStore, IDisposable
 {
     public const string FileName = "state.db";
     public const int DefaultKeepVersions = 3;
 
     /// <summary>The schema this code reads and writes; kept in the <c>schema_version</c> table.</summary>
-    public const int SchemaVersion = 1;
+    /// <remarks>1: snapshots; 2: and assignments (migrated from 1 by adding the table).</remarks>
+    public const int SchemaVersion = 2;
 
     private const int BusyTimeoutMs = 10_000;
 
@@ -37,6 +40,16 @@ internal sealed partial class SqliteStateStore : IStateStore, IDisposable
     private const long WalSizeLimitBytes = 64L * 1024 * 1024;
 
     private const int CopyBufferBytes = 128 * 1024;
+
+    private const string AssignmentsTable = """
+        CREATE TABLE assignments (
+            instance_id TEXT PRIMARY KEY,
+            function_name TEXT NOT NULL,
+            node_id TEXT NOT NULL,
+            epoch INTEGER NOT NULL,
+            home_cluster TEXT
+        );
+        """;
 
     private const string InfoColumns =
         "id, instance_id, function_name, version, size_bytes, sha256, source_node_id, taken_at, committed_at";
@@ -213,6 +226,56 @@ internal sealed partial class SqliteStateStore : IStateStore, IDisposable
         }
     }
 
+    public IReadOnlyList<StoredAssignment> LoadAssignments()
+    {
+        using var connection = Open();
+        using var select = connection.CreateCommand();
+        select.CommandText = "SELECT instance_id, function_name, node_id, epoch, home_cluster FROM assignments ORDER BY instance_id";
+        using var reader = select.ExecuteReader();
+        var list = new List<StoredAssignment>();
+        while (reader.Read())
+        {
+            list.Add(new StoredAssignment(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.IsDBNull(4) ? null : reader.GetString(4)));
+        }
+
+        Log.AssignmentsLoaded(_logger, list.Count);
+        return list;
+    }
+
+    public bool SaveAssignment(StoredAssignment assignment)
+    {
+        ArgumentNullException.ThrowIfNull(assignment);
+        ArgumentException.ThrowIfNullOrEmpty(assignment.InstanceId);
+
+        // The epoch guard keeps epochs moving forward even should two writes cross.
+        return WriteAssignment(assignment.InstanceId, command =>
+        {
+            command.CommandText = """
+                INSERT INTO assignments (instance_id, function_name, node_id, epoch, home_cluster)
+                VALUES ($instance, $function, $node, $epoch, $home)
+                ON CONFLICT (instance_id) DO UPDATE SET
+                    function_name = excluded.function_name, node_id = excluded.node_id,
+                    epoch = excluded.epoch, home_cluster = excluded.home_cluster
+                WHERE excluded.epoch >= assignments.epoch;
+                """;
+            command.Parameters.AddWithValue("$instance", assignment.InstanceId);
+            command.Parameters.AddWithValue("$function", assignment.Function);
+            command.Parameters.AddWithValue("$node", assignment.NodeId);
+            command.Parameters.AddWithValue("$epoch", assignment.Epoch);
+            command.Parameters.AddWithValue("$home", (object?)assignment.HomeCluster ?? DBNull.Value);
+        });
+    }
+
+    public bool DeleteAssignment(string instanceId)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(instanceId);
+        return WriteAssignment(instanceId, command =>
+        {
+            command.CommandText = "DELETE FROM assignments WHERE instance_id = $instance";
+            command.Parameters.AddWithValue("$instance", instanceId);
+        });
+    }
+
     public void Dispose()
     {
         // Closes the pooled connections, so the file is really closed (and its WAL checkpointed)
@@ -223,6 +286,32 @@ internal sealed partial class SqliteStateStore : IStateStore, IDisposable
         }
 
         _writer.Dispose();
+    }
+
+    /// <summary>One write of the assignments table, in its own durable transaction; false (logged) when the store failed.</summary>
+    private bool WriteAssignment(string instanceId, Action<SqliteCommand> prepare)
+    {
+        _writer.Wait();
+        try
+        {
+            using var connection = Open();
+            using var transaction = connection.BeginTransaction(deferred: false);
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            prepare(command);
+            command.ExecuteNonQuery();
+            transaction.Commit();
+            return true;
+        }
+        catch (SqliteException ex)
+        {
+            Log.AssignmentWriteFailed(_logger, ex, instanceId);
+            return false;
+        }
+        finally
+        {
+            _writer.Release();
+        }
     }
 
     private void CreateSchema()
@@ -267,6 +356,7 @@ internal sealed partial class SqliteStateStore : IStateStore, IDisposable
                     id INTEGER PRIMARY KEY,
                     content BLOB NOT NULL
                 );
+                {AssignmentsTable}
                 INSERT INTO schema_version (version) VALUES ({SchemaVersion});
                 """;
             command.ExecuteNonQuery();
@@ -274,11 +364,21 @@ internal sealed partial class SqliteStateStore : IStateStore, IDisposable
         else
         {
             var version = Convert.ToInt64(found, CultureInfo.InvariantCulture);
-            if (version != SchemaVersion)
+            if (version > SchemaVersion)
             {
-                // Later schema versions migrate here, step by step, in this transaction.
                 throw new InvalidOperationException(
                     $"'{DatabasePath}' has state schema version {version}; this aggregator reads schema version {SchemaVersion}. Was it written by a newer aggregator?");
+            }
+
+            // Older schema versions migrate here, step by step, in this transaction.
+            if (version < 2)
+            {
+                command.CommandText = $"""
+                    {AssignmentsTable}
+                    UPDATE schema_version SET version = 2;
+                    """;
+                command.ExecuteNonQuery();
+                Log.Migrated(_logger, DatabasePath, version, 2);
             }
         }
 
@@ -517,5 +617,17 @@ internal sealed partial class SqliteStateStore : IStateStore, IDisposable
         [LoggerMessage(EventId = 1306, EventName = "InstanceStateDeleted", Level = LogLevel.Information,
             Message = "Deleted the {Count} kept snapshots of instance '{InstanceId}'.")]
         public static partial void InstanceDeleted(ILogger logger, string instanceId, int count);
+
+        [LoggerMessage(EventId = 1309, EventName = "StateStoreMigrated", Level = LogLevel.Information,
+            Message = "State store '{Path}' migrated from schema version {From} to {To}.")]
+        public static partial void Migrated(ILogger logger, string path, long from, int to);
+
+        [LoggerMessage(EventId = 1310, EventName = "AssignmentsLoaded", Level = LogLevel.Information,
+            Message = "Loaded {Count} instance assignments (with their fencing epochs) from the state store.")]
+        public static partial void AssignmentsLoaded(ILogger logger, int count);
+
+        [LoggerMessage(EventId = 1311, EventName = "AssignmentWriteFailed", Level = LogLevel.Error,
+            Message = "Could not write the assignment of instance '{InstanceId}' to the state store; it is kept in memory only, and its fencing epoch would not survive a restart.")]
+        public static partial void AssignmentWriteFailed(ILogger logger, Exception exception, string instanceId);
     }
 }

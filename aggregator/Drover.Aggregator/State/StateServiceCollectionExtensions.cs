@@ -10,7 +10,8 @@ internal static class StateServiceCollectionExtensions
     /// <summary>
     /// Adds the SQLite <see cref="IStateStore"/> in <paramref name="dataDirectory"/>, the
     /// <see cref="SnapshotAssembler"/> (256 MiB, 64 uploads, 60 s idle), the
-    /// <see cref="SnapshotUploadPruner"/> and the <see cref="StatePruner"/>. The versions kept, the
+    /// <see cref="SnapshotUploadPruner"/> and the <see cref="StatePruner"/>, and the store as the
+    /// <see cref="IAssignmentStore"/> the <see cref="InstanceTable"/> keeps its assignments in. The versions kept, the
     /// per-node upload limits and the grace of forgotten instances' state come from the registered
     /// <see cref="AggregatorOptions"/> (their defaults when none is). Needs a <see cref="TimeProvider"/>
     /// and an <see cref="InstanceTable"/> registered. The store opens when the pruner is created at host
@@ -29,7 +30,10 @@ internal static class StateServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<SnapshotAssembler>>(),
             maxUploadsPerNode: OptionsOf(sp).UploadsPerNode,
-            maxUploadBytesPerNode: OptionsOf(sp).UploadBytesPerNode));
+            maxUploadBytesPerNode: OptionsOf(sp).UploadBytesPerNode,
+            currentEpoch: sp.GetRequiredService<InstanceTable>().Epoch));
+        services.TryAddSingleton<IAssignmentStore>(sp => sp.GetRequiredService<IStateStore>() as IAssignmentStore
+            ?? throw new InvalidOperationException("the registered state store does not keep assignments (IAssignmentStore)"));
         services.AddHostedService<SnapshotUploadPruner>();
         services.AddHostedService(sp => new StatePruner(
             sp.GetRequiredService<IStateStore>(),

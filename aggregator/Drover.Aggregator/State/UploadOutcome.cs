@@ -17,4 +17,11 @@ internal enum UploadOutcome
     /// is discarded; nothing became current. The agent may start the upload again from chunk 0.
     /// </summary>
     Refused,
+
+    /// <summary>
+    /// Refused because the copy that sent it is fenced off (<see cref="EpochFence"/>): it was started
+    /// under an older assignment than the instance's current one. Nothing became current, and the
+    /// agent must not retry: it stops that copy.
+    /// </summary>
+    Fenced,
 }

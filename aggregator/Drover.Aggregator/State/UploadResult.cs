@@ -16,4 +16,6 @@ internal sealed record UploadResult(UploadOutcome Outcome, SnapshotInfo? Info, s
     public static UploadResult AlreadyCommitted(SnapshotInfo info) => new(UploadOutcome.AlreadyCommitted, info, null);
 
     public static UploadResult Refused(string reason) => new(UploadOutcome.Refused, null, reason);
+
+    public static UploadResult Fenced(string reason) => new(UploadOutcome.Fenced, null, reason);
 }

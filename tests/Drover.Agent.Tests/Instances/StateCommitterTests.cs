@@ -100,6 +100,55 @@ public sealed class StateCommitterTests : IAsyncLifetime
         Assert.Contains("'app.sock' is a Socket", warning.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task CommitNowAsync_FencedAck_CopyStoppedStateKeptNoVersionJump()
+    {
+        var supervisor = await StartAsync(epoch: 3);
+        File.WriteAllText(Path.Combine(supervisor.Directory.StatePath, "count"), "1");
+        _link.Connect();
+
+        var commit = _committer.CommitNowAsync("i-1", CancellationToken.None);
+        var chunks = await TakeChunksAsync();
+        _committer.Acknowledge(new StateAck { InstanceId = "i-1", Version = 7, Sha256 = chunks[0].Sha256, Ok = false, Fenced = true, Error = "fenced: epoch 4 now" });
+        var outcome = await commit.WaitAsync(Bound);
+
+        Assert.All(chunks, c => Assert.Equal(3UL, c.Epoch));
+        Assert.False(outcome.Ok);
+        Assert.Equal("fenced: epoch 4 now", outcome.Error);
+        Assert.Equal(0UL, supervisor.StateVersion);
+        Assert.Single(_logger.Entries, e => e.EventId == 2906);
+        await WaitUntilAsync(() => _instances.Find("i-1") is null);
+        Assert.True(File.Exists(Path.Combine(supervisor.Directory.StatePath, "count")));
+    }
+
+    [Fact]
+    public async Task StartAsync_WithEpoch_KeptInTheSpecOnDiskAndReported()
+    {
+        var supervisor = await StartAsync(epoch: 5);
+
+        // What a restarted agent resumes the instance from.
+        Assert.Equal(5UL, new InstanceDirectory(InstanceManager.InstancesRoot(new AgentOptions { StateDirectory = _root }), "i-1").ReadSpec().Epoch);
+        Assert.Equal(5UL, supervisor.Report().Epoch);
+    }
+
+    [Fact]
+    public async Task CommitNowAsync_StaleVersionAckNotFenced_InstanceKeepsRunningFromTheStoredVersion()
+    {
+        var supervisor = await StartAsync(epoch: 3);
+        File.WriteAllText(Path.Combine(supervisor.Directory.StatePath, "count"), "1");
+        _link.Connect();
+
+        var commit = _committer.CommitNowAsync("i-1", CancellationToken.None);
+        var chunks = await TakeChunksAsync();
+        _committer.Acknowledge(new StateAck { InstanceId = "i-1", Version = 7, Sha256 = chunks[0].Sha256, Ok = false, Error = "not newer" });
+        var outcome = await commit.WaitAsync(Bound);
+
+        Assert.False(outcome.Ok);
+        Assert.Equal(7UL, supervisor.StateVersion);
+        Assert.Same(supervisor, _instances.Find("i-1"));
+        Assert.DoesNotContain(_logger.Entries, e => e.EventId == 2906);
+    }
+
     [Theory]
     [InlineData(10, false, false, 10)]
     [InlineData(10, true, false, 2)]
@@ -114,7 +163,7 @@ public sealed class StateCommitterTests : IAsyncLifetime
             StateCommitter.NextCommitDelay(TimeSpan.FromSeconds(intervalSeconds), failed, tooLarge));
     }
 
-    private async Task<InstanceSupervisor> StartAsync()
+    private async Task<InstanceSupervisor> StartAsync(ulong epoch = 0)
     {
         var spec = new InstanceSpec
         {
@@ -122,6 +171,7 @@ public sealed class StateCommitterTests : IAsyncLifetime
             Function = "f",
             Version = "v1",
             Process = new ProcessRuntime { Command = "/bin/sh", Args = { "-c", "exec sleep 1000" } },
+            Epoch = epoch,
         };
         Assert.Null(await _instances.StartAsync(new StartInstance { Spec = spec }));
         var supervisor = _instances.Find("i-1")!;
@@ -151,6 +201,18 @@ public sealed class StateCommitterTests : IAsyncLifetime
         }
 
         return (outcome, names);
+    }
+
+    /// <summary>Takes one whole snapshot's chunks off the link, as the stream would.</summary>
+    private async Task<List<StateChunk>> TakeChunksAsync()
+    {
+        var chunks = new List<StateChunk>();
+        await WaitUntilAsync(() =>
+        {
+            chunks.AddRange(_link.Drain().Where(m => m.KindCase == AgentMessage.KindOneofCase.StateChunk).Select(m => m.StateChunk));
+            return chunks.Count > 0 && chunks.Count == chunks[0].Count;
+        });
+        return chunks;
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition)

@@ -75,7 +75,7 @@ public sealed class AgentLinkEventsTests : IAsyncLifetime
     };
 
     /// <summary>One agent's stream: Hello sent and Welcome read.</summary>
-    private sealed class Agent : IAsyncDisposable
+    internal sealed class Agent : IAsyncDisposable
     {
         private readonly GrpcChannel _channel;
         private readonly AsyncDuplexStreamingCall<AgentMessage, AggregatorMessage> _call;
@@ -114,6 +114,20 @@ public sealed class AgentLinkEventsTests : IAsyncLifetime
             }
 
             return received;
+        }
+
+        /// <summary>The next message of <paramref name="kind"/>, skipping the others (probes, commands).</summary>
+        public async Task<AggregatorMessage> ReceiveAsync(AggregatorMessage.KindOneofCase kind)
+        {
+            while (await _call.ResponseStream.MoveNext().WaitAsync(Timeout))
+            {
+                if (_call.ResponseStream.Current.KindCase == kind)
+                {
+                    return _call.ResponseStream.Current;
+                }
+            }
+
+            throw new InvalidOperationException($"the stream ended before a {kind}");
         }
 
         public async ValueTask DisposeAsync()

@@ -70,6 +70,48 @@ public sealed class InstanceActuatorTests : IDisposable
         return starts;
     }
 
+    private static List<(string Node, ulong Epoch)> EpochsIn(params AgentConnection[] connections)
+    {
+        var sent = new List<(string, ulong)>();
+        foreach (var connection in connections)
+        {
+            while (connection.Outbox.TryRead(out var message))
+            {
+                if (message.Command?.StartInstance is { } start)
+                {
+                    sent.Add((connection.NodeId, start.Spec.Epoch));
+                }
+            }
+        }
+
+        return sent;
+    }
+
+    [Fact]
+    public async Task StartNewMoveResend_EachStart_CarriesTheAssignmentsEpoch()
+    {
+        var a = Connect("a");
+        var b = Connect("b");
+
+        var id = _actuator.StartNew(_counter, "a", "c1", "every node", CancellationToken.None);
+        await _actuator.IdleAsync().WaitAsync(Timeout);
+        var placed = EpochsIn(a, b);
+        _actuator.Move(_counter, id, "a", "b", "node lost", CancellationToken.None);
+        await _actuator.IdleAsync().WaitAsync(Timeout);
+        var moved = EpochsIn(a, b);
+        _actuator.Resend(_counter, _instances.Snapshot().Single(i => i.InstanceId == id), CancellationToken.None);
+        await _actuator.IdleAsync().WaitAsync(Timeout);
+        var resent = EpochsIn(a, b);
+        _actuator.Move(_counter, id, "b", "a", "failback", CancellationToken.None);
+        await _actuator.IdleAsync().WaitAsync(Timeout);
+        var back = EpochsIn(a, b);
+
+        Assert.Equal([("a", 1UL)], placed);
+        Assert.Equal([("b", 2UL)], moved);
+        Assert.Equal([("b", 2UL)], resent); // a repeat is the same assignment: same epoch
+        Assert.Equal([("a", 3UL)], back);
+    }
+
     [Fact]
     public void StartNew_OneNodeNotReading_AnotherNodesStartIsQueuedAtOnce()
     {

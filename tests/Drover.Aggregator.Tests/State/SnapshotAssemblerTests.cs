@@ -50,6 +50,65 @@ public sealed class SnapshotAssemblerTests : IDisposable
         return latest is null ? null : await Snapshots.ReadAllAsync(latest.Content);
     }
 
+    [Theory]
+    [InlineData(0, 0, false)] // neither side knows epochs: as before
+    [InlineData(3, 0, false)] // an older agent: not fenced
+    [InlineData(0, 2, false)] // an instance taken from an older agent's report
+    [InlineData(3, 3, false)]
+    [InlineData(3, 4, false)] // newer than the aggregator knows: not older
+    [InlineData(3, 2, true)]
+    [InlineData(3, 1, true)]
+    public async Task AcceptChunkAsync_ChunkEpochAgainstCurrent_CommittedOrFencedWithLatestUnchanged(long current, long sent, bool fenced)
+    {
+        var expected = fenced ? UploadOutcome.Fenced : UploadOutcome.Committed;
+        using var assembler = new SnapshotAssembler(_store, _directory.Path, _time, NullLogger<SnapshotAssembler>.Instance, currentEpoch: id => id == "fn-a-1" ? current : 0);
+        var first = Snapshots.Bytes(1000, seed: 1);
+        var newer = Snapshots.Bytes(50_000, seed: 2);
+        Assert.Equal(UploadOutcome.Committed, (await assembler.AcceptChunkAsync(Assert.Single(Snapshots.Chunks("fn-a-1", 1, first, ChunkSize, epoch: current)), CancellationToken.None)).Outcome);
+
+        var results = new List<UploadResult>();
+        foreach (var chunk in Snapshots.Chunks("fn-a-1", 2, newer, ChunkSize, epoch: sent))
+        {
+            // The first answer that is not Pending is the one acknowledged to the agent.
+            results.Add(await assembler.AcceptChunkAsync(chunk, CancellationToken.None));
+            if (results[^1].Outcome != UploadOutcome.Pending)
+            {
+                break;
+            }
+        }
+
+        Assert.Equal(expected, results[^1].Outcome);
+        Assert.Equal(expected == UploadOutcome.Committed ? newer : first, await LatestBytesAsync("fn-a-1"));
+        if (expected == UploadOutcome.Fenced)
+        {
+            // Refused at chunk 0: nothing was written to disk for it, and the agent is told why.
+            Assert.Single(results);
+            Assert.Contains($"epoch {sent}", results[0].Reason, StringComparison.Ordinal);
+            Assert.Empty(Directory.EnumerateFiles(Incoming));
+        }
+    }
+
+    [Fact]
+    public async Task AcceptChunkAsync_InstanceMovedDuringUpload_FencedBeforeTheCommit()
+    {
+        long current = 1;
+        using var assembler = new SnapshotAssembler(_store, _directory.Path, _time, NullLogger<SnapshotAssembler>.Instance, currentEpoch: _ => current);
+        var chunks = Snapshots.Chunks("fn-a-1", 1, Snapshots.Bytes(40_000, seed: 1), ChunkSize, epoch: 1);
+
+        var first = await assembler.AcceptChunkAsync(chunks[0], CancellationToken.None);
+        current = 2;
+        var rest = new List<UploadResult>();
+        foreach (var chunk in chunks.Skip(1))
+        {
+            rest.Add(await assembler.AcceptChunkAsync(chunk, CancellationToken.None));
+        }
+
+        Assert.Equal(UploadOutcome.Pending, first.Outcome);
+        Assert.Equal(UploadOutcome.Fenced, rest[^1].Outcome);
+        Assert.Null(await LatestBytesAsync("fn-a-1"));
+        Assert.Equal(0, assembler.ActiveUploads);
+    }
+
     [Fact]
     public async Task AcceptChunkAsync_ChunksInOrder_CommitsWholeSnapshot()
     {

@@ -30,7 +30,7 @@ internal static class Snapshots
         CommittedAt);
 
     /// <summary>Splits an archive into the chunks of one upload.</summary>
-    public static List<SnapshotChunk> Chunks(string instanceId, long version, byte[] bytes, int chunkSize, string? sha256 = null)
+    public static List<SnapshotChunk> Chunks(string instanceId, long version, byte[] bytes, int chunkSize, string? sha256 = null, long epoch = 0)
     {
         var count = Math.Max(1, (bytes.Length + chunkSize - 1) / chunkSize);
         var chunks = new List<SnapshotChunk>(count);
@@ -38,7 +38,7 @@ internal static class Snapshots
         {
             var start = i * chunkSize;
             var data = bytes.AsMemory(start, Math.Min(chunkSize, bytes.Length - start));
-            chunks.Add(new SnapshotChunk(instanceId, "resize", version, i, count, bytes.Length, sha256 ?? Sha256(bytes), data, "node-1", TakenAt));
+            chunks.Add(new SnapshotChunk(instanceId, "resize", version, i, count, bytes.Length, sha256 ?? Sha256(bytes), data, "node-1", TakenAt, epoch));
         }
 
         return chunks;

@@ -39,6 +39,64 @@ public sealed class SqliteStateStoreTests : IDisposable
     }
 
     [Fact]
+    public void LoadAssignments_AfterReopen_SameAssignmentsWithTheirEpochs()
+    {
+        var store = Open();
+        Assert.True(store.SaveAssignment(new StoredAssignment("fn-b-1", "b", "node-2", 1, "west")));
+        Assert.True(store.SaveAssignment(new StoredAssignment("fn-a-1", "a", "node-1", 1, "east")));
+        Assert.True(store.SaveAssignment(new StoredAssignment("fn-a-1", "a", "node-3", 2, "east")));
+        Assert.True(store.SaveAssignment(new StoredAssignment("fn-c-1", "c", "node-1", 5, null)));
+        Assert.True(store.DeleteAssignment("fn-c-1"));
+        store.Dispose();
+        _stores.Remove(store);
+
+        var loaded = Open().LoadAssignments();
+
+        Assert.Equal(
+            [new StoredAssignment("fn-a-1", "a", "node-3", 2, "east"), new StoredAssignment("fn-b-1", "b", "node-2", 1, "west")],
+            loaded);
+    }
+
+    [Fact]
+    public void SaveAssignment_OlderEpochThanKept_KeepsTheNewer()
+    {
+        var store = Open();
+        store.SaveAssignment(new StoredAssignment("fn-a-1", "a", "node-2", 4, "east"));
+
+        store.SaveAssignment(new StoredAssignment("fn-a-1", "a", "node-1", 3, "east"));
+
+        Assert.Equal([new StoredAssignment("fn-a-1", "a", "node-2", 4, "east")], store.LoadAssignments());
+    }
+
+    [Fact]
+    public async Task Open_SchemaVersion1_MigratedKeepingSnapshotsWithNoAssignments()
+    {
+        var bytes = Snapshots.Bytes(1000, seed: 1);
+        var first = Open();
+        await CommitAsync(first, Snapshots.Info("fn-a-1", 1, bytes), bytes);
+        first.Dispose();
+        _stores.Remove(first);
+        using (var connection = new SqliteConnection($"Data Source={Path.Combine(_directory.Path, SqliteStateStore.FileName)};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "DROP TABLE assignments; UPDATE schema_version SET version = 1;";
+            command.ExecuteNonQuery();
+        }
+
+        var store = Open();
+
+        Assert.Empty(store.LoadAssignments());
+        Assert.True(store.SaveAssignment(new StoredAssignment("fn-a-1", "a", "node-1", 1, null)));
+        Assert.Equal(bytes, await ReadAsync(store, "fn-a-1", 1));
+        using var check = new SqliteConnection($"Data Source={store.DatabasePath};Pooling=False");
+        check.Open();
+        using var version = check.CreateCommand();
+        version.CommandText = "SELECT version FROM schema_version";
+        Assert.Equal(2L, version.ExecuteScalar());
+    }
+
+    [Fact]
     public async Task CommitAsync_NewVersion_ReadsBackSameBytesAndChecksum()
     {
         var store = Open();
