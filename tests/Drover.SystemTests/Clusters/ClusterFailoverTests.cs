@@ -33,6 +33,8 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IAsyncLifet
         StartAgents(("c1", 3), ("c2", 3));
         await _fleet.WaitForAliveCountAsync(6, Timeout);
         await DefineCounterAsync(6);
+        await WaitForHealthAsync("c1", "healthy");
+        await WaitForHealthAsync("c2", "healthy");
 
         await using var load = new GatewayLoad(_fleet.HttpPort, "counter", workers: 4);
         await WaitForTrafficAsync(load, load.Now, ["c1", "c2"]);
@@ -102,16 +104,17 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IAsyncLifet
         await _fleet.WaitForAliveCountAsync(3, Timeout);
         await DefineCounterAsync(3);
 
+        // New clusters recover for the failback hysteresis first (fail-open meanwhile): count from the
+        // moment the decision gives the weights' shares.
         await using var load = new GatewayLoad(_fleet.HttpPort, "counter", workers: 6);
+        await WaitForSharesAsync(("c1", 1 / 6.0), ("c2", 2 / 6.0), ("c3", 3 / 6.0));
         var healthyFrom = load.Now;
-        await AssertSharesAsync(("c1", 1 / 6.0), ("c2", 2 / 6.0), ("c3", 3 / 6.0));
         await WaitForCountAsync(load, healthyFrom, 600);
         AssertServedInOrder(load.ClustersSince(healthyFrom), "c1", "c2", "c3");
 
         _fleet.AgentProcesses("c1-1").Kill();
-        await WaitForHealthAsync("c1", "unhealthy");
+        await WaitForSharesAsync(("c1", 0), ("c2", 0.4), ("c3", 0.6));
         var failedFrom = load.Now;
-        await AssertSharesAsync(("c1", 0), ("c2", 0.4), ("c3", 0.6));
         await WaitForCountAsync(load, failedFrom, 600);
         var afterFailure = load.ClustersSince(failedFrom);
         Assert.False(afterFailure.ContainsKey("c1"), $"c1 answered after it was unhealthy: {Show(afterFailure)}");
@@ -179,18 +182,21 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IAsyncLifet
             () => Task.FromResult(load.Describe()));
 
     /// <summary>
-    /// The shares the health decision gave, exactly (rounded as the API rounds them). How the gateway
-    /// spreads requests by those shares is RouteChoiceTests' to pin on a seeded random source; through
-    /// real processes on a loaded machine, retries and timing skew a sample, so only its order is checked.
+    /// Waits until the health decision gives exactly these shares (rounded as the API rounds them). How
+    /// the gateway spreads requests by those shares is RouteChoiceTests' to pin on a seeded random
+    /// source; through real processes on a loaded machine, retries and timing skew a sample, so only
+    /// its order is checked.
     /// </summary>
-    private async Task AssertSharesAsync(params (string Cluster, double Share)[] expected)
-    {
-        var clusters = await ClustersAsync();
-        foreach (var (cluster, share) in expected)
-        {
-            Assert.Equal(Math.Round(share, 4), clusters[cluster].GetProperty("trafficShare").GetDouble(), precision: 6);
-        }
-    }
+    private Task WaitForSharesAsync(params (string Cluster, double Share)[] expected)
+        => Fleet.WaitUntilAsync(
+            async () =>
+            {
+                var clusters = await ClustersAsync();
+                return expected.All(e => clusters.TryGetValue(e.Cluster, out var c) && Math.Abs(c.GetProperty("trafficShare").GetDouble() - Math.Round(e.Share, 4)) < 1e-6);
+            },
+            Timeout,
+            $"the shares {string.Join(", ", expected.Select(e => $"{e.Cluster} {Math.Round(e.Share, 4)}"))}",
+            async () => string.Join(", ", (await ClustersAsync()).Select(c => $"{c.Key} {c.Value.GetProperty("health").GetString()} {c.Value.GetProperty("trafficShare").GetDouble()}")));
 
     /// <summary>Every cluster named served requests, each more than the one before it (the weights' order).</summary>
     private void AssertServedInOrder(Dictionary<string, int> counts, params string[] ascending)
