@@ -45,6 +45,15 @@ internal sealed class AggregatorOptions
     public int LinkSendTimeoutMs { get; set; } = 5000;
 
     /// <summary>
+    /// After a restart, how long the nodes of the assignments loaded from the store have to reconnect
+    /// before they count as lost and their instances resume elsewhere (at least one lease). An agent
+    /// retries with backoff of up to <c>reconnectMaxBackoffMs</c> (10 s by default), and it may have
+    /// backed off through several failed tries while the aggregator was down: the default leaves room
+    /// for the longest backoff and a lease.
+    /// </summary>
+    public int RestartGraceMs { get; set; } = 15_000;
+
+    /// <summary>
     /// How long the link port's HTTP/2 connections may receive nothing before Kestrel pings the peer
     /// (<c>Limits.Http2.KeepAlivePingDelay</c>). With <see cref="LinkKeepAlivePingTimeoutMs"/> it bounds
     /// how long a half-open agent connection (a host gone without a FIN) holds its stream: the
@@ -153,6 +162,8 @@ internal sealed class AggregatorOptions
     public TimeSpan ProbeTimeout => TimeSpan.FromMilliseconds(ProbeTimeoutMs);
 
     public TimeSpan LinkSendTimeout => TimeSpan.FromMilliseconds(LinkSendTimeoutMs);
+
+    public TimeSpan RestartGrace => TimeSpan.FromMilliseconds(RestartGraceMs);
 
     public TimeSpan DeletedStateGrace => TimeSpan.FromSeconds(DeletedStateGraceSeconds);
 

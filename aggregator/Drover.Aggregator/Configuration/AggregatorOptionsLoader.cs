@@ -56,6 +56,7 @@ internal static class AggregatorOptionsLoader
         CheckRange("probeTimeoutMs", o.ProbeTimeoutMs, 10, 60_000);
         CheckRange("helloTimeoutMs", o.HelloTimeoutMs, 100, 300_000);
         CheckRange("linkSendTimeoutMs", o.LinkSendTimeoutMs, 100, 300_000);
+        CheckRange("restartGraceMs", o.RestartGraceMs, 0, 3_600_000);
         CheckRange("linkKeepAlivePingDelayMs", o.LinkKeepAlivePingDelayMs, 1000, 3_600_000);
         CheckRange("linkKeepAlivePingTimeoutMs", o.LinkKeepAlivePingTimeoutMs, 1000, 3_600_000);
         CheckRange("httpMaxConnections", o.HttpMaxConnections, 1, 1_000_000);

@@ -69,8 +69,8 @@ internal sealed partial class InstanceReconciler : BackgroundService
     /// <summary>
     /// The nodes a restarted aggregator still waits for: those of assignments loaded from the store
     /// (<paramref name="loadedNodes"/>) that the node table does not know (<paramref name="knownNodes"/>),
-    /// while less than one <paramref name="lease"/> has passed since the load; none after that (they
-    /// are then as good as lost, and their instances resume elsewhere).
+    /// while less than <paramref name="lease"/> (the restart grace) has passed since the load; none after
+    /// that (they are then as good as lost, and their instances resume elsewhere).
     /// </summary>
     public static HashSet<string> AwaitedNodes(IReadOnlyCollection<string> loadedNodes, IEnumerable<string> knownNodes, TimeSpan sinceLoad, TimeSpan lease)
     {
@@ -112,12 +112,13 @@ internal sealed partial class InstanceReconciler : BackgroundService
         var live = nodes.Where(n => n.Survival != NodeSurvival.Lost).Select(n => n.NodeId).ToHashSet(StringComparer.Ordinal);
 
         // After a restart, the nodes of the assignments loaded from the store that have not reconnected
-        // yet get one lease to do so, as if they had been seen at start: neither lost nor a target.
+        // yet get restartGraceMs (at least a lease) to do so: neither lost nor a target meanwhile.
+        var lease = NodeLiveness.Lease(_options.HeartbeatInterval, _options.MissedHeartbeats);
         var awaited = AwaitedNodes(
             _instances.AwaitedNodes(),
             nodes.Select(n => n.NodeId),
             _time.GetElapsedTime(_instances.LoadedAt),
-            NodeLiveness.Lease(_options.HeartbeatInterval, _options.MissedHeartbeats));
+            _options.RestartGrace > lease ? _options.RestartGrace : lease);
         live.UnionWith(awaited);
         var homeOf = instances.Where(i => awaited.Contains(i.AssignedNodeId)).GroupBy(i => i.AssignedNodeId, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.Select(i => i.HomeCluster).FirstOrDefault(h => h is not null) ?? "", StringComparer.Ordinal);
