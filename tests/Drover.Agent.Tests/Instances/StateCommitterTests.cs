@@ -183,12 +183,7 @@ public sealed class StateCommitterTests : IAsyncLifetime
     private async Task<(CommitOutcome Outcome, List<string> Names)> CommitAndAcknowledgeAsync()
     {
         var commit = _committer.CommitNowAsync("i-1", CancellationToken.None);
-        var chunks = new List<StateChunk>();
-        await WaitUntilAsync(() =>
-        {
-            chunks.AddRange(_link.Drain().Where(m => m.KindCase == AgentMessage.KindOneofCase.StateChunk).Select(m => m.StateChunk));
-            return chunks.Count > 0 && chunks.Count == chunks[0].Count;
-        });
+        var chunks = await TakeChunksAsync();
         _committer.Acknowledge(new StateAck { InstanceId = "i-1", Version = chunks[0].Version, Sha256 = chunks[0].Sha256, Ok = true });
         var outcome = await commit.WaitAsync(Bound);
 
@@ -215,13 +210,18 @@ public sealed class StateCommitterTests : IAsyncLifetime
         return chunks;
     }
 
+    /// <summary>
+    /// Waits for what real processes and the committer's own tasks do (the committer's clock is fake and
+    /// never advanced here): checked every 20 ms, at most <see cref="Bound"/> worth of checks, with no
+    /// reading of the real clock.
+    /// </summary>
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
-        var deadline = DateTime.UtcNow + Bound;
-        while (!condition())
+        const int StepMs = 20;
+        for (var step = 0; !condition(); step++)
         {
-            Assert.True(DateTime.UtcNow < deadline, $"the condition did not hold within {Bound.TotalSeconds} s");
-            await Task.Delay(20);
+            Assert.True(step < Bound.TotalMilliseconds / StepMs, $"the condition did not hold within {Bound.TotalSeconds} s of checks");
+            await Task.Delay(StepMs, CancellationToken.None);
         }
     }
 

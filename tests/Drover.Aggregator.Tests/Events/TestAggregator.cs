@@ -53,6 +53,15 @@ internal sealed class TestAggregator : IAsyncDisposable
         return aggregator;
     }
 
+    /// <summary>Defines function <paramref name="name"/> (a placeholder command): status messages and instances are kept only for defined workloads.</summary>
+    public async Task DefineFunctionAsync(string name)
+    {
+        using var put = await Http.PutAsync(
+            $"/v1/functions/{name}",
+            new StringContent("{\"runtime\": {\"type\": \"process\", \"command\": \"/bin/true\"}}", System.Text.Encoding.UTF8, "application/json"));
+        put.EnsureSuccessStatusCode();
+    }
+
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();

@@ -21,10 +21,7 @@ public sealed class AgentLinkEventsTests : IAsyncLifetime
         _aggregator = await TestAggregator.StartAsync();
 
         // Status messages are kept only for channels of defined functions and services.
-        using var put = await _aggregator.Http.PutAsync(
-            "/v1/functions/counter",
-            new StringContent("{\"runtime\": {\"type\": \"process\", \"command\": \"/bin/true\"}}", System.Text.Encoding.UTF8, "application/json"));
-        put.EnsureSuccessStatusCode();
+        await _aggregator.DefineFunctionAsync("counter");
     }
 
     public async Task DisposeAsync()

@@ -25,10 +25,7 @@ public sealed class AgentLinkFencingTests : IAsyncLifetime
         _aggregator = await TestAggregator.StartAsync();
 
         // Instances of functions that are not defined are forgotten by the reconciler's next pass.
-        using var put = await _aggregator.Http.PutAsync(
-            "/v1/functions/counter",
-            new StringContent("{\"runtime\": {\"type\": \"process\", \"command\": \"/bin/true\"}}", System.Text.Encoding.UTF8, "application/json"));
-        put.EnsureSuccessStatusCode();
+        await _aggregator.DefineFunctionAsync("counter");
     }
 
     public async Task DisposeAsync()
