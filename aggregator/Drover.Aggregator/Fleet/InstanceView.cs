@@ -2,7 +2,8 @@ namespace Drover.Aggregator.Fleet;
 
 /// <summary>
 /// One instance as the aggregator knows it: where it is assigned, and what the node it runs on last
-/// reported. Immutable: a copy from the instance table.
+/// reported. Immutable: a copy from the instance table. <c>Loaded</c>: its assignment was loaded
+/// from the store at start and neither assigned again nor reported from its node since.
 /// </summary>
 internal sealed record InstanceView(
     string InstanceId,
@@ -23,4 +24,5 @@ internal sealed record InstanceView(
     bool Ready = false,
     string? HomeCluster = null,
     string? ReportedGpuUuid = null,
-    long Epoch = 0);
+    long Epoch = 0,
+    bool Loaded = false);

@@ -47,6 +47,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
     private long? _lastScalingPass;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _gpuOf = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _shortfallRecorded = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _failedLogged = new(StringComparer.Ordinal);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _desired = new(StringComparer.Ordinal);
 
     public InstanceReconciler(NodeTable nodes, InstanceTable instances, FunctionRegistry functions, ServiceController services, InstanceActuator actuator, ClusterHealthMonitor health, WorkloadStatsTable stats, GatewayLoad gatewayLoad, AggregatorOptions options, TimeProvider time, ILogger<InstanceReconciler> logger)
@@ -64,25 +65,6 @@ internal sealed partial class InstanceReconciler : BackgroundService
         _time = time;
         _trigger = new PassTrigger(time);
         _logger = logger;
-    }
-
-    /// <summary>
-    /// The nodes a restarted aggregator still waits for: those of assignments loaded from the store
-    /// (<paramref name="loadedNodes"/>) that the node table does not know (<paramref name="knownNodes"/>),
-    /// while less than <paramref name="lease"/> (the restart grace) has passed since the load; none after
-    /// that (they are then as good as lost, and their instances resume elsewhere).
-    /// </summary>
-    public static HashSet<string> AwaitedNodes(IReadOnlyCollection<string> loadedNodes, IEnumerable<string> knownNodes, TimeSpan sinceLoad, TimeSpan lease)
-    {
-        var awaited = new HashSet<string>(StringComparer.Ordinal);
-        if (sinceLoad >= lease)
-        {
-            return awaited;
-        }
-
-        awaited.UnionWith(loadedNodes);
-        awaited.ExceptWith(knownNodes);
-        return awaited;
     }
 
     /// <summary>How many instances the last pass wanted for an autoscaled function; null for others and before the first pass.</summary>
@@ -114,11 +96,11 @@ internal sealed partial class InstanceReconciler : BackgroundService
         // After a restart, the nodes of the assignments loaded from the store that have not reconnected
         // yet get restartGraceMs (at least a lease) to do so: neither lost nor a target meanwhile.
         var lease = NodeLiveness.Lease(_options.HeartbeatInterval, _options.MissedHeartbeats);
-        var awaited = AwaitedNodes(
+        var awaited = RestartGrace.AwaitedNodes(
             _instances.AwaitedNodes(),
             nodes.Select(n => n.NodeId),
             _time.GetElapsedTime(_instances.LoadedAt),
-            _options.RestartGrace > lease ? _options.RestartGrace : lease);
+            RestartGrace.Of(_options.RestartGrace, lease));
         live.UnionWith(awaited);
         var homeOf = instances.Where(i => awaited.Contains(i.AssignedNodeId)).GroupBy(i => i.AssignedNodeId, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.Select(i => i.HomeCluster).FirstOrDefault(h => h is not null) ?? "", StringComparer.Ordinal);
@@ -171,7 +153,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
             }
         }
 
-        var removed = Autoscale(autoscaled, functions, nodes, live, clusterOf, cancellationToken);
+        var removed = Autoscale(autoscaled, functions, nodes, live, awaited, clusterOf, cancellationToken);
         var followed = instances.Where(i => !removed.Contains(i.InstanceId)).ToArray();
         ResendChangedSettings(functions, followed, cancellationToken);
         FollowUp(functions, nodes, followed, cancellationToken);
@@ -217,12 +199,13 @@ internal sealed partial class InstanceReconciler : BackgroundService
         };
 
     /// <summary>
-    /// The autoscaled functions: failed or unconfirmed starts removed (their node penalised), then the
-    /// scaling decision on the instances of the nodes that are not lost (<paramref name="live"/>),
-    /// carried out; a start of a function with instances stranded on lost nodes moves one of them
-    /// there instead. Returns the instances it removed.
+    /// The autoscaled functions: failed starts found (<see cref="StartCheck"/>; their node penalised),
+    /// then the scaling decision on the instances of the nodes that are not lost (<paramref name="live"/>,
+    /// with the <paramref name="awaited"/> ones), carried out; a start of a function with stranded
+    /// instances (on lost nodes, or whose start failed and that may hold state) resumes one of them
+    /// there instead (<see cref="Resumption"/>). Returns the instances it removed.
     /// </summary>
-    private HashSet<string> Autoscale(IReadOnlyList<FunctionDefinition> autoscaled, Dictionary<string, Workload> functions, IReadOnlyList<NodeView> nodes, HashSet<string> live, Dictionary<string, string> clusterOf, CancellationToken cancellationToken)
+    private HashSet<string> Autoscale(IReadOnlyList<FunctionDefinition> autoscaled, Dictionary<string, Workload> functions, IReadOnlyList<NodeView> nodes, HashSet<string> live, HashSet<string> awaited, Dictionary<string, string> clusterOf, CancellationToken cancellationToken)
     {
         var removed = new HashSet<string>(StringComparer.Ordinal);
         var now = _time.GetTimestamp();
@@ -233,6 +216,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
             _desired.Clear();
             _scalingPrevious = new Dictionary<string, ScalingPrevious>(StringComparer.Ordinal);
             _gpuOf.Clear();
+            _failedLogged.Clear();
             return removed;
         }
 
@@ -246,11 +230,40 @@ internal sealed partial class InstanceReconciler : BackgroundService
             removed.Add(instanceId);
         }
 
-        foreach (var failed in FailedStarts(_instances.Snapshot().Where(i => names.Contains(i.Function) && live.Contains(i.AssignedNodeId)), now, ConfirmTimeout, _time))
+        // Starts are checked on the nodes that are known and not lost: an awaited node's instances wait for the grace.
+        var before = _instances.Snapshot();
+        var functionOf = before.ToDictionary(i => i.InstanceId, i => i.Function, StringComparer.Ordinal);
+        var checkedStarts = before
+            .Where(i => names.Contains(i.Function) && live.Contains(i.AssignedNodeId) && !awaited.Contains(i.AssignedNodeId))
+            .Select(i => new StartCheckInstance(
+                i.InstanceId,
+                i.AssignedNodeId,
+                i.ReportedNodeId is not null,
+                i.State == "failed",
+                i.Reason,
+                _time.GetElapsedTime(i.AssignedAt, now),
+                MayHoldState: i.CommittedStateVersion > 0 || i.Epoch > 1 || i.Loaded,
+                i.Loaded));
+        var uncounted = new HashSet<string>(StringComparer.Ordinal);
+        var failures = StartCheck.Failed(checkedStarts, ConfirmTimeout);
+        _failedLogged.IntersectWith(failures.Select(f => f.InstanceId));
+        foreach (var failed in failures)
         {
-            Remove(failed.Instance.Function, failed.Instance.InstanceId, failed.Instance.AssignedNodeId, failed.Reason, null);
-            _penalties.Penalise(failed.Instance.AssignedNodeId);
-            Log.StartFailed(_logger, failed.Instance.Function, failed.Instance.InstanceId, failed.Instance.AssignedNodeId, failed.Reason, (int)NodePenalties.Duration.TotalSeconds);
+            var function = functionOf[failed.InstanceId];
+            if (failed.Action == StartFailureAction.Remove)
+            {
+                Remove(function, failed.InstanceId, failed.NodeId, failed.Reason, null);
+            }
+            else
+            {
+                uncounted.Add(failed.InstanceId);
+            }
+
+            _penalties.Penalise(failed.NodeId);
+            if (_failedLogged.Add(failed.InstanceId))
+            {
+                Log.StartFailed(_logger, function, failed.InstanceId, failed.NodeId, failed.Reason, (int)NodePenalties.Duration.TotalSeconds);
+            }
         }
 
         var instances = _instances.Snapshot();
@@ -268,6 +281,8 @@ internal sealed partial class InstanceReconciler : BackgroundService
             autoscaled,
             nodes,
             instances,
+            awaited,
+            uncounted,
             name => _stats.For(WorkloadKind.Function, name),
             _gatewayLoad.Held,
             _health.Current,
@@ -300,14 +315,6 @@ internal sealed partial class InstanceReconciler : BackgroundService
             _gpuOf.TryRemove(gone, out _);
         }
 
-        // Instances on lost or unknown nodes, oldest assignment first: the starts below resume them.
-        var stranded = instances
-            .Where(i => names.Contains(i.Function) && !live.Contains(i.AssignedNodeId))
-            .OrderBy(i => i.AssignedAt)
-            .GroupBy(i => i.Function, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => new Queue<InstanceView>(g), StringComparer.Ordinal);
-
-        HashSet<string>? eligibleNodes = null;
         foreach (var decision in result.Decisions)
         {
             var record = decision.Changed || (decision.Shortfall > 0 && _shortfallRecorded.GetValueOrDefault(decision.Function) != decision.Shortfall);
@@ -324,24 +331,35 @@ internal sealed partial class InstanceReconciler : BackgroundService
             {
                 _actuator.RecordScaling(decision.Function, ScalingRecords.Reason(decision), ScalingRecords.Outcome(decision), ScalingRecords.Inputs(decision));
             }
+        }
 
-            var workload = functions[decision.Function];
-            foreach (var start in decision.Starts)
+        // Instances on lost (or unknown) nodes, and failed starts that may hold state: the starts below resume them.
+        var stranded = instances
+            .Where(i => names.Contains(i.Function) && (!live.Contains(i.AssignedNodeId) || uncounted.Contains(i.InstanceId)))
+            .Select(i => new StrandedInstance(i.InstanceId, i.Function, i.AssignedNodeId, i.AssignedAt));
+        var plan = Resumption.Plan(stranded, result.Decisions);
+        foreach (var (function, start, resumes) in plan.Starts)
+        {
+            var decision = result.Decisions.First(d => d.Function == function);
+            var workload = functions[function];
+            var reason = $"autoscale: '{function}' wants {decision.Desired} instances and has {decision.Current}; node '{start.NodeId}' GPU '{start.GpuUuid}' ranks {start.Rank}";
+            if (resumes is not null)
             {
-                var reason = $"autoscale: '{decision.Function}' wants {decision.Desired} instances and has {decision.Current}; node '{start.NodeId}' GPU '{start.GpuUuid}' ranks {start.Rank}";
-                if (stranded.TryGetValue(decision.Function, out var lost) && lost.TryDequeue(out var moved))
-                {
-                    // Its GPU first: the spec the move sends names it.
-                    _gpuOf[moved.InstanceId] = start.GpuUuid;
-                    _actuator.Move(workload, moved.InstanceId, moved.AssignedNodeId, start.NodeId,
-                        $"{reason}; node '{moved.AssignedNodeId}' is lost, so its instance resumes there", cancellationToken);
-                    continue;
-                }
-
-                var id = _actuator.StartNew(workload, start.NodeId, clusterOf[start.NodeId], reason, cancellationToken, start.GpuUuid);
-                _gpuOf[id] = start.GpuUuid;
+                // Its GPU first: the spec the move sends names it.
+                _gpuOf[resumes.InstanceId] = start.GpuUuid;
+                var why = uncounted.Contains(resumes.InstanceId) ? "its start there failed" : "it is lost";
+                _actuator.Move(workload, resumes.InstanceId, resumes.NodeId, start.NodeId,
+                    $"{reason}; node '{resumes.NodeId}' holds instance '{resumes.InstanceId}' and {why}, so the instance resumes there", cancellationToken);
+                continue;
             }
 
+            var id = _actuator.StartNew(workload, start.NodeId, clusterOf[start.NodeId], reason, cancellationToken, start.GpuUuid);
+            _gpuOf[id] = start.GpuUuid;
+        }
+
+        HashSet<string>? eligibleNodes = null;
+        foreach (var decision in result.Decisions)
+        {
             foreach (var stop in decision.Stops)
             {
                 // Drain first: the instance finishes what it serves before its process stops.
@@ -353,44 +371,15 @@ internal sealed partial class InstanceReconciler : BackgroundService
             }
         }
 
-        // Stranded instances no start took: their function has the instances it wants without them.
-        // They are let go (their node is lost; a stop reaches it should it come back in time), except
-        // where the function falls short: there they wait for a node that can take them.
-        var fallShort = result.Decisions.Where(d => d.Shortfall > 0).Select(d => d.Function).ToHashSet(StringComparer.Ordinal);
-        foreach (var (function, left) in stranded)
+        // Stranded instances no start took, of functions that have the instances they want without
+        // them: let go (a stop reaches the node should it come back in time).
+        foreach (var surplus in plan.LetGo)
         {
-            if (fallShort.Contains(function))
-            {
-                continue;
-            }
-
-            while (left.TryDequeue(out var surplus))
-            {
-                Remove(function, surplus.InstanceId, surplus.AssignedNodeId,
-                    $"autoscale: node '{surplus.AssignedNodeId}' is lost and '{function}' has the {_desired.GetValueOrDefault(function)} instances it wants without this one", null);
-            }
+            Remove(surplus.Function, surplus.InstanceId, surplus.NodeId,
+                $"autoscale: instance '{surplus.InstanceId}' counts for nothing on node '{surplus.NodeId}' and '{surplus.Function}' has the {_desired.GetValueOrDefault(surplus.Function)} instances it wants without it", null);
         }
 
         return removed;
-    }
-
-    /// <summary>
-    /// Starts of autoscaled instances that failed: reported <c>failed</c>, or not confirmed by their node
-    /// within <paramref name="confirmTimeout"/> of their assignment.
-    /// </summary>
-    internal static IEnumerable<(InstanceView Instance, string Reason)> FailedStarts(IEnumerable<InstanceView> instances, long now, TimeSpan confirmTimeout, TimeProvider time)
-    {
-        foreach (var instance in instances)
-        {
-            if (instance.State == "failed")
-            {
-                yield return (instance, $"instance '{instance.InstanceId}' failed on node '{instance.AssignedNodeId}' ({instance.Reason}); it is placed again elsewhere");
-            }
-            else if (instance.ReportedNodeId is null && time.GetElapsedTime(instance.AssignedAt, now) >= confirmTimeout)
-            {
-                yield return (instance, $"node '{instance.AssignedNodeId}' did not confirm the start of instance '{instance.InstanceId}' within {confirmTimeout.TotalSeconds:0} s; it is placed again elsewhere");
-            }
-        }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

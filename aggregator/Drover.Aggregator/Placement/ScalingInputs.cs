@@ -17,6 +17,8 @@ internal static class ScalingInputs
     /// <param name="functions">The autoscaled function definitions.</param>
     /// <param name="nodes">Every known node.</param>
     /// <param name="instances">The instance table (instances of other workloads are left out).</param>
+    /// <param name="awaited">Nodes a restarted aggregator still waits for (<see cref="Drover.Decisions.Liveness.RestartGrace"/>): their instances count, and are never stopped.</param>
+    /// <param name="uncounted">Instances that count for nothing where they are (a failed start that resumes elsewhere).</param>
     /// <param name="stats">Each function's shim counters per node.</param>
     /// <param name="gatewayInFlight">What the gateway holds for a function and has not forwarded (a forwarded request is in its shim's count).</param>
     /// <param name="health">The current health decision; null before the first (every surviving node may serve).</param>
@@ -29,6 +31,8 @@ internal static class ScalingInputs
         IReadOnlyList<FunctionDefinition> functions,
         IReadOnlyList<NodeView> nodes,
         IReadOnlyList<InstanceView> instances,
+        IReadOnlySet<string> awaited,
+        IReadOnlySet<string> uncounted,
         Func<string, IReadOnlyDictionary<string, WorkloadStats>> stats,
         Func<string, int> gatewayInFlight,
         HealthDecision? health,
@@ -54,17 +58,19 @@ internal static class ScalingInputs
                 (int)Math.Min(g.UtilizationGpuPercent, 100))).ToArray())).ToArray();
 
         var live = nodes.Where(n => n.Survival != NodeSurvival.Lost).Select(n => n.NodeId).ToHashSet(StringComparer.Ordinal);
+        live.UnionWith(awaited);
         var names = functions.Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
         var perFunction = functions.ToDictionary(f => f.Name, f => stats(f.Name), StringComparer.Ordinal);
         var scalingInstances = instances
-            .Where(i => names.Contains(i.Function) && live.Contains(i.AssignedNodeId))
+            .Where(i => names.Contains(i.Function) && live.Contains(i.AssignedNodeId) && !uncounted.Contains(i.InstanceId))
             .Select(i => new ScalingInstance(
                 i.InstanceId,
                 i.Function,
                 i.AssignedNodeId,
                 gpuOf.GetValueOrDefault(i.InstanceId),
                 Starting: !i.Ready,
-                InFlight: perFunction[i.Function].TryGetValue(i.AssignedNodeId, out var s) ? (int)s.InFlight : 0))
+                InFlight: perFunction[i.Function].TryGetValue(i.AssignedNodeId, out var s) ? (int)s.InFlight : 0,
+                Awaited: awaited.Contains(i.AssignedNodeId)))
             .ToArray();
 
         var queues = functions.ToDictionary(

@@ -259,7 +259,10 @@ public static class Autoscaler
         var ranked = new List<(StopRank Rank, ScalingInstance Instance)>(plan.Instances.Count);
         foreach (var instance in plan.Instances)
         {
-            ranked.Add((StopRank.Of(instance, nodes), instance));
+            if (!instance.Awaited)
+            {
+                ranked.Add((StopRank.Of(instance, nodes), instance));
+            }
         }
 
         ranked.Sort((a, b) => StopRank.Compare(a.Rank, b.Rank));

@@ -63,13 +63,19 @@ public sealed record ScalingNode(
 /// <param name="GpuUuid">The GPU it runs on; null when unknown.</param>
 /// <param name="Starting">Placed and not yet ready: it counts as capacity, so a slow GPU start does not cause more starts.</param>
 /// <param name="InFlight">Requests it is serving now.</param>
+/// <param name="Awaited">
+/// On a node a restarted aggregator still waits for (its assignment was loaded from the store): it
+/// counts as capacity, so no empty instance is started in its place, and it is never chosen to stop,
+/// since nothing is known of its node yet.
+/// </param>
 public sealed record ScalingInstance(
     string InstanceId,
     string Function,
     string NodeId,
     string? GpuUuid,
     bool Starting,
-    int InFlight);
+    int InFlight,
+    bool Awaited = false);
 
 /// <summary>What the previous pass left for one function: the scale-down window's progress.</summary>
 /// <param name="BelowFor">

@@ -1,5 +1,4 @@
 using Drover.Aggregator.Fleet;
-using Drover.Aggregator.Placement;
 using Drover.Aggregator.State;
 using Drover.Aggregator.Tests.State;
 using Drover.Protocol.V1;
@@ -118,18 +117,5 @@ public sealed class InstanceTableEpochTests : IDisposable
 
         Assert.Equal(expected, table.Epoch("i9"));
         Assert.Equal(expected, new InstanceTable(_time, OpenStore()).Epoch("i9"));
-    }
-
-    [Theory]
-    [InlineData(new[] { "a", "b" }, new[] { "b" }, 5, 15, new[] { "a" })]
-    [InlineData(new[] { "a", "b" }, new string[0], 0, 15, new[] { "a", "b" })]
-    [InlineData(new[] { "a", "b" }, new string[0], 15, 15, new string[0])]
-    [InlineData(new[] { "a" }, new[] { "a" }, 1, 15, new string[0])]
-    [InlineData(new string[0], new string[0], 1, 15, new string[0])]
-    public void AwaitedNodes_LoadedUnknownNodesWithinOneLease_AwaitedThenNot(string[] loaded, string[] known, int secondsSinceLoad, int leaseSeconds, string[] expected)
-    {
-        var awaited = InstanceReconciler.AwaitedNodes(loaded, known, TimeSpan.FromSeconds(secondsSinceLoad), TimeSpan.FromSeconds(leaseSeconds));
-
-        Assert.Equal(expected, awaited.Order(StringComparer.Ordinal));
     }
 }

@@ -56,11 +56,15 @@ public class ScalingInputsTests
         int gateway = 0,
         HealthDecision? health = null,
         IReadOnlySet<string>? penalised = null,
-        Dictionary<string, string>? gpuOf = null)
+        Dictionary<string, string>? gpuOf = null,
+        HashSet<string>? awaited = null,
+        HashSet<string>? uncounted = null)
         => ScalingInputs.Build(
             [Counter],
             nodes,
             instances ?? [],
+            awaited ?? [],
+            uncounted ?? [],
             _ => stats ?? [],
             _ => gateway,
             health,
@@ -122,6 +126,20 @@ public class ScalingInputsTests
 
         Assert.Equal(
             [new ScalingInstance("i1", "counter", "n1", "g1", false, 2), new ScalingInstance("i2", "counter", "n2", null, true, 0)],
+            snapshot.Instances);
+    }
+
+    [Fact]
+    public void Build_Instances_AwaitedNodesCountAndAreMarked_UncountedLeftOut()
+    {
+        var snapshot = Build(
+            [Node("n1")],
+            instances: [Instance("i1", "n1"), Instance("failed", "n1", ready: false), Instance("back-soon", "n9", ready: false), Instance("gone", "n8")],
+            awaited: ["n9"],
+            uncounted: ["failed"]);
+
+        Assert.Equal(
+            [new ScalingInstance("i1", "counter", "n1", null, false, 0), new ScalingInstance("back-soon", "counter", "n9", null, true, 0, Awaited: true)],
             snapshot.Instances);
     }
 }

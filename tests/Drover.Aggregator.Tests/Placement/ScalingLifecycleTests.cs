@@ -1,4 +1,3 @@
-using Drover.Aggregator.Fleet;
 using Drover.Aggregator.Placement;
 using Drover.Decisions.Scaling;
 using Microsoft.Extensions.Time.Testing;
@@ -8,33 +7,6 @@ namespace Drover.Aggregator.Tests.Placement;
 public class ScalingLifecycleTests
 {
     private readonly FakeTimeProvider _time = new();
-
-    private InstanceView Instance(string id, string? reported, string state, long assignedAt)
-        => new(id, "counter", "n1", reported, state, "1", 0, 0, 0, 0, 0, state == "failed" ? "exit 1" : "", 0, assignedAt, null, false);
-
-    [Fact]
-    public void FailedStarts_FailedOrUnconfirmedPastTimeout_AreReturned()
-    {
-        var assigned = _time.GetTimestamp();
-        _time.Advance(TimeSpan.FromSeconds(10));
-        var now = _time.GetTimestamp();
-        var recent = now;
-        var failed = InstanceReconciler.FailedStarts(
-            [
-                Instance("unconfirmed", null, "assigned", assigned),
-                Instance("young", null, "assigned", recent),
-                Instance("crashed", "n1", "failed", recent),
-                Instance("running", "n1", "running", assigned),
-                Instance("starting", "n1", "starting", assigned),
-            ],
-            now,
-            TimeSpan.FromSeconds(10),
-            _time).ToArray();
-
-        Assert.Equal(["unconfirmed", "crashed"], failed.Select(f => f.Instance.InstanceId));
-        Assert.Contains("did not confirm", failed[0].Reason, StringComparison.Ordinal);
-        Assert.Contains("failed on node 'n1'", failed[1].Reason, StringComparison.Ordinal);
-    }
 
     [Fact]
     public void NodePenalties_Penalised_ForSixtySecondsThenNot()

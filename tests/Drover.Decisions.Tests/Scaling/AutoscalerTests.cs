@@ -471,6 +471,33 @@ public class AutoscalerTests
         Assert.Equal(new ScalingStop("i-b", "b", "b-g0", 4), Assert.Single(decision.Stops));
     }
 
+    /// <summary>Rows: instances on known nodes, instances on awaited nodes, desired; the stops (awaited ones never), and the current count.</summary>
+    [Theory]
+    [InlineData(2, 1, 1, 2, 3)]
+    [InlineData(0, 2, 1, 0, 2)]
+    [InlineData(1, 1, 0, 1, 2)]
+    [InlineData(3, 0, 1, 2, 3)]
+    public void Decide_ScaleDownWithAwaitedInstances_CountsThemAndNeverStopsThem(int known, int awaited, int desired, int stops, int current)
+    {
+        var instances = Enumerable.Range(0, known).Select(i => Running($"k{i}", $"n{i:00}"))
+            .Concat(Enumerable.Range(0, awaited).Select(i => Starting($"a{i}", $"away{i}") with { Awaited = true }))
+            .ToArray();
+
+        var decision = Assert.Single(DecideDown(Fleet(4), instances, desired).Decisions);
+
+        Assert.Equal((current, stops), (decision.Current, decision.Stops.Count));
+        Assert.DoesNotContain(decision.Stops, s => s.InstanceId.StartsWith('a'));
+    }
+
+    [Fact]
+    public void Decide_AwaitedInstanceCounts_NoStartInItsPlace()
+    {
+        var function = Function(min: 2, max: 2);
+        var result = DecideOne(function, 0, [Running("k0", "n00"), Starting("a0", "away") with { Awaited = true }]);
+
+        Assert.DoesNotContain(result.Decisions, d => d.Starts.Count > 0);
+    }
+
     [Fact]
     public void Decide_ScaleDown_NeverBelowTheMinimum()
     {
