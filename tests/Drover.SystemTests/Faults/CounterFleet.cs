@@ -29,6 +29,81 @@ internal sealed class CounterFleet(Fleet fleet) : IDisposable
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
     }
 
+    /// <summary>Defines the counter autoscaled at exactly <paramref name="instances"/> instances (one per node), committing only when asked.</summary>
+    public async Task DeployAutoscaledAsync(int instances)
+    {
+        var definition = new
+        {
+            runtime = new { type = "process", command = Repository.Counter },
+            slo = 1000,
+            margin = 0,
+            minInstances = instances,
+            maxInstances = instances,
+            commitIntervalSeconds = 0,
+        };
+        using var response = await fleet.Http.PutAsJsonAsync("/v1/functions/counter", definition);
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>
+    /// The live processes of each instance, across every agent's state directory: what the agents'
+    /// runtime files name and the kernel still runs (a host's SIGKILLed instances are gone).
+    /// </summary>
+    public Dictionary<string, int> LiveCopies()
+    {
+        var copies = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var agent in System.IO.Directory.EnumerateDirectories(Path.Combine(fleet.Directory, "agents")))
+        {
+            foreach (var (instanceId, pid) in PidsOf(Path.GetFileName(agent)))
+            {
+                if (Alive(pid))
+                {
+                    copies[instanceId] = copies.GetValueOrDefault(instanceId) + 1;
+                }
+            }
+        }
+
+        return copies;
+    }
+
+    /// <summary>Each instance of <paramref name="agent"/>'s state directory with the pid its runtime file names.</summary>
+    public IEnumerable<(string InstanceId, int Pid)> PidsOf(string agent)
+    {
+        var root = Path.Combine(fleet.Directory, "agents", agent, "state", "instances");
+        if (!System.IO.Directory.Exists(root))
+        {
+            yield break;
+        }
+
+        foreach (var directory in System.IO.Directory.EnumerateDirectories(root))
+        {
+            int pid;
+            try
+            {
+                pid = JsonDocument.Parse(File.ReadAllText(Path.Combine(directory, "runtime.json"))).RootElement.GetProperty("Pid").GetInt32();
+            }
+            catch (Exception ex) when (ex is IOException or JsonException or KeyNotFoundException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+
+            yield return (Path.GetFileName(directory), pid);
+        }
+    }
+
+    /// <summary>A process that runs (not a zombie): its /proc status says so.</summary>
+    public static bool Alive(int pid)
+    {
+        try
+        {
+            return pid > 0 && !File.ReadAllText($"/proc/{pid}/stat").Split(") ")[1].StartsWith('Z');
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or IndexOutOfRangeException)
+        {
+            return false;
+        }
+    }
+
     public async Task<JsonElement[]> InstancesAsync()
         => await fleet.Http.GetFromJsonAsync<JsonElement[]>("/v1/functions/counter/instances") ?? [];
 
