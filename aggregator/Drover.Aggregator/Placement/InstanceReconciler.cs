@@ -347,9 +347,8 @@ internal sealed partial class InstanceReconciler : BackgroundService
             {
                 // Its GPU first: the spec the move sends names it.
                 _gpuOf[resumes.InstanceId] = start.GpuUuid;
-                var why = uncounted.Contains(resumes.InstanceId) ? "its start there failed" : "it is lost";
                 _actuator.Move(workload, resumes.InstanceId, resumes.NodeId, start.NodeId,
-                    $"{reason}; node '{resumes.NodeId}' holds instance '{resumes.InstanceId}' and {why}, so the instance resumes there", cancellationToken);
+                    $"{reason}; {Stranded(resumes)}, so the instance resumes there", cancellationToken);
                 continue;
             }
 
@@ -376,8 +375,13 @@ internal sealed partial class InstanceReconciler : BackgroundService
         foreach (var surplus in plan.LetGo)
         {
             Remove(surplus.Function, surplus.InstanceId, surplus.NodeId,
-                $"autoscale: instance '{surplus.InstanceId}' counts for nothing on node '{surplus.NodeId}' and '{surplus.Function}' has the {_desired.GetValueOrDefault(surplus.Function)} instances it wants without it", null);
+                $"autoscale: {Stranded(surplus)} and '{surplus.Function}' has the {_desired.GetValueOrDefault(surplus.Function)} instances it wants without this one", null);
         }
+
+        // Why a stranded instance counts for nothing where it is.
+        string Stranded(StrandedInstance s) => uncounted.Contains(s.InstanceId)
+            ? $"the start of instance '{s.InstanceId}' failed on node '{s.NodeId}'"
+            : $"node '{s.NodeId}' is lost";
 
         return removed;
     }
