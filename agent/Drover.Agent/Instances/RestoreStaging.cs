@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using Drover.Agent.Configuration;
+using Drover.Protocol.Snapshots;
 using Drover.Protocol.V1;
 
 namespace Drover.Agent.Instances;
@@ -10,10 +11,16 @@ namespace Drover.Agent.Instances;
 /// names them, chunk by chunk, into the instance's <c>staging/</c> folder. Only a snapshot whose size
 /// and SHA-256 match what the chunks announced becomes usable; anything else is discarded.
 /// </summary>
+/// <remarks>
+/// The chunks keep the rules of <see cref="SnapshotChunkReceiver"/>, the same the aggregator holds an
+/// agent's commits to: chunk 0 starts (or starts again) a snapshot, the others follow in order, each
+/// once, repeating chunk 0's description, and the bytes add up to its size and SHA-256. A refusal is
+/// only logged: the aggregator's restore finds no staged snapshot and says so.
+/// </remarks>
 internal sealed partial class RestoreStaging
 {
     /// <summary>The largest snapshot the agent accepts.</summary>
-    public const long MaxSnapshotBytes = Drover.Protocol.Snapshots.SnapshotLimits.MaxSnapshotBytes;
+    public const long MaxSnapshotBytes = SnapshotLimits.MaxSnapshotBytes;
 
     private readonly string _instancesRoot;
     private readonly ILogger<RestoreStaging> _logger;
@@ -39,18 +46,19 @@ internal sealed partial class RestoreStaging
             var key = (chunk.InstanceId, chunk.Version);
             try
             {
+                var totalSize = (long)Math.Min(chunk.TotalSize, long.MaxValue);
+                if (SnapshotChunkReceiver.Validate(chunk.Index, chunk.Count, totalSize, chunk.Sha256, chunk.Data.Length, MaxSnapshotBytes, "the largest snapshot this agent restores") is { } invalid)
+                {
+                    throw new InvalidDataException(invalid);
+                }
+
                 if (chunk.Index == 0)
                 {
                     Discard(key);
-                    if (chunk.TotalSize > MaxSnapshotBytes || chunk.Count == 0 || chunk.Sha256.Length != 64)
-                    {
-                        throw new InvalidDataException($"snapshot of {chunk.TotalSize} bytes in {chunk.Count} chunks with checksum '{chunk.Sha256}' is not acceptable (at most {MaxSnapshotBytes} bytes, a SHA-256 in hex)");
-                    }
-
                     var directory = new InstanceDirectory(_instancesRoot, chunk.InstanceId).StagingPath;
                     Directory.CreateDirectory(directory);
                     var path = Path.Combine(directory, $"{chunk.Version.ToString(CultureInfo.InvariantCulture)}.tar.part");
-                    _uploads[key] = new Upload(path, new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None), IncrementalHash.CreateHash(HashAlgorithmName.SHA256), chunk);
+                    _uploads[key] = new Upload(path, new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None), new SnapshotChunkReceiver(chunk.Count, totalSize, chunk.Sha256));
                 }
 
                 if (!_uploads.TryGetValue(key, out var upload))
@@ -58,37 +66,38 @@ internal sealed partial class RestoreStaging
                     throw new InvalidDataException($"chunk {chunk.Index} arrived without chunk 0");
                 }
 
-                if (chunk.Index != upload.NextIndex || chunk.Count != upload.First.Count || chunk.Sha256 != upload.First.Sha256)
+                var receiver = upload.Receiver;
+                var fault = receiver.Check(chunk.Index, chunk.Count, totalSize, chunk.Sha256, chunk.Data.Length);
+                if (fault == SnapshotChunkFault.TooLong)
                 {
-                    throw new InvalidDataException($"chunk {chunk.Index} of {chunk.Count} arrived when chunk {upload.NextIndex} of {upload.First.Count} was expected");
+                    throw new InvalidDataException($"the chunks exceed the announced size of {receiver.TotalSize} bytes");
                 }
 
-                if (upload.Written + chunk.Data.Length > (long)upload.First.TotalSize)
+                if (fault != SnapshotChunkFault.None)
                 {
-                    throw new InvalidDataException($"the chunks exceed the announced size of {upload.First.TotalSize} bytes");
+                    var expected = $"chunk {chunk.Index} of {chunk.Count} arrived when chunk {receiver.NextIndex} of {receiver.Count} was expected";
+                    throw new InvalidDataException(fault == SnapshotChunkFault.Differs ? $"{expected} ({receiver.Differs(chunk.Count, totalSize, chunk.Sha256)})" : expected);
                 }
 
                 var data = chunk.Data.Span;
                 upload.File.Write(data);
-                upload.Hash.AppendData(data);
-                upload.Written += data.Length;
-                upload.NextIndex++;
-                if (upload.NextIndex < upload.First.Count)
+                receiver.Append(data);
+                if (!receiver.IsComplete)
                 {
                     return;
                 }
 
                 _uploads.Remove(key);
-                var sha = Convert.ToHexStringLower(upload.Hash.GetHashAndReset());
+                var end = receiver.Finish();
                 upload.Dispose();
-                if (upload.Written != (long)upload.First.TotalSize || sha != upload.First.Sha256)
+                if (end != SnapshotChunkFault.None)
                 {
                     File.Delete(upload.Path);
-                    throw new InvalidDataException($"the snapshot's size or SHA-256 does not match ({upload.Written} bytes, {sha})");
+                    throw new InvalidDataException($"the snapshot's size or SHA-256 does not match ({receiver.Received} bytes, {receiver.ActualSha256})");
                 }
 
                 File.Move(upload.Path, StagedPath(chunk.InstanceId, chunk.Version), overwrite: true);
-                Log.Staged(_logger, chunk.InstanceId, chunk.Version, upload.Written);
+                Log.Staged(_logger, chunk.InstanceId, chunk.Version, receiver.Received);
             }
             catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
             {
@@ -126,24 +135,19 @@ internal sealed partial class RestoreStaging
         }
     }
 
-    private sealed class Upload(string path, FileStream file, IncrementalHash hash, StateChunk first) : IDisposable
+    /// <summary>A snapshot being received: its staging file and the receiver that checks, counts and hashes its chunks.</summary>
+    private sealed class Upload(string path, FileStream file, SnapshotChunkReceiver receiver) : IDisposable
     {
         public string Path { get; } = path;
 
         public FileStream File { get; } = file;
 
-        public IncrementalHash Hash { get; } = hash;
-
-        public StateChunk First { get; } = first;
-
-        public long Written { get; set; }
-
-        public uint NextIndex { get; set; }
+        public SnapshotChunkReceiver Receiver { get; } = receiver;
 
         public void Dispose()
         {
             File.Dispose();
-            Hash.Dispose();
+            Receiver.Dispose();
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Drover.Protocol.Snapshots;
 
 namespace Drover.Aggregator.State;
 
@@ -12,9 +13,11 @@ namespace Drover.Aggregator.State;
 /// <para>Nothing partly received ever becomes current: the store sees an upload only after its last
 /// chunk, when its size and SHA-256 match what chunk 0 declared. Any refusal or failure discards
 /// the upload and its file; the agent starts again from chunk 0.</para>
-/// <para>Chunk 0 of an upload already in progress starts it again (an agent that reconnected and
-/// retries); any other chunk out of order, or twice, is refused and the upload discarded. Chunks
-/// must repeat chunk 0's description. Uploads silent for longer than the idle timeout are
+/// <para>The rules each chunk keeps are those of <see cref="SnapshotChunkReceiver"/>, the same as an
+/// agent's for a restore: chunk 0 of an upload already in progress starts it again (an agent that
+/// reconnected and retries); any other chunk out of order, or twice, is refused and the upload
+/// discarded. Chunks must repeat chunk 0's description; here that includes the function, the source
+/// node and when the snapshot was taken. Uploads silent for longer than the idle timeout are
 /// discarded by <see cref="PruneStale"/>, which the host calls periodically
 /// (<see cref="SnapshotUploadPruner"/>).</para>
 /// <para>Disk used by uploads in progress is bounded by the maximum number of uploads times the
@@ -240,10 +243,11 @@ internal sealed partial class SnapshotAssembler : IDisposable
 
     private async Task<UploadResult> TakeAsync(SnapshotUpload upload, SnapshotChunk chunk, CancellationToken cancellationToken)
     {
-        if (chunk.ChunkIndex != upload.NextChunk)
+        var order = upload.CheckIndex(chunk.ChunkIndex);
+        if (order != SnapshotChunkFault.None)
         {
             Discard(upload);
-            var what = chunk.ChunkIndex < upload.NextChunk
+            var what = order == SnapshotChunkFault.Duplicate
                 ? $"chunk {chunk.ChunkIndex} was already received (a duplicate)"
                 : $"chunk {chunk.ChunkIndex} arrived out of order; chunk {upload.NextChunk} was expected";
             return Refuse(chunk, $"{what} in the upload of version {chunk.Version} of instance '{chunk.InstanceId}'; the upload is discarded, start again from chunk 0");
@@ -256,7 +260,7 @@ internal sealed partial class SnapshotAssembler : IDisposable
             return Refuse(chunk, $"chunk {chunk.ChunkIndex} of version {chunk.Version} of instance '{chunk.InstanceId}' has {differs} as chunk 0 said; the upload is discarded, start again from chunk 0");
         }
 
-        if (upload.Received + chunk.Data.Length > upload.TotalSize)
+        if (upload.Overflows(chunk.Data.Length))
         {
             Discard(upload);
             return Refuse(chunk, $"chunk {chunk.ChunkIndex} brings the upload of version {chunk.Version} of instance '{chunk.InstanceId}' to {upload.Received + chunk.Data.Length} bytes, more than its totalSize of {upload.TotalSize}; the upload is discarded");
@@ -264,7 +268,7 @@ internal sealed partial class SnapshotAssembler : IDisposable
 
         await upload.AppendAsync(chunk.Data, cancellationToken);
         upload.LastActivity = _time.GetTimestamp();
-        if (upload.NextChunk < upload.TotalChunks)
+        if (!upload.IsComplete)
         {
             return UploadResult.Pending;
         }
@@ -272,15 +276,12 @@ internal sealed partial class SnapshotAssembler : IDisposable
         // The last chunk: the upload leaves the table whatever happens next.
         Remove(upload);
         upload.Abandoned = true;
-        if (upload.Received != upload.TotalSize)
+        switch (upload.Finish())
         {
-            return Refuse(chunk, $"the upload of version {chunk.Version} of instance '{chunk.InstanceId}' ended at {upload.Received} bytes after its last chunk, but its totalSize is {upload.TotalSize}");
-        }
-
-        var actual = upload.FinishHash();
-        if (!string.Equals(actual, upload.Sha256Hex, StringComparison.Ordinal))
-        {
-            return Refuse(chunk, $"the {upload.Received} bytes received for version {chunk.Version} of instance '{chunk.InstanceId}' hash to sha256 {actual}, not the declared {upload.Sha256Hex}");
+            case SnapshotChunkFault.TooShort:
+                return Refuse(chunk, $"the upload of version {chunk.Version} of instance '{chunk.InstanceId}' ended at {upload.Received} bytes after its last chunk, but its totalSize is {upload.TotalSize}");
+            case SnapshotChunkFault.ChecksumMismatch:
+                return Refuse(chunk, $"the {upload.Received} bytes received for version {chunk.Version} of instance '{chunk.InstanceId}' hash to sha256 {upload.ActualSha256}, not the declared {upload.Sha256Hex}");
         }
 
         if (Fence(chunk) is { } fenced)

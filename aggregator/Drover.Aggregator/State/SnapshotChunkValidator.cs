@@ -1,21 +1,21 @@
 using System.Buffers;
 using System.Globalization;
 using Drover.Protocol;
+using Drover.Protocol.Snapshots;
 
 namespace Drover.Aggregator.State;
 
 /// <summary>
 /// Checks the fields of a snapshot chunk where it enters, against the bounds of the agent link's
-/// contract (agent_link.proto). A bad field is named with its value and what is accepted.
+/// contract (agent_link.proto). A bad field is named with its value and what is accepted. The fields
+/// that describe the archive and its chunking are checked by <see cref="SnapshotChunkReceiver.Validate"/>,
+/// as an agent checks them on a restore; the ids and the version are checked here.
 /// </summary>
 internal static class SnapshotChunkValidator
 {
     public const int MaxInstanceIdLength = 64;
     public const int MaxFunctionNameLength = 63;
     public const int MaxNodeIdLength = 64;
-
-    private static readonly SearchValues<char> HexDigits =
-        SearchValues.Create("0123456789abcdefABCDEF");
 
     private static readonly SearchValues<char> Controls =
         SearchValues.Create(Enumerable.Range(0, 32).Select(c => (char)c).Append((char)127).ToArray());
@@ -44,35 +44,14 @@ internal static class SnapshotChunkValidator
             return Bad("version", Number(chunk.Version), $"1-{long.MaxValue}");
         }
 
-        if (chunk.TotalSize < 0 || chunk.TotalSize > maxSnapshotBytes)
-        {
-            return Bad("totalSize", Number(chunk.TotalSize), $"0-{maxSnapshotBytes} bytes (the largest snapshot this aggregator stores)");
-        }
-
-        // Every chunk but that of an empty archive carries at least one byte: a peer cannot keep an
-        // upload open with an endless run of empty chunks.
-        var maxChunks = Math.Max(1, Math.Min(chunk.TotalSize, int.MaxValue));
-        if (chunk.TotalChunks < 1 || chunk.TotalChunks > maxChunks)
-        {
-            return Bad("count", Number(chunk.TotalChunks), $"1-{maxChunks} for a totalSize of {chunk.TotalSize} bytes");
-        }
-
-        if (chunk.ChunkIndex < 0 || chunk.ChunkIndex >= chunk.TotalChunks)
-        {
-            return Bad("index", Number(chunk.ChunkIndex), $"0-{chunk.TotalChunks - 1} for a count of {chunk.TotalChunks}");
-        }
-
-        if (chunk.Data.Length == 0 && chunk.TotalSize > 0)
-        {
-            return Bad("data", "0 bytes", "at least 1 byte in every chunk of a non-empty archive");
-        }
-
-        if (chunk.Sha256Hex.Length != 64 || chunk.Sha256Hex.AsSpan().ContainsAnyExcept(HexDigits))
-        {
-            return Bad("sha256", Show(chunk.Sha256Hex), "64 hex digits");
-        }
-
-        return null;
+        return SnapshotChunkReceiver.Validate(
+            chunk.ChunkIndex,
+            chunk.TotalChunks,
+            chunk.TotalSize,
+            chunk.Sha256Hex,
+            chunk.Data.Length,
+            maxSnapshotBytes,
+            "the largest snapshot this aggregator stores");
     }
 
     private static bool IsInstanceId(string id) =>

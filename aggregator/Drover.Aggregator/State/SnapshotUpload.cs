@@ -1,14 +1,15 @@
-using System.Security.Cryptography;
+using Drover.Protocol.Snapshots;
 
 namespace Drover.Aggregator.State;
 
 /// <summary>
 /// One upload in progress at the <see cref="SnapshotAssembler"/>: the description its chunk 0 gave,
-/// the temporary file the chunks are appended to, and the running SHA-256 of what arrived.
+/// the temporary file the chunks are appended to, and the <see cref="SnapshotChunkReceiver"/> that
+/// checks each chunk against what came before and counts and hashes what arrived.
 /// </summary>
 /// <remarks>
-/// <see cref="Gate"/> admits one chunk of the upload at a time; the file, the hash and the counters
-/// are only touched while holding it. <see cref="Abandoned"/> may be set without it (by a restart or
+/// <see cref="Gate"/> admits one chunk of the upload at a time; the file and the receiver are only
+/// touched while holding it. <see cref="Abandoned"/> may be set without it (by a restart or
 /// by <see cref="SnapshotAssembler.PruneStale"/>); whoever holds or next takes the gate then disposes
 /// the upload. The gate itself is never disposed: it has no wait handle, and a chunk still releasing
 /// it must not meet a disposed semaphore.
@@ -16,7 +17,7 @@ namespace Drover.Aggregator.State;
 internal sealed class SnapshotUpload : IDisposable
 {
     private readonly FileStream _file;
-    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly SnapshotChunkReceiver _receiver;
     private long _lastActivity;
     private volatile bool _abandoned;
     private bool _disposed;
@@ -26,9 +27,6 @@ internal sealed class SnapshotUpload : IDisposable
         InstanceId = first.InstanceId;
         FunctionName = first.FunctionName;
         Version = first.Version;
-        TotalChunks = first.TotalChunks;
-        TotalSize = first.TotalSize;
-        Sha256Hex = first.Sha256Hex.ToLowerInvariant();
         SourceNodeId = first.SourceNodeId;
         TakenAt = first.TakenAt;
         Path = path;
@@ -44,6 +42,7 @@ internal sealed class SnapshotUpload : IDisposable
             Options = FileOptions.Asynchronous | FileOptions.DeleteOnClose,
             BufferSize = 0,
         });
+        _receiver = new SnapshotChunkReceiver(first.TotalChunks, first.TotalSize, first.Sha256Hex);
     }
 
     public string InstanceId { get; }
@@ -52,12 +51,12 @@ internal sealed class SnapshotUpload : IDisposable
 
     public long Version { get; }
 
-    public int TotalChunks { get; }
+    public int TotalChunks => (int)_receiver.Count;
 
-    public long TotalSize { get; }
+    public long TotalSize => _receiver.TotalSize;
 
     /// <summary>The declared SHA-256, lowercase.</summary>
-    public string Sha256Hex { get; }
+    public string Sha256Hex => _receiver.Sha256;
 
     public string SourceNodeId { get; }
 
@@ -68,10 +67,13 @@ internal sealed class SnapshotUpload : IDisposable
     public SemaphoreSlim Gate { get; } = new(1, 1);
 
     /// <summary>The index the next chunk must have.</summary>
-    public int NextChunk { get; private set; }
+    public int NextChunk => (int)_receiver.NextIndex;
 
     /// <summary>How many bytes arrived so far.</summary>
-    public long Received { get; private set; }
+    public long Received => _receiver.Received;
+
+    /// <summary>Whether the last chunk arrived.</summary>
+    public bool IsComplete => _receiver.IsComplete;
 
     /// <summary>When the last chunk arrived (a <see cref="TimeProvider"/> timestamp); read without the gate.</summary>
     public long LastActivity
@@ -95,19 +97,9 @@ internal sealed class SnapshotUpload : IDisposable
             return $"function '{chunk.FunctionName}', not '{FunctionName}'";
         }
 
-        if (chunk.TotalChunks != TotalChunks)
+        if (_receiver.Differs(chunk.TotalChunks, chunk.TotalSize, chunk.Sha256Hex) is { } archive)
         {
-            return $"count {chunk.TotalChunks}, not {TotalChunks}";
-        }
-
-        if (chunk.TotalSize != TotalSize)
-        {
-            return $"totalSize {chunk.TotalSize}, not {TotalSize}";
-        }
-
-        if (!string.Equals(chunk.Sha256Hex, Sha256Hex, StringComparison.OrdinalIgnoreCase))
-        {
-            return $"sha256 {chunk.Sha256Hex}, not {Sha256Hex}";
+            return archive;
         }
 
         if (!string.Equals(chunk.SourceNodeId, SourceNodeId, StringComparison.Ordinal))
@@ -118,17 +110,24 @@ internal sealed class SnapshotUpload : IDisposable
         return chunk.TakenAt != TakenAt ? $"takenAt {chunk.TakenAt:O}, not {TakenAt:O}" : null;
     }
 
-    /// <summary>Appends a chunk's bytes to the file and the hash. Call while holding <see cref="Gate"/>.</summary>
+    /// <summary>Whether <paramref name="index"/> is the next chunk's (<see cref="SnapshotChunkReceiver.CheckIndex"/>).</summary>
+    public SnapshotChunkFault CheckIndex(int index) => _receiver.CheckIndex(index);
+
+    /// <summary>Whether <paramref name="dataLength"/> more bytes would pass <see cref="TotalSize"/>.</summary>
+    public bool Overflows(int dataLength) => _receiver.Overflows(dataLength);
+
+    /// <summary>Appends a checked chunk's bytes to the file and the receiver. Call while holding <see cref="Gate"/>.</summary>
     public async Task AppendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         await _file.WriteAsync(data, cancellationToken);
-        _hash.AppendData(data.Span);
-        Received += data.Length;
-        NextChunk++;
+        _receiver.Append(data.Span);
     }
 
-    /// <summary>The SHA-256 of every byte appended, lowercase hex. Call once, after the last chunk.</summary>
-    public string FinishHash() => Convert.ToHexStringLower(_hash.GetHashAndReset());
+    /// <summary>Whether the bytes match the declared size and SHA-256 (<see cref="SnapshotChunkReceiver.Finish"/>). Call once, after the last chunk.</summary>
+    public SnapshotChunkFault Finish() => _receiver.Finish();
+
+    /// <summary>The SHA-256 of every byte appended, lowercase hex, once <see cref="Finish"/> was called.</summary>
+    public string? ActualSha256 => _receiver.ActualSha256;
 
     /// <summary>The file, rewound, to be read by the store. Call while holding <see cref="Gate"/>.</summary>
     public async Task<Stream> RewindAsync(CancellationToken cancellationToken)
@@ -147,6 +146,6 @@ internal sealed class SnapshotUpload : IDisposable
 
         _disposed = true;
         _file.Dispose();
-        _hash.Dispose();
+        _receiver.Dispose();
     }
 }

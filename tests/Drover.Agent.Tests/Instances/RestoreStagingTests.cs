@@ -90,6 +90,32 @@ public sealed class RestoreStagingTests : IDisposable
     }
 
     [Fact]
+    public void Add_EmptySnapshot_SnapshotIsFound()
+    {
+        var (chunks, reference) = Snapshot("counter-1", [], 3000);
+
+        _staging.Add(Assert.Single(chunks));
+
+        var (path, error) = _staging.Find("counter-1", reference);
+        Assert.Null(error);
+        Assert.Equal(0, new FileInfo(path!).Length);
+    }
+
+    [Fact]
+    public void Add_ChunkDescribingAnotherSize_UploadIsDiscarded()
+    {
+        var (chunks, reference) = Snapshot("counter-1", RandomNumberGenerator.GetBytes(10_000), 3000);
+        chunks[1].TotalSize = 20_000;
+
+        foreach (var chunk in chunks)
+        {
+            _staging.Add(chunk);
+        }
+
+        Assert.Contains("was not received", _staging.Find("counter-1", reference).Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Add_PathLikeInstanceId_WritesNothingOutsideTheRoot()
     {
         var (chunks, _) = Snapshot("../escape", [1, 2, 3], 10);
