@@ -1,5 +1,6 @@
 using Drover.Aggregator.State;
 using Drover.Aggregator.Workloads;
+using Drover.Decisions.Placement;
 using Drover.Protocol.V1;
 
 namespace Drover.Aggregator.Fleet;
@@ -158,75 +159,61 @@ internal sealed class InstanceTable
         adopted = null;
         lock (_gate)
         {
-            if (!_rows.TryGetValue(report.InstanceId, out var row) && _stopping.ContainsKey(report.InstanceId))
+            _rows.TryGetValue(report.InstanceId, out var row);
+            var reportedEpoch = (long)Math.Min(report.Epoch, long.MaxValue);
+            var facts = new ReportFacts(
+                row is not null,
+                _stopping.ContainsKey(report.InstanceId),
+                row?.AssignedNodeId,
+                row?.Epoch ?? 0,
+                row is null ? _rows.Values.Count(r => r.AssignedNodeId == nodeId) : 0,
+                nodeId,
+                report.State == InstanceState.Stopped,
+                reportedEpoch);
+            switch (ReportIntake.Classify(facts, MaxInstancesPerNode))
             {
-                // Stopped by the aggregator and forgotten: it may still report while it drains, and
-                // must not come back as an instance to place, until it says it stopped.
-                if (report.State == InstanceState.Stopped)
-                {
-                    _stopping.Remove(report.InstanceId);
-                }
-
-                return false;
-            }
-
-            if (row is null)
-            {
-                // An instance the aggregator did not place (it restarted, and the node still runs it)
-                // is taken as the node reports it; a node does not get to fill the table at will.
-                if (report.State == InstanceState.Stopped || _rows.Values.Count(r => r.AssignedNodeId == nodeId) >= MaxInstancesPerNode)
-                {
+                case ReportVerdict.Ignore:
+                case ReportVerdict.OlderEpoch:
                     return false;
-                }
-
-                var key = report.Kind == WorkloadKind.Service ? WorkloadKeys.ServiceSet(report.Function, report.Version) : report.Function;
-                // Its epoch is the one the node says it was started with (0 from an older agent: not fenced).
-                row = new Row(report.InstanceId, key) { AssignedNodeId = nodeId, AssignedAt = _time.GetTimestamp(), Epoch = (long)Math.Min(report.Epoch, long.MaxValue) };
-                _rows[report.InstanceId] = row;
-                adopted = row.ToStored();
-            }
-
-            if (row.AssignedNodeId != nodeId)
-            {
-                if (report.State == InstanceState.Stopped)
-                {
+                case ReportVerdict.StoppingEnded:
+                    _stopping.Remove(report.InstanceId);
+                    return false;
+                case ReportVerdict.StaleCopy:
+                    _staleCopies[(report.InstanceId, nodeId)] = row!.Function;
+                    return false;
+                case ReportVerdict.StaleCopyEnded:
                     _staleCopies.Remove((report.InstanceId, nodeId));
-                }
-                else
-                {
-                    _staleCopies[(report.InstanceId, nodeId)] = row.Function;
-                }
-
-                return false;
+                    return false;
+                case ReportVerdict.Adopt:
+                    var key = report.Kind == WorkloadKind.Service ? WorkloadKeys.ServiceSet(report.Function, report.Version) : report.Function;
+                    row = new Row(report.InstanceId, key) { AssignedNodeId = nodeId, AssignedAt = _time.GetTimestamp(), Epoch = reportedEpoch };
+                    _rows[report.InstanceId] = row;
+                    adopted = row.ToStored();
+                    break;
             }
 
-            if (report.Epoch > 0 && row.Epoch > 0 && (long)Math.Min(report.Epoch, long.MaxValue) < row.Epoch)
+            // Adopted above, or known: the row the report is for.
+            var recorded = row!;
+            var wasReady = recorded.Ready;
+            recorded.Loaded = false;
+            recorded.ReportedNodeId = nodeId;
+            recorded.ReportedAt = _time.GetTimestamp();
+            recorded.Version = report.Version;
+            recorded.State = StateName(report.State);
+            recorded.Pid = report.Pid;
+            recorded.Port = (int)report.Port;
+            recorded.Restarts = (int)report.Restarts;
+            recorded.LastExitCode = report.LastExitCode;
+            recorded.LastSignal = report.LastSignal;
+            recorded.Reason = report.Reason;
+            recorded.Ready = report.Ready && report.State == InstanceState.Running;
+            recorded.ReportedGpuUuid = report.GpuUuids.Count > 0 ? report.GpuUuids[0] : null;
+            if (report.StateVersion > recorded.CommittedStateVersion)
             {
-                // A copy from before the instance was assigned here again (a failback that has not
-                // reached it yet): it confirms nothing, so the start is sent again until it does.
-                return false;
+                recorded.CommittedStateVersion = report.StateVersion;
             }
 
-            var wasReady = row.Ready;
-            row.Loaded = false;
-            row.ReportedNodeId = nodeId;
-            row.ReportedAt = _time.GetTimestamp();
-            row.Version = report.Version;
-            row.State = StateName(report.State);
-            row.Pid = report.Pid;
-            row.Port = (int)report.Port;
-            row.Restarts = (int)report.Restarts;
-            row.LastExitCode = report.LastExitCode;
-            row.LastSignal = report.LastSignal;
-            row.Reason = report.Reason;
-            row.Ready = report.Ready && report.State == InstanceState.Running;
-            row.ReportedGpuUuid = report.GpuUuids.Count > 0 ? report.GpuUuids[0] : null;
-            if (report.StateVersion > row.CommittedStateVersion)
-            {
-                row.CommittedStateVersion = report.StateVersion;
-            }
-
-            return wasReady != row.Ready;
+            return wasReady != recorded.Ready;
         }
     }
 

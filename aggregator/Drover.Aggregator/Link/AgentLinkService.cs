@@ -6,6 +6,7 @@ using Drover.Aggregator.Functions;
 using Drover.Aggregator.Services;
 using Drover.Aggregator.State;
 using Drover.Decisions.Liveness;
+using Drover.Decisions.Placement;
 using Drover.Protocol.Events;
 using Drover.Protocol.V1;
 using Google.Protobuf.WellKnownTypes;

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Drover.Decisions.Placement;
 using Drover.Protocol.Snapshots;
 
 namespace Drover.Aggregator.State;

@@ -15,7 +15,7 @@ namespace Drover.Aggregator.State;
 /// <param name="Data">This chunk's bytes; copied before <see cref="SnapshotAssembler.AcceptChunkAsync"/> returns.</param>
 /// <param name="SourceNodeId">The node of the stream the chunk came on.</param>
 /// <param name="TakenAt">When the agent took the snapshot, on the agent's clock.</param>
-/// <param name="Epoch">The fencing epoch the copy that sent it was started with; 0 when unknown (see <see cref="EpochFence"/>).</param>
+/// <param name="Epoch">The fencing epoch the copy that sent it was started with; 0 when unknown (see <see cref="Drover.Decisions.Placement.EpochFence"/>).</param>
 internal sealed record SnapshotChunk(
     string InstanceId,
     string FunctionName,

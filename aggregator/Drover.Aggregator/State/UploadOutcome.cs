@@ -19,7 +19,7 @@ internal enum UploadOutcome
     Refused,
 
     /// <summary>
-    /// Refused because the copy that sent it is fenced off (<see cref="EpochFence"/>): it was started
+    /// Refused because the copy that sent it is fenced off (<see cref="Drover.Decisions.Placement.EpochFence"/>): it was started
     /// under an older assignment than the instance's current one. Nothing became current, and the
     /// agent must not retry: it stops that copy.
     /// </summary>

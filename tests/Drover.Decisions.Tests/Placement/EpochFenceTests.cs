@@ -1,6 +1,6 @@
-using Drover.Aggregator.State;
+using Drover.Decisions.Placement;
 
-namespace Drover.Aggregator.Tests.State;
+namespace Drover.Decisions.Tests.Placement;
 
 public class EpochFenceTests
 {

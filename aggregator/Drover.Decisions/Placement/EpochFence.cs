@@ -1,4 +1,4 @@
-namespace Drover.Aggregator.State;
+namespace Drover.Decisions.Placement;
 
 /// <summary>
 /// The fencing rule of commits: a copy of an instance started under an older assignment (a smaller
@@ -7,7 +7,7 @@ namespace Drover.Aggregator.State;
 /// unknown (an older agent, or an instance taken from an older agent's report): not fenced, as
 /// before epochs existed.
 /// </summary>
-internal static class EpochFence
+public static class EpochFence
 {
     /// <summary>Why a commit carrying <paramref name="sent"/> is fenced off when the instance is at <paramref name="current"/>, or null when it is not.</summary>
     public static string? Check(string instanceId, long current, long sent)
