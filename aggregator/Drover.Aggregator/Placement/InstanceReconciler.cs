@@ -117,7 +117,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
                 .ToArray(),
             functions.Values.Select(w => new PlacementFunction(w.Key, w.Instances)).ToArray(),
             placed.Where(i => functions.ContainsKey(i.Function)).Select(i => new PlacementInstance(i.InstanceId, i.Function, i.AssignedNodeId, i.HomeCluster)).ToArray(),
-            Backups(_health.Current));
+            BackupOrder.Of(_health.Current));
         var clusterOf = nodes.ToDictionary(n => n.NodeId, n => n.Identity.Cluster, StringComparer.Ordinal);
 
         var actions = InstancePlacement.Decide(snapshot);
@@ -408,29 +408,6 @@ internal sealed partial class InstanceReconciler : BackgroundService
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
-    }
-
-    /// <summary>
-    /// From the health decision: each cluster that cannot serve now, with the clusters taking its
-    /// traffic, the largest share first (with no named taker, every cluster that has a share).
-    /// </summary>
-    private static Dictionary<string, IReadOnlyList<string>>? Backups(HealthDecision? decision)
-    {
-        if (decision is null)
-        {
-            return null;
-        }
-
-        var shares = decision.Shares.ToDictionary(s => s.Cluster, s => s.Share, StringComparer.Ordinal);
-        var byShare = decision.Shares.OrderByDescending(s => s.Share).ThenBy(s => s.Cluster, StringComparer.Ordinal).Select(s => s.Cluster).ToArray();
-        return decision.Clusters
-            .Where(c => c.Health != ClusterHealthState.Healthy)
-            .ToDictionary(
-                c => c.Name,
-                c => (IReadOnlyList<string>)(c.ServedBy.Count > 0
-                    ? c.ServedBy.OrderByDescending(b => shares.GetValueOrDefault(b)).ThenBy(b => b, StringComparer.Ordinal).ToArray()
-                    : byShare.Where(b => b != c.Name).ToArray()),
-                StringComparer.Ordinal);
     }
 
     /// <summary>Follow-up on the snapshot placement decided on: the decision in Drover.Decisions, the effects through the actuator.</summary>
