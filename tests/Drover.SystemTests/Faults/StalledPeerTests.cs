@@ -92,6 +92,72 @@ public sealed class StalledPeerTests(ITestOutputHelper output) : IAsyncLifetime
         output.WriteLine($"The slow peer read {peer.Read} messages.");
     }
 
+    /// <summary>
+    /// With a peer in c1 that reads a few messages a second (and without one, for the figures to
+    /// compare): an autoscaled function raised to two instances gets them on the real nodes, and c1,
+    /// its two real nodes killed, fails over to c2. The times print; the outcomes are asserted.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task PeerThatReadsAFewMessagesASecond_AScaleUpAndAClusterFailoverHappenRegardless(bool withPeer)
+    {
+        _fleet.StartAgent("b1", serverNumber: 11, cluster: "c2");
+        await _fleet.WaitForAliveCountAsync(3, Timeout);
+        await using var peer = withPeer ? await LinkPeer.ConnectAsync(_fleet.LinkAddress, "slow", 98, 7498) : null;
+        if (peer is not null)
+        {
+            await FloodAsync(peer);
+            peer.StartReading(TimeSpan.FromMilliseconds(300));
+        }
+
+        // Scale: one instance, then two; both on real nodes (the peer reports no GPU).
+        await DefineAutoscaledAsync(min: 1);
+        await WaitForRunningCountAsync("scaled", 1);
+        var clock = Stopwatch.StartNew();
+        await DefineAutoscaledAsync(min: 2);
+        await WaitForRunningCountAsync("scaled", 2);
+        output.WriteLine($"{(withPeer ? "With" : "Without")} the slow peer: the second instance of 'scaled' ran {clock.ElapsedMilliseconds} ms after the minimum was raised.");
+
+        // Failover: c1 keeps the peer (it heartbeats) and loses its two real nodes, 1 of 3 surviving.
+        clock.Restart();
+        _fleet.AgentProcesses("a1").Kill();
+        _fleet.AgentProcesses("a2").Kill();
+        var describe = async () => (await _fleet.Http.GetStringAsync("/v1/clusters"));
+        await Fleet.WaitUntilAsync(
+            async () =>
+            {
+                var clusters = (await _fleet.Http.GetFromJsonAsync<JsonElement>("/v1/clusters")).GetProperty("clusters").EnumerateArray();
+                return clusters.Any(c => c.GetProperty("name").GetString() == "c1"
+                    && c.GetProperty("health").GetString() == "unhealthy"
+                    && c.GetProperty("servedBy").EnumerateArray().Any(b => b.GetString() == "c2"));
+            },
+            Timeout,
+            "c1 fails over to c2",
+            describe);
+        output.WriteLine($"{(withPeer ? "With" : "Without")} the slow peer: c1 was served by c2 {clock.ElapsedMilliseconds} ms after its real nodes were killed.");
+        await AssertAggregatorUpAsync();
+    }
+
+    private async Task DefineAutoscaledAsync(int min)
+    {
+        var definition = new { runtime = new { type = "process", command = Repository.Counter }, commitIntervalSeconds = 0, minInstances = min, maxInstances = 3, slo = 1000 };
+        using var response = await _fleet.Http.PutAsJsonAsync("/v1/functions/scaled", definition);
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    private async Task WaitForRunningCountAsync(string function, int count)
+    {
+        async Task<JsonElement[]> InstancesAsync()
+            => await _fleet.Http.GetFromJsonAsync<JsonElement[]>($"/v1/functions/{function}/instances") ?? [];
+
+        await Fleet.WaitUntilAsync(
+            async () => (await InstancesAsync()).Count(i => i.GetProperty("state").GetString() == "running") == count,
+            Timeout,
+            $"'{function}' runs {count} instances",
+            async () => JsonSerializer.Serialize(await InstancesAsync()));
+    }
+
     /// <summary>Subscribes the peer to <c>function/counter</c> and publishes there far more than its stream and outbox hold.</summary>
     private async Task FloodAsync(LinkPeer peer)
     {
