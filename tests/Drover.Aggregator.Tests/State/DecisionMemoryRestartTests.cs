@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Drover.Aggregator.Clusters;
+using Drover.Aggregator.Events;
 using Drover.Aggregator.Fleet;
 using Drover.Aggregator.Placement;
 using Drover.Aggregator.State;
@@ -95,6 +96,28 @@ public sealed class DecisionMemoryRestartTests : IAsyncLifetime
 
         Assert.Equal(ClusterHealthState.Healthy, failedBack.Clusters.Single(c => c.Name == "c1").Health);
         Assert.Equal(["unhealthy", "recovering", "healthy"], history.EnumerateArray().Select(e => e.GetProperty("to").GetString()));
+
+        // The failback's event is numbered above every number the channel gave before the restart.
+        Assert.Equal(EventHub.SequenceBlock + 1, Aggregator.Hub.LastSequence("cluster/c1"));
+    }
+
+    [Fact]
+    public async Task Restart_ChannelNumbered_NumbersGoOnAboveTheLastOneNeverReused()
+    {
+        for (var i = 1; i <= 3; i++)
+        {
+            Aggregator.Hub.Publish(EventHubTests.Event("function/counter", $"before-{i}"));
+        }
+
+        await Aggregator.RestartAsync();
+        var mark = Aggregator.Hub.LastSequence("function/counter");
+        await using var stream = await EventsApiTests.SseStream.OpenAsync(Aggregator.Http, "/v1/events?function=counter", "function/counter:3");
+        Aggregator.Hub.Publish(EventHubTests.Event("function/counter", "after"));
+        var resumed = Assert.Single(await stream.ReadAsync(1));
+
+        Assert.Equal(EventHub.SequenceBlock, mark);
+        Assert.Equal("function/counter:1001", resumed.Id);
+        Assert.Equal("after", resumed.Data.RootElement.GetProperty("callId").GetString());
     }
 
     /// <summary>Nodes n1 and n2 of cluster c1 in the node table, as their agents' Hellos put them there.</summary>
