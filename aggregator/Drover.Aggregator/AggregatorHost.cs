@@ -108,6 +108,8 @@ internal static class AggregatorHost
         builder.Services.AddSingleton<ServiceController>();
         builder.Services.AddSingleton<DecisionLog>();
         builder.Services.AddSingleton<InstanceActuator>();
+        builder.Services.AddSingleton<NodePenalties>();
+        builder.Services.AddSingleton<ScalingWindows>();
         builder.Services.AddSingleton<InstanceReconciler>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<InstanceReconciler>());
         builder.Services.AddStateStorage(options.DataDirectory);

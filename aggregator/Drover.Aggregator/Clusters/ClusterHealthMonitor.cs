@@ -2,8 +2,10 @@ using Drover.Aggregator.Configuration;
 using Drover.Aggregator.Events;
 using Drover.Aggregator.Fleet;
 using Drover.Aggregator.Placement;
+using Drover.Aggregator.State;
 using Drover.Aggregator.Workloads;
 using Drover.Decisions.Health;
+using Drover.Decisions.Liveness;
 using Drover.Decisions.Routing;
 using Drover.Gateway;
 using Drover.Protocol.Events;
@@ -18,6 +20,28 @@ namespace Drover.Aggregator.Clusters;
 /// (<see cref="ClusterHealth"/>, pure); then its effects: transitions logged, published on
 /// <c>cluster/&lt;name&gt;</c> and kept in each cluster's history, and the gateway's routing table replaced.
 /// </summary>
+/// <remarks>
+/// <para>
+/// With a store (<see cref="IDecisionMemoryStore"/>), the decision's memory (each cluster's last state,
+/// which failback's hysteresis carries) and the histories are loaded at start and saved after the
+/// evaluation that changed them, outside the lock the API reads under. A restarted aggregator so goes
+/// on where it stopped: a recovering cluster stays recovering until it has waited out its failback,
+/// rather than being seen for the first time and healthy at once.
+/// </para>
+/// <para>
+/// The time the aggregator was down does not count towards a recovery (nobody saw the cluster then):
+/// the first evaluation after a start adds none. A recovery's progress is saved every
+/// <see cref="SaveStep"/>, states at once, so a restart may lengthen a recovery by up to that step,
+/// never shorten it. A healthy cluster's growing healthy time is not saved (it decides nothing).
+/// </para>
+/// <para>
+/// While the nodes come back after a restart (<c>restartGraceMs</c>, at least a lease, as for the
+/// instances), a cluster with a loaded state none of whose nodes is known yet is not judged by their
+/// absence (<see cref="HeldClusters"/>): it shows as seen for the first time (unhealthy when configured,
+/// since it has no node to serve with), no transition is recorded, and its loaded state is kept until
+/// a node of it is back, from which its hysteresis goes on. After the grace it is judged like any.
+/// </para>
+/// </remarks>
 internal sealed partial class ClusterHealthMonitor : BackgroundService
 {
     private readonly NodeTable _nodes;
@@ -35,12 +59,21 @@ internal sealed partial class ClusterHealthMonitor : BackgroundService
     private HealthDecision? _current;
     private long _lastEvaluation = -1;
 
+    // The store and what it last got; the clusters whose loaded state is still held aside (see the remarks).
+    private readonly IDecisionMemoryStore? _memory;
+    private IReadOnlyDictionary<string, PreviousClusterHealth> _kept;
+    private HashSet<string> _loaded;
+    private readonly long _startedAt;
+
+    /// <summary>Serialises the evaluations with their saves, so saves land in the order of the evaluations.</summary>
+    private readonly Lock _saveGate = new();
+
     // Callers waiting for an evaluation that starts after they asked (the API, after changing a setting).
     private readonly List<(long Ticket, TaskCompletionSource<HealthDecision> Done)> _waiting = [];
     private long _asked;
     private long _routesVersion;
 
-    public ClusterHealthMonitor(NodeTable nodes, InstanceTable instances, ClusterRegistry clusters, EventHub events, GatewayRoutingTable routes, AggregatorOptions options, TimeProvider time, ILogger<ClusterHealthMonitor> logger)
+    public ClusterHealthMonitor(NodeTable nodes, InstanceTable instances, ClusterRegistry clusters, EventHub events, GatewayRoutingTable routes, AggregatorOptions options, TimeProvider time, ILogger<ClusterHealthMonitor> logger, IDecisionMemoryStore? memory = null)
     {
         _nodes = nodes;
         _instances = instances;
@@ -51,7 +84,24 @@ internal sealed partial class ClusterHealthMonitor : BackgroundService
         _time = time;
         _trigger = new PassTrigger(time);
         _logger = logger;
+        // Where the health states and histories are kept across restarts, loaded here; null: memory only.
+        _memory = memory;
+        _startedAt = time.GetTimestamp();
+        if (memory is not null)
+        {
+            _previous = new Dictionary<string, PreviousClusterHealth>(memory.LoadClusterHealth(), StringComparer.Ordinal);
+            foreach (var (cluster, entries) in memory.LoadClusterHistory(options.ClusterHistory))
+            {
+                _history[cluster] = new LinkedList<ClusterHistoryEntry>(entries);
+            }
+        }
+
+        _kept = new Dictionary<string, PreviousClusterHealth>(_previous, StringComparer.Ordinal);
+        _loaded = _previous.Keys.ToHashSet(StringComparer.Ordinal);
     }
+
+    /// <summary>How far a recovery may progress past what is kept before it is kept again.</summary>
+    public static readonly TimeSpan SaveStep = TimeSpan.FromSeconds(5);
 
     /// <summary>Raised after an evaluation with at least one transition: tasks may have to move.</summary>
     public event Action? Transitioned;
@@ -84,23 +134,49 @@ internal sealed partial class ClusterHealthMonitor : BackgroundService
     /// <summary>One evaluation: decide on a snapshot, then publish the transitions and the routing table.</summary>
     public HealthDecision Evaluate()
     {
-        var now = _time.GetTimestamp();
         HealthDecision decision;
         List<TaskCompletionSource<HealthDecision>> answered = [];
-        lock (_gate)
+        lock (_saveGate)
         {
-            // Every caller that asked before this snapshot is taken sees its change in this decision.
-            var covers = _asked;
-            (decision, var healthNodes) = Decide(now);
-            _lastEvaluation = now;
-            _previous = decision.Clusters.ToDictionary(c => c.Name, c => new PreviousClusterHealth(c.Health, c.HealthyFor), StringComparer.Ordinal);
-            _current = decision;
-            Record(decision);
+            List<(string Cluster, ClusterHistoryEntry Entry)> recorded;
+            IReadOnlyDictionary<string, PreviousClusterHealth> previous;
+            lock (_gate)
+            {
+                var now = _time.GetTimestamp();
 
-            // Under the lock: evaluations never swap tables out of order.
-            _routes.Update(RouteChoice.Build(++_routesVersion, decision, healthNodes, Hosts()));
-            answered.AddRange(_waiting.Where(w => w.Ticket <= covers).Select(w => w.Done));
-            _waiting.RemoveAll(w => w.Ticket <= covers);
+                // Every caller that asked before this snapshot is taken sees its change in this decision.
+                var covers = _asked;
+                (decision, var healthNodes, var held) = Decide(now);
+                _lastEvaluation = now;
+                var next = decision.Clusters.ToDictionary(c => c.Name, c => new PreviousClusterHealth(c.Health, c.HealthyFor), StringComparer.Ordinal);
+                foreach (var cluster in held)
+                {
+                    next[cluster] = _previous[cluster];
+                }
+
+                _previous = next;
+                _loaded = held;
+                previous = next;
+                _current = decision;
+                recorded = Record(decision);
+
+                // Under the lock: evaluations never swap tables out of order.
+                _routes.Update(RouteChoice.Build(++_routesVersion, decision, healthNodes, Hosts()));
+                answered.AddRange(_waiting.Where(w => w.Ticket <= covers).Select(w => w.Done));
+                _waiting.RemoveAll(w => w.Ticket <= covers);
+            }
+
+            // Outside the lock the API and the reconciler read under: a save may wait behind a snapshot
+            // being committed. A failed save is logged by the store and the evaluation stands.
+            if (_memory is not null)
+            {
+                _memory.AppendClusterHistory(recorded, _options.ClusterHistory);
+                if (WorthSaving(_kept, previous, SaveStep))
+                {
+                    _memory.SaveClusterHealth(previous);
+                    _kept = previous;
+                }
+            }
         }
 
         foreach (var done in answered)
@@ -144,23 +220,79 @@ internal sealed partial class ClusterHealthMonitor : BackgroundService
         }
     }
 
-    /// <summary>The pure decision on a snapshot taken now, from the memory the last evaluation left (caller holds the gate).</summary>
-    private (HealthDecision Decision, HealthNode[] Nodes) Decide(long now)
+    /// <summary>
+    /// The clusters a restarted aggregator holds aside (see the remarks): of those whose state was
+    /// loaded and not judged since (<paramref name="loaded"/>), the ones without a known node, while
+    /// less than <paramref name="grace"/> has passed since the start; none after that.
+    /// </summary>
+    public static HashSet<string> HeldClusters(IReadOnlySet<string> loaded, IEnumerable<string> clustersWithNodes, TimeSpan sinceStart, TimeSpan grace)
+    {
+        var held = new HashSet<string>(StringComparer.Ordinal);
+        if (sinceStart >= grace)
+        {
+            return held;
+        }
+
+        held.UnionWith(loaded);
+        held.ExceptWith(clustersWithNodes);
+        return held;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="next"/> should replace the kept <paramref name="kept"/>: a cluster came or
+    /// went, changed state, or its recovery went back or progressed by <paramref name="step"/> or more.
+    /// A healthy cluster's healthy time is left to grow unsaved.
+    /// </summary>
+    internal static bool WorthSaving(IReadOnlyDictionary<string, PreviousClusterHealth> kept, IReadOnlyDictionary<string, PreviousClusterHealth> next, TimeSpan step)
+    {
+        if (kept.Count != next.Count)
+        {
+            return true;
+        }
+
+        foreach (var (cluster, state) in next)
+        {
+            if (!kept.TryGetValue(cluster, out var before) || before.Health != state.Health)
+            {
+                return true;
+            }
+
+            if (state.Health == ClusterHealthState.Recovering && (state.HealthyFor < before.HealthyFor || state.HealthyFor - before.HealthyFor >= step))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// The pure decision on a snapshot taken now, from the memory the last evaluation left, less the
+    /// clusters held aside, which it returns (caller holds the gate).
+    /// </summary>
+    private (HealthDecision Decision, HealthNode[] Nodes, HashSet<string> Held) Decide(long now)
     {
         var nodes = _nodes.Snapshot();
         var healthNodes = nodes
             .Select(n => new HealthNode(n.NodeId, n.Identity.Cluster, n.Identity.ServerNumber, n.Survives(_options), n.Weight, n.Priority, n.Identity.ShimEndpoint))
             .ToArray();
         var elapsed = _lastEvaluation < 0 ? TimeSpan.Zero : _time.GetElapsedTime(_lastEvaluation, now);
+        var lease = NodeLiveness.Lease(_options.HeartbeatInterval, _options.MissedHeartbeats);
+        var held = HeldClusters(
+            _loaded,
+            healthNodes.Select(n => n.Cluster),
+            _time.GetElapsedTime(_startedAt, now),
+            _options.RestartGrace > lease ? _options.RestartGrace : lease);
+        var previous = held.Count == 0 ? _previous : _previous.Where(p => !held.Contains(p.Key)).ToDictionary(StringComparer.Ordinal);
         var decision = ClusterHealth.Decide(new HealthSnapshot(
             _clusters.Settings(nodes.Select(n => n.Identity.Cluster)),
             healthNodes,
             _clusters.Modes(),
-            _previous,
+            previous,
             elapsed,
             _options.FailbackAfter,
             _options.FailOpen));
-        return (decision, healthNodes);
+        return (decision, healthNodes, held);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -201,8 +333,10 @@ internal sealed partial class ClusterHealthMonitor : BackgroundService
         return hosts.ToDictionary(h => h.Key, h => (IReadOnlySet<string>)h.Value, StringComparer.Ordinal);
     }
 
-    private void Record(HealthDecision decision)
+    /// <summary>Logs, keeps and publishes the decision's transitions; returns the history entries it added, to be saved.</summary>
+    private List<(string Cluster, ClusterHistoryEntry Entry)> Record(HealthDecision decision)
     {
+        var recorded = new List<(string Cluster, ClusterHistoryEntry Entry)>();
         var at = _time.GetUtcNow();
         var byName = decision.Clusters.ToDictionary(c => c.Name, StringComparer.Ordinal);
         foreach (var transition in decision.Transitions)
@@ -223,6 +357,7 @@ internal sealed partial class ClusterHealthMonitor : BackgroundService
             }
 
             entries.AddLast(entry);
+            recorded.Add((transition.Cluster, entry));
             while (entries.Count > _options.ClusterHistory)
             {
                 entries.RemoveFirst();
@@ -255,6 +390,8 @@ internal sealed partial class ClusterHealthMonitor : BackgroundService
         {
             Log.Degraded(_logger, decision.Reason);
         }
+
+        return recorded;
     }
 
     private static partial class Log

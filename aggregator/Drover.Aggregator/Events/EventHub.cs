@@ -1,4 +1,5 @@
 using Drover.Aggregator.Configuration;
+using Drover.Aggregator.State;
 using Drover.Protocol.Events;
 using Drover.Protocol.V1;
 
@@ -6,7 +7,8 @@ namespace Drover.Aggregator.Events;
 
 /// <summary>
 /// The publish/subscribe hub of status messages. Each channel numbers its messages 1, 2, 3... with
-/// no gaps and keeps the last <c>eventHistoryPerChannel</c> of them, so a subscriber can resume after
+/// no gaps (but one jump after a restart, see the remarks) and keeps the last
+/// <c>eventHistoryPerChannel</c> of them, so a subscriber can resume after
 /// the last number it saw. At <c>maxEventChannels</c> a message on a channel not kept yet is refused
 /// (<see cref="Publish(StatusEvent)"/> returns null): dropping a kept channel to make room would lose
 /// messages already numbered and kept, and reuse their numbers, which a subscriber resuming from
@@ -17,8 +19,27 @@ namespace Drover.Aggregator.Events;
 /// admitted through <see cref="TrySubscribe"/>.
 /// </summary>
 /// <remarks>
+/// <para>
 /// One lock covers numbering, history and fan-out, so a subscription's replay and its first live
-/// message meet without a gap or a repeat. Everything under it is non-blocking.
+/// message meet without a gap or a repeat. Everything under it is non-blocking, but for the
+/// reservation below, once per <see cref="SequenceBlock"/> messages of a channel.
+/// </para>
+/// <para>
+/// Numbers across a restart: with a store (<see cref="IDecisionMemoryStore"/>), a channel's numbers go
+/// on above every number handed out before, so a subscriber resuming with <c>after=N</c> never meets
+/// N again for another message. Writing each number durably would put a synced write on every
+/// message. Instead a channel reserves its numbers in blocks: before it hands out a number above its
+/// reserved mark it reserves the next <see cref="SequenceBlock"/> numbers in the store (a durable
+/// write, synchronous, under the lock: a number must not leave before its reservation is on disk),
+/// and a restarted hub starts each channel just above its mark. What a restart costs is a jump of up
+/// to one block in the numbers, which a resuming subscriber reads like any gap (its cursor is older
+/// than the oldest kept, so it gets everything kept). The write waits its turn behind the store's
+/// other writers (a snapshot being committed), so a publish that crosses a mark may wait that long,
+/// once per block of a channel. A reservation that fails is logged and numbering goes on (messages
+/// are not held back for the store); should the aggregator restart before a later reservation
+/// succeeds, numbers of that block may be handed out again. The history itself is not kept: after a
+/// restart it starts empty.
+/// </para>
 /// </remarks>
 internal sealed partial class EventHub
 {
@@ -28,11 +49,18 @@ internal sealed partial class EventHub
     /// <summary>The default of <c>maxEventSubscribers</c>.</summary>
     public const int DefaultMaxSubscribers = 256;
 
+    /// <summary>How many numbers a channel reserves in the store at once (see the remarks).</summary>
+    public const ulong SequenceBlock = 1000;
+
     private readonly int _historyPerChannel;
     private readonly int _maxChannels;
     private readonly int _maxSubscribers;
     private readonly ILogger<EventHub> _logger;
+    private readonly IDecisionMemoryStore? _store;
     private readonly Lock _lock = new();
+
+    // Each channel's mark reserved before this start: where its numbers go on from.
+    private readonly IReadOnlyDictionary<string, ulong> _reservedBefore;
 
     // Recency order: the first node is the channel published to last.
     private readonly LinkedList<ChannelState> _recency = new();
@@ -44,12 +72,15 @@ internal sealed partial class EventHub
     // Whether a new channel was refused since the hub last had room: the warning is logged once per spell.
     private bool _refusingChannels;
 
-    public EventHub(AggregatorOptions options, ILogger<EventHub> logger)
-        : this(options.EventHistoryPerChannel, options.MaxEventChannels, logger, options.MaxEventSubscribers)
+    /// <param name="options">The history, channel and subscriber limits.</param>
+    /// <param name="logger">Where refusals and ended subscribers are logged.</param>
+    /// <param name="store">Where each channel reserves its numbers, loaded here; null: numbers start at 1 on every start.</param>
+    public EventHub(AggregatorOptions options, ILogger<EventHub> logger, IDecisionMemoryStore? store = null)
+        : this(options.EventHistoryPerChannel, options.MaxEventChannels, logger, options.MaxEventSubscribers, store)
     {
     }
 
-    internal EventHub(int historyPerChannel, int maxChannels, ILogger<EventHub> logger, int maxSubscribers = DefaultMaxSubscribers)
+    internal EventHub(int historyPerChannel, int maxChannels, ILogger<EventHub> logger, int maxSubscribers = DefaultMaxSubscribers, IDecisionMemoryStore? store = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(historyPerChannel, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxChannels, 1);
@@ -58,6 +89,8 @@ internal sealed partial class EventHub
         _maxChannels = maxChannels;
         _maxSubscribers = maxSubscribers;
         _logger = logger;
+        _store = store;
+        _reservedBefore = store?.LoadEventSequences() ?? new Dictionary<string, ulong>(StringComparer.Ordinal);
     }
 
     /// <summary>The most subscribers <see cref="TrySubscribe"/> admits.</summary>
@@ -134,7 +167,17 @@ internal sealed partial class EventHub
                 return null;
             }
 
-            var numbered = number(++state.LastSequence);
+            var next = state.LastSequence + 1;
+            if (_store is not null && next > state.Reserved)
+            {
+                // Kept as reserved even when the write failed (the store logged it): the next try is at
+                // the next block, not at every message while the store fails.
+                state.Reserved = next + SequenceBlock - 1;
+                _store.ReserveEventSequences(channel, state.Reserved);
+            }
+
+            state.LastSequence = next;
+            var numbered = number(next);
             state.History.Enqueue(numbered);
             if (state.History.Count > _historyPerChannel)
             {
@@ -231,12 +274,15 @@ internal sealed partial class EventHub
         return subscriber;
     }
 
-    /// <summary>The last number given on <paramref name="channel"/>; 0 when the hub keeps no such channel.</summary>
+    /// <summary>
+    /// The last number given on <paramref name="channel"/>: for a channel not used since the start, the
+    /// mark it reserved before (no number above it was given); 0 for a channel never used.
+    /// </summary>
     public ulong LastSequence(string channel)
     {
         lock (_lock)
         {
-            return _channels.TryGetValue(channel, out var node) ? node.Value.LastSequence : 0;
+            return _channels.TryGetValue(channel, out var node) ? node.Value.LastSequence : _reservedBefore.GetValueOrDefault(channel);
         }
     }
 
@@ -284,7 +330,8 @@ internal sealed partial class EventHub
             return null;
         }
 
-        node = _recency.AddFirst(new ChannelState(channel));
+        var before = _reservedBefore.GetValueOrDefault(channel);
+        node = _recency.AddFirst(new ChannelState(channel) { LastSequence = before, Reserved = before });
         _channels[channel] = node;
         return node.Value;
     }
@@ -319,6 +366,9 @@ internal sealed partial class EventHub
         public string Name { get; } = name;
 
         public ulong LastSequence { get; set; }
+
+        /// <summary>The highest number reserved in the store; numbers up to it may be handed out.</summary>
+        public ulong Reserved { get; set; }
 
         public Queue<ChannelEvent> History { get; } = new();
     }

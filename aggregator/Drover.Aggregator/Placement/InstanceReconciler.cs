@@ -40,6 +40,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
     private readonly WorkloadStatsTable _stats;
     private readonly GatewayLoad _gatewayLoad;
     private readonly NodePenalties _penalties;
+    private readonly ScalingWindows _windows;
 
     // The autoscaler's memory between passes: the scale-down windows, when the last pass ran, the GPU
     // each autoscaled instance was started on, and the last shortfall recorded per function.
@@ -50,11 +51,14 @@ internal sealed partial class InstanceReconciler : BackgroundService
     private readonly HashSet<string> _failedLogged = new(StringComparer.Ordinal);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _desired = new(StringComparer.Ordinal);
 
-    public InstanceReconciler(NodeTable nodes, InstanceTable instances, FunctionRegistry functions, ServiceController services, InstanceActuator actuator, ClusterHealthMonitor health, WorkloadStatsTable stats, GatewayLoad gatewayLoad, AggregatorOptions options, TimeProvider time, ILogger<InstanceReconciler> logger)
+    public InstanceReconciler(NodeTable nodes, InstanceTable instances, FunctionRegistry functions, ServiceController services, InstanceActuator actuator, ClusterHealthMonitor health, WorkloadStatsTable stats, GatewayLoad gatewayLoad, AggregatorOptions options, TimeProvider time, ILogger<InstanceReconciler> logger, NodePenalties? penalties = null, ScalingWindows? windows = null)
     {
         _stats = stats;
         _gatewayLoad = gatewayLoad;
-        _penalties = new NodePenalties(time);
+        // The autoscaler's memory kept across restarts (the host registers both with the store); memory only when null.
+        _penalties = penalties ?? new NodePenalties(time);
+        _windows = windows ?? new ScalingWindows();
+        _scalingPrevious = _windows.Loaded;
         _health = health;
         _services = services;
         _nodes = nodes;
@@ -154,6 +158,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
         }
 
         var removed = Autoscale(autoscaled, functions, nodes, live, awaited, clusterOf, cancellationToken);
+        _windows.Keep(_scalingPrevious);
         var followed = instances.Where(i => !removed.Contains(i.InstanceId)).ToArray();
         ResendChangedSettings(functions, followed, cancellationToken);
         FollowUp(functions, nodes, followed, cancellationToken);

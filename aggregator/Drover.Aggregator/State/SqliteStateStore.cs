@@ -12,7 +12,8 @@ namespace Drover.Aggregator.State;
 /// <c>synchronous=FULL</c>: the WAL is synced at every commit, so a commit acknowledged to an agent
 /// survives a power cut (NORMAL would only survive a crash of the process). The instance
 /// assignments with their fencing epochs are kept in <c>assignments</c>, one row per instance
-/// (<see cref="IAssignmentStore"/>), written with the same care.
+/// (<see cref="IAssignmentStore"/>), written with the same care; so is what the decision passes
+/// remember between passes (<see cref="IDecisionMemoryStore"/>, in <c>SqliteStateStore.DecisionMemory.cs</c>).
 /// </summary>
 /// <remarks>
 /// Concurrency: a connection per operation (pooled by Microsoft.Data.Sqlite), and one writer at a
@@ -30,8 +31,11 @@ internal sealed partial class SqliteStateStore : IStateStore, IAssignmentStore, 
     public const int DefaultKeepVersions = 3;
 
     /// <summary>The schema this code reads and writes; kept in the <c>schema_version</c> table.</summary>
-    /// <remarks>1: snapshots; 2: and assignments (migrated from 1 by adding the table).</remarks>
-    public const int SchemaVersion = 2;
+    /// <remarks>
+    /// 1: snapshots; 2: and assignments (migrated from 1 by adding the table); 3: and the decision memory
+    /// (migrated from 2 by adding its tables, empty: the decisions start from zero once, as before).
+    /// </remarks>
+    public const int SchemaVersion = 3;
 
     private const int BusyTimeoutMs = 10_000;
 
@@ -357,6 +361,7 @@ internal sealed partial class SqliteStateStore : IStateStore, IAssignmentStore, 
                     content BLOB NOT NULL
                 );
                 {AssignmentsTable}
+                {DecisionMemoryTables}
                 INSERT INTO schema_version (version) VALUES ({SchemaVersion});
                 """;
             command.ExecuteNonQuery();
@@ -379,6 +384,16 @@ internal sealed partial class SqliteStateStore : IStateStore, IAssignmentStore, 
                     """;
                 command.ExecuteNonQuery();
                 Log.Migrated(_logger, DatabasePath, version, 2);
+            }
+
+            if (version < 3)
+            {
+                command.CommandText = $"""
+                    {DecisionMemoryTables}
+                    UPDATE schema_version SET version = 3;
+                    """;
+                command.ExecuteNonQuery();
+                Log.Migrated(_logger, DatabasePath, Math.Max(version, 2), 3);
             }
         }
 

@@ -11,7 +11,8 @@ internal static class StateServiceCollectionExtensions
     /// Adds the SQLite <see cref="IStateStore"/> in <paramref name="dataDirectory"/>, the
     /// <see cref="SnapshotAssembler"/> (256 MiB, 64 uploads, 60 s idle), the
     /// <see cref="SnapshotUploadPruner"/> and the <see cref="StatePruner"/>, and the store as the
-    /// <see cref="IAssignmentStore"/> the <see cref="InstanceTable"/> keeps its assignments in. The versions kept, the
+    /// <see cref="IAssignmentStore"/> the <see cref="InstanceTable"/> keeps its assignments in, and as the
+    /// <see cref="IDecisionMemoryStore"/> the decision passes keep their memory in. The versions kept, the
     /// per-node upload limits and the grace of forgotten instances' state come from the registered
     /// <see cref="AggregatorOptions"/> (their defaults when none is). Needs a <see cref="TimeProvider"/>
     /// and an <see cref="InstanceTable"/> registered. The store opens when the pruner is created at host
@@ -34,6 +35,8 @@ internal static class StateServiceCollectionExtensions
             currentEpoch: sp.GetRequiredService<InstanceTable>().Epoch));
         services.TryAddSingleton<IAssignmentStore>(sp => sp.GetRequiredService<IStateStore>() as IAssignmentStore
             ?? throw new InvalidOperationException("the registered state store does not keep assignments (IAssignmentStore)"));
+        services.TryAddSingleton<IDecisionMemoryStore>(sp => sp.GetRequiredService<IStateStore>() as IDecisionMemoryStore
+            ?? throw new InvalidOperationException("the registered state store does not keep the decision memory (IDecisionMemoryStore)"));
         services.AddHostedService<SnapshotUploadPruner>();
         services.AddHostedService(sp => new StatePruner(
             sp.GetRequiredService<IStateStore>(),

@@ -1,4 +1,6 @@
 using Drover.Aggregator.Events;
+using Drover.Aggregator.State;
+using Drover.Aggregator.Tests.State;
 using Drover.Protocol.V1;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -239,5 +241,68 @@ public class EventHubTests
 
         Assert.Empty(await TakeAsync(subscriber, 1));
         Assert.Null(subscriber.EndReason);
+    }
+
+    [Fact]
+    public void Publish_HubAgainOnTheSameStore_NumbersGoOnAboveTheReservedMark()
+    {
+        using var directory = new TempDirectory();
+        using (var store = new SqliteStateStore(directory.Path, NullLogger<SqliteStateStore>.Instance))
+        {
+            var before = new EventHub(100, 100, NullLogger<EventHub>.Instance, store: store);
+            for (var i = 0; i < 3; i++)
+            {
+                before.Publish(Event("function/a"));
+            }
+
+            before.Publish(Event("cluster/east"));
+        }
+
+        using var reopened = new SqliteStateStore(directory.Path, NullLogger<SqliteStateStore>.Instance);
+        var after = new EventHub(100, 100, NullLogger<EventHub>.Instance, store: reopened);
+
+        Assert.Equal(EventHub.SequenceBlock, after.LastSequence("function/a"));
+        Assert.Equal(0UL, after.LastSequence("function/never"));
+        Assert.Equal(EventHub.SequenceBlock + 1, after.Publish(Event("function/a"))!.Sequence);
+        Assert.Equal(EventHub.SequenceBlock + 2, after.Publish(Event("function/a"))!.Sequence);
+        Assert.Equal(1UL, after.Publish(Event("function/never"))!.Sequence);
+        Assert.Equal(2, after.ChannelCount); // function/a and function/never: cluster/east's mark alone keeps no channel
+    }
+
+    [Fact]
+    public void Publish_PastABlock_ReservesEachBlockOnceBeforeItsFirstNumber()
+    {
+        var store = new RecordingMemoryStore();
+        var hub = new EventHub(100, 100, NullLogger<EventHub>.Instance, store: store);
+
+        var reservedAt = new List<(ulong Sequence, int Reservations)>();
+        for (var i = 0; i < 2001; i++)
+        {
+            var numbered = hub.Publish(Event("function/a"))!;
+            if (numbered.Sequence is 1 or 1000 or 1001 or 2001)
+            {
+                reservedAt.Add((numbered.Sequence, store.Reservations.Count));
+            }
+        }
+
+        Assert.Equal([("function/a", 1000UL), ("function/a", 2000UL), ("function/a", 3000UL)], store.Reservations);
+        Assert.Equal([(1UL, 1), (1000UL, 1), (1001UL, 2), (2001UL, 3)], reservedAt);
+    }
+
+    [Fact]
+    public void Publish_ReservationFails_NumberingGoesOnAndTheNextBlockTriesAgain()
+    {
+        var store = new RecordingMemoryStore { Fail = true };
+        var hub = new EventHub(100, 100, NullLogger<EventHub>.Instance, store: store);
+
+        var numbers = new List<ulong>();
+        for (var i = 0; i < 1001; i++)
+        {
+            store.Fail = i < 500;
+            numbers.Add(hub.Publish(Event("function/a"))!.Sequence);
+        }
+
+        Assert.Equal(Enumerable.Range(1, 1001).Select(n => (ulong)n), numbers);
+        Assert.Equal([("function/a", 2000UL)], store.Reservations);
     }
 }

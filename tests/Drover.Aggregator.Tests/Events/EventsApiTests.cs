@@ -196,7 +196,7 @@ public sealed class EventsApiTests : IAsyncLifetime
     internal sealed record SseMessage(string Id, string Event, JsonDocument Data);
 
     /// <summary>A text/event-stream response read line by line, every read bounded.</summary>
-    private sealed class SseStream : IAsyncDisposable
+    internal sealed class SseStream : IAsyncDisposable
     {
         private readonly HttpResponseMessage _response;
         private readonly StreamReader _reader;

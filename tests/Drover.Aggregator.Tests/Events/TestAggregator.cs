@@ -17,10 +17,12 @@ internal sealed class TestAggregator : IAsyncDisposable
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
     private readonly TempDirectory _data = new();
-    private readonly WebApplication _app;
+    private readonly TimeProvider? _time;
+    private WebApplication _app;
 
     private TestAggregator(TimeProvider? time)
     {
+        _time = time;
         Options = new AggregatorOptions
         {
             ListenAddress = "127.0.0.1",
@@ -30,12 +32,12 @@ internal sealed class TestAggregator : IAsyncDisposable
             LogFile = "",
         };
         _app = AggregatorHost.Build(Options, new LoggerConfiguration().CreateLogger(), time);
-        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{Options.HttpPort}"), Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+        Http = NewClient();
     }
 
     public AggregatorOptions Options { get; }
 
-    public HttpClient Http { get; }
+    public HttpClient Http { get; private set; }
 
     public Uri LinkAddress => new($"http://127.0.0.1:{Options.LinkPort}");
 
@@ -62,6 +64,21 @@ internal sealed class TestAggregator : IAsyncDisposable
         put.EnsureSuccessStatusCode();
     }
 
+    /// <summary>
+    /// Stops the aggregator and starts a new one on the same data directory, ports and clock, as a
+    /// restart of the process does: what it kept in memory is gone, what it kept in its store is not.
+    /// Agent streams break (connect again); <see cref="Http"/> is a new client.
+    /// </summary>
+    public async Task RestartAsync()
+    {
+        await _app.StopAsync().WaitAsync(Timeout);
+        await _app.DisposeAsync();
+        Http.Dispose();
+        _app = AggregatorHost.Build(Options, new LoggerConfiguration().CreateLogger(), _time);
+        Http = NewClient();
+        await _app.StartAsync().WaitAsync(Timeout);
+    }
+
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();
@@ -69,6 +86,9 @@ internal sealed class TestAggregator : IAsyncDisposable
         await _app.DisposeAsync();
         _data.Dispose();
     }
+
+    private HttpClient NewClient()
+        => new() { BaseAddress = new Uri($"http://127.0.0.1:{Options.HttpPort}"), Timeout = System.Threading.Timeout.InfiniteTimeSpan };
 
     private static int FreePort()
     {

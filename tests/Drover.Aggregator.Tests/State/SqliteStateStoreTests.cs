@@ -80,7 +80,7 @@ public sealed class SqliteStateStoreTests : IDisposable
         {
             connection.Open();
             using var command = connection.CreateCommand();
-            command.CommandText = "DROP TABLE assignments; UPDATE schema_version SET version = 1;";
+            command.CommandText = "DROP TABLE assignments; DROP TABLE decision_memory; DROP TABLE cluster_history; DROP TABLE event_sequences; UPDATE schema_version SET version = 1;";
             command.ExecuteNonQuery();
         }
 
@@ -93,7 +93,7 @@ public sealed class SqliteStateStoreTests : IDisposable
         check.Open();
         using var version = check.CreateCommand();
         version.CommandText = "SELECT version FROM schema_version";
-        Assert.Equal(2L, version.ExecuteScalar());
+        Assert.Equal((long)SqliteStateStore.SchemaVersion, version.ExecuteScalar());
     }
 
     [Fact]
