@@ -37,7 +37,7 @@ namespace Drover.Aggregator.Clusters;
 /// <para>
 /// While the nodes come back after a restart (<c>restartGraceMs</c>, at least a lease, as for the
 /// instances), a cluster with a loaded state none of whose nodes is known yet is not judged by their
-/// absence (<see cref="HeldClusters"/>): it shows as seen for the first time (unhealthy when configured,
+/// absence (<see cref="RestartGrace"/>): it shows as seen for the first time (unhealthy when configured,
 /// since it has no node to serve with), no transition is recorded, and its loaded state is kept until
 /// a node of it is back, from which its hysteresis goes on. After the grace it is judged like any.
 /// </para>
@@ -221,24 +221,6 @@ internal sealed partial class ClusterHealthMonitor : BackgroundService
     }
 
     /// <summary>
-    /// The clusters a restarted aggregator holds aside (see the remarks): of those whose state was
-    /// loaded and not judged since (<paramref name="loaded"/>), the ones without a known node, while
-    /// less than <paramref name="grace"/> has passed since the start; none after that.
-    /// </summary>
-    public static HashSet<string> HeldClusters(IReadOnlySet<string> loaded, IEnumerable<string> clustersWithNodes, TimeSpan sinceStart, TimeSpan grace)
-    {
-        var held = new HashSet<string>(StringComparer.Ordinal);
-        if (sinceStart >= grace)
-        {
-            return held;
-        }
-
-        held.UnionWith(loaded);
-        held.ExceptWith(clustersWithNodes);
-        return held;
-    }
-
-    /// <summary>
     /// Whether <paramref name="next"/> should replace the kept <paramref name="kept"/>: a cluster came or
     /// went, changed state, or its recovery went back or progressed by <paramref name="step"/> or more.
     /// A healthy cluster's healthy time is left to grow unsaved.
@@ -278,11 +260,11 @@ internal sealed partial class ClusterHealthMonitor : BackgroundService
             .ToArray();
         var elapsed = _lastEvaluation < 0 ? TimeSpan.Zero : _time.GetElapsedTime(_lastEvaluation, now);
         var lease = NodeLiveness.Lease(_options.HeartbeatInterval, _options.MissedHeartbeats);
-        var held = HeldClusters(
+        var held = RestartGrace.Awaited(
             _loaded,
             healthNodes.Select(n => n.Cluster),
             _time.GetElapsedTime(_startedAt, now),
-            _options.RestartGrace > lease ? _options.RestartGrace : lease);
+            RestartGrace.Of(_options.RestartGrace, lease));
         var previous = held.Count == 0 ? _previous : _previous.Where(p => !held.Contains(p.Key)).ToDictionary(StringComparer.Ordinal);
         var decision = ClusterHealth.Decide(new HealthSnapshot(
             _clusters.Settings(nodes.Select(n => n.Identity.Cluster)),

@@ -100,7 +100,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
         // After a restart, the nodes of the assignments loaded from the store that have not reconnected
         // yet get restartGraceMs (at least a lease) to do so: neither lost nor a target meanwhile.
         var lease = NodeLiveness.Lease(_options.HeartbeatInterval, _options.MissedHeartbeats);
-        var awaited = RestartGrace.AwaitedNodes(
+        var awaited = RestartGrace.Awaited(
             _instances.AwaitedNodes(),
             nodes.Select(n => n.NodeId),
             _time.GetElapsedTime(_instances.LoadedAt),

@@ -208,27 +208,6 @@ public sealed class ClusterHealthMonitorTests : IDisposable
         Assert.Equal(["unhealthy"], monitor.History("c1")!.Select(e => e.To));
     }
 
-    public static TheoryData<string, string[], string[], int, string[]> HeldCases => new()
-    {
-        { "none back yet", ["c1", "c2"], [], 0, ["c1", "c2"] },
-        { "a node of c2 is back", ["c1", "c2"], ["c2", "c3"], 14_999, ["c1"] },
-        { "grace over", ["c1", "c2"], [], 15_000, [] },
-        { "nothing loaded", [], [], 0, [] },
-    };
-
-    [Theory]
-    [MemberData(nameof(HeldCases))]
-    public void HeldClusters_LoadedClustersAndKnownNodes_ThoseWithoutNodesWhileInGrace(string name, string[] loaded, string[] withNodes, int sinceStartMs, string[] expected)
-    {
-        var held = ClusterHealthMonitor.HeldClusters(
-            loaded.ToHashSet(StringComparer.Ordinal),
-            withNodes,
-            TimeSpan.FromMilliseconds(sinceStartMs),
-            TimeSpan.FromSeconds(15));
-
-        Assert.True(expected.SequenceEqual(held.Order(StringComparer.Ordinal)), name);
-    }
-
     private static Dictionary<string, PreviousClusterHealth> States(params (string Cluster, ClusterHealthState Health, double Seconds)[] states)
         => states.ToDictionary(s => s.Cluster, s => new PreviousClusterHealth(s.Health, TimeSpan.FromSeconds(s.Seconds)), StringComparer.Ordinal);
 

@@ -11,9 +11,10 @@ public sealed class RestartGraceTests
     [InlineData(new[] { "a", "b" }, new string[0], 15, 15, new string[0])]
     [InlineData(new[] { "a" }, new[] { "a" }, 1, 15, new string[0])]
     [InlineData(new string[0], new string[0], 1, 15, new string[0])]
-    public void AwaitedNodes_LoadedUnknownNodesWithinTheGrace_AwaitedThenNot(string[] loaded, string[] known, int secondsSinceLoad, int graceSeconds, string[] expected)
+    [InlineData(new[] { "c1", "c2" }, new[] { "c2", "c3" }, 14.999, 15, new[] { "c1" })]
+    public void Awaited_LoadedNotBackWithinTheGrace_AwaitedThenNot(string[] loaded, string[] known, double secondsSinceLoad, int graceSeconds, string[] expected)
     {
-        var awaited = RestartGrace.AwaitedNodes(loaded, known, TimeSpan.FromSeconds(secondsSinceLoad), TimeSpan.FromSeconds(graceSeconds));
+        var awaited = RestartGrace.Awaited(loaded, known, TimeSpan.FromSeconds(secondsSinceLoad), TimeSpan.FromSeconds(graceSeconds));
 
         Assert.Equal(expected, awaited.Order(StringComparer.Ordinal));
     }
