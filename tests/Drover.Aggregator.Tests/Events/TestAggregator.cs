@@ -19,7 +19,7 @@ internal sealed class TestAggregator : IAsyncDisposable
     private readonly TempDirectory _data = new();
     private readonly WebApplication _app;
 
-    private TestAggregator(TimeProvider? time)
+    private TestAggregator(TimeProvider? time, Action<AggregatorOptions>? configure, Serilog.ILogger? logger)
     {
         Options = new AggregatorOptions
         {
@@ -29,7 +29,9 @@ internal sealed class TestAggregator : IAsyncDisposable
             DataDirectory = _data.Path,
             LogFile = "",
         };
-        _app = AggregatorHost.Build(Options, new LoggerConfiguration().CreateLogger(), time);
+        configure?.Invoke(Options);
+        AggregatorOptionsLoader.Validate(Options); // only what a user could configure
+        _app = AggregatorHost.Build(Options, logger ?? new LoggerConfiguration().CreateLogger(), time);
         Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{Options.HttpPort}"), Timeout = System.Threading.Timeout.InfiniteTimeSpan };
     }
 
@@ -46,9 +48,11 @@ internal sealed class TestAggregator : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
 
     /// <param name="time">The host's clock; the system clock when null.</param>
-    public static async Task<TestAggregator> StartAsync(TimeProvider? time = null)
+    /// <param name="configure">Changes to the options (small limits) before the host is built, checked as at start-up; the ports and data directory are already set.</param>
+    /// <param name="logger">Where the host logs; nowhere when null.</param>
+    public static async Task<TestAggregator> StartAsync(TimeProvider? time = null, Action<AggregatorOptions>? configure = null, Serilog.ILogger? logger = null)
     {
-        var aggregator = new TestAggregator(time);
+        var aggregator = new TestAggregator(time, configure, logger);
         await aggregator._app.StartAsync().WaitAsync(Timeout);
         return aggregator;
     }
