@@ -18,9 +18,10 @@ internal sealed class TestAggregator : IAsyncDisposable
 
     private readonly TempDirectory _data = new();
     private readonly TimeProvider? _time;
+    private readonly Serilog.ILogger _logger;
     private WebApplication _app;
 
-    private TestAggregator(TimeProvider? time)
+    private TestAggregator(TimeProvider? time, Action<AggregatorOptions>? configure, Serilog.ILogger? logger)
     {
         _time = time;
         Options = new AggregatorOptions
@@ -31,7 +32,10 @@ internal sealed class TestAggregator : IAsyncDisposable
             DataDirectory = _data.Path,
             LogFile = "",
         };
-        _app = AggregatorHost.Build(Options, new LoggerConfiguration().CreateLogger(), time);
+        configure?.Invoke(Options);
+        AggregatorOptionsLoader.Validate(Options); // only what a user could configure
+        _logger = logger ?? new LoggerConfiguration().CreateLogger();
+        _app = AggregatorHost.Build(Options, _logger, time);
         Http = NewClient();
     }
 
@@ -48,9 +52,11 @@ internal sealed class TestAggregator : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
 
     /// <param name="time">The host's clock; the system clock when null.</param>
-    public static async Task<TestAggregator> StartAsync(TimeProvider? time = null)
+    /// <param name="configure">Changes to the options (small limits) before the host is built, checked as at start-up; the ports and data directory are already set.</param>
+    /// <param name="logger">Where the host logs; nowhere when null.</param>
+    public static async Task<TestAggregator> StartAsync(TimeProvider? time = null, Action<AggregatorOptions>? configure = null, Serilog.ILogger? logger = null)
     {
-        var aggregator = new TestAggregator(time);
+        var aggregator = new TestAggregator(time, configure, logger);
         await aggregator._app.StartAsync().WaitAsync(Timeout);
         return aggregator;
     }
@@ -74,7 +80,7 @@ internal sealed class TestAggregator : IAsyncDisposable
         await _app.StopAsync().WaitAsync(Timeout);
         await _app.DisposeAsync();
         Http.Dispose();
-        _app = AggregatorHost.Build(Options, new LoggerConfiguration().CreateLogger(), _time);
+        _app = AggregatorHost.Build(Options, _logger, _time);
         Http = NewClient();
         await _app.StartAsync().WaitAsync(Timeout);
     }

@@ -13,8 +13,9 @@ internal sealed class CounterFleet(Fleet fleet) : IDisposable
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
 
-    // Longer than the agent's wait for an acknowledgement (30 s), so a commit the aggregator never answers comes back as refused.
-    private readonly HttpClient _client = new() { Timeout = TimeSpan.FromSeconds(60) };
+    // Calls longer than the agent's wait for an acknowledgement (30 s), so a commit the aggregator never
+    // answers comes back as refused; a call that timed out is tried again.
+    private readonly CounterClient _calls = new(callTimeout: TimeSpan.FromSeconds(60), upTimeout: Timeout, retryTimedOut: true);
 
     public Fleet Fleet => fleet;
 
@@ -157,38 +158,14 @@ internal sealed class CounterFleet(Fleet fleet) : IDisposable
     public Task<JsonElement> WaitForStateVersionAboveAsync(string id, ulong version, string what)
         => WaitForInstanceAsync(i => IdOf(i) == id && StateVersionOf(i) > version, what);
 
-    public async Task<long> PostAsync(int port)
-    {
-        using var response = await _client.PostAsync($"http://127.0.0.1:{port}/", null);
-        response.EnsureSuccessStatusCode();
-        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("count").GetInt64();
-    }
+    public Task<long> PostAsync(int port) => _calls.PostAsync(port);
 
-    public async Task<long> PostWhenUpAsync(int port)
-    {
-        long count = 0;
-        await Fleet.WaitUntilAsync(
-            async () =>
-            {
-                try
-                {
-                    count = await PostAsync(port);
-                    return true;
-                }
-                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
-                {
-                    return false;
-                }
-            },
-            Timeout,
-            $"the counter answers on port {port}");
-        return count;
-    }
+    public Task<long> PostWhenUpAsync(int port) => _calls.PostWhenUpAsync(port);
 
     /// <summary>The counter's POST /commit (CommitNow over the agent's local socket): the committed version, or null with the answer.</summary>
     public async Task<(ulong? Version, string Answer)> CommitAsync(int port)
     {
-        using var response = await _client.PostAsync($"http://127.0.0.1:{port}/commit", null);
+        using var response = await _calls.Http.PostAsync($"http://127.0.0.1:{port}/commit", null);
         var body = await response.Content.ReadAsStringAsync();
         return response.IsSuccessStatusCode
             ? (JsonDocument.Parse(body).RootElement.GetProperty("committedVersion").GetUInt64(), body)
@@ -216,5 +193,5 @@ internal sealed class CounterFleet(Fleet fleet) : IDisposable
     public string StateDirectoryOf(string agent, string instanceId)
         => Path.Combine(fleet.Directory, "agents", agent, "state", "instances", instanceId, "state");
 
-    public void Dispose() => _client.Dispose();
+    public void Dispose() => _calls.Dispose();
 }

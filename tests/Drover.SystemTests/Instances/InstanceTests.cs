@@ -14,7 +14,7 @@ public sealed class InstanceTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
     private readonly Fleet _fleet = new(output);
-    private readonly HttpClient _client = new() { Timeout = TimeSpan.FromSeconds(10) };
+    private readonly CounterClient _counter = new(callTimeout: TimeSpan.FromSeconds(10), upTimeout: Timeout, retryTimedOut: false);
 
     public async Task InitializeAsync()
     {
@@ -24,7 +24,7 @@ public sealed class InstanceTests(ITestOutputHelper output) : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        _client.Dispose();
+        _counter.Dispose();
         await _fleet.DisposeAsync();
     }
 
@@ -68,34 +68,6 @@ public sealed class InstanceTests(ITestOutputHelper output) : IAsyncLifetime
 
     private static bool Running(JsonElement i) => i.GetProperty("state").GetString() == "running" && i.GetProperty("pid").GetInt32() > 0;
 
-    private async Task<long> PostAsync(int port)
-    {
-        using var response = await _client.PostAsync($"http://127.0.0.1:{port}/", null);
-        response.EnsureSuccessStatusCode();
-        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("count").GetInt64();
-    }
-
-    private async Task<long> PostWhenUpAsync(int port)
-    {
-        long count = 0;
-        await Fleet.WaitUntilAsync(
-            async () =>
-            {
-                try
-                {
-                    count = await PostAsync(port);
-                    return true;
-                }
-                catch (HttpRequestException)
-                {
-                    return false;
-                }
-            },
-            Timeout,
-            $"the counter answers on port {port}");
-        return count;
-    }
-
     [Fact]
     public async Task CounterProcessSigkilled_IsReplacedWithSameIdAndStateDirectory_CountIntact()
     {
@@ -108,7 +80,7 @@ public sealed class InstanceTests(ITestOutputHelper output) : IAsyncLifetime
         var pid = instance.GetProperty("pid").GetInt32();
         for (var i = 1; i <= 5; i++)
         {
-            Assert.Equal(i, await PostWhenUpAsync(port));
+            Assert.Equal(i, await _counter.PostWhenUpAsync(port));
         }
 
         using (var process = Process.GetProcessById(pid))
@@ -121,7 +93,7 @@ public sealed class InstanceTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(port, replaced.GetProperty("port").GetInt32());
         Assert.Equal(1, replaced.GetProperty("restarts").GetInt32());
         Assert.Equal(9, replaced.GetProperty("lastSignal").GetInt32());
-        Assert.Equal(6, await PostWhenUpAsync(port));
+        Assert.Equal(6, await _counter.PostWhenUpAsync(port));
     }
 
     [Fact]
@@ -132,16 +104,16 @@ public sealed class InstanceTests(ITestOutputHelper output) : IAsyncLifetime
         await DeployCounterAsync(commitIntervalSeconds: 10);
         var instance = await WaitForInstanceAsync(Running, "the counter runs");
         var port = instance.GetProperty("port").GetInt32();
-        await PostWhenUpAsync(port);
+        await _counter.PostWhenUpAsync(port);
 
-        using (var crash = await _client.PostAsync($"http://127.0.0.1:{port}/?crash=1", null))
+        using (var crash = await _counter.Http.PostAsync($"http://127.0.0.1:{port}/?crash=1", null))
         {
             Assert.Equal(2, (await crash.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("count").GetInt64());
         }
 
         var restarted = await WaitForInstanceAsync(i => Running(i) && i.GetProperty("restarts").GetInt32() == 1, "the counter is restarted");
         Assert.Equal(1, restarted.GetProperty("lastExitCode").GetInt32());
-        Assert.Equal(3, await PostWhenUpAsync(port));
+        Assert.Equal(3, await _counter.PostWhenUpAsync(port));
     }
 
     [Fact]
@@ -154,7 +126,7 @@ public sealed class InstanceTests(ITestOutputHelper output) : IAsyncLifetime
         var id = instance.GetProperty("instanceId").GetString();
         for (var i = 0; i < 3; i++)
         {
-            await PostWhenUpAsync(instance.GetProperty("port").GetInt32());
+            await _counter.PostWhenUpAsync(instance.GetProperty("port").GetInt32());
         }
 
         var agents = _fleet.AgentProcesses("a1");
@@ -164,7 +136,7 @@ public sealed class InstanceTests(ITestOutputHelper output) : IAsyncLifetime
 
         var resumed = await WaitForInstanceAsync(i => Running(i) && i.GetProperty("pid").GetInt32() != instance.GetProperty("pid").GetInt32(), "the counter runs again");
         Assert.Equal(id, resumed.GetProperty("instanceId").GetString());
-        Assert.Equal(4, await PostWhenUpAsync(resumed.GetProperty("port").GetInt32()));
+        Assert.Equal(4, await _counter.PostWhenUpAsync(resumed.GetProperty("port").GetInt32()));
     }
 
     [Fact]
@@ -176,7 +148,7 @@ public sealed class InstanceTests(ITestOutputHelper output) : IAsyncLifetime
         var instance = await WaitForInstanceAsync(Running, "the counter runs");
         var pid = instance.GetProperty("pid").GetInt32();
         var port = instance.GetProperty("port").GetInt32();
-        Assert.Equal(1, await PostWhenUpAsync(port));
+        Assert.Equal(1, await _counter.PostWhenUpAsync(port));
 
         agent.Kill();
         await agent.WaitForExitAsync(TimeSpan.FromSeconds(10));
@@ -184,10 +156,10 @@ public sealed class InstanceTests(ITestOutputHelper output) : IAsyncLifetime
 
         var adopted = await WaitForInstanceAsync(i => Running(i) && i.GetProperty("reason").GetString()!.StartsWith("adopted", StringComparison.Ordinal), "the new agent adopts the process");
         Assert.Equal(pid, adopted.GetProperty("pid").GetInt32());
-        Assert.Equal(2, await PostAsync(port));
+        Assert.Equal(2, await _counter.PostAsync(port));
 
         // The adopted process finds the new agent's local socket again (with the token it kept).
-        using var commit = await _client.PostAsync($"http://127.0.0.1:{port}/commit", null);
+        using var commit = await _counter.Http.PostAsync($"http://127.0.0.1:{port}/commit", null);
         Assert.True(commit.IsSuccessStatusCode, await commit.Content.ReadAsStringAsync());
     }
 
@@ -205,7 +177,7 @@ public sealed class InstanceTests(ITestOutputHelper output) : IAsyncLifetime
         long count = 0;
         for (var i = 0; i < 5; i++)
         {
-            count = await PostWhenUpAsync(port);
+            count = await _counter.PostWhenUpAsync(port);
         }
 
         // A state larger than one chunk (3 MiB of noise beside the count) travels both ways in pieces.
@@ -214,7 +186,7 @@ public sealed class InstanceTests(ITestOutputHelper output) : IAsyncLifetime
 
         // The counter asks its agent for a commit over the local socket (CommitNow): the last count is
         // committed, as it would be by the next interval.
-        using (var commit = await _client.PostAsync($"http://127.0.0.1:{port}/commit", null))
+        using (var commit = await _counter.Http.PostAsync($"http://127.0.0.1:{port}/commit", null))
         {
             Assert.True(commit.IsSuccessStatusCode, await commit.Content.ReadAsStringAsync());
             Assert.True((await commit.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("committedVersion").GetInt64() >= 1);
@@ -237,7 +209,7 @@ public sealed class InstanceTests(ITestOutputHelper output) : IAsyncLifetime
         var moved = await WaitForInstanceAsync(
             i => i.GetProperty("instanceId").GetString() == id && Running(i) && i.GetProperty("nodeId").GetString() != lostNode,
             "the instance resumes on the other node");
-        var resumedCount = await PostWhenUpAsync(moved.GetProperty("port").GetInt32());
+        var resumedCount = await _counter.PostWhenUpAsync(moved.GetProperty("port").GetInt32());
 
         // Nothing after the last commit was counted, so nothing is lost.
         Assert.Equal(count + 1, resumedCount);
