@@ -270,33 +270,9 @@ internal sealed partial class SqliteStateStore : IDecisionMemoryStore
         });
     }
 
-    /// <summary>
-    /// One write of the decision memory, in its own durable transaction (the write lock held from its
-    /// start, synchronous=FULL), as <see cref="SaveAssignment"/>'s; false (logged) when the store failed.
-    /// </summary>
+    /// <summary>One write of the decision memory, in its own durable transaction, as <see cref="SaveAssignment"/>'s; false (logged) when the store failed.</summary>
     private bool WriteMemory(string what, Action<SqliteCommand> write)
-    {
-        _writer.Wait();
-        try
-        {
-            using var connection = Open();
-            using var transaction = connection.BeginTransaction(deferred: false);
-            using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            write(command);
-            transaction.Commit();
-            return true;
-        }
-        catch (SqliteException ex)
-        {
-            Log.MemoryWriteFailed(_logger, ex, what);
-            return false;
-        }
-        finally
-        {
-            _writer.Release();
-        }
-    }
+        => WriteDurably(write, ex => Log.MemoryWriteFailed(_logger, ex, what));
 
     private static partial class Log
     {

@@ -294,6 +294,20 @@ internal sealed partial class SqliteStateStore : IStateStore, IAssignmentStore, 
 
     /// <summary>One write of the assignments table, in its own durable transaction; false (logged) when the store failed.</summary>
     private bool WriteAssignment(string instanceId, Action<SqliteCommand> prepare)
+        => WriteDurably(
+            command =>
+            {
+                prepare(command);
+                command.ExecuteNonQuery();
+            },
+            ex => Log.AssignmentWriteFailed(_logger, ex, instanceId));
+
+    /// <summary>
+    /// One small write in its own durable transaction (the write lock held from its start,
+    /// synchronous=FULL): the assignments and the decision memory; false when the store failed, after
+    /// <paramref name="failed"/> logged it.
+    /// </summary>
+    private bool WriteDurably(Action<SqliteCommand> write, Action<SqliteException> failed)
     {
         _writer.Wait();
         try
@@ -302,14 +316,13 @@ internal sealed partial class SqliteStateStore : IStateStore, IAssignmentStore, 
             using var transaction = connection.BeginTransaction(deferred: false);
             using var command = connection.CreateCommand();
             command.Transaction = transaction;
-            prepare(command);
-            command.ExecuteNonQuery();
+            write(command);
             transaction.Commit();
             return true;
         }
         catch (SqliteException ex)
         {
-            Log.AssignmentWriteFailed(_logger, ex, instanceId);
+            failed(ex);
             return false;
         }
         finally

@@ -2,7 +2,6 @@ using Drover.Aggregator.Fleet;
 using Drover.Aggregator.State;
 using Drover.Aggregator.Tests.State;
 using Drover.Protocol.V1;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Drover.Aggregator.Tests.Fleet;
@@ -10,26 +9,12 @@ namespace Drover.Aggregator.Tests.Fleet;
 /// <summary>The fencing epochs of the instance table, and their life across an aggregator restart (a reopened store).</summary>
 public sealed class InstanceTableEpochTests : IDisposable
 {
-    private readonly TempDirectory _directory = new();
+    private readonly StoreDirectory _stores = new();
     private readonly FakeTimeProvider _time = new();
-    private readonly List<SqliteStateStore> _stores = [];
 
-    public void Dispose()
-    {
-        foreach (var store in _stores)
-        {
-            store.Dispose();
-        }
+    public void Dispose() => _stores.Dispose();
 
-        _directory.Dispose();
-    }
-
-    private SqliteStateStore OpenStore()
-    {
-        var store = new SqliteStateStore(_directory.Path, NullLogger<SqliteStateStore>.Instance);
-        _stores.Add(store);
-        return store;
-    }
+    private SqliteStateStore OpenStore() => _stores.Open();
 
     private static InstanceReport Report(string id, ulong epoch = 0)
         => new() { InstanceId = id, Function = "counter", Version = "1", State = InstanceState.Running, Pid = 42, Port = 9000, Epoch = epoch };

@@ -1,7 +1,6 @@
 using Drover.Aggregator.Placement;
 using Drover.Aggregator.State;
 using Drover.Aggregator.Tests.State;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Drover.Aggregator.Tests.Placement;
@@ -11,26 +10,12 @@ public sealed class NodePenaltiesTests : IDisposable
 {
     private static readonly DateTimeOffset Now = new(2025, 3, 1, 12, 0, 0, TimeSpan.Zero);
 
-    private readonly TempDirectory _directory = new();
+    private readonly StoreDirectory _stores = new();
     private readonly FakeTimeProvider _time = new(Now);
-    private readonly List<SqliteStateStore> _stores = [];
 
-    public void Dispose()
-    {
-        foreach (var store in _stores)
-        {
-            store.Dispose();
-        }
+    public void Dispose() => _stores.Dispose();
 
-        _directory.Dispose();
-    }
-
-    private SqliteStateStore OpenStore()
-    {
-        var store = new SqliteStateStore(_directory.Path, NullLogger<SqliteStateStore>.Instance);
-        _stores.Add(store);
-        return store;
-    }
+    private SqliteStateStore OpenStore() => _stores.Open();
 
     [Fact]
     public void Current_StoreReopenedAfterTwentySeconds_PenaltyRunsTheFortyLeft()

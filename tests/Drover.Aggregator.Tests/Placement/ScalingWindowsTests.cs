@@ -2,32 +2,17 @@ using Drover.Aggregator.Placement;
 using Drover.Aggregator.State;
 using Drover.Aggregator.Tests.State;
 using Drover.Decisions.Scaling;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Drover.Aggregator.Tests.Placement;
 
 /// <summary>The scale-down windows kept in the store: what is saved when, and what a restart (a reopened store) loads.</summary>
 public sealed class ScalingWindowsTests : IDisposable
 {
-    private readonly TempDirectory _directory = new();
-    private readonly List<SqliteStateStore> _stores = [];
+    private readonly StoreDirectory _stores = new();
 
-    public void Dispose()
-    {
-        foreach (var store in _stores)
-        {
-            store.Dispose();
-        }
+    public void Dispose() => _stores.Dispose();
 
-        _directory.Dispose();
-    }
-
-    private SqliteStateStore OpenStore()
-    {
-        var store = new SqliteStateStore(_directory.Path, NullLogger<SqliteStateStore>.Instance);
-        _stores.Add(store);
-        return store;
-    }
+    private SqliteStateStore OpenStore() => _stores.Open();
 
     private static Dictionary<string, ScalingPrevious> Windows(params (string Function, double? Seconds)[] windows)
         => windows.ToDictionary(w => w.Function, w => new ScalingPrevious(w.Seconds is { } s ? TimeSpan.FromSeconds(s) : null), StringComparer.Ordinal);

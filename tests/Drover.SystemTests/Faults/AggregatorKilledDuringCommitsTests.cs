@@ -11,37 +11,20 @@ namespace Drover.SystemTests.Faults;
 /// instance's node is lost the instance resumes on another node from exactly the last commit.
 /// </summary>
 [Trait("Category", "Faults")]
-public sealed class AggregatorKilledDuringCommitsTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class AggregatorKilledDuringCommitsTests(ITestOutputHelper output) : AggregatorKillTestBase(output)
 {
-    private readonly Fleet _fleet = new(output);
-    private CounterFleet _counter = null!;
-    private ChildProcess _aggregator = null!;
-
-    public async Task InitializeAsync()
-    {
-        _counter = new CounterFleet(_fleet);
-        _aggregator = _fleet.StartAggregator();
-        await _fleet.WaitForAggregatorAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        _counter.Dispose();
-        await _fleet.DisposeAsync();
-    }
-
     [Fact]
     public async Task AggregatorSigkilledTwiceWhileCommitting_StoreIntact_CommitsResume_InstanceMovesWithTheLastCommit()
     {
-        _fleet.StartAgent("a1", serverNumber: 1);
-        _fleet.StartAgent("a2", serverNumber: 2);
-        await _fleet.WaitForAliveCountAsync(2, CounterFleet.Timeout);
-        await _counter.DeployAsync(commitIntervalSeconds: 1);
-        var instance = await _counter.WaitForInstanceAsync(CounterFleet.Running, "the counter runs");
+        Fleet.StartAgent("a1", serverNumber: 1);
+        Fleet.StartAgent("a2", serverNumber: 2);
+        await Fleet.WaitForAliveCountAsync(2, CounterFleet.Timeout);
+        await Counter.DeployAsync(commitIntervalSeconds: 1);
+        var instance = await Counter.WaitForInstanceAsync(CounterFleet.Running, "the counter runs");
         var id = CounterFleet.IdOf(instance);
         var port = instance.GetProperty("port").GetInt32();
         var home = instance.GetProperty("nodeId").GetString()!;
-        Assert.Equal(1, await _counter.PostWhenUpAsync(port));
+        Assert.Equal(1, await Counter.PostWhenUpAsync(port));
 
         // Requests go straight to the node's port, so they keep changing the state (and the agent
         // keeps committing it) while the aggregator is down and coming back.
@@ -52,16 +35,16 @@ public sealed class AggregatorKilledDuringCommitsTests(ITestOutputHelper output)
             ulong seen = 0;
             for (var kill = 1; kill <= 2; kill++)
             {
-                var committed = await _counter.WaitForStateVersionAboveAsync(id, seen + 2, $"commits flow before kill {kill}");
+                var committed = await Counter.WaitForStateVersionAboveAsync(id, seen + 2, $"commits flow before kill {kill}");
                 seen = CounterFleet.StateVersionOf(committed);
-                output.WriteLine($"Kill {kill}: SIGKILL the aggregator at state version {seen}.");
-                _aggregator.Kill();
-                await _aggregator.WaitForExitAsync(TimeSpan.FromSeconds(20));
+                Output.WriteLine($"Kill {kill}: SIGKILL the aggregator at state version {seen}.");
+                Aggregator.Kill();
+                await Aggregator.WaitForExitAsync(TimeSpan.FromSeconds(20));
 
-                _aggregator = _fleet.StartAggregator();
-                Assert.False(_aggregator.HasExited, $"the aggregator did not start again on its data directory:{Environment.NewLine}{_aggregator.Output}");
-                await _fleet.WaitForAggregatorAsync();
-                var back = await _counter.WaitForStateVersionAboveAsync(id, seen, $"commits resume above version {seen} after restart {kill}");
+                Aggregator = Fleet.StartAggregator();
+                Assert.False(Aggregator.HasExited, $"the aggregator did not start again on its data directory:{Environment.NewLine}{Aggregator.Output}");
+                await Fleet.WaitForAggregatorAsync();
+                var back = await Counter.WaitForStateVersionAboveAsync(id, seen, $"commits resume above version {seen} after restart {kill}");
                 Assert.Equal(home, back.GetProperty("nodeId").GetString());
                 seen = CounterFleet.StateVersionOf(back);
             }
@@ -74,15 +57,15 @@ public sealed class AggregatorKilledDuringCommitsTests(ITestOutputHelper output)
 
         // The requests have stopped: the count now in the state directory is committed, and the
         // aggregator (alive since the second restart) reports that version.
-        var count = await _counter.PostWhenUpAsync(port);
-        var last = await _counter.CommitAboveAsync(port, 0, "the last count is committed");
-        await _counter.WaitForInstanceAsync(i => CounterFleet.IdOf(i) == id && CounterFleet.StateVersionOf(i) >= last, $"the aggregator reports version {last}");
-        output.WriteLine($"Count {count} committed as version {last}.");
+        var count = await Counter.PostWhenUpAsync(port);
+        var last = await Counter.CommitAboveAsync(port, 0, "the last count is committed");
+        await Counter.WaitForInstanceAsync(i => CounterFleet.IdOf(i) == id && CounterFleet.StateVersionOf(i) >= last, $"the aggregator reports version {last}");
+        Output.WriteLine($"Count {count} committed as version {last}.");
 
         // Its node lost, the instance resumes elsewhere from the store: the last committed count.
-        var lostAgent = _fleet.NodeIdOf("a1") == home ? "a1" : "a2";
-        var orphans = _fleet.InstancePids().ToArray();
-        _fleet.AgentProcesses(lostAgent).Kill();
+        var lostAgent = Fleet.NodeIdOf("a1") == home ? "a1" : "a2";
+        var orphans = Fleet.InstancePids().ToArray();
+        Fleet.AgentProcesses(lostAgent).Kill();
         foreach (var orphan in orphans)
         {
             try
@@ -95,10 +78,10 @@ public sealed class AggregatorKilledDuringCommitsTests(ITestOutputHelper output)
             }
         }
 
-        var moved = await _counter.WaitForInstanceAsync(
+        var moved = await Counter.WaitForInstanceAsync(
             i => CounterFleet.IdOf(i) == id && CounterFleet.Running(i) && i.GetProperty("nodeId").GetString() != home,
             "the instance resumes on the other node");
-        Assert.Equal(count + 1, await _counter.PostWhenUpAsync(moved.GetProperty("port").GetInt32()));
+        Assert.Equal(count + 1, await Counter.PostWhenUpAsync(moved.GetProperty("port").GetInt32()));
     }
 
     private async Task DriveAsync(int port, CancellationToken cancellationToken)
@@ -107,7 +90,7 @@ public sealed class AggregatorKilledDuringCommitsTests(ITestOutputHelper output)
         {
             try
             {
-                await _counter.PostAsync(port);
+                await Counter.PostAsync(port);
                 await Task.Delay(50, cancellationToken);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -115,7 +98,7 @@ public sealed class AggregatorKilledDuringCommitsTests(ITestOutputHelper output)
             }
             catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
             {
-                output.WriteLine($"A request to the counter failed (asked again): {ex.Message}");
+                Output.WriteLine($"A request to the counter failed (asked again): {ex.Message}");
             }
         }
     }

@@ -14,43 +14,27 @@ namespace Drover.SystemTests.Faults;
 /// committed count, and the dead host, when it comes back, must not run a second copy.
 /// </summary>
 [Trait("Category", "Faults")]
-public sealed class AggregatorKilledDuringMovesTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class AggregatorKilledDuringMovesTests(ITestOutputHelper output) : AggregatorKillTestBase(output)
 {
     private static readonly string[] Agents = ["a1", "a2", "a3"];
-    private readonly Fleet _fleet = new(output);
-    private CounterFleet _counter = null!;
-    private ChildProcess _aggregator = null!;
-
-    public async Task InitializeAsync()
-    {
-        _counter = new CounterFleet(_fleet);
-        _aggregator = _fleet.StartAggregator();
-        await _fleet.WaitForAggregatorAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        _counter.Dispose();
-        await _fleet.DisposeAsync();
-    }
 
     [Fact]
     public async Task AggregatorSigkilledTwiceDuringEachMove_EveryInstanceEndsWithOneCopyAndItsLastCommit()
     {
         for (var i = 0; i < Agents.Length; i++)
         {
-            _fleet.StartAgent(Agents[i], serverNumber: i + 1);
+            Fleet.StartAgent(Agents[i], serverNumber: i + 1);
         }
 
-        await _fleet.WaitForAliveCountAsync(Agents.Length, CounterFleet.Timeout);
-        var nameOf = Agents.ToDictionary(_fleet.NodeIdOf, a => a, StringComparer.Ordinal);
-        await _counter.DeployAutoscaledAsync(instances: 2);
+        await Fleet.WaitForAliveCountAsync(Agents.Length, CounterFleet.Timeout);
+        var nameOf = Agents.ToDictionary(Fleet.NodeIdOf, a => a, StringComparer.Ordinal);
+        await Counter.DeployAutoscaledAsync(instances: 2);
         await WaitForOneCopyEachAsync(2, "two counters run, one copy each");
 
         // Each instance gets its own count, committed: what it must hold wherever it goes.
         var counts = new Dictionary<string, long>(StringComparer.Ordinal);
         var requests = 3;
-        foreach (var instance in (await _counter.InstancesAsync()).OrderBy(CounterFleet.IdOf, StringComparer.Ordinal))
+        foreach (var instance in (await Counter.InstancesAsync()).OrderBy(CounterFleet.IdOf, StringComparer.Ordinal))
         {
             counts[CounterFleet.IdOf(instance)] = await CountAndCommitAsync(instance, requests);
             requests += 2;
@@ -58,33 +42,33 @@ public sealed class AggregatorKilledDuringMovesTests(ITestOutputHelper output) :
 
         for (var round = 1; round <= 2; round++)
         {
-            var instances = await _counter.InstancesAsync();
+            var instances = await Counter.InstancesAsync();
             var moving = instances.OrderBy(CounterFleet.IdOf, StringComparer.Ordinal).First();
             var id = CounterFleet.IdOf(moving);
             var from = moving.GetProperty("nodeId").GetString()!;
             var host = nameOf[from];
-            output.WriteLine($"Round {round}: host {host} ('{from}') dies with instance '{id}' (count {counts[id]}).");
+            Output.WriteLine($"Round {round}: host {host} ('{from}') dies with instance '{id}' (count {counts[id]}).");
             KillHost(host);
 
             // The move is decided and durable once the API shows the instance elsewhere: kill it then.
-            var moved = await _counter.WaitForInstanceAsync(i => CounterFleet.IdOf(i) == id && i.GetProperty("nodeId").GetString() != from, $"round {round}: '{id}' is assigned away from '{from}'");
-            _aggregator.Kill();
-            await _aggregator.WaitForExitAsync(TimeSpan.FromSeconds(20));
-            output.WriteLine($"Round {round}: SIGKILL the aggregator as '{id}' moves to '{moved.GetProperty("nodeId").GetString()}' (state '{moved.GetProperty("state").GetString()}').");
+            var moved = await Counter.WaitForInstanceAsync(i => CounterFleet.IdOf(i) == id && i.GetProperty("nodeId").GetString() != from, $"round {round}: '{id}' is assigned away from '{from}'");
+            Aggregator.Kill();
+            await Aggregator.WaitForExitAsync(TimeSpan.FromSeconds(20));
+            Output.WriteLine($"Round {round}: SIGKILL the aggregator as '{id}' moves to '{moved.GetProperty("nodeId").GetString()}' (state '{moved.GetProperty("state").GetString()}').");
 
-            _aggregator = _fleet.StartAggregator();
-            _aggregator.Kill();
-            await _aggregator.WaitForExitAsync(TimeSpan.FromSeconds(20));
-            output.WriteLine($"Round {round}: SIGKILL the aggregator again as soon as it answered.");
-            _aggregator = _fleet.StartAggregator();
-            Assert.False(_aggregator.HasExited, $"the aggregator did not start again on its data directory:{Environment.NewLine}{_aggregator.Output}");
+            Aggregator = Fleet.StartAggregator();
+            Aggregator.Kill();
+            await Aggregator.WaitForExitAsync(TimeSpan.FromSeconds(20));
+            Output.WriteLine($"Round {round}: SIGKILL the aggregator again as soon as it answered.");
+            Aggregator = Fleet.StartAggregator();
+            Assert.False(Aggregator.HasExited, $"the aggregator did not start again on its data directory:{Environment.NewLine}{Aggregator.Output}");
 
             // The dead host comes back with its old copy's files: it must not run a second copy.
-            _fleet.StartAgent(host, serverNumber: Array.IndexOf(Agents, host) + 1);
-            await _fleet.WaitForAliveCountAsync(Agents.Length, CounterFleet.Timeout);
+            Fleet.StartAgent(host, serverNumber: Array.IndexOf(Agents, host) + 1);
+            await Fleet.WaitForAliveCountAsync(Agents.Length, CounterFleet.Timeout);
             await WaitForOneCopyEachAsync(2, $"round {round}: one copy of each instance after the kills");
 
-            foreach (var instance in await _counter.InstancesAsync())
+            foreach (var instance in await Counter.InstancesAsync())
             {
                 var instanceId = CounterFleet.IdOf(instance);
                 Assert.True(counts.ContainsKey(instanceId), $"round {round}: instance '{instanceId}' is new: an empty copy replaced one of {string.Join(", ", counts.Keys)}");
@@ -96,8 +80,8 @@ public sealed class AggregatorKilledDuringMovesTests(ITestOutputHelper output) :
     /// <summary>The host's agent and its instances SIGKILLed, as when the machine dies.</summary>
     private void KillHost(string agent)
     {
-        var pids = _counter.PidsOf(agent).Select(p => p.Pid).ToArray();
-        _fleet.AgentProcesses(agent).Kill();
+        var pids = Counter.PidsOf(agent).Select(p => p.Pid).ToArray();
+        Fleet.AgentProcesses(agent).Kill();
         foreach (var pid in pids)
         {
             try
@@ -118,7 +102,7 @@ public sealed class AggregatorKilledDuringMovesTests(ITestOutputHelper output) :
     private async Task<long> CountAndCommitAsync(JsonElement instance, int requests, long? expectedFirst = null)
     {
         var port = instance.GetProperty("port").GetInt32();
-        var count = await _counter.PostWhenUpAsync(port);
+        var count = await Counter.PostWhenUpAsync(port);
         if (expectedFirst is { } first)
         {
             Assert.True(first == count, $"instance '{CounterFleet.IdOf(instance)}' answered {count} where its last commit makes {first}: it did not resume from its newest committed state");
@@ -126,10 +110,10 @@ public sealed class AggregatorKilledDuringMovesTests(ITestOutputHelper output) :
 
         for (var r = 1; r < requests; r++)
         {
-            count = await _counter.PostAsync(port);
+            count = await Counter.PostAsync(port);
         }
 
-        await _counter.CommitAboveAsync(port, 0, $"instance '{CounterFleet.IdOf(instance)}' commits count {count}");
+        await Counter.CommitAboveAsync(port, 0, $"instance '{CounterFleet.IdOf(instance)}' commits count {count}");
         return count;
     }
 
@@ -143,7 +127,7 @@ public sealed class AggregatorKilledDuringMovesTests(ITestOutputHelper output) :
                 JsonElement[] listed;
                 try
                 {
-                    listed = await _counter.InstancesAsync();
+                    listed = await Counter.InstancesAsync();
                 }
                 catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
                 {
@@ -151,7 +135,7 @@ public sealed class AggregatorKilledDuringMovesTests(ITestOutputHelper output) :
                     return false;
                 }
 
-                var copies = _counter.LiveCopies();
+                var copies = Counter.LiveCopies();
                 last = $"instances {JsonSerializer.Serialize(listed)}; live copies {JsonSerializer.Serialize(copies)}";
                 return listed.Length == instances
                     && listed.All(CounterFleet.Running)
