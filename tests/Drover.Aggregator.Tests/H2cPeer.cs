@@ -56,6 +56,29 @@ internal sealed class H2cPeer : IDisposable
         return peer;
     }
 
+    /// <summary>
+    /// Whether a new connection to <paramref name="port"/> is closed before the server sends a frame:
+    /// reset while it connects (a refusal can beat the connect's completion on a loaded machine), or
+    /// ended at its first read.
+    /// </summary>
+    public static async Task<bool> ClosedBeforeAFrameAsync(int port, CancellationToken cancellationToken)
+    {
+        H2cPeer peer;
+        try
+        {
+            peer = await ConnectAsync(port, cancellationToken);
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted)
+        {
+            return true;
+        }
+
+        using (peer)
+        {
+            return await peer.ReadFrameAsync(cancellationToken) is null;
+        }
+    }
+
     /// <summary>The next frame, or null once the server has closed the connection (end of stream or reset).</summary>
     public async Task<Frame?> ReadFrameAsync(CancellationToken cancellationToken)
     {

@@ -44,7 +44,8 @@ public sealed class InstanceSupervisorTests : IDisposable
     {
         var supervisor = Create("echo started > \"$DROVER_STATE_DIR/started\"; exec sleep 1000");
         supervisor.Start();
-        await WaitUntilAsync(() => File.Exists(Path.Combine(supervisor.Directory.StatePath, "started")));
+        // The shell may write its file before the supervisor has recorded the pid it launched.
+        await WaitUntilAsync(() => File.Exists(Path.Combine(supervisor.Directory.StatePath, "started")) && supervisor.CurrentPid != 0);
         var pid = supervisor.CurrentPid;
 
         Assert.Equal(pid, ProcessInfo.ProcessGroup(pid));
