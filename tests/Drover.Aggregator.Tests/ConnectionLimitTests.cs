@@ -82,7 +82,9 @@ public sealed class ConnectionLimitTests(ITestOutputHelper output)
             using (var channel = GrpcChannel.ForAddress(aggregator.LinkAddress))
             {
                 var failed = await Assert.ThrowsAsync<RpcException>(() => new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.Add(Bound)).ResponseAsync);
-                Assert.Equal(StatusCode.Unavailable, failed.StatusCode);
+                // Unavailable when the refusal comes before the call is under way; Internal when the
+                // connection is closed under a call already sent (its response ended early). Both fail it.
+                Assert.True(failed.StatusCode is StatusCode.Unavailable or StatusCode.Internal, $"the call over the cap failed with {failed.Status}");
             }
 
             held[0].Dispose();
