@@ -343,9 +343,10 @@ internal sealed partial class InstanceReconciler : BackgroundService
             .Where(i => names.Contains(i.Function) && (!live.Contains(i.AssignedNodeId) || uncounted.Contains(i.InstanceId)))
             .Select(i => new StrandedInstance(i.InstanceId, i.Function, i.AssignedNodeId, i.AssignedAt));
         var plan = Resumption.Plan(stranded, result.Decisions);
+        var decisionOf = result.Decisions.ToDictionary(d => d.Function, StringComparer.Ordinal);
         foreach (var (function, start, resumes) in plan.Starts)
         {
-            var decision = result.Decisions.First(d => d.Function == function);
+            var decision = decisionOf[function];
             var workload = functions[function];
             var reason = $"autoscale: '{function}' wants {decision.Desired} instances and has {decision.Current}; node '{start.NodeId}' GPU '{start.GpuUuid}' ranks {start.Rank}";
             if (resumes is not null)

@@ -3,7 +3,6 @@ using Drover.Aggregator.State;
 using Drover.Decisions.Health;
 using Drover.Decisions.Scaling;
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Drover.Aggregator.Tests.State;
 
@@ -12,41 +11,17 @@ public sealed class SqliteStateStoreDecisionMemoryTests : IDisposable
 {
     private static readonly DateTimeOffset At = new(2025, 3, 1, 12, 0, 0, TimeSpan.Zero);
 
-    private readonly TempDirectory _directory = new();
-    private readonly List<SqliteStateStore> _stores = [];
+    private readonly StoreDirectory _stores = new();
 
-    public void Dispose()
-    {
-        foreach (var store in _stores)
-        {
-            store.Dispose();
-        }
+    public void Dispose() => _stores.Dispose();
 
-        _directory.Dispose();
-    }
+    private SqliteStateStore Open() => _stores.Open();
 
-    private SqliteStateStore Open()
-    {
-        var store = new SqliteStateStore(_directory.Path, NullLogger<SqliteStateStore>.Instance);
-        _stores.Add(store);
-        return store;
-    }
-
-    /// <summary>Closes every open store and opens the file again, as a restarted aggregator does.</summary>
-    private SqliteStateStore Reopen()
-    {
-        foreach (var store in _stores)
-        {
-            store.Dispose();
-        }
-
-        _stores.Clear();
-        return Open();
-    }
+    private SqliteStateStore Reopen() => _stores.Reopen();
 
     private void Execute(string sql)
     {
-        using var connection = new SqliteConnection($"Data Source={Path.Combine(_directory.Path, SqliteStateStore.FileName)};Pooling=False");
+        using var connection = new SqliteConnection($"Data Source={Path.Combine(_stores.Path, SqliteStateStore.FileName)};Pooling=False");
         connection.Open();
         using var command = connection.CreateCommand();
         command.CommandText = sql;

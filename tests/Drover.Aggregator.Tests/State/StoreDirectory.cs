@@ -18,13 +18,26 @@ internal sealed class StoreDirectory : IDisposable
         return store;
     }
 
+    /// <summary>Closes every open store and opens the file again, as a restarted aggregator does.</summary>
+    public SqliteStateStore Reopen()
+    {
+        CloseAll();
+        return Open();
+    }
+
     public void Dispose()
+    {
+        CloseAll();
+        _directory.Dispose();
+    }
+
+    private void CloseAll()
     {
         foreach (var store in _stores)
         {
             store.Dispose();
         }
 
-        _directory.Dispose();
+        _stores.Clear();
     }
 }
