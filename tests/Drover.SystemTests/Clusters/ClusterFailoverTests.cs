@@ -72,14 +72,18 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IAsyncLifet
         StartAgent("c1", 1);
         StartAgent("c1", 2);
         await WaitForTrafficAsync(load, load.Now, ["c1", "c2"]);
+        // Both moved instances fail back, each by its own decision; the two decisions land a few
+        // milliseconds apart (and either may take the other's old node), so wait for the whole end state.
         var home = new[] { "c1-1", "c1-2" }.Select(_fleet.NodeIdOf).ToArray();
         await Fleet.WaitUntilAsync(
-            async () => home.All((await InstanceNodesAsync()).Contains),
+            async () =>
+            {
+                var nodes = await InstanceNodesAsync();
+                return home.All(nodes.Contains) && nodes.Count(c2Nodes.Contains) == 3 && await FailbackDecisionsAsync() == 2;
+            },
             Timeout,
-            "the instances fail back to c1-1 and c1-2",
-            async () => string.Join(", ", await InstanceNodesAsync()));
-        var decisions = await _fleet.Http.GetFromJsonAsync<JsonElement[]>("/v1/functions/counter/decisions");
-        Assert.Equal(2, decisions!.Count(d => d.GetProperty("reason").GetString()!.StartsWith("failback: home cluster 'c1' serves again", StringComparison.Ordinal)));
+            "the two instances fail back to c1-1 and c1-2, by two failback decisions",
+            async () => $"{string.Join(", ", await InstanceNodesAsync())}; {await FailbackDecisionsAsync()} failback decisions");
         var history = (await _fleet.Http.GetFromJsonAsync<JsonElement[]>("/v1/clusters/c1/history"))!;
         var transitions = history.Select(h => $"{h.GetProperty("from").GetString()}>{h.GetProperty("to").GetString()}").ToArray();
         Assert.Equal(["healthy>unhealthy", "unhealthy>recovering", "recovering>healthy"], transitions);
@@ -156,6 +160,10 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IAsyncLifet
             Timeout,
             $"{instances} ready instances of counter");
     }
+
+    private async Task<int> FailbackDecisionsAsync()
+        => (await _fleet.Http.GetFromJsonAsync<JsonElement[]>("/v1/functions/counter/decisions"))!
+            .Count(d => d.GetProperty("reason").GetString()!.StartsWith("failback: home cluster 'c1' serves again", StringComparison.Ordinal));
 
     /// <summary>The node of every instance of counter (as assigned).</summary>
     private async Task<string[]> InstanceNodesAsync()
