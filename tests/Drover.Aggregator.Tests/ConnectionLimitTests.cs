@@ -47,7 +47,7 @@ public sealed class ConnectionLimitTests(ITestOutputHelper output)
 
             // The aggregator counts the closed connection out once it sees the close; until then a new
             // one is still refused.
-            await WaitUntilAsync(() => ApiServesAsync(aggregator), "a new API connection is served once a held one closed");
+            await TestAggregator.WaitUntilAsync(() => ApiServesAsync(aggregator), "a new API connection is served once a held one closed");
             Assert.Single(log.Named("ConnectionRefused"));
         }
         finally
@@ -89,7 +89,7 @@ public sealed class ConnectionLimitTests(ITestOutputHelper output)
 
             held[0].Dispose();
 
-            await WaitUntilAsync(() => LinkServesAsync(aggregator), "a new link connection is served once a held one closed");
+            await TestAggregator.WaitUntilAsync(() => LinkServesAsync(aggregator), "a new link connection is served once a held one closed");
             Assert.Single(log.Named("ConnectionRefused"));
         }
         finally
@@ -129,20 +129,6 @@ public sealed class ConnectionLimitTests(ITestOutputHelper output)
         catch (RpcException ex) when (ex.StatusCode == StatusCode.Unavailable)
         {
             return false;
-        }
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
-    {
-        using var bound = new CancellationTokenSource(Bound);
-        while (!await condition())
-        {
-            if (bound.IsCancellationRequested)
-            {
-                Assert.Fail($"Not within {Bound.TotalSeconds} s: {what}.");
-            }
-
-            await Task.Delay(50, CancellationToken.None);
         }
     }
 }

@@ -11,7 +11,10 @@ namespace Drover.Aggregator.Fleet;
 /// instance is assigned to a node; with an <see cref="IAssignmentStore"/>, assignments are written
 /// to it as they change and loaded from it at start, so a restarted aggregator knows every instance
 /// and its epoch before any node reports (a stale copy reporting first is a stale copy, not the
-/// owner). Instances the store does not know are taken from the reports of the nodes that reconnect.
+/// owner). So are the stops of instances removed for good, until their node acknowledges them: a node
+/// that missed a stop (unreachable, or the aggregator restarted) gets it again, and its report of the
+/// instance never brings it back. Instances the store does not know are taken from the reports of
+/// the nodes that reconnect.
 /// </summary>
 internal sealed class InstanceTable
 {
@@ -19,14 +22,17 @@ internal sealed class InstanceTable
     /// <summary>The most instances one node may hold in the table through its own reports.</summary>
     public const int MaxInstancesPerNode = 1024;
 
-    /// <summary>How long a stopped instance's reports are ignored when it never reports stopped.</summary>
+    /// <summary>How long an instance whose stop its node acknowledged is still remembered as stopped (its late reports are not a new instance).</summary>
     public static readonly TimeSpan StoppingMemory = TimeSpan.FromMinutes(10);
 
     private readonly Dictionary<string, Row> _rows = new(StringComparer.Ordinal);
     private readonly Dictionary<(string InstanceId, string NodeId), string> _staleCopies = [];
 
-    /// <summary>Instances stopped and forgotten, by when: their late reports are not taken for new instances.</summary>
-    private readonly Dictionary<string, long> _stopping = new(StringComparer.Ordinal);
+    /// <summary>
+    /// Instances stopped for good: pending until their node acknowledges the stop (kept in the store
+    /// meanwhile), then remembered for <see cref="StoppingMemory"/>; their reports are not taken for new instances.
+    /// </summary>
+    private readonly Dictionary<string, Stopping> _stopping = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
     private readonly IAssignmentStore? _store;
 
@@ -50,6 +56,11 @@ internal sealed class InstanceTable
                 HomeCluster = loaded.HomeCluster,
                 Loaded = true,
             };
+        }
+
+        foreach (var stop in store?.LoadStops() ?? [])
+        {
+            _stopping[stop.InstanceId] = new Stopping(stop, AcknowledgedAt: null);
         }
     }
 
@@ -140,10 +151,10 @@ internal sealed class InstanceTable
         bool readinessChanged;
         lock (_storeGate)
         {
-            readinessChanged = RecordLocked(nodeId, report, out var adopted);
-            if (adopted is not null)
+            readinessChanged = RecordLocked(nodeId, report, out var write);
+            if (_store is not null)
             {
-                _store?.SaveAssignment(adopted);
+                write?.Invoke(_store);
             }
         }
 
@@ -153,10 +164,10 @@ internal sealed class InstanceTable
         }
     }
 
-    /// <summary><see cref="Record"/> under the lock; true when the instance's readiness changed; <paramref name="adopted"/>, an instance taken from the report.</summary>
-    private bool RecordLocked(string nodeId, InstanceReport report, out StoredAssignment? adopted)
+    /// <summary><see cref="Record"/> under the lock; true when the instance's readiness changed; <paramref name="write"/>, what the store must keep of it.</summary>
+    private bool RecordLocked(string nodeId, InstanceReport report, out Action<IAssignmentStore>? write)
     {
-        adopted = null;
+        write = null;
         lock (_gate)
         {
             _rows.TryGetValue(report.InstanceId, out var row);
@@ -176,7 +187,22 @@ internal sealed class InstanceTable
                 case ReportVerdict.OlderEpoch:
                     return false;
                 case ReportVerdict.StoppingEnded:
-                    _stopping.Remove(report.InstanceId);
+                    _stopping.Remove(report.InstanceId, out var ended);
+                    if (ended!.AcknowledgedAt is null)
+                    {
+                        write = store => store.DeleteStop(report.InstanceId);
+                    }
+
+                    return false;
+                case ReportVerdict.StopAgain:
+                    var stopping = _stopping[report.InstanceId];
+                    if (stopping.AcknowledgedAt is not null || stopping.Stop.NodeId != nodeId)
+                    {
+                        var again = stopping.Stop with { NodeId = nodeId };
+                        _stopping[report.InstanceId] = new Stopping(again, AcknowledgedAt: null);
+                        write = store => store.SaveStop(again);
+                    }
+
                     return false;
                 case ReportVerdict.StaleCopy:
                     _staleCopies[(report.InstanceId, nodeId)] = row!.Function;
@@ -188,7 +214,8 @@ internal sealed class InstanceTable
                     var key = report.Kind == WorkloadKind.Service ? WorkloadKeys.ServiceSet(report.Function, report.Version) : report.Function;
                     row = new Row(report.InstanceId, key) { AssignedNodeId = nodeId, AssignedAt = _time.GetTimestamp(), Epoch = reportedEpoch };
                     _rows[report.InstanceId] = row;
-                    adopted = row.ToStored();
+                    var adopted = row.ToStored();
+                    write = store => store.SaveAssignment(adopted);
                     break;
             }
 
@@ -244,20 +271,72 @@ internal sealed class InstanceTable
     }
 
     /// <summary>
-    /// Drops the stale-copy records of a node the node table forgot: nothing can be sent to it, and
-    /// should it come back, its reports record its copies again. Returns how many went.
+    /// Drops the stale-copy records and pending stops of a node the node table forgot: nothing can be
+    /// sent to it, and should it come back, its reports record its copies again (and its instances
+    /// are adopted, the node then being a new one). Returns how many records went.
     /// </summary>
     public int ForgetStaleCopiesOn(string nodeId)
     {
+        string[] stops;
+        int copies;
+        lock (_storeGate)
+        {
+            lock (_gate)
+            {
+                var keys = _staleCopies.Keys.Where(k => k.NodeId == nodeId).ToArray();
+                foreach (var key in keys)
+                {
+                    _staleCopies.Remove(key);
+                }
+
+                copies = keys.Length;
+                stops = _stopping.Where(s => s.Value.Stop.NodeId == nodeId).Select(s => s.Key).ToArray();
+                foreach (var stop in stops)
+                {
+                    _stopping.Remove(stop, out var forgotten);
+                    if (forgotten!.AcknowledgedAt is null)
+                    {
+                        _store?.DeleteStop(stop);
+                    }
+                }
+            }
+        }
+
+        return copies + stops.Length;
+    }
+
+    /// <summary>
+    /// The stops of instances removed for good that their node has not acknowledged: the follow-up
+    /// sends each again while its node is connected.
+    /// </summary>
+    public IReadOnlyList<StoredStop> PendingStops()
+    {
         lock (_gate)
         {
-            var keys = _staleCopies.Keys.Where(k => k.NodeId == nodeId).ToArray();
-            foreach (var key in keys)
+            return _stopping.Values.Where(s => s.AcknowledgedAt is null).Select(s => s.Stop).OrderBy(s => s.InstanceId, StringComparer.Ordinal).ToArray();
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="nodeId"/> answered a stop of the instance (it stopped it, or did not run it):
+    /// the stop is no longer pending. An answer from another node than the stop's is ignored. The
+    /// instance is still remembered as stopped for <see cref="StoppingMemory"/>.
+    /// </summary>
+    public void StopAcknowledged(string instanceId, string nodeId)
+    {
+        lock (_storeGate)
+        {
+            lock (_gate)
             {
-                _staleCopies.Remove(key);
+                if (!_stopping.TryGetValue(instanceId, out var stopping) || stopping.AcknowledgedAt is not null || stopping.Stop.NodeId != nodeId)
+                {
+                    return;
+                }
+
+                _stopping[instanceId] = stopping with { AcknowledgedAt = _time.GetUtcNow() };
             }
 
-            return keys.Length;
+            _store?.DeleteStop(instanceId);
         }
     }
 
@@ -283,31 +362,39 @@ internal sealed class InstanceTable
     }
 
     /// <summary>
-    /// Forgets an instance the aggregator has sent a stop for. Its reports are ignored until it
-    /// reports stopped (or for <see cref="StoppingMemory"/>, should that report never come).
+    /// Removes an instance for good: its assignment is replaced by a pending stop to its node (durable
+    /// before this returns, so no StopInstance leaves first), which stays until the node acknowledges
+    /// it (<see cref="StopAcknowledged"/>) or reports the instance stopped. Meanwhile the node's
+    /// reports of it running send the stop again; they never bring it back.
     /// </summary>
-    public void Remove(string instanceId)
+    /// <param name="instanceId">The instance; nothing happens when the table does not hold it.</param>
+    /// <param name="deleteState">Whether the stop deletes the instance's state on its node.</param>
+    public void Remove(string instanceId, bool deleteState)
     {
         var wasReady = false;
+        StoredStop? stop = null;
         lock (_storeGate)
         {
             lock (_gate)
             {
-                if (_rows.Remove(instanceId, out var removed))
-                {
-                    wasReady = removed.Ready;
-                }
-
-                var now = _time.GetTimestamp();
-                foreach (var expired in _stopping.Where(s => _time.GetElapsedTime(s.Value, now) > StoppingMemory).Select(s => s.Key).ToArray())
+                var now = _time.GetUtcNow();
+                foreach (var expired in _stopping.Where(s => now - s.Value.AcknowledgedAt > StoppingMemory).Select(s => s.Key).ToArray())
                 {
                     _stopping.Remove(expired);
                 }
 
-                _stopping[instanceId] = now;
+                if (_rows.Remove(instanceId, out var removed))
+                {
+                    wasReady = removed.Ready;
+                    stop = new StoredStop(instanceId, removed.Function, removed.AssignedNodeId, deleteState, now);
+                    _stopping[instanceId] = new Stopping(stop, AcknowledgedAt: null);
+                }
             }
 
-            _store?.DeleteAssignment(instanceId);
+            if (stop is not null)
+            {
+                _store?.SaveStop(stop);
+            }
         }
 
         if (wasReady)
@@ -386,4 +473,7 @@ internal sealed class InstanceTable
 
         public StoredAssignment ToStored() => new(InstanceId, Function, AssignedNodeId, Epoch, HomeCluster);
     }
+
+    /// <summary>A stop of an instance removed for good; <paramref name="AcknowledgedAt"/>: when its node answered it, null while pending.</summary>
+    private sealed record Stopping(StoredStop Stop, DateTimeOffset? AcknowledgedAt);
 }

@@ -68,7 +68,7 @@ internal sealed partial class LostNodePruner : BackgroundService
     private static partial class Log
     {
         [LoggerMessage(EventId = 1015, EventName = "LostNodeForgotten", Level = LogLevel.Information,
-            Message = "Forgot node '{NodeId}' (cluster '{Cluster}', server number {ServerNumber}): lost with no heartbeat for {SilentSeconds} s and no instance assigned; {StaleCopies} stale-copy records went with it.")]
+            Message = "Forgot node '{NodeId}' (cluster '{Cluster}', server number {ServerNumber}): lost with no heartbeat for {SilentSeconds} s and no instance assigned; {StaleCopies} stale-copy records and pending stops went with it.")]
         public static partial void NodeForgotten(ILogger logger, string nodeId, string cluster, int serverNumber, long silentSeconds, int staleCopies);
     }
 }

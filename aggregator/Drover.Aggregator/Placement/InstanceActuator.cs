@@ -30,12 +30,14 @@ internal sealed partial class InstanceActuator
     private readonly TimeProvider _time;
     private readonly ILogger<InstanceActuator> _logger;
     private readonly NodeSendLanes _lanes;
+    private readonly CommandResults _results;
 
-    public InstanceActuator(InstanceTable instances, AgentConnections connections, IStateStore store, DecisionLog decisions, TimeProvider time, ILogger<InstanceActuator> logger)
+    public InstanceActuator(InstanceTable instances, AgentConnections connections, CommandResults results, IStateStore store, DecisionLog decisions, TimeProvider time, ILogger<InstanceActuator> logger)
     {
         _lanes = new NodeSendLanes(logger);
         _instances = instances;
         _connections = connections;
+        _results = results;
         _store = store;
         _decisions = decisions;
         _time = time;
@@ -144,16 +146,54 @@ internal sealed partial class InstanceActuator
         }
     }
 
-    /// <summary>Stops an instance on a node (a stale copy, a deleted function's, a retired set's), after letting its requests finish for <paramref name="drain"/>.</summary>
-    public void Stop(string function, string instanceId, string nodeId, bool deleteState, string reason, TimeSpan? drain, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stops an instance for good (scaled down, removed by placement, its function deleted, its set
+    /// retired), after letting its requests finish for <paramref name="drain"/>: the instance table
+    /// replaces its assignment by a pending stop, durable before the StopInstance leaves, and the stop
+    /// stays pending (and the follow-up sends it again) until the node acknowledges it.
+    /// </summary>
+    public void StopForGood(string function, string instanceId, string nodeId, bool deleteState, string reason, TimeSpan? drain, CancellationToken cancellationToken)
+    {
+        _instances.Remove(instanceId, deleteState);
+        SendStop(function, instanceId, nodeId, deleteState, reason, drain, acknowledged: true, cancellationToken);
+    }
+
+    /// <summary>Sends a pending stop again (its node missed it, or ran the instance on after it), without a drain.</summary>
+    public void ResendStop(StoredStop stop, string reason, CancellationToken cancellationToken)
+        => SendStop(stop.Function, stop.InstanceId, stop.NodeId, stop.DeleteState, reason, null, acknowledged: true, cancellationToken);
+
+    /// <summary>Stops a stale copy of an instance (it runs on where the instance is no longer assigned), keeping its state; the copy's reports say whether it went.</summary>
+    public void StopStaleCopy(string function, string instanceId, string nodeId, string reason, CancellationToken cancellationToken)
+        => SendStop(function, instanceId, nodeId, deleteState: false, reason, null, acknowledged: false, cancellationToken);
+
+    /// <summary>
+    /// Queues a StopInstance on the node's lane; with <paramref name="acknowledged"/>, the node's answer
+    /// acknowledges the pending stop in the instance table.
+    /// </summary>
+    private void SendStop(string function, string instanceId, string nodeId, bool deleteState, string reason, TimeSpan? drain, bool acknowledged, CancellationToken cancellationToken)
     {
         var stop = new StopInstance { InstanceId = instanceId, DeleteState = deleteState, DrainTimeout = drain is { } d ? Duration.FromTimeSpan(d) : null };
         var command = new Command { CommandId = Guid.NewGuid().ToString("N"), StopInstance = stop };
         _lanes.Post(nodeId, async () =>
         {
             var connection = _connections.Find(nodeId);
+            if (acknowledged && connection is not null)
+            {
+                _results.Expect(command.CommandId, nodeId, result =>
+                {
+                    if (result.Ok)
+                    {
+                        _instances.StopAcknowledged(instanceId, nodeId);
+                    }
+                    else
+                    {
+                        Log.StopRefused(_logger, instanceId, nodeId, result.Error);
+                    }
+                });
+            }
+
             var sent = connection is not null && await connection.SendAsync(new AggregatorMessage { Command = command }, cancellationToken);
-            Record("stop", function, instanceId, nodeId, null, null, reason, sent ? "StopInstance sent" : NotReached(nodeId, connection));
+            Record("stop", function, instanceId, nodeId, null, null, reason, sent ? "StopInstance sent" : NotReached(nodeId, connection) + "; the stop is sent again once it is");
         });
     }
 
@@ -234,5 +274,9 @@ internal sealed partial class InstanceActuator
         [LoggerMessage(EventId = 1401, EventName = "PlacementDecision", Level = LogLevel.Information,
             Message = "Placement: {Kind} of function '{Function}' instance '{InstanceId}': {Reason}. {Outcome}.")]
         public static partial void Decision(ILogger logger, string kind, string function, string instanceId, string reason, string outcome);
+
+        [LoggerMessage(EventId = 1405, EventName = "StopRefused", Level = LogLevel.Warning,
+            Message = "Node '{NodeId}' refused the stop of instance '{InstanceId}': {Error}. The stop stays pending and is sent again without a drain.")]
+        public static partial void StopRefused(ILogger logger, string instanceId, string nodeId, string error);
     }
 }

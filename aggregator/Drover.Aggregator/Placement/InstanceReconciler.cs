@@ -143,8 +143,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
                         break; // Out of the routes first; stopped once every node applied that.
                     }
 
-                    _actuator.Stop(function.Key, action.InstanceId!, action.FromNodeId!, deleteState: true, action.Reason, function.DrainTimeout, cancellationToken);
-                    _instances.Remove(action.InstanceId!);
+                    _actuator.StopForGood(function.Key, action.InstanceId!, action.FromNodeId!, deleteState: true, action.Reason, function.DrainTimeout, cancellationToken);
                     break;
                 case PlacementActionKind.Shortfall:
                     // Once per instance while it lasts, not once per pass.
@@ -229,8 +228,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
         // Stops an instance for good (its state deleted) and forgets it and its GPU.
         void Remove(string function, string instanceId, string nodeId, string reason, TimeSpan? drain)
         {
-            _actuator.Stop(function, instanceId, nodeId, deleteState: true, reason, drain, cancellationToken);
-            _instances.Remove(instanceId);
+            _actuator.StopForGood(function, instanceId, nodeId, deleteState: true, reason, drain, cancellationToken);
             _gpuOf.TryRemove(instanceId, out _);
             removed.Add(instanceId);
         }
@@ -420,6 +418,19 @@ internal sealed partial class InstanceReconciler : BackgroundService
     private void FollowUp(Dictionary<string, Workload> functions, IReadOnlyList<NodeView> nodes, IReadOnlyList<InstanceView> instances, CancellationToken cancellationToken)
     {
         var now = _time.GetTimestamp();
+        var staleCopies = _instances.StaleCopies();
+        var pending = _instances.PendingStops();
+
+        // The memory of last sends covers what is still followed up, nothing that went.
+        var followed = instances.Select(i => i.InstanceId)
+            .Concat(staleCopies.Select(c => $"stale:{c.InstanceId}:{c.NodeId}"))
+            .Concat(pending.Select(s => $"stop:{s.InstanceId}"))
+            .ToHashSet(StringComparer.Ordinal);
+        foreach (var gone in _lastSent.Keys.Where(k => !followed.Contains(k)).ToArray())
+        {
+            _lastSent.Remove(gone);
+        }
+
         TimeSpan? Since(string key) => _lastSent.TryGetValue(key, out var at) ? _time.GetElapsedTime(at, now) : null;
         var snapshot = new FollowUpSnapshot(
             instances.Select(i => new FollowUpInstance(
@@ -430,26 +441,29 @@ internal sealed partial class InstanceReconciler : BackgroundService
                 i.Version,
                 _time.GetElapsedTime(i.AssignedAt, now),
                 Since(i.InstanceId))).ToArray(),
-            _instances.StaleCopies().Select(c => new FollowUpStaleCopy(c.InstanceId, c.NodeId, c.Function, Since($"stale:{c.InstanceId}:{c.NodeId}"))).ToArray(),
+            staleCopies.Select(c => new FollowUpStaleCopy(c.InstanceId, c.NodeId, c.Function, Since($"stale:{c.InstanceId}:{c.NodeId}"))).ToArray(),
+            pending.Select(s => new FollowUpPendingStop(s.InstanceId, s.NodeId, s.Function, s.DeleteState, Since($"stop:{s.InstanceId}"))).ToArray(),
             functions.ToDictionary(f => f.Key, f => f.Value.Version, StringComparer.Ordinal),
             nodes.Where(n => n.Connected && n.Survival != NodeSurvival.Lost).Select(n => n.NodeId).ToHashSet(StringComparer.Ordinal),
             ConfirmTimeout);
 
         var byId = instances.ToDictionary(i => i.InstanceId, StringComparer.Ordinal);
+        var stopOf = pending.ToDictionary(s => s.InstanceId, StringComparer.Ordinal);
         foreach (var action in InstanceFollowUp.Decide(snapshot))
         {
             switch (action.Kind)
             {
                 case FollowUpKind.StopStaleCopy:
                     _lastSent[$"stale:{action.InstanceId}:{action.NodeId}"] = now;
-                    _actuator.Stop(action.Function, action.InstanceId, action.NodeId, deleteState: false, action.Reason, null, cancellationToken);
+                    _actuator.StopStaleCopy(action.Function, action.InstanceId, action.NodeId, action.Reason, cancellationToken);
                     break;
                 case FollowUpKind.StopDeleted:
-                    _actuator.Stop(action.Function, action.InstanceId, action.NodeId, deleteState: true, action.Reason, _services.DrainFor(action.Function), cancellationToken);
+                    _lastSent[$"stop:{action.InstanceId}"] = now;
+                    _actuator.StopForGood(action.Function, action.InstanceId, action.NodeId, deleteState: true, action.Reason, _services.DrainFor(action.Function), cancellationToken);
                     break;
-                case FollowUpKind.Forget:
-                    _instances.Remove(action.InstanceId);
-                    _lastSent.Remove(action.InstanceId);
+                case FollowUpKind.ResendStop:
+                    _lastSent[$"stop:{action.InstanceId}"] = now;
+                    _actuator.ResendStop(stopOf[action.InstanceId], action.Reason, cancellationToken);
                     break;
                 case FollowUpKind.Resend:
                     _lastSent[action.InstanceId] = now;

@@ -1,8 +1,8 @@
 namespace Drover.Aggregator.State;
 
 /// <summary>
-/// The instance assignments, kept in the store so that a restarted aggregator carries on from them
-/// (<see cref="Fleet.InstanceTable"/>). Written synchronously, in a transaction made durable
+/// The instance assignments and pending stops, kept in the store so that a restarted aggregator
+/// carries on from them (<see cref="Fleet.InstanceTable"/>). Written synchronously, in a transaction made durable
 /// (fsync) before the call returns, because a StartInstance carrying an epoch must never reach an
 /// agent before that epoch is durable: a restarted aggregator would otherwise hand the same epoch
 /// out twice.
@@ -19,6 +19,16 @@ internal interface IAssignmentStore
     /// </summary>
     bool SaveAssignment(StoredAssignment assignment);
 
-    /// <summary>Forgets the instance's assignment (it was stopped for good). False when the store failed (logged).</summary>
-    bool DeleteAssignment(string instanceId);
+    /// <summary>Every pending stop, ordered by instance id.</summary>
+    IReadOnlyList<StoredStop> LoadStops();
+
+    /// <summary>
+    /// Keeps a pending stop and forgets the instance's assignment, in one transaction: the instance is
+    /// stopped for good, and a restarted aggregator sends the stop again until the node acknowledges
+    /// it. Replaces an earlier pending stop of the instance. False when the store failed (logged).
+    /// </summary>
+    bool SaveStop(StoredStop stop);
+
+    /// <summary>Forgets a pending stop (acknowledged, or its node forgotten). False when the store failed (logged).</summary>
+    bool DeleteStop(string instanceId);
 }

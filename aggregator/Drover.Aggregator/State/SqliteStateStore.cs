@@ -35,7 +35,7 @@ internal sealed partial class SqliteStateStore : IStateStore, IAssignmentStore, 
     /// 1: snapshots; 2: and assignments (migrated from 1 by adding the table); 3: and the decision memory
     /// (migrated from 2 by adding its tables, empty: the decisions start from zero once, as before).
     /// </remarks>
-    public const int SchemaVersion = 3;
+    public const int SchemaVersion = 4;
 
     private const int BusyTimeoutMs = 10_000;
 
@@ -52,6 +52,16 @@ internal sealed partial class SqliteStateStore : IStateStore, IAssignmentStore, 
             node_id TEXT NOT NULL,
             epoch INTEGER NOT NULL,
             home_cluster TEXT
+        );
+        """;
+
+    private const string PendingStopsTable = """
+        CREATE TABLE pending_stops (
+            instance_id TEXT PRIMARY KEY,
+            function_name TEXT NOT NULL,
+            node_id TEXT NOT NULL,
+            delete_state INTEGER NOT NULL,
+            decided_at TEXT NOT NULL
         );
         """;
 
@@ -261,6 +271,7 @@ internal sealed partial class SqliteStateStore : IStateStore, IAssignmentStore, 
                     function_name = excluded.function_name, node_id = excluded.node_id,
                     epoch = excluded.epoch, home_cluster = excluded.home_cluster
                 WHERE excluded.epoch >= assignments.epoch;
+                DELETE FROM pending_stops WHERE instance_id = $instance;
                 """;
             command.Parameters.AddWithValue("$instance", assignment.InstanceId);
             command.Parameters.AddWithValue("$function", assignment.Function);
@@ -270,12 +281,50 @@ internal sealed partial class SqliteStateStore : IStateStore, IAssignmentStore, 
         });
     }
 
-    public bool DeleteAssignment(string instanceId)
+    public IReadOnlyList<StoredStop> LoadStops()
+    {
+        using var connection = Open();
+        using var select = connection.CreateCommand();
+        select.CommandText = "SELECT instance_id, function_name, node_id, delete_state, decided_at FROM pending_stops ORDER BY instance_id";
+        using var reader = select.ExecuteReader();
+        var list = new List<StoredStop>();
+        while (reader.Read())
+        {
+            list.Add(new StoredStop(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3) != 0, reader.GetDateTimeOffset(4)));
+        }
+
+        Log.StopsLoaded(_logger, list.Count);
+        return list;
+    }
+
+    public bool SaveStop(StoredStop stop)
+    {
+        ArgumentNullException.ThrowIfNull(stop);
+        ArgumentException.ThrowIfNullOrEmpty(stop.InstanceId);
+        return WriteAssignment(stop.InstanceId, command =>
+        {
+            command.CommandText = """
+                DELETE FROM assignments WHERE instance_id = $instance;
+                INSERT INTO pending_stops (instance_id, function_name, node_id, delete_state, decided_at)
+                VALUES ($instance, $function, $node, $delete, $at)
+                ON CONFLICT (instance_id) DO UPDATE SET
+                    function_name = excluded.function_name, node_id = excluded.node_id,
+                    delete_state = excluded.delete_state, decided_at = excluded.decided_at;
+                """;
+            command.Parameters.AddWithValue("$instance", stop.InstanceId);
+            command.Parameters.AddWithValue("$function", stop.Function);
+            command.Parameters.AddWithValue("$node", stop.NodeId);
+            command.Parameters.AddWithValue("$delete", stop.DeleteState ? 1 : 0);
+            command.Parameters.AddWithValue("$at", stop.DecidedAt);
+        });
+    }
+
+    public bool DeleteStop(string instanceId)
     {
         ArgumentException.ThrowIfNullOrEmpty(instanceId);
         return WriteAssignment(instanceId, command =>
         {
-            command.CommandText = "DELETE FROM assignments WHERE instance_id = $instance";
+            command.CommandText = "DELETE FROM pending_stops WHERE instance_id = $instance";
             command.Parameters.AddWithValue("$instance", instanceId);
         });
     }
@@ -292,7 +341,7 @@ internal sealed partial class SqliteStateStore : IStateStore, IAssignmentStore, 
         _writer.Dispose();
     }
 
-    /// <summary>One write of the assignments table, in its own durable transaction; false (logged) when the store failed.</summary>
+    /// <summary>One write of the assignments or pending stops, in its own durable transaction; false (logged) when the store failed.</summary>
     private bool WriteAssignment(string instanceId, Action<SqliteCommand> prepare)
         => WriteDurably(
             command =>
@@ -375,6 +424,7 @@ internal sealed partial class SqliteStateStore : IStateStore, IAssignmentStore, 
                 );
                 {AssignmentsTable}
                 {DecisionMemoryTables}
+                {PendingStopsTable}
                 INSERT INTO schema_version (version) VALUES ({SchemaVersion});
                 """;
             command.ExecuteNonQuery();
@@ -407,6 +457,16 @@ internal sealed partial class SqliteStateStore : IStateStore, IAssignmentStore, 
                     """;
                 command.ExecuteNonQuery();
                 Log.Migrated(_logger, DatabasePath, Math.Max(version, 2), 3);
+            }
+
+            if (version < 4)
+            {
+                command.CommandText = $"""
+                    {PendingStopsTable}
+                    UPDATE schema_version SET version = 4;
+                    """;
+                command.ExecuteNonQuery();
+                Log.Migrated(_logger, DatabasePath, Math.Max(version, 3), 4);
             }
         }
 
@@ -655,7 +715,11 @@ internal sealed partial class SqliteStateStore : IStateStore, IAssignmentStore, 
         public static partial void AssignmentsLoaded(ILogger logger, int count);
 
         [LoggerMessage(EventId = 1311, EventName = "AssignmentWriteFailed", Level = LogLevel.Error,
-            Message = "Could not write the assignment of instance '{InstanceId}' to the state store; it is kept in memory only, and its fencing epoch would not survive a restart.")]
+            Message = "Could not write the assignment or pending stop of instance '{InstanceId}' to the state store; it is kept in memory only, and would not survive a restart.")]
         public static partial void AssignmentWriteFailed(ILogger logger, Exception exception, string instanceId);
+
+        [LoggerMessage(EventId = 1312, EventName = "PendingStopsLoaded", Level = LogLevel.Information,
+            Message = "Loaded {Count} pending stops (instances stopped for good that their nodes have not acknowledged) from the state store.")]
+        public static partial void StopsLoaded(ILogger logger, int count);
     }
 }

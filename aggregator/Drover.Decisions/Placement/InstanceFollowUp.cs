@@ -20,15 +20,28 @@ public sealed record FollowUpInstance(
 /// <summary>A copy of an instance still running on a node it is no longer assigned to.</summary>
 public sealed record FollowUpStaleCopy(string InstanceId, string NodeId, string Function, TimeSpan? SinceLastStop);
 
+/// <summary>
+/// An instance stopped for good whose node has not acknowledged the stop yet (it was unreachable, the
+/// aggregator restarted, or it reported the instance running after all).
+/// </summary>
+/// <param name="InstanceId">The instance.</param>
+/// <param name="NodeId">The node the stop goes to.</param>
+/// <param name="Function">Its function, or its service set's key.</param>
+/// <param name="DeleteState">Whether the stop deletes the instance's state on the node.</param>
+/// <param name="SinceLastStop">Time since the stop was last sent, or null when not since the aggregator started.</param>
+public sealed record FollowUpPendingStop(string InstanceId, string NodeId, string Function, bool DeleteState, TimeSpan? SinceLastStop);
+
 /// <summary>What follow-up decides on.</summary>
 /// <param name="Instances">Every assigned instance.</param>
 /// <param name="StaleCopies">Copies on nodes the instances moved away from.</param>
+/// <param name="PendingStops">Stops the nodes have not acknowledged.</param>
 /// <param name="FunctionVersions">The defined functions and their versions.</param>
 /// <param name="ConnectedNodes">Nodes that can receive a command now.</param>
 /// <param name="ConfirmTimeout">How long a start may wait for its node's report before it is sent again (and how often a repeat goes).</param>
 public sealed record FollowUpSnapshot(
     IReadOnlyList<FollowUpInstance> Instances,
     IReadOnlyList<FollowUpStaleCopy> StaleCopies,
+    IReadOnlyList<FollowUpPendingStop> PendingStops,
     IReadOnlyDictionary<string, string> FunctionVersions,
     IReadOnlySet<string> ConnectedNodes,
     TimeSpan ConfirmTimeout);
@@ -42,11 +55,11 @@ public enum FollowUpKind
     /// <summary>Stop a stale copy on a node the instance moved away from, keeping its state.</summary>
     StopStaleCopy,
 
-    /// <summary>Stop an instance of a deleted function and delete its state.</summary>
+    /// <summary>Stop an instance of a deleted function for good and delete its state: a pending stop until its node acknowledges it.</summary>
     StopDeleted,
 
-    /// <summary>Forget an instance of a deleted function.</summary>
-    Forget,
+    /// <summary>Send a pending stop again (with its delete_state), its node being connected.</summary>
+    ResendStop,
 }
 
 /// <summary>One follow-up decision and its reason.</summary>
@@ -55,7 +68,8 @@ public sealed record FollowUpAction(FollowUpKind Kind, string InstanceId, string
 /// <summary>
 /// What keeps placement's commands true after they are sent: starts the node never confirmed are sent
 /// again, new function versions reach running instances, stale copies on nodes that came back are
-/// stopped, and a deleted function's instances are stopped and forgotten. Pure: times are inputs.
+/// stopped, a deleted function's instances are stopped for good, and stops a node has not
+/// acknowledged are sent again once it is connected. Pure: times are inputs.
 /// </summary>
 public static class InstanceFollowUp
 {
@@ -74,17 +88,22 @@ public static class InstanceFollowUp
             }
         }
 
+        foreach (var stop in snapshot.PendingStops)
+        {
+            if (snapshot.ConnectedNodes.Contains(stop.NodeId) && Due(stop.SinceLastStop))
+            {
+                actions.Add(new FollowUpAction(FollowUpKind.ResendStop, stop.InstanceId, stop.Function, stop.NodeId,
+                    stop.DeleteState
+                        ? "the instance was stopped for good (its state deleted) and its node has not acknowledged that"
+                        : "the instance was stopped for good and its node has not acknowledged that"));
+            }
+        }
+
         foreach (var instance in snapshot.Instances)
         {
             if (!snapshot.FunctionVersions.TryGetValue(instance.Function, out var version))
             {
-                if (snapshot.ConnectedNodes.Contains(instance.AssignedNodeId))
-                {
-                    actions.Add(new FollowUpAction(FollowUpKind.StopDeleted, instance.InstanceId, instance.Function, instance.AssignedNodeId,
-                        Gone(instance.Function)));
-                }
-
-                actions.Add(new FollowUpAction(FollowUpKind.Forget, instance.InstanceId, instance.Function, instance.AssignedNodeId,
+                actions.Add(new FollowUpAction(FollowUpKind.StopDeleted, instance.InstanceId, instance.Function, instance.AssignedNodeId,
                     Gone(instance.Function)));
                 continue;
             }

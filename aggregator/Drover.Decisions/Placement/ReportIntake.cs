@@ -2,7 +2,7 @@ namespace Drover.Decisions.Placement;
 
 /// <summary>What the aggregator knows of an instance when one node's report of it arrives.</summary>
 /// <param name="Known">The instance table holds it (assigned here, loaded from the store, or adopted before).</param>
-/// <param name="Stopping">It was stopped and forgotten a short while ago; its late reports are not a new instance.</param>
+/// <param name="Stopping">It was stopped for good (a pending stop, or one acknowledged a short while ago); its reports are not a new instance.</param>
 /// <param name="AssignedNodeId">The node it is assigned to, when known.</param>
 /// <param name="CurrentEpoch">Its assignment's fencing epoch (0: unknown).</param>
 /// <param name="InstancesOnNode">How many instances the table already holds on the reporting node.</param>
@@ -28,6 +28,12 @@ public enum ReportVerdict
     /// <summary>A stopped and forgotten instance reports it stopped: it is no longer remembered as stopping.</summary>
     StoppingEnded,
 
+    /// <summary>
+    /// A stopped and forgotten instance reports it still runs (its node missed the stop, or lost it
+    /// in a restart): the stop is pending again and is sent again, not the instance adopted.
+    /// </summary>
+    StopAgain,
+
     /// <summary>An instance the aggregator did not place (it restarted, and the node still runs it): taken as the node reports it, with its epoch; then recorded.</summary>
     Adopt,
 
@@ -47,8 +53,8 @@ public enum ReportVerdict
 /// <summary>
 /// The intake rule of instance reports, the one place adoption and fencing of reports are decided:
 /// a restarted aggregator knows its instances from the store, so a stale copy reporting first stays
-/// a stale copy; a node does not fill the table at will; a copy started under an older epoch
-/// confirms nothing.
+/// a stale copy; an instance stopped for good is stopped again, never adopted; a node does not fill
+/// the table at will; a copy started under an older epoch confirms nothing.
 /// </summary>
 public static class ReportIntake
 {
@@ -59,7 +65,7 @@ public static class ReportIntake
         {
             if (facts.Stopping)
             {
-                return facts.ReportsStopped ? ReportVerdict.StoppingEnded : ReportVerdict.Ignore;
+                return facts.ReportsStopped ? ReportVerdict.StoppingEnded : ReportVerdict.StopAgain;
             }
 
             return facts.ReportsStopped || facts.InstancesOnNode >= maxInstancesPerNode ? ReportVerdict.Ignore : ReportVerdict.Adopt;

@@ -32,6 +32,11 @@ public sealed class ClustersApiTests : IAsyncLifetime
             }).WaitAsync(Timeout);
             Assert.True(await call.ResponseStream.MoveNext().WaitAsync(Timeout));
         }
+
+        // The API shows the health monitor's last decision, which takes in a new node at its next evaluation.
+        await TestAggregator.WaitUntilAsync(
+            async () => (await SendAsync(HttpMethod.Get, "/v1/clusters/c1")).Body.GetProperty("total").GetInt32() == 2,
+            "the health decision counts both nodes of c1");
     }
 
     public async Task DisposeAsync()

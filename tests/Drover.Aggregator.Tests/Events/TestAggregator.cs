@@ -75,6 +75,21 @@ internal sealed class TestAggregator : IAsyncDisposable
     /// restart of the process does: what it kept in memory is gone, what it kept in its store is not.
     /// Agent streams break (connect again); <see cref="Http"/> is a new client.
     /// </summary>
+    /// <summary>Polls <paramref name="condition"/> (on the real clock) until it holds; fails naming <paramref name="what"/> after <see cref="Timeout"/>.</summary>
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
+    {
+        using var bound = new CancellationTokenSource(Timeout);
+        while (!await condition())
+        {
+            if (bound.IsCancellationRequested)
+            {
+                Assert.Fail($"Not within {Timeout.TotalSeconds} s: {what}.");
+            }
+
+            await Task.Delay(50, CancellationToken.None);
+        }
+    }
+
     public async Task RestartAsync()
     {
         await _app.StopAsync().WaitAsync(Timeout);

@@ -42,7 +42,7 @@ public sealed class InstanceTableEpochTests : IDisposable
         before.Assign("i1", "counter", "b");
         before.Assign("i2", "counter", "c", "east");
         before.Assign("i3", "counter", "c", "east");
-        before.Remove("i3");
+        before.Remove("i3", deleteState: true);
 
         var after = new InstanceTable(_time, OpenStore());
 

@@ -29,7 +29,7 @@ public class InstanceTableTests
     public void Remove_ReportsWhileItDrains_AreNotTakenBackUntilItReportsStopped()
     {
         _table.Assign("i1", "service/web@1", "a");
-        _table.Remove("i1");
+        _table.Remove("i1", deleteState: true);
 
         _table.Record("a", Report("i1"));
         Assert.Empty(_table.Snapshot());

@@ -22,6 +22,7 @@ public sealed class InstanceActuatorTests : IDisposable
     private readonly AgentConnections _connections = new();
     private readonly InstanceTable _instances;
     private readonly DecisionLog _decisions = new();
+    private readonly CommandResults _results;
     private readonly InstanceActuator _actuator;
     private readonly Workload _counter = Workload.Of(new FunctionDefinition { Name = "counter" });
 
@@ -29,7 +30,8 @@ public sealed class InstanceActuatorTests : IDisposable
     {
         _store = new SqliteStateStore(_data.Path, NullLogger<SqliteStateStore>.Instance);
         _instances = new InstanceTable(_time);
-        _actuator = new InstanceActuator(_instances, _connections, _store, _decisions, _time, NullLogger<InstanceActuator>.Instance);
+        _results = new CommandResults(_time);
+        _actuator = new InstanceActuator(_instances, _connections, _results, _store, _decisions, _time, NullLogger<InstanceActuator>.Instance);
     }
 
     public void Dispose()
@@ -87,6 +89,65 @@ public sealed class InstanceActuatorTests : IDisposable
         return sent;
     }
 
+    private static List<StopInstance> StopsIn(AgentConnection connection, out List<string> commandIds)
+    {
+        var stops = new List<StopInstance>();
+        commandIds = [];
+        while (connection.Outbox.TryRead(out var message))
+        {
+            if (message.Command?.StopInstance is { } stop)
+            {
+                stops.Add(stop);
+                commandIds.Add(message.Command.CommandId);
+            }
+        }
+
+        return stops;
+    }
+
+    /// <summary>Rows: the node's answer is ok; the stop is still pending after it.</summary>
+    [Theory]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public async Task StopForGood_PendingUntilTheNodeAcknowledgesIt(bool ok, bool pendingAfter)
+    {
+        var a = Connect("a");
+        var id = _actuator.StartNew(_counter, "a", "c1", "every node", CancellationToken.None);
+        await _actuator.IdleAsync().WaitAsync(Timeout);
+        StartsIn(a);
+
+        _actuator.StopForGood("counter", id, "a", deleteState: true, "scaled down", TimeSpan.FromSeconds(5), CancellationToken.None);
+
+        // Pending (and the assignment gone) before the command leaves.
+        Assert.Empty(_instances.Snapshot());
+        Assert.Equal(id, Assert.Single(_instances.PendingStops()).InstanceId);
+        await _actuator.IdleAsync().WaitAsync(Timeout);
+        var stop = Assert.Single(StopsIn(a, out var commandIds));
+        Assert.Equal((id, true, TimeSpan.FromSeconds(5)), (stop.InstanceId, stop.DeleteState, stop.DrainTimeout.ToTimeSpan()));
+
+        _results.Complete("a", new CommandResult { CommandId = commandIds[0], Ok = ok, Error = ok ? "" : "drainTimeout = 5 s; expected 0 to 1 s" });
+
+        Assert.Equal(pendingAfter, _instances.PendingStops().Count == 1);
+    }
+
+    [Fact]
+    public async Task ResendStop_SendsItWithItsDeleteStateAndNoDrain_AndItsAnswerAcknowledgesIt()
+    {
+        var a = Connect("a");
+        var id = _actuator.StartNew(_counter, "a", "c1", "every node", CancellationToken.None);
+        _instances.Remove(id, deleteState: true);
+        await _actuator.IdleAsync().WaitAsync(Timeout);
+        StartsIn(a);
+
+        _actuator.ResendStop(Assert.Single(_instances.PendingStops()), "not acknowledged", CancellationToken.None);
+        await _actuator.IdleAsync().WaitAsync(Timeout);
+
+        var stop = Assert.Single(StopsIn(a, out var commandIds));
+        Assert.Equal((id, true, null), (stop.InstanceId, stop.DeleteState, stop.DrainTimeout));
+        _results.Complete("a", new CommandResult { CommandId = commandIds[0], Ok = true });
+        Assert.Empty(_instances.PendingStops());
+    }
+
     [Fact]
     public async Task StartNewMoveResend_EachStart_CarriesTheAssignmentsEpoch()
     {
@@ -133,7 +194,7 @@ public sealed class InstanceActuatorTests : IDisposable
     {
         var stalled = Stalled("stalled");
         var id = _actuator.StartNew(_counter, "stalled", "c1", "every node", CancellationToken.None);
-        _actuator.Stop("counter", "old", "stalled", deleteState: true, "gone", null, CancellationToken.None);
+        _actuator.StopStaleCopy("counter", "old", "stalled", "gone", CancellationToken.None);
 
         _time.Advance(SendTimeout);
         await _actuator.IdleAsync().WaitAsync(Timeout);

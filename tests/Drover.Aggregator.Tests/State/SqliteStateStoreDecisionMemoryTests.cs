@@ -188,11 +188,11 @@ public sealed class SqliteStateStoreDecisionMemoryTests : IDisposable
     }
 
     [Fact]
-    public void Open_SchemaVersion2_MigratedWithEmptyDecisionMemoryKeepingAssignments()
+    public void Open_SchemaVersion2_MigratedWithEmptyDecisionMemoryAndNoPendingStopsKeepingAssignments()
     {
         Assert.True(Open().SaveAssignment(new StoredAssignment("fn-a-1", "a", "node-1", 3, "east")));
         Reopen();
-        Execute("DROP TABLE decision_memory; DROP TABLE cluster_history; DROP TABLE event_sequences; UPDATE schema_version SET version = 2;");
+        Execute("DROP TABLE decision_memory; DROP TABLE cluster_history; DROP TABLE event_sequences; DROP TABLE pending_stops; UPDATE schema_version SET version = 2;");
 
         var store = Reopen();
 
@@ -201,10 +201,11 @@ public sealed class SqliteStateStoreDecisionMemoryTests : IDisposable
         Assert.Empty(store.LoadEventSequences());
         Assert.True(store.SaveClusterHealth(new Dictionary<string, PreviousClusterHealth> { ["east"] = new(ClusterHealthState.Healthy, TimeSpan.Zero) }));
         Assert.Equal([new StoredAssignment("fn-a-1", "a", "node-1", 3, "east")], store.LoadAssignments());
+        Assert.Empty(store.LoadStops());
         using var check = new SqliteConnection($"Data Source={store.DatabasePath};Pooling=False");
         check.Open();
         using var version = check.CreateCommand();
         version.CommandText = "SELECT version FROM schema_version";
-        Assert.Equal(3L, version.ExecuteScalar());
+        Assert.Equal((long)SqliteStateStore.SchemaVersion, version.ExecuteScalar());
     }
 }

@@ -46,7 +46,7 @@ public sealed class SqliteStateStoreTests : IDisposable
         Assert.True(store.SaveAssignment(new StoredAssignment("fn-a-1", "a", "node-1", 1, "east")));
         Assert.True(store.SaveAssignment(new StoredAssignment("fn-a-1", "a", "node-3", 2, "east")));
         Assert.True(store.SaveAssignment(new StoredAssignment("fn-c-1", "c", "node-1", 5, null)));
-        Assert.True(store.DeleteAssignment("fn-c-1"));
+        Assert.True(store.SaveStop(new StoredStop("fn-c-1", "c", "node-1", DeleteState: true, DateTimeOffset.UnixEpoch)));
         store.Dispose();
         _stores.Remove(store);
 
@@ -80,7 +80,7 @@ public sealed class SqliteStateStoreTests : IDisposable
         {
             connection.Open();
             using var command = connection.CreateCommand();
-            command.CommandText = "DROP TABLE assignments; DROP TABLE decision_memory; DROP TABLE cluster_history; DROP TABLE event_sequences; UPDATE schema_version SET version = 1;";
+            command.CommandText = "DROP TABLE assignments; DROP TABLE decision_memory; DROP TABLE cluster_history; DROP TABLE event_sequences; DROP TABLE pending_stops; UPDATE schema_version SET version = 1;";
             command.ExecuteNonQuery();
         }
 

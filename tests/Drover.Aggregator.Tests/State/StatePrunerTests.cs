@@ -62,7 +62,7 @@ public sealed class StatePrunerTests : IDisposable
         _time.Advance(TimeSpan.FromMinutes(50));
         _instances.Assign("fn-a-1", "a", "node-1");
         await _pruner.PruneAsync(CancellationToken.None);
-        _instances.Remove("fn-a-1");
+        _instances.Remove("fn-a-1", deleteState: true);
         await _pruner.PruneAsync(CancellationToken.None);
 
         _time.Advance(TimeSpan.FromMinutes(50));

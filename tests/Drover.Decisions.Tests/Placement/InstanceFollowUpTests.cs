@@ -9,10 +9,11 @@ public class InstanceFollowUpTests
     private static FollowUpInstance Instance(bool confirmed = true, string version = "1", double assignedSecondsAgo = 60, double? resentSecondsAgo = null, string node = "a", string function = "f")
         => new("i1", function, node, confirmed, version, TimeSpan.FromSeconds(assignedSecondsAgo), resentSecondsAgo is null ? null : TimeSpan.FromSeconds(resentSecondsAgo.Value));
 
-    private static IReadOnlyList<FollowUpAction> Decide(FollowUpInstance[] instances, FollowUpStaleCopy[]? stale = null, string version = "1", string[]? connected = null)
+    private static IReadOnlyList<FollowUpAction> Decide(FollowUpInstance[] instances, FollowUpStaleCopy[]? stale = null, string version = "1", string[]? connected = null, FollowUpPendingStop[]? stops = null)
         => InstanceFollowUp.Decide(new FollowUpSnapshot(
             instances,
             stale ?? [],
+            stops ?? [],
             new Dictionary<string, string> { ["f"] = version },
             (connected ?? ["a", "b"]).ToHashSet(),
             Timeout));
@@ -56,24 +57,36 @@ public class InstanceFollowUpTests
         Assert.Empty(Decide([], [new("i1", "c", "f", null)]));
     }
 
-    [Fact]
-    public void Decide_FunctionDeleted_StopsWithStateAndForgets()
+    /// <summary>A deleted function's instance is stopped for good whether or not its node is reachable: the stop stays pending until the node acknowledges it.</summary>
+    [Theory]
+    [InlineData("a")]
+    [InlineData("b")]
+    public void Decide_FunctionDeleted_StopsForGoodReachableOrNot(string connected)
+        => Assert.Equal([FollowUpKind.StopDeleted], Decide([Instance(function: "gone")], connected: [connected]).Select(a => a.Kind));
+
+    /// <summary>Rows: the stop's node is connected, seconds since it was last sent (-1: not since start); resent.</summary>
+    [Theory]
+    [InlineData(true, -1, true)]
+    [InlineData(true, 9.9, false)]
+    [InlineData(true, 10, true)]
+    [InlineData(false, -1, false)]
+    [InlineData(false, 60, false)]
+    public void Decide_PendingStop_ResentToItsConnectedNodeOncePerTimeout(bool connected, double sinceLastStop, bool resent)
     {
-        var actions = Decide([Instance(function: "gone")]);
+        var stop = new FollowUpPendingStop("i9", "b", "f", DeleteState: true, sinceLastStop < 0 ? null : TimeSpan.FromSeconds(sinceLastStop));
 
-        Assert.Equal([FollowUpKind.StopDeleted, FollowUpKind.Forget], actions.Select(a => a.Kind));
+        var actions = Decide([], connected: connected ? ["b"] : ["a"], stops: [stop]);
+
+        Assert.Equal(resent ? [FollowUpKind.ResendStop] : [], actions.Select(a => a.Kind));
+        Assert.All(actions, a => Assert.Equal(("i9", "b"), (a.InstanceId, a.NodeId)));
     }
-
-    [Fact]
-    public void Decide_FunctionDeletedNodeUnreachable_ForgetsOnly()
-        => Assert.Equal([FollowUpKind.Forget], Decide([Instance(function: "gone")], connected: []).Select(a => a.Kind));
 
     [Fact]
     public void Decide_RetiredServiceSet_StopsItsInstancesSayingSo()
     {
         var actions = Decide([Instance(function: "service/web@1")]);
 
-        Assert.Equal([FollowUpKind.StopDeleted, FollowUpKind.Forget], actions.Select(a => a.Kind));
+        Assert.Equal([FollowUpKind.StopDeleted], actions.Select(a => a.Kind));
         Assert.Contains("no longer a set of its service", actions[0].Reason, StringComparison.Ordinal);
     }
 }

@@ -9,7 +9,8 @@ public sealed class ReportIntakeTests
     /// the reporting node, it reports stopped, the epoch it reports; the verdict. The cap is 3.
     /// </summary>
     [Theory]
-    [InlineData(false, true, null, 0, 0, "n1", false, 1, ReportVerdict.Ignore)]
+    [InlineData(false, true, null, 0, 0, "n1", false, 1, ReportVerdict.StopAgain)]
+    [InlineData(false, true, null, 0, 3, "n1", false, 1, ReportVerdict.StopAgain)]
     [InlineData(false, true, null, 0, 0, "n1", true, 1, ReportVerdict.StoppingEnded)]
     [InlineData(false, false, null, 0, 0, "n1", false, 4, ReportVerdict.Adopt)]
     [InlineData(false, false, null, 0, 0, "n1", false, 0, ReportVerdict.Adopt)]
