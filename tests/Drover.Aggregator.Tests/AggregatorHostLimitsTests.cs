@@ -94,9 +94,10 @@ public sealed class AggregatorHostLimitsTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Build_ApiRequestBodyAtOneBytePerSecond_CutOff()
+    public async Task Build_ApiRequestBodyAtOneBytePerSecond_CutOffAnswered408AndNothingLoggedAsAFailure()
     {
-        await using var aggregator = await StartAsync(_ => { });
+        var log = new RecordingSink(output);
+        await using var aggregator = await TestAggregator.StartAsync(logger: log.CreateLogger());
         using var bound = new CancellationTokenSource(Bound);
         using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, aggregator.Options.HttpPort), bound.Token);
@@ -114,6 +115,7 @@ public sealed class AggregatorHostLimitsTests(ITestOutputHelper output)
         output.WriteLine($"Sent {sent} body bytes; answered: {answer}");
 
         Assert.StartsWith("HTTP/1.1 408 ", answer, StringComparison.Ordinal);
+        Assert.DoesNotContain(log.Events, e => e.Level >= Serilog.Events.LogEventLevel.Error);
     }
 
     /// <summary>

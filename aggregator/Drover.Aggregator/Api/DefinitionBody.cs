@@ -74,7 +74,8 @@ internal static class DefinitionBody
 
     /// <summary>
     /// The body's bytes, at most <paramref name="maxBytes"/>, whatever Content-Length says (or does not
-    /// say). <paramref name="subject"/> names the body in the refusal.
+    /// say), or the refusal: too large, or not read whole (Kestrel's minimum data rate, a malformed
+    /// chunked body). <paramref name="subject"/> names the body in the refusal.
     /// </summary>
     private static async Task<(ReadOnlyMemory<byte>? Body, IResult? TooLarge)> ReadBoundedAsync(HttpRequest request, string what, string subject, int maxBytes)
     {
@@ -85,7 +86,18 @@ internal static class DefinitionBody
 
         // Read at most one byte past the limit.
         var body = new byte[maxBytes + 1];
-        var length = await request.Body.ReadAtLeastAsync(body, body.Length, throwOnEndOfStream: false, request.HttpContext.RequestAborted);
+        int length;
+        try
+        {
+            length = await request.Body.ReadAtLeastAsync(body, body.Length, throwOnEndOfStream: false, request.HttpContext.RequestAborted);
+        }
+        catch (BadHttpRequestException ex)
+        {
+            // The server gave up on the body (it came slower than the minimum data rate, or was
+            // malformed): the client's fault, answered as such rather than logged as a failure here.
+            return (null, Results.Problem(statusCode: ex.StatusCode, title: $"Invalid {what}", detail: $"the {subject} could not be read: {ex.Message}", extensions: new Dictionary<string, object?> { ["field"] = "body" }));
+        }
+
         return length > maxBytes
             ? (null, BadRequest(what, "body", $"the {subject} is more than {maxBytes} bytes; expected at most {maxBytes}"))
             : (body.AsMemory(0, length), null);

@@ -12,7 +12,7 @@ internal sealed class AggregatorOptions
     /// <summary>The address both listeners bind to.</summary>
     public string ListenAddress { get; set; } = "127.0.0.1";
 
-    /// <summary>The HTTP API's port (HTTP/1.1 and HTTP/2).</summary>
+    /// <summary>The HTTP API's port (HTTP/1.1, cleartext; the agents' link is on <see cref="LinkPort"/>).</summary>
     public int HttpPort { get; set; } = 7400;
 
     /// <summary>The agent link's port (gRPC, HTTP/2 cleartext).</summary>
