@@ -45,6 +45,19 @@ internal sealed class AggregatorOptions
     public int LinkSendTimeoutMs { get; set; } = 5000;
 
     /// <summary>
+    /// The most nodes one cluster may hold (live or lost, until forgotten). A Hello of a new node id in a
+    /// full cluster is refused: made-up node ids cannot inflate a cluster's total and push it into failover.
+    /// </summary>
+    public int MaxNodesPerCluster { get; set; } = 1000;
+
+    /// <summary>
+    /// Where nodes may say they are reached (<c>advertiseAddress</c> in their Hello) besides the address
+    /// their connection comes from: CIDR networks (<c>10.0.0.0/8</c>), IP addresses, or host names as
+    /// written. Empty: only the connection's own address.
+    /// </summary>
+    public string[] AdvertiseAddressesAllowed { get; set; } = [];
+
+    /// <summary>
     /// After a restart, how long the nodes of the assignments loaded from the store have to reconnect
     /// before they count as lost and their instances resume elsewhere (at least one lease). An agent
     /// retries with backoff of up to <c>reconnectMaxBackoffMs</c> (10 s by default), and it may have

@@ -57,6 +57,12 @@ internal static class AggregatorOptionsLoader
         CheckRange("helloTimeoutMs", o.HelloTimeoutMs, 100, 300_000);
         CheckRange("linkSendTimeoutMs", o.LinkSendTimeoutMs, 100, 300_000);
         CheckRange("restartGraceMs", o.RestartGraceMs, 0, 3_600_000);
+        CheckRange("maxNodesPerCluster", o.MaxNodesPerCluster, 1, 100_000);
+        if (Link.AdvertisedAddress.Parse(o.AdvertiseAddressesAllowed).Error is { } advertiseError)
+        {
+            throw new ConfigurationException($"advertiseAddressesAllowed: {advertiseError}");
+        }
+
         CheckRange("linkKeepAlivePingDelayMs", o.LinkKeepAlivePingDelayMs, 1000, 3_600_000);
         CheckRange("linkKeepAlivePingTimeoutMs", o.LinkKeepAlivePingTimeoutMs, 1000, 3_600_000);
         CheckRange("httpMaxConnections", o.HttpMaxConnections, 1, 1_000_000);

@@ -50,11 +50,27 @@ internal sealed class NodeTable
     /// Accepts a node on a new stream, or refuses it when its server number is held by another live
     /// node of the same cluster. A lost node holding that number gives it up.
     /// </summary>
-    public RegistrationResult Register(NodeIdentity identity, Guid connectionId)
+    /// <param name="identity">The node as its Hello describes it.</param>
+    /// <param name="connectionId">Its new stream.</param>
+    /// <param name="maxNodesPerCluster">The most nodes its cluster may hold: a node id the table does not know is refused in a full cluster.</param>
+    public RegistrationResult Register(NodeIdentity identity, Guid connectionId, int maxNodesPerCluster = int.MaxValue)
     {
         var now = _time.GetTimestamp();
         lock (_gate)
         {
+            if (!_rows.ContainsKey(identity.NodeId))
+            {
+                // A lost node this one takes the server number of (below) makes room for it.
+                var inCluster = _rows.Values.Count(r => string.Equals(r.Identity.Cluster, identity.Cluster, StringComparison.Ordinal)
+                    && !(r.Survival == NodeSurvival.Lost && r.Identity.ServerNumber == identity.ServerNumber));
+                if (inCluster >= maxNodesPerCluster)
+                {
+                    return RegistrationResult.Refused(
+                        "cluster",
+                        $"cluster '{identity.Cluster}' holds {inCluster} nodes, the most maxNodesPerCluster allows; a lost node makes room once it is forgotten");
+                }
+            }
+
             string? supersededLost = null;
             foreach (var (id, row) in _rows)
             {

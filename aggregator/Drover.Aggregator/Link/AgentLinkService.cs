@@ -34,6 +34,7 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
     private readonly AggregatorOptions _options;
     private readonly ILogger<AgentLinkService> _logger;
     private readonly string _aggregatorId;
+    private readonly AdvertisedAddress _advertised;
 
     public AgentLinkService(
         NodeTable nodes,
@@ -65,6 +66,8 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
         _options = options;
         _logger = logger;
         _aggregatorId = identity.Id;
+        _advertised = AdvertisedAddress.Parse(options.AdvertiseAddressesAllowed).Policy
+            ?? throw new ArgumentException("advertiseAddressesAllowed was not validated", nameof(options));
     }
 
     public override async Task Connect(
@@ -81,19 +84,25 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
             throw new RpcException(new Status(StatusCode.InvalidArgument, reason!));
         }
 
+        var remote = context.GetHttpContext().Connection.RemoteIpAddress;
         if (identity.Address.Length == 0)
         {
             // Nothing advertised: the node is reached at the address its stream comes from.
-            var remote = context.GetHttpContext().Connection.RemoteIpAddress;
             identity = identity with { Address = remote is null ? "127.0.0.1" : (remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote).ToString() };
+        }
+        else if (_advertised.Check(identity.Address, remote) is { } notAllowed)
+        {
+            Log.HelloRefused(_logger, peer, "advertiseAddress", notAllowed);
+            throw new RpcException(new Status(StatusCode.PermissionDenied, notAllowed));
         }
 
         var connection = new AgentConnection(identity.NodeId, Guid.NewGuid(), _options.LinkSendTimeout, _time);
-        var registration = _nodes.Register(identity, connection.Id);
+        var registration = _nodes.Register(identity, connection.Id, _options.MaxNodesPerCluster);
         if (!registration.Accepted)
         {
             Log.HelloRefused(_logger, peer, registration.Field!, registration.Reason!);
-            throw new RpcException(new Status(StatusCode.AlreadyExists, $"hello.{registration.Field}: {registration.Reason}"));
+            var status = registration.Field == "cluster" ? StatusCode.ResourceExhausted : StatusCode.AlreadyExists;
+            throw new RpcException(new Status(status, $"hello.{registration.Field}: {registration.Reason}"));
         }
 
         connection.TrySend(new AggregatorMessage
@@ -273,8 +282,22 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
     private async Task<StateAck?> AcceptChunkAsync(string nodeId, StateChunk chunk, CancellationToken cancellationToken)
     {
         // Fencing: only the node an instance is assigned to commits its state. A node that was lost
-        // while the instance resumed elsewhere must not overwrite the newer state with its old one.
-        if (_instances.AssignedNode(chunk.InstanceId) is { } assigned && assigned != nodeId)
+        // while the instance resumed elsewhere must not overwrite the newer state with its old one,
+        // and no node commits state for an instance the aggregator does not know.
+        var assigned = _instances.AssignedNode(chunk.InstanceId);
+        if (assigned is null)
+        {
+            if (chunk.Index + 1 < chunk.Count)
+            {
+                return null;
+            }
+
+            var unknown = $"instance '{chunk.InstanceId}' is not assigned to node '{nodeId}' (the aggregator does not know it)";
+            Log.SnapshotRefused(_logger, nodeId, chunk.InstanceId, chunk.Version, unknown);
+            return new StateAck { InstanceId = chunk.InstanceId, Version = 0, Ok = false, Sha256 = chunk.Sha256, Error = unknown };
+        }
+
+        if (assigned != nodeId)
         {
             if (chunk.Index + 1 < chunk.Count)
             {

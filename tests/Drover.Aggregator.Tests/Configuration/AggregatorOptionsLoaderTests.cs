@@ -38,6 +38,8 @@ public class AggregatorOptionsLoaderTests
         Assert.True(options.GatewayEnabled);
         Assert.Empty(options.Clusters);
         Assert.Empty(options.ClusterGroups);
+        Assert.Equal(1000, options.MaxNodesPerCluster);
+        Assert.Empty(options.AdvertiseAddressesAllowed);
     }
 
     [Fact]
@@ -78,6 +80,9 @@ public class AggregatorOptionsLoaderTests
     [InlineData("minimumSurvivalRatio", "0", "minimumSurvivalRatio = '0': expected a number above 0 and at most 1")]
     [InlineData("minimumSurvivalRatio", "1.5", "minimumSurvivalRatio = '1.5'")]
     [InlineData("failbackPeriods", "-1", "failbackPeriods = '-1'")]
+    [InlineData("maxNodesPerCluster", "0", "maxNodesPerCluster = '0': expected a whole number from 1 to 100000")]
+    [InlineData("advertiseAddressesAllowed:0", "10.0.0.0/33", "advertiseAddressesAllowed: '10.0.0.0/33' is neither a CIDR network")]
+    [InlineData("advertiseAddressesAllowed:0", "http://x", "advertiseAddressesAllowed: 'http://x'")]
     [InlineData("clusters:c1:weight", "1001", "clusters:c1:weight = '1001': expected a whole number from 0 to 1000")]
     [InlineData("clusters:c1:priority", "5000", "clusters:c1:priority = '5000'")]
     [InlineData("clusters:c1:role", "boss", "clusters:c1:role = 'boss': expected master or standby")]
