@@ -108,7 +108,8 @@ internal static class AgentHost
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<LocalSocketServer>>(),
             sp.GetRequiredService<IEventSubscriptions>(),
-            instanceId => sp.GetRequiredService<InstanceManager>().Find(instanceId)?.Spec is { } spec ? EventChannels.Of(spec) : null));
+            instanceId => sp.GetRequiredService<InstanceManager>().Find(instanceId)?.Spec is { } spec ? EventChannels.Of(spec) : null,
+            instanceId => GivenGpus(sp.GetRequiredService<InstanceManager>().Find(instanceId)?.Spec, sp.GetRequiredService<GpuTelemetry>())));
 
         // Start order matters: the local socket listens before instances are adopted or started,
         // and instances are found again before the link reports them to the aggregator.
@@ -125,4 +126,12 @@ internal static class AgentHost
         return builder;
     }
 
+    /// <summary>
+    /// The GPUs an instance may report work for: those its spec names, else every GPU of the node (an
+    /// instance started without a GPU may use any of them); none for an instance this agent does not run.
+    /// </summary>
+    private static IReadOnlyCollection<string> GivenGpus(Protocol.V1.InstanceSpec? spec, GpuTelemetry telemetry)
+        => spec is null ? []
+            : spec.GpuUuids.Count > 0 ? spec.GpuUuids.ToHashSet(StringComparer.Ordinal)
+            : telemetry.Inventory().Select(g => g.Uuid).ToHashSet(StringComparer.Ordinal);
 }

@@ -39,6 +39,9 @@ internal sealed partial class LocalSocketConnection
     private readonly string _nodeId;
     private readonly IInstanceAuthenticator _authenticator;
     private readonly IGpuWorkSink _gpuWork;
+
+    /// <summary>The GPUs an instance may report work for (those it was given), by instance id; null checks nothing.</summary>
+    private readonly Func<string, IReadOnlyCollection<string>?>? _gpusOf;
     private readonly ICommitRequester? _commits;
     private readonly Action<string> _onRegistered;
     private readonly ILogger _logger;
@@ -76,9 +79,11 @@ internal sealed partial class LocalSocketConnection
         TimeProvider time,
         ILogger logger,
         IEventSubscriptions? events = null,
-        Func<string, string?>? channelOf = null)
+        Func<string, string?>? channelOf = null,
+        Func<string, IReadOnlyCollection<string>?>? gpusOf = null)
     {
         _id = id;
+        _gpusOf = gpusOf;
         _output = output;
         _frames = new FrameReader<InstanceFrame>(input, InstanceFrame.Parser, options.MaxFrameSize);
         _options = options;
@@ -182,6 +187,32 @@ internal sealed partial class LocalSocketConnection
         return null;
     }
 
+    /// <summary>
+    /// Null when every GPU the report names is one of <paramref name="given"/> (or nothing is checked);
+    /// else the first that is not: an instance counts work only on its own GPUs, so it cannot move the
+    /// command-queue length, and with it the autoscaler's choice, of a GPU it was not given.
+    /// </summary>
+    public static string? NotGiven(ReportGpuWork report, IReadOnlyCollection<string>? given)
+    {
+        if (given is null)
+        {
+            return null;
+        }
+
+        for (var i = 0; i < report.Gpus.Count; i++)
+        {
+            var uuid = report.Gpus[i].GpuUuid;
+            if (!given.Contains(uuid))
+            {
+                return given.Count == 0
+                    ? $"report_gpu_work.gpus[{i}].gpu_uuid = '{uuid}' is not a GPU of this instance; it was given none"
+                    : $"report_gpu_work.gpus[{i}].gpu_uuid = '{uuid}' is not a GPU of this instance; expected one of {string.Join(", ", given.Order(StringComparer.Ordinal))}";
+            }
+        }
+
+        return null;
+    }
+
     private static bool IsValidGpuUuid(string uuid)
     {
         if (uuid.Length is 0 or > MaxGpuUuidLength)
@@ -238,7 +269,7 @@ internal sealed partial class LocalSocketConnection
                 await FailAsync(requestId, ErrorCodes.OutOfOrder, $"this connection is already registered as instance '{InstanceId}'; register comes once, first", cancellationToken);
                 return false;
             case InstanceFrame.KindOneofCase.ReportGpuWork:
-                var invalid = Validate(frame.ReportGpuWork);
+                var invalid = Validate(frame.ReportGpuWork) ?? NotGiven(frame.ReportGpuWork, _gpusOf?.Invoke(InstanceId));
                 if (invalid is not null)
                 {
                     Log.FrameRejected(_logger, _id, InstanceId, ErrorCodes.Invalid, invalid);

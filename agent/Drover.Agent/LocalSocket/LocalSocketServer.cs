@@ -39,6 +39,7 @@ internal sealed partial class LocalSocketServer : BackgroundService
     private readonly ILogger<LocalSocketServer> _logger;
     private readonly IEventSubscriptions? _events;
     private readonly Func<string, string?>? _channelOf;
+    private readonly Func<string, IReadOnlyCollection<string>?>? _gpusOf;
     private readonly ConcurrentDictionary<long, Task> _connections = new();
     private readonly Lock _registrationsLock = new();
 
@@ -58,6 +59,7 @@ internal sealed partial class LocalSocketServer : BackgroundService
     /// <param name="logger">The log.</param>
     /// <param name="events">Serves Subscribe; null answers every Subscribe Error <c>invalid</c>.</param>
     /// <param name="channelOf">The channel an instance may subscribe to (its set's), by instance id; null when unknown.</param>
+    /// <param name="gpusOf">The GPUs an instance may report work for, by instance id; null (or a null answer) checks nothing.</param>
     public LocalSocketServer(
         LocalSocketOptions options,
         string nodeId,
@@ -67,9 +69,11 @@ internal sealed partial class LocalSocketServer : BackgroundService
         TimeProvider time,
         ILogger<LocalSocketServer> logger,
         IEventSubscriptions? events = null,
-        Func<string, string?>? channelOf = null)
+        Func<string, string?>? channelOf = null,
+        Func<string, IReadOnlyCollection<string>?>? gpusOf = null)
     {
         _options = options;
+        _gpusOf = gpusOf;
         _nodeId = nodeId;
         _authenticator = authenticator;
         _gpuWork = gpuWork;
@@ -204,7 +208,7 @@ internal sealed partial class LocalSocketServer : BackgroundService
             try
             {
                 connection = new LocalSocketConnection(
-                    id, input, output, _options, _nodeId, _authenticator, _gpuWork, _commits, OnRegistered, _time, _logger, _events, _channelOf);
+                    id, input, output, _options, _nodeId, _authenticator, _gpuWork, _commits, OnRegistered, _time, _logger, _events, _channelOf, _gpusOf);
                 Log.ConnectionAccepted(_logger, id, open);
                 await connection.RunAsync(cancellationToken);
             }

@@ -21,13 +21,14 @@ internal sealed class LocalSocketServerHarness : IAsyncDisposable
         Action<LocalSocketOptions>? configure = null,
         bool withCommits = true,
         IEventSubscriptions? events = null,
-        Func<string, string?>? channelOf = null)
+        Func<string, string?>? channelOf = null,
+        Func<string, IReadOnlyCollection<string>?>? gpusOf = null)
     {
         Directory = $"/tmp/dls-{Guid.NewGuid().ToString("N")[..10]}";
         Options = new LocalSocketOptions { Path = System.IO.Path.Combine(Directory, "run", "agent.sock") };
         configure?.Invoke(Options);
         Logger = new CapturingLogger<LocalSocketServer>(output);
-        Server = new LocalSocketServer(Options, NodeId, Tokens, Sink, withCommits ? Commits : null, Time, Logger, events, channelOf);
+        Server = new LocalSocketServer(Options, NodeId, Tokens, Sink, withCommits ? Commits : null, Time, Logger, events, channelOf, gpusOf);
     }
 
     public string Directory { get; }

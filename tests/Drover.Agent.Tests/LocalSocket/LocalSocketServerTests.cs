@@ -215,6 +215,35 @@ public sealed class LocalSocketServerTests : IAsyncLifetime
         Assert.True(harness.Sink.Work.TryGetQueueLength("GPU-other", out _));
     }
 
+    /// <summary>Rows: the GPUs the instance was given; the GPU it reports; whether it is counted.</summary>
+    [Theory]
+    [Trait("Category", "Attacks")]
+    [InlineData("GPU-mine", "GPU-mine", true)]
+    [InlineData("GPU-mine", "GPU-other", false)]
+    [InlineData("", "GPU-any", false)]
+    public async Task ReportGpuWork_OnlyForTheGpusTheInstanceWasGiven(string given, string reported, bool counted)
+    {
+        var harness = new LocalSocketServerHarness(_output, gpusOf: _ => given.Length == 0 ? [] : [given]);
+        _harnesses.Add(harness);
+        await harness.StartAsync();
+        await using var client = await harness.RegisterAsync("fn-a-0");
+
+        await client.SendAsync(Report(4, (reported, 5, 1)));
+        var answer = await client.ReceiveAsync();
+
+        Assert.Equal(counted, harness.Sink.Work.TryGetQueueLength(reported, out _));
+        if (counted)
+        {
+            Assert.Equal(AgentFrame.KindOneofCase.Ack, answer.KindCase);
+        }
+        else
+        {
+            Assert.Equal(ErrorCodes.Invalid, answer.Error.Code);
+            Assert.Contains($"gpu_uuid = '{reported}' is not a GPU of this instance", answer.Error.Message, StringComparison.Ordinal);
+            Assert.Contains(harness.Logger.Entries, e => e.Message.Contains("is not a GPU of this instance", StringComparison.Ordinal));
+        }
+    }
+
     [Fact]
     public async Task Frames_SentTogetherBeforeReading_AnsweredInOrder()
     {
