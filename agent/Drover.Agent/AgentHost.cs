@@ -22,6 +22,7 @@ internal static class AgentHost
     {
         AgentOptions options;
         string nodeId;
+        AgentLinkTls? tls;
         try
         {
             options = AgentOptionsLoader.Load(AgentOptionsLoader.BuildConfiguration(args));
@@ -30,7 +31,8 @@ internal static class AgentHost
                 ConfigurationSources.EnsureDirectory("logFile", Path.GetDirectoryName(Path.GetFullPath(options.LogFile))!);
             }
 
-            nodeId = NodeIdStore.LoadOrCreate(options.StateDirectory);
+            tls = AgentLinkTls.Load(options);
+            nodeId = NodeIdStore.LoadOrCreate(options.StateDirectory, tls?.Node);
         }
         catch (ConfigurationException ex)
         {
@@ -43,7 +45,12 @@ internal static class AgentHost
         logger.Information(
             "drover-agent {Version} starting as node {NodeId} (cluster {Cluster}, server number {ServerNumber}, port {Port}).",
             NodeHello.AgentVersion, nodeId, options.Cluster, options.ServerNumber, options.Port);
-        var builder = CreateBuilder(options, nodeId, logger);
+        if (tls is null)
+        {
+            logger.Warning("The link to the aggregator is plain text (insecure: true): anyone on the path can pose as the aggregator and run processes here. Configure linkCertificateFile, linkKeyFile and linkCaFile for mutual TLS.");
+        }
+
+        var builder = CreateBuilder(options, nodeId, logger, tls: tls);
         builder.Services.AddSystemd();
         using var host = builder.Build();
         try
@@ -64,7 +71,7 @@ internal static class AgentHost
     /// The agent's host builder with every service registered. A seam for tests: they add their own
     /// systemd notifier and lifetime, since AddSystemd only activates under systemd.
     /// </summary>
-    public static HostApplicationBuilder CreateBuilder(AgentOptions options, string nodeId, Serilog.ILogger logger, TimeProvider? time = null)
+    public static HostApplicationBuilder CreateBuilder(AgentOptions options, string nodeId, Serilog.ILogger logger, TimeProvider? time = null, AgentLinkTls? tls = null)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
         builder.Services.AddSerilog(logger, dispose: false);
@@ -98,6 +105,11 @@ internal static class AgentHost
         builder.Services.AddSingleton<ICommitRequester>(sp => sp.GetRequiredService<StateCommitter>());
         builder.Services.AddShims();
         builder.Services.AddSingleton<AggregatorMessageDispatcher>();
+        if (tls is not null)
+        {
+            builder.Services.AddSingleton(tls);
+        }
+
         builder.Services.AddSingleton<AgentLinkClient>();
         builder.Services.AddSingleton(sp => new LocalSocketServer(
             new LocalSocketOptions { Path = options.LocalSocketPath },

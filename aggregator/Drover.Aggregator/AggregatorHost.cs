@@ -7,9 +7,12 @@ using Drover.Aggregator.Fleet;
 using Drover.Aggregator.Functions;
 using Drover.Aggregator.Link;
 using Drover.Aggregator.Placement;
+using Drover.Aggregator.Security;
 using Drover.Aggregator.Services;
 using Drover.Aggregator.State;
+using Drover.Protocol.Security;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Serilog;
 
 namespace Drover.Aggregator;
@@ -37,6 +40,13 @@ internal static class AggregatorHost
             await using var app = Build(options, logger);
             return await RunAsync(app, logger);
         }
+        catch (ConfigurationException ex)
+        {
+            // A certificate named in the configuration that cannot be loaded.
+            logger.Fatal("drover-aggregator: configuration error: {Reason}", ex.Message);
+            await Console.Error.WriteLineAsync($"drover-aggregator: configuration error: {ex.Message}");
+            return ExitCodes.Configuration;
+        }
         catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or InvalidDataException or Microsoft.Data.Sqlite.SqliteException)
         {
             // A port already in use, an unreadable functions.json or state.db: say which, and stop.
@@ -59,6 +69,12 @@ internal static class AggregatorHost
         builder.Services.AddSerilog(logger, dispose: false);
 
         var address = IPAddress.Parse(options.ListenAddress);
+        var tls = LinkTls.Load(options);
+        if (tls is null)
+        {
+            logger.Warning("The agent link on port {LinkPort} is plain text (insecure: true): anyone who reaches it can claim to be any node and receive its instances and state. Configure linkCertificateFile, linkKeyFile and linkCaFile (drover-aggregator certs init) for mutual TLS.", options.LinkPort);
+        }
+
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             // Chosen on purpose, so that no peer holds a connection, or the aggregator's writes, for
@@ -88,6 +104,26 @@ internal static class AggregatorHost
             {
                 listen.Protocols = HttpProtocols.Http2;
                 listen.Use(next => LimitFor(listen, "link", options.LinkMaxConnections).Wrap(next));
+                if (tls is not null)
+                {
+                    // Mutual TLS: a client certificate is required and must chain to linkCaFile; its
+                    // common name is the node, which the Hello must name (AgentLinkService).
+                    listen.UseHttps(https =>
+                    {
+                        https.ServerCertificate = tls.Certificate;
+                        https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
+                        https.ClientCertificateValidation = (certificate, _, _) =>
+                        {
+                            var refused = LinkCertificates.Verify(certificate, tls.Ca, LinkCertificates.ClientAuth, (time ?? TimeProvider.System).GetUtcNow());
+                            if (refused is not null)
+                            {
+                                logger.Warning("Link TLS: a client certificate was refused: {Reason}", refused);
+                            }
+
+                            return refused is null;
+                        };
+                    });
+                }
             });
         });
 

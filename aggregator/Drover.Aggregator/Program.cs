@@ -1,3 +1,6 @@
 using Drover.Aggregator;
+using Drover.Aggregator.Security;
 
-return await AggregatorHost.RunAsync(args);
+return args is ["certs", .. var rest]
+    ? CertsCommand.Run(rest, Console.Out, Console.Error, DateTimeOffset.UtcNow)
+    : await AggregatorHost.RunAsync(args);

@@ -23,8 +23,23 @@ internal sealed class AgentOptions
     /// <summary>The cluster this node belongs to.</summary>
     public string Cluster { get; set; } = "default";
 
-    /// <summary>Aggregator link addresses, tried in order; the next one after each broken stream.</summary>
+    /// <summary>Aggregator link addresses, tried in order; the next one after each broken stream. <c>https://</c> (mutual TLS) unless <see cref="Insecure"/>.</summary>
     public List<string> Aggregators { get; set; } = [];
+
+    /// <summary>This node's client certificate on the link (PEM); its common name is the node id. Required unless <see cref="Insecure"/>.</summary>
+    public string LinkCertificateFile { get; set; } = "";
+
+    /// <summary>The private key of <see cref="LinkCertificateFile"/> (PEM).</summary>
+    public string LinkKeyFile { get; set; } = "";
+
+    /// <summary>The CA (PEM) the aggregator's server certificate must chain to.</summary>
+    public string LinkCaFile { get; set; } = "";
+
+    /// <summary>
+    /// Dial the aggregator in plain text (<c>http://</c>) with no certificate on either side: anyone on
+    /// the path can pose as the aggregator. Only on a trusted network; a warning is logged at every start.
+    /// </summary>
+    public bool Insecure { get; set; }
 
     /// <summary>
     /// The host name or address other nodes and the gateway reach this node's port at; empty for the
@@ -114,8 +129,8 @@ internal sealed class AgentOptions
     /// <summary>Stop instances when the agent stops (otherwise they keep running and the next agent adopts them).</summary>
     public bool StopInstancesOnExit { get; set; }
 
-    /// <summary>The default aggregator address, used when none is configured.</summary>
-    public const string DefaultAggregator = "http://127.0.0.1:7401";
+    /// <summary>The default aggregator address, used when none is configured: mutual TLS, or plain text when <see cref="Insecure"/>.</summary>
+    public string DefaultAggregator => Insecure ? "http://127.0.0.1:7401" : "https://127.0.0.1:7401";
 
     public TimeSpan HeartbeatInterval => TimeSpan.FromMilliseconds(HeartbeatIntervalMs);
 

@@ -40,7 +40,7 @@ internal static class AgentOptionsLoader
 
         if (options.Aggregators.Count == 0)
         {
-            options.Aggregators.Add(AgentOptions.DefaultAggregator);
+            options.Aggregators.Add(options.DefaultAggregator);
         }
 
         Validate(options);
@@ -72,9 +72,23 @@ internal static class AgentOptionsLoader
         for (var i = 0; i < o.Aggregators.Count; i++)
         {
             var address = o.Aggregators[i];
-            if (!Uri.TryCreate(address, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.Port <= 0)
+            var scheme = o.Insecure ? "http" : "https";
+            if (!Uri.TryCreate(address, UriKind.Absolute, out var uri) || uri.Scheme != scheme || uri.Port <= 0)
             {
-                Fail($"aggregators:{i}", address, "an absolute http:// or https:// address with a port, such as http://127.0.0.1:7401");
+                Fail($"aggregators:{i}", address, o.Insecure
+                    ? "an absolute http:// address with a port, such as http://127.0.0.1:7401 (insecure: true dials in plain text)"
+                    : "an absolute https:// address with a port, such as https://127.0.0.1:7401 (the link is mutual TLS; insecure: true for plain text)");
+            }
+        }
+
+        if (!o.Insecure)
+        {
+            foreach (var (key, value) in new[] { ("linkCertificateFile", o.LinkCertificateFile), ("linkKeyFile", o.LinkKeyFile), ("linkCaFile", o.LinkCaFile) })
+            {
+                if (string.IsNullOrWhiteSpace(value))
+                {
+                    Fail(key, value, "a PEM file: the link is mutual TLS (drover-aggregator certs issue --node NAME gives this node's certificate and key, ca.crt is the CA); or insecure: true for plain text on a trusted network");
+                }
             }
         }
 

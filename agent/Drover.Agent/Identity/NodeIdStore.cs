@@ -11,8 +11,12 @@ internal static class NodeIdStore
 {
     public const string FileName = "node-id";
 
-    /// <summary>Reads the node id from <paramref name="stateDirectory"/>, creating the directory and the id on first start.</summary>
-    public static string LoadOrCreate(string stateDirectory)
+    /// <summary>
+    /// Reads the node id from <paramref name="stateDirectory"/>, creating the directory and the id on
+    /// first start: <paramref name="certified"/> when the link's certificate names the node (a kept id
+    /// that differs is a configuration error: the state belongs to another node), else a new one.
+    /// </summary>
+    public static string LoadOrCreate(string stateDirectory, string? certified = null)
     {
         var path = Path.Combine(stateDirectory, FileName);
         try
@@ -21,13 +25,24 @@ internal static class NodeIdStore
             if (File.Exists(path))
             {
                 var id = File.ReadAllText(path).Trim();
-                return Names.IsId(id)
+                if (!Names.IsId(id))
+                {
+                    throw new ConfigurationException(
+                        $"stateDirectory = '{stateDirectory}': its file '{FileName}' holds '{Truncate(id)}', not a node id (1-64 characters of A-Z a-z 0-9 . _ -); repair or remove the file");
+                }
+
+                return certified is null || certified == id
                     ? id
                     : throw new ConfigurationException(
-                        $"stateDirectory = '{stateDirectory}': its file '{FileName}' holds '{Truncate(id)}', not a node id (1-64 characters of A-Z a-z 0-9 . _ -); repair or remove the file");
+                        $"linkCertificateFile names node '{Truncate(certified)}', but stateDirectory = '{stateDirectory}' belongs to node '{id}' (its file '{FileName}'); use that node's certificate, or another state directory");
             }
 
-            var created = Guid.NewGuid().ToString("N");
+            if (certified is not null && !Names.IsId(certified))
+            {
+                throw new ConfigurationException($"linkCertificateFile names node '{Truncate(certified)}', not a node id (1-64 characters of A-Z a-z 0-9 . _ -)");
+            }
+
+            var created = certified ?? Guid.NewGuid().ToString("N");
             var temporary = path + ".tmp";
             using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
             using (var writer = new StreamWriter(stream))

@@ -28,6 +28,7 @@ internal sealed partial class AgentLinkClient : BackgroundService
     private readonly ILogger<AgentLinkClient> _logger;
     private readonly AgentOutbox _outbox;
     private readonly AggregatorMessageDispatcher _dispatcher;
+    private readonly AgentLinkTls? _tls;
     private int _addressIndex;
     private volatile TaskCompletionSource _streamClosed = CompletedStream();
 
@@ -40,8 +41,10 @@ internal sealed partial class AgentLinkClient : BackgroundService
         AggregatorMessageDispatcher dispatcher,
         TimeProvider time,
         Random random,
-        ILogger<AgentLinkClient> logger)
+        ILogger<AgentLinkClient> logger,
+        AgentLinkTls? tls = null)
     {
+        _tls = tls;
         _outbox = outbox;
         _dispatcher = dispatcher;
         _options = options;
@@ -138,6 +141,11 @@ internal sealed partial class AgentLinkClient : BackgroundService
             KeepAlivePingTimeout = TimeSpan.FromSeconds(5),
             KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
         };
+        if (_tls is not null)
+        {
+            handler.SslOptions = _tls.ClientOptions(_time, why => Log.AggregatorRefused(_logger, address, why));
+        }
+
         using var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions
         {
             HttpHandler = handler,
@@ -240,6 +248,10 @@ internal sealed partial class AgentLinkClient : BackgroundService
 
     private static partial class Log
     {
+        [LoggerMessage(EventId = 2107, EventName = "AggregatorCertificateRefused", Level = LogLevel.Error,
+            Message = "The aggregator at {Address} was refused: {Reason}. Not connecting to it.")]
+        public static partial void AggregatorRefused(ILogger logger, string address, string reason);
+
         [LoggerMessage(EventId = 2101, EventName = "LinkConnected", Level = LogLevel.Information,
             Message = "Connected to aggregator '{Address}' ('{AggregatorId}'); heartbeat every {IntervalMs} ms, lease {LeaseMs} ms.")]
         public static partial void Connected(ILogger logger, string address, string aggregatorId, long intervalMs, long leaseMs);

@@ -15,8 +15,23 @@ internal sealed class AggregatorOptions
     /// <summary>The HTTP API's port (HTTP/1.1, cleartext; the agents' link is on <see cref="LinkPort"/>).</summary>
     public int HttpPort { get; set; } = 7400;
 
-    /// <summary>The agent link's port (gRPC, HTTP/2 cleartext).</summary>
+    /// <summary>The agent link's port (gRPC over HTTP/2: mutual TLS, or cleartext with <see cref="Insecure"/>).</summary>
     public int LinkPort { get; set; } = 7401;
+
+    /// <summary>The aggregator's server certificate on the link (PEM); required unless <see cref="Insecure"/>.</summary>
+    public string LinkCertificateFile { get; set; } = "";
+
+    /// <summary>The private key of <see cref="LinkCertificateFile"/> (PEM).</summary>
+    public string LinkKeyFile { get; set; } = "";
+
+    /// <summary>The CA (PEM) every agent's client certificate must chain to; the certificate's common name is the node id.</summary>
+    public string LinkCaFile { get; set; } = "";
+
+    /// <summary>
+    /// Serve the link in plain text, with no certificate on either side: anyone who reaches the port
+    /// can claim to be any node. Only on a trusted network; a warning is logged at every start.
+    /// </summary>
+    public bool Insecure { get; set; }
 
     /// <summary>How often agents heartbeat; sent to them in Welcome.</summary>
     public int HeartbeatIntervalMs { get; set; } = LinkDefaults.HeartbeatIntervalMs;

@@ -8,6 +8,7 @@ using Drover.Aggregator.State;
 using Drover.Decisions.Liveness;
 using Drover.Decisions.Placement;
 using Drover.Protocol.Events;
+using Drover.Protocol.Security;
 using Drover.Protocol.V1;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
@@ -82,6 +83,20 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
         {
             Log.HelloRefused(_logger, peer, field!, reason!);
             throw new RpcException(new Status(StatusCode.InvalidArgument, reason!));
+        }
+
+        if (!_options.Insecure)
+        {
+            // Mutual TLS: the certificate (checked against linkCaFile by Kestrel) names the node; a
+            // Hello for any other node, a live one's included, is an impostor's.
+            var certificate = context.GetHttpContext().Connection.ClientCertificate;
+            var certified = certificate is null ? null : LinkCertificates.NodeOf(certificate);
+            if (!string.Equals(certified, identity.NodeId, StringComparison.Ordinal))
+            {
+                var notCertified = $"hello.nodeId = '{identity.NodeId}' is not the node of the connection's certificate ('{certified ?? "none"}')";
+                Log.HelloRefused(_logger, peer, "nodeId", notCertified);
+                throw new RpcException(new Status(StatusCode.PermissionDenied, notCertified));
+            }
         }
 
         var remote = context.GetHttpContext().Connection.RemoteIpAddress;

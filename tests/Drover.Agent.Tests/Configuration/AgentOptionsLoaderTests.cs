@@ -5,10 +5,36 @@ namespace Drover.Agent.Tests.Configuration;
 
 public class AgentOptionsLoaderTests
 {
+    /// <summary>Loads <paramref name="values"/>; with a plain-text link (insecure: true) unless they configure the link.</summary>
     internal static AgentOptions Load(params (string Key, string Value)[] values)
+        => LoadExactly(values.Any(v => v.Key is "insecure" or "linkCertificateFile") ? values : [("insecure", "true"), .. values]);
+
+    private static AgentOptions LoadExactly(params (string Key, string Value)[] values)
         => AgentOptionsLoader.Load(new ConfigurationBuilder()
             .AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>(v.Key, v.Value)))
             .Build());
+
+    [Fact]
+    public void Load_NoLinkCertificates_ConfigurationErrorNamingTheKeyAndInsecure()
+    {
+        var ex = Assert.Throws<ConfigurationException>(() => LoadExactly(("serverNumber", "4")));
+
+        Assert.StartsWith("linkCertificateFile = '': expected a PEM file: the link is mutual TLS", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("insecure: true", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_LinkCertificates_DefaultAggregatorIsHttpsAndHttpIsRefused()
+    {
+        (string, string)[] tls = [("serverNumber", "4"), ("linkCertificateFile", "/c.crt"), ("linkKeyFile", "/c.key"), ("linkCaFile", "/ca.crt")];
+
+        var options = LoadExactly(tls);
+        var ex = Assert.Throws<ConfigurationException>(() => LoadExactly([.. tls, ("aggregators:0", "http://127.0.0.1:7401")]));
+
+        Assert.False(options.Insecure);
+        Assert.Equal(["https://127.0.0.1:7401"], options.Aggregators);
+        Assert.Contains("aggregators:0 = 'http://127.0.0.1:7401': expected an absolute https:// address", ex.Message, StringComparison.Ordinal);
+    }
 
     [Fact]
     public void Load_OnlyServerNumber_GivesDocumentedDefaults()
@@ -99,7 +125,7 @@ public class AgentOptionsLoaderTests
     public void BuildConfiguration_CommandLineOverridesFile()
     {
         var file = Path.Combine(Path.GetTempPath(), $"drover-agent-{Guid.NewGuid():N}.json");
-        File.WriteAllText(file, """{ "serverNumber": 3, "cluster": "from-file", "port": 7500 }""");
+        File.WriteAllText(file, """{ "serverNumber": 3, "cluster": "from-file", "port": 7500, "insecure": true }""");
         try
         {
             var options = AgentOptionsLoader.Load(AgentOptionsLoader.BuildConfiguration(["--config", file, "--port", "7600"]));

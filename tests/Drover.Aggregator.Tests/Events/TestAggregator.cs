@@ -31,6 +31,9 @@ internal sealed class TestAggregator : IAsyncDisposable
             LinkPort = FreePort(),
             DataDirectory = _data.Path,
             LogFile = "",
+
+            // Plain text unless a test configures the link's certificates (LinkTlsAttackTests).
+            Insecure = true,
         };
         configure?.Invoke(Options);
         AggregatorOptionsLoader.Validate(Options); // only what a user could configure

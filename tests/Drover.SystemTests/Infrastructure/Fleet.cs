@@ -17,9 +17,16 @@ internal sealed class Fleet : IAsyncDisposable
     private readonly List<ChildProcess> _processes = [];
     private readonly Dictionary<string, ChildProcess> _agents = new(StringComparer.Ordinal);
 
-    public Fleet(ITestOutputHelper output)
+    /// <param name="output">The test's output.</param>
+    /// <param name="linkTls">
+    /// Whether the link is mutual TLS, with a CA, the aggregator's certificate and one per agent (named
+    /// after it, so its node id is its name) made by <c>drover-aggregator certs</c> under <c>certs/</c>;
+    /// else plain text (<c>insecure: true</c>), as most tests, which are about something else, run it.
+    /// </param>
+    public Fleet(ITestOutputHelper output, bool linkTls = false)
     {
         _output = output;
+        LinkTls = linkTls;
         Directory = Path.Combine(Path.GetTempPath(), "drover-systemtests", $"{DateTime.UtcNow:HHmmss}-{Guid.NewGuid():N}"[..20]);
         System.IO.Directory.CreateDirectory(Directory);
         HttpPort = Ports.Free();
@@ -34,7 +41,12 @@ internal sealed class Fleet : IAsyncDisposable
 
     public int LinkPort { get; private set; }
 
-    public string LinkAddress => $"http://127.0.0.1:{LinkPort}";
+    public bool LinkTls { get; }
+
+    public string LinkAddress => $"{(LinkTls ? "https" : "http")}://127.0.0.1:{LinkPort}";
+
+    /// <summary>Where a TLS fleet keeps its certificates (the CA's, the aggregator's, one per agent).</summary>
+    public string CertificateDirectory => Path.Combine(Directory, "certs");
 
     public HttpClient Http { get; private set; }
 
@@ -55,6 +67,7 @@ internal sealed class Fleet : IAsyncDisposable
                 "--linkPort", Invariant(LinkPort),
                 "--dataDirectory", Path.Combine(dir, "data"),
                 "--logFile", Path.Combine(dir, "aggregator.log"),
+                .. LinkArgs(CertificateAuthority.ServerName),
                 .. extraArgs,
             ];
             var aggregator = Track(ChildProcess.Start(Repository.Aggregator, args, Path.Combine(dir, "console.log")));
@@ -116,11 +129,59 @@ internal sealed class Fleet : IAsyncDisposable
             args.AddRange([$"--aggregators:{i++}", address]);
         }
 
+        args.AddRange(LinkArgs(name));
         args.AddRange(extraArgs);
         var environment = new Dictionary<string, string> { ["DROVER_FAKE_NVML_SCENARIO"] = scenario.Path! };
         var agent = Track(ChildProcess.Start(Repository.Agent, args, Path.Combine(dir, "console.log"), environment));
         _agents[name] = agent;
         return agent;
+    }
+
+    /// <summary>
+    /// The link's configuration for the aggregator (<paramref name="holder"/> <c>aggregator</c>) or an
+    /// agent: its certificate, key and the CA, made on first use; or <c>insecure: true</c>.
+    /// </summary>
+    public string[] LinkArgs(string holder)
+    {
+        if (!LinkTls)
+        {
+            return ["--insecure", "true"];
+        }
+
+        var certificate = Path.Combine(CertificateDirectory, $"{holder}.crt");
+        if (!File.Exists(Path.Combine(CertificateDirectory, CertificateAuthority.CaCertificateFile)))
+        {
+            Certs("init", "--dir", CertificateDirectory);
+        }
+
+        if (!File.Exists(certificate))
+        {
+            Certs("issue", "--dir", CertificateDirectory, "--node", holder);
+        }
+
+        return
+        [
+            "--linkCertificateFile", certificate,
+            "--linkKeyFile", Path.Combine(CertificateDirectory, $"{holder}.key"),
+            "--linkCaFile", Path.Combine(CertificateDirectory, CertificateAuthority.CaCertificateFile),
+        ];
+    }
+
+    /// <summary>Runs <c>drover-aggregator certs ...</c> and fails with its output unless it succeeds.</summary>
+    public string Certs(params string[] args)
+    {
+        using var certs = Process.Start(new ProcessStartInfo(Repository.Aggregator, ["certs", .. args]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        var output = certs.StandardOutput.ReadToEnd() + certs.StandardError.ReadToEnd();
+        certs.WaitForExit();
+        Assert.True(certs.ExitCode == 0, $"drover-aggregator certs {string.Join(' ', args)} exited {certs.ExitCode}: {output}");
+        return output;
+    }
+
+    /// <summary>The file names <c>drover-aggregator certs</c> writes.</summary>
+    public static class CertificateAuthority
+    {
+        public const string ServerName = "aggregator";
+        public const string CaCertificateFile = "ca.crt";
     }
 
     /// <summary>The process of the agent last started under <paramref name="name"/>.</summary>
