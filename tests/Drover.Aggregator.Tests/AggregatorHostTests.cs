@@ -23,6 +23,7 @@ public sealed class AggregatorHostTests
             LinkPort = FreePort(),
             DataDirectory = data.Path,
             LogFile = "",
+            ApiTokensFile = "", // none: this test makes no API request
         };
         using var logger = new LoggerConfiguration().CreateLogger();
         await using var app = AggregatorHost.Build(options, logger, testServices: services => services.AddHostedService<BrokenLoop>());
