@@ -98,6 +98,7 @@ internal static class AggregatorHost
         builder.Services.AddSystemd();
         builder.Services.AddSingleton(options);
         builder.Services.AddDroverApiAccess(ApiTokenStore.Load(options.ApiTokensFile));
+        builder.Services.AddDroverApiRateLimit(options);
         builder.Services.AddSingleton(time ?? TimeProvider.System);
         builder.Services.AddSingleton(AggregatorIdentity.ForThisProcess());
         builder.Services.AddSingleton(sp => new NodeOverrides(NodeOverrides.PathIn(sp.GetRequiredService<AggregatorOptions>())));
@@ -152,6 +153,8 @@ internal static class AggregatorHost
 
             await next(context);
         });
+        // The rate limit comes first, so that requests refused for their token count against it too.
+        app.UseRateLimiter();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapGrpcService<AgentLinkService>();
@@ -161,7 +164,7 @@ internal static class AggregatorHost
         // admin token), decided after the route is matched and before any handler looks a resource up,
         // so a refusal says nothing about what exists. Any other /v1 path that is not the gateway's
         // falls back to a 404 behind the same policy, so the routes cannot be probed without a token either.
-        var management = app.MapGroup("").RequireAuthorization(ApiAccessServiceCollectionExtensions.Policy);
+        var management = app.MapGroup("").RequireAuthorization(ApiAccessServiceCollectionExtensions.Policy).RequireRateLimiting(ApiRateLimit.Policy);
         management.MapNodesApi();
         management.MapFunctionsApi();
         management.MapServicesApi();

@@ -159,6 +159,12 @@ internal sealed class AggregatorOptions
     /// </summary>
     public bool InsecureApi { get; set; }
 
+    /// <summary>
+    /// How many management API requests one client address may send a minute (fixed window), refused
+    /// ones included; beyond it 429. 0: no limit. The gateway is not limited by it.
+    /// </summary>
+    public int ApiRequestsPerMinute { get; set; } = 6000;
+
     /// <summary>Where the aggregator keeps its data.</summary>
     public string DataDirectory { get; set; } = "/var/lib/drover/aggregator";
 

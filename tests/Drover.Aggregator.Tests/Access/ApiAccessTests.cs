@@ -268,6 +268,28 @@ public sealed class ApiAccessTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(Secret, Aggregator.Services.GetRequiredService<ServiceRegistry>().Find("s1")!.Definition.Runtime.Env["API_KEY"]);
     }
 
+    [Fact]
+    public async Task ManagementApi_MoreThanApiRequestsPerMinute_429ProblemWithRetryAfter_GatewayNotCounted()
+    {
+        await using var limited = await TestAggregator.StartAsync(configure: o => o.ApiRequestsPerMinute = 3, logger: _log.CreateLogger());
+        using var anonymous = limited.ClientWith(null);
+
+        // Refused requests count too: a token guesser is limited like anyone.
+        for (var i = 0; i < 3; i++)
+        {
+            using var counted = await anonymous.GetAsync("/v1/nodes");
+            Assert.Equal(HttpStatusCode.Unauthorized, counted.StatusCode);
+        }
+
+        using var invoke = await anonymous.PostAsync("/v1/invoke/counter", new StringContent("x"));
+        using var refused = await limited.Http.GetAsync("/v1/nodes");
+
+        Assert.NotEqual(HttpStatusCode.TooManyRequests, invoke.StatusCode);
+        await AssertRefusedAsync(refused, HttpStatusCode.TooManyRequests);
+        Assert.True(refused.Headers.RetryAfter?.Delta > TimeSpan.Zero, $"Retry-After: {refused.Headers.RetryAfter}");
+        Assert.Single(_log.Named("ApiRateLimited"));
+    }
+
     private static async Task<HttpResponseMessage> SendAsync(HttpClient client, string method, string path)
     {
         using var request = new HttpRequestMessage(new HttpMethod(method), path);

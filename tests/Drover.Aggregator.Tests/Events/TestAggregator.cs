@@ -39,6 +39,7 @@ internal sealed class TestAggregator : IAsyncDisposable
             DataDirectory = _data.Path,
             LogFile = "",
             ApiTokensFile = System.IO.Path.Combine(_tokens.Path, "api-tokens.json"),
+            ApiRequestsPerMinute = 0, // tests poll as fast as they like; the limit's own tests set it
         };
         ApiTokenFile.Write(Options.ApiTokensFile, [new ApiToken("test-admin", ApiRoles.Admin, ApiTokenFile.HashOf(AdminToken)), new ApiToken("test-read", ApiRoles.Read, ApiTokenFile.HashOf(ReadToken))]);
         configure?.Invoke(Options);

@@ -71,6 +71,7 @@ internal sealed class Fleet : IAsyncDisposable
                 "--dataDirectory", Path.Combine(dir, "data"),
                 "--logFile", Path.Combine(dir, "aggregator.log"),
                 "--apiTokensFile", TokensFile,
+                "--apiRequestsPerMinute", "0", // tests poll every 25 ms, and several loops at once
                 .. extraArgs,
             ];
             var aggregator = Track(ChildProcess.Start(Repository.Aggregator, args, Path.Combine(dir, "console.log")));
