@@ -1,4 +1,5 @@
 using System.Net;
+using Drover.Aggregator.Access;
 using Drover.Aggregator.Api;
 using Drover.Aggregator.Clusters;
 using Drover.Aggregator.Configuration;
@@ -27,6 +28,9 @@ internal static class AggregatorHost
         {
             options = AggregatorOptionsLoader.Load(AggregatorOptionsLoader.BuildConfiguration(args));
             EnsureDirectories(options);
+
+            // A tokens file that is there but bad stops the start with the key, like any bad value.
+            _ = ApiTokenFile.Read(options.ApiTokensFile);
         }
         catch (ConfigurationException ex)
         {
@@ -129,6 +133,8 @@ internal static class AggregatorHost
 
         builder.Services.AddSystemd();
         builder.Services.AddSingleton(options);
+        builder.Services.AddDroverApiAccess(ApiTokenStore.Load(options.ApiTokensFile));
+        builder.Services.AddDroverApiRateLimit(options);
         builder.Services.AddSingleton(time ?? TimeProvider.System);
         builder.Services.AddSingleton(AggregatorIdentity.ForThisProcess());
         builder.Services.AddSingleton(sp => new NodeOverrides(NodeOverrides.PathIn(sp.GetRequiredService<AggregatorOptions>())));
@@ -183,13 +189,25 @@ internal static class AggregatorHost
 
             await next(context);
         });
+        // The rate limit comes first, so that requests refused for their token count against it too.
+        app.UseRateLimiter();
+        app.UseAuthentication();
+        app.UseAuthorization();
         app.MapGrpcService<AgentLinkService>();
         app.MapGrpcHealthChecksService();
-        app.MapNodesApi();
-        app.MapFunctionsApi();
-        app.MapServicesApi();
-        app.MapEventsApi();
-        app.MapClustersApi();
+
+        // The management API: every endpoint under one policy (a read token may GET, writes need an
+        // admin token), decided after the route is matched and before any handler looks a resource up,
+        // so a refusal says nothing about what exists. Any other /v1 path that is not the gateway's
+        // falls back to a 404 behind the same policy, so the routes cannot be probed without a token either.
+        var management = app.MapGroup("").RequireAuthorization(ApiAccessServiceCollectionExtensions.Policy).RequireRateLimiting(ApiRateLimit.Policy);
+        management.MapNodesApi();
+        management.MapFunctionsApi();
+        management.MapServicesApi();
+        management.MapEventsApi();
+        management.MapClustersApi();
+        management.MapFallback("/v1/{**path}", () => Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: "No management API endpoint has this path and method."));
+        ApiAccessLog.AtStart(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ApiTokenStore)), options, app.Services.GetRequiredService<ApiTokenStore>());
         if (options.GatewayEnabled)
         {
             app.MapDroverGateway();

@@ -78,13 +78,27 @@ write_scenario() {
 # The aggregator.
 agg_dir="$VAR/aggregator"
 mkdir -p "$agg_dir"
+
+# Its API tokens, new at every run: the tokens themselves in $VAR/admin.token and $VAR/read.token
+# (0600, for your curl commands), only their hashes in the aggregator's tokens file.
+tokens_file="$agg_dir/api-tokens.json"
+rm -f "$tokens_file"
+for role in admin read; do
+  (umask 077; "$OUT/drover-aggregator" tokens add --name "make-run-$role" --role "$role" --file "$tokens_file" > "$VAR/$role.token.tmp" 2>/dev/null) \
+    || { echo "run-fleet: could not create the $role API token with $OUT/drover-aggregator tokens add" >&2; exit 1; }
+  mv "$VAR/$role.token.tmp" "$VAR/$role.token"
+done
+READ_AUTH="Authorization: Bearer $(cat "$VAR/read.token")"
+ADMIN_AUTH="Authorization: Bearer $(cat "$VAR/admin.token")"
+
 cat > "$agg_dir/aggregator.json" <<JSON
 {
   "listenAddress": "127.0.0.1",
   "httpPort": $HTTP_PORT,
   "linkPort": $LINK_PORT,
   "dataDirectory": "$agg_dir/data",
-  "logFile": "$agg_dir/aggregator.log"
+  "logFile": "$agg_dir/aggregator.log",
+  "apiTokensFile": "$tokens_file"
 }
 JSON
 "$OUT/drover-aggregator" --config "$agg_dir/aggregator.json" > "$agg_dir/console.log" 2>&1 &
@@ -131,7 +145,7 @@ write_fleet_json
 # Wait until every agent is alive at the aggregator (or a minute passes), then say where to look.
 alive=0
 for ((t = 0; t < 120; t++)); do
-  alive=$(curl -fsS "http://127.0.0.1:$HTTP_PORT/v1/nodes" 2>/dev/null | grep -o '"survival":"alive"' | wc -l || true)
+  alive=$(curl -fsS -H "$READ_AUTH" "http://127.0.0.1:$HTTP_PORT/v1/nodes" 2>/dev/null | grep -o '"survival":"alive"' | wc -l || true)
   [ "$alive" -ge "$AGENTS" ] && break
   for pid in "${pids[@]}"; do
     if ! kill -0 "$pid" 2>/dev/null; then
@@ -144,24 +158,27 @@ done
 
 # The sample function: one counter instance per node, its count kept in the instance's state
 # directory, behind each node's shim: one request at a time per instance (slo 1), four waiting.
-curl -fsS -X PUT "http://127.0.0.1:$HTTP_PORT/v1/functions/counter" -H 'Content-Type: application/json' \
+curl -fsS -X PUT "http://127.0.0.1:$HTTP_PORT/v1/functions/counter" -H "$ADMIN_AUTH" -H 'Content-Type: application/json' \
   -d "{\"runtime\": {\"type\": \"process\", \"command\": \"$OUT/samples/counter/counter\"}, \"commitIntervalSeconds\": 10, \"slo\": 1, \"queueLength\": 4}" > /dev/null \
   || echo "run-fleet: could not define the function 'counter'; see $agg_dir/aggregator.log" >&2
 
 cat <<TEXT
 
 Drover is running: one aggregator and $AGENTS agents in $CLUSTERS cluster(s), $GPUS stand-in GPUs each ($alive alive now).
+The management API needs a token: $VAR/read.token may GET, $VAR/admin.token may also change things.
+  R='Authorization: Bearer '\$(cat $VAR/read.token)   A='Authorization: Bearer '\$(cat $VAR/admin.token)
 
-  Nodes:          curl -s http://127.0.0.1:$HTTP_PORT/v1/nodes
-  One node's GPUs: curl -s http://127.0.0.1:$HTTP_PORT/v1/nodes/<nodeId>/gpus
-  Clusters:       curl -s http://127.0.0.1:$HTTP_PORT/v1/clusters          (health, survivors, minSurvivors, servedBy, trafficShare)
+  Nodes:          curl -s -H "\$R" http://127.0.0.1:$HTTP_PORT/v1/nodes
+  One node's GPUs: curl -s -H "\$R" http://127.0.0.1:$HTTP_PORT/v1/nodes/<nodeId>/gpus
+  Clusters:       curl -s -H "\$R" http://127.0.0.1:$HTTP_PORT/v1/clusters          (health, survivors, minSurvivors, servedBy, trafficShare)
   Gateway:        curl -si -X POST http://127.0.0.1:$HTTP_PORT/v1/invoke/counter   (X-Drover-Cluster, X-Drover-Node, X-Drover-Instance)
   Fail over:      kill -9 the agents of one cluster (pids in $VAR/fleet.json): below its threshold the gateway answers from another cluster
   Invoke a node:  curl -si -X POST http://127.0.0.1:$FIRST_NODE_PORT/v1/invoke/counter   (any node's port, straight to its shim)
   Queue and 429s: for i in \$(seq 20); do curl -s -o /dev/null -w '%{http_code} ' -X POST 'http://127.0.0.1:$FIRST_NODE_PORT/v1/invoke/counter?sleepMs=2000' & done; wait
-  Status events:  curl -N http://127.0.0.1:$HTTP_PORT/v1/events           (accepted, started, completed of every request)
-  Function:       curl -s http://127.0.0.1:$HTTP_PORT/v1/functions/counter   (requestQueueLength, inFlight, nodes, instances)
-  Decisions:      curl -s http://127.0.0.1:$HTTP_PORT/v1/functions/counter/decisions
+  Status events:  curl -N -H "\$R" http://127.0.0.1:$HTTP_PORT/v1/events           (accepted, started, completed of every request)
+  Function:       curl -s -H "\$R" http://127.0.0.1:$HTTP_PORT/v1/functions/counter   (requestQueueLength, inFlight, nodes, instances)
+  Decisions:      curl -s -H "\$R" http://127.0.0.1:$HTTP_PORT/v1/functions/counter/decisions
+  Tokens:         $VAR/admin.token, $VAR/read.token (hashes in $tokens_file; more with: $OUT/drover-aggregator tokens add --name NAME --role read --file $tokens_file, then restart the aggregator)
   Agent link:     127.0.0.1:$LINK_PORT (gRPC; grpc.health.v1 answers there)
   Processes:      $VAR/fleet.json
   Logs:           $agg_dir/aggregator.log, $VAR/agents/<cluster>-<n>/agent.log

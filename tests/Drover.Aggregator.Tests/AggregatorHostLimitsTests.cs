@@ -103,7 +103,7 @@ public sealed class AggregatorHostLimitsTests(ITestOutputHelper output)
         await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, aggregator.Options.HttpPort), bound.Token);
         using var stream = new NetworkStream(socket);
         await stream.WriteAsync(
-            "PUT /v1/functions/slow HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"u8.ToArray(),
+            System.Text.Encoding.ASCII.GetBytes($"PUT /v1/functions/slow HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {aggregator.AdminToken}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"),
             bound.Token);
 
         // The body would take 1000 s at this rate; the server must give up on it long before the bound.

@@ -24,6 +24,7 @@ public sealed class AggregatorHostTests
             DataDirectory = data.Path,
             LogFile = "",
             Insecure = true,
+            ApiTokensFile = "", // none: this test makes no API request
         };
         using var logger = new LoggerConfiguration().CreateLogger();
         await using var app = AggregatorHost.Build(options, logger, testServices: services => services.AddHostedService<BrokenLoop>());

@@ -100,7 +100,11 @@ public sealed class ConnectionLimitTests(ITestOutputHelper output)
 
     /// <summary>A client of its own, so its own connection.</summary>
     private static HttpClient ApiClient(TestAggregator aggregator)
-        => new() { BaseAddress = new Uri($"http://127.0.0.1:{aggregator.Options.HttpPort}"), Timeout = Bound };
+    {
+        var client = aggregator.ClientWith(aggregator.AdminToken);
+        client.Timeout = Bound;
+        return client;
+    }
 
     /// <summary>Whether a request on a new API connection is answered.</summary>
     private static async Task<bool> ApiServesAsync(TestAggregator aggregator)

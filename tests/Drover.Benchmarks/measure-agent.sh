@@ -88,8 +88,11 @@ scenario="$tmp/gpus.scenario"
   done
 } > "$scenario"
 
+# A read token, to ask the management API whether the agent is alive.
+read_token=$(umask 077; "$OUT/drover-aggregator" tokens add --name measure --role read --file "$tmp/aggregator/api-tokens.json" 2>/dev/null)
 "$OUT/drover-aggregator" --httpPort "$http_port" --linkPort "$link_port" \
   --dataDirectory "$tmp/aggregator/data" --logFile "$tmp/aggregator/aggregator.log" \
+  --apiTokensFile "$tmp/aggregator/api-tokens.json" \
   > "$tmp/aggregator.console.log" 2>&1 &
 agg_pid=$!
 
@@ -109,7 +112,7 @@ for ((t = 0; t < 60; t++)); do
       exit 1
     fi
   done
-  if curl -fsS "http://127.0.0.1:$http_port/v1/nodes" 2>/dev/null | grep -q '"survival":"alive"'; then
+  if curl -fsS -H "Authorization: Bearer $read_token" "http://127.0.0.1:$http_port/v1/nodes" 2>/dev/null | grep -q '"survival":"alive"'; then
     alive=1
     break
   fi

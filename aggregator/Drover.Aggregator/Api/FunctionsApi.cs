@@ -12,7 +12,7 @@ internal static class FunctionsApi
     public static void MapFunctionsApi(this IEndpointRouteBuilder app)
     {
         var functions = app.MapGroup("/v1/functions");
-        functions.MapGet("/", (FunctionRegistry registry) => registry.All);
+        functions.MapGet("/", (FunctionRegistry registry) => registry.All.Select(Hidden));
         functions.MapGet("/{name}", (string name, FunctionRegistry registry, WorkloadStatsTable stats, NodeTable nodes, InstanceTable instances, InstanceReconciler reconciler) =>
         {
             if (registry.Find(name) is not { } function)
@@ -21,7 +21,7 @@ internal static class FunctionsApi
             }
 
             var mine = instances.Snapshot().Where(i => i.Function == name).ToArray();
-            var document = WorkloadStatus.Document(function, WorkloadKind.Function, name, stats, nodes, mine);
+            var document = WorkloadStatus.Document(Hidden(function), WorkloadKind.Function, name, stats, nodes, mine);
 
             // Autoscaled: what the last pass wanted; every-node: null (one per surviving node).
             document["desiredInstances"] = reconciler.DesiredInstances(name);
@@ -66,6 +66,13 @@ internal static class FunctionsApi
         }
 
         definition = (definition! with { Name = name }).WithDefaults();
+        var (runtime, hidden) = HiddenEnv.Keep(definition.Runtime, registry.Find(name)?.Runtime);
+        if (hidden is { } keepError)
+        {
+            return BadRequest(keepError.Field, keepError.Message);
+        }
+
+        definition = definition with { Runtime = runtime };
         if (FunctionValidator.Validate(definition) is { } error)
         {
             return BadRequest(error.Field, error.Message);
@@ -76,8 +83,11 @@ internal static class FunctionsApi
         // The loop acts on it: a new version through placement, other settings of the same version
         // by sending the running instances their spec again (SettingsFollowUp).
         reconciler.Wake();
-        return created ? Results.Created($"/v1/functions/{name}", definition) : Results.Ok(definition);
+        return created ? Results.Created($"/v1/functions/{name}", Hidden(definition)) : Results.Ok(Hidden(definition));
     }
+
+    /// <summary>The definition as the API shows it: environment values hidden (<see cref="HiddenEnv"/>).</summary>
+    private static FunctionDefinition Hidden(FunctionDefinition definition) => definition with { Runtime = HiddenEnv.Hide(definition.Runtime) };
 
     private static IResult BadRequest(string field, string message) => DefinitionBody.BadRequest("function definition", field, message);
 

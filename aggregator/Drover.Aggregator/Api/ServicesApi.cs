@@ -13,7 +13,7 @@ internal static class ServicesApi
     public static void MapServicesApi(this IEndpointRouteBuilder app)
     {
         var services = app.MapGroup("/v1/services");
-        services.MapGet("/", (ServiceRegistry registry) => registry.All.Select(s => s.Definition));
+        services.MapGet("/", (ServiceRegistry registry) => registry.All.Select(s => Hidden(s.Definition)));
         services.MapGet("/{name}", (string name, ServiceRegistry registry, ServiceController controller, ServiceRoutesPublisher routes, WorkloadStatsTable stats, NodeTable nodes, InstanceTable instances) =>
         {
             if (registry.Find(name) is not { } service)
@@ -22,7 +22,7 @@ internal static class ServicesApi
             }
 
             var all = instances.Snapshot();
-            var document = WorkloadStatus.Document(service.Definition, WorkloadKind.Service, name, stats, nodes, all.Where(i => WorkloadKeys.ServiceOf(i.Function) == name));
+            var document = WorkloadStatus.Document(Hidden(service.Definition), WorkloadKind.Service, name, stats, nodes, all.Where(i => WorkloadKeys.ServiceOf(i.Function) == name));
             document["activeVersion"] = service.ActiveVersion;
             document["sets"] = System.Text.Json.JsonSerializer.SerializeToNode(
                 service.Sets.Select(set =>
@@ -79,6 +79,13 @@ internal static class ServicesApi
         }
 
         definition = definition with { Name = name };
+        var (runtime, hidden) = HiddenEnv.Keep(definition.Runtime, registry.Find(name)?.Definition.Runtime);
+        if (hidden is { } keepError)
+        {
+            return BadRequest(keepError.Field, keepError.Message);
+        }
+
+        definition = definition with { Runtime = runtime };
         if (ServiceValidator.Validate(definition) is { } error)
         {
             return BadRequest(error.Field, error.Message);
@@ -89,8 +96,11 @@ internal static class ServicesApi
         // The loop acts on it: a new version through placement, other settings of the same version
         // by sending the running instances their spec again (SettingsFollowUp).
         reconciler.Wake();
-        return created ? Results.Created($"/v1/services/{name}", definition) : Results.Ok(definition);
+        return created ? Results.Created($"/v1/services/{name}", Hidden(definition)) : Results.Ok(Hidden(definition));
     }
+
+    /// <summary>The definition as the API shows it: environment values hidden (<see cref="HiddenEnv"/>).</summary>
+    private static ServiceDefinition Hidden(ServiceDefinition definition) => definition with { Runtime = HiddenEnv.Hide(definition.Runtime) };
 
     private static IResult BadRequest(string field, string message) => DefinitionBody.BadRequest("service definition", field, message);
 

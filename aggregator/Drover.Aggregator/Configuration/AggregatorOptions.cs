@@ -174,6 +174,25 @@ internal sealed class AggregatorOptions
     /// <summary>Cluster groups by name: their backup mode.</summary>
     public Dictionary<string, ClusterGroupOptions> ClusterGroups { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// The tokens file of the management API: <c>{"tokens": [{"name", "role", "sha256"}]}</c>, mode 0600,
+    /// written by <c>drover-aggregator tokens add</c>. Read at start; a missing file means no tokens, and
+    /// then every management request is refused 401 (unless <see cref="InsecureApi"/>).
+    /// </summary>
+    public string ApiTokensFile { get; set; } = "/etc/drover/api-tokens.json";
+
+    /// <summary>
+    /// Serve the management API to anyone who reaches the HTTP port, without a token, as admin. For a
+    /// loopback-only development aggregator; a warning is logged at every start.
+    /// </summary>
+    public bool InsecureApi { get; set; }
+
+    /// <summary>
+    /// How many management API requests one client address may send a minute (fixed window), refused
+    /// ones included; beyond it 429. 0: no limit. The gateway is not limited by it.
+    /// </summary>
+    public int ApiRequestsPerMinute { get; set; } = 6000;
+
     /// <summary>Where the aggregator keeps its data.</summary>
     public string DataDirectory { get; set; } = "/var/lib/drover/aggregator";
 

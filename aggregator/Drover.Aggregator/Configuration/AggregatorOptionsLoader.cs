@@ -81,6 +81,7 @@ internal static class AggregatorOptionsLoader
         }
 
         CheckRange("failbackPeriods", o.FailbackPeriods, 0, 10_000);
+        CheckRange("apiRequestsPerMinute", o.ApiRequestsPerMinute, 0, 1_000_000);
         CheckRange("clusterHistory", o.ClusterHistory, 1, 1_000_000);
         ValidateClusters(o);
         if (o.Gateway.Validate() is { } gatewayError)

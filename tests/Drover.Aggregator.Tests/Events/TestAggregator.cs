@@ -1,5 +1,7 @@
 using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Sockets;
+using Drover.Aggregator.Access;
 using Drover.Aggregator.Configuration;
 using Drover.Aggregator.Events;
 using Drover.Aggregator.Placement;
@@ -10,13 +12,18 @@ using Serilog;
 
 namespace Drover.Aggregator.Tests.Events;
 
-/// <summary>A real aggregator host (<see cref="AggregatorHost.Build"/>) on free loopback ports, with its data in a temporary directory.</summary>
+/// <summary>
+/// A real aggregator host (<see cref="AggregatorHost.Build"/>) on free loopback ports, with its data in a
+/// temporary directory and a tokens file holding one admin and one read token; <see cref="Http"/> sends
+/// the admin token.
+/// </summary>
 internal sealed class TestAggregator : IAsyncDisposable
 {
     /// <summary>The bound on every await of these tests.</summary>
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
     private readonly TempDirectory _data = new();
+    private readonly TempDirectory _tokens = new();
     private readonly TimeProvider? _time;
     private readonly Serilog.ILogger _logger;
     private WebApplication _app;
@@ -34,7 +41,10 @@ internal sealed class TestAggregator : IAsyncDisposable
 
             // Plain text unless a test configures the link's certificates (LinkTlsAttackTests).
             Insecure = true,
+            ApiTokensFile = System.IO.Path.Combine(_tokens.Path, "api-tokens.json"),
+            ApiRequestsPerMinute = 0, // tests poll as fast as they like; the limit's own tests set it
         };
+        ApiTokenFile.Write(Options.ApiTokensFile, [new ApiToken("test-admin", ApiRoles.Admin, ApiTokenFile.HashOf(AdminToken)), new ApiToken("test-read", ApiRoles.Read, ApiTokenFile.HashOf(ReadToken))]);
         configure?.Invoke(Options);
         AggregatorOptionsLoader.Validate(Options); // only what a user could configure
         _logger = logger ?? new LoggerConfiguration().CreateLogger();
@@ -43,6 +53,12 @@ internal sealed class TestAggregator : IAsyncDisposable
     }
 
     public AggregatorOptions Options { get; }
+
+    /// <summary>A token of role admin in the host's tokens file (what <see cref="Http"/> sends).</summary>
+    public string AdminToken { get; } = ApiTokenFile.NewToken();
+
+    /// <summary>A token of role read in the host's tokens file.</summary>
+    public string ReadToken { get; } = ApiTokenFile.NewToken();
 
     public HttpClient Http { get; private set; }
 
@@ -109,10 +125,22 @@ internal sealed class TestAggregator : IAsyncDisposable
         await _app.StopAsync().WaitAsync(Timeout);
         await _app.DisposeAsync();
         _data.Dispose();
+        _tokens.Dispose();
     }
 
-    private HttpClient NewClient()
-        => new() { BaseAddress = new Uri($"http://127.0.0.1:{Options.HttpPort}"), Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+    /// <summary>A client of the HTTP port that sends <paramref name="token"/> as its bearer token, or no Authorization header when null.</summary>
+    public HttpClient ClientWith(string? token)
+    {
+        var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{Options.HttpPort}"), Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+        if (token is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return client;
+    }
+
+    private HttpClient NewClient() => ClientWith(AdminToken);
 
     private static int FreePort()
     {

@@ -1,6 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using Xunit.Abstractions;
 
@@ -9,7 +12,8 @@ namespace Drover.SystemTests.Infrastructure;
 /// <summary>
 /// One test's fleet: a real aggregator and real agents on loopback ports, each in its own folder
 /// under a temporary directory, all killed when the test ends. Logs are kept on failure and their
-/// folder is written to the test output.
+/// folder is written to the test output. The aggregator reads a tokens file holding
+/// <see cref="AdminToken"/> and <see cref="ReadToken"/>; <see cref="Http"/> sends the admin token.
 /// </summary>
 internal sealed class Fleet : IAsyncDisposable
 {
@@ -31,9 +35,20 @@ internal sealed class Fleet : IAsyncDisposable
         System.IO.Directory.CreateDirectory(Directory);
         HttpPort = Ports.Free();
         LinkPort = Ports.Free();
-        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{HttpPort}"), Timeout = TimeSpan.FromSeconds(5) };
+        Http = ClientWith(AdminToken);
+        TokensFile = Path.Combine(Directory, "api-tokens.json");
+        WriteTokensFile(TokensFile, ("fleet-admin", "admin", AdminToken), ("fleet-read", "read", ReadToken));
         _output.WriteLine($"Fleet folder: {Directory}");
     }
+
+    /// <summary>A token of role admin in the aggregator's tokens file (what <see cref="Http"/> sends).</summary>
+    public string AdminToken { get; } = NewToken();
+
+    /// <summary>A token of role read in the aggregator's tokens file.</summary>
+    public string ReadToken { get; } = NewToken();
+
+    /// <summary>The tokens file the aggregator is started with (<c>--apiTokensFile</c>).</summary>
+    public string TokensFile { get; }
 
     public string Directory { get; }
 
@@ -68,6 +83,8 @@ internal sealed class Fleet : IAsyncDisposable
                 "--dataDirectory", Path.Combine(dir, "data"),
                 "--logFile", Path.Combine(dir, "aggregator.log"),
                 .. LinkArgs(CertificateAuthority.ServerName),
+                "--apiTokensFile", TokensFile,
+                "--apiRequestsPerMinute", "0", // tests poll every 25 ms, and several loops at once
                 .. extraArgs,
             ];
             var aggregator = Track(ChildProcess.Start(Repository.Aggregator, args, Path.Combine(dir, "console.log")));
@@ -86,16 +103,43 @@ internal sealed class Fleet : IAsyncDisposable
             HttpPort = Ports.Free();
             LinkPort = Ports.Free();
             Http.Dispose();
-            Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{HttpPort}"), Timeout = TimeSpan.FromSeconds(5) };
+            Http = ClientWith(AdminToken);
         }
+    }
+
+    /// <summary>A client of the aggregator's HTTP port sending <paramref name="token"/> as its bearer token, or no Authorization header when null.</summary>
+    public HttpClient ClientWith(string? token)
+    {
+        var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{HttpPort}"), Timeout = TimeSpan.FromSeconds(5) };
+        if (token is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return client;
+    }
+
+    /// <summary>A random token in the shape <c>drover-aggregator tokens add</c> prints.</summary>
+    public static string NewToken() => "drv_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    /// <summary>
+    /// Writes a tokens file as README documents it (the SHA-256 of each token, mode 0600), written here
+    /// rather than through the aggregator's CLI so each fleet starts without an extra process.
+    /// </summary>
+    public static void WriteTokensFile(string path, params (string Name, string Role, string Token)[] tokens)
+    {
+        var entries = tokens.Select(t => new { name = t.Name, role = t.Role, sha256 = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(t.Token))) });
+        File.WriteAllText(path, JsonSerializer.Serialize(new { tokens = entries }));
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
     }
 
     private bool Answers()
     {
         try
         {
+            // A 401 is an answer too: a test may start the aggregator with a tokens file of its own.
             using var response = Http.GetAsync("/v1/nodes").GetAwaiter().GetResult();
-            return response.IsSuccessStatusCode;
+            return response.IsSuccessStatusCode || response.StatusCode == System.Net.HttpStatusCode.Unauthorized;
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
         {
