@@ -75,6 +75,14 @@ write_scenario() {
   } > "$file"
 }
 
+# The agent link is mutual TLS: a CA, the aggregator's certificate and one per agent under
+# $VAR/certs, made once by drover-aggregator certs and kept across runs.
+certs="$VAR/certs"
+if [ ! -f "$certs/ca.crt" ]; then
+  "$OUT/drover-aggregator" certs init --dir "$certs" > /dev/null \
+    || { echo "run-fleet: could not create the link's CA with $OUT/drover-aggregator certs init" >&2; exit 1; }
+fi
+
 # The aggregator.
 agg_dir="$VAR/aggregator"
 mkdir -p "$agg_dir"
@@ -98,7 +106,10 @@ cat > "$agg_dir/aggregator.json" <<JSON
   "linkPort": $LINK_PORT,
   "dataDirectory": "$agg_dir/data",
   "logFile": "$agg_dir/aggregator.log",
-  "apiTokensFile": "$tokens_file"
+  "apiTokensFile": "$tokens_file",
+  "linkCertificateFile": "$certs/aggregator.crt",
+  "linkKeyFile": "$certs/aggregator.key",
+  "linkCaFile": "$certs/ca.crt"
 }
 JSON
 "$OUT/drover-aggregator" --config "$agg_dir/aggregator.json" > "$agg_dir/console.log" 2>&1 &
@@ -116,12 +127,22 @@ for ((i = 0; i < AGENTS; i++)); do
   dir="$VAR/agents/$cluster-$server"
   mkdir -p "$dir"
   write_scenario "$dir/gpus.scenario" "$c" "$server"
+
+  # The node's certificate names it: the node id it kept from an earlier run, else cluster-server.
+  node=$(cat "$dir/state/node-id" 2>/dev/null || echo "$cluster-$server")
+  if [ ! -f "$certs/$node.crt" ]; then
+    "$OUT/drover-aggregator" certs issue --dir "$certs" --node "$node" > /dev/null \
+      || { echo "run-fleet: could not issue node $node's certificate with $OUT/drover-aggregator certs issue" >&2; exit 1; }
+  fi
   cat > "$dir/agent.json" <<JSON
 {
   "serverNumber": $server,
   "port": $port,
   "cluster": "$cluster",
-  "aggregators": [ "http://127.0.0.1:$LINK_PORT" ],
+  "aggregators": [ "https://127.0.0.1:$LINK_PORT" ],
+  "linkCertificateFile": "$certs/$node.crt",
+  "linkKeyFile": "$certs/$node.key",
+  "linkCaFile": "$certs/ca.crt",
   "labels": { "fleet": "make-run" },
   "stateDirectory": "$dir/state",
   "logFile": "$dir/agent.log",
@@ -179,7 +200,8 @@ The management API needs a token: $VAR/read.token may GET, $VAR/admin.token may 
   Function:       curl -s -H "\$R" http://127.0.0.1:$HTTP_PORT/v1/functions/counter   (requestQueueLength, inFlight, nodes, instances)
   Decisions:      curl -s -H "\$R" http://127.0.0.1:$HTTP_PORT/v1/functions/counter/decisions
   Tokens:         $VAR/admin.token, $VAR/read.token (hashes in $tokens_file; more with: $OUT/drover-aggregator tokens add --name NAME --role read --file $tokens_file, then restart the aggregator)
-  Agent link:     127.0.0.1:$LINK_PORT (gRPC; grpc.health.v1 answers there)
+  Agent link:     127.0.0.1:$LINK_PORT (gRPC over mutual TLS; certificates in $certs, one per node, named after it)
+  Impostor:       an agent with another node's certificate is refused: see the README's "Trust" section
   Processes:      $VAR/fleet.json
   Logs:           $agg_dir/aggregator.log, $VAR/agents/<cluster>-<n>/agent.log
   Restart agent:  $VAR/agents/<cluster>-<n>/start.sh &
