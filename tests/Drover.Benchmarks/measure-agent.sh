@@ -90,14 +90,19 @@ scenario="$tmp/gpus.scenario"
 
 # A read token, to ask the management API whether the agent is alive.
 read_token=$(umask 077; "$OUT/drover-aggregator" tokens add --name measure --role read --file "$tmp/aggregator/api-tokens.json" 2>/dev/null)
+# The link as it is by default: mutual TLS, with a CA and certificates made for the run.
+"$OUT/drover-aggregator" certs init --dir "$tmp/certs" > /dev/null
+"$OUT/drover-aggregator" certs issue --dir "$tmp/certs" --node measured > /dev/null
 "$OUT/drover-aggregator" --httpPort "$http_port" --linkPort "$link_port" \
   --dataDirectory "$tmp/aggregator/data" --logFile "$tmp/aggregator/aggregator.log" \
   --apiTokensFile "$tmp/aggregator/api-tokens.json" \
+  --linkCertificateFile "$tmp/certs/aggregator.crt" --linkKeyFile "$tmp/certs/aggregator.key" --linkCaFile "$tmp/certs/ca.crt" \
   > "$tmp/aggregator.console.log" 2>&1 &
 agg_pid=$!
 
 DROVER_FAKE_NVML_SCENARIO="$scenario" "$OUT/drover-agent" --serverNumber 1 --port "$node_port" \
-  --aggregators:0 "http://127.0.0.1:$link_port" --stateDirectory "$tmp/agent/state" \
+  --aggregators:0 "https://127.0.0.1:$link_port" --stateDirectory "$tmp/agent/state" \
+  --linkCertificateFile "$tmp/certs/measured.crt" --linkKeyFile "$tmp/certs/measured.key" --linkCaFile "$tmp/certs/ca.crt" \
   --logFile "$tmp/agent/agent.log" --nvmlLibraryPath "$OUT/native/libnvidia-ml.so.1" \
   > "$tmp/agent.console.log" 2>&1 &
 agent_pid=$!
