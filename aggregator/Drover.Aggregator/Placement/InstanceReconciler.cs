@@ -143,7 +143,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
                         break; // Out of the routes first; stopped once every node applied that.
                     }
 
-                    _actuator.StopForGood(function.Key, action.InstanceId!, action.FromNodeId!, deleteState: true, action.Reason, function.DrainTimeout, cancellationToken);
+                    StopForGood(function.Key, action.InstanceId!, action.FromNodeId!, action.Reason, function.DrainTimeout, cancellationToken);
                     break;
                 case PlacementActionKind.Shortfall:
                     // Once per instance while it lasts, not once per pass.
@@ -228,7 +228,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
         // Stops an instance for good (its state deleted) and forgets it and its GPU.
         void Remove(string function, string instanceId, string nodeId, string reason, TimeSpan? drain)
         {
-            _actuator.StopForGood(function, instanceId, nodeId, deleteState: true, reason, drain, cancellationToken);
+            StopForGood(function, instanceId, nodeId, reason, drain, cancellationToken);
             _gpuOf.TryRemove(instanceId, out _);
             removed.Add(instanceId);
         }
@@ -458,8 +458,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
                     _actuator.StopStaleCopy(action.Function, action.InstanceId, action.NodeId, action.Reason, cancellationToken);
                     break;
                 case FollowUpKind.StopDeleted:
-                    _lastSent[$"stop:{action.InstanceId}"] = now;
-                    _actuator.StopForGood(action.Function, action.InstanceId, action.NodeId, deleteState: true, action.Reason, _services.DrainFor(action.Function), cancellationToken);
+                    StopForGood(action.Function, action.InstanceId, action.NodeId, action.Reason, _services.DrainFor(action.Function), cancellationToken);
                     break;
                 case FollowUpKind.ResendStop:
                     _lastSent[$"stop:{action.InstanceId}"] = now;
@@ -471,6 +470,17 @@ internal sealed partial class InstanceReconciler : BackgroundService
                     break;
             }
         }
+    }
+
+    /// <summary>
+    /// Stops an instance for good, its state deleted (<see cref="InstanceActuator.StopForGood"/>), and
+    /// notes the send: follow-up sends the pending stop again only once a confirm timeout has passed
+    /// without the node's answer, not in the same pass.
+    /// </summary>
+    private void StopForGood(string function, string instanceId, string nodeId, string reason, TimeSpan? drain, CancellationToken cancellationToken)
+    {
+        _lastSent[$"stop:{instanceId}"] = _time.GetTimestamp();
+        _actuator.StopForGood(function, instanceId, nodeId, deleteState: true, reason, drain, cancellationToken);
     }
 
     private static partial class Log

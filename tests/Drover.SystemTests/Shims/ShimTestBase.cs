@@ -39,6 +39,7 @@ public abstract class ShimTestBase(ITestOutputHelper output) : IAsyncLifetime
     {
         using var timeout = new CancellationTokenSource(Timeout);
         using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{Fleet.HttpPort}/v1/events?{query}");
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Fleet.ReadToken);
         if (lastEventId is not null)
         {
             request.Headers.Add("Last-Event-ID", lastEventId);
