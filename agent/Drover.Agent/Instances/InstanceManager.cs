@@ -118,6 +118,8 @@ internal sealed partial class InstanceManager : IHostedService
                     continue;
                 }
 
+                // Folders of an earlier agent get the modes (and owner) this one gives.
+                directory.Create(grant.User);
                 Launch(directory, spec, runtime, grant);
                 Log.Resumed(_logger, id, runtime?.Pid ?? 0);
             }
@@ -197,16 +199,18 @@ internal sealed partial class InstanceManager : IHostedService
             }
 
             Log.Replacing(_logger, spec.InstanceId, existing.Spec.Version, spec.Version);
+            existing.Directory.Create(grant.User);
             await existing.ReplaceAsync(spec, staged is null ? null : () => RestoreFrom(staged, existing.Directory, restore: command.Restore!, existing), grant);
             Changed?.Invoke();
             return null;
         }
 
         var directory = new InstanceDirectory(_root, spec.InstanceId);
-        directory.Create();
+        CreateRoot();
+        directory.Create(grant.User);
         if (staged is not null)
         {
-            StateArchive.Restore(staged, directory.StatePath);
+            StateArchive.Restore(staged, directory.StatePath, grant.User is { } user ? (user.Uid, user.Gid) : null);
             File.Delete(staged);
             Log.Restored(_logger, spec.InstanceId, command.Restore!.Version);
         }
@@ -348,7 +352,7 @@ internal sealed partial class InstanceManager : IHostedService
         await supervisor.StateGate.WaitAsync();
         try
         {
-            StateArchive.Restore(staged, directory.StatePath);
+            StateArchive.Restore(staged, directory.StatePath, supervisor.Runtime.User is { } user ? (user.Uid, user.Gid) : null);
             File.Delete(staged);
             supervisor.StateCommitted(restore.Version, restore.Sha256);
         }
@@ -358,6 +362,16 @@ internal sealed partial class InstanceManager : IHostedService
         }
 
         Log.Restored(_logger, directory.InstanceId, restore.Version);
+    }
+
+    /// <summary>
+    /// The folder of every instance: others may pass through it (0711) to an instance that runs as its
+    /// own user, but not list it.
+    /// </summary>
+    private void CreateRoot()
+    {
+        Directory.CreateDirectory(_root);
+        File.SetUnixFileMode(_root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
     }
 
     /// <summary>The allowlist's grant for a spec found on disk, or null (logged) when it is no longer allowed.</summary>

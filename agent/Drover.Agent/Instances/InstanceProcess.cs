@@ -57,6 +57,9 @@ internal sealed class InstanceProcess : IDisposable
     public static InstanceProcess Launch(IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> environment, string workingDirectory, string outputLog, TimeProvider time)
     {
         var command = argv[0];
+
+        // The shell's >> would create it with the umask's mode: what an instance prints may be secret.
+        new FileStream(outputLog, new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite }).Dispose();
         var info = new ProcessStartInfo("/bin/sh")
         {
             UseShellExecute = false,
