@@ -158,6 +158,13 @@ internal sealed partial class InstanceManager : IHostedService
         if (grant is null)
         {
             Log.Refused(_logger, spec.InstanceId, spec.Process.Command, refused!);
+            if (!_instances.ContainsKey(spec.InstanceId))
+            {
+                // Reported failed too, so the refusal shows where the instance's state does (the
+                // instance list, the start check that places it elsewhere), not only in a command result.
+                _outbox.TrySend(new AgentMessage { InstanceReport = RefusedReport(spec, refused!) });
+            }
+
             return refused;
         }
 
@@ -258,6 +265,22 @@ internal sealed partial class InstanceManager : IHostedService
         }
 
         return await StopNowAsync(command);
+    }
+
+    private static InstanceReport RefusedReport(InstanceSpec spec, string reason)
+    {
+        var report = new InstanceReport
+        {
+            InstanceId = spec.InstanceId,
+            Function = spec.Function,
+            Version = spec.Version,
+            State = InstanceState.Failed,
+            Reason = $"refused by the runtime allowlist: {reason}",
+            Kind = spec.Kind,
+            Epoch = spec.Epoch,
+        };
+        report.GpuUuids.Add(spec.GpuUuids);
+        return report;
     }
 
     private static bool OnlySettingsDiffer(InstanceSpec running, InstanceSpec wanted)

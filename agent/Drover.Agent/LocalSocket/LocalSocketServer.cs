@@ -27,6 +27,12 @@ internal sealed partial class LocalSocketServer : BackgroundService
     /// <summary>Mode of the socket file: the agent's user and group may connect, no one else.</summary>
     private const UnixFileMode SocketMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite;
 
+    /// <summary>
+    /// Mode of the socket file when instances run as users of their own (<see cref="LocalSocketOptions.OpenToEveryone"/>):
+    /// anyone may connect, and only a Register with an instance's id and its token gets further.
+    /// </summary>
+    private const UnixFileMode OpenSocketMode = SocketMode | UnixFileMode.OtherRead | UnixFileMode.OtherWrite;
+
     private static readonly TimeSpan s_probeTimeout = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan s_acceptRetryDelay = TimeSpan.FromSeconds(1);
 
@@ -87,7 +93,7 @@ internal sealed partial class LocalSocketServer : BackgroundService
     {
         _options.Validate();
         _listener = await BindAsync(_options.Path, cancellationToken);
-        Log.Listening(_logger, _options.Path, _options.MaxConnections);
+        Log.Listening(_logger, _options.Path, _options.OpenToEveryone ? "0666" : "0660", _options.MaxConnections);
         await base.StartAsync(cancellationToken);
     }
 
@@ -294,7 +300,7 @@ internal sealed partial class LocalSocketServer : BackgroundService
         try
         {
             listener.Bind(new UnixDomainSocketEndPoint(path));
-            File.SetUnixFileMode(path, SocketMode);
+            File.SetUnixFileMode(path, _options.OpenToEveryone ? OpenSocketMode : SocketMode);
             listener.Listen(Backlog);
             return listener;
         }
@@ -364,8 +370,8 @@ internal sealed partial class LocalSocketServer : BackgroundService
     private static partial class Log
     {
         [LoggerMessage(EventId = 2501, EventName = "LocalSocketListening", Level = LogLevel.Information,
-            Message = "Local socket listening on '{Path}' (mode 0660, at most {MaxConnections} connections).")]
-        public static partial void Listening(ILogger logger, string path, int maxConnections);
+            Message = "Local socket listening on '{Path}' (mode {Mode}, at most {MaxConnections} connections).")]
+        public static partial void Listening(ILogger logger, string path, string mode, int maxConnections);
 
         [LoggerMessage(EventId = 2502, EventName = "LocalSocketStaleRemoved", Level = LogLevel.Warning,
             Message = "Removed the stale local socket '{Path}': no agent listened on it.")]
