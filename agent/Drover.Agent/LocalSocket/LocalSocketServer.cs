@@ -7,9 +7,9 @@ using Drover.Agent.LocalSocket.V1;
 namespace Drover.Agent.LocalSocket;
 
 /// <summary>
-/// The local socket: a Unix domain stream socket (mode 0660) where the instances this agent runs
-/// register, report their GPU work, ask for state commits and subscribe to their set's status
-/// messages (local_socket.proto). Each connection
+/// The local socket: a Unix domain stream socket (mode 0660, or 0666 when instances run as users of
+/// their own) where the instances this agent runs register, report their GPU work, ask for state
+/// commits and subscribe to their set's status messages (local_socket.proto). Each connection
 /// is served on its own; a connection that fails or misbehaves is closed without touching the others
 /// or the listener. At most <see cref="LocalSocketOptions.MaxConnections"/> are open at once.
 /// </summary>
