@@ -112,7 +112,7 @@ internal static class AgentHost
 
         builder.Services.AddSingleton<AgentLinkClient>();
         builder.Services.AddSingleton(sp => new LocalSocketServer(
-            new LocalSocketOptions { Path = options.LocalSocketPath },
+            new LocalSocketOptions { Path = options.LocalSocketPath, OpenToEveryone = options.Runtimes.Any(r => r.User.Length > 0) },
             nodeId,
             sp.GetRequiredService<IInstanceAuthenticator>(),
             sp.GetRequiredService<IGpuWorkSink>(),

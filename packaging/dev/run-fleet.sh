@@ -149,6 +149,7 @@ for ((i = 0; i < AGENTS; i++)); do
   "nvmlLibraryPath": "$OUT/native/libnvidia-ml.so.1",
   "localSocketPath": "$dir/agent.sock",
   "shimListenAddress": "127.0.0.1",
+  "runtimes": [ { "path": "$OUT/samples" } ],
   "stopInstancesOnExit": true
 }
 JSON

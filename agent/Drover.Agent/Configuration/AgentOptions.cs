@@ -126,6 +126,13 @@ internal sealed class AgentOptions
     /// </summary>
     public long OutputLogMaxBytes { get; set; } = 16L * 1024 * 1024;
 
+    /// <summary>
+    /// The runtime allowlist: what an instance may run. A StartInstance whose command (resolved to an
+    /// absolute path without symbolic links) is not one of these executables, nor under one of these
+    /// directories, is refused. Empty (the default): no instance may run, and the agent says so at start.
+    /// </summary>
+    public List<RuntimeEntry> Runtimes { get; set; } = [];
+
     /// <summary>Stop instances when the agent stops (otherwise they keep running and the next agent adopts them).</summary>
     public bool StopInstancesOnExit { get; set; }
 

@@ -1,7 +1,9 @@
 using System.Globalization;
+using Drover.Agent.Instances;
 using Drover.Protocol;
 using Drover.Protocol.Nodes;
 using Drover.Protocol.Snapshots;
+using Drover.Protocol.Specs;
 using Serilog.Events;
 
 namespace Drover.Agent.Configuration;
@@ -11,7 +13,7 @@ namespace Drover.Agent.Configuration;
 /// command line, and checks every value where it enters. The first bad value becomes one line
 /// naming the key, the value and what is accepted; the agent then exits with 78 (EX_CONFIG).
 /// </summary>
-internal static class AgentOptionsLoader
+internal static partial class AgentOptionsLoader
 {
     public const string DefaultConfigFile = "/etc/drover/agent.json";
     public const string EnvironmentPrefix = "DROVER_";
@@ -141,7 +143,70 @@ internal static class AgentOptionsLoader
         {
             Fail("nvmlLibraryPath", o.NvmlLibraryPath, "an absolute path to libnvidia-ml.so.1, or empty for the driver's own");
         }
+
+        ValidateRuntimes(o.Runtimes);
     }
+
+    /// <summary>The most entries of runtimes, and of one entry's env.</summary>
+    public const int MaxRuntimes = 256;
+
+    private static void ValidateRuntimes(List<RuntimeEntry> runtimes)
+    {
+        if (runtimes.Count > MaxRuntimes)
+        {
+            Fail("runtimes", $"{runtimes.Count} entries", $"at most {MaxRuntimes} entries");
+        }
+
+        for (var i = 0; i < runtimes.Count; i++)
+        {
+            var entry = runtimes[i];
+            if (RuntimeAllowlist.CheckEntryPath(entry.Path) is { } pathError)
+            {
+                Fail($"runtimes:{i}:path", entry.Path, pathError);
+            }
+
+            if (entry.User.Length > 0)
+            {
+                if (!UserName().IsMatch(entry.User))
+                {
+                    Fail($"runtimes:{i}:user", entry.User, "a user name of 1-32 characters of a-z 0-9 _ . -, starting with a letter or _, or empty to run as the agent's user");
+                }
+
+                if (LibC.LookUpUser(entry.User) is not { } user)
+                {
+                    Fail($"runtimes:{i}:user", entry.User, "an existing user (none of that name is known on this host)");
+                }
+                else if (user.Uid == 0)
+                {
+                    Fail($"runtimes:{i}:user", entry.User, "an unprivileged user, not uid 0");
+                }
+                else if (!LibC.IsRoot && user.Uid != LibC.EffectiveUserId)
+                {
+                    Fail($"runtimes:{i}:user", entry.User, $"empty or the agent's own user: the agent runs as uid {LibC.EffectiveUserId} and only root can run instances as another user");
+                }
+                else if (RuntimeGrant.SetPriv is null)
+                {
+                    Fail($"runtimes:{i}:user", entry.User, "empty: running as another user needs setpriv (util-linux), which is not installed");
+                }
+            }
+
+            if (entry.Env.Count > SpecLimits.MaxEnv)
+            {
+                Fail($"runtimes:{i}:env", $"{entry.Env.Count} entries", $"at most {SpecLimits.MaxEnv} names");
+            }
+
+            for (var j = 0; j < entry.Env.Count; j++)
+            {
+                if (!SpecLimits.IsEnvName(entry.Env[j]))
+                {
+                    Fail($"runtimes:{i}:env:{j}", entry.Env[j], "a variable name of [A-Za-z_][A-Za-z0-9_]*");
+                }
+            }
+        }
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[a-z_][a-z0-9_.-]{0,31}$")]
+    private static partial System.Text.RegularExpressions.Regex UserName();
 
     private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
 

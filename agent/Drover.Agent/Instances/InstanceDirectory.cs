@@ -37,10 +37,50 @@ internal sealed class InstanceDirectory
 
     public bool Exists => File.Exists(SpecPath);
 
-    public void Create()
+    /// <summary>
+    /// Creates the folder, or makes an existing one private again: the instance's folder, its state
+    /// and its staged snapshots are the agent's only (0700). With <paramref name="user"/>, the
+    /// instance's process runs as that user: its state directory (and everything in it) is given to
+    /// the user, and the instance's folder lets the user's group pass through (0710), not list it.
+    /// </summary>
+    public void Create(RuntimeUser? user = null)
     {
-        Directory.CreateDirectory(StatePath);
-        Directory.CreateDirectory(StagingPath);
+        Private(Root, user is null ? OwnerOnly : OwnerOnly | UnixFileMode.GroupExecute);
+        if (user is not null)
+        {
+            LibC.ChangeOwner(Root, LibC.EffectiveUserId, user.Gid);
+        }
+
+        Private(StatePath, OwnerOnly);
+        Private(StagingPath, OwnerOnly);
+        if (user is not null)
+        {
+            LibC.ChangeOwner(StatePath, user.Uid, user.Gid);
+            foreach (var entry in Directory.EnumerateFileSystemEntries(StatePath, "*", SearchOption.AllDirectories))
+            {
+                LibC.ChangeOwner(entry, user.Uid, user.Gid);
+            }
+        }
+    }
+
+    /// <summary>The folder holding staged snapshots, created private (0700) if need be.</summary>
+    public string CreateStaging()
+    {
+        if (!Directory.Exists(Root))
+        {
+            Private(Root, OwnerOnly);
+        }
+
+        Private(StagingPath, OwnerOnly);
+        return StagingPath;
+    }
+
+    private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+
+    private static void Private(string directory, UnixFileMode mode)
+    {
+        Directory.CreateDirectory(directory, mode);
+        File.SetUnixFileMode(directory, mode);
     }
 
     /// <summary>Owner-only: the spec's environment may hold the function's secrets.</summary>

@@ -15,6 +15,24 @@ internal sealed class InstanceEnvironment(int port, string token, string nodeId,
 {
     private static readonly string[] AgentOnly = ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"];
 
+    /// <summary>
+    /// The variables the agent sets for every instance, over anything the spec says: a spec that sets
+    /// one is refused (<see cref="InstanceSpecValidator"/>), whatever the allowlist.
+    /// </summary>
+    public static readonly IReadOnlySet<string> AgentSet = new HashSet<string>(StringComparer.Ordinal)
+    {
+        StateDirectory, LocalSocketEnvironment.InstanceId, LocalSocketEnvironment.InstanceToken, LocalSocketEnvironment.SocketPath,
+        Function, Kind, NodeId, OutputLog, "PORT", "CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES",
+    };
+
+    /// <summary>Where the instance's output goes: read by the start script, not by the instance.</summary>
+    public const string OutputLog = "DROVER_OUTPUT_LOG";
+
+    private const string StateDirectory = "DROVER_STATE_DIR";
+    private const string Function = "DROVER_FUNCTION";
+    private const string Kind = "DROVER_KIND";
+    private const string NodeId = "DROVER_NODE_ID";
+
     public int Port { get; } = port;
 
     public string Token { get; } = token;
@@ -37,13 +55,13 @@ internal sealed class InstanceEnvironment(int port, string token, string nodeId,
         }
 
         var gpus = string.Join(',', spec.GpuUuids);
-        environment["DROVER_STATE_DIR"] = directory.StatePath;
+        environment[StateDirectory] = directory.StatePath;
         environment[LocalSocketEnvironment.InstanceId] = directory.InstanceId;
         environment[LocalSocketEnvironment.InstanceToken] = Token;
         environment[LocalSocketEnvironment.SocketPath] = socketPath;
-        environment["DROVER_FUNCTION"] = spec.Function;
-        environment["DROVER_KIND"] = EventChannels.KindName(spec.Kind);
-        environment["DROVER_NODE_ID"] = nodeId;
+        environment[Function] = spec.Function;
+        environment[Kind] = EventChannels.KindName(spec.Kind);
+        environment[NodeId] = nodeId;
         environment["PORT"] = Port.ToString(CultureInfo.InvariantCulture);
         environment["CUDA_VISIBLE_DEVICES"] = gpus;
         environment["NVIDIA_VISIBLE_DEVICES"] = gpus.Length == 0 ? "void" : gpus;

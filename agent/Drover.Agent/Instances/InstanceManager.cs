@@ -27,6 +27,7 @@ internal sealed partial class InstanceManager : IHostedService
     private readonly RestartPolicy _policy;
     private readonly ConcurrentDictionary<string, InstanceSupervisor> _instances = new(StringComparer.Ordinal);
     private readonly string _root;
+    private readonly RuntimeAllowlist _allowlist;
 
     public InstanceManager(
         AgentOptions options,
@@ -52,6 +53,7 @@ internal sealed partial class InstanceManager : IHostedService
             StopGrace = TimeSpan.FromMilliseconds(options.InstanceStopGraceMs),
         };
         _root = InstancesRoot(options);
+        _allowlist = new RuntimeAllowlist(options.Runtimes);
         _outbox.Connected += ReportAll;
     }
 
@@ -73,6 +75,15 @@ internal sealed partial class InstanceManager : IHostedService
     /// <summary>Finds the instances a previous agent ran: adopts their processes, or starts them again on their state.</summary>
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        if (_allowlist.IsEmpty)
+        {
+            Log.AllowlistEmpty(_logger);
+        }
+        else if (LibC.IsRoot && _options.Runtimes.FindIndex(r => r.User.Length == 0) is var unprivileged and >= 0)
+        {
+            Log.RunsAsRoot(_logger, $"runtimes:{unprivileged}", _options.Runtimes[unprivileged].Path);
+        }
+
         if (!Directory.Exists(_root))
         {
             return Task.CompletedTask;
@@ -93,7 +104,23 @@ internal sealed partial class InstanceManager : IHostedService
                 directory.ClearStaging();
                 var spec = directory.ReadSpec();
                 var runtime = directory.ReadRuntime();
-                Launch(directory, spec, runtime);
+                if (Allow(spec) is not { } grant)
+                {
+                    // The allowlist changed under it: its process (when it still runs) goes too, since
+                    // no supervisor will ever stop it. Its state stays, as after any stop.
+                    if (runtime is not null && InstanceProcess.TryAdopt(runtime.Pid, runtime.StartTime, _time) is { } orphan)
+                    {
+                        orphan.Kill();
+                        orphan.Dispose();
+                    }
+
+                    directory.Forget();
+                    continue;
+                }
+
+                // Folders of an earlier agent get the modes (and owner) this one gives.
+                directory.Create(grant.User);
+                Launch(directory, spec, runtime, grant);
                 Log.Resumed(_logger, id, runtime?.Pid ?? 0);
             }
             catch (Exception ex) when (ex is IOException or Google.Protobuf.InvalidProtocolBufferException or InvalidOperationException)
@@ -127,6 +154,20 @@ internal sealed partial class InstanceManager : IHostedService
         }
 
         var spec = command.Spec;
+        var (grant, refused) = _allowlist.Check(spec.Process);
+        if (grant is null)
+        {
+            Log.Refused(_logger, spec.InstanceId, spec.Process.Command, refused!);
+            if (!_instances.ContainsKey(spec.InstanceId))
+            {
+                // Reported failed too, so the refusal shows where the instance's state does (the
+                // instance list, the start check that places it elsewhere), not only in a command result.
+                _outbox.TrySend(new AgentMessage { InstanceReport = RefusedReport(spec, refused!) });
+            }
+
+            return refused;
+        }
+
         string? staged = null;
         if (command.Restore is { } restore)
         {
@@ -165,16 +206,18 @@ internal sealed partial class InstanceManager : IHostedService
             }
 
             Log.Replacing(_logger, spec.InstanceId, existing.Spec.Version, spec.Version);
-            await existing.ReplaceAsync(spec, staged is null ? null : () => RestoreFrom(staged, existing.Directory, restore: command.Restore!, existing));
+            existing.Directory.Create(grant.User);
+            await existing.ReplaceAsync(spec, staged is null ? null : () => RestoreFrom(staged, existing.Directory, restore: command.Restore!, existing), grant);
             Changed?.Invoke();
             return null;
         }
 
         var directory = new InstanceDirectory(_root, spec.InstanceId);
-        directory.Create();
+        CreateRoot();
+        directory.Create(grant.User);
         if (staged is not null)
         {
-            StateArchive.Restore(staged, directory.StatePath);
+            StateArchive.Restore(staged, directory.StatePath, grant.User is { } user ? (user.Uid, user.Gid) : null);
             File.Delete(staged);
             Log.Restored(_logger, spec.InstanceId, command.Restore!.Version);
         }
@@ -185,7 +228,7 @@ internal sealed partial class InstanceManager : IHostedService
         var restoredFrom = command.Restore is { } restored
             ? new InstanceRuntime(0, 0, 0, "", 0, restored.Version, restored.Sha256)
             : null;
-        Launch(directory, spec, restoredFrom);
+        Launch(directory, spec, restoredFrom, grant);
         return null;
     }
 
@@ -222,6 +265,22 @@ internal sealed partial class InstanceManager : IHostedService
         }
 
         return await StopNowAsync(command);
+    }
+
+    private static InstanceReport RefusedReport(InstanceSpec spec, string reason)
+    {
+        var report = new InstanceReport
+        {
+            InstanceId = spec.InstanceId,
+            Function = spec.Function,
+            Version = spec.Version,
+            State = InstanceState.Failed,
+            Reason = $"refused by the runtime allowlist: {reason}",
+            Kind = spec.Kind,
+            Epoch = spec.Epoch,
+        };
+        report.GpuUuids.Add(spec.GpuUuids);
+        return report;
     }
 
     private static bool OnlySettingsDiffer(InstanceSpec running, InstanceSpec wanted)
@@ -316,7 +375,7 @@ internal sealed partial class InstanceManager : IHostedService
         await supervisor.StateGate.WaitAsync();
         try
         {
-            StateArchive.Restore(staged, directory.StatePath);
+            StateArchive.Restore(staged, directory.StatePath, supervisor.Runtime.User is { } user ? (user.Uid, user.Gid) : null);
             File.Delete(staged);
             supervisor.StateCommitted(restore.Version, restore.Sha256);
         }
@@ -328,7 +387,29 @@ internal sealed partial class InstanceManager : IHostedService
         Log.Restored(_logger, directory.InstanceId, restore.Version);
     }
 
-    private InstanceSupervisor Launch(InstanceDirectory directory, InstanceSpec spec, InstanceRuntime? runtime)
+    /// <summary>
+    /// The folder of every instance: others may pass through it (0711) to an instance that runs as its
+    /// own user, but not list it.
+    /// </summary>
+    private void CreateRoot()
+    {
+        Directory.CreateDirectory(_root);
+        File.SetUnixFileMode(_root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
+    }
+
+    /// <summary>The allowlist's grant for a spec found on disk, or null (logged) when it is no longer allowed.</summary>
+    private RuntimeGrant? Allow(InstanceSpec spec)
+    {
+        var (grant, refused) = _allowlist.Check(spec.Process);
+        if (grant is null)
+        {
+            Log.Refused(_logger, spec.InstanceId, spec.Process.Command, refused!);
+        }
+
+        return grant;
+    }
+
+    private InstanceSupervisor Launch(InstanceDirectory directory, InstanceSpec spec, InstanceRuntime? runtime, RuntimeGrant grant)
     {
         var token = runtime?.Token is { Length: > 0 } kept ? _tokens.Restore(spec.InstanceId, kept) : _tokens.Issue(spec.InstanceId);
         var port = runtime?.Port is > 0 and var p ? p : FreePort();
@@ -341,7 +422,8 @@ internal sealed partial class InstanceManager : IHostedService
             _policy,
             _time,
             _loggers.CreateLogger($"Drover.Agent.Instances.Instance.{spec.InstanceId}"),
-            SendReport);
+            SendReport,
+            grant);
         _instances[spec.InstanceId] = supervisor;
         supervisor.Start();
         Changed?.Invoke();
@@ -395,6 +477,18 @@ internal sealed partial class InstanceManager : IHostedService
         [LoggerMessage(EventId = 2807, EventName = "InstanceStopFailed", Level = LogLevel.Error,
             Message = "Instance '{InstanceId}' could not be stopped after its drain: {Reason}.")]
         public static partial void StopFailed(ILogger logger, string instanceId, string reason);
+
+        [LoggerMessage(EventId = 2809, EventName = "InstanceRuntimeRefused", Level = LogLevel.Warning,
+            Message = "Instance '{InstanceId}' with command '{Command}' refused by the runtime allowlist: {Reason}.")]
+        public static partial void Refused(ILogger logger, string instanceId, string command, string reason);
+
+        [LoggerMessage(EventId = 2810, EventName = "RuntimeAllowlistEmpty", Level = LogLevel.Warning,
+            Message = "The runtime allowlist (runtimes) is empty: this node refuses every instance until it lists the executables, or directories of them, that instances may run.")]
+        public static partial void AllowlistEmpty(ILogger logger);
+
+        [LoggerMessage(EventId = 2811, EventName = "RuntimeRunsAsRoot", Level = LogLevel.Warning,
+            Message = "The agent runs as root and {Key} ('{Path}') names no user: its instances run as root. Give every entry an unprivileged user.")]
+        public static partial void RunsAsRoot(ILogger logger, string key, string path);
 
         [LoggerMessage(EventId = 2806, EventName = "InstanceDrained", Level = LogLevel.Information,
             Message = "Instance '{InstanceId}' drained before its stop (all requests finished: {Idle}; still in flight: {InFlight}).")]

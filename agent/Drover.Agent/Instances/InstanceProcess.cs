@@ -48,11 +48,18 @@ internal sealed class InstanceProcess : IDisposable
     public bool OwnGroup { get; }
 
     /// <summary>
-    /// Starts the process. Its output is appended to <paramref name="outputLog"/> rather than piped to
-    /// the agent, so it survives an agent restart.
+    /// Starts the process: <paramref name="argv"/>[0], an absolute path (see <see cref="RuntimeGrant.Argv"/>),
+    /// with the rest as its arguments. Its output is appended to <paramref name="outputLog"/> rather
+    /// than piped to the agent, so it survives an agent restart. The shell is a fixed trampoline that
+    /// only redirects and execs: the program and its arguments reach it as positional parameters,
+    /// always quoted, and are never read as shell text.
     /// </summary>
-    public static InstanceProcess Launch(string command, IEnumerable<string> args, IReadOnlyDictionary<string, string> environment, string workingDirectory, string outputLog, TimeProvider time)
+    public static InstanceProcess Launch(IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> environment, string workingDirectory, string outputLog, TimeProvider time)
     {
+        var command = argv[0];
+
+        // The shell's >> would create it with the umask's mode: what an instance prints may be secret.
+        new FileStream(outputLog, new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite }).Dispose();
         var info = new ProcessStartInfo("/bin/sh")
         {
             UseShellExecute = false,
@@ -60,8 +67,7 @@ internal sealed class InstanceProcess : IDisposable
         };
         info.ArgumentList.Add("-c");
         info.ArgumentList.Add($"exec {SetSid} \"$0\" \"$@\" >>\"$DROVER_OUTPUT_LOG\" 2>&1 </dev/null");
-        info.ArgumentList.Add(command);
-        foreach (var arg in args)
+        foreach (var arg in argv)
         {
             info.ArgumentList.Add(arg);
         }
@@ -72,7 +78,7 @@ internal sealed class InstanceProcess : IDisposable
             info.Environment[key] = value;
         }
 
-        info.Environment["DROVER_OUTPUT_LOG"] = outputLog;
+        info.Environment[InstanceEnvironment.OutputLog] = outputLog;
         var child = Process.Start(info) ?? throw new InvalidOperationException($"'{command}' did not start.");
         return new InstanceProcess(child.Id, ProcessInfo.StartTime(child.Id) ?? 0, child, SetSid is not null, time);
     }

@@ -53,7 +53,8 @@ internal static class InstanceSpecValidator
                 return $"process.env: '{key}' is not an acceptable variable; expected a name of [A-Za-z_][A-Za-z0-9_]* and a value of at most {SpecLimits.MaxStringLength} characters";
             }
 
-            if (key.StartsWith("DROVER_", StringComparison.Ordinal) || key is "PORT" or "CUDA_VISIBLE_DEVICES" or "NVIDIA_VISIBLE_DEVICES")
+            // Other protected names (DROVER_*, LD_*, CUDA_*, PATH) are the runtime allowlist's to allow.
+            if (InstanceEnvironment.AgentSet.Contains(key))
             {
                 return $"process.env: '{key}' is set by the agent; expected another name";
             }

@@ -41,10 +41,12 @@ internal sealed partial class InstanceSupervisor
         RestartPolicy policy,
         TimeProvider time,
         ILogger logger,
-        Action<InstanceSupervisor> changed)
+        Action<InstanceSupervisor> changed,
+        RuntimeGrant? runtime = null)
     {
         _directory = directory;
         Spec = spec;
+        Runtime = runtime ?? RuntimeGrant.Unchecked(spec.Process.Command);
         _environment = environment;
         _adoptable = adoptable;
         _restarts = adoptable?.Restarts ?? 0;
@@ -63,6 +65,9 @@ internal sealed partial class InstanceSupervisor
     public InstanceDirectory Directory => _directory;
 
     public InstanceSpec Spec { get; private set; }
+
+    /// <summary>What the runtime allowlist granted the spec's command: the executable run, and as whom.</summary>
+    public RuntimeGrant Runtime { get; private set; }
 
     public int Port => _environment.Port;
 
@@ -122,10 +127,13 @@ internal sealed partial class InstanceSupervisor
     public void Start() => _ = Task.Run(RunAsync);
 
     /// <summary>Stops the process for good; completes when it is gone.</summary>
-    public Task StopAsync() => Send(new Control(ControlKind.Stop, null, null));
+    public Task StopAsync() => Send(new Control(ControlKind.Stop, null, null, null));
 
-    /// <summary>Stops the process, runs <paramref name="beforeStart"/> (e.g. restore state), and starts <paramref name="spec"/>.</summary>
-    public Task ReplaceAsync(InstanceSpec spec, Func<Task>? beforeStart) => Send(new Control(ControlKind.Replace, spec, beforeStart));
+    /// <summary>
+    /// Stops the process, runs <paramref name="beforeStart"/> (e.g. restore state), and starts
+    /// <paramref name="spec"/> as <paramref name="runtime"/> grants (null: as the running spec's).
+    /// </summary>
+    public Task ReplaceAsync(InstanceSpec spec, Func<Task>? beforeStart, RuntimeGrant? runtime = null) => Send(new Control(ControlKind.Replace, spec, beforeStart, runtime));
 
     /// <summary>Takes a spec that differs from the running one only in what the process does not see (its shim settings).</summary>
     public void UpdateSpec(InstanceSpec spec)
@@ -394,8 +402,7 @@ internal sealed partial class InstanceSupervisor
         var spec = Spec;
         var workingDirectory = WorkingDirectory;
         var process = InstanceProcess.Launch(
-            spec.Process.Command,
-            spec.Process.Args,
+            Runtime.Argv(spec.Process.Args),
             _environment.For(spec, _directory),
             workingDirectory,
             _directory.OutputLog,
@@ -466,6 +473,7 @@ internal sealed partial class InstanceSupervisor
             }
 
             Spec = control.Spec!;
+            Runtime = control.Runtime ?? Runtime;
             _directory.WriteSpec(Spec);
             if (control.BeforeStart is not null)
             {
@@ -540,7 +548,7 @@ internal sealed partial class InstanceSupervisor
         Replace,
     }
 
-    private sealed record Control(ControlKind Kind, InstanceSpec? Spec, Func<Task>? BeforeStart)
+    private sealed record Control(ControlKind Kind, InstanceSpec? Spec, Func<Task>? BeforeStart, RuntimeGrant? Runtime)
     {
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

@@ -26,6 +26,74 @@ internal static partial class LibC
     [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int StatX(int directoryFd, string path, int flags, uint mask, out StatxBuffer buffer);
 
+    [LibraryImport("libc", EntryPoint = "geteuid")]
+    private static partial uint GetEUid();
+
+    [LibraryImport("libc", EntryPoint = "getpwnam", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial nint GetPwNam(string name);
+
+    [LibraryImport("libc", EntryPoint = "realpath", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial nint RealPath(string path, nint resolved);
+
+    [LibraryImport("libc", EntryPoint = "free")]
+    private static partial void Free(nint pointer);
+
+    [LibraryImport("libc", EntryPoint = "chown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Chown(string path, uint uid, uint gid);
+
+    /// <summary>Whether this process runs as root (effective uid 0).</summary>
+    public static bool IsRoot => GetEUid() == 0;
+
+    /// <summary>The effective uid of this process.</summary>
+    public static uint EffectiveUserId => GetEUid();
+
+    /// <summary>
+    /// The uid and primary gid of user <paramref name="name"/> (through NSS, as login does), or null when
+    /// there is no such user. struct passwd starts with two pointers, then pw_uid and pw_gid, on every
+    /// 64-bit Linux ABI.
+    /// </summary>
+    public static (uint Uid, uint Gid)? LookUpUser(string name)
+    {
+        var entry = GetPwNam(name);
+        if (entry == 0)
+        {
+            return null;
+        }
+
+        return ((uint)Marshal.ReadInt32(entry, 2 * IntPtr.Size), (uint)Marshal.ReadInt32(entry, (2 * IntPtr.Size) + 4));
+    }
+
+    /// <summary>
+    /// realpath(3): <paramref name="path"/> made absolute with every symbolic link, <c>.</c> and <c>..</c>
+    /// resolved, or null when it (or a directory on the way) does not exist or cannot be read.
+    /// </summary>
+    public static string? ResolvePath(string path)
+    {
+        var resolved = RealPath(path, 0);
+        if (resolved == 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            return Marshal.PtrToStringUTF8(resolved);
+        }
+        finally
+        {
+            Free(resolved);
+        }
+    }
+
+    /// <summary>Gives <paramref name="path"/> to <paramref name="uid"/>:<paramref name="gid"/> (a link is followed); throws on failure.</summary>
+    public static void ChangeOwner(string path, uint uid, uint gid)
+    {
+        if (Chown(path, uid, gid) != 0)
+        {
+            throw new IOException($"chown '{path}' to {uid}:{gid} failed (errno {Marshal.GetLastPInvokeError()}).");
+        }
+    }
+
     /// <summary>Sends <paramref name="signal"/> to <paramref name="pid"/>; false when the process is gone.</summary>
     public static bool Signal(int pid, int signal) => pid > 0 && Kill(pid, signal) == 0;
 

@@ -55,10 +55,9 @@ internal sealed partial class RestoreStaging
                 if (chunk.Index == 0)
                 {
                     Discard(key);
-                    var directory = new InstanceDirectory(_instancesRoot, chunk.InstanceId).StagingPath;
-                    Directory.CreateDirectory(directory);
+                    var directory = new InstanceDirectory(_instancesRoot, chunk.InstanceId).CreateStaging();
                     var path = Path.Combine(directory, $"{chunk.Version.ToString(CultureInfo.InvariantCulture)}.tar.part");
-                    _uploads[key] = new Upload(path, new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None), new SnapshotChunkReceiver(chunk.Count, totalSize, chunk.Sha256));
+                    _uploads[key] = new Upload(path, new FileStream(path, new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, Share = FileShare.None, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite }), new SnapshotChunkReceiver(chunk.Count, totalSize, chunk.Sha256));
                 }
 
                 if (!_uploads.TryGetValue(key, out var upload))

@@ -6,8 +6,10 @@ namespace Drover.Agent.Instances;
 /// <summary>
 /// Snapshots of a state directory as tar archives: surveyed first (size, files that cannot be
 /// archived), taken to a temporary file within a size limit, restored into a fresh directory.
-/// Sockets, FIFOs and device nodes are left out: they hold no data a snapshot could carry, a socket
-/// cannot be archived at all, and an unprivileged agent could not create a device node on restore.
+/// Only regular files and directories are archived: sockets, FIFOs and device nodes hold no data a
+/// snapshot could carry, and symbolic links are left out because a restore refuses them (a link
+/// planted in a snapshot could point anywhere on the node). A restore is as strict: see
+/// <see cref="Restore"/>.
 /// </summary>
 internal static class StateArchive
 {
@@ -77,18 +79,38 @@ internal static class StateArchive
         return (input.Length, Convert.ToHexStringLower(SHA256.HashData(input)));
     }
 
+    /// <summary>Permission bits a restored entry keeps: rwx for owner, group and others; never setuid, setgid or sticky.</summary>
+    private const UnixFileMode PermissionBits = (UnixFileMode)0x1FF;
+
+    /// <summary>The mode of a state directory itself: its owner's only.</summary>
+    public const UnixFileMode DirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+
     /// <summary>
     /// Replaces <paramref name="stateDirectory"/> with the archive's content: extracted beside it first,
-    /// then swapped in, so a failed extraction leaves the old state untouched.
+    /// then swapped in, so a failed extraction leaves the old state untouched. The archive comes from
+    /// the aggregator and is trusted no further than a peer: only regular files and directories are
+    /// restored, with their permission bits but never setuid, setgid or sticky; a symbolic or hard
+    /// link, a device node, a FIFO, any other entry type, an absolute name or one with a <c>..</c>
+    /// segment refuses the whole snapshot (InvalidDataException naming the entry), before anything is
+    /// swapped. <paramref name="owner"/>, when given, is given every restored entry.
     /// </summary>
-    public static void Restore(string archivePath, string stateDirectory)
+    public static void Restore(string archivePath, string stateDirectory, (uint Uid, uint Gid)? owner = null)
     {
         var fresh = stateDirectory + ".restore";
         var old = stateDirectory + ".old";
         DeleteIfExists(fresh);
         DeleteIfExists(old);
-        Directory.CreateDirectory(fresh);
-        TarFile.ExtractToDirectory(archivePath, fresh, overwriteFiles: false);
+        Directory.CreateDirectory(fresh, DirectoryMode);
+        try
+        {
+            Extract(archivePath, fresh, owner);
+        }
+        catch
+        {
+            DeleteIfExists(fresh);
+            throw;
+        }
+
         if (Directory.Exists(stateDirectory))
         {
             Directory.Move(stateDirectory, old);
@@ -98,7 +120,113 @@ internal static class StateArchive
         DeleteIfExists(old);
     }
 
-    private static bool IsArchived(FileKind kind) => kind is FileKind.Regular or FileKind.Directory or FileKind.SymbolicLink;
+    /// <summary>Null when <paramref name="name"/> is acceptable as a snapshot entry's name, else why not.</summary>
+    public static string? CheckEntryName(string name)
+    {
+        if (name.Length == 0)
+        {
+            return "an empty name";
+        }
+
+        if (name[0] == '/')
+        {
+            return "an absolute path";
+        }
+
+        if (name.Contains('\0', StringComparison.Ordinal))
+        {
+            return "a NUL character in its name";
+        }
+
+        return name.Split('/').Contains("..", StringComparer.Ordinal) ? "a .. segment (it would escape the state directory)" : null;
+    }
+
+    private static void Extract(string archivePath, string target, (uint Uid, uint Gid)? owner)
+    {
+        var root = Path.GetFullPath(target);
+        using var input = File.OpenRead(archivePath);
+        using var reader = new TarReader(input);
+        while (reader.GetNextEntry() is { } entry)
+        {
+            if (entry.EntryType == TarEntryType.GlobalExtendedAttributes)
+            {
+                continue;
+            }
+
+            var name = entry.Name;
+            var refusal = CheckEntryName(name) ?? entry.EntryType switch
+            {
+                TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile or TarEntryType.Directory => null,
+                TarEntryType.SymbolicLink => $"a symbolic link (to '{entry.LinkName}')",
+                TarEntryType.HardLink => $"a hard link (to '{entry.LinkName}')",
+                TarEntryType.CharacterDevice => "a character device node",
+                TarEntryType.BlockDevice => "a block device node",
+                TarEntryType.Fifo => "a FIFO",
+                _ => $"an entry of type {entry.EntryType}",
+            };
+            var path = Path.TrimEndingDirectorySeparator(Path.GetFullPath(Path.Combine(root, name)));
+            if (refusal is null && path != root && !path.StartsWith(root + "/", StringComparison.Ordinal))
+            {
+                refusal = "a path outside the state directory";
+            }
+
+            if (refusal is not null)
+            {
+                throw new InvalidDataException($"the snapshot's entry '{name}' is {refusal}; only regular files and directories inside the state directory are restored");
+            }
+
+            var mode = (UnixFileMode)entry.Mode & PermissionBits;
+            if (entry.EntryType == TarEntryType.Directory)
+            {
+                // The owner must keep reaching and changing what it owns.
+                Directory.CreateDirectory(path, mode | DirectoryMode);
+                if (path != root)
+                {
+                    File.SetUnixFileMode(path, mode | DirectoryMode);
+                }
+
+                Own(path, owner);
+                continue;
+            }
+
+            CreateParents(root, Path.GetDirectoryName(path)!, owner);
+            // CreateNew: an entry named twice is refused by the file system rather than overwriting the first.
+            using (var output = new FileStream(path, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.Write,
+                Share = FileShare.None,
+                UnixCreateMode = mode | UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            }))
+            {
+                entry.DataStream?.CopyTo(output);
+            }
+
+            Own(path, owner);
+        }
+    }
+
+    private static void CreateParents(string root, string directory, (uint Uid, uint Gid)? owner)
+    {
+        if (directory == root || Directory.Exists(directory))
+        {
+            return;
+        }
+
+        CreateParents(root, Path.GetDirectoryName(directory)!, owner);
+        Directory.CreateDirectory(directory, DirectoryMode);
+        Own(directory, owner);
+    }
+
+    private static void Own(string path, (uint Uid, uint Gid)? owner)
+    {
+        if (owner is { } o)
+        {
+            LibC.ChangeOwner(path, o.Uid, o.Gid);
+        }
+    }
+
+    private static bool IsArchived(FileKind kind) => kind is FileKind.Regular or FileKind.Directory;
 
     private static long BlocksFor(Entry entry) => Block + (entry.Kind == FileKind.Regular ? (entry.Size + Block - 1) / Block * Block : 0);
 

@@ -9,6 +9,13 @@ internal sealed class LocalSocketOptions
     /// <summary>The socket's path (configuration key <c>localSocketPath</c>). At most 107 bytes: the sun_path limit.</summary>
     public string Path { get; set; } = DefaultPath;
 
+    /// <summary>
+    /// Whether every local user may connect (mode 0666 instead of 0660): set when a runtime runs its
+    /// instances as a user of its own, who is not in the agent's group. Registration still needs an
+    /// instance's id and its token.
+    /// </summary>
+    public bool OpenToEveryone { get; set; }
+
     /// <summary>How many connections may be open at once; a connection beyond it gets Error <c>unavailable</c> and is closed.</summary>
     public int MaxConnections { get; set; } = 256;
 

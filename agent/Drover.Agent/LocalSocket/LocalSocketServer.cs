@@ -7,9 +7,9 @@ using Drover.Agent.LocalSocket.V1;
 namespace Drover.Agent.LocalSocket;
 
 /// <summary>
-/// The local socket: a Unix domain stream socket (mode 0660) where the instances this agent runs
-/// register, report their GPU work, ask for state commits and subscribe to their set's status
-/// messages (local_socket.proto). Each connection
+/// The local socket: a Unix domain stream socket (mode 0660, or 0666 when instances run as users of
+/// their own) where the instances this agent runs register, report their GPU work, ask for state
+/// commits and subscribe to their set's status messages (local_socket.proto). Each connection
 /// is served on its own; a connection that fails or misbehaves is closed without touching the others
 /// or the listener. At most <see cref="LocalSocketOptions.MaxConnections"/> are open at once.
 /// </summary>
@@ -26,6 +26,12 @@ internal sealed partial class LocalSocketServer : BackgroundService
 
     /// <summary>Mode of the socket file: the agent's user and group may connect, no one else.</summary>
     private const UnixFileMode SocketMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite;
+
+    /// <summary>
+    /// Mode of the socket file when instances run as users of their own (<see cref="LocalSocketOptions.OpenToEveryone"/>):
+    /// anyone may connect, and only a Register with an instance's id and its token gets further.
+    /// </summary>
+    private const UnixFileMode OpenSocketMode = SocketMode | UnixFileMode.OtherRead | UnixFileMode.OtherWrite;
 
     private static readonly TimeSpan s_probeTimeout = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan s_acceptRetryDelay = TimeSpan.FromSeconds(1);
@@ -91,7 +97,7 @@ internal sealed partial class LocalSocketServer : BackgroundService
     {
         _options.Validate();
         _listener = await BindAsync(_options.Path, cancellationToken);
-        Log.Listening(_logger, _options.Path, _options.MaxConnections);
+        Log.Listening(_logger, _options.Path, _options.OpenToEveryone ? "0666" : "0660", _options.MaxConnections);
         await base.StartAsync(cancellationToken);
     }
 
@@ -298,7 +304,7 @@ internal sealed partial class LocalSocketServer : BackgroundService
         try
         {
             listener.Bind(new UnixDomainSocketEndPoint(path));
-            File.SetUnixFileMode(path, SocketMode);
+            File.SetUnixFileMode(path, _options.OpenToEveryone ? OpenSocketMode : SocketMode);
             listener.Listen(Backlog);
             return listener;
         }
@@ -368,8 +374,8 @@ internal sealed partial class LocalSocketServer : BackgroundService
     private static partial class Log
     {
         [LoggerMessage(EventId = 2501, EventName = "LocalSocketListening", Level = LogLevel.Information,
-            Message = "Local socket listening on '{Path}' (mode 0660, at most {MaxConnections} connections).")]
-        public static partial void Listening(ILogger logger, string path, int maxConnections);
+            Message = "Local socket listening on '{Path}' (mode {Mode}, at most {MaxConnections} connections).")]
+        public static partial void Listening(ILogger logger, string path, string mode, int maxConnections);
 
         [LoggerMessage(EventId = 2502, EventName = "LocalSocketStaleRemoved", Level = LogLevel.Warning,
             Message = "Removed the stale local socket '{Path}': no agent listened on it.")]

@@ -28,7 +28,8 @@ internal sealed class StdioInvoker
     public async Task<StdioResult> InvokeAsync(InstanceSupervisor instance, Stream requestBody, IReadOnlyDictionary<string, string> callEnvironment, CancellationToken timeout, CancellationToken aborted)
     {
         var spec = instance.Spec.Process;
-        var info = new ProcessStartInfo(spec.Command)
+        var argv = instance.Runtime.Argv(spec.Args);
+        var info = new ProcessStartInfo(argv[0])
         {
             UseShellExecute = false,
             WorkingDirectory = instance.WorkingDirectory,
@@ -36,7 +37,7 @@ internal sealed class StdioInvoker
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        foreach (var arg in spec.Args)
+        foreach (var arg in argv.Skip(1))
         {
             info.ArgumentList.Add(arg);
         }

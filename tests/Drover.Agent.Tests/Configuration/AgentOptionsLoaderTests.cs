@@ -82,6 +82,18 @@ public class AgentOptionsLoaderTests
     }
 
     [Fact]
+    public void Load_Runtimes_AreBoundAndEmptyByDefault()
+    {
+        Assert.Empty(Load(("serverNumber", "1")).Runtimes);
+
+        var options = Load(("serverNumber", "1"), ("runtimes:0:path", "/opt/fn/"), ("runtimes:0:env:0", "LD_LIBRARY_PATH"), ("runtimes:1:path", "/usr/bin/python3"));
+
+        Assert.Equal(["/opt/fn/", "/usr/bin/python3"], options.Runtimes.Select(r => r.Path));
+        Assert.Equal(["LD_LIBRARY_PATH"], options.Runtimes[0].Env);
+        Assert.Equal("", options.Runtimes[1].User);
+    }
+
+    [Fact]
     public void Load_MissingServerNumber_SaysItHasNoDefault()
     {
         var ex = Assert.Throws<ConfigurationException>(() => Load());
@@ -112,9 +124,21 @@ public class AgentOptionsLoaderTests
     [InlineData("maxStateBytes", "1000", "maxStateBytes = '1000'")]
     [InlineData("outputLogMaxBytes", "100", "outputLogMaxBytes = '100': expected a whole number of bytes from 65536")]
     [InlineData("instanceStopGraceMs", "-1", "instanceStopGraceMs = '-1': expected a whole number from 0 to 600000")]
+    [InlineData("runtimes:0:path", "opt/fn", "runtimes:0:path = 'opt/fn': expected an absolute path")]
+    [InlineData("runtimes:0:path", "/opt/fn/../../bin", "runtimes:0:path = '/opt/fn/../../bin': expected an absolute path of at most 4096 characters without . or .. segments")]
+    [InlineData("runtimes:0:path", "/opt/./fn", "runtimes:0:path = '/opt/./fn'")]
+    [InlineData("runtimes:0:path", "", "runtimes:0:path = ''")]
+    [InlineData("runtimes:0:user", "Bad User", "runtimes:0:user = 'Bad User': expected a user name")]
+    [InlineData("runtimes:0:user", "no-such-user-drover", "runtimes:0:user = 'no-such-user-drover': expected an existing user")]
+    [InlineData("runtimes:0:user", "root", "runtimes:0:user = 'root': expected an unprivileged user")]
+    [InlineData("runtimes:0:env:0", "LD-PRELOAD", "runtimes:0:env:0 = 'LD-PRELOAD'")]
     public void Load_BadValue_NamesKeyValueAndAccepted(string key, string value, string expected)
     {
         var values = key == "serverNumber" ? new[] { (key, value) } : new[] { ("serverNumber", "1"), (key, value) };
+        if (key.StartsWith("runtimes:0:", StringComparison.Ordinal) && key != "runtimes:0:path")
+        {
+            values = [.. values, ("runtimes:0:path", "/opt/fn")];
+        }
 
         var ex = Assert.Throws<ConfigurationException>(() => Load(values));
 

@@ -47,8 +47,7 @@ public sealed class OutputLogRotatorTests : IDisposable
         var log = Path.Combine(_root, "output.log");
         var go = Path.Combine(_root, "go");
         using var process = InstanceProcess.Launch(
-            "/bin/sh",
-            ["-c", "echo first; while [ ! -e \"$GO\" ]; do sleep 0.05; done; echo second"],
+            ["/bin/sh", "-c", "echo first; while [ ! -e \"$GO\" ]; do sleep 0.05; done; echo second"],
             new Dictionary<string, string> { ["GO"] = go, ["PATH"] = "/usr/bin:/bin" },
             _root,
             log,

@@ -25,7 +25,7 @@ public sealed class StateCommitterTests : IAsyncLifetime
 
     public StateCommitterTests()
     {
-        var options = new AgentOptions { ServerNumber = 1, StateDirectory = _root, MaxStateBytes = 1024 * 1024 };
+        var options = new AgentOptions { ServerNumber = 1, StateDirectory = _root, MaxStateBytes = 1024 * 1024, Runtimes = TestRuntimes.Allowlist() };
         _instances = new InstanceManager(
             options,
             new NodeHello("node-1", options),

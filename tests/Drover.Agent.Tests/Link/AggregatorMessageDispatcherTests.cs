@@ -6,6 +6,7 @@ using Drover.Agent.Link;
 using Drover.Agent.LocalSocket;
 using Drover.Agent.Shims;
 using Drover.Agent.Tests.Events;
+using Drover.Agent.Tests.Instances;
 using Drover.Protocol.V1;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
@@ -22,7 +23,7 @@ public sealed class AggregatorMessageDispatcherTests : IDisposable
     public AggregatorMessageDispatcherTests()
     {
         var time = new FakeTimeProvider();
-        var options = new AgentOptions { ServerNumber = 5, Port = 7415, StateDirectory = _directory };
+        var options = new AgentOptions { ServerNumber = 5, Port = 7415, StateDirectory = _directory, Runtimes = TestRuntimes.Allowlist() };
         _state = new NodeState(time, options.ServerNumber, options.Port, TimeSpan.FromSeconds(1));
         var staging = new RestoreStaging(options, NullLogger<RestoreStaging>.Instance);
         var instances = new InstanceManager(options, new NodeHello("node-1", options), new InstanceTokens(), _link.Outbox, staging, time, NullLoggerFactory.Instance);

@@ -3,6 +3,7 @@ using Drover.Agent.Configuration;
 using Drover.Agent.Events;
 using Drover.Agent.Instances;
 using Drover.Agent.Shims;
+using Drover.Agent.Tests.Instances;
 using Drover.Protocol.V1;
 using Google.Protobuf.WellKnownTypes;
 using Microsoft.Extensions.DependencyInjection;
@@ -63,6 +64,7 @@ internal sealed class ShimHarness : IAsyncDisposable
             LocalSocketPath = Path.Combine(directory, "agent.sock"),
             Aggregators = ["http://127.0.0.1:9"],
             StopInstancesOnExit = true,
+            Runtimes = TestRuntimes.Allowlist(),
         };
         var logger = new LoggerConfiguration().CreateLogger();
         var events = new RecordingStatusEventSink();

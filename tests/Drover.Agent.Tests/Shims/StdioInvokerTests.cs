@@ -14,9 +14,9 @@ public sealed class StdioInvokerTests : IDisposable
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
-    private InstanceSupervisor Instance(string script)
+    private InstanceSupervisor Instance(string script, string command = "/bin/sh")
     {
-        var spec = new InstanceSpec { InstanceId = "stdio-1", Function = "fn", Shim = new ShimSpec { Mode = ShimMode.Stdio }, Process = new ProcessRuntime { Command = "/bin/sh" } };
+        var spec = new InstanceSpec { InstanceId = "stdio-1", Function = "fn", Shim = new ShimSpec { Mode = ShimMode.Stdio }, Process = new ProcessRuntime { Command = command } };
         spec.Process.Args.Add(["-c", script]);
         spec.Process.Env["GREETING"] = "hi";
         var directory = new InstanceDirectory(_root, spec.InstanceId);
@@ -89,8 +89,7 @@ public sealed class StdioInvokerTests : IDisposable
     [Fact]
     public async Task InvokeAsync_MissingCommand_StartFailed()
     {
-        var instance = Instance("true");
-        instance.Spec.Process.Command = "/nonexistent/program";
+        var instance = Instance("true", command: "/nonexistent/program");
 
         var result = await RunAsync(new StdioInvoker(), instance, "");
 

@@ -148,6 +148,16 @@ internal sealed class Fleet : IAsyncDisposable
     }
 
     /// <summary>
+    /// The runtime allowlist every agent of the system tests gets: the samples `make build` left in
+    /// ./out and /bin/sh (the tests' scripts), nothing else. A test that needs more entries passes
+    /// <c>--runtimes:N:...</c> from N = <see cref="FirstFreeRuntime"/> in the agent's extra arguments.
+    /// </summary>
+    public static readonly string[] TestRuntimes = [Path.Combine(Repository.Out, "samples"), "/bin/sh"];
+
+    /// <summary>The first runtimes index an agent's extra arguments may use.</summary>
+    public static int FirstFreeRuntime => TestRuntimes.Length;
+
+    /// <summary>
     /// Starts an agent on the stand-in NVML with <paramref name="gpus"/> (one GPU when not given); the
     /// same <paramref name="name"/> reuses the same state directory (and so the same node id).
     /// </summary>
@@ -174,6 +184,11 @@ internal sealed class Fleet : IAsyncDisposable
         }
 
         args.AddRange(LinkArgs(name));
+        for (var r = 0; r < TestRuntimes.Length; r++)
+        {
+            args.AddRange([$"--runtimes:{r}:path", TestRuntimes[r]]);
+        }
+
         args.AddRange(extraArgs);
         var environment = new Dictionary<string, string> { ["DROVER_FAKE_NVML_SCENARIO"] = scenario.Path! };
         var agent = Track(ChildProcess.Start(Repository.Agent, args, Path.Combine(dir, "console.log"), environment));

@@ -1,0 +1,45 @@
+using System.Globalization;
+
+namespace Drover.Agent.Instances;
+
+/// <summary>
+/// What the runtime allowlist granted an instance: the executable its command resolved to (run by
+/// that path, so the file checked is the file run), the allowlist key that allowed it, and the user
+/// it runs as (null: the agent's own).
+/// </summary>
+internal sealed record RuntimeGrant(string Executable, string EntryKey, RuntimeUser? User)
+{
+    /// <summary>util-linux setpriv(1), which changes user, group and supplementary groups and then execs.</summary>
+    public static readonly string? SetPriv = new[] { "/usr/bin/setpriv", "/bin/setpriv" }.FirstOrDefault(File.Exists);
+
+    /// <summary>
+    /// The command as given, unchecked: a seam for tests that start a supervisor without an allowlist.
+    /// </summary>
+    public static RuntimeGrant Unchecked(string command) => new(command, "(unchecked)", null);
+
+    /// <summary>
+    /// The program and arguments that run the instance: the executable with its arguments, behind
+    /// setpriv when it runs as another user. No shell ever reads the command or the arguments.
+    /// </summary>
+    public IReadOnlyList<string> Argv(IEnumerable<string> args)
+    {
+        var argv = new List<string>();
+        if (User is { } user)
+        {
+            argv.AddRange([
+                SetPriv ?? throw new InvalidOperationException("setpriv (util-linux) is not installed: an instance cannot run as another user."),
+                $"--reuid={user.Uid.ToString(CultureInfo.InvariantCulture)}",
+                $"--regid={user.Gid.ToString(CultureInfo.InvariantCulture)}",
+                "--init-groups",
+                "--",
+            ]);
+        }
+
+        argv.Add(Executable);
+        argv.AddRange(args);
+        return argv;
+    }
+}
+
+/// <summary>The user (and primary group) an allowlisted runtime's instances run as.</summary>
+internal sealed record RuntimeUser(string Name, uint Uid, uint Gid);
