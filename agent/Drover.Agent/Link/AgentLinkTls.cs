@@ -1,5 +1,4 @@
 using System.Net.Security;
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Drover.Agent.Configuration;
 using Drover.Protocol.Security;
@@ -27,25 +26,9 @@ internal sealed class AgentLinkTls(X509Certificate2 certificate, X509Certificate
             return null;
         }
 
-        X509Certificate2 certificate;
-        try
-        {
-            certificate = LinkCertificates.LoadWithKey(options.LinkCertificateFile, options.LinkKeyFile);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException)
-        {
-            throw new ConfigurationException($"linkCertificateFile = '{options.LinkCertificateFile}', linkKeyFile = '{options.LinkKeyFile}': cannot be loaded ({ex.Message}); expected this node's PEM certificate and its PEM private key (drover-aggregator certs issue --node NAME)");
-        }
-
-        try
-        {
-            return new AgentLinkTls(certificate, LinkCertificates.LoadCa(options.LinkCaFile));
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException)
-        {
-            certificate.Dispose();
-            throw new ConfigurationException($"linkCaFile = '{options.LinkCaFile}': cannot be loaded ({ex.Message}); expected the link CA's PEM certificate (ca.crt)");
-        }
+        var (certificate, ca, error) = LinkCertificates.LoadConfigured(
+            options.LinkCertificateFile, options.LinkKeyFile, options.LinkCaFile, "this node's PEM certificate and its PEM private key (drover-aggregator certs issue --node NAME)");
+        return error is null ? new AgentLinkTls(certificate!, ca!) : throw new ConfigurationException(error);
     }
 
     /// <summary>

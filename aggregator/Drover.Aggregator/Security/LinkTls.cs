@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Drover.Aggregator.Configuration;
 using Drover.Protocol.Security;
@@ -26,25 +25,9 @@ internal sealed class LinkTls(X509Certificate2 certificate, X509Certificate2 ca)
         Require("linkCertificateFile", options.LinkCertificateFile);
         Require("linkKeyFile", options.LinkKeyFile);
         Require("linkCaFile", options.LinkCaFile);
-        X509Certificate2 certificate;
-        try
-        {
-            certificate = LinkCertificates.LoadWithKey(options.LinkCertificateFile, options.LinkKeyFile);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException)
-        {
-            throw new ConfigurationException($"linkCertificateFile = '{options.LinkCertificateFile}', linkKeyFile = '{options.LinkKeyFile}': cannot be loaded ({ex.Message}); expected a PEM certificate and its PEM private key");
-        }
-
-        try
-        {
-            return new LinkTls(certificate, LinkCertificates.LoadCa(options.LinkCaFile));
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException)
-        {
-            certificate.Dispose();
-            throw new ConfigurationException($"linkCaFile = '{options.LinkCaFile}': cannot be loaded ({ex.Message}); expected a PEM CA certificate");
-        }
+        var (certificate, ca, error) = LinkCertificates.LoadConfigured(
+            options.LinkCertificateFile, options.LinkKeyFile, options.LinkCaFile, "a PEM certificate and its PEM private key");
+        return error is null ? new LinkTls(certificate!, ca!) : throw new ConfigurationException(error);
     }
 
     private static void Require(string key, string value)

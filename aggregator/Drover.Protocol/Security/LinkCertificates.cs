@@ -26,6 +26,34 @@ public static class LinkCertificates
         return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), password: null);
     }
 
+    /// <summary>
+    /// One end's link configuration: its certificate with its key, and the link CA; or, when a file
+    /// cannot be read, the error naming its configuration key (<c>linkCertificateFile</c> and
+    /// <c>linkKeyFile</c>, or <c>linkCaFile</c>) and <paramref name="expected"/>'s words for the pair.
+    /// </summary>
+    public static (X509Certificate2? Certificate, X509Certificate2? Ca, string? Error) LoadConfigured(string certificateFile, string keyFile, string caFile, string expected)
+    {
+        X509Certificate2 certificate;
+        try
+        {
+            certificate = LoadWithKey(certificateFile, keyFile);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException)
+        {
+            return (null, null, $"linkCertificateFile = '{certificateFile}', linkKeyFile = '{keyFile}': cannot be loaded ({ex.Message}); expected {expected}");
+        }
+
+        try
+        {
+            return (certificate, LoadCa(caFile), null);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException)
+        {
+            certificate.Dispose();
+            return (null, null, $"linkCaFile = '{caFile}': cannot be loaded ({ex.Message}); expected the link CA's PEM certificate (ca.crt)");
+        }
+    }
+
     /// <summary>A CA certificate from a PEM file (the first certificate in it).</summary>
     public static X509Certificate2 LoadCa(string file) => X509Certificate2.CreateFromPem(File.ReadAllText(file));
 
