@@ -83,6 +83,12 @@ if [ ! -f "$certs/ca.crt" ]; then
     || { echo "run-fleet: could not create the link's CA with $OUT/drover-aggregator certs init" >&2; exit 1; }
 fi
 
+# Instances never run as root: an agent started as root runs them as nobody.
+RUNTIME_USER=""
+if [ "$(id -u)" = 0 ]; then
+  RUNTIME_USER=', "user": "nobody"'
+fi
+
 # The aggregator.
 agg_dir="$VAR/aggregator"
 mkdir -p "$agg_dir"
@@ -149,7 +155,7 @@ for ((i = 0; i < AGENTS; i++)); do
   "nvmlLibraryPath": "$OUT/native/libnvidia-ml.so.1",
   "localSocketPath": "$dir/agent.sock",
   "shimListenAddress": "127.0.0.1",
-  "runtimes": [ { "path": "$OUT/samples" } ],
+  "runtimes": [ { "path": "$OUT/samples"$RUNTIME_USER } ],
   "stopInstancesOnExit": true
 }
 JSON
