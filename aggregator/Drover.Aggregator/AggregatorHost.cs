@@ -74,6 +74,7 @@ internal static class AggregatorHost
 
         var address = IPAddress.Parse(options.ListenAddress);
         var tls = LinkTls.Load(options);
+        var apiCertificate = LoadApiCertificate(options);
         if (tls is null)
         {
             logger.Warning("The agent link on port {LinkPort} is plain text (insecure: true): anyone who reaches it can claim to be any node and receive its instances and state. Configure linkCertificateFile, linkKeyFile and linkCaFile (drover-aggregator certs init) for mutual TLS.", options.LinkPort);
@@ -99,10 +100,14 @@ internal static class AggregatorHost
 
             // - each port holds at most its own number of connections (Kestrel's MaxConcurrentConnections
             //   is one number for both, so each listener counts its own).
-            kestrel.Listen(address, options.HttpPort, listen =>
+            kestrel.Listen(IPAddress.Parse(options.ApiAddress), options.HttpPort, listen =>
             {
                 listen.Protocols = HttpProtocols.Http1;
                 listen.Use(next => LimitFor(listen, "HTTP", options.HttpMaxConnections).Wrap(next));
+                if (apiCertificate is not null)
+                {
+                    listen.UseHttps(apiCertificate);
+                }
             });
             kestrel.Listen(address, options.LinkPort, listen =>
             {
@@ -236,6 +241,24 @@ internal static class AggregatorHost
         if (!string.IsNullOrEmpty(options.LogFile))
         {
             ConfigurationSources.EnsureDirectory("logFile", Path.GetDirectoryName(Path.GetFullPath(options.LogFile))!);
+        }
+    }
+
+    /// <summary>The HTTP port's certificate when one is configured (HTTPS), else null; <see cref="ConfigurationException"/> naming the keys when it cannot be loaded.</summary>
+    private static System.Security.Cryptography.X509Certificates.X509Certificate2? LoadApiCertificate(AggregatorOptions options)
+    {
+        if (options.ApiCertificateFile.Length == 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            return LinkCertificates.LoadWithKey(options.ApiCertificateFile, options.ApiKeyFile);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+        {
+            throw new ConfigurationException($"apiCertificateFile = '{options.ApiCertificateFile}', apiKeyFile = '{options.ApiKeyFile}': cannot be loaded ({ex.Message}); expected a PEM certificate and its PEM private key");
         }
     }
 

@@ -193,6 +193,21 @@ internal sealed class AggregatorOptions
     /// </summary>
     public int ApiRequestsPerMinute { get; set; } = 6000;
 
+    /// <summary>
+    /// The address the HTTP port (the API, the gateway, the events) binds to; empty: <see cref="ListenAddress"/>.
+    /// Plain HTTP is served on a loopback address only: any other needs <see cref="ApiCertificateFile"/>.
+    /// </summary>
+    public string ApiListenAddress { get; set; } = "";
+
+    /// <summary>The HTTP port's server certificate (PEM): with it, the port serves HTTPS only.</summary>
+    public string ApiCertificateFile { get; set; } = "";
+
+    /// <summary>The private key of <see cref="ApiCertificateFile"/> (PEM).</summary>
+    public string ApiKeyFile { get; set; } = "";
+
+    /// <summary>The address the HTTP port binds to: <see cref="ApiListenAddress"/>, else <see cref="ListenAddress"/>.</summary>
+    public string ApiAddress => ApiListenAddress.Length > 0 ? ApiListenAddress : ListenAddress;
+
     /// <summary>Where the aggregator keeps its data.</summary>
     public string DataDirectory { get; set; } = "/var/lib/drover/aggregator";
 

@@ -82,6 +82,21 @@ internal static class AggregatorOptionsLoader
 
         CheckRange("failbackPeriods", o.FailbackPeriods, 0, 10_000);
         CheckRange("apiRequestsPerMinute", o.ApiRequestsPerMinute, 0, 1_000_000);
+        if (o.ApiListenAddress.Length > 0 && !IPAddress.TryParse(o.ApiListenAddress, out _))
+        {
+            Fail("apiListenAddress", o.ApiListenAddress, "an IPv4 or IPv6 address such as 127.0.0.1, or empty for listenAddress");
+        }
+
+        if ((o.ApiCertificateFile.Length > 0) != (o.ApiKeyFile.Length > 0))
+        {
+            Fail(o.ApiCertificateFile.Length > 0 ? "apiKeyFile" : "apiCertificateFile", "", "apiCertificateFile and apiKeyFile together (PEM), or neither");
+        }
+
+        if (o.ApiCertificateFile.Length == 0 && IPAddress.TryParse(o.ApiAddress, out var api) && !IPAddress.IsLoopback(api))
+        {
+            Fail(o.ApiListenAddress.Length > 0 ? "apiListenAddress" : "listenAddress", o.ApiAddress,
+                "a loopback address for plain HTTP (tokens must not cross a network in clear); set apiCertificateFile and apiKeyFile for HTTPS there, or apiListenAddress: 127.0.0.1 to keep the API local while the link listens on listenAddress");
+        }
         CheckRange("clusterHistory", o.ClusterHistory, 1, 1_000_000);
         ValidateClusters(o);
         if (o.Gateway.Validate() is { } gatewayError)

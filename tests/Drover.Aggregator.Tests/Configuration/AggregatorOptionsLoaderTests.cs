@@ -39,7 +39,18 @@ public class AggregatorOptionsLoaderTests
         Assert.Empty(options.Clusters);
         Assert.Empty(options.ClusterGroups);
         Assert.Equal(1000, options.MaxNodesPerCluster);
+        Assert.Equal("", options.ApiListenAddress);
+        Assert.Equal("127.0.0.1", options.ApiAddress);
+        Assert.Equal("", options.ApiCertificateFile);
         Assert.Empty(options.AdvertiseAddressesAllowed);
+    }
+
+    [Fact]
+    public void Load_LinkOnEveryAddressApiOnLoopback_Accepted()
+    {
+        var options = Load(("listenAddress", "0.0.0.0"), ("apiListenAddress", "127.0.0.1"));
+
+        Assert.Equal(("0.0.0.0", "127.0.0.1"), (options.ListenAddress, options.ApiAddress));
     }
 
     [Fact]
@@ -77,6 +88,10 @@ public class AggregatorOptionsLoaderTests
     [InlineData("linkKeepAlivePingTimeoutMs", "3600001", "linkKeepAlivePingTimeoutMs = '3600001'")]
     [InlineData("httpMaxConnections", "0", "httpMaxConnections = '0': expected a whole number from 1 to 1000000")]
     [InlineData("linkMaxConnections", "-5", "linkMaxConnections = '-5'")]
+    [InlineData("listenAddress", "0.0.0.0", "listenAddress = '0.0.0.0': expected a loopback address for plain HTTP")]
+    [InlineData("apiListenAddress", "10.0.0.5", "apiListenAddress = '10.0.0.5': expected a loopback address for plain HTTP")]
+    [InlineData("apiListenAddress", "api.local", "apiListenAddress = 'api.local': expected an IPv4 or IPv6 address")]
+    [InlineData("apiCertificateFile", "/etc/drover/api.crt", "apiKeyFile = '': expected apiCertificateFile and apiKeyFile together")]
     [InlineData("minimumSurvivalRatio", "0", "minimumSurvivalRatio = '0': expected a number above 0 and at most 1")]
     [InlineData("minimumSurvivalRatio", "1.5", "minimumSurvivalRatio = '1.5'")]
     [InlineData("failbackPeriods", "-1", "failbackPeriods = '-1'")]
