@@ -142,6 +142,7 @@ internal static class AggregatorHost
         builder.Services.AddDroverApiRateLimit(options);
         builder.Services.AddSingleton(time ?? TimeProvider.System);
         builder.Services.AddSingleton(AggregatorIdentity.ForThisProcess());
+        builder.Services.AddSingleton(sp => new ShimCredentialFile.Credential(ShimCredentialFile.LoadOrCreate(sp.GetRequiredService<AggregatorOptions>())));
         builder.Services.AddSingleton(sp => new NodeOverrides(NodeOverrides.PathIn(sp.GetRequiredService<AggregatorOptions>())));
         builder.Services.AddSingleton<NodeTable>();
         builder.Services.AddSingleton<AgentConnections>();

@@ -29,6 +29,7 @@ internal sealed partial class AgentLinkClient : BackgroundService
     private readonly AgentOutbox _outbox;
     private readonly AggregatorMessageDispatcher _dispatcher;
     private readonly AgentLinkTls? _tls;
+    private readonly Shims.ShimCredential? _shimCredential;
     private int _addressIndex;
     private volatile TaskCompletionSource _streamClosed = CompletedStream();
 
@@ -42,9 +43,11 @@ internal sealed partial class AgentLinkClient : BackgroundService
         TimeProvider time,
         Random random,
         ILogger<AgentLinkClient> logger,
-        AgentLinkTls? tls = null)
+        AgentLinkTls? tls = null,
+        Shims.ShimCredential? shimCredential = null)
     {
         _tls = tls;
+        _shimCredential = shimCredential;
         _outbox = outbox;
         _dispatcher = dispatcher;
         _options = options;
@@ -172,6 +175,7 @@ internal sealed partial class AgentLinkClient : BackgroundService
         }
 
         var welcome = first.Welcome;
+        _shimCredential?.Set(welcome.ShimCredential);
         // The aggregator names the interval; the agent keeps it within the bounds it accepts in its own configuration.
         var interval = welcome.HeartbeatInterval?.ToTimeSpan() ?? _state.HeartbeatInterval;
         _state.SetInterval(TimeSpan.FromMilliseconds(Math.Clamp(interval.TotalMilliseconds, 50, 60_000)));

@@ -13,10 +13,12 @@ internal sealed class ShimForwarder : IDisposable
 {
     private readonly IHttpForwarder _forwarder;
     private readonly HttpMessageInvoker _client;
+    private readonly ShimCredential _credential;
 
-    public ShimForwarder(IHttpForwarder forwarder)
+    public ShimForwarder(IHttpForwarder forwarder, ShimCredential credential)
     {
         _forwarder = forwarder;
+        _credential = credential;
         _client = new HttpMessageInvoker(new SocketsHttpHandler
         {
             UseProxy = false,
@@ -44,7 +46,7 @@ internal sealed class ShimForwarder : IDisposable
             VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
         };
         var prefix = target.GetLeftPart(UriPartial.Authority);
-        return await _forwarder.SendAsync(context, prefix, _client, config, new ShimTransformer(target, callId, routeInstance, remaining), cancellationToken);
+        return await _forwarder.SendAsync(context, prefix, _client, config, new ShimTransformer(target, callId, routeInstance, routeInstance is null ? null : _credential.Value, remaining), cancellationToken);
     }
 
     public void Dispose() => _client.Dispose();

@@ -27,6 +27,7 @@ internal sealed partial class ShimRequestHandler
     private readonly IStatusEventSink _events;
     private readonly TimeProvider _time;
     private readonly ILogger<ShimRequestHandler> _logger;
+    private readonly ShimCredential _credential;
     private readonly string _nodeId;
 
     public ShimRequestHandler(
@@ -38,8 +39,10 @@ internal sealed partial class ShimRequestHandler
         IStatusEventSink events,
         NodeHello hello,
         TimeProvider time,
-        ILogger<ShimRequestHandler> logger)
+        ILogger<ShimRequestHandler> logger,
+        ShimCredential credential)
     {
+        _credential = credential;
         _workloads = workloads;
         _routes = routes;
         _router = router;
@@ -88,9 +91,18 @@ internal sealed partial class ShimRequestHandler
         // Counted when known here: an instance ran here, or the aggregator sent a table for it.
         var counters = workload ?? (table is not null ? _workloads.GetOrAdd(call.Workload) : new ShimWorkload(call.Workload));
 
-        // Sent here by another node's shim: only that instance may serve it, and never elsewhere.
+        // Sent here by another node's shim: only that instance may serve it, and never elsewhere. A
+        // client may not pin an instance: the header counts only with the fleet's shim credential.
         if (context.Request.Headers[DroverHeaders.RouteInstance] is { Count: > 0 } routed)
         {
+            if (!_credential.Matches(context.Request.Headers[DroverHeaders.ShimCredential].FirstOrDefault()))
+            {
+                Log.RoutingHeaderRefused(_logger, service, context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
+                await FailAsync(context, call, counters, StatusCodes.Status403Forbidden,
+                    $"{DroverHeaders.RouteInstance} is honoured only from another node's shim (with the fleet's shim credential)");
+                return;
+            }
+
             var instanceId = routed[0] ?? "";
             if (workload?.Instances.GetValueOrDefault(instanceId) is not { } supervisor)
             {
@@ -455,5 +467,9 @@ internal sealed partial class ShimRequestHandler
         [LoggerMessage(EventId = 3011, EventName = "ShimNodeFailed", Level = LogLevel.Warning,
             Message = "Call '{CallId}' forwarded to node '{NodeId}' failed: {Reason}.")]
         public static partial void NodeFailed(ILogger logger, string callId, string nodeId, string reason);
+
+        [LoggerMessage(EventId = 3012, EventName = "ShimRoutingHeaderRefused", Level = LogLevel.Warning,
+            Message = "A request for service '{Service}' from {Remote} named an instance (X-Drover-Route-Instance) without the fleet's shim credential: refused 403.")]
+        public static partial void RoutingHeaderRefused(ILogger logger, string service, string remote);
     }
 }

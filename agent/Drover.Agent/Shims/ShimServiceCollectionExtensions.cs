@@ -11,6 +11,7 @@ internal static class ShimServiceCollectionExtensions
         services.TryAddSingleton<ShimWorkloads>();
         services.TryAddSingleton<ServiceRouteTables>();
         services.TryAddSingleton<ServiceRouter>();
+        services.TryAddSingleton<ShimCredential>();
         services.TryAddSingleton<ShimForwarder>();
         services.TryAddSingleton(_ => new StdioInvoker());
         services.TryAddSingleton<ShimRequestHandler>();

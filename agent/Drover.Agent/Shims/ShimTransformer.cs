@@ -14,10 +14,17 @@ internal sealed class ShimTransformer : HttpTransformer
     private readonly Uri _target;
     private readonly string _callId;
     private readonly string? _routeInstance;
+    private readonly string? _credential;
     private readonly TimeSpan? _remaining;
 
-    public ShimTransformer(Uri target, string callId, string? routeInstance, TimeSpan? remaining)
+    /// <param name="target">Where the request goes: an instance's port, or another node's shim.</param>
+    /// <param name="callId">The call's id.</param>
+    /// <param name="routeInstance">For another node: the instance that must serve it there.</param>
+    /// <param name="credential">The fleet's shim credential, sent with <paramref name="routeInstance"/> to another node's shim; never to an instance.</param>
+    /// <param name="remaining">For another node: how long the call may still take.</param>
+    public ShimTransformer(Uri target, string callId, string? routeInstance, string? credential, TimeSpan? remaining)
     {
+        _credential = credential;
         _target = target;
         _callId = callId;
         _routeInstance = routeInstance;
@@ -31,9 +38,14 @@ internal sealed class ShimTransformer : HttpTransformer
         proxyRequest.Headers.Remove(DroverHeaders.CallId);
         proxyRequest.Headers.TryAddWithoutValidation(DroverHeaders.CallId, _callId);
         proxyRequest.Headers.Remove(DroverHeaders.RouteInstance);
+        proxyRequest.Headers.Remove(DroverHeaders.ShimCredential);
         if (_routeInstance is not null)
         {
             proxyRequest.Headers.TryAddWithoutValidation(DroverHeaders.RouteInstance, _routeInstance);
+            if (_credential is not null)
+            {
+                proxyRequest.Headers.TryAddWithoutValidation(DroverHeaders.ShimCredential, _credential);
+            }
         }
 
         if (_remaining is { } remaining)

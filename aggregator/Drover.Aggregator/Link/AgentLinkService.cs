@@ -8,6 +8,7 @@ using Drover.Aggregator.State;
 using Drover.Decisions.Liveness;
 using Drover.Decisions.Placement;
 using Drover.Protocol.Events;
+using Drover.Aggregator.Security;
 using Drover.Protocol.Security;
 using Drover.Protocol.V1;
 using Google.Protobuf.WellKnownTypes;
@@ -35,6 +36,7 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
     private readonly AggregatorOptions _options;
     private readonly ILogger<AgentLinkService> _logger;
     private readonly string _aggregatorId;
+    private readonly string _shimCredential;
     private readonly AdvertisedAddress _advertised;
 
     public AgentLinkService(
@@ -50,6 +52,7 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
         EventHub events,
         AggregatorOptions options,
         AggregatorIdentity identity,
+        ShimCredentialFile.Credential shimCredential,
         TimeProvider time,
         ILogger<AgentLinkService> logger)
     {
@@ -67,6 +70,7 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
         _options = options;
         _logger = logger;
         _aggregatorId = identity.Id;
+        _shimCredential = shimCredential.Value;
         _advertised = AdvertisedAddress.Parse(options.AdvertiseAddressesAllowed).Policy
             ?? throw new ArgumentException("advertiseAddressesAllowed was not validated", nameof(options));
     }
@@ -127,6 +131,7 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
                 HeartbeatInterval = Duration.FromTimeSpan(_options.HeartbeatInterval),
                 Lease = Duration.FromTimeSpan(NodeLiveness.Lease(_options.HeartbeatInterval, _options.MissedHeartbeats)),
                 AggregatorId = _aggregatorId,
+                ShimCredential = _shimCredential,
             },
         });
 

@@ -21,6 +21,13 @@ public static class DroverHeaders
     /// <summary>Set by a node that forwards a service request to another node: only that instance may serve it.</summary>
     public const string RouteInstance = "X-Drover-Route-Instance";
 
+    /// <summary>
+    /// The fleet's shim credential (sent to every agent in its Welcome, over the link): a shim that
+    /// forwards a request to another node's shim proves with it that the routing headers are a
+    /// Drover component's, not a client's. Never forwarded to an instance.
+    /// </summary>
+    public const string ShimCredential = "X-Drover-Shim-Credential";
+
     /// <summary>The chosen node's cluster, on every response the gateway forwards.</summary>
     public const string Cluster = "X-Drover-Cluster";
 

@@ -50,6 +50,9 @@ internal sealed class ShimHarness : IAsyncDisposable
 
     public Uri Url(string path) => new($"http://{EndPoint}{path}");
 
+    /// <summary>The fleet's shim credential the harness's agent holds, as a Welcome would have given it.</summary>
+    public const string Credential = "test-shim-credential-0123456789abcdef";
+
     public static async Task<ShimHarness> StartAsync(int port = 0)
     {
         var directory = Path.Combine(Path.GetTempPath(), $"drover-shim-{Guid.NewGuid():N}");
@@ -71,6 +74,9 @@ internal sealed class ShimHarness : IAsyncDisposable
         var builder = AgentHost.CreateBuilder(options, NodeId, logger);
         builder.Services.AddSingleton<IStatusEventSink>(events);
         var host = builder.Build();
+
+        // What the aggregator's Welcome gives every agent: the fleet's shim credential.
+        host.Services.GetRequiredService<ShimCredential>().Set(Credential);
         try
         {
             await host.StartAsync().WaitAsync(Bound);

@@ -312,11 +312,40 @@ public sealed class ShimServerTests
         shim.Routes.Apply(routes);
         using var request = new HttpRequestMessage(HttpMethod.Get, shim.Url("/v1/services/svc/x"));
         request.Headers.Add(DroverHeaders.RouteInstance, "svc-9");
+        request.Headers.Add(DroverHeaders.ShimCredential, ShimHarness.Credential);
 
         using var response = await shim.Client.SendAsync(request).WaitAsync(Bound);
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.Contains("does not run on node 'node-test'", (await JsonAsync(response)).GetProperty("reason").GetString());
+    }
+
+    /// <summary>A client that names an instance to pin itself to it, with no credential or a made-up one: refused, and the instance never sees the call.</summary>
+    [Theory]
+    [Trait("Category", "Attacks")]
+    [InlineData(null)]
+    [InlineData("guessed")]
+    [InlineData("")]
+    public async Task Services_RouteInstanceHeaderWithoutTheShimCredential_403AndNotServed(string? credential)
+    {
+        var (shim, echo) = await StartEchoAsync(Http(concurrency: 2), "svc-1", "svc", WorkloadKind.Service);
+        await using (shim)
+        await using (echo)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, shim.Url("/v1/services/svc/x"));
+            request.Headers.Add(DroverHeaders.RouteInstance, "svc-1");
+            request.Headers.Add(DroverHeaders.CallId, "pinned");
+            if (credential is not null)
+            {
+                request.Headers.Add(DroverHeaders.ShimCredential, credential);
+            }
+
+            using var response = await shim.Client.SendAsync(request).WaitAsync(Bound);
+
+            Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+            Assert.Contains("is honoured only from another node's shim", (await JsonAsync(response)).GetProperty("reason").GetString());
+            Assert.Equal([RequestStatus.Accepted, RequestStatus.Failed], shim.Events.StatusesOf("pinned"));
+        }
     }
 
     [Fact]

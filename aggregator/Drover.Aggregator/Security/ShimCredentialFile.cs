@@ -1,0 +1,47 @@
+using System.Security.Cryptography;
+using Drover.Aggregator.Configuration;
+
+namespace Drover.Aggregator.Security;
+
+/// <summary>
+/// The fleet's shim credential (see <see cref="Protocol.Http.DroverHeaders.ShimCredential"/>): 32
+/// random bytes, base64url, made at the first start and kept in <c>dataDirectory/shim-credential</c>
+/// (0600), so agents keep trusting each other's shims across an aggregator restart. Agents receive it
+/// in their Welcome, over the (mutual-TLS) link.
+/// </summary>
+internal static class ShimCredentialFile
+{
+    /// <summary>The credential, as the services that hand it out take it.</summary>
+    internal sealed record Credential(string Value);
+
+    public const string FileName = "shim-credential";
+
+    public static string LoadOrCreate(AggregatorOptions options)
+    {
+        var path = Path.Combine(options.DataDirectory, FileName);
+        if (File.Exists(path))
+        {
+            var kept = File.ReadAllText(path).Trim();
+            if (kept.Length >= 32)
+            {
+                return kept;
+            }
+
+            throw new InvalidDataException($"'{path}' does not hold a shim credential; remove it and the aggregator makes a new one (agents get it when they reconnect)");
+        }
+
+        Directory.CreateDirectory(options.DataDirectory);
+        var created = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var temporary = path + ".tmp";
+        using (var stream = new FileStream(temporary, new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite }))
+        using (var writer = new StreamWriter(stream))
+        {
+            writer.Write(created);
+            writer.Flush();
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(temporary, path, overwrite: false);
+        return created;
+    }
+}
