@@ -17,8 +17,8 @@ internal sealed class AgentOptions
     /// <summary>The node's shim port, sent in every heartbeat (1-65535).</summary>
     public int Port { get; set; } = 7411;
 
-    /// <summary>The address the shim listens on at <see cref="Port"/>: an IPv4 or IPv6 address; 0.0.0.0 for every interface.</summary>
-    public string ShimListenAddress { get; set; } = "0.0.0.0";
+    /// <summary>The address the shim listens on at <see cref="Port"/>: an IPv4 or IPv6 address; loopback by default, 0.0.0.0 for every interface (a fleet of several hosts).</summary>
+    public string ShimListenAddress { get; set; } = "127.0.0.1";
 
     /// <summary>The cluster this node belongs to.</summary>
     public string Cluster { get; set; } = "default";

@@ -43,7 +43,7 @@ public class AgentOptionsLoaderTests
 
         Assert.Equal(4, options.ServerNumber);
         Assert.Equal(7411, options.Port);
-        Assert.Equal("0.0.0.0", options.ShimListenAddress);
+        Assert.Equal("127.0.0.1", options.ShimListenAddress);
         Assert.Equal("default", options.Cluster);
         Assert.Equal(["http://127.0.0.1:7401"], options.Aggregators);
         Assert.Equal("/var/lib/drover/agent", options.StateDirectory);
