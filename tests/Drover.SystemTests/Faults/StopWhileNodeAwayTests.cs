@@ -62,10 +62,5 @@ public sealed class StopWhileNodeAwayTests(ITestOutputHelper output) : Aggregato
         }
     }
 
-    private string AggregatorLog()
-    {
-        using var stream = new FileStream(Path.Combine(Fleet.Directory, "aggregator", "aggregator.log"), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
-    }
+    private string AggregatorLog() => Fleet.ReadLog(Path.Combine(Fleet.Directory, "aggregator", "aggregator.log"));
 }

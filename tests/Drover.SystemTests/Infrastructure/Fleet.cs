@@ -246,6 +246,19 @@ internal sealed class Fleet : IAsyncDisposable
     /// <summary>The process of the agent last started under <paramref name="name"/>.</summary>
     public ChildProcess AgentProcesses(string name) => _agents[name];
 
+    /// <summary>A log file a running process writes (it may be rotated meanwhile); empty when it does not exist yet.</summary>
+    public static string ReadLog(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return "";
+        }
+
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
     public string NodeIdOf(string name)
         => File.ReadAllText(Path.Combine(Directory, "agents", name, "state", "node-id")).Trim();
 

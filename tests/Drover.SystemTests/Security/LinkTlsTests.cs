@@ -63,10 +63,10 @@ public sealed class LinkTlsTests(ITestOutputHelper output) : IAsyncLifetime
 
         var log = Path.Combine(_fleet.Directory, "agents", "a1", "agent.log");
         await Fleet.WaitUntilAsync(
-            () => Task.FromResult(File.Exists(log) && ReadShared(log).Contains("was refused: certificate 'CN=aggregator'", StringComparison.Ordinal)),
+            () => Task.FromResult(Fleet.ReadLog(log).Contains("was refused: certificate 'CN=aggregator'", StringComparison.Ordinal)),
             Timeout,
             "the agent refuses the aggregator's certificate",
-            () => Task.FromResult(File.Exists(log) ? ReadShared(log) : "no log yet"));
+            () => Task.FromResult(Fleet.ReadLog(log)));
         Assert.Empty(await _fleet.NodesAsync());
     }
 
@@ -84,12 +84,5 @@ public sealed class LinkTlsTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(78, await process.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         Assert.Contains("linkCertificateFile", process.Output, StringComparison.Ordinal);
         Assert.Contains("insecure: true", process.Output, StringComparison.Ordinal);
-    }
-
-    private static string ReadShared(string path)
-    {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
     }
 }
