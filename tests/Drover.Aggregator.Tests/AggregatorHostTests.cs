@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Drover.Aggregator.Configuration;
 using Drover.Aggregator.Tests.State;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,8 +17,8 @@ public sealed class AggregatorHostTests
         var options = new AggregatorOptions
         {
             ListenAddress = "127.0.0.1",
-            HttpPort = FreePort(),
-            LinkPort = FreePort(),
+            HttpPort = Ports.Free(),
+            LinkPort = Ports.Free(),
             DataDirectory = data.Path,
             LogFile = "",
             Insecure = true,
@@ -33,13 +31,6 @@ public sealed class AggregatorHostTests
         var code = await AggregatorHost.RunAsync(app, logger).WaitAsync(Bound);
 
         Assert.Equal(ExitCodes.Software, code);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>

@@ -1,6 +1,4 @@
-using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
 using Drover.Aggregator.Access;
 using Drover.Aggregator.Configuration;
 using Drover.Aggregator.Events;
@@ -34,8 +32,8 @@ internal sealed class TestAggregator : IAsyncDisposable
         Options = new AggregatorOptions
         {
             ListenAddress = "127.0.0.1",
-            HttpPort = FreePort(),
-            LinkPort = FreePort(),
+            HttpPort = Ports.Free(),
+            LinkPort = Ports.Free(),
             DataDirectory = _data.Path,
             LogFile = "",
 
@@ -75,9 +73,20 @@ internal sealed class TestAggregator : IAsyncDisposable
     /// <param name="logger">Where the host logs; nowhere when null.</param>
     public static async Task<TestAggregator> StartAsync(TimeProvider? time = null, Action<AggregatorOptions>? configure = null, Serilog.ILogger? logger = null)
     {
-        var aggregator = new TestAggregator(time, configure, logger);
-        await aggregator._app.StartAsync().WaitAsync(Timeout);
-        return aggregator;
+        for (var attempt = 1; ; attempt++)
+        {
+            var aggregator = new TestAggregator(time, configure, logger);
+            try
+            {
+                await aggregator._app.StartAsync().WaitAsync(Timeout);
+                return aggregator;
+            }
+            catch (IOException e) when (attempt < 5 && e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+            {
+                // A port free when asked was taken by another process before the bind: new ports.
+                await aggregator.DisposeAsync();
+            }
+        }
     }
 
     /// <summary>Defines function <paramref name="name"/> (a placeholder command): status messages and instances are kept only for defined workloads.</summary>
@@ -89,11 +98,6 @@ internal sealed class TestAggregator : IAsyncDisposable
         put.EnsureSuccessStatusCode();
     }
 
-    /// <summary>
-    /// Stops the aggregator and starts a new one on the same data directory, ports and clock, as a
-    /// restart of the process does: what it kept in memory is gone, what it kept in its store is not.
-    /// Agent streams break (connect again); <see cref="Http"/> is a new client.
-    /// </summary>
     /// <summary>Polls <paramref name="condition"/> (on the real clock) until it holds; fails naming <paramref name="what"/> after <see cref="Timeout"/>.</summary>
     public static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
     {
@@ -109,6 +113,11 @@ internal sealed class TestAggregator : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Stops the aggregator and starts a new one on the same data directory, ports and clock, as a
+    /// restart of the process does: what it kept in memory is gone, what it kept in its store is not.
+    /// Agent streams break (connect again); <see cref="Http"/> is a new client.
+    /// </summary>
     public async Task RestartAsync()
     {
         await _app.StopAsync().WaitAsync(Timeout);
@@ -141,11 +150,4 @@ internal sealed class TestAggregator : IAsyncDisposable
     }
 
     private HttpClient NewClient() => ClientWith(AdminToken);
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -31,7 +31,7 @@ public abstract class AutoscaleTestBase(ITestOutputHelper output) : ShimTestBase
                 scenario.Set("gpu.0.util_gpu", 100).Set("gpu.0.processes", string.Join(',', Enumerable.Range(1, 40).Select(p => $"{100_000 + p}:1048576")));
             }
 
-            Fleet.StartAgent($"a{i}", serverNumber: i, port: Infrastructure.Ports.Free(), gpus: scenario, extraArgs: ["--shimListenAddress", "127.0.0.1"]);
+            Fleet.StartAgent($"a{i}", serverNumber: i, port: Drover.Testing.Ports.Free(), gpus: scenario, extraArgs: ["--shimListenAddress", "127.0.0.1"]);
         }
 
         await Fleet.WaitForAliveCountAsync(count, Timeout);

@@ -73,7 +73,7 @@ public abstract class ShimTestBase(ITestOutputHelper output) : IAsyncLifetime
         var started = new List<(string Name, int Port)>();
         for (var i = 1; i <= count; i++)
         {
-            var port = Infrastructure.Ports.Free();
+            var port = Drover.Testing.Ports.Free();
             Fleet.StartAgent($"a{i}", serverNumber: i, port: port, extraArgs: ["--shimListenAddress", "127.0.0.1"]);
             started.Add(($"a{i}", port));
         }

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Drover.SystemTests.Infrastructure;
+namespace Drover.Testing;
 
 internal static class Ports
 {
