@@ -150,6 +150,7 @@ internal static class AggregatorHost
         builder.Services.AddSingleton<InstanceTable>();
         builder.Services.AddSingleton<WorkloadStatsTable>();
         builder.Services.AddSingleton<FunctionRegistry>();
+        builder.Services.AddSingleton<InvocationKeyStore>();
         builder.Services.AddSingleton<ServiceRegistry>();
         builder.Services.AddSingleton<CommandResults>();
         builder.Services.AddSingleton<ServiceRoutesPublisher>();
@@ -167,6 +168,7 @@ internal static class AggregatorHost
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SurvivalProber>());
         builder.Services.AddHostedService<LostNodePruner>();
         builder.Services.AddDroverGateway(options.Gateway);
+        builder.Services.AddSingleton<Drover.Gateway.IGatewayAccess, GatewayInvocationAccess>();
         builder.Services.AddSingleton<ClusterRegistry>();
         builder.Services.AddSingleton<ClusterHealthMonitor>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ClusterHealthMonitor>());
@@ -212,6 +214,7 @@ internal static class AggregatorHost
         management.MapServicesApi();
         management.MapEventsApi();
         management.MapClustersApi();
+        management.MapKeysApi();
         management.MapFallback("/v1/{**path}", () => Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: "No management API endpoint has this path and method."));
         ApiAccessLog.AtStart(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ApiTokenStore)), options, app.Services.GetRequiredService<ApiTokenStore>());
         if (options.GatewayEnabled)
@@ -222,6 +225,9 @@ internal static class AggregatorHost
         // A lost node's instances resume elsewhere at once, not at the next period.
         var reconciler = app.Services.GetRequiredService<InstanceReconciler>();
         app.Services.GetRequiredService<LivenessMonitor>().NodeLost += reconciler.Wake;
+
+        // A key made or removed reaches the nodes' shims in their instances' specs at once.
+        app.Services.GetRequiredService<InvocationKeyStore>().Changed += reconciler.Wake;
 
         // A node that connects, disconnects, is lost or misses a probe is counted at once; a cluster
         // that changes health moves its tasks at once.

@@ -1,5 +1,6 @@
 using Drover.Decisions.Routing;
 using Drover.Protocol.Http;
+using Drover.Protocol.Security;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
@@ -11,7 +12,8 @@ using Yarp.ReverseProxy.Model;
 namespace Drover.Gateway;
 
 /// <summary>
-/// The gateway's step in YARP's proxy pipeline, in place of YARP's load balancing: chooses the node
+/// The gateway's step in YARP's proxy pipeline, in place of YARP's load balancing: refuses a caller
+/// without the workload's key (401/403, <see cref="IGatewayAccess"/>, when the host has one); chooses the node
 /// through <see cref="DroverLoadBalancingPolicy"/>, narrows <see cref="IReverseProxyFeature.AvailableDestinations"/>
 /// to it and lets YARP forward; answers 503 itself when no node can serve; and retries once on another
 /// node a request whose node failed before answering, when the request is idempotent and its body replayable.
@@ -32,8 +34,11 @@ internal sealed partial class GatewayMiddleware
     private readonly TimeProvider _time;
     private readonly ILogger<GatewayMiddleware> _logger;
 
-    public GatewayMiddleware(RequestDelegate next, IEnumerable<ILoadBalancingPolicy> policies, GatewayRoutingTable table, GatewayLoad load, IOptions<GatewayOptions> options, GatewayEjections ejections, TimeProvider time, ILogger<GatewayMiddleware> logger)
+    private readonly IGatewayAccess? _access;
+
+    public GatewayMiddleware(RequestDelegate next, IEnumerable<ILoadBalancingPolicy> policies, GatewayRoutingTable table, GatewayLoad load, IOptions<GatewayOptions> options, GatewayEjections ejections, TimeProvider time, ILogger<GatewayMiddleware> logger, IGatewayAccess? access = null)
     {
+        _access = access;
         _ejections = ejections;
         _time = time;
         _next = next;
@@ -57,6 +62,19 @@ internal sealed partial class GatewayMiddleware
         var proxy = context.GetReverseProxyFeature();
         var route = new GatewayRouteFeature(workload, _table.Current);
         context.Features.Set(route);
+        if (_access is not null)
+        {
+            // Before a node is chosen: the answer is the same whether or not the workload exists.
+            var key = context.Request.Headers[DroverHeaders.ApiKey].FirstOrDefault();
+            var verdict = _access.Check(workload, key);
+            if (verdict != InvocationVerdict.Allowed)
+            {
+                var (status, detail) = InvocationKeys.Refusal(verdict, workload.StartsWith("service/", StringComparison.Ordinal) ? "service" : "function");
+                Log.Refused(_logger, workload, status, verdict, context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
+                await WriteErrorAsync(context, route, status, new GatewayError(status == StatusCodes.Status401Unauthorized ? "unauthorized" : "forbidden", detail));
+                return;
+            }
+        }
         var destinations = proxy.AvailableDestinations;
 
         var first = Choose(context, proxy, route, destinations);
@@ -307,6 +325,10 @@ internal sealed partial class GatewayMiddleware
 
     private static partial class Log
     {
+        [LoggerMessage(EventId = 1807, EventName = "GatewayInvocationRefused", Level = LogLevel.Warning,
+            Message = "The gateway refuses a request for '{Workload}' from {Remote} with {Status}: {Verdict}.")]
+        public static partial void Refused(ILogger logger, string workload, int status, InvocationVerdict verdict, string remote);
+
         [LoggerMessage(EventId = 1803, EventName = "GatewayRetrying", Level = LogLevel.Warning,
             Message = "Node '{NodeId}' failed before answering a {Method} request for '{Workload}' ({Error}); the gateway retries it once on another node.")]
         public static partial void Retrying(ILogger logger, string nodeId, string method, string workload, string error);

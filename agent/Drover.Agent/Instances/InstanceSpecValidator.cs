@@ -110,6 +110,11 @@ internal static class InstanceSpecValidator
             return $"shim.eventHeaders: expected at most {SpecLimits.MaxEventHeaders} header names of 1-128 characters";
         }
 
+        if (!SpecLimits.AreKeyHashes(shim.KeySha256))
+        {
+            return $"shim.keySha256: expected at most {SpecLimits.MaxInvocationKeys} SHA-256 hashes of 64 lowercase hexadecimal digits";
+        }
+
         if (shim.HealthPath.Length > SpecLimits.MaxHealthPathLength || (shim.HealthPath.Length > 0 && (shim.HealthPath[0] != '/' || !Uri.IsWellFormedUriString(shim.HealthPath, UriKind.Relative))))
         {
             return $"shim.healthPath = '{shim.HealthPath}'; expected empty or a path starting with / of at most {SpecLimits.MaxHealthPathLength} characters";

@@ -1,3 +1,4 @@
+using Drover.Protocol.Specs;
 using System.Collections.Concurrent;
 using Drover.Protocol;
 using Drover.Protocol.V1;
@@ -72,6 +73,11 @@ internal sealed partial class ServiceRouteTables
         if (routes.EventHeaders.Count > MaxEventHeaders)
         {
             return $"eventHeaders has {routes.EventHeaders.Count} entries; expected at most {MaxEventHeaders}";
+        }
+
+        if (!SpecLimits.AreKeyHashes(routes.KeySha256))
+        {
+            return $"keySha256: expected at most {SpecLimits.MaxInvocationKeys} SHA-256 hashes of 64 lowercase hexadecimal digits";
         }
 
         if (routes.RoutingField is { } field

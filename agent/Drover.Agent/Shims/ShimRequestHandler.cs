@@ -3,6 +3,7 @@ using Drover.Agent.Instances;
 using Drover.Agent.Link;
 using Drover.Protocol;
 using Drover.Protocol.Http;
+using Drover.Protocol.Security;
 using Drover.Protocol.V1;
 using Microsoft.AspNetCore.Http;
 using Yarp.ReverseProxy.Forwarder;
@@ -80,7 +81,7 @@ internal sealed partial class ShimRequestHandler
     {
         var table = Names.IsName(service) ? _routes.Find(service) : null;
         // Announced once the route is known: a request relayed to another node is reported there.
-        var start = await BeginAsync(context, WorkloadKey.Service(service), $"/v1/services/{service}", table?.EventHeaders, announce: false);
+        var start = await BeginAsync(context, WorkloadKey.Service(service), $"/v1/services/{service}", table?.EventHeaders, announce: false, table?.Routes);
         if (start is not { } begun)
         {
             return;
@@ -158,7 +159,7 @@ internal sealed partial class ShimRequestHandler
     /// Checks what every request must carry and announces it (accepted); null when answered already
     /// (400, or 404 for a name that cannot be one).
     /// </summary>
-    private async Task<(ShimCall Call, ShimWorkload? Workload, TimeSpan Timeout)?> BeginAsync(HttpContext context, WorkloadKey key, string prefix, IReadOnlyList<string>? tableEventHeaders, bool announce)
+    private async Task<(ShimCall Call, ShimWorkload? Workload, TimeSpan Timeout)?> BeginAsync(HttpContext context, WorkloadKey key, string prefix, IReadOnlyList<string>? tableEventHeaders, bool announce, SetServiceRoutes? table = null)
     {
         ShimCall? call = null;
         var (callId, callIdError) = ShimHeaders.ParseCallId(context.Request.Headers[DroverHeaders.CallId].ToString());
@@ -195,6 +196,26 @@ internal sealed partial class ShimRequestHandler
         }
 
         var workload = _workloads.Find(key);
+
+        // Who may call: the gateway and other nodes' shims (the fleet's credential), anyone for a
+        // public workload, and otherwise a caller presenting one of its keys, as the service's routing
+        // table or the workload's spec says. With neither here, only the credential passes, and the
+        // refusal is the same as for a private workload.
+        if (!_credential.Matches(context.Request.Headers[DroverHeaders.ShimCredential].FirstOrDefault()))
+        {
+            var (isPublic, hashes) = table is not null ? (table.Public, table.KeySha256)
+                : workload is not null ? (workload.Shim.Public, workload.Shim.KeySha256)
+                : (false, (IEnumerable<string>)[]);
+            var verdict = InvocationKeys.Check(isPublic, hashes, context.Request.Headers[DroverHeaders.ApiKey].FirstOrDefault());
+            if (verdict != InvocationVerdict.Allowed)
+            {
+                var (status, detail) = InvocationKeys.Refusal(verdict, key.Kind == WorkloadKind.Service ? "service" : "function");
+                Log.InvocationRefused(_logger, key.Name, context.Connection.RemoteIpAddress?.ToString() ?? "unknown", status, verdict);
+                await ShimErrors.WriteAsync(context, status, callId!, _nodeId, null, detail);
+                return null;
+            }
+        }
+
         var limit = workload?.Timeout ?? ShimWorkload.DefaultTimeout;
         var (timeout, timeoutError) = ShimHeaders.ParseTimeout(context.Request.Headers[DroverHeaders.TimeoutMs].ToString(), limit);
         if (timeoutError is not null)
@@ -471,5 +492,9 @@ internal sealed partial class ShimRequestHandler
         [LoggerMessage(EventId = 3012, EventName = "ShimRoutingHeaderRefused", Level = LogLevel.Warning,
             Message = "A request for service '{Service}' from {Remote} named an instance (X-Drover-Route-Instance) without the fleet's shim credential: refused 403.")]
         public static partial void RoutingHeaderRefused(ILogger logger, string service, string remote);
+
+        [LoggerMessage(EventId = 3013, EventName = "ShimInvocationRefused", Level = LogLevel.Warning,
+            Message = "A request for '{Workload}' from {Remote} is refused {Status}: {Verdict} (neither public, nor one of its keys in X-Drover-Api-Key, nor the fleet's shim credential).")]
+        public static partial void InvocationRefused(ILogger logger, string workload, string remote, int status, InvocationVerdict verdict);
     }
 }

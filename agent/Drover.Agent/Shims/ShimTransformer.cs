@@ -39,6 +39,7 @@ internal sealed class ShimTransformer : HttpTransformer
         proxyRequest.Headers.TryAddWithoutValidation(DroverHeaders.CallId, _callId);
         proxyRequest.Headers.Remove(DroverHeaders.RouteInstance);
         proxyRequest.Headers.Remove(DroverHeaders.ShimCredential);
+        proxyRequest.Headers.Remove(DroverHeaders.ApiKey); // checked here; the credential stands for it on another node
         if (_routeInstance is not null)
         {
             proxyRequest.Headers.TryAddWithoutValidation(DroverHeaders.RouteInstance, _routeInstance);

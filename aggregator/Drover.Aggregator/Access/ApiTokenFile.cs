@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Drover.Protocol;
@@ -33,7 +32,7 @@ internal static class ApiTokenFile
     public static string NewToken() => TokenPrefix + System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
 
     /// <summary>The SHA-256 of <paramref name="token"/>'s UTF-8 bytes, as the file stores it.</summary>
-    public static string HashOf(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
+    public static string HashOf(string token) => Drover.Protocol.Security.InvocationKeys.HashOf(token);
 
     /// <summary>
     /// The entries of <paramref name="path"/>; none when the file does not exist. Throws
@@ -97,7 +96,7 @@ internal static class ApiTokenFile
                 throw Invalid(path, $"tokens[{i}].role = '{token.Role}': expected {ApiRoles.Accepted}");
             }
 
-            if (token.Sha256 is not { Length: 64 } hash || hash.AsSpan().ContainsAnyExcept("0123456789abcdef"))
+            if (!Drover.Protocol.Security.InvocationKeys.IsHash(token.Sha256))
             {
                 throw Invalid(path, $"tokens[{i}].sha256: expected 64 lowercase hexadecimal digits (the SHA-256 of the token)");
             }

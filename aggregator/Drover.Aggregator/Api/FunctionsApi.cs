@@ -1,3 +1,4 @@
+using Drover.Aggregator.Access;
 using Drover.Aggregator.Fleet;
 using Drover.Aggregator.Functions;
 using Drover.Aggregator.Placement;
@@ -29,12 +30,15 @@ internal static class FunctionsApi
             return Results.Ok(document);
         });
         functions.MapPut("/{name}", PutAsync);
-        functions.MapDelete("/{name}", (string name, FunctionRegistry registry, InstanceReconciler reconciler) =>
+        functions.MapDelete("/{name}", (string name, FunctionRegistry registry, InvocationKeyStore keys, InstanceReconciler reconciler) =>
         {
             if (!registry.Delete(name))
             {
                 return FunctionNotFound(name);
             }
+
+            // A function defined again under this name starts with no keys.
+            keys.DeleteAll(WorkloadRef.OfFunction(name));
 
             reconciler.Wake();
             return Results.NoContent();

@@ -1,3 +1,4 @@
+using Drover.Aggregator.Access;
 using Drover.Aggregator.Fleet;
 using Drover.Aggregator.Placement;
 using Drover.Aggregator.Services;
@@ -44,12 +45,15 @@ internal static class ServicesApi
             return Results.Ok(document);
         });
         services.MapPut("/{name}", PutAsync);
-        services.MapDelete("/{name}", (string name, ServiceRegistry registry, InstanceReconciler reconciler) =>
+        services.MapDelete("/{name}", (string name, ServiceRegistry registry, InvocationKeyStore keys, InstanceReconciler reconciler) =>
         {
             if (!registry.Delete(name))
             {
                 return ServiceNotFound(name);
             }
+
+            // A service defined again under this name starts with no keys.
+            keys.DeleteAll(WorkloadRef.OfService(name));
 
             reconciler.Wake();
             return Results.NoContent();

@@ -69,4 +69,7 @@ internal sealed record FunctionDefinition : IShimSettings
 
     /// <inheritdoc/>
     public string HealthPath { get; init; } = "";
+
+    /// <inheritdoc/>
+    public bool Public { get; init; }
 }

@@ -44,12 +44,12 @@ internal sealed partial class InstanceActuator
         _logger = logger;
     }
 
-    /// <summary>The spec an instance of <paramref name="function"/> runs with.</summary>
-    public static InstanceSpec SpecFor(FunctionDefinition function, string instanceId)
-        => SpecFor(function.Name, function.Version, function.Runtime, function.CommitIntervalSeconds, function, WorkloadKind.Function, instanceId);
+    /// <summary>The spec an instance of <paramref name="function"/> runs with, given the hashes of its invocation keys.</summary>
+    public static InstanceSpec SpecFor(FunctionDefinition function, IReadOnlyList<string> keyHashes, string instanceId)
+        => SpecFor(function.Name, function.Version, function.Runtime, function.CommitIntervalSeconds, function, keyHashes, WorkloadKind.Function, instanceId);
 
     /// <summary>The spec of an instance of a function or a service.</summary>
-    public static InstanceSpec SpecFor(string name, string version, ProcessRuntimeDefinition runtime, int commitIntervalSeconds, IShimSettings shim, WorkloadKind kind, string instanceId)
+    public static InstanceSpec SpecFor(string name, string version, ProcessRuntimeDefinition runtime, int commitIntervalSeconds, IShimSettings shim, IReadOnlyList<string> keyHashes, WorkloadKind kind, string instanceId)
     {
         var spec = new InstanceSpec
         {
@@ -58,7 +58,7 @@ internal sealed partial class InstanceActuator
             Version = version,
             Process = new ProcessRuntime { Command = runtime.Command, WorkingDirectory = runtime.WorkingDirectory },
             CommitInterval = Duration.FromTimeSpan(TimeSpan.FromSeconds(commitIntervalSeconds)),
-            Shim = ShimSettingsValidator.ToSpec(shim),
+            Shim = ShimSettingsValidator.ToSpec(shim, keyHashes),
             Kind = kind,
         };
         spec.Process.Args.Add(runtime.Args);

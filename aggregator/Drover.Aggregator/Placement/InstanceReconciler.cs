@@ -1,3 +1,4 @@
+using Drover.Aggregator.Access;
 using Drover.Aggregator.Clusters;
 using Drover.Aggregator.Configuration;
 using Drover.Aggregator.Fleet;
@@ -51,8 +52,11 @@ internal sealed partial class InstanceReconciler : BackgroundService
     private readonly HashSet<string> _failedLogged = new(StringComparer.Ordinal);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _desired = new(StringComparer.Ordinal);
 
-    public InstanceReconciler(NodeTable nodes, InstanceTable instances, FunctionRegistry functions, ServiceController services, InstanceActuator actuator, ClusterHealthMonitor health, WorkloadStatsTable stats, GatewayLoad gatewayLoad, AggregatorOptions options, TimeProvider time, ILogger<InstanceReconciler> logger, NodePenalties? penalties = null, ScalingWindows? windows = null)
+    private readonly InvocationKeyStore _keys;
+
+    public InstanceReconciler(NodeTable nodes, InstanceTable instances, FunctionRegistry functions, ServiceController services, InstanceActuator actuator, ClusterHealthMonitor health, WorkloadStatsTable stats, GatewayLoad gatewayLoad, InvocationKeyStore keys, AggregatorOptions options, TimeProvider time, ILogger<InstanceReconciler> logger, NodePenalties? penalties = null, ScalingWindows? windows = null)
     {
+        _keys = keys;
         _stats = stats;
         _gatewayLoad = gatewayLoad;
         // The autoscaler's memory kept across restarts (the host registers both with the store); memory only when null.
@@ -112,7 +116,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
         var placed = instances.Where(i => !autoscaledNames.Contains(i.Function) || live.Contains(i.AssignedNodeId)).ToArray();
         var placedCount = placed.CountBy(i => i.Function, StringComparer.Ordinal).ToDictionary(StringComparer.Ordinal);
         var functions = definitions
-            .Select(f => f.Autoscaled ? AutoscaledWorkload(f, placedCount.GetValueOrDefault(f.Name)) : Workload.Of(f))
+            .Select(f => f.Autoscaled ? AutoscaledWorkload(f, placedCount.GetValueOrDefault(f.Name)) : FunctionWorkload(f))
             .Concat(_services.Workloads())
             .ToDictionary(w => w.Key, StringComparer.Ordinal);
         var snapshot = new PlacementSnapshot(
@@ -182,16 +186,21 @@ internal sealed partial class InstanceReconciler : BackgroundService
     /// The workload whose spec an instance of <paramref name="function"/> runs with: an autoscaled one's
     /// names the GPU it was started on, so a resent spec (a changed definition) keeps it there.
     /// </summary>
-    public Workload WorkloadOf(FunctionDefinition function) => function.Autoscaled ? AutoscaledWorkload(function, 0) : Workload.Of(function);
+    public Workload WorkloadOf(FunctionDefinition function) => function.Autoscaled ? AutoscaledWorkload(function, 0) : FunctionWorkload(function);
+
+    /// <summary>A function's workload with its invocation keys as they stand.</summary>
+    private Workload FunctionWorkload(FunctionDefinition function) => Workload.Of(function, _keys.HashesOf(WorkloadRef.OfFunction(function.Name)));
 
     /// <summary>An autoscaled function's workload: its count as it stands, its instances' GPU in their spec.</summary>
     private Workload AutoscaledWorkload(FunctionDefinition function, int count)
-        => Workload.Of(function) with
+    {
+        var plain = FunctionWorkload(function);
+        return plain with
         {
             Instances = count,
             Spec = id =>
             {
-                var spec = InstanceActuator.SpecFor(function, id);
+                var spec = plain.Spec(id);
                 if (_gpuOf.TryGetValue(id, out var gpu))
                 {
                     spec.GpuUuids.Add(gpu);
@@ -201,6 +210,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
             },
             DrainTimeout = TimeSpan.FromMilliseconds(function.TimeoutMs),
         };
+    }
 
     /// <summary>
     /// The autoscaled functions: failed starts found (<see cref="StartCheck"/>; their node penalised),

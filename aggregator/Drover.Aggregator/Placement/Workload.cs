@@ -16,16 +16,16 @@ namespace Drover.Aggregator.Placement;
 /// <param name="DrainTimeout">How long its instances may finish their requests when stopped; null to stop at once.</param>
 internal sealed record Workload(string Key, string Version, int? Instances, Func<string, InstanceSpec> Spec, TimeSpan? DrainTimeout = null)
 {
-    /// <summary>A function: one instance on every surviving node.</summary>
-    public static Workload Of(FunctionDefinition function)
-        => new(function.Name, function.Version, null, id => InstanceActuator.SpecFor(function, id));
+    /// <summary>A function: one instance on every surviving node; <paramref name="keyHashes"/> are its invocation keys'.</summary>
+    public static Workload Of(FunctionDefinition function, IReadOnlyList<string> keyHashes)
+        => new(function.Name, function.Version, null, id => InstanceActuator.SpecFor(function, keyHashes, id));
 
-    /// <summary>One set of a service: its instance count, drained when it stops.</summary>
-    public static Workload Of(ServiceDefinition set) => new(
+    /// <summary>One set of a service: its instance count, drained when it stops; <paramref name="keyHashes"/> are the service's invocation keys'.</summary>
+    public static Workload Of(ServiceDefinition set, IReadOnlyList<string> keyHashes) => new(
         WorkloadKeys.ServiceSet(set.Name, set.Version),
         set.Version,
         set.InstanceCount,
-        id => InstanceActuator.SpecFor(set.Name, set.Version, set.Runtime, set.CommitIntervalSeconds, set, WorkloadKind.Service, id),
+        id => InstanceActuator.SpecFor(set.Name, set.Version, set.Runtime, set.CommitIntervalSeconds, set, keyHashes, WorkloadKind.Service, id),
         TimeSpan.FromMilliseconds(set.DrainTimeoutMs));
 
     /// <summary>Whether an instance of this workload would run with another spec than one of <paramref name="other"/>.</summary>

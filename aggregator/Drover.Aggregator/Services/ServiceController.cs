@@ -1,3 +1,4 @@
+using Drover.Aggregator.Access;
 using Drover.Aggregator.Fleet;
 using Drover.Aggregator.Placement;
 using Drover.Aggregator.Workloads;
@@ -28,8 +29,11 @@ internal sealed partial class ServiceController
     private readonly HashSet<string> _leaving = new(StringComparer.Ordinal);
     private string[] _routing = [];
 
-    public ServiceController(ServiceRegistry registry, ServiceRoutesPublisher routes, DecisionLog decisions, TimeProvider time, ILogger<ServiceController> logger)
+    private readonly InvocationKeyStore _keys;
+
+    public ServiceController(ServiceRegistry registry, ServiceRoutesPublisher routes, DecisionLog decisions, InvocationKeyStore keys, TimeProvider time, ILogger<ServiceController> logger)
     {
+        _keys = keys;
         _registry = registry;
         _routes = routes;
         _decisions = decisions;
@@ -38,7 +42,7 @@ internal sealed partial class ServiceController
     }
 
     /// <summary>The sets placement keeps running, as workloads.</summary>
-    public IEnumerable<Workload> Workloads() => _registry.All.SelectMany(s => s.Sets).Select(Workload.Of);
+    public IEnumerable<Workload> Workloads() => _registry.All.SelectMany(s => s.Sets.Select(set => Workload.Of(set, _keys.HashesOf(WorkloadRef.OfService(s.Definition.Name)))));
 
     /// <summary>How long an instance of a set placement no longer keeps may finish its requests; null when unknown.</summary>
     public TimeSpan? DrainFor(string key)
@@ -194,7 +198,7 @@ internal sealed partial class ServiceController
             .Where(i => i.Function == key && Routable.IsRoutable(i.Ready, i.ReportedNodeId, i.AssignedNodeId) && endpoints.ContainsKey(i.AssignedNodeId))
             .Select(i => (i, endpoints[i.AssignedNodeId]));
 
-    private static SetServiceRoutes RoutesOf(ServiceState service, IEnumerable<(InstanceView Instance, string Endpoint)> ready)
+    private SetServiceRoutes RoutesOf(ServiceState service, IEnumerable<(InstanceView Instance, string Endpoint)> ready)
     {
         var active = service.Sets.First(s => s.Version == service.ActiveVersion);
         var routes = new SetServiceRoutes
@@ -209,6 +213,8 @@ internal sealed partial class ServiceController
             },
         };
         routes.EventHeaders.Add(active.EventHeaders);
+        routes.Public = active.Public;
+        routes.KeySha256.Add(_keys.HashesOf(WorkloadRef.OfService(active.Name)));
         routes.Routes.Add(ready
             .OrderBy(r => r.Instance.InstanceId, StringComparer.Ordinal)
             .Select(r => new ServiceRoute { InstanceId = r.Instance.InstanceId, NodeId = r.Instance.AssignedNodeId, Address = r.Endpoint, Version = active.Version }));

@@ -50,4 +50,7 @@ internal sealed record ServiceDefinition : IShimSettings
 
     /// <inheritdoc/>
     public string HealthPath { get; init; } = "";
+
+    /// <inheritdoc/>
+    public bool Public { get; init; }
 }

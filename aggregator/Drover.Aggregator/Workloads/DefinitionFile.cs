@@ -5,7 +5,8 @@ namespace Drover.Aggregator.Workloads;
 /// <summary>
 /// Definitions by name, kept in one JSON file of the data directory: read whole at start, and written
 /// atomically and durably (a temporary file flushed to disk, renamed over the old one) on every change,
-/// before the change is visible. The function and service registries are each one of these.
+/// before the change is visible, readable by its owner only. The function and service registries and
+/// the invocation keys are each one of these.
 /// </summary>
 internal sealed class DefinitionFile<T>
     where T : class
@@ -98,7 +99,14 @@ internal sealed class DefinitionFile<T>
     private void Save(T[] items)
     {
         var temporary = _path + ".tmp";
-        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+        // 0600 from the start: definitions hold environment values (secrets, often) and key hashes.
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, Share = FileShare.None };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        using (var stream = new FileStream(temporary, options))
         {
             JsonSerializer.Serialize(stream, items, Json);
             stream.Flush(flushToDisk: true);

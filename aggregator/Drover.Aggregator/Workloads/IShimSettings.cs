@@ -21,6 +21,12 @@ internal interface IShimSettings
     /// <summary>Request headers copied into the status messages.</summary>
     IReadOnlyList<string> EventHeaders { get; }
 
+    /// <summary>
+    /// Whether anyone may invoke it; otherwise only a caller presenting one of its keys
+    /// (<c>POST /v1/keys</c>, sent as <c>X-Drover-Api-Key</c>), at the gateway or at a node's shim.
+    /// </summary>
+    bool Public { get; }
+
     /// <summary>Mode http: a path the instance answers 2xx on once ready (empty: once its port accepts connections).</summary>
     string HealthPath { get; }
 }

@@ -58,8 +58,8 @@ internal static class ShimSettingsValidator
         return null;
     }
 
-    /// <summary>The ShimSpec of validated settings.</summary>
-    public static ShimSpec ToSpec(IShimSettings settings)
+    /// <summary>The ShimSpec of validated settings, with the hashes of the workload's invocation keys.</summary>
+    public static ShimSpec ToSpec(IShimSettings settings, IReadOnlyList<string> keyHashes)
     {
         var spec = new ShimSpec
         {
@@ -68,8 +68,10 @@ internal static class ShimSettingsValidator
             QueueLength = (uint)settings.QueueLength,
             Timeout = Duration.FromTimeSpan(TimeSpan.FromMilliseconds(settings.TimeoutMs)),
             HealthPath = settings.HealthPath,
+            Public = settings.Public,
         };
         spec.EventHeaders.Add(settings.EventHeaders);
+        spec.KeySha256.Add(keyHashes);
         return spec;
     }
 }

@@ -28,6 +28,13 @@ public static class DroverHeaders
     /// </summary>
     public const string ShimCredential = "X-Drover-Shim-Credential";
 
+    /// <summary>
+    /// A caller's key for one function or service (<c>POST /v1/keys</c>): what an invocation of a
+    /// workload that is not <c>public</c> must carry, at the gateway or at a node's shim. Never
+    /// forwarded to an instance.
+    /// </summary>
+    public const string ApiKey = "X-Drover-Api-Key";
+
     /// <summary>The chosen node's cluster, on every response the gateway forwards.</summary>
     public const string Cluster = "X-Drover-Cluster";
 

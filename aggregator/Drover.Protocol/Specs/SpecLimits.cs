@@ -25,6 +25,13 @@ public static partial class SpecLimits
     /// <summary>Request headers copied into status messages.</summary>
     public const int MaxEventHeaders = 32;
 
+    /// <summary>The most invocation keys one function or service has (every hash goes in its ShimSpec and routing table).</summary>
+    public const int MaxInvocationKeys = 100;
+
+    /// <summary>Whether <paramref name="hashes"/> is a valid list of key hashes: at most <see cref="MaxInvocationKeys"/>, each a SHA-256 in lowercase hexadecimal.</summary>
+    public static bool AreKeyHashes(IReadOnlyCollection<string> hashes)
+        => hashes.Count <= MaxInvocationKeys && hashes.All(Security.InvocationKeys.IsHash);
+
     public const int MaxHealthPathLength = 1024;
 
     /// <summary>An environment variable's name: <c>[A-Za-z_][A-Za-z0-9_]*</c>, at most 128 characters.</summary>

@@ -77,6 +77,8 @@ internal sealed class EchoInstance : IAsyncDisposable
             query = context.Request.QueryString.Value,
             callId = context.Request.Headers["X-Drover-Call-Id"].ToString(),
             routeInstance = context.Request.Headers["X-Drover-Route-Instance"].ToString(),
+            apiKey = context.Request.Headers["X-Drover-Api-Key"].ToString(),
+            shimCredential = context.Request.Headers["X-Drover-Shim-Credential"].ToString(),
             body,
         }));
     }

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Drover.Agent.Shims;
 using Drover.Protocol.Http;
+using Drover.Protocol.Security;
 using Drover.Protocol.V1;
 
 namespace Drover.Agent.Tests.Shims;
@@ -12,7 +13,8 @@ public sealed class ShimServerTests
 {
     private static readonly TimeSpan Bound = ShimHarness.Bound;
 
-    private static ShimSpec Http(uint concurrency = 1, uint queue = 0) => new() { Mode = ShimMode.Http, Concurrency = concurrency, QueueLength = queue };
+    /// <summary>Mode http, public: these tests are about serving; who may call has its own tests below.</summary>
+    private static ShimSpec Http(uint concurrency = 1, uint queue = 0) => new() { Mode = ShimMode.Http, Concurrency = concurrency, QueueLength = queue, Public = true };
 
     private static async Task<(ShimHarness Shim, EchoInstance Echo)> StartEchoAsync(ShimSpec shim, string instanceId = "echo-1", string function = "echo", WorkloadKind kind = WorkloadKind.Function)
     {
@@ -217,7 +219,8 @@ public sealed class ShimServerTests
     {
         await using var shim = await ShimHarness.StartAsync();
 
-        using var unknown = await shim.Client.SendAsync(Post(shim.Url("/v1/invoke/nothing-here"))).WaitAsync(Bound);
+        // From the gateway (the fleet's credential): only the gateway learns that no instance runs here.
+        using var unknown = await shim.Client.SendAsync(Post(shim.Url("/v1/invoke/nothing-here"), "", (DroverHeaders.ShimCredential, ShimHarness.Credential))).WaitAsync(Bound);
         using var invalid = await shim.Client.SendAsync(Post(shim.Url("/v1/invoke/Not_A_Name"))).WaitAsync(Bound);
         using var badCallId = await shim.Client.SendAsync(Post(shim.Url("/v1/invoke/nothing-here"), "", ("X-Drover-Call-Id", new string('x', 129)))).WaitAsync(Bound);
 
@@ -263,7 +266,7 @@ public sealed class ShimServerTests
         {
             // The "other node" is this node's own shim: the forward must arrive with the route's
             // instance named, and be served locally without being forwarded again.
-            var routes = new SetServiceRoutes { Service = "svc", RoutesVersion = 1 };
+            var routes = new SetServiceRoutes { Service = "svc", RoutesVersion = 1, Public = true };
             routes.Routes.Add(new ServiceRoute { InstanceId = "svc-1", NodeId = "other-node", Address = shim.EndPoint.ToString() });
             Assert.Null(shim.Routes.Apply(routes));
 
@@ -289,11 +292,15 @@ public sealed class ShimServerTests
     public async Task Services_RouteToUnreachableNode_502NamesNode()
     {
         await using var shim = await ShimHarness.StartAsync();
-        var routes = new SetServiceRoutes { Service = "svc", RoutesVersion = 3 };
+        // Not public: a node with no instance of the service checks the key by the table's hashes.
+        var routes = new SetServiceRoutes { Service = "svc", RoutesVersion = 3, KeySha256 = { InvocationKeys.HashOf("drk_svc") } };
         routes.Routes.Add(new ServiceRoute { InstanceId = "svc-9", NodeId = "far-node", Address = "127.0.0.1:9" });
         Assert.Null(shim.Routes.Apply(routes));
+        using var noKey = await shim.Client.GetAsync(shim.Url("/v1/services/svc/x")).WaitAsync(Bound);
+        Assert.Equal(HttpStatusCode.Unauthorized, noKey.StatusCode);
 
-        using var response = await shim.Client.GetAsync(shim.Url("/v1/services/svc/x")).WaitAsync(Bound);
+        using var keyed = new HttpRequestMessage(HttpMethod.Get, shim.Url("/v1/services/svc/x")) { Headers = { { DroverHeaders.ApiKey, "drk_svc" } } };
+        using var response = await shim.Client.SendAsync(keyed).WaitAsync(Bound);
         var reason = (await JsonAsync(response)).GetProperty("reason").GetString();
 
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
@@ -318,6 +325,61 @@ public sealed class ShimServerTests
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.Contains("does not run on node 'node-test'", (await JsonAsync(response)).GetProperty("reason").GetString());
+    }
+
+    /// <summary>
+    /// A function that is not public, called straight at the node's shim: without a key 401, with a key
+    /// of something else (or made up) 403, neither reaching the instance; with one of its keys, or from
+    /// the gateway (the fleet's credential), served, and the instance sees neither secret.
+    /// </summary>
+    [Fact]
+    [Trait("Category", "Attacks")]
+    public async Task Invoke_PrivateFunction_OnlyItsKeyOrTheFleetCredentialIsServed()
+    {
+        const string key = "drk_the-function-key";
+        var spec = new ShimSpec { Mode = ShimMode.Http, Concurrency = 2 };
+        spec.KeySha256.Add(InvocationKeys.HashOf(key));
+        var (shim, echo) = await StartEchoAsync(spec);
+        await using (shim)
+        await using (echo)
+        {
+            using var none = await shim.Client.SendAsync(Post(shim.Url("/v1/invoke/echo"), "", ("X-Drover-Call-Id", "no-key"))).WaitAsync(Bound);
+            using var wrong = await shim.Client.SendAsync(Post(shim.Url("/v1/invoke/echo"), "", (DroverHeaders.ApiKey, "drk_guessed"), ("X-Drover-Call-Id", "wrong-key"))).WaitAsync(Bound);
+            using var empty = await shim.Client.SendAsync(Post(shim.Url("/v1/invoke/echo"), "", (DroverHeaders.ApiKey, ""))).WaitAsync(Bound);
+            using var withKey = await shim.Client.SendAsync(Post(shim.Url("/v1/invoke/echo"), "", (DroverHeaders.ApiKey, key))).WaitAsync(Bound);
+            using var fromGateway = await shim.Client.SendAsync(Post(shim.Url("/v1/invoke/echo"), "", (DroverHeaders.ShimCredential, ShimHarness.Credential))).WaitAsync(Bound);
+
+            Assert.Equal(HttpStatusCode.Unauthorized, none.StatusCode);
+            Assert.Contains("needs a key in X-Drover-Api-Key", (await JsonAsync(none)).GetProperty("reason").GetString());
+            Assert.Equal(HttpStatusCode.Forbidden, wrong.StatusCode);
+            Assert.Equal(HttpStatusCode.Unauthorized, empty.StatusCode);
+            Assert.Empty(shim.Events.StatusesOf("no-key")); // refused before it is a call
+            Assert.Empty(shim.Events.StatusesOf("wrong-key"));
+            Assert.Equal(HttpStatusCode.OK, withKey.StatusCode);
+            var seen = await JsonAsync(withKey);
+            Assert.Equal("", seen.GetProperty("apiKey").GetString());
+            Assert.Equal(HttpStatusCode.OK, fromGateway.StatusCode);
+            Assert.Equal("", (await JsonAsync(fromGateway)).GetProperty("shimCredential").GetString());
+            Assert.Equal(2, shim.Events.Events.Count(e => e.Status == RequestStatus.Completed)); // the two served, no other
+        }
+    }
+
+    /// <summary>
+    /// The same refusal for a function with no instance here as for a private one: a caller without the
+    /// fleet's credential learns nothing about what runs on the node.
+    /// </summary>
+    [Fact]
+    [Trait("Category", "Attacks")]
+    public async Task Invoke_UnknownFunctionWithoutCredential_401LikeAPrivateOne()
+    {
+        await using var shim = await ShimHarness.StartAsync();
+
+        using var unknown = await shim.Client.SendAsync(Post(shim.Url("/v1/invoke/nothing-here"))).WaitAsync(Bound);
+        using var keyed = await shim.Client.SendAsync(Post(shim.Url("/v1/invoke/nothing-here"), "", (DroverHeaders.ApiKey, "drk_any"))).WaitAsync(Bound);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, unknown.StatusCode);
+        Assert.DoesNotContain("no instance", (await JsonAsync(unknown)).GetProperty("reason").GetString());
+        Assert.Equal(HttpStatusCode.Forbidden, keyed.StatusCode);
     }
 
     /// <summary>A client that names an instance to pin itself to it, with no credential or a made-up one: refused, and the instance never sees the call.</summary>
@@ -352,7 +414,7 @@ public sealed class ShimServerTests
     public async Task Stdio_CatEcho_BodyBackThenNewline()
     {
         await using var shim = await ShimHarness.StartAsync();
-        var supervisor = await shim.StartInstanceAsync("cat-1", "cat", new ShimSpec { Mode = ShimMode.Stdio, Concurrency = 2 }, "/bin/sh", "-c", "cat; echo");
+        var supervisor = await shim.StartInstanceAsync("cat-1", "cat", new ShimSpec { Mode = ShimMode.Stdio, Concurrency = 2, Public = true }, "/bin/sh", "-c", "cat; echo");
         await ShimHarness.WaitUntilAsync(() => supervisor.Traffic.Ready, "the stdio instance is ready");
 
         using var binary = await shim.Client.SendAsync(Post(shim.Url("/v1/invoke/cat"), "hello")).WaitAsync(Bound);
@@ -374,7 +436,7 @@ public sealed class ShimServerTests
     public async Task Stdio_NonZeroExit_502WithCodeAndFirstStderrLine()
     {
         await using var shim = await ShimHarness.StartAsync();
-        var supervisor = await shim.StartInstanceAsync("fail-1", "fail", new ShimSpec { Mode = ShimMode.Stdio }, "/bin/sh", "-c", "cat >/dev/null; echo 'no luck' >&2; echo second >&2; exit 3");
+        var supervisor = await shim.StartInstanceAsync("fail-1", "fail", new ShimSpec { Mode = ShimMode.Stdio, Public = true }, "/bin/sh", "-c", "cat >/dev/null; echo 'no luck' >&2; echo second >&2; exit 3");
         await ShimHarness.WaitUntilAsync(() => supervisor.Traffic.Ready, "the stdio instance is ready");
 
         using var response = await shim.Client.SendAsync(Post(shim.Url("/v1/invoke/fail"), "x")).WaitAsync(Bound);
@@ -390,7 +452,7 @@ public sealed class ShimServerTests
     public async Task Stdio_RunsPastTimeout_Killed504()
     {
         await using var shim = await ShimHarness.StartAsync();
-        var supervisor = await shim.StartInstanceAsync("slow-1", "slow", new ShimSpec { Mode = ShimMode.Stdio }, "/bin/sh", "-c", "sleep 30");
+        var supervisor = await shim.StartInstanceAsync("slow-1", "slow", new ShimSpec { Mode = ShimMode.Stdio, Public = true }, "/bin/sh", "-c", "sleep 30");
         await ShimHarness.WaitUntilAsync(() => supervisor.Traffic.Ready, "the stdio instance is ready");
 
         using var response = await shim.Client.SendAsync(Post(shim.Url("/v1/invoke/slow"), "", ("X-Drover-Timeout-Ms", "200"))).WaitAsync(Bound);

@@ -54,6 +54,9 @@ public sealed class ApiAccessTests(ITestOutputHelper output) : IAsyncLifetime
         { "DELETE", "/v1/services/s1" },
         { "GET", "/v1/services/s1/decisions" },
         { "GET", "/v1/events" },
+        { "GET", "/v1/keys" },
+        { "POST", "/v1/keys" },
+        { "DELETE", "/v1/keys/key-1" },
         { "PATCH", "/v1/functions/f1" },
         { "GET", "/v1/no-such-endpoint" },
     };
@@ -71,6 +74,8 @@ public sealed class ApiAccessTests(ITestOutputHelper output) : IAsyncLifetime
         { "DELETE", "/v1/functions/f1" },
         { "PUT", "/v1/services/s1" },
         { "DELETE", "/v1/services/s1" },
+        { "POST", "/v1/keys" },
+        { "DELETE", "/v1/keys/key-1" },
         { "PATCH", "/v1/functions/f1" },
     };
 
@@ -155,17 +160,27 @@ public sealed class ApiAccessTests(ITestOutputHelper output) : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// Invocations are not the management API's: a public function passes with no token at all, and a
+    /// management token (even admin) is no key for a private one.
+    /// </summary>
     [Fact]
-    public async Task GatewayInvocation_NoToken_NotRefused()
+    public async Task GatewayInvocation_NeedsTheWorkloadsKey_NotAnApiToken()
     {
+        using (var put = await Aggregator.Http.PutAsync("/v1/functions/open", Json("""{"runtime": {"command": "/bin/true"}, "public": true}""")))
+        {
+            put.EnsureSuccessStatusCode();
+        }
+
+        await Aggregator.DefineFunctionAsync("closed");
         using var anonymous = Aggregator.ClientWith(null);
 
-        // Nothing is defined: the gateway itself answers (503/404), not the management API's 401.
-        using var invoke = await anonymous.PostAsync("/v1/invoke/counter", new StringContent("x"));
-        using var service = await anonymous.PostAsync("/v1/services/db/items", new StringContent("x"));
+        // No node runs either: past the check, the gateway itself answers 503.
+        using var open = await anonymous.PostAsync("/v1/invoke/open", new StringContent("x"));
+        using var closed = await Aggregator.Http.PostAsync("/v1/invoke/closed", new StringContent("x"));
 
-        Assert.NotEqual(HttpStatusCode.Unauthorized, invoke.StatusCode);
-        Assert.NotEqual(HttpStatusCode.Unauthorized, service.StatusCode);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, open.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, closed.StatusCode);
     }
 
     /// <summary>A guard on the endpoint list above: every /v1 endpoint that is not the gateway's requires the policy.</summary>

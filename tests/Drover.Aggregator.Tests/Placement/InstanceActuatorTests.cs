@@ -24,7 +24,7 @@ public sealed class InstanceActuatorTests : IDisposable
     private readonly DecisionLog _decisions = new();
     private readonly CommandResults _results;
     private readonly InstanceActuator _actuator;
-    private readonly Workload _counter = Workload.Of(new FunctionDefinition { Name = "counter" });
+    private readonly Workload _counter = Workload.Of(new FunctionDefinition { Name = "counter" }, []);
 
     public InstanceActuatorTests()
     {
