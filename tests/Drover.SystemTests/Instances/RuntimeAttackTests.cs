@@ -88,7 +88,7 @@ public sealed class RuntimeAttackTests(ITestOutputHelper output) : IAsyncLifetim
         var port = Ports.Free();
         var agent = _fleet.StartAgent("a1", serverNumber: 1, port: port, extraArgs: ["--runtimes:0:user", "nobody"]);
         await _fleet.WaitForAliveCountAsync(1, Timeout);
-        using var response = await _fleet.Http.PutAsJsonAsync("/v1/functions/counter", new { runtime = new { type = "process", command = Repository.Counter } });
+        using var response = await _fleet.Http.PutAsJsonAsync("/v1/functions/counter", new { runtime = new { type = "process", command = Repository.Counter }, @public = true });
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
 
         JsonElement instance = default;

@@ -50,6 +50,7 @@ public abstract class AutoscaleTestBase(ITestOutputHelper output) : ShimTestBase
         => await PutAsync(Path, new
         {
             runtime = runtime ?? new { type = "process", command = Repository.Counter },
+            @public = true, // called through the gateway by SlowClient, without a key
             slo = 2,
             margin = 1,
             minInstances = min,

@@ -64,6 +64,7 @@ public sealed class FunctionShimTests(ITestOutputHelper output) : ShimTestBase(o
         await PutAsync("/v1/functions/upper", new
         {
             runtime = new { type = "process", command = "/bin/sh", args = new[] { "-c", "tr a-z A-Z" } },
+            @public = true,
             shimMode = "stdio",
             commitIntervalSeconds = 0,
         });

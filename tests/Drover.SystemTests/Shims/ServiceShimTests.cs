@@ -17,6 +17,7 @@ public sealed class ServiceShimTests(ITestOutputHelper output) : ShimTestBase(ou
     private static object Web(string version, int instanceCount, object? routingField = null) => new
     {
         version,
+        @public = true,
         runtime = new { type = "process", command = Repository.Counter },
         instanceCount,
         routingField,

@@ -101,8 +101,10 @@ public abstract class ShimTestBase(ITestOutputHelper output) : IAsyncLifetime
             $"{path} has {count} ready instances",
             async () => (await GetAsync(path)).ToString());
 
+    /// <summary>The counter sample as a function, public (these tests call the shims straight; keys have their own tests).</summary>
     internal static object Counter(int slo = 4, int queueLength = 64, params string[] env) => new
     {
+        @public = true,
         runtime = new
         {
             type = "process",
