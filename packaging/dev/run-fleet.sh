@@ -190,19 +190,27 @@ curl -fsS -X PUT "http://127.0.0.1:$HTTP_PORT/v1/functions/counter" -H "$ADMIN_A
   -d "{\"runtime\": {\"type\": \"process\", \"command\": \"$OUT/samples/counter/counter\"}, \"commitIntervalSeconds\": 10, \"slo\": 1, \"queueLength\": 4}" > /dev/null \
   || echo "run-fleet: could not define the function 'counter'; see $agg_dir/aggregator.log" >&2
 
+# It is not public: invocations need one of its keys. One, shown once by the API, kept in
+# $VAR/counter.key (0600) for your curl commands.
+(set -o pipefail; umask 077; curl -fsS -X POST "http://127.0.0.1:$HTTP_PORT/v1/keys" -H "$ADMIN_AUTH" -H 'Content-Type: application/json' \
+  -d '{"function": "counter"}' | sed -n 's/.*"key":"\([^"]*\)".*/\1/p' > "$VAR/counter.key") \
+  || echo "run-fleet: could not make a key for 'counter'; see $agg_dir/aggregator.log" >&2
+
 cat <<TEXT
 
 Drover is running: one aggregator and $AGENTS agents in $CLUSTERS cluster(s), $GPUS stand-in GPUs each ($alive alive now).
 The management API needs a token: $VAR/read.token may GET, $VAR/admin.token may also change things.
   R='Authorization: Bearer '\$(cat $VAR/read.token)   A='Authorization: Bearer '\$(cat $VAR/admin.token)
+Invoking counter needs its key ($VAR/counter.key; more with POST /v1/keys {"function": "counter"} and the admin token):
+  K='X-Drover-Api-Key: '\$(cat $VAR/counter.key)
 
   Nodes:          curl -s -H "\$R" http://127.0.0.1:$HTTP_PORT/v1/nodes
   One node's GPUs: curl -s -H "\$R" http://127.0.0.1:$HTTP_PORT/v1/nodes/<nodeId>/gpus
   Clusters:       curl -s -H "\$R" http://127.0.0.1:$HTTP_PORT/v1/clusters          (health, survivors, minSurvivors, servedBy, trafficShare)
-  Gateway:        curl -si -X POST http://127.0.0.1:$HTTP_PORT/v1/invoke/counter   (X-Drover-Cluster, X-Drover-Node, X-Drover-Instance)
+  Gateway:        curl -si -H "\$K" -X POST http://127.0.0.1:$HTTP_PORT/v1/invoke/counter   (X-Drover-Cluster, X-Drover-Node, X-Drover-Instance; 401 without the key)
   Fail over:      kill -9 the agents of one cluster (pids in $VAR/fleet.json): below its threshold the gateway answers from another cluster
-  Invoke a node:  curl -si -X POST http://127.0.0.1:$FIRST_NODE_PORT/v1/invoke/counter   (any node's port, straight to its shim)
-  Queue and 429s: for i in \$(seq 20); do curl -s -o /dev/null -w '%{http_code} ' -X POST 'http://127.0.0.1:$FIRST_NODE_PORT/v1/invoke/counter?sleepMs=2000' & done; wait
+  Invoke a node:  curl -si -H "\$K" -X POST http://127.0.0.1:$FIRST_NODE_PORT/v1/invoke/counter   (any node's port, straight to its shim)
+  Queue and 429s: for i in \$(seq 20); do curl -s -o /dev/null -w '%{http_code} ' -H "\$K" -X POST 'http://127.0.0.1:$FIRST_NODE_PORT/v1/invoke/counter?sleepMs=2000' & done; wait
   Status events:  curl -N -H "\$R" http://127.0.0.1:$HTTP_PORT/v1/events           (accepted, started, completed of every request)
   Function:       curl -s -H "\$R" http://127.0.0.1:$HTTP_PORT/v1/functions/counter   (requestQueueLength, inFlight, nodes, instances)
   Decisions:      curl -s -H "\$R" http://127.0.0.1:$HTTP_PORT/v1/functions/counter/decisions
