@@ -165,6 +165,11 @@ internal static partial class AgentOptionsLoader
                 Fail($"runtimes:{i}:path", entry.Path, pathError);
             }
 
+            if (entry.User.Length == 0 && LibC.IsRoot)
+            {
+                Fail($"runtimes:{i}:user", "", "an unprivileged user for its instances (nobody, or one made for them): the agent runs as root, and an instance never does");
+            }
+
             if (entry.User.Length > 0)
             {
                 if (!UserName().IsMatch(entry.User))

@@ -75,13 +75,10 @@ internal sealed partial class InstanceManager : IHostedService
     /// <summary>Finds the instances a previous agent ran: adopts their processes, or starts them again on their state.</summary>
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        // (An entry without a user never reaches here on an agent running as root: AgentOptionsLoader refuses it.)
         if (_allowlist.IsEmpty)
         {
             Log.AllowlistEmpty(_logger);
-        }
-        else if (LibC.IsRoot && _options.Runtimes.FindIndex(r => r.User.Length == 0) is var unprivileged and >= 0)
-        {
-            Log.RunsAsRoot(_logger, $"runtimes:{unprivileged}", _options.Runtimes[unprivileged].Path);
         }
 
         if (!Directory.Exists(_root))
@@ -485,10 +482,6 @@ internal sealed partial class InstanceManager : IHostedService
         [LoggerMessage(EventId = 2810, EventName = "RuntimeAllowlistEmpty", Level = LogLevel.Warning,
             Message = "The runtime allowlist (runtimes) is empty: this node refuses every instance until it lists the executables, or directories of them, that instances may run.")]
         public static partial void AllowlistEmpty(ILogger logger);
-
-        [LoggerMessage(EventId = 2811, EventName = "RuntimeRunsAsRoot", Level = LogLevel.Warning,
-            Message = "The agent runs as root and {Key} ('{Path}') names no user: its instances run as root. Give every entry an unprivileged user.")]
-        public static partial void RunsAsRoot(ILogger logger, string key, string path);
 
         [LoggerMessage(EventId = 2806, EventName = "InstanceDrained", Level = LogLevel.Information,
             Message = "Instance '{InstanceId}' drained before its stop (all requests finished: {Idle}; still in flight: {InFlight}).")]

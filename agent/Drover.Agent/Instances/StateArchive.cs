@@ -103,6 +103,9 @@ internal static class StateArchive
         Directory.CreateDirectory(fresh, DirectoryMode);
         try
         {
+            // The state directory itself is the owner's too (the snapshot holds only what is in it):
+            // an instance running as its own user must write where it was restored.
+            Own(fresh, owner);
             Extract(archivePath, fresh, owner);
         }
         catch

@@ -1,3 +1,4 @@
+using Drover.Agent.Instances;
 using Drover.Agent.Configuration;
 using Microsoft.Extensions.Configuration;
 
@@ -86,11 +87,30 @@ public class AgentOptionsLoaderTests
     {
         Assert.Empty(Load(("serverNumber", "1")).Runtimes);
 
-        var options = Load(("serverNumber", "1"), ("runtimes:0:path", "/opt/fn/"), ("runtimes:0:env:0", "LD_LIBRARY_PATH"), ("runtimes:1:path", "/usr/bin/python3"));
+        // As root every entry must name a user (the next test); as another user it may not name another.
+        var user = LibC.IsRoot ? "nobody" : "";
+        var options = Load(("serverNumber", "1"), ("runtimes:0:path", "/opt/fn/"), ("runtimes:0:env:0", "LD_LIBRARY_PATH"), ("runtimes:0:user", user), ("runtimes:1:path", "/usr/bin/python3"), ("runtimes:1:user", user));
 
         Assert.Equal(["/opt/fn/", "/usr/bin/python3"], options.Runtimes.Select(r => r.Path));
         Assert.Equal(["LD_LIBRARY_PATH"], options.Runtimes[0].Env);
-        Assert.Equal("", options.Runtimes[1].User);
+        Assert.Equal(user, options.Runtimes[1].User);
+    }
+
+    /// <summary>An agent running as root never runs an instance as root: an entry without a user stops the start.</summary>
+    [Fact]
+    [Trait("Category", "Attacks")]
+    public void Load_AsRoot_EntryWithoutUser_RefusedNamingTheKey()
+    {
+        if (!LibC.IsRoot)
+        {
+            // As another user an instance runs as that user, never root: nothing to refuse.
+            Assert.Equal("", Load(("serverNumber", "1"), ("runtimes:0:path", "/opt/fn")).Runtimes[0].User);
+            return;
+        }
+
+        var ex = Assert.Throws<ConfigurationException>(() => Load(("serverNumber", "1"), ("runtimes:0:path", "/opt/fn"), ("runtimes:1:path", "/bin/sh"), ("runtimes:0:user", "nobody")));
+
+        Assert.Contains("runtimes:1:user = '': expected an unprivileged user for its instances", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -138,6 +158,11 @@ public class AgentOptionsLoaderTests
         if (key.StartsWith("runtimes:0:", StringComparison.Ordinal) && key != "runtimes:0:path")
         {
             values = [.. values, ("runtimes:0:path", "/opt/fn")];
+        }
+
+        if (key.StartsWith("runtimes:0:env", StringComparison.Ordinal) && LibC.IsRoot)
+        {
+            values = [.. values, ("runtimes:0:user", "nobody")]; // as root an entry without one is refused first
         }
 
         var ex = Assert.Throws<ConfigurationException>(() => Load(values));

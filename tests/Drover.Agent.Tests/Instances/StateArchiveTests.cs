@@ -39,6 +39,40 @@ public sealed class StateArchiveTests : IDisposable
         Assert.Matches("^[0-9a-f]{64}$", sha);
     }
 
+    /// <summary>
+    /// Restored for an instance that runs as its own user: the state directory itself is that user's,
+    /// not only what is in it, or the instance could not write where it was restored (a resumed
+    /// counter running as nobody failed every request).
+    /// </summary>
+    [RootFact]
+    public void Restore_WithOwner_StateDirectoryAndEverythingInItAreTheOwners()
+    {
+        var source = Path.Combine(_root, "source");
+        Directory.CreateDirectory(Path.Combine(source, "sub"));
+        File.WriteAllText(Path.Combine(source, "count"), "41");
+        File.WriteAllText(Path.Combine(source, "sub", "model.bin"), "weights");
+        var archive = Path.Combine(_root, "snapshot.tar");
+        Create(source, archive);
+        var nobody = LibC.LookUpUser("nobody")!.Value;
+
+        var target = Path.Combine(_root, "target");
+        StateArchive.Restore(archive, target, (nobody.Uid, nobody.Gid));
+
+        foreach (var path in new[] { target, Path.Combine(target, "count"), Path.Combine(target, "sub"), Path.Combine(target, "sub", "model.bin") })
+        {
+            Assert.Equal($"{nobody.Uid}:{nobody.Gid}", Owner(path));
+        }
+    }
+
+    /// <summary>uid:gid of <paramref name="path"/> (stat(1): .NET has no managed call for a file's owner).</summary>
+    private static string Owner(string path)
+    {
+        using var stat = Process.Start(new ProcessStartInfo("stat", ["-c", "%u:%g", path]) { RedirectStandardOutput = true })!;
+        var owner = stat.StandardOutput.ReadToEnd().Trim();
+        stat.WaitForExit();
+        return owner;
+    }
+
     [Fact]
     public void Create_Unchanged_GivesTheSameChecksum()
     {

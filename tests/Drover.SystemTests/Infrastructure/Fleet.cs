@@ -33,6 +33,15 @@ internal sealed class Fleet : IAsyncDisposable
         LinkTls = linkTls;
         Directory = Path.Combine(Path.GetTempPath(), "drover-systemtests", $"{DateTime.UtcNow:HHmmss}-{Guid.NewGuid():N}"[..20]);
         System.IO.Directory.CreateDirectory(Directory);
+        if (RuntimeUser is not null)
+        {
+            // The instances' user must reach its state directory and the agent's socket through these folders.
+            for (var dir = Directory; dir != Path.GetTempPath().TrimEnd('/'); dir = Path.GetDirectoryName(dir)!)
+            {
+                File.SetUnixFileMode(dir, File.GetUnixFileMode(dir) | UnixFileMode.OtherExecute);
+            }
+        }
+
         HttpPort = Ports.Free();
         LinkPort = Ports.Free();
         Http = ClientWith(AdminToken);
@@ -158,6 +167,18 @@ internal sealed class Fleet : IAsyncDisposable
     public static int FirstFreeRuntime => TestRuntimes.Length;
 
     /// <summary>
+    /// The user every runtime entry names when the tests run as root (an agent running as root refuses
+    /// an entry without one: instances never run as root); none otherwise, the instances running as the tests' user.
+    /// </summary>
+    public static string? RuntimeUser { get; } = Environment.UserName == "root" ? "nobody" : null;
+
+    /// <summary>The agent arguments of runtime entry <paramref name="index"/> allowing <paramref name="path"/>, with <see cref="RuntimeUser"/>.</summary>
+    public static string[] RuntimeArgs(int index, string path)
+        => RuntimeUser is { } user
+            ? [$"--runtimes:{index}:path", path, $"--runtimes:{index}:user", user]
+            : [$"--runtimes:{index}:path", path];
+
+    /// <summary>
     /// Starts an agent on the stand-in NVML with <paramref name="gpus"/> (one GPU when not given); the
     /// same <paramref name="name"/> reuses the same state directory (and so the same node id).
     /// </summary>
@@ -186,7 +207,7 @@ internal sealed class Fleet : IAsyncDisposable
         args.AddRange(LinkArgs(name));
         for (var r = 0; r < TestRuntimes.Length; r++)
         {
-            args.AddRange([$"--runtimes:{r}:path", TestRuntimes[r]]);
+            args.AddRange(RuntimeArgs(r, TestRuntimes[r]));
         }
 
         args.AddRange(extraArgs);

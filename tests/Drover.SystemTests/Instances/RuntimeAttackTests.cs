@@ -36,7 +36,7 @@ public sealed class RuntimeAttackTests(ITestOutputHelper output) : IAsyncLifetim
         var allowed = Path.Combine(_fleet.Directory, "allowed");
         Directory.CreateDirectory(allowed);
         File.CreateSymbolicLink(Path.Combine(allowed, "escape"), "/usr/bin/env");
-        var agent = _fleet.StartAgent("a1", serverNumber: 1, extraArgs: [$"--runtimes:{Fleet.FirstFreeRuntime}:path", allowed]);
+        var agent = _fleet.StartAgent("a1", serverNumber: 1, extraArgs: Fleet.RuntimeArgs(Fleet.FirstFreeRuntime, allowed));
         await _fleet.WaitForAliveCountAsync(1, Timeout);
 
         var (command, env, named) = attack switch
@@ -79,12 +79,6 @@ public sealed class RuntimeAttackTests(ITestOutputHelper output) : IAsyncLifetim
     [RootFact]
     public async Task StartInstance_RuntimeWithUser_InstanceRunsAsThatUserOwningItsState()
     {
-        // The fleet's folders must let the instance's user reach its state directory and the socket.
-        for (var dir = _fleet.Directory; dir != Path.GetTempPath().TrimEnd('/'); dir = Path.GetDirectoryName(dir)!)
-        {
-            File.SetUnixFileMode(dir, File.GetUnixFileMode(dir) | UnixFileMode.OtherExecute);
-        }
-
         var port = Ports.Free();
         var agent = _fleet.StartAgent("a1", serverNumber: 1, port: port, extraArgs: ["--runtimes:0:user", "nobody"]);
         await _fleet.WaitForAliveCountAsync(1, Timeout);

@@ -1,4 +1,4 @@
-namespace Drover.SystemTests.Infrastructure;
+namespace Drover.Testing;
 
 /// <summary>A fact that needs root (to run an instance as another user): skipped, and counted as such, otherwise.</summary>
 [AttributeUsage(AttributeTargets.Method)]
