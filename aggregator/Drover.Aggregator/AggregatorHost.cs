@@ -98,6 +98,16 @@ internal static class AggregatorHost
             kestrel.Limits.MinRequestBodyDataRate = new MinDataRate(bytesPerSecond: 240, gracePeriod: TimeSpan.FromSeconds(5));
             kestrel.Limits.MinResponseDataRate = new MinDataRate(bytesPerSecond: 240, gracePeriod: TimeSpan.FromSeconds(5));
 
+            // - a request line and headers that do not arrive whole within requestHeadersTimeoutMs of
+            //   their first byte are answered 408 and the connection closed. The body rate above starts
+            //   only with a body: without this, Kestrel's default (30 s) would let a client that trickles
+            //   a byte of headers now and then (Slowloris) hold one of the HTTP port's httpMaxConnections
+            //   for that long, and as many such clients hold the API and the gateway shut. Kestrel names
+            //   the cause only at Debug (ConnectionBadRequest, "Reading the request headers timed out."),
+            //   in a Microsoft category, which the aggregator logs from Warning: a client cut this way is
+            //   not logged; its 408 is its answer.
+            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromMilliseconds(options.RequestHeadersTimeoutMs);
+
             // - each port holds at most its own number of connections (Kestrel's MaxConcurrentConnections
             //   is one number for both, so each listener counts its own).
             kestrel.Listen(IPAddress.Parse(options.ApiAddress), options.HttpPort, listen =>

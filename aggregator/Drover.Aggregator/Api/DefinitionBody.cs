@@ -36,6 +36,12 @@ internal static class DefinitionBody
         {
             return (null, BadRequest(what, ex.Path ?? "body", $"the body is not a valid {what}: {ex.Message}"));
         }
+        catch (InvalidOperationException ex)
+        {
+            // System.Text.Json accepts an escaped lone surrogate ("\ud800") when it parses and throws
+            // this only when the string is read: still the client's bad body, not a failure of ours.
+            return (null, BadRequest(what, "body", $"the body is not a valid {what}: {ex.Message}"));
+        }
     }
 
     /// <summary>
@@ -98,9 +104,16 @@ internal static class DefinitionBody
             return (null, Results.Problem(statusCode: ex.StatusCode, title: $"Invalid {what}", detail: $"the {subject} could not be read: {ex.Message}", extensions: new Dictionary<string, object?> { ["field"] = "body" }));
         }
 
-        return length > maxBytes
-            ? (null, BadRequest(what, "body", $"the {subject} is more than {maxBytes} bytes; expected at most {maxBytes}"))
-            : (body.AsMemory(0, length), null);
+        if (length > maxBytes)
+        {
+            return (null, BadRequest(what, "body", $"the {subject} is more than {maxBytes} bytes; expected at most {maxBytes}"));
+        }
+
+        // JSON is UTF-8 (RFC 8259); the parser would otherwise pass bad bytes in a string on as U+FFFD,
+        // storing a value the client never sent.
+        return System.Text.Unicode.Utf8.IsValid(body.AsSpan(0, length))
+            ? (body.AsMemory(0, length), null)
+            : (null, BadRequest(what, "body", $"the {subject} is not UTF-8 text; expected JSON in UTF-8"));
     }
 
     public static IResult BadRequest(string what, string field, string message)
@@ -113,7 +126,9 @@ internal static class DefinitionBody
     private static T? Parse<T>(ReadOnlySpan<byte> body)
         where T : class
     {
-        var node = JsonNode.Parse(body, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip });
+        // A property named twice is refused as it is parsed: which of the two would count is not the
+        // client's to leave to the parser (and JsonObject threw ArgumentException on it, a 500).
+        var node = JsonNode.Parse(body, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowDuplicateProperties = false });
         if (node is JsonObject document)
         {
             foreach (var field in document.Select(p => p.Key).Where(WorkloadStatus.ReadOnlyFields.Contains).ToArray())

@@ -99,6 +99,14 @@ internal sealed class AggregatorOptions
     public int HttpMaxConnections { get; set; } = 10_000;
 
     /// <summary>
+    /// How long a client of the HTTP port (API, event stream, gateway) may take to send a request's
+    /// line and headers, counted from its first byte (<c>Limits.RequestHeadersTimeout</c>): a client
+    /// that trickles them (Slowloris) is answered 408 and its connection closed after this long, so
+    /// <see cref="HttpMaxConnections"/> such clients cannot hold the port for longer.
+    /// </summary>
+    public int RequestHeadersTimeoutMs { get; set; } = 10_000;
+
+    /// <summary>
     /// The most connections the link port holds at once (one per agent, plus any reconnecting while its
     /// old connection closes); a connection beyond it is closed as soon as it is accepted.
     /// </summary>

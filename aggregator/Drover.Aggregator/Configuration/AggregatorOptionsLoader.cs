@@ -66,6 +66,7 @@ internal static class AggregatorOptionsLoader
         CheckRange("linkKeepAlivePingDelayMs", o.LinkKeepAlivePingDelayMs, 1000, 3_600_000);
         CheckRange("linkKeepAlivePingTimeoutMs", o.LinkKeepAlivePingTimeoutMs, 1000, 3_600_000);
         CheckRange("httpMaxConnections", o.HttpMaxConnections, 1, 1_000_000);
+        CheckRange("requestHeadersTimeoutMs", o.RequestHeadersTimeoutMs, 1000, 300_000);
         CheckRange("linkMaxConnections", o.LinkMaxConnections, 1, 1_000_000);
         CheckRange("eventHistoryPerChannel", o.EventHistoryPerChannel, 1, 1_000_000);
         CheckRange("maxEventChannels", o.MaxEventChannels, 1, 1_000_000);

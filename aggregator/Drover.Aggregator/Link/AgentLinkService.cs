@@ -11,6 +11,7 @@ using Drover.Protocol.Events;
 using Drover.Aggregator.Security;
 using Drover.Protocol.Security;
 using Drover.Protocol.V1;
+using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 
@@ -22,6 +23,9 @@ namespace Drover.Aggregator.Link;
 /// </summary>
 internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
 {
+    /// <summary>What the log names as the node of a stream whose Hello has not arrived.</summary>
+    private const string NoHelloYet = "none: no Hello yet";
+
     private readonly TimeProvider _time;
     private readonly NodeTable _nodes;
     private readonly InstanceTable _instances;
@@ -81,7 +85,7 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
         ServerCallContext context)
     {
         var peer = context.Peer;
-        var hello = await ReadHelloAsync(requestStream, context.CancellationToken);
+        var hello = await ReadHelloAsync(requestStream, peer, context.CancellationToken);
         var (identity, field, reason) = HelloValidator.Validate(hello);
         if (identity is null)
         {
@@ -154,7 +158,7 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
         var writer = WriteOutboxAsync(connection, responseStream, streamDone);
         try
         {
-            await ReadLoopAsync(requestStream, connection, identity, streamDone.Token);
+            await ReadLoopAsync(requestStream, connection, identity, peer, streamDone.Token);
         }
         catch (OperationCanceledException) when (streamDone.IsCancellationRequested)
         {
@@ -173,13 +177,13 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
         }
     }
 
-    private async Task<Hello> ReadHelloAsync(IAsyncStreamReader<AgentMessage> requestStream, CancellationToken cancellationToken)
+    private async Task<Hello> ReadHelloAsync(IAsyncStreamReader<AgentMessage> requestStream, string peer, CancellationToken cancellationToken)
     {
         using var deadline = new CancellationTokenSource(TimeSpan.FromMilliseconds(_options.HelloTimeoutMs), _time);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         try
         {
-            if (!await requestStream.MoveNext(timeout.Token))
+            if (!await MoveNextAsync(requestStream, peer, NoHelloYet, timeout.Token))
             {
                 throw new RpcException(new Status(StatusCode.FailedPrecondition, "the stream ended before a Hello"));
             }
@@ -195,14 +199,33 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
             : throw new RpcException(new Status(StatusCode.FailedPrecondition, $"the first message must be a Hello, not {first.KindCase}"));
     }
 
-    private async Task ReadLoopAsync(IAsyncStreamReader<AgentMessage> requestStream, AgentConnection connection, NodeIdentity identity, CancellationToken cancellationToken)
+    /// <summary>
+    /// The stream's next message, false at its end. A frame that does not parse as an
+    /// <see cref="AgentMessage"/> is the peer's fault: it ends the stream with InvalidArgument naming the
+    /// parser's reason, logged as a warning, instead of escaping as a failure of the handler (status
+    /// Unknown, "Exception was thrown by handler", logged by gRPC as an error at every bad frame).
+    /// </summary>
+    private async Task<bool> MoveNextAsync(IAsyncStreamReader<AgentMessage> requestStream, string peer, string nodeId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await requestStream.MoveNext(cancellationToken);
+        }
+        catch (InvalidProtocolBufferException ex)
+        {
+            Log.MessageMalformed(_logger, peer, nodeId, ex.Message);
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"a message is not a valid AgentMessage: {ex.Message}"));
+        }
+    }
+
+    private async Task ReadLoopAsync(IAsyncStreamReader<AgentMessage> requestStream, AgentConnection connection, NodeIdentity identity, string peer, CancellationToken cancellationToken)
     {
         var chunks = Channel.CreateBounded<StateChunk>(new BoundedChannelOptions(16) { SingleReader = true, SingleWriter = true });
         var storing = StoreChunksAsync(connection, chunks.Reader, cancellationToken);
         await using var relay = new AgentEventRelay(_events, connection, _logger, cancellationToken);
         try
         {
-            await ReadMessagesAsync(requestStream, connection, identity, chunks, relay, cancellationToken);
+            await ReadMessagesAsync(requestStream, connection, identity, peer, chunks, relay, cancellationToken);
         }
         finally
         {
@@ -228,9 +251,9 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
         }
     }
 
-    private async Task ReadMessagesAsync(IAsyncStreamReader<AgentMessage> requestStream, AgentConnection connection, NodeIdentity identity, Channel<StateChunk> chunks, AgentEventRelay relay, CancellationToken cancellationToken)
+    private async Task ReadMessagesAsync(IAsyncStreamReader<AgentMessage> requestStream, AgentConnection connection, NodeIdentity identity, string peer, Channel<StateChunk> chunks, AgentEventRelay relay, CancellationToken cancellationToken)
     {
-        while (await requestStream.MoveNext(cancellationToken))
+        while (await MoveNextAsync(requestStream, peer, identity.NodeId, cancellationToken))
         {
             var message = requestStream.Current;
             switch (message.KindCase)
@@ -543,6 +566,10 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
         [LoggerMessage(EventId = 1016, EventName = "AgentStreamAborted", Level = LogLevel.Warning,
             Message = "The stream of node '{NodeId}' was aborted: {Reason}. The node counts as disconnected until it connects again.")]
         public static partial void StreamAborted(ILogger logger, string nodeId, string reason);
+
+        [LoggerMessage(EventId = 1017, EventName = "AgentMessageMalformed", Level = LogLevel.Warning,
+            Message = "The stream from '{Peer}' (node '{NodeId}') was ended: a message on it is not a valid agent message: {Reason}")]
+        public static partial void MessageMalformed(ILogger logger, string peer, string nodeId, string reason);
 
         [LoggerMessage(EventId = 1008, EventName = "CommandFailed", Level = LogLevel.Warning,
             Message = "Node '{NodeId}' did not carry out command '{CommandId}': {Error}")]

@@ -27,6 +27,7 @@ public class AggregatorOptionsLoaderTests
         Assert.Equal(10_000, options.EventHistoryPerChannel);
         Assert.Equal(10_000, options.MaxEventChannels);
         Assert.Equal(256, options.MaxEventSubscribers);
+        Assert.Equal(10_000, options.RequestHeadersTimeoutMs);
         Assert.Equal(4, options.UploadsPerNode);
         Assert.Equal(1L << 30, options.UploadBytesPerNode);
         Assert.Equal(3, options.StateVersionsKept);
@@ -87,6 +88,8 @@ public class AggregatorOptionsLoaderTests
     [InlineData("linkKeepAlivePingDelayMs", "999", "linkKeepAlivePingDelayMs = '999': expected a whole number from 1000 to 3600000")]
     [InlineData("linkKeepAlivePingTimeoutMs", "3600001", "linkKeepAlivePingTimeoutMs = '3600001'")]
     [InlineData("httpMaxConnections", "0", "httpMaxConnections = '0': expected a whole number from 1 to 1000000")]
+    [InlineData("requestHeadersTimeoutMs", "999", "requestHeadersTimeoutMs = '999': expected a whole number from 1000 to 300000")]
+    [InlineData("requestHeadersTimeoutMs", "300001", "requestHeadersTimeoutMs = '300001'")]
     [InlineData("linkMaxConnections", "-5", "linkMaxConnections = '-5'")]
     [InlineData("listenAddress", "0.0.0.0", "listenAddress = '0.0.0.0': expected a loopback address for plain HTTP")]
     [InlineData("apiListenAddress", "10.0.0.5", "apiListenAddress = '10.0.0.5': expected a loopback address for plain HTTP")]
