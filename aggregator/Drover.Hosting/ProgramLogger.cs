@@ -16,6 +16,13 @@ public static class ProgramLogger
     /// <summary>How many rolled log files are kept.</summary>
     public const int RetainedFiles = 7;
 
+    /// <summary>
+    /// Where Kestrel names why it cut a client (request headers too slow, a body below the minimum data
+    /// rate, a malformed request), and only at Debug: kept at Debug so that every cut a peer causes
+    /// leaves a line naming the cause. One line per bad request; the file's size cap bounds a flood.
+    /// </summary>
+    public const string KestrelBadRequests = "Microsoft.AspNetCore.Server.Kestrel.BadRequests";
+
     /// <param name="level">The configured level (Verbose, Debug, Information, Warning, Error, Fatal), already validated.</param>
     /// <param name="logFile">The file to write besides the console; empty for the console only.</param>
     /// <param name="quieter">Source prefixes held at Warning besides the framework's (Microsoft, Grpc).</param>
@@ -26,7 +33,8 @@ public static class ProgramLogger
             .MinimumLevel.Is(Enum.Parse<LogEventLevel>(level, ignoreCase: true))
             .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
             .MinimumLevel.Override("Microsoft.Hosting.Lifetime", LogEventLevel.Information)
-            .MinimumLevel.Override("Grpc", LogEventLevel.Warning);
+            .MinimumLevel.Override("Grpc", LogEventLevel.Warning)
+            .MinimumLevel.Override(KestrelBadRequests, LogEventLevel.Debug);
         foreach (var source in quieter)
         {
             config.MinimumLevel.Override(source, LogEventLevel.Warning);

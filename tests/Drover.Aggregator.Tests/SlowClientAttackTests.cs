@@ -23,10 +23,10 @@ namespace Drover.Aggregator.Tests;
 /// <remarks>
 /// Kestrel names the cause of each cut only at Debug, under the category
 /// <c>Microsoft.AspNetCore.Server.Kestrel.BadRequests</c> (<c>ConnectionBadRequest</c> "Reading the request
-/// headers timed out.", <c>RequestBodyMinimumDataRateNotSatisfied</c>). The aggregator's own logger keeps
-/// Microsoft categories at Warning and above (ProgramLogger), so in production nothing is logged for a
-/// client cut this way; these tests lower that one category to Debug to check that the cause is the
-/// limit, not something else closing the connection.
+/// headers timed out.", <c>RequestBodyMinimumDataRateNotSatisfied</c>). Both programs' logger keeps that
+/// one category at Debug (<see cref="ProgramLogger.KestrelBadRequests"/>) while other Microsoft
+/// categories stay at Warning, so every cut leaves a line naming its cause; these tests do the same,
+/// and check that the cause is the limit, not something else closing the connection.
 /// </remarks>
 [Trait("Category", "Attacks")]
 public sealed class SlowClientAttackTests(ITestOutputHelper output)
@@ -194,7 +194,7 @@ public sealed class SlowClientAttackTests(ITestOutputHelper output)
             configure: configure,
             logger: new LoggerConfiguration()
                 .MinimumLevel.Information()
-                .MinimumLevel.Override("Microsoft.AspNetCore.Server.Kestrel.BadRequests", LogEventLevel.Debug)
+                .MinimumLevel.Override(ProgramLogger.KestrelBadRequests, LogEventLevel.Debug)
                 .WriteTo.Sink(_log)
                 .CreateLogger());
 
