@@ -38,7 +38,8 @@ internal sealed class InstanceDirectory
     public bool Exists => File.Exists(SpecPath);
 
     /// <summary>
-    /// Creates the folder, or makes an existing one private again: the instance's folder, its state
+    /// Creates the folder, or makes an existing one private again (finishing a restore cut short, see
+    /// <see cref="StateArchive.FinishSwap"/>): the instance's folder, its state
     /// and its staged snapshots are the agent's only (0700). With <paramref name="user"/>, the
     /// instance's process runs as that user: its state directory (and everything in it) is given to
     /// the user, and the instance's folder lets the user's group pass through (0710), not list it.
@@ -46,6 +47,10 @@ internal sealed class InstanceDirectory
     public void Create(RuntimeUser? user = null)
     {
         Private(Root, user is null ? OwnerOnly : OwnerOnly | UnixFileMode.GroupExecute);
+
+        // A restore an earlier agent was killed in the middle of: finished before an empty state
+        // directory could take the missing one's place.
+        StateArchive.FinishSwap(StatePath);
         if (user is not null)
         {
             LibC.ChangeOwner(Root, LibC.EffectiveUserId, user.Gid);

@@ -98,6 +98,7 @@ internal static class StateArchive
     {
         var fresh = stateDirectory + ".restore";
         var old = stateDirectory + ".old";
+        FinishSwap(stateDirectory);
         DeleteIfExists(fresh);
         DeleteIfExists(old);
         Directory.CreateDirectory(fresh, DirectoryMode);
@@ -121,6 +122,29 @@ internal static class StateArchive
 
         Directory.Move(fresh, stateDirectory);
         DeleteIfExists(old);
+    }
+
+    /// <summary>
+    /// Completes a <see cref="Restore"/> that a SIGKILL cut short, so the state directory holds the old
+    /// state or the whole new one, never neither. The new state is extracted whole into <c>.restore</c>
+    /// before the swap's first move (the state directory to <c>.old</c>); so a missing state directory
+    /// with <c>.restore</c> beside it means the new state is whole and goes into place, and with
+    /// <c>.old</c> alone the old state goes back. What is left beside a state directory is removed.
+    /// </summary>
+    public static void FinishSwap(string stateDirectory)
+    {
+        var fresh = stateDirectory + ".restore";
+        var old = stateDirectory + ".old";
+        if (!Directory.Exists(stateDirectory) && Directory.Exists(old))
+        {
+            Directory.Move(Directory.Exists(fresh) ? fresh : old, stateDirectory);
+        }
+
+        if (Directory.Exists(stateDirectory))
+        {
+            DeleteIfExists(fresh);
+            DeleteIfExists(old);
+        }
     }
 
     /// <summary>Null when <paramref name="name"/> is acceptable as a snapshot entry's name, else why not.</summary>

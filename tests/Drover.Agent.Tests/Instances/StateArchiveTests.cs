@@ -73,6 +73,46 @@ public sealed class StateArchiveTests : IDisposable
         return owner;
     }
 
+    /// <summary>
+    /// An agent SIGKILLed at each point of a restore's swap: the next one finds the old state or the
+    /// whole new one in place, never an empty directory, and nothing left beside it.
+    /// </summary>
+    [Theory]
+    [InlineData("extracting", "old")]          // .restore partly written, state untouched
+    [InlineData("state moved aside", "new")]  // state -> .old done, .restore (whole) not yet moved
+    [InlineData("new in place", "new")]       // .restore -> state done, .old not yet deleted
+    public void InstanceDirectoryCreate_AfterAKillDuringRestore_HoldsOldOrWholeNewState(string killedAt, string expected)
+    {
+        var directory = new InstanceDirectory(_root, "counter-1");
+        directory.Create();
+        var state = directory.StatePath;
+        switch (killedAt)
+        {
+            case "extracting":
+                File.WriteAllText(Path.Combine(state, "count"), "old");
+                Directory.CreateDirectory(state + ".restore");
+                File.WriteAllText(Path.Combine(state + ".restore", "count"), "ne"); // cut off
+                break;
+            case "state moved aside":
+                File.WriteAllText(Path.Combine(state, "count"), "old");
+                Directory.Move(state, state + ".old");
+                Directory.CreateDirectory(state + ".restore");
+                File.WriteAllText(Path.Combine(state + ".restore", "count"), "new");
+                break;
+            default:
+                File.WriteAllText(Path.Combine(state, "count"), "new");
+                Directory.CreateDirectory(state + ".old");
+                File.WriteAllText(Path.Combine(state + ".old", "count"), "old");
+                break;
+        }
+
+        directory.Create();
+
+        Assert.Equal(expected, File.ReadAllText(Path.Combine(state, "count")));
+        Assert.False(Directory.Exists(state + ".restore"));
+        Assert.False(Directory.Exists(state + ".old"));
+    }
+
     [Fact]
     public void Create_Unchanged_GivesTheSameChecksum()
     {
