@@ -137,6 +137,11 @@ public sealed class SlowClientAttackTests(ITestOutputHelper output)
     public async Task Build_GatewayRequestBodyBelowTheMinimumRate_CutAndTheApiStillServes()
     {
         await using var aggregator = await StartAsync(_ => { });
+        using (var put = await aggregator.Http.PutAsync("/v1/functions/slow", new StringContent("""{"runtime": {"command": "/bin/true"}, "public": true}""", System.Text.Encoding.UTF8, "application/json")))
+        {
+            put.EnsureSuccessStatusCode(); // public: past the gateway's key check, to the body
+        }
+
         using var node = new SilentNode();
         var routes = aggregator.Services.GetRequiredService<GatewayRoutingTable>();
         Assert.True(routes.Update(new RoutingTable(
