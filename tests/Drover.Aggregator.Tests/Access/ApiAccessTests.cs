@@ -19,13 +19,8 @@ namespace Drover.Aggregator.Tests.Access;
 /// a read token on a write, probing for what exists, and reading secrets back.
 /// </summary>
 [Trait("Category", "Attacks")]
-public sealed class ApiAccessTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class ApiAccessTests(ITestOutputHelper output) : AggregatorTestBase(output)
 {
-    private readonly RecordingSink _log = new(output);
-    private TestAggregator? _aggregator;
-
-    private TestAggregator Aggregator => _aggregator!;
-
     /// <summary>Every management endpoint (method, path), with names that exist nowhere: a refusal must come first.</summary>
     public static TheoryData<string, string> ManagementEndpoints => new()
     {
@@ -78,16 +73,6 @@ public sealed class ApiAccessTests(ITestOutputHelper output) : IAsyncLifetime
         { "DELETE", "/v1/keys/key-1" },
         { "PATCH", "/v1/functions/f1" },
     };
-
-    public async Task InitializeAsync() => _aggregator = await TestAggregator.StartAsync(logger: _log.CreateLogger());
-
-    public async Task DisposeAsync()
-    {
-        if (_aggregator is not null)
-        {
-            await _aggregator.DisposeAsync();
-        }
-    }
 
     [Theory]
     [MemberData(nameof(ManagementEndpoints))]
@@ -211,13 +196,13 @@ public sealed class ApiAccessTests(ITestOutputHelper output) : IAsyncLifetime
             (await reader.DeleteAsync("/v1/functions/f1")).Dispose();
         }
 
-        var unauthenticated = _log.Named("ApiUnauthenticated").Select(Render).ToArray();
-        var forbidden = Render(Assert.Single(_log.Named("ApiForbidden")));
+        var unauthenticated = Logged.Named("ApiUnauthenticated").Select(Render).ToArray();
+        var forbidden = Render(Assert.Single(Logged.Named("ApiForbidden")));
         Assert.Contains(unauthenticated, m => m.Contains("/v1/nodes", StringComparison.Ordinal) && m.Contains("no bearer token", StringComparison.Ordinal));
         Assert.Contains(unauthenticated, m => m.Contains("/v1/functions", StringComparison.Ordinal) && m.Contains("not one of the configured tokens", StringComparison.Ordinal));
         Assert.Contains("DELETE", forbidden, StringComparison.Ordinal);
         Assert.Contains("test-read", forbidden, StringComparison.Ordinal);
-        Assert.DoesNotContain(_log.Events.Select(Render), m => m.Contains(wrong, StringComparison.Ordinal) || m.Contains(Aggregator.ReadToken, StringComparison.Ordinal));
+        Assert.DoesNotContain(Logged.Events.Select(Render), m => m.Contains(wrong, StringComparison.Ordinal) || m.Contains(Aggregator.ReadToken, StringComparison.Ordinal));
     }
 
     [Fact]
@@ -286,7 +271,7 @@ public sealed class ApiAccessTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task ManagementApi_MoreThanApiRequestsPerMinute_429ProblemWithRetryAfter_GatewayNotCounted()
     {
-        await using var limited = await TestAggregator.StartAsync(configure: o => o.ApiRequestsPerMinute = 3, logger: _log.CreateLogger());
+        await using var limited = await TestAggregator.StartAsync(configure: o => o.ApiRequestsPerMinute = 3, logger: Logged.CreateLogger());
         using var anonymous = limited.ClientWith(null);
 
         // Refused requests count too: a token guesser is limited like anyone.
@@ -302,7 +287,7 @@ public sealed class ApiAccessTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.NotEqual(HttpStatusCode.TooManyRequests, invoke.StatusCode);
         await AssertRefusedAsync(refused, HttpStatusCode.TooManyRequests);
         Assert.True(refused.Headers.RetryAfter?.Delta > TimeSpan.Zero, $"Retry-After: {refused.Headers.RetryAfter}");
-        Assert.Single(_log.Named("ApiRateLimited"));
+        Assert.Single(Logged.Named("ApiRateLimited"));
     }
 
     private static async Task<HttpResponseMessage> SendAsync(HttpClient client, string method, string path)

@@ -15,23 +15,8 @@ namespace Drover.Aggregator.Tests.Access;
 /// the same whether or not the workload exists.
 /// </summary>
 [Trait("Category", "Attacks")]
-public sealed class InvocationKeysTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class InvocationKeysTests(ITestOutputHelper output) : AggregatorTestBase(output)
 {
-    private readonly RecordingSink _log = new(output);
-    private TestAggregator? _aggregator;
-
-    private TestAggregator Aggregator => _aggregator!;
-
-    public async Task InitializeAsync() => _aggregator = await TestAggregator.StartAsync(logger: _log.CreateLogger());
-
-    public async Task DisposeAsync()
-    {
-        if (_aggregator is not null)
-        {
-            await _aggregator.DisposeAsync();
-        }
-    }
-
     [Fact]
     public async Task Invoke_PrivateFunction_NoKey401_WrongKey403_ItsKeyPasses_AnotherFunctionsKey403()
     {
@@ -52,7 +37,7 @@ public sealed class InvocationKeysTests(ITestOutputHelper output) : IAsyncLifeti
         Assert.Equal(HttpStatusCode.Forbidden, others.StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, token.StatusCode);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, right.StatusCode);
-        Assert.Equal(4, _log.Named("GatewayInvocationRefused").Count);
+        Assert.Equal(4, Logged.Named("GatewayInvocationRefused").Count);
     }
 
     [Fact]

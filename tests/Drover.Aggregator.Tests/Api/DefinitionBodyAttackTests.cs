@@ -17,23 +17,9 @@ namespace Drover.Aggregator.Tests.Api;
 /// nothing is logged as a failure: a client's bad body is the client's fault.
 /// </summary>
 [Trait("Category", "Attacks")]
-public sealed class DefinitionBodyAttackTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class DefinitionBodyAttackTests(ITestOutputHelper output) : AggregatorTestBase(output)
 {
     private static readonly TimeSpan Timeout = TestAggregator.Timeout;
-    private readonly RecordingSink _log = new(output);
-    private TestAggregator? _aggregator;
-
-    private TestAggregator Aggregator => _aggregator!;
-
-    public async Task InitializeAsync() => _aggregator = await TestAggregator.StartAsync(logger: _log.CreateLogger());
-
-    public async Task DisposeAsync()
-    {
-        if (_aggregator is not null)
-        {
-            await _aggregator.DisposeAsync();
-        }
-    }
 
     /// <summary>The kind of definition (the path segment), a body, and the field the refusal must name.</summary>
     public static TheoryData<string, string, string> BadBodies()
@@ -109,7 +95,7 @@ public sealed class DefinitionBodyAttackTests(ITestOutputHelper output) : IAsync
 
         using var response = await Aggregator.Http.SendAsync(request).WaitAsync(Timeout);
         var text = await response.Content.ReadAsStringAsync().WaitAsync(Timeout);
-        output.WriteLine($"{(int)response.StatusCode} {text}");
+        Output.WriteLine($"{(int)response.StatusCode} {text}");
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
@@ -124,6 +110,6 @@ public sealed class DefinitionBodyAttackTests(ITestOutputHelper output) : IAsync
         using var stored = await Aggregator.Http.GetAsync($"/v1/{kind}/attacked").WaitAsync(Timeout);
         Assert.Equal(HttpStatusCode.NotFound, stored.StatusCode);
         Assert.False(File.Exists(Path.Combine(Aggregator.Options.DataDirectory, $"{kind}.json")), $"{kind}.json was written");
-        Assert.DoesNotContain(_log.Events, e => e.Level >= LogEventLevel.Error);
+        Assert.DoesNotContain(Logged.Events, e => e.Level >= LogEventLevel.Error);
     }
 }

@@ -27,27 +27,12 @@ namespace Drover.Aggregator.Tests.Link;
 /// the payload), since a gRPC client only ever sends what its marshaller wrote.
 /// </remarks>
 [Trait("Category", "Attacks")]
-public sealed class LinkMessageAttackTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class LinkMessageAttackTests(ITestOutputHelper output) : AggregatorTestBase(output)
 {
     private static readonly TimeSpan Timeout = TestAggregator.Timeout;
 
     /// <summary>The link's MaxReceiveMessageSize (AggregatorHost): a snapshot chunk and its envelope.</summary>
     private const int MaxMessageBytes = SnapshotChunks.ChunkBytes + (64 * 1024);
-
-    private readonly RecordingSink _log = new(output);
-    private TestAggregator? _aggregator;
-
-    private TestAggregator Aggregator => _aggregator!;
-
-    public async Task InitializeAsync() => _aggregator = await TestAggregator.StartAsync(logger: _log.CreateLogger());
-
-    public async Task DisposeAsync()
-    {
-        if (_aggregator is not null)
-        {
-            await _aggregator.DisposeAsync();
-        }
-    }
 
     /// <summary>Payloads that no protobuf parser reads as an <see cref="AgentMessage"/>.</summary>
     public static TheoryData<string, byte[]> NotProtobuf => new()
@@ -64,12 +49,12 @@ public sealed class LinkMessageAttackTests(ITestOutputHelper output) : IAsyncLif
     public async Task Connect_FrameThatIsNotAnAgentMessage_EndsWithInvalidArgumentAndNoNode(string what, byte[] payload)
     {
         var (status, detail, welcomed) = await SendFramesAsync(Frame(payload));
-        output.WriteLine($"{what}: {status} '{detail}'");
+        Output.WriteLine($"{what}: {status} '{detail}'");
 
         Assert.Equal(StatusCode.InvalidArgument, status);
         Assert.Contains("not a valid AgentMessage", detail, StringComparison.Ordinal);
         Assert.False(welcomed);
-        Assert.Single(_log.Named("AgentMessageMalformed"));
+        Assert.Single(Logged.Named("AgentMessageMalformed"));
         await AssertLinkStillServesAndOnlyTheRealNodeIsListedAsync();
     }
 
@@ -79,14 +64,14 @@ public sealed class LinkMessageAttackTests(ITestOutputHelper output) : IAsyncLif
         var hello = new AgentMessage { Hello = new Hello { NodeId = "n1", ServerNumber = 2, Port = 7411, Cluster = "c1", AgentVersion = "test", Hostname = "n1" } };
 
         var (status, detail, welcomed) = await SendFramesAsync([.. Frame(hello.ToByteArray()), .. Frame([0x00, 0x01, 0x02])]);
-        output.WriteLine($"{status} '{detail}'");
+        Output.WriteLine($"{status} '{detail}'");
 
         Assert.True(welcomed);
         Assert.Equal(StatusCode.InvalidArgument, status);
-        Assert.Contains(_log.Named("AgentMessageMalformed"), e => e.Properties["NodeId"] is ScalarValue { Value: "n1" });
+        Assert.Contains(Logged.Named("AgentMessageMalformed"), e => e.Properties["NodeId"] is ScalarValue { Value: "n1" });
 
         // Its cluster's only node left, and the cluster is unhealthy: an error of its own (NoHealthyCluster), not the frame's.
-        Assert.DoesNotContain(_log.Events, e => e.Level >= LogEventLevel.Error && _log.Named("NoHealthyCluster").All(n => n != e));
+        Assert.DoesNotContain(Logged.Events, e => e.Level >= LogEventLevel.Error && Logged.Named("NoHealthyCluster").All(n => n != e));
         using var nodes = JsonDocument.Parse(await Aggregator.Http.GetStringAsync("/v1/nodes").WaitAsync(Timeout));
         Assert.False(nodes.RootElement.EnumerateArray().Single(n => n.GetProperty("nodeId").GetString() == "n1").GetProperty("connected").GetBoolean());
     }
@@ -100,7 +85,7 @@ public sealed class LinkMessageAttackTests(ITestOutputHelper output) : IAsyncLif
         BinaryPrimitives.WriteUInt32BigEndian(header.AsSpan(1), MaxMessageBytes + 1);
 
         var (status, detail, welcomed) = await SendFramesAsync([.. header, .. new byte[1024]]);
-        output.WriteLine($"{status} '{detail}'");
+        Output.WriteLine($"{status} '{detail}'");
 
         Assert.Equal(StatusCode.ResourceExhausted, status);
         Assert.False(welcomed);
@@ -164,7 +149,7 @@ public sealed class LinkMessageAttackTests(ITestOutputHelper output) : IAsyncLif
     /// </summary>
     private async Task AssertLinkStillServesAndOnlyTheRealNodeIsListedAsync()
     {
-        Assert.DoesNotContain(_log.Events, e => e.Level >= LogEventLevel.Error);
+        Assert.DoesNotContain(Logged.Events, e => e.Level >= LogEventLevel.Error);
         await using var agent = await Agent.ConnectAsync(Aggregator, "real", 1);
         using var nodes = JsonDocument.Parse(await Aggregator.Http.GetStringAsync("/v1/nodes").WaitAsync(Timeout));
         Assert.Equal(["real"], nodes.RootElement.EnumerateArray().Select(n => n.GetProperty("nodeId").GetString()));
