@@ -40,7 +40,6 @@ internal static unsafe partial class NvmlInterop
         "nvmlDeviceGetPciInfo_v3",
         "nvmlDeviceGetMemoryInfo",
         "nvmlDeviceGetUtilizationRates",
-        "nvmlDeviceGetComputeRunningProcesses_v3",
         "nvmlDeviceGetTemperature",
         "nvmlDeviceGetPowerUsage",
         "nvmlDeviceGetMigMode",
@@ -89,9 +88,6 @@ internal static unsafe partial class NvmlInterop
 
     [LibraryImport(LibraryName, EntryPoint = "nvmlDeviceGetUtilizationRates")]
     internal static partial NvmlReturn DeviceGetUtilizationRates(nint device, NvmlUtilization* utilization);
-
-    [LibraryImport(LibraryName, EntryPoint = "nvmlDeviceGetComputeRunningProcesses_v3")]
-    internal static partial NvmlReturn DeviceGetComputeRunningProcesses(nint device, uint* infoCount, NvmlProcessInfo* infos);
 
     [LibraryImport(LibraryName, EntryPoint = "nvmlDeviceGetTemperature")]
     internal static partial NvmlReturn DeviceGetTemperature(nint device, int sensorType, uint* temperature);
