@@ -57,14 +57,15 @@ internal sealed class GpuDevice : IGpuDevice
             var memory = new NvmlMemoryV2 { Version = NvmlMemoryV2.StructVersion };
             var code = NvmlInterop.DeviceGetMemoryInfoV2(Handle, &memory);
             return code == NvmlReturn.Success
-                ? NvmlResult<GpuMemory>.Ok(new GpuMemory(memory.Total, memory.Used, memory.Free, memory.Reserved))
+                ? NvmlResult<GpuMemory>.Ok(new GpuMemory(
+                    NvmlInterop.Known(memory.Total), NvmlInterop.Known(memory.Used), NvmlInterop.Known(memory.Free), NvmlInterop.Known(memory.Reserved)))
                 : NvmlErrors.Fail<GpuMemory>(code, "nvmlDeviceGetMemoryInfo_v2");
         }
 
         NvmlMemory legacy = default;
         var legacyCode = NvmlInterop.DeviceGetMemoryInfo(Handle, &legacy);
         return legacyCode == NvmlReturn.Success
-            ? NvmlResult<GpuMemory>.Ok(new GpuMemory(legacy.Total, legacy.Used, legacy.Free, 0))
+            ? NvmlResult<GpuMemory>.Ok(new GpuMemory(NvmlInterop.Known(legacy.Total), NvmlInterop.Known(legacy.Used), NvmlInterop.Known(legacy.Free), 0))
             : NvmlErrors.Fail<GpuMemory>(legacyCode, "nvmlDeviceGetMemoryInfo");
     }
 
@@ -201,7 +202,7 @@ internal sealed class GpuDevice : IGpuDevice
     private static GpuProcess Read(ReadOnlySpan<byte> records, int index, int recordBytes)
     {
         var info = MemoryMarshal.Read<NvmlProcessInfo>(records.Slice(index * recordBytes, NvmlProcessList.V2RecordBytes));
-        return new GpuProcess(info.Pid, info.UsedGpuMemory);
+        return new GpuProcess(info.Pid, NvmlInterop.Known(info.UsedGpuMemory));
     }
 
     private sealed record Identity(int Index, nint Handle, string Name, string PciBusId);

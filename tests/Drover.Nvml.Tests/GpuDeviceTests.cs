@@ -199,6 +199,26 @@ public sealed class GpuDeviceTests(FakeNvmlFixture fixture)
     }
 
     [Fact]
+    public void GetComputeProcesses_MemoryNotAvailable_IsNull()
+    {
+        using var scenario = new Scenario(Scenario.TwoGpus("gpu.0.processes=42:0xFFFFFFFFFFFFFFFF,43:0xFFFFFFFFFFFFFFFE,44:0"));
+        using var nvml = fixture.Create(scenario);
+
+        var processes = nvml.GetDevices().Value[0].GetComputeProcesses().Value;
+
+        Assert.Equal([new GpuProcess(42, null), new GpuProcess(43, 0xFFFFFFFFFFFFFFFE), new GpuProcess(44, 0)], processes);
+    }
+
+    [Fact]
+    public void GetMemory_UsedNotAvailable_IsNull()
+    {
+        using var scenario = new Scenario("gpu.count=1\ngpu.0.memory_total=100\ngpu.0.memory_used=0xFFFFFFFFFFFFFFFF\n");
+        using var nvml = fixture.Create(scenario);
+
+        Assert.Equal(new GpuMemory(100, null, 0, 0), nvml.GetDevices().Value[0].GetMemory().Value);
+    }
+
+    [Fact]
     public void Reads_MalformedLines_AreIgnoredAndTheRestApplies()
     {
         using var scenario = new Scenario("""
