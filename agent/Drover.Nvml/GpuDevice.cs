@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Drover.Nvml.Interop;
 
 namespace Drover.Nvml;
@@ -8,7 +9,7 @@ namespace Drover.Nvml;
 /// </summary>
 internal sealed class GpuDevice : IGpuDevice
 {
-    /// <summary>The first process buffer; it grows (count * 2 + 5, as pynvml does) when NVML says it is too small.</summary>
+    /// <summary>The first process buffer, in records; it grows (count * 2 + 5, as pynvml does) when NVML says it is too small.</summary>
     internal const int InitialProcessCapacity = 32;
 
     /// <summary>The process buffer never grows past this many entries.</summary>
@@ -18,7 +19,11 @@ internal sealed class GpuDevice : IGpuDevice
 
     private readonly Lock _processGate = new();
     private Identity _identity;
-    private NvmlProcessInfo[] _processBuffer = new NvmlProcessInfo[InitialProcessCapacity];
+    /// <summary>
+    /// Room for a whole number of records of <see cref="NvmlProcessList.MaxRecordBytes"/> whatever record
+    /// size was detected, so a driver writing larger records than its exports suggest cannot write past it.
+    /// </summary>
+    private byte[] _processBuffer = new byte[InitialProcessCapacity * NvmlProcessList.MaxRecordBytes];
     private GpuProcess[] _lastProcesses = [];
 
     internal GpuDevice(NvmlClient owner, string uuid, int index, nint handle, string name, string pciBusId)
@@ -52,14 +57,15 @@ internal sealed class GpuDevice : IGpuDevice
             var memory = new NvmlMemoryV2 { Version = NvmlMemoryV2.StructVersion };
             var code = NvmlInterop.DeviceGetMemoryInfoV2(Handle, &memory);
             return code == NvmlReturn.Success
-                ? NvmlResult<GpuMemory>.Ok(new GpuMemory(memory.Total, memory.Used, memory.Free, memory.Reserved))
+                ? NvmlResult<GpuMemory>.Ok(new GpuMemory(
+                    NvmlInterop.Known(memory.Total), NvmlInterop.Known(memory.Used), NvmlInterop.Known(memory.Free), NvmlInterop.Known(memory.Reserved)))
                 : NvmlErrors.Fail<GpuMemory>(code, "nvmlDeviceGetMemoryInfo_v2");
         }
 
         NvmlMemory legacy = default;
         var legacyCode = NvmlInterop.DeviceGetMemoryInfo(Handle, &legacy);
         return legacyCode == NvmlReturn.Success
-            ? NvmlResult<GpuMemory>.Ok(new GpuMemory(legacy.Total, legacy.Used, legacy.Free, 0))
+            ? NvmlResult<GpuMemory>.Ok(new GpuMemory(NvmlInterop.Known(legacy.Total), NvmlInterop.Known(legacy.Used), NvmlInterop.Known(legacy.Free), 0))
             : NvmlErrors.Fail<GpuMemory>(legacyCode, "nvmlDeviceGetMemoryInfo");
     }
 
@@ -122,38 +128,40 @@ internal sealed class GpuDevice : IGpuDevice
 
     public unsafe NvmlResult<IReadOnlyList<GpuProcess>> GetComputeProcesses()
     {
-        const string Call = "nvmlDeviceGetComputeRunningProcesses_v3";
-        if (Owner.IsDisposed)
+        var list = Owner.ProcessList;
+        var call = list?.Symbol ?? NvmlProcessList.ComputeProcessesV3Symbol;
+        if (Owner.IsDisposed || list is null)
         {
-            return NvmlResult<IReadOnlyList<GpuProcess>>.Fail(NvmlErrors.Disposed(Call));
+            return NvmlResult<IReadOnlyList<GpuProcess>>.Fail(NvmlErrors.Disposed(call));
         }
 
         lock (_processGate)
         {
             for (var attempt = 0; attempt < ProcessAttempts; attempt++)
             {
-                var count = (uint)_processBuffer.Length;
+                var capacity = (uint)(_processBuffer.Length / NvmlProcessList.MaxRecordBytes);
+                var count = capacity;
                 NvmlReturn code;
-                fixed (NvmlProcessInfo* infos = _processBuffer)
+                fixed (byte* infos = _processBuffer)
                 {
-                    code = NvmlInterop.DeviceGetComputeRunningProcesses(Handle, &count, infos);
+                    code = list.Invoke(Handle, &count, infos);
                 }
 
                 if (code == NvmlReturn.Success)
                 {
-                    return NvmlResult<IReadOnlyList<GpuProcess>>.Ok(Publish((int)Math.Min(count, (uint)_processBuffer.Length)));
+                    return NvmlResult<IReadOnlyList<GpuProcess>>.Ok(Publish((int)Math.Min(count, capacity), list.RecordBytes));
                 }
 
                 if (code != NvmlReturn.InsufficientSize || count > MaxProcessCapacity)
                 {
-                    return NvmlErrors.Fail<IReadOnlyList<GpuProcess>>(code, Call);
+                    return NvmlErrors.Fail<IReadOnlyList<GpuProcess>>(code, call);
                 }
 
                 // Processes may start between two calls: leave room, as pynvml does.
-                _processBuffer = new NvmlProcessInfo[(int)Math.Min((count * 2) + 5, MaxProcessCapacity)];
+                _processBuffer = new byte[(int)Math.Min((count * 2) + 5, MaxProcessCapacity) * NvmlProcessList.MaxRecordBytes];
             }
 
-            return NvmlErrors.Fail<IReadOnlyList<GpuProcess>>(NvmlReturn.InsufficientSize, Call);
+            return NvmlErrors.Fail<IReadOnlyList<GpuProcess>>(NvmlReturn.InsufficientSize, call);
         }
     }
 
@@ -162,14 +170,18 @@ internal sealed class GpuDevice : IGpuDevice
 
     public override string ToString() => $"GPU {Index} {Uuid} ({Name}, {PciBusId})";
 
-    /// <summary>Returns the processes in the buffer, reusing the last array when nothing changed.</summary>
-    private GpuProcess[] Publish(int count)
+    /// <summary>
+    /// Returns the <paramref name="count"/> records in the buffer, <paramref name="recordBytes"/> apart, reusing the
+    /// last array when nothing changed. Every supported record starts with the 24-byte v2 record.
+    /// </summary>
+    private GpuProcess[] Publish(int count, int recordBytes)
     {
+        var records = _processBuffer.AsSpan();
         var last = _lastProcesses;
         var unchanged = last.Length == count;
         for (var i = 0; unchanged && i < count; i++)
         {
-            unchanged = last[i].Pid == _processBuffer[i].Pid && last[i].UsedMemoryBytes == _processBuffer[i].UsedGpuMemory;
+            unchanged = last[i] == Read(records, i, recordBytes);
         }
 
         if (unchanged)
@@ -180,11 +192,17 @@ internal sealed class GpuDevice : IGpuDevice
         var processes = count == 0 ? [] : new GpuProcess[count];
         for (var i = 0; i < count; i++)
         {
-            processes[i] = new GpuProcess(_processBuffer[i].Pid, _processBuffer[i].UsedGpuMemory);
+            processes[i] = Read(records, i, recordBytes);
         }
 
         _lastProcesses = processes;
         return processes;
+    }
+
+    private static GpuProcess Read(ReadOnlySpan<byte> records, int index, int recordBytes)
+    {
+        var info = MemoryMarshal.Read<NvmlProcessInfo>(records.Slice(index * recordBytes, NvmlProcessList.V2RecordBytes));
+        return new GpuProcess(info.Pid, NvmlInterop.Known(info.UsedGpuMemory));
     }
 
     private sealed record Identity(int Index, nint Handle, string Name, string PciBusId);

@@ -37,8 +37,9 @@ public interface IGpuDevice
     NvmlResult<bool> GetMigEnabled();
 
     /// <summary>
-    /// The compute processes running on the GPU. The list is empty when none run. Successive calls that find the
-    /// same processes return the same list instance, so a steady sample allocates nothing.
+    /// The compute processes running on the GPU (<c>nvmlDeviceGetComputeRunningProcesses_v3</c>, or <c>_v2</c> where the
+    /// library lacks v3), read with the record size the library's exports call for. The list is empty when none run.
+    /// Successive calls that find the same processes return the same list instance, so a steady sample allocates nothing.
     /// </summary>
     NvmlResult<IReadOnlyList<GpuProcess>> GetComputeProcesses();
 }

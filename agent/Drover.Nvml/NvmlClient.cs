@@ -17,6 +17,7 @@ internal sealed class NvmlClient : INvml
     private readonly List<GpuEventSet> _eventSets = [];
     private GpuDevice[]? _devices;
     private string? _driverVersion;
+    private volatile NvmlProcessList? _processList;
     private volatile bool _disposed;
 
     internal NvmlClient(string libraryPath) => _libraryPath = libraryPath;
@@ -30,6 +31,9 @@ internal sealed class NvmlClient : INvml
     internal bool UseMemoryInfoV2 => NvmlLibrary.HasMemoryInfoV2 && !ForceMemoryInfoV1;
 
     internal bool IsDisposed => _disposed;
+
+    /// <summary>The compute-process call of the library, chosen from its exports at initialization; null before.</summary>
+    internal NvmlProcessList? ProcessList => _processList;
 
     public NvmlResult<string> Initialize()
     {
@@ -231,6 +235,17 @@ internal sealed class NvmlClient : INvml
             return NvmlErrors.Fail<string>(code, "nvmlSystemGetDriverVersion");
         }
 
+        var processList = NvmlProcessList.Choose(NvmlLibrary.TryGetExport);
+        if (processList is null)
+        {
+            _ = NvmlInterop.Shutdown();
+            return NvmlResult<string>.Fail(new NvmlError(
+                NvmlReturn.FunctionNotFound,
+                $"The NVML library '{_libraryPath}' exports neither '{NvmlProcessList.ComputeProcessesV3Symbol}' nor '{NvmlProcessList.ComputeProcessesV2Symbol}'; drivers from R510 on export at least one.",
+                "NativeLibrary.TryGetExport"));
+        }
+
+        _processList = processList;
         _driverVersion = Utf8(buffer, NvmlInterop.DriverVersionBufferSize);
         return NvmlResult<string>.Ok(_driverVersion);
     }

@@ -21,10 +21,24 @@
  *     gpu.<i>.temperature=C                          [30]
  *     gpu.<i>.power_mw=mW                            [70000]
  *     gpu.<i>.mig=0|1                                [0] current (and pending) MIG mode
- *     gpu.<i>.processes=pid:bytes,pid:bytes          [empty] at most 128 entries
+ *     gpu.<i>.processes=pid:bytes,pid:bytes          [empty] at most 128 entries; a byte count of
+ *                                                    0xFFFFFFFFFFFFFFFF is NVML_VALUE_NOT_AVAILABLE
  *     gpu.<i>.state=ok|lost|not_supported|no_permission          [ok]
  *     gpu.<i>.xid=N                                  [0] a change to a nonzero value raises one event
  *     gpu.<i>.supported_events=mask                  [0xF] SingleBitEcc|DoubleBitEcc|PState|XidCriticalError
+ *   Driver generations (the process list's symbols and record size; see "Exports" below):
+ *     export.nvmlDeviceGetComputeRunningProcesses_v3=0|1   [1]
+ *     export.nvmlDeviceGetComputeRunningProcesses_v2=0|1   [1]
+ *     export.nvmlDeviceGetConfComputeMemSizeInfo=0|1       [1]
+ *     export.nvmlDeviceGetRunningProcessDetailList=0|1     [1]
+ *     process_record_bytes=24|32                     [24] the record size nvmlDeviceGetComputeRunningProcesses_v3
+ *                                                    writes; 32 adds usedGpuCcProtectedMemory at offset 24
+ *   The layouts real drivers have (defaults: 535.104 and later, 545-560):
+ *     R510/R515 without _v3    export.nvmlDeviceGetComputeRunningProcesses_v3=0
+ *                              export.nvmlDeviceGetConfComputeMemSizeInfo=0
+ *                              export.nvmlDeviceGetRunningProcessDetailList=0
+ *     535.43 to 535.86         process_record_bytes=32   export.nvmlDeviceGetRunningProcessDetailList=0
+ *     535.98                   export.nvmlDeviceGetComputeRunningProcesses_v3=0
  *   Numbers are decimal or 0x-prefixed hex. Unknown keys (gpu.<i>.command_queue, which the agent's tests
  *   use, and any other) are ignored silently. A malformed line (no '=', a bad number, an unknown enum
  *   value, an index of 64 or more) is ignored with one message on stderr naming the file, the line number
@@ -66,6 +80,20 @@
  *     came. The data buffer is written only on NVML_SUCCESS.
  *   - nvmlDeviceRegisterEvents with a type outside supported_events returns NVML_ERROR_NOT_SUPPORTED and
  *     leaves the set usable.
+ *   - Exports: a real library that lacks a symbol is told apart by dlsym returning NULL, never by a call
+ *     failing, and clients (nvitop, the agent) detect the 535.43-535.86 record size from which symbols
+ *     exist. So the export.* keys hide a symbol from dlsym itself: each of those symbols is a GNU indirect
+ *     function (STT_GNU_IFUNC) whose resolver, run by the dynamic loader at every dlsym of that name, reads
+ *     the scenario (the variable and the file, as nvmlInit_v2 does) and returns the function, or NULL when
+ *     the key is 0, which dlsym hands back as "not exported". A real library's exports never change; these
+ *     follow the scenario at each lookup, so a client that probes them after every nvmlInit_v2 (as the
+ *     agent's binding does) sees the driver generation the scenario names. Nothing inside this library
+ *     refers to those symbols, so no resolver runs while the library is being relocated. Needs glibc.
+ *     Unlike a real missing symbol, such a lookup leaves dlerror() NULL: a caller that formats dlerror's
+ *     text without checking it (Python's ctypes does, and crashes) cannot probe these; the agent checks
+ *     only the address, as NativeLibrary.TryGetExport does.
+ *   - nvmlDeviceGetConfComputeMemSizeInfo and nvmlDeviceGetRunningProcessDetailList exist only to be
+ *     present or absent; they answer NVML_ERROR_NOT_SUPPORTED (a GPU without confidential computing).
  */
 
 #define _POSIX_C_SOURCE 200809L
@@ -155,6 +183,22 @@ typedef struct nvmlProcessInfo_st {
     unsigned int computeInstanceId;
 } nvmlProcessInfo_t;
 
+/* What nvmlDeviceGetComputeRunningProcesses_v3 writes on R535.43 to 535.86, without a version change. */
+typedef struct nvmlProcessInfoCc_st {
+    unsigned int pid;
+    unsigned long long usedGpuMemory;
+    unsigned int gpuInstanceId;
+    unsigned int computeInstanceId;
+    unsigned long long usedGpuCcProtectedMemory;
+} nvmlProcessInfoCc_t;
+
+typedef struct nvmlConfComputeMemSizeInfo_st {
+    unsigned long long protectedMemSizeKib;
+    unsigned long long unprotectedMemSizeKib;
+} nvmlConfComputeMemSizeInfo_t;
+
+typedef struct nvmlProcessDetailList_st nvmlProcessDetailList_t;
+
 typedef struct nvmlEventData_st {
     nvmlDevice_t device;
     unsigned long long eventType;
@@ -193,6 +237,7 @@ _Static_assert(sizeof(nvmlMemory_v2_t) == 40, "nvmlMemory_v2_t is 40 bytes");
 _Static_assert(nvmlMemory_v2 == 0x02000028U, "nvmlMemory_v2 is 0x02000028");
 _Static_assert(sizeof(nvmlUtilization_t) == 8, "nvmlUtilization_t is 8 bytes");
 _Static_assert(sizeof(nvmlProcessInfo_t) == 24, "nvmlProcessInfo_t is 24 bytes");
+_Static_assert(sizeof(nvmlProcessInfoCc_t) == 32, "the R535.43-535.86 process record is 32 bytes");
 _Static_assert(sizeof(nvmlPciInfo_t) == 68, "nvmlPciInfo_t is 68 bytes");
 _Static_assert(sizeof(void *) != 8 || sizeof(nvmlEventData_t) == 32, "nvmlEventData_t is 32 bytes on LP64");
 
@@ -227,9 +272,27 @@ struct gpu_config {
     struct process_entry processes[MAX_PROCESSES];
 };
 
+/* The symbols a scenario can hide (see "Exports"); bit i of scenario.hidden hides g_hideable[i]. */
+enum hideable_symbol {
+    SYMBOL_PROCESSES_V3 = 0,
+    SYMBOL_PROCESSES_V2,
+    SYMBOL_CONF_COMPUTE_MEM_SIZE_INFO,
+    SYMBOL_RUNNING_PROCESS_DETAIL_LIST,
+    HIDEABLE_SYMBOL_COUNT
+};
+
+static const char *const g_hideable[HIDEABLE_SYMBOL_COUNT] = {
+    "nvmlDeviceGetComputeRunningProcesses_v3",
+    "nvmlDeviceGetComputeRunningProcesses_v2",
+    "nvmlDeviceGetConfComputeMemSizeInfo",
+    "nvmlDeviceGetRunningProcessDetailList",
+};
+
 struct scenario {
     char driver_version[NVML_SYSTEM_DRIVER_VERSION_BUFFER_SIZE];
     nvmlReturn_t init_result;
+    unsigned int hidden;
+    unsigned int process_record_bytes;
     unsigned int gpu_count;
     struct gpu_config gpus[MAX_GPUS];
 };
@@ -344,6 +407,8 @@ static void set_default_scenario(struct scenario *scenario)
 {
     copy_string(scenario->driver_version, sizeof(scenario->driver_version), "550.54.15");
     scenario->init_result = NVML_SUCCESS;
+    scenario->hidden = 0;
+    scenario->process_record_bytes = sizeof(nvmlProcessInfo_t);
     scenario->gpu_count = 0;
     for (unsigned int i = 0; i < MAX_GPUS; i++) {
         set_default_gpu(&scenario->gpus[i], i);
@@ -544,6 +609,28 @@ static const char *apply_key(struct scenario *scenario, const char *key, char *v
         } else {
             return "init must be ok, version_mismatch, driver_not_loaded or no_permission";
         }
+        return NULL;
+    }
+    if (strncmp(key, "export.", 7) == 0) {
+        for (unsigned int i = 0; i < HIDEABLE_SYMBOL_COUNT; i++) {
+            if (strcmp(key + 7, g_hideable[i]) == 0) {
+                unsigned int exported;
+                if (!parse_u32(value, &exported, 1)) {
+                    return "export.<symbol> must be 0 or 1";
+                }
+                scenario->hidden = exported ? scenario->hidden & ~(1U << i) : scenario->hidden | (1U << i);
+                return NULL;
+            }
+        }
+        return "only nvmlDeviceGetComputeRunningProcesses_v3/_v2, nvmlDeviceGetConfComputeMemSizeInfo and "
+               "nvmlDeviceGetRunningProcessDetailList can be hidden";
+    }
+    if (strcmp(key, "process_record_bytes") == 0) {
+        unsigned int bytes;
+        if (!parse_u32(value, &bytes, UINT_MAX) || (bytes != sizeof(nvmlProcessInfo_t) && bytes != sizeof(nvmlProcessInfoCc_t))) {
+            return "process_record_bytes must be 24 or 32";
+        }
+        scenario->process_record_bytes = bytes;
         return NULL;
     }
     if (strcmp(key, "gpu.count") == 0) {
@@ -1020,31 +1107,126 @@ FAKE_API nvmlReturn_t nvmlDeviceGetUtilizationRates(nvmlDevice_t device, nvmlUti
     return result;
 }
 
-FAKE_API nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t device, unsigned int *infoCount,
-                                                              nvmlProcessInfo_t *infos)
+/* Fills infos with records of record_bytes each (24, or 32 with usedGpuCcProtectedMemory), as NVML does. */
+static nvmlReturn_t list_processes(nvmlDevice_t device, unsigned int *infoCount, void *infos, size_t record_bytes)
+{
+    const struct gpu_config *gpu = NULL;
+    nvmlReturn_t result = enter_device(device, CALL_TELEMETRY, &gpu);
+    if (result != NVML_SUCCESS) {
+        return result;
+    }
+    if (infoCount == NULL || (infos == NULL && *infoCount != 0)) {
+        return NVML_ERROR_INVALID_ARGUMENT;
+    }
+    if (*infoCount < gpu->process_count) {
+        *infoCount = gpu->process_count;
+        return NVML_ERROR_INSUFFICIENT_SIZE;
+    }
+    for (unsigned int i = 0; i < gpu->process_count; i++) {
+        nvmlProcessInfoCc_t record;
+        memset(&record, 0, sizeof(record));
+        record.pid = gpu->processes[i].pid;
+        record.usedGpuMemory = gpu->processes[i].used;
+        record.gpuInstanceId = NVML_NO_INSTANCE_ID;
+        record.computeInstanceId = NVML_NO_INSTANCE_ID;
+        record.usedGpuCcProtectedMemory = 0;
+        memcpy((char *)infos + (size_t)i * record_bytes, &record, record_bytes);
+    }
+    *infoCount = gpu->process_count;
+    return NVML_SUCCESS;
+}
+
+static nvmlReturn_t processes_v3(nvmlDevice_t device, unsigned int *infoCount, nvmlProcessInfo_t *infos)
+{
+    lock();
+    nvmlReturn_t result = list_processes(device, infoCount, infos, g_current->process_record_bytes);
+    unlock();
+    return result;
+}
+
+static nvmlReturn_t processes_v2(nvmlDevice_t device, unsigned int *infoCount, nvmlProcessInfo_t *infos)
+{
+    lock();
+    nvmlReturn_t result = list_processes(device, infoCount, infos, sizeof(nvmlProcessInfo_t));
+    unlock();
+    return result;
+}
+
+static nvmlReturn_t conf_compute_mem_size_info(nvmlDevice_t device, nvmlConfComputeMemSizeInfo_t *memInfo)
 {
     lock();
     const struct gpu_config *gpu = NULL;
     nvmlReturn_t result = enter_device(device, CALL_TELEMETRY, &gpu);
     if (result == NVML_SUCCESS) {
-        if (infoCount == NULL || (infos == NULL && *infoCount != 0)) {
-            result = NVML_ERROR_INVALID_ARGUMENT;
-        } else if (*infoCount < gpu->process_count) {
-            *infoCount = gpu->process_count;
-            result = NVML_ERROR_INSUFFICIENT_SIZE;
-        } else {
-            for (unsigned int i = 0; i < gpu->process_count; i++) {
-                infos[i].pid = gpu->processes[i].pid;
-                infos[i].usedGpuMemory = gpu->processes[i].used;
-                infos[i].gpuInstanceId = NVML_NO_INSTANCE_ID;
-                infos[i].computeInstanceId = NVML_NO_INSTANCE_ID;
-            }
-            *infoCount = gpu->process_count;
-        }
+        result = memInfo == NULL ? NVML_ERROR_INVALID_ARGUMENT : NVML_ERROR_NOT_SUPPORTED;
     }
     unlock();
     return result;
 }
+
+static nvmlReturn_t running_process_detail_list(nvmlDevice_t device, nvmlProcessDetailList_t *plist)
+{
+    lock();
+    const struct gpu_config *gpu = NULL;
+    nvmlReturn_t result = enter_device(device, CALL_TELEMETRY, &gpu);
+    if (result == NVML_SUCCESS) {
+        result = plist == NULL ? NVML_ERROR_INVALID_ARGUMENT : NVML_ERROR_NOT_SUPPORTED;
+    }
+    unlock();
+    return result;
+}
+
+/*
+ * Whether the scenario exports symbol (see "Exports"). Runs inside dlsym, under the loader's lock: it takes
+ * only this library's mutex and reads the scenario file, and never loads anything.
+ */
+static int is_exported(enum hideable_symbol symbol)
+{
+    lock();
+    read_environment();
+    refresh(1);
+    int exported = (g_current->hidden & (1U << symbol)) == 0;
+    unlock();
+    return exported;
+}
+
+typedef nvmlReturn_t (*processes_fn)(nvmlDevice_t, unsigned int *, nvmlProcessInfo_t *);
+typedef nvmlReturn_t (*conf_compute_mem_size_info_fn)(nvmlDevice_t, nvmlConfComputeMemSizeInfo_t *);
+typedef nvmlReturn_t (*running_process_detail_list_fn)(nvmlDevice_t, nvmlProcessDetailList_t *);
+
+static processes_fn resolve_processes_v3(void)
+{
+    return is_exported(SYMBOL_PROCESSES_V3) ? processes_v3 : NULL;
+}
+
+static processes_fn resolve_processes_v2(void)
+{
+    return is_exported(SYMBOL_PROCESSES_V2) ? processes_v2 : NULL;
+}
+
+static conf_compute_mem_size_info_fn resolve_conf_compute_mem_size_info(void)
+{
+    return is_exported(SYMBOL_CONF_COMPUTE_MEM_SIZE_INFO) ? conf_compute_mem_size_info : NULL;
+}
+
+static running_process_detail_list_fn resolve_running_process_detail_list(void)
+{
+    return is_exported(SYMBOL_RUNNING_PROCESS_DETAIL_LIST) ? running_process_detail_list : NULL;
+}
+
+FAKE_API nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t device, unsigned int *infoCount,
+                                                              nvmlProcessInfo_t *infos)
+    __attribute__((ifunc("resolve_processes_v3")));
+
+FAKE_API nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v2(nvmlDevice_t device, unsigned int *infoCount,
+                                                              nvmlProcessInfo_t *infos)
+    __attribute__((ifunc("resolve_processes_v2")));
+
+FAKE_API nvmlReturn_t nvmlDeviceGetConfComputeMemSizeInfo(nvmlDevice_t device, nvmlConfComputeMemSizeInfo_t *memInfo)
+    __attribute__((ifunc("resolve_conf_compute_mem_size_info")));
+
+FAKE_API nvmlReturn_t nvmlDeviceGetRunningProcessDetailList(nvmlDevice_t device, nvmlProcessDetailList_t *plist)
+    __attribute__((ifunc("resolve_running_process_detail_list")));
 
 FAKE_API nvmlReturn_t nvmlDeviceGetTemperature(nvmlDevice_t device, nvmlTemperatureSensors_t sensorType,
                                                unsigned int *temp)

@@ -1,3 +1,4 @@
+using Drover.Nvml.Interop;
 using Drover.Nvml.Tests.Fakes;
 
 namespace Drover.Nvml.Tests;
@@ -129,6 +130,94 @@ public sealed class GpuDeviceTests(FakeNvmlFixture fixture)
         Assert.Empty(none);
     }
 
+    /// <summary>The scenario lines that make the stand-in each driver generation (README, "stand-in NVML").</summary>
+    public static TheoryData<string, string, string, int> DriverGenerations => new()
+    {
+        // driver, scenario lines, the call the binding must use, the record size it must read
+        {
+            "R510/R515 without _v3",
+            "export.nvmlDeviceGetComputeRunningProcesses_v3=0\nexport.nvmlDeviceGetConfComputeMemSizeInfo=0\nexport.nvmlDeviceGetRunningProcessDetailList=0",
+            NvmlProcessList.ComputeProcessesV2Symbol,
+            24
+        },
+        {
+            "535.43-535.86",
+            "process_record_bytes=32\nexport.nvmlDeviceGetRunningProcessDetailList=0",
+            NvmlProcessList.ComputeProcessesV3Symbol,
+            32
+        },
+        {
+            // 535.98 exports no _v3; the 32-byte records of its predecessors must not leak into _v2.
+            "535.98",
+            "export.nvmlDeviceGetComputeRunningProcesses_v3=0\nprocess_record_bytes=32",
+            NvmlProcessList.ComputeProcessesV2Symbol,
+            24
+        },
+        { "535.104+, 545-560", string.Empty, NvmlProcessList.ComputeProcessesV3Symbol, 24 },
+    };
+
+    [Theory]
+    [MemberData(nameof(DriverGenerations))]
+    public void GetComputeProcesses_DriverGeneration_ReadsEveryProcess(string driver, string lines, string symbol, int recordBytes)
+    {
+        // 40 is past the first buffer (32 records) and past the 24 records of 32 bytes that fit in 32 of 24 bytes.
+        var processes = Enumerable.Range(1, 40).Select(i => new GpuProcess((uint)(4000 + i), ((ulong)i << 30) + (ulong)i)).ToArray();
+        using var scenario = new Scenario(Scenario.TwoGpus($"{lines}\ngpu.0.processes={Processes(processes[..2])}\ngpu.1.processes={Processes(processes)}"));
+        using var nvml = fixture.Create(scenario);
+        var devices = nvml.GetDevices().Value;
+
+        var two = devices[0].GetComputeProcesses().Value;
+        var forty = devices[1].GetComputeProcesses().Value;
+
+        var list = ((NvmlClient)nvml).ProcessList!;
+        Assert.True(symbol == list.Symbol, $"{driver}: {list.Symbol}");
+        Assert.Equal(recordBytes, list.RecordBytes);
+        Assert.Equal(processes[..2], two);
+        Assert.Equal(processes, forty);
+    }
+
+    [Fact]
+    public void GetComputeProcesses_R535RecordsFillingTheFirstBuffer_ReadsEveryProcess()
+    {
+        // Exactly the first buffer's capacity: 32 records of 32 bytes, 256 bytes more than 32 records of 24.
+        var processes = Enumerable.Range(1, GpuDevice.InitialProcessCapacity).Select(i => new GpuProcess((uint)i, (ulong)i << 20)).ToArray();
+        using var scenario = new Scenario(Scenario.TwoGpus($"process_record_bytes=32\nexport.nvmlDeviceGetRunningProcessDetailList=0\ngpu.1.processes={Processes(processes)}"));
+        using var nvml = fixture.Create(scenario);
+
+        Assert.Equal(processes, nvml.GetDevices().Value[1].GetComputeProcesses().Value);
+    }
+
+    [Fact]
+    public void GetComputeProcesses_NoV3_FailsNamingV2()
+    {
+        using var scenario = new Scenario(Scenario.TwoGpus("export.nvmlDeviceGetComputeRunningProcesses_v3=0\ngpu.1.state=no_permission"));
+        using var nvml = fixture.Create(scenario);
+
+        var error = nvml.GetDevices().Value[1].GetComputeProcesses().Error;
+
+        Assert.Equal(new NvmlError(NvmlReturn.NoPermission, "Insufficient Permissions", NvmlProcessList.ComputeProcessesV2Symbol), error);
+    }
+
+    [Fact]
+    public void GetComputeProcesses_MemoryNotAvailable_IsNull()
+    {
+        using var scenario = new Scenario(Scenario.TwoGpus("gpu.0.processes=42:0xFFFFFFFFFFFFFFFF,43:0xFFFFFFFFFFFFFFFE,44:0"));
+        using var nvml = fixture.Create(scenario);
+
+        var processes = nvml.GetDevices().Value[0].GetComputeProcesses().Value;
+
+        Assert.Equal([new GpuProcess(42, null), new GpuProcess(43, 0xFFFFFFFFFFFFFFFE), new GpuProcess(44, 0)], processes);
+    }
+
+    [Fact]
+    public void GetMemory_UsedNotAvailable_IsNull()
+    {
+        using var scenario = new Scenario("gpu.count=1\ngpu.0.memory_total=100\ngpu.0.memory_used=0xFFFFFFFFFFFFFFFF\n");
+        using var nvml = fixture.Create(scenario);
+
+        Assert.Equal(new GpuMemory(100, null, 0, 0), nvml.GetDevices().Value[0].GetMemory().Value);
+    }
+
     [Fact]
     public void Reads_MalformedLines_AreIgnoredAndTheRestApplies()
     {
@@ -143,6 +232,9 @@ public sealed class GpuDeviceTests(FakeNvmlFixture fixture)
             gpu.0.processes=1:2,oops
             gpu.0.state=melted
             gpu.0.some_future_key=1
+            export.nvmlInit_v2=0
+            export.nvmlDeviceGetComputeRunningProcesses_v3=2
+            process_record_bytes=16
             """);
         using var nvml = fixture.Create(scenario);
 
@@ -153,6 +245,7 @@ public sealed class GpuDeviceTests(FakeNvmlFixture fixture)
         Assert.Equal(60u, device.GetTemperatureC().Value);
         Assert.Empty(device.GetComputeProcesses().Value);
         Assert.True(device.GetPowerMilliwatts().IsSuccess);
+        Assert.Equal((NvmlProcessList.ComputeProcessesV3Symbol, 24), (((NvmlClient)nvml).ProcessList!.Symbol, ((NvmlClient)nvml).ProcessList!.RecordBytes));
     }
 
     [Fact]
@@ -168,6 +261,9 @@ public sealed class GpuDeviceTests(FakeNvmlFixture fixture)
         Assert.Contains($"{scenario.Path}:4:", line, StringComparison.Ordinal);
         Assert.Contains("gpu.0.util_gpu=150", line, StringComparison.Ordinal);
     }
+
+    private static string Processes(IEnumerable<GpuProcess> processes) =>
+        string.Join(',', processes.Select(p => $"{p.Pid}:{p.UsedMemoryBytes}"));
 
     private static void AssertEveryReadFails(IGpuDevice device, NvmlReturn code, string message)
     {

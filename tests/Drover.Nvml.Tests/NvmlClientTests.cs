@@ -62,6 +62,22 @@ public sealed class NvmlClientTests(FakeNvmlFixture fixture)
     }
 
     [Fact]
+    public void Initialize_NeitherV3NorV2Exported_ReturnsFunctionNotFoundUntilOneIs()
+    {
+        using var scenario = new Scenario(Scenario.TwoGpus(
+            "export.nvmlDeviceGetComputeRunningProcesses_v3=0\nexport.nvmlDeviceGetComputeRunningProcesses_v2=0"));
+        using var nvml = fixture.Create(scenario);
+
+        var error = nvml.Initialize().Error;
+
+        Assert.Equal(NvmlReturn.FunctionNotFound, error?.Code);
+        Assert.Contains("'nvmlDeviceGetComputeRunningProcesses_v3' nor 'nvmlDeviceGetComputeRunningProcesses_v2'", error?.Message, StringComparison.Ordinal);
+        scenario.Write(Scenario.TwoGpus("export.nvmlDeviceGetComputeRunningProcesses_v3=0"));
+        Assert.True(nvml.Initialize().IsSuccess);
+        Assert.Equal(2, nvml.GetDevices().Value.Count);
+    }
+
+    [Fact]
     public void Initialize_MissingLibraryPath_ReturnsLibraryNotFoundNamingPath()
     {
         var path = Path.Combine(Path.GetTempPath(), $"drover-no-such-dir-{Guid.NewGuid():N}", "libnvidia-ml.so.1");

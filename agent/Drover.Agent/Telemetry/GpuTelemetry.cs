@@ -196,11 +196,22 @@ internal sealed partial class GpuTelemetry
             return false;
         }
 
+        ulong Known(ulong? value, string field)
+        {
+            if (value is null)
+            {
+                sample.UnavailableFields.Add(field);
+            }
+
+            return value ?? 0;
+        }
+
         if (Read(device.GetMemory(), "memory", out var memory))
         {
-            sample.MemoryTotalBytes = memory.TotalBytes;
-            sample.MemoryUsedBytes = memory.UsedBytes;
-            sample.MemoryFreeBytes = memory.FreeBytes;
+            // A value NVML could not tell (NVML_VALUE_NOT_AVAILABLE) is left at zero and named, like a field it does not support.
+            sample.MemoryTotalBytes = Known(memory.TotalBytes, "memoryTotalBytes");
+            sample.MemoryUsedBytes = Known(memory.UsedBytes, "memoryUsedBytes");
+            sample.MemoryFreeBytes = Known(memory.FreeBytes, "memoryFreeBytes");
         }
 
         if (!lost && Read(device.GetUtilization(), "utilization", out var utilization))
@@ -244,7 +255,13 @@ internal sealed partial class GpuTelemetry
 
         foreach (var process in known.Processes)
         {
-            sample.Processes.Add(new Protocol.V1.GpuProcess { Pid = process.Pid, UsedMemoryBytes = process.UsedMemoryBytes });
+            var listed = new Protocol.V1.GpuProcess { Pid = process.Pid };
+            if (process.UsedMemoryBytes is { } used)
+            {
+                listed.UsedMemoryBytes = used;
+            }
+
+            sample.Processes.Add(listed);
         }
 
         sample.ProcessesSampledAt = known.ProcessesSampledAt;

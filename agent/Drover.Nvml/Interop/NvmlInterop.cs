@@ -40,7 +40,6 @@ internal static unsafe partial class NvmlInterop
         "nvmlDeviceGetPciInfo_v3",
         "nvmlDeviceGetMemoryInfo",
         "nvmlDeviceGetUtilizationRates",
-        "nvmlDeviceGetComputeRunningProcesses_v3",
         "nvmlDeviceGetTemperature",
         "nvmlDeviceGetPowerUsage",
         "nvmlDeviceGetMigMode",
@@ -50,6 +49,12 @@ internal static unsafe partial class NvmlInterop
         "nvmlEventSetWait_v2",
         "nvmlEventSetFree",
     ];
+
+    /// <summary>
+    /// NVML_VALUE_NOT_AVAILABLE as an <c>unsigned long long</c> (all ones): what NVML writes where it cannot tell a
+    /// value, such as a process's usedGpuMemory. Read through <see cref="Known"/>, never shown as 18 EB.
+    /// </summary>
+    internal const ulong ValueNotAvailable = ulong.MaxValue;
 
     /// <summary>Optional symbol: nvmlDeviceGetMemoryInfo_v2 (with reserved memory); v1 is the fallback.</summary>
     internal const string MemoryInfoV2Symbol = "nvmlDeviceGetMemoryInfo_v2";
@@ -90,9 +95,6 @@ internal static unsafe partial class NvmlInterop
     [LibraryImport(LibraryName, EntryPoint = "nvmlDeviceGetUtilizationRates")]
     internal static partial NvmlReturn DeviceGetUtilizationRates(nint device, NvmlUtilization* utilization);
 
-    [LibraryImport(LibraryName, EntryPoint = "nvmlDeviceGetComputeRunningProcesses_v3")]
-    internal static partial NvmlReturn DeviceGetComputeRunningProcesses(nint device, uint* infoCount, NvmlProcessInfo* infos);
-
     [LibraryImport(LibraryName, EntryPoint = "nvmlDeviceGetTemperature")]
     internal static partial NvmlReturn DeviceGetTemperature(nint device, int sensorType, uint* temperature);
 
@@ -116,4 +118,7 @@ internal static unsafe partial class NvmlInterop
 
     [LibraryImport(LibraryName, EntryPoint = "nvmlEventSetFree")]
     internal static partial NvmlReturn EventSetFree(nint set);
+
+    /// <summary><paramref name="value"/>, or null when it is <see cref="ValueNotAvailable"/>.</summary>
+    internal static ulong? Known(ulong value) => value == ValueNotAvailable ? null : value;
 }

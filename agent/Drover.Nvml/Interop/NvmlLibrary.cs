@@ -90,6 +90,18 @@ internal static class NvmlLibrary
         }
     }
 
+    /// <summary>
+    /// Looks <paramref name="symbol"/> up in the loaded library (dlsym). For optional symbols, probed after every
+    /// nvmlInit_v2: a real library's exports never change, but the stand-in's follow its scenario, and a few
+    /// look-ups per initialization cost nothing.
+    /// </summary>
+    internal static bool TryGetExport(string symbol, out nint address)
+    {
+        var handle = Volatile.Read(ref _handle);
+        address = 0;
+        return handle != 0 && NativeLibrary.TryGetExport(handle, symbol, out address) && address != 0;
+    }
+
     private static nint Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath) =>
         string.Equals(libraryName, NvmlInterop.LibraryName, StringComparison.Ordinal) ? Volatile.Read(ref _handle) : 0;
 }

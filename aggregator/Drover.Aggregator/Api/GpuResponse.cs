@@ -57,5 +57,5 @@ internal sealed record GpuResponse(
     };
 }
 
-/// <summary>One compute process on a GPU.</summary>
-internal sealed record GpuProcessResponse(uint Pid, ulong UsedMemoryBytes);
+/// <summary>One compute process on a GPU; <paramref name="UsedMemoryBytes"/> is null when NVML could not tell.</summary>
+internal sealed record GpuProcessResponse(uint Pid, ulong? UsedMemoryBytes);

@@ -17,8 +17,8 @@ internal enum GpuHealthState
     Lost,
 }
 
-/// <summary>One compute process on a GPU.</summary>
-internal readonly record struct GpuProcessState(uint Pid, ulong UsedMemoryBytes);
+/// <summary>One compute process on a GPU; <paramref name="UsedMemoryBytes"/> is null when NVML could not tell.</summary>
+internal readonly record struct GpuProcessState(uint Pid, ulong? UsedMemoryBytes);
 
 /// <summary>One GPU's latest sample, validated at ingest.</summary>
 internal sealed record GpuState(

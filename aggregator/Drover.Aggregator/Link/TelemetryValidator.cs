@@ -135,12 +135,19 @@ internal static class TelemetryValidator
                 sample.MigEnabled,
                 sample.CommandQueueLength,
                 sample.CommandQueueSource == CommandQueueSource.Reported ? "reported" : "estimated",
-                sample.Processes.Select(p => new GpuProcessState(p.Pid, p.UsedMemoryBytes)).ToArray(),
+                sample.Processes.Select(p => new GpuProcessState(p.Pid, UsedMemory(p))).ToArray(),
                 sample.UnavailableFields.ToArray()));
         }
 
         return (new GpuReport(status!, gpus, receivedAt), null);
     }
+
+    /// <summary>
+    /// The process's memory, or null when the agent could not tell: the field absent, or NVML_VALUE_NOT_AVAILABLE
+    /// (all ones) from agents that passed it through before the field became optional.
+    /// </summary>
+    private static ulong? UsedMemory(GpuProcess process) =>
+        process.HasUsedMemoryBytes && process.UsedMemoryBytes != ulong.MaxValue ? process.UsedMemoryBytes : null;
 
     private static string Truncate(string value) => value.Length <= 40 ? value : value[..40] + "...";
 }

@@ -123,6 +123,35 @@ public class GpuTelemetryTests
     }
 
     [Fact]
+    public void Sample_ProcessMemoryNotAvailable_LeavesTheFieldAbsent()
+    {
+        _nvml.Gpus[0].Processes.Add(new Nvml.GpuProcess(42, null));
+        _nvml.Gpus[0].Processes.Add(new Nvml.GpuProcess(43, 1 << 20));
+        var telemetry = Create();
+
+        var processes = Gpu(telemetry.Sample(), 0).Processes;
+
+        Assert.Equal(2, processes.Count);
+        Assert.False(processes[0].HasUsedMemoryBytes);
+        Assert.True(processes[1].HasUsedMemoryBytes);
+        Assert.Equal(1UL << 20, processes[1].UsedMemoryBytes);
+    }
+
+    [Fact]
+    public void Sample_MemoryValueNotAvailable_IsZeroAndNamed()
+    {
+        _nvml.Gpus[0].Memory = new GpuMemory(80UL << 30, null, 79UL << 30, 0);
+        var telemetry = Create();
+
+        var gpu = Gpu(telemetry.Sample(), 0);
+
+        Assert.Equal(0UL, gpu.MemoryUsedBytes);
+        Assert.Equal(80UL << 30, gpu.MemoryTotalBytes);
+        Assert.Equal(79UL << 30, gpu.MemoryFreeBytes);
+        Assert.Equal(["memoryUsedBytes"], gpu.UnavailableFields);
+    }
+
+    [Fact]
     public void Sample_ProcessesListedOnlyEveryProcessInterval()
     {
         var telemetry = Create(processIntervalMs: 5000);

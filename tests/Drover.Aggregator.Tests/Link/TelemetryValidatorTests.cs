@@ -46,6 +46,20 @@ public class TelemetryValidatorTests
         Assert.Equal("estimated", gpu.CommandQueueSource);
     }
 
+    [Fact]
+    public void Telemetry_ProcessMemoryAbsentOrNotAvailable_IsUnknown()
+    {
+        var sample = Sample("GPU-a");
+        sample.Processes.Add(new Protocol.V1.GpuProcess { Pid = 7 });
+        sample.Processes.Add(new Protocol.V1.GpuProcess { Pid = 8, UsedMemoryBytes = ulong.MaxValue });
+        sample.Processes.Add(new Protocol.V1.GpuProcess { Pid = 9, UsedMemoryBytes = 0 });
+
+        var (report, error) = TelemetryValidator.Telemetry(Telemetry(sample), receivedAt: 123);
+
+        Assert.Null(error);
+        Assert.Equal([new GpuProcessState(7, null), new GpuProcessState(8, null), new GpuProcessState(9, 0)], report!.Gpus[0].Processes);
+    }
+
     public static TheoryData<string, Func<Protocol.V1.Telemetry>> BadTelemetry => new()
     {
         { "at most 64", () => Telemetry(Enumerable.Range(0, 65).Select(i => Sample($"GPU-{i}", (uint)i)).ToArray()) },

@@ -80,7 +80,7 @@ public class GpuSampleBenchmarks
         for (var i = 0; i < _devices.Count; i++)
         {
             var device = _devices[i];
-            sum += device.GetMemory().Value.UsedBytes;
+            sum += device.GetMemory().Value.UsedBytes ?? 0;
             sum += device.GetUtilization().Value.GpuPercent;
             sum += device.GetTemperatureC().Value;
             sum += device.GetPowerMilliwatts().Value;

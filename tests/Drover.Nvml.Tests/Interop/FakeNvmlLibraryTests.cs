@@ -20,7 +20,7 @@ public sealed unsafe class FakeNvmlLibraryTests(FakeNvmlFixture fixture)
         var library = NativeLibrary.Load(fixture.LibraryPath);
         try
         {
-            Assert.Equal(21, entryPoints.Length);
+            Assert.Equal(20, entryPoints.Length);
             Assert.All(entryPoints, symbol => Assert.True(NativeLibrary.TryGetExport(library, symbol, out _), symbol));
             Assert.Subset(entryPoints.ToHashSet(), NvmlInterop.RequiredSymbols.ToHashSet());
         }
@@ -82,17 +82,64 @@ public sealed unsafe class FakeNvmlLibraryTests(FakeNvmlFixture fixture)
         var devices = nvml.GetDevices().Value;
         var busy = ((GpuDevice)devices[0]).Handle;
         var idle = ((GpuDevice)devices[1]).Handle;
+        var list = ((NvmlClient)nvml).ProcessList!;
 
         uint count = 0;
-        Assert.Equal(NvmlReturn.InsufficientSize, NvmlInterop.DeviceGetComputeRunningProcesses(busy, &count, null));
+        Assert.Equal(NvmlReturn.InsufficientSize, list.Invoke(busy, &count, null));
         Assert.Equal(2u, count);
         var infos = stackalloc NvmlProcessInfo[2];
-        Assert.Equal(NvmlReturn.Success, NvmlInterop.DeviceGetComputeRunningProcesses(busy, &count, infos));
+        Assert.Equal(NvmlReturn.Success, list.Invoke(busy, &count, (byte*)infos));
         Assert.Equal(5678u, infos[1].Pid);
         Assert.Equal(0xFFFFFFFFu, infos[1].GpuInstanceId);
         count = 0;
-        Assert.Equal(NvmlReturn.Success, NvmlInterop.DeviceGetComputeRunningProcesses(idle, &count, null));
+        Assert.Equal(NvmlReturn.Success, list.Invoke(idle, &count, null));
         Assert.Equal(0u, count);
+    }
+
+    [Theory]
+    [InlineData(NvmlProcessList.ComputeProcessesV3Symbol)]
+    [InlineData(NvmlProcessList.ComputeProcessesV2Symbol)]
+    [InlineData(NvmlProcessList.ConfComputeMemSizeInfoSymbol)]
+    [InlineData(NvmlProcessList.RunningProcessDetailListSymbol)]
+    public void Exports_ScenarioHidesSymbol_DlsymFindsNothingUntilShownAgain(string symbol)
+    {
+        using var scenario = new Scenario($"gpu.count=1\nexport.{symbol}=0\n");
+        FakeNvmlFixture.Activate(scenario);
+        var library = NativeLibrary.Load(fixture.LibraryPath);
+        try
+        {
+            Assert.False(NativeLibrary.TryGetExport(library, symbol, out var hidden) && hidden != 0);
+            Assert.True(NativeLibrary.TryGetExport(library, "nvmlInit_v2", out _));
+
+            scenario.Write("gpu.count=1\n");
+
+            Assert.True(NativeLibrary.TryGetExport(library, symbol, out var shown) && shown != 0);
+        }
+        finally
+        {
+            NativeLibrary.Free(library);
+        }
+    }
+
+    [Fact]
+    public void ComputeRunningProcesses_V3With32ByteRecords_WritesRecords32BytesApart()
+    {
+        using var scenario = new Scenario(Scenario.TwoGpus("process_record_bytes=32"));
+        using var nvml = fixture.Create(scenario);
+        var busy = ((GpuDevice)nvml.GetDevices().Value[0]).Handle;
+        Assert.True(NvmlLibrary.TryGetExport(NvmlProcessList.ComputeProcessesV3Symbol, out var v3));
+        Assert.True(NvmlLibrary.TryGetExport(NvmlProcessList.ComputeProcessesV2Symbol, out var v2));
+
+        var records = stackalloc NvmlProcessInfoCc[2];
+        uint count = 2;
+        Assert.Equal(NvmlReturn.Success, new NvmlProcessList(NvmlProcessList.ComputeProcessesV3Symbol, 32, v3).Invoke(busy, &count, (byte*)records));
+        Assert.Equal(5678u, records[1].Pid);
+        Assert.Equal(2147483648ul, records[1].UsedGpuMemory);
+        Assert.Equal(0ul, records[1].UsedGpuCcProtectedMemory);
+
+        var v2Records = stackalloc NvmlProcessInfo[2];
+        Assert.Equal(NvmlReturn.Success, new NvmlProcessList(NvmlProcessList.ComputeProcessesV2Symbol, 24, v2).Invoke(busy, &count, (byte*)v2Records));
+        Assert.Equal(5678u, v2Records[1].Pid);
     }
 
     [Fact]

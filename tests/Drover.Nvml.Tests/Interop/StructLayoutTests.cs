@@ -45,6 +45,25 @@ public sealed class StructLayoutTests
     }
 
     [Fact]
+    public void NvmlProcessInfoCc_Layout_MatchesR535Records()
+    {
+        AssertSize<NvmlProcessInfoCc>(32);
+        AssertOffset<NvmlProcessInfoCc>(nameof(NvmlProcessInfoCc.Pid), 0);
+        AssertOffset<NvmlProcessInfoCc>(nameof(NvmlProcessInfoCc.UsedGpuMemory), 8);
+        AssertOffset<NvmlProcessInfoCc>(nameof(NvmlProcessInfoCc.GpuInstanceId), 16);
+        AssertOffset<NvmlProcessInfoCc>(nameof(NvmlProcessInfoCc.ComputeInstanceId), 20);
+        AssertOffset<NvmlProcessInfoCc>(nameof(NvmlProcessInfoCc.UsedGpuCcProtectedMemory), 24);
+    }
+
+    [Fact]
+    public void NvmlProcessList_RecordSizes_MatchTheStructs()
+    {
+        Assert.Equal(NvmlProcessList.V2RecordBytes, Unsafe.SizeOf<NvmlProcessInfo>());
+        Assert.Equal(NvmlProcessList.CcRecordBytes, Unsafe.SizeOf<NvmlProcessInfoCc>());
+        Assert.Equal(NvmlProcessList.CcRecordBytes, NvmlProcessList.MaxRecordBytes);
+    }
+
+    [Fact]
     public void NvmlEventData_Layout_MatchesNvmlHeader()
     {
         AssertSize<NvmlEventData>(32);
