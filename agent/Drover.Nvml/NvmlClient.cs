@@ -200,8 +200,11 @@ internal sealed class NvmlClient : INvml
         return null;
     }
 
+    // A GPU that needs a reset, answers UNKNOWN or is not ready yet is left out of the set like a lost one:
+    // failing the whole set for it would stop watching the sound GPUs beside it. Its sampler reports it.
     private static bool IsDeviceUnavailable(NvmlReturn code) =>
-        code is NvmlReturn.NotSupported or NvmlReturn.NoPermission or NvmlReturn.GpuIsLost;
+        code is NvmlReturn.NotSupported or NvmlReturn.NoPermission or NvmlReturn.GpuIsLost
+            or NvmlReturn.ResetRequired or NvmlReturn.Unknown or NvmlReturn.NotReady;
 
     private unsafe NvmlResult<string> InitializeLocked()
     {

@@ -23,7 +23,7 @@
  *     gpu.<i>.mig=0|1                                [0] current (and pending) MIG mode
  *     gpu.<i>.processes=pid:bytes,pid:bytes          [empty] at most 128 entries; a byte count of
  *                                                    0xFFFFFFFFFFFFFFFF is NVML_VALUE_NOT_AVAILABLE
- *     gpu.<i>.state=ok|lost|not_supported|no_permission          [ok]
+ *     gpu.<i>.state=ok|lost|not_supported|no_permission|reset_required|unknown|not_ready   [ok]
  *     gpu.<i>.xid=N                                  [0] a change to a nonzero value raises one event
  *     gpu.<i>.supported_events=mask                  [0xF] SingleBitEcc|DoubleBitEcc|PState|XidCriticalError
  *   Driver generations (the process list's symbols and record size; see "Exports" below):
@@ -67,6 +67,10 @@
  *     temperature, power, MIG mode, processes, supported event types, event registration) and return
  *     NVML_ERROR_NOT_SUPPORTED / NVML_ERROR_NO_PERMISSION; the identity calls (handle by index, UUID, name,
  *     PCI info) keep working, as for a GPU the driver knows but whose telemetry the caller may not read.
+ *     `reset_required`, `unknown` and `not_ready` answer NVML_ERROR_RESET_REQUIRED / NVML_ERROR_UNKNOWN /
+ *     NVML_ERROR_NOT_READY to the same telemetry and event calls, as a GPU that needs a reset, has stopped
+ *     answering sensibly, or is still being set up; its identity calls keep working, so it stays enumerated.
+ *     (GPU_IS_LOST is `lost`; a hardware or application XID is raised with gpu.<i>.xid.)
  *     When the state returns to ok, the same handle (or one fetched again by index) works again.
  *   - nvmlDeviceGetUtilizationRates returns NVML_ERROR_NOT_SUPPORTED on a GPU with mig=1, as NVML does.
  *   - Events: only XidCriticalError events are ever produced. When a re-parse finds gpu.<i>.xid changed to a
@@ -251,7 +255,15 @@ _Static_assert(sizeof(void *) != 8 || sizeof(nvmlEventData_t) == 32, "nvmlEventD
 #define RELOAD_ENV "DROVER_FAKE_NVML_RELOAD_MS"
 #define PATH_CAPACITY 4096
 
-enum gpu_state { STATE_OK = 0, STATE_LOST, STATE_NOT_SUPPORTED, STATE_NO_PERMISSION };
+enum gpu_state {
+    STATE_OK = 0,
+    STATE_LOST,
+    STATE_NOT_SUPPORTED,
+    STATE_NO_PERMISSION,
+    STATE_RESET_REQUIRED,
+    STATE_UNKNOWN,
+    STATE_NOT_READY
+};
 
 struct process_entry {
     unsigned int pid;
@@ -572,8 +584,14 @@ static const char *apply_gpu_key(struct gpu_config *gpu, const char *field, char
             gpu->state = STATE_NOT_SUPPORTED;
         } else if (strcmp(value, "no_permission") == 0) {
             gpu->state = STATE_NO_PERMISSION;
+        } else if (strcmp(value, "reset_required") == 0) {
+            gpu->state = STATE_RESET_REQUIRED;
+        } else if (strcmp(value, "unknown") == 0) {
+            gpu->state = STATE_UNKNOWN;
+        } else if (strcmp(value, "not_ready") == 0) {
+            gpu->state = STATE_NOT_READY;
         } else {
-            return "state must be ok, lost, not_supported or no_permission";
+            return "state must be ok, lost, not_supported, no_permission, reset_required, unknown or not_ready";
         }
     } else if (strcmp(field, "xid") == 0) {
         if (!parse_u64(value, &gpu->xid)) {
@@ -853,6 +871,15 @@ static nvmlReturn_t enter_device(nvmlDevice_t device, enum call_kind kind, const
         }
         if (config->state == STATE_NO_PERMISSION) {
             return NVML_ERROR_NO_PERMISSION;
+        }
+        if (config->state == STATE_RESET_REQUIRED) {
+            return NVML_ERROR_RESET_REQUIRED;
+        }
+        if (config->state == STATE_UNKNOWN) {
+            return NVML_ERROR_UNKNOWN;
+        }
+        if (config->state == STATE_NOT_READY) {
+            return NVML_ERROR_NOT_READY;
         }
     }
     *gpu = config;

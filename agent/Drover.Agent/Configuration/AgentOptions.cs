@@ -95,7 +95,10 @@ internal sealed class AgentOptions
     /// <summary>How often lost GPUs (and NVML itself, when unavailable) are probed again.</summary>
     public int GpuReprobeIntervalMs { get; set; } = 10_000;
 
-    /// <summary>How long a GPU stays <c>xid:&lt;code&gt;</c> after its last critical event.</summary>
+    /// <summary>
+    /// How long an XID counts for a GPU's health after it arrived: a hardware XID keeps the GPU unhealthy,
+    /// an unclassified one degraded, an application one is shown (see <c>GpuHealthTable</c>).
+    /// </summary>
     public int XidHoldSeconds { get; set; } = 300;
 
     /// <summary>The local socket where instances register, report GPU work and ask for commits.</summary>

@@ -4,11 +4,13 @@ namespace Drover.Agent.Telemetry;
 
 /// <summary>
 /// Critical GPU events (XID, double-bit ECC, GPU unavailable) by GPU UUID, written by the event
-/// loop's thread and read by the sampler. A GPU stays marked for the hold time after its last event.
+/// loop's thread and read by the sampler. Each XID is held for the hold time after it arrived, in
+/// its own slot per kind (<see cref="GpuHealthTable.KindOf"/>): the XID 45 that follows every kill of
+/// a CUDA process must not replace a hardware XID that came before it and give the GPU back.
 /// </summary>
 internal sealed class GpuHealthBoard
 {
-    private readonly ConcurrentDictionary<string, Mark> _marks = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Uuid, XidKind Kind), Mark> _marks = new();
     private readonly TimeProvider _time;
     private readonly TimeSpan _hold;
 
@@ -18,12 +20,15 @@ internal sealed class GpuHealthBoard
         _hold = hold;
     }
 
-    public void Record(string uuid, uint xid) => _marks[uuid] = new Mark(xid, _time.GetTimestamp());
+    public void Record(string uuid, uint xid) => _marks[(uuid, GpuHealthTable.KindOf(xid))] = new Mark(xid, _time.GetTimestamp());
 
-    /// <summary>The XID of the GPU's last critical event while it is held, else null.</summary>
-    public uint? ActiveXid(string uuid)
+    /// <summary>The last XID of each kind the GPU reported while it is held.</summary>
+    public HeldXids Held(string uuid)
+        => new(Active(uuid, XidKind.Hardware), Active(uuid, XidKind.Application), Active(uuid, XidKind.Unclassified));
+
+    private uint? Active(string uuid, XidKind kind)
     {
-        if (!_marks.TryGetValue(uuid, out var mark))
+        if (!_marks.TryGetValue((uuid, kind), out var mark))
         {
             return null;
         }
@@ -33,7 +38,7 @@ internal sealed class GpuHealthBoard
             return mark.Xid;
         }
 
-        _marks.TryRemove(new KeyValuePair<string, Mark>(uuid, mark));
+        _marks.TryRemove(new KeyValuePair<(string, XidKind), Mark>((uuid, kind), mark));
         return null;
     }
 

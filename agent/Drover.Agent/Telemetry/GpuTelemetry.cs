@@ -164,7 +164,7 @@ internal sealed partial class GpuTelemetry
                 if (!present.Contains(known.Info.Uuid))
                 {
                     MarkLost(known);
-                    telemetry.Gpus.Add(new GpuSample { Gpu = known.Info.Clone(), Health = GpuHealth.Lost, CommandQueueSource = CommandQueueSource.Estimated });
+                    telemetry.Gpus.Add(LostSample(known, "missing from NVML's enumeration: the driver no longer gives a handle for it"));
                 }
             }
 
@@ -175,8 +175,12 @@ internal sealed partial class GpuTelemetry
     private GpuSample SampleDevice(IGpuDevice device, KnownGpu known, bool listProcesses)
     {
         var sample = new GpuSample { Gpu = known.Info.Clone(), Health = GpuHealth.Ok, CommandQueueSource = CommandQueueSource.Estimated };
+        NvmlReturn? healthError = null;
+        var sawUnknown = false;
         var lost = false;
 
+        // A code that speaks of the GPU's health (GPU_IS_LOST, RESET_REQUIRED, UNKNOWN, NOT_READY) goes to
+        // the health table; any other failure only means this field is unavailable. Both name the field.
         bool Read<T>(NvmlResult<T> result, string field, out T value)
         {
             if (result.TryGetValue(out value!))
@@ -184,15 +188,20 @@ internal sealed partial class GpuTelemetry
                 return true;
             }
 
-            if (result.Error!.Code == NvmlReturn.GpuIsLost)
+            var code = result.Error!.Code;
+            if (code == NvmlReturn.GpuIsLost)
             {
                 lost = true;
-            }
-            else
-            {
-                sample.UnavailableFields.Add(field);
+                return false;
             }
 
+            if (GpuHealthTable.IsHealthError(code))
+            {
+                healthError = GpuHealthTable.Worse(healthError, code);
+                sawUnknown |= code == NvmlReturn.Unknown;
+            }
+
+            sample.UnavailableFields.Add(field);
             return false;
         }
 
@@ -244,7 +253,7 @@ internal sealed partial class GpuTelemetry
         if (lost)
         {
             MarkLost(known);
-            return new GpuSample { Gpu = known.Info.Clone(), Health = GpuHealth.Lost, CommandQueueSource = CommandQueueSource.Estimated };
+            return LostSample(known, GpuHealthTable.Classify(new GpuHealthInputs(NvmlReturn.GpuIsLost, 0, HeldXids.None)).Reason);
         }
 
         if (known.Lost)
@@ -274,14 +283,23 @@ internal sealed partial class GpuTelemetry
         {
             sample.CommandQueueLength = CommandQueue.Estimate(known.Processes.Count, sample.UtilizationGpuPercent);
         }
-        if (_health.ActiveXid(known.Info.Uuid) is { } xid)
+
+        known.UnknownStreak = sawUnknown ? known.UnknownStreak + 1 : 0;
+        var verdict = GpuHealthTable.Classify(new GpuHealthInputs(healthError, known.UnknownStreak, _health.Held(known.Info.Uuid)));
+        sample.Health = verdict.Health;
+        sample.HealthReason = verdict.Reason;
+        sample.Xid = verdict.Xid;
+        if (verdict.Health != known.Health)
         {
-            sample.Health = GpuHealth.Xid;
-            sample.Xid = xid;
+            known.Health = verdict.Health;
+            Log.HealthChanged(_logger, known.Info.Uuid, (int)known.Info.Index, verdict.Health.ToString(), verdict.Reason);
         }
 
         return sample;
     }
+
+    private static GpuSample LostSample(KnownGpu known, string reason)
+        => new() { Gpu = known.Info.Clone(), Health = GpuHealth.Lost, HealthReason = reason, CommandQueueSource = CommandQueueSource.Estimated };
 
     private void MarkLost(KnownGpu known)
     {
@@ -289,6 +307,8 @@ internal sealed partial class GpuTelemetry
         {
             known.Lost = true;
             known.Processes = [];
+            known.UnknownStreak = 0;
+            known.Health = GpuHealth.Lost;
             Log.GpuLost(_logger, known.Info.Uuid, (int)known.Info.Index);
         }
     }
@@ -324,6 +344,12 @@ internal sealed partial class GpuTelemetry
         public IReadOnlyList<Nvml.GpuProcess> Processes { get; set; } = [];
 
         public Timestamp? ProcessesSampledAt { get; set; }
+
+        /// <summary>Samples in a row on which a call answered NVML_ERROR_UNKNOWN.</summary>
+        public int UnknownStreak { get; set; }
+
+        /// <summary>The health of the last sample, to log changes once.</summary>
+        public GpuHealth Health { get; set; } = GpuHealth.Ok;
     }
 
     private static partial class Log
@@ -343,5 +369,9 @@ internal sealed partial class GpuTelemetry
         [LoggerMessage(EventId = 2304, EventName = "GpuBack", Level = LogLevel.Information,
             Message = "GPU '{Uuid}' (index {Index}) answers again.")]
         public static partial void GpuBack(ILogger logger, string uuid, int index);
+
+        [LoggerMessage(EventId = 2305, EventName = "GpuHealthChanged", Level = LogLevel.Warning,
+            Message = "GPU '{Uuid}' (index {Index}) is now {Health}: '{Reason}'.")]
+        public static partial void HealthChanged(ILogger logger, string uuid, int index, string health, string reason);
     }
 }

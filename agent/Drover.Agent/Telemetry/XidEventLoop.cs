@@ -109,7 +109,7 @@ internal sealed partial class XidEventLoop : IHostedService, IDisposable
                     {
                         var xid = XidOf(e);
                         _health.Record(e.Uuid, xid);
-                        Log.CriticalEvent(_logger, e.Uuid, e.Type.ToString(), xid);
+                        Log.CriticalEvent(_logger, e.Uuid, e.Type.ToString(), xid, GpuHealthTable.KindOf(xid).ToString().ToLowerInvariant());
                     }
 
                     continue;
@@ -145,8 +145,8 @@ internal sealed partial class XidEventLoop : IHostedService, IDisposable
         public static partial void NotWatching(ILogger logger, string reason);
 
         [LoggerMessage(EventId = 2403, EventName = "GpuCriticalEvent", Level = LogLevel.Warning,
-            Message = "GPU '{Uuid}' reported {EventType} (XID {Xid}); it is reported 'xid:{Xid}'.")]
-        public static partial void CriticalEvent(ILogger logger, string uuid, string eventType, uint xid);
+            Message = "GPU '{Uuid}' reported {EventType} (XID {Xid}, {Kind}); it is held for the GPU's health (hardware: unhealthy, unclassified: degraded, application: recorded only).")]
+        public static partial void CriticalEvent(ILogger logger, string uuid, string eventType, uint xid, string kind);
 
         [LoggerMessage(EventId = 2404, EventName = "XidWaitFailed", Level = LogLevel.Warning,
             Message = "Waiting for GPU events failed: {Reason}. The event set is rebuilt after the next probe.")]

@@ -17,6 +17,8 @@ internal sealed record GpuResponse(
     uint PowerMilliwatts,
     bool MigEnabled,
     string Health,
+    string HealthReason,
+    uint Xid,
     double CommandQueueLength,
     string CommandQueueSource,
     long SampleAgeMs,
@@ -40,7 +42,9 @@ internal sealed record GpuResponse(
             g.TemperatureC,
             g.PowerMilliwatts,
             g.MigEnabled,
-            HealthName(g),
+            HealthName(g.Health),
+            g.HealthReason,
+            g.Xid,
             g.CommandQueueLength,
             g.CommandQueueSource,
             age,
@@ -48,11 +52,12 @@ internal sealed record GpuResponse(
             g.UnavailableFields));
     }
 
-    /// <summary><c>ok</c>, <c>xid:&lt;code&gt;</c> or <c>lost</c>.</summary>
-    public static string HealthName(GpuState gpu) => gpu.Health switch
+    /// <summary><c>ok</c>, <c>degraded</c>, <c>unhealthy</c> or <c>lost</c>.</summary>
+    public static string HealthName(GpuHealthState health) => health switch
     {
         GpuHealthState.Ok => "ok",
-        GpuHealthState.Xid => $"xid:{gpu.Xid}",
+        GpuHealthState.Degraded => "degraded",
+        GpuHealthState.Unhealthy => "unhealthy",
         _ => "lost",
     };
 }

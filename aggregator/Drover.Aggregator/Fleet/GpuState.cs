@@ -9,11 +9,19 @@ internal sealed record GpuTelemetryState(bool Available, string Reason, string D
     public string Display => Available ? "available" : $"unavailable ({Reason})";
 }
 
-/// <summary>The health of one GPU as its agent reports it.</summary>
+/// <summary>The health of one GPU as its agent reports it (the agent's GpuHealthTable decides it).</summary>
 internal enum GpuHealthState
 {
+    /// <summary>Sound; an application XID may be recorded.</summary>
     Ok,
-    Xid,
+
+    /// <summary>Placeable, ranked after every ok GPU.</summary>
+    Degraded,
+
+    /// <summary>Never placed on: a reset required, NVML errors, a hardware XID (or any XID from an older agent).</summary>
+    Unhealthy,
+
+    /// <summary>NVML says it is lost, or it is gone from the enumeration; never placed on.</summary>
     Lost,
 }
 
@@ -39,7 +47,8 @@ internal sealed record GpuState(
     double CommandQueueLength,
     string CommandQueueSource,
     IReadOnlyList<GpuProcessState> Processes,
-    IReadOnlyList<string> UnavailableFields);
+    IReadOnlyList<string> UnavailableFields,
+    string HealthReason = "");
 
 /// <summary>A node's GPUs as last reported, with when the aggregator received them (its own clock).</summary>
 internal sealed record GpuReport(GpuTelemetryState Status, IReadOnlyList<GpuState> Gpus, long ReceivedAt)

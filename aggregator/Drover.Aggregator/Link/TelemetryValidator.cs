@@ -17,6 +17,20 @@ internal static class TelemetryValidator
     public const int MaxReasonLength = 512;
     public const int MaxDriverVersionLength = 80;
     public const int MaxUnavailableFields = 32;
+    public const int MaxHealthReasonLength = 256;
+
+    /// <summary>
+    /// The fleet state's health of a GPU. XID is what agents older than the health model send for any
+    /// XID seen recently: it is read as unhealthy, as they meant it (those agents took the GPU out).
+    /// </summary>
+    internal static GpuHealthState? Health(GpuHealth health) => health switch
+    {
+        GpuHealth.Ok => GpuHealthState.Ok,
+        GpuHealth.Degraded => GpuHealthState.Degraded,
+        GpuHealth.Unhealthy or GpuHealth.Xid => GpuHealthState.Unhealthy,
+        GpuHealth.Lost => GpuHealthState.Lost,
+        _ => null,
+    };
 
     public static (GpuTelemetryState? Status, string? Error) Status(GpuTelemetryStatus? status, string field)
     {
@@ -106,17 +120,21 @@ internal static class TelemetryValidator
                 return (null, $"telemetry.gpus.commandQueueLength of GPU '{uuid}' = {sample.CommandQueueLength}; expected a finite number >= 0");
             }
 
-            var health = sample.Health switch
-            {
-                GpuHealth.Ok => GpuHealthState.Ok,
-                GpuHealth.Xid => GpuHealthState.Xid,
-                GpuHealth.Lost => GpuHealthState.Lost,
-                _ => (GpuHealthState?)null,
-            };
+            var health = Health(sample.Health);
             if (health is null)
             {
-                return (null, $"telemetry.gpus.health of GPU '{uuid}' is unspecified; expected ok, xid or lost");
+                return (null, $"telemetry.gpus.health of GPU '{uuid}' is {(sample.Health == GpuHealth.Unspecified ? "unspecified" : ((int)sample.Health).ToString(System.Globalization.CultureInfo.InvariantCulture))}; expected ok, degraded, unhealthy, lost or xid");
             }
+
+            if (sample.HealthReason.Length > MaxHealthReasonLength)
+            {
+                return (null, $"telemetry.gpus.healthReason of GPU '{uuid}' is {sample.HealthReason.Length} characters; expected at most {MaxHealthReasonLength}");
+            }
+
+            // An agent older than the health model sends XID for any critical event it saw recently, with no reason.
+            var healthReason = sample.Health == GpuHealth.Xid && sample.HealthReason.Length == 0
+                ? $"XID {sample.Xid} (reported by an agent without the health model, which takes a GPU out for any XID)"
+                : sample.HealthReason;
 
             gpus.Add(new GpuState(
                 (int)sample.Gpu.Index,
@@ -136,7 +154,8 @@ internal static class TelemetryValidator
                 sample.CommandQueueLength,
                 sample.CommandQueueSource == CommandQueueSource.Reported ? "reported" : "estimated",
                 sample.Processes.Select(p => new GpuProcessState(p.Pid, UsedMemory(p))).ToArray(),
-                sample.UnavailableFields.ToArray()));
+                sample.UnavailableFields.ToArray(),
+                healthReason));
         }
 
         return (new GpuReport(status!, gpus, receivedAt), null);

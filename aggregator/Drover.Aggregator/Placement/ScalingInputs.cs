@@ -52,10 +52,11 @@ internal static class ScalingInputs
             n.Weight,
             n.Gpus.Gpus.Select(g => new ScalingGpu(
                 g.Uuid,
-                g.Health == GpuHealthState.Ok,
+                g.Health is GpuHealthState.Ok or GpuHealthState.Degraded,
                 (long)Math.Min(g.MemoryFreeBytes, long.MaxValue),
                 (int)Math.Clamp(Math.Ceiling(g.CommandQueueLength), 0, int.MaxValue),
-                (int)Math.Min(g.UtilizationGpuPercent, 100))).ToArray())).ToArray();
+                (int)Math.Min(g.UtilizationGpuPercent, 100),
+                Degraded: g.Health == GpuHealthState.Degraded)).ToArray())).ToArray();
 
         var live = nodes.Where(n => n.Survival != NodeSurvival.Lost).Select(n => n.NodeId).ToHashSet(StringComparer.Ordinal);
         live.UnionWith(awaited);

@@ -2,8 +2,8 @@ namespace Drover.Decisions.Scaling;
 
 /// <summary>
 /// One usable GPU (healthy, on an eligible node) as placement orders it, packed into three unsigned
-/// keys so that most comparisons are one or two integer compares: command-queue length and
-/// utilization ascending, free memory descending, node priority ascending and weight descending; then
+/// keys so that most comparisons are one or two integer compares: degraded after sound, then
+/// command-queue length and utilization ascending, free memory descending, node priority ascending and weight descending; then
 /// node id and the GPU's index on its node (see <see cref="GpuRanking.Compare"/>), so that no two GPUs
 /// tie and a pass is repeatable. No references inside: moving one costs no GC write barrier.
 /// </summary>
@@ -31,7 +31,7 @@ internal readonly struct GpuRank
         GpuIndex = rank.GpuIndex;
     }
 
-    /// <summary>Command-queue length, then utilization: the first key, ascending.</summary>
+    /// <summary>Degraded or not, command-queue length, then utilization: the first key, ascending.</summary>
     public ulong Load => _load;
 
     /// <summary>Free memory, descending: the second key, ascending.</summary>
@@ -49,9 +49,17 @@ internal readonly struct GpuRank
     /// <summary>The same GPU with <paramref name="bytes"/> less free memory: a start placed on it.</summary>
     public GpuRank Less(long bytes) => new(this, MemoryFreeBytes - bytes);
 
-    /// <summary>The first key of a GPU, without building its rank: what most GPUs of a sweep are turned away on.</summary>
+    /// <summary>
+    /// The first key of a GPU, without building its rank: what most GPUs of a sweep are turned away on.
+    /// The top bit is <see cref="ScalingGpu.Degraded"/> (the queue, never negative, fills bits 32-62), so
+    /// a degraded GPU ranks after every sound one however idle it looks.
+    /// </summary>
     public static ulong LoadKey(ScalingGpu gpu)
-        => ((ulong)(uint)Math.Max(0, gpu.CommandQueueLength) << 32) | (uint)Math.Max(0, gpu.UtilizationPercent);
+        => (gpu.Degraded ? DegradedBit : 0)
+            | ((ulong)(uint)Math.Max(0, gpu.CommandQueueLength) << 32)
+            | (uint)Math.Max(0, gpu.UtilizationPercent);
+
+    private const ulong DegradedBit = 1UL << 63;
 
     /// <summary>The second key for <paramref name="memoryFreeBytes"/> free.</summary>
     public static ulong MemoryKey(long memoryFreeBytes) => (ulong)(long.MaxValue - Math.Max(0, memoryFreeBytes));

@@ -22,19 +22,27 @@ public sealed record ScalingFunction(
 
 /// <summary>One GPU of a node, from the node's latest telemetry.</summary>
 /// <param name="Uuid">The GPU's UUID.</param>
-/// <param name="Healthy">Present and answering NVML; a GPU that fell off the bus or reports errors is not.</param>
+/// <param name="Healthy">
+/// May be placed on: its agent reports it ok or degraded. A GPU that is lost, unhealthy (a reset
+/// required, a hardware XID, NVML errors) or on a node without telemetry is not, and is never placed on.
+/// </param>
 /// <param name="MemoryFreeBytes">
 /// Free memory as the caller counts it: NVML's figure, less what instances started on it and not yet
 /// loaded will take, when the caller reserves that.
 /// </param>
 /// <param name="CommandQueueLength">GPU work submitted and not yet completed (reported or estimated).</param>
 /// <param name="UtilizationPercent">NVML's GPU utilization, 0-100.</param>
+/// <param name="Degraded">
+/// Placeable but not sound (one NVML UNKNOWN answer, an XID on neither list): it ranks after every GPU
+/// that is not, whatever its load, since its zero queue and free memory may be a broken GPU's zeros.
+/// </param>
 public sealed record ScalingGpu(
     string Uuid,
     bool Healthy,
     long MemoryFreeBytes,
     int CommandQueueLength,
-    int UtilizationPercent);
+    int UtilizationPercent,
+    bool Degraded = false);
 
 /// <summary>A node as the autoscaler sees it.</summary>
 /// <param name="NodeId">The node's id.</param>

@@ -102,11 +102,71 @@ public class GpuTelemetryTests
 
         var sample = telemetry.Sample();
         Assert.Equal(GpuHealth.Ok, Gpu(sample, 0).Health);
-        Assert.Equal(GpuHealth.Xid, Gpu(sample, 1).Health);
+        Assert.Equal(GpuHealth.Unhealthy, Gpu(sample, 1).Health);
         Assert.Equal(79U, Gpu(sample, 1).Xid);
+        Assert.Contains("hardware XID 79", Gpu(sample, 1).HealthReason, StringComparison.Ordinal);
 
         _time.Advance(TimeSpan.FromSeconds(300));
         Assert.Equal(GpuHealth.Ok, Gpu(telemetry.Sample(), 1).Health);
+    }
+
+    [Fact]
+    public void Sample_ApplicationXid_IsRecordedAndTheGpuStaysOk()
+    {
+        var telemetry = Create();
+        _health.Record("GPU-0001", 45);
+
+        var gpu = Gpu(telemetry.Sample(), 1);
+
+        Assert.Equal(GpuHealth.Ok, gpu.Health);
+        Assert.Equal(45U, gpu.Xid);
+        Assert.Contains("application XID 45", gpu.HealthReason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Sample_ApplicationXidAfterHardwareXid_KeepsTheGpuUnhealthy()
+    {
+        var telemetry = Create();
+        _health.Record("GPU-0001", 79);
+        _time.Advance(TimeSpan.FromSeconds(10));
+        _health.Record("GPU-0001", 45);
+
+        var gpu = Gpu(telemetry.Sample(), 1);
+
+        Assert.Equal(GpuHealth.Unhealthy, gpu.Health);
+        Assert.Equal(79U, gpu.Xid);
+    }
+
+    [Theory]
+    [InlineData(NvmlReturn.ResetRequired, GpuHealth.Unhealthy, GpuHealth.Unhealthy)]
+    [InlineData(NvmlReturn.Unknown, GpuHealth.Degraded, GpuHealth.Unhealthy)]
+    [InlineData(NvmlReturn.NotReady, GpuHealth.Unhealthy, GpuHealth.Unhealthy)]
+    [InlineData(NvmlReturn.GpuIsLost, GpuHealth.Lost, GpuHealth.Lost)]
+    [InlineData(NvmlReturn.NotSupported, GpuHealth.Ok, GpuHealth.Ok)]
+    public void Sample_EveryCallFails_HealthOnFirstAndSecondSample(NvmlReturn code, GpuHealth first, GpuHealth second)
+    {
+        var telemetry = Create();
+        _nvml.Gpus[1].Failing = code;
+
+        var one = Gpu(telemetry.Sample(), 1);
+        var two = Gpu(telemetry.Sample(), 1);
+
+        Assert.Equal((first, second), (one.Health, two.Health));
+        Assert.Equal(GpuHealth.Ok, Gpu(telemetry.Sample(), 0).Health);
+    }
+
+    [Fact]
+    public void Sample_UnknownStreakBroken_StartsCountingAgain()
+    {
+        var telemetry = Create();
+        _nvml.Gpus[1].Failing = NvmlReturn.Unknown;
+        telemetry.Sample();
+        _nvml.Gpus[1].Failing = null;
+        Assert.Equal(GpuHealth.Ok, Gpu(telemetry.Sample(), 1).Health);
+
+        _nvml.Gpus[1].Failing = NvmlReturn.Unknown;
+
+        Assert.Equal(GpuHealth.Degraded, Gpu(telemetry.Sample(), 1).Health);
     }
 
     [Fact]

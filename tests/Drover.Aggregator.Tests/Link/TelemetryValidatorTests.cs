@@ -29,7 +29,8 @@ public class TelemetryValidatorTests
     public void Telemetry_Good_IsConvertedToFleetState()
     {
         var xid = Sample("GPU-b", 1);
-        xid.Health = GpuHealth.Xid;
+        xid.Health = GpuHealth.Unhealthy;
+        xid.HealthReason = "hardware XID 79 (fallen off the bus)";
         xid.Xid = 79;
         xid.Processes.Add(new Protocol.V1.GpuProcess { Pid = 7, UsedMemoryBytes = 9 });
 
@@ -40,7 +41,8 @@ public class TelemetryValidatorTests
         Assert.Equal(123, report.ReceivedAt);
         Assert.Equal("available", report.Status.Display);
         var gpu = report.Gpus[1];
-        Assert.Equal(GpuHealthState.Xid, gpu.Health);
+        Assert.Equal(GpuHealthState.Unhealthy, gpu.Health);
+        Assert.Equal("hardware XID 79 (fallen off the bus)", gpu.HealthReason);
         Assert.Equal(79U, gpu.Xid);
         Assert.Equal(new GpuProcessState(7, 9), Assert.Single(gpu.Processes));
         Assert.Equal("estimated", gpu.CommandQueueSource);
@@ -60,8 +62,40 @@ public class TelemetryValidatorTests
         Assert.Equal([new GpuProcessState(7, null), new GpuProcessState(8, null), new GpuProcessState(9, 0)], report!.Gpus[0].Processes);
     }
 
+    [Theory]
+    [InlineData(GpuHealth.Ok, "Ok")]
+    [InlineData(GpuHealth.Degraded, "Degraded")]
+    [InlineData(GpuHealth.Unhealthy, "Unhealthy")]
+    [InlineData(GpuHealth.Lost, "Lost")]
+    [InlineData(GpuHealth.Xid, "Unhealthy")]
+    public void Telemetry_Health_IsTheFleetStatesHealth(GpuHealth sent, string expected)
+    {
+        var sample = Sample("GPU-a");
+        sample.Health = sent;
+
+        var (report, error) = TelemetryValidator.Telemetry(Telemetry(sample), receivedAt: 1);
+
+        Assert.Null(error);
+        Assert.Equal(expected, Assert.Single(report!.Gpus).Health.ToString());
+    }
+
+    [Fact]
+    public void Telemetry_XidFromAnOlderAgent_IsUnhealthyWithAReason()
+    {
+        var sample = Sample("GPU-a");
+        sample.Health = GpuHealth.Xid;
+        sample.Xid = 45;
+
+        var gpu = Assert.Single(TelemetryValidator.Telemetry(Telemetry(sample), receivedAt: 1).Report!.Gpus);
+
+        Assert.Equal(GpuHealthState.Unhealthy, gpu.Health);
+        Assert.StartsWith("XID 45 (reported by an agent without the health model", gpu.HealthReason, StringComparison.Ordinal);
+    }
+
     public static TheoryData<string, Func<Protocol.V1.Telemetry>> BadTelemetry => new()
     {
+        { "healthReason of GPU 'GPU-a' is 257 characters", () => { var s = Sample("GPU-a"); s.HealthReason = new string('r', 257); return Telemetry(s); } },
+        { "is 9; expected ok, degraded", () => { var s = Sample("GPU-a"); s.Health = (GpuHealth)9; return Telemetry(s); } },
         { "at most 64", () => Telemetry(Enumerable.Range(0, 65).Select(i => Sample($"GPU-{i}", (uint)i)).ToArray()) },
         { "appears twice", () => Telemetry(Sample("GPU-a"), Sample("GPU-a", 1)) },
         { "uuid = ''", () => Telemetry(new GpuSample { Health = GpuHealth.Ok }) },

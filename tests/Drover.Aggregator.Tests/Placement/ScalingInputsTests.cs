@@ -95,8 +95,49 @@ public class ScalingInputsTests
     [Fact]
     public void Build_Gpus_HealthMemoryQueueUtilization()
     {
-        var node = Assert.Single(Build([Node("n1", gpus: [Gpu("g1", 2.2, free: 5000, utilization: 70), Gpu("g2", 0, GpuHealthState.Xid)])]).Nodes);
+        var node = Assert.Single(Build([Node("n1", gpus: [Gpu("g1", 2.2, free: 5000, utilization: 70), Gpu("g2", 0, GpuHealthState.Unhealthy)])]).Nodes);
         Assert.Equal([new ScalingGpu("g1", true, 5000, 3, 70), new ScalingGpu("g2", false, 8000, 0, 10)], node.Gpus);
+    }
+
+    /// <summary>
+    /// From telemetry to the start: GPUs reporting a reset required or a hardware XID look idle (NVML gave no
+    /// numbers), and are never placed on; one with an application XID is placed on like any sound GPU; a degraded
+    /// one only after the sound ones.
+    /// </summary>
+    [Fact]
+    public void Decide_FromTelemetry_NotOkGpusNeverFirstAndUnhealthyNeverPlaced()
+    {
+        var reset = Gpu("reset", 0, GpuHealthState.Unhealthy, free: 16000, utilization: 0) with { HealthReason = "NVML answers RESET_REQUIRED: the GPU needs a reset" };
+        var hardware = Gpu("xid79", 0, GpuHealthState.Unhealthy, free: 16000, utilization: 0) with { Xid = 79 };
+        var application = Gpu("xid45", 3, free: 4000, utilization: 60) with { Xid = 45 };
+        var degraded = Gpu("degraded", 0, GpuHealthState.Degraded, free: 16000, utilization: 0);
+        var busy = Gpu("busy", 5, free: 2000, utilization: 90);
+        var snapshot = Build(
+            [Node("n1", gpus: reset), Node("n2", gpus: hardware), Node("n3", gpus: application), Node("n4", gpus: degraded), Node("n5", gpus: busy)],
+            stats: new() { ["n3"] = Stats(20, 0) });
+
+        var decision = Assert.Single(Autoscaler.Decide(snapshot).Decisions);
+
+        // ceil(20 / 2) + 1 = 11, at most 4 wanted; three placeable nodes: ok ones first (by load), the degraded one last.
+        Assert.Equal(["xid45", "busy", "degraded"], decision.Starts.Select(s => s.GpuUuid));
+        Assert.Equal(1, decision.Shortfall);
+    }
+
+    /// <summary>Each health the agent reports, as placement reads it: placeable, and ranked after sound GPUs.</summary>
+    [Theory]
+    [InlineData("Ok", 0U, true, false)]
+    [InlineData("Ok", 45U, true, false)]
+    [InlineData("Degraded", 0U, true, true)]
+    [InlineData("Degraded", 62U, true, true)]
+    [InlineData("Unhealthy", 0U, false, false)]
+    [InlineData("Unhealthy", 79U, false, false)]
+    [InlineData("Lost", 0U, false, false)]
+    public void Build_GpuHealth_PlaceableAndDegraded(string health, uint xid, bool placeable, bool degraded)
+    {
+        var node = Assert.Single(Build([Node("n1", gpus: [Gpu("g1", 0, Enum.Parse<GpuHealthState>(health)) with { Xid = xid }])]).Nodes);
+
+        var gpu = Assert.Single(node.Gpus);
+        Assert.Equal((placeable, degraded), (gpu.Healthy, gpu.Degraded));
     }
 
     [Fact]

@@ -6,8 +6,8 @@ public class AutoscalerTests
 {
     private const long GiB = 1L << 30;
 
-    private static ScalingGpu Gpu(string uuid, int queue = 0, int utilization = 0, long free = 80 * GiB, bool healthy = true)
-        => new(uuid, healthy, free, queue, utilization);
+    private static ScalingGpu Gpu(string uuid, int queue = 0, int utilization = 0, long free = 80 * GiB, bool healthy = true, bool degraded = false)
+        => new(uuid, healthy, free, queue, utilization, degraded);
 
     private static ScalingNode Node(string id, params ScalingGpu[] gpus) => new(id, "c1", 1, Eligible: true, Priority: 0, Weight: 500, gpus);
 
@@ -251,6 +251,8 @@ public class AutoscalerTests
                 { "equal GPUs and priority: higher weight", Gpu("a-g0"), At("a", weight: 100), Gpu("b-g0"), At("b", weight: 101), "b" },
                 { "all equal: the node id", Gpu("a-g0"), At("a"), Gpu("b-g0"), At("b"), "a" },
                 { "priority beats weight", Gpu("a-g0"), At("a", priority: 0, weight: 1), Gpu("b-g0"), At("b", priority: 1, weight: 1000), "a" },
+                { "degraded idle ranks after ok busy", Gpu("a-g0", degraded: true), At("a"), Gpu("b-g0", queue: 50, utilization: 100, free: 11 * GiB), At("b", priority: 9, weight: 0), "b" },
+                { "both degraded: the usual keys", Gpu("a-g0", queue: 1, degraded: true), At("a"), Gpu("b-g0", degraded: true), At("b"), "b" },
             };
         }
     }
@@ -267,6 +269,46 @@ public class AutoscalerTests
         Assert.Equal(1, start.Rank);
         Assert.Equal([expected, expected == "a" ? "b" : "a"], decision.Candidates.Select(c => c.NodeId));
         Assert.Equal([1, 2], decision.Candidates.Select(c => c.Rank));
+    }
+
+    // --- where: GPU health (the agent's table makes ok, degraded, unhealthy, lost; the aggregator passes
+    // unhealthy and lost as not Healthy). Rows: each GPU's health, one per node a, b, c, the first idle, the
+    // last busiest; the nodes started on, in order, for three wanted.
+
+    public static TheoryData<string, string, string> HealthCases => new()
+    {
+        // ok = O, degraded = D, not placeable (unhealthy, lost) = X; the idlest first
+        { "all ok: by load", "OOO", "abc" },
+        { "an idle degraded GPU goes after the busier ok ones", "DOO", "bca" },
+        { "an idle unhealthy GPU is never placed on", "XOO", "bc" },
+        { "only degraded left: they are used", "DDX", "ab" },
+        { "nothing placeable: no start", "XXX", "" },
+        { "ok between two not ok: it alone first", "DOX", "ba" },
+    };
+
+    [Theory]
+    [MemberData(nameof(HealthCases))]
+    public void Decide_GpuHealth_Table(string name, string health, string expected)
+    {
+        var nodes = health.Select((h, i) => Node(
+            ((char)('a' + i)).ToString(),
+            Gpu($"{(char)('a' + i)}-g0", queue: i, utilization: 10 * i, healthy: h != 'X', degraded: h == 'D'))).ToArray();
+
+        var result = Decide([Function()], nodes, [], new(StringComparer.Ordinal) { ["f"] = 12 });
+
+        var decision = Assert.Single(result.Decisions);
+        Assert.True(expected == string.Concat(decision.Starts.Select(s => s.NodeId)), $"{name}: started on '{string.Concat(decision.Starts.Select(s => s.NodeId))}'");
+        Assert.Equal(expected, string.Concat(decision.Candidates.Select(c => c.NodeId)));
+    }
+
+    [Fact]
+    public void Decide_NotOkGpuOnAnIdleNode_NodeUsesItsOkGpuFirst()
+    {
+        var node = Node("a", Gpu("a-g0", degraded: true), Gpu("a-g1", queue: 9, utilization: 100), Gpu("a-g2", healthy: false));
+
+        var decision = Assert.Single(Decide([Function()], [node], [], new(StringComparer.Ordinal) { ["f"] = 1 }).Decisions);
+
+        Assert.Equal("a-g1", Assert.Single(decision.Starts).GpuUuid);
     }
 
     [Fact]
@@ -656,7 +698,8 @@ public class AutoscalerTests
                     .Where(n => n.Eligible && !hosts.Contains(n.NodeId))
                     .SelectMany(n => n.Gpus.Select((g, index) => (Node: n, Gpu: g, Index: index)))
                     .Where(x => x.Gpu.Healthy && free[x.Gpu.Uuid] >= function.GpuMemoryBytes)
-                    .OrderBy(x => x.Gpu.CommandQueueLength)
+                    .OrderBy(x => x.Gpu.Degraded)
+                    .ThenBy(x => x.Gpu.CommandQueueLength)
                     .ThenBy(x => x.Gpu.UtilizationPercent)
                     .ThenByDescending(x => free[x.Gpu.Uuid])
                     .ThenBy(x => x.Node.Priority)
@@ -692,7 +735,7 @@ public class AutoscalerTests
                 Priority: random.Next(2),
                 Weight: random.Next(2) * 100,
                 Enumerable.Range(0, random.Next(0, 4))
-                    .Select(g => new ScalingGpu($"n{n}-g{g}", random.Next(6) > 0, random.Next(0, 5) * 10 * GiB, random.Next(3), random.Next(3) * 50))
+                    .Select(g => new ScalingGpu($"n{n}-g{g}", random.Next(6) > 0, random.Next(0, 5) * 10 * GiB, random.Next(3), random.Next(3) * 50, Degraded: random.Next(5) == 0))
                     .ToArray()))
             .ToArray();
         var functions = Enumerable.Range(0, random.Next(1, 5)).Select(f => new ScalingFunction(

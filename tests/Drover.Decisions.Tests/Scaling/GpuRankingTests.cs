@@ -28,7 +28,7 @@ public class GpuRankingTests
                     Priority: random.Next(-1, 2),
                     Weight: random.Next(2) * 100,
                     Enumerable.Range(0, random.Next(0, 4))
-                        .Select(g => new ScalingGpu($"n{n}-g{g}", random.Next(6) > 0, random.Next(0, 5) * 10, random.Next(3), random.Next(2)))
+                        .Select(g => new ScalingGpu($"n{n}-g{g}", random.Next(6) > 0, random.Next(0, 5) * 10, random.Next(3), random.Next(2), Degraded: random.Next(5) == 0))
                         .ToArray()))
                 .GroupBy(n => n.NodeId, StringComparer.Ordinal).Select(g => g.First())
                 .ToArray();
@@ -79,7 +79,8 @@ public class GpuRankingTests
 
     private static List<(int Node, int Gpu, long Free)> Sorted(ScalingNode[] nodes, List<(int Node, int Gpu, long Free)> model)
         => model
-            .OrderBy(x => nodes[x.Node].Gpus[x.Gpu].CommandQueueLength)
+            .OrderBy(x => nodes[x.Node].Gpus[x.Gpu].Degraded)
+            .ThenBy(x => nodes[x.Node].Gpus[x.Gpu].CommandQueueLength)
             .ThenBy(x => nodes[x.Node].Gpus[x.Gpu].UtilizationPercent)
             .ThenByDescending(x => x.Free)
             .ThenBy(x => nodes[x.Node].Priority)

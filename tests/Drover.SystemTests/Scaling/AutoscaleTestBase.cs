@@ -18,13 +18,19 @@ public abstract class AutoscaleTestBase(ITestOutputHelper output) : ShimTestBase
 
     /// <summary>
     /// <paramref name="count"/> agents a1..aN, one GPU each; node i's GPU is busier (utilization) than
-    /// node i-1's; <paramref name="longQueue"/> gets a long command queue. Returns node id to name.
+    /// node i-1's; <paramref name="longQueue"/> gets a long command queue; <paramref name="gpuState"/>, when
+    /// given, is node i's GPU state (the stand-in's <c>gpu.0.state</c>). Returns node id to name.
     /// </summary>
-    internal async Task<Dictionary<string, string>> StartFleetAsync(int count = 4, int? longQueue = null)
+    internal async Task<Dictionary<string, string>> StartFleetAsync(int count = 4, int? longQueue = null, Func<int, string?>? gpuState = null)
     {
         for (var i = 1; i <= count; i++)
         {
             var scenario = new GpuScenario(1).Set("gpu.0.util_gpu", 10 * i);
+            if (gpuState?.Invoke(i) is { } state)
+            {
+                scenario.Set("gpu.0.state", state);
+            }
+
             if (i == longQueue)
             {
                 // The agent estimates the command queue as processes × utilization: 40 processes at 100% is 40.

@@ -96,6 +96,28 @@ public sealed class AutoscaleTests(ITestOutputHelper output) : AutoscaleTestBase
     }
 
     [Fact]
+    public async Task Autoscale_GpuAnsweringResetRequired_IsNeverChosen()
+    {
+        // a1's GPU answers RESET_REQUIRED to every call: no utilization, no queue, all memory free by default.
+        // It used to report ok with zeros and rank first; now it is unhealthy and never placed on.
+        var names = await StartFleetAsync(count: 3, gpuState: i => i == 1 ? "reset_required" : null);
+        var a1 = names.Single(n => n.Value == "a1").Key;
+        await Fleet.WaitUntilAsync(
+            async () => (await Fleet.GpusAsync(a1)).Single().GetProperty("health").GetString() == "unhealthy",
+            Timeout,
+            "a1's GPU is unhealthy",
+            async () => (await Fleet.GpusAsync(a1)).Single().ToString());
+
+        await DefineAsync(max: 3, min: 3);
+        await WaitForReadyAsync(Path, 2);
+
+        Assert.Equal(["a2", "a3"], (await InstanceNodesAsync()).Select(n => names[n]).Order(StringComparer.Ordinal));
+        var starts = (await DecisionsAsync()).EnumerateArray().Where(d => d.GetProperty("kind").GetString() == "start").ToArray();
+        Assert.NotEmpty(starts);
+        Assert.All(starts, d => Assert.NotEqual("a1", names[d.GetProperty("toNodeId").GetString()!]));
+    }
+
+    [Fact]
     public async Task Autoscale_NodeLost_ItsInstanceResumesOnTheBestGpuLeft()
     {
         // a3's command queue is long: of the nodes left once a1 is lost, a4 ranks best although it is busier.

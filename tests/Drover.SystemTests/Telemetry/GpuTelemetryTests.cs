@@ -48,7 +48,7 @@ public sealed class GpuTelemetryTests(ITestOutputHelper output) : IAsyncLifetime
         [
             "index", "uuid", "name", "pciBusId", "memoryTotalBytes", "memoryUsedBytes", "memoryFreeBytes",
             "utilizationGpuPercent", "utilizationMemoryPercent", "temperatureC", "powerMilliwatts", "migEnabled",
-            "health", "commandQueueLength", "commandQueueSource", "sampleAgeMs",
+            "health", "healthReason", "xid", "commandQueueLength", "commandQueueSource", "sampleAgeMs",
         ];
         foreach (var gpu in gpus)
         {
@@ -114,8 +114,35 @@ public sealed class GpuTelemetryTests(ITestOutputHelper output) : IAsyncLifetime
 
         scenario.Set("gpu.0.xid", 79).Save();
 
-        await WaitForGpuAsync(nodeId, 0, g => Health(g) == "xid:79", TimeSpan.FromSeconds(10), "GPU 0 shows xid:79");
+        await WaitForGpuAsync(nodeId, 0, g => Health(g) == "unhealthy" && g.GetProperty("xid").GetUInt32() == 79, TimeSpan.FromSeconds(10), "GPU 0 is unhealthy with XID 79");
+        Assert.Contains("hardware XID 79", (await _fleet.GpusAsync(nodeId)).Single(g => g.GetProperty("index").GetInt32() == 0).GetProperty("healthReason").GetString(), StringComparison.Ordinal);
         Assert.Equal("ok", Health((await _fleet.GpusAsync(nodeId)).Single(g => g.GetProperty("index").GetInt32() == 1)));
+    }
+
+    [Fact]
+    public async Task ApplicationXid_IsShownAndTheGpuStaysOk()
+    {
+        var scenario = new GpuScenario(2);
+        var nodeId = await StartAgentAsync(scenario);
+        await WaitForGpuAsync(nodeId, 0, g => Health(g) == "ok", StartTimeout, "GPU 0 is ok");
+
+        scenario.Set("gpu.0.xid", 45).Save();
+
+        await WaitForGpuAsync(nodeId, 0, g => Health(g) == "ok" && g.GetProperty("xid").GetUInt32() == 45, TimeSpan.FromSeconds(10), "GPU 0 is ok with XID 45 shown");
+    }
+
+    [Fact]
+    public async Task GpuAnsweringResetRequired_IsUnhealthyWithTheReason()
+    {
+        var scenario = new GpuScenario(2);
+        var nodeId = await StartAgentAsync(scenario);
+        await WaitForGpuAsync(nodeId, 1, g => Health(g) == "ok", StartTimeout, "GPU 1 is ok");
+
+        scenario.Set("gpu.1.state", "reset_required").Save();
+
+        await WaitForGpuAsync(nodeId, 1, g => Health(g) == "unhealthy" && g.GetProperty("healthReason").GetString()!.Contains("RESET_REQUIRED", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(10), "GPU 1 is unhealthy: reset required");
+        Assert.Equal("ok", Health((await _fleet.GpusAsync(nodeId)).Single(g => g.GetProperty("index").GetInt32() == 0)));
     }
 
     [Theory]

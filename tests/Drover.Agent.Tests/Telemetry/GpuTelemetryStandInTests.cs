@@ -1,0 +1,104 @@
+using Drover.Agent.Configuration;
+using Drover.Agent.Telemetry;
+using Drover.Nvml;
+using Drover.Nvml.Tests.Fakes;
+using Drover.Protocol.V1;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Drover.Agent.Tests.Telemetry;
+
+/// <summary>
+/// The sampler through the real NVML binding on the stand-in library: each error a GPU can answer every call
+/// with (the scenario's <c>gpu.&lt;i&gt;.state</c>) and each kind of XID the stand-in raises, as the sample reports them.
+/// </summary>
+[Collection(FakeNvmlCollection.Name)]
+public sealed class GpuTelemetryStandInTests(FakeNvmlFixture fixture)
+{
+    private readonly FakeTimeProvider _time = new();
+
+    /// <summary>GPU 1's state; its health on the first and on the second sample; a word its reason holds.</summary>
+    public static TheoryData<string, GpuHealth, GpuHealth, string> States => new()
+    {
+        { "ok", GpuHealth.Ok, GpuHealth.Ok, "" },
+        { "reset_required", GpuHealth.Unhealthy, GpuHealth.Unhealthy, "RESET_REQUIRED" },
+        { "unknown", GpuHealth.Degraded, GpuHealth.Unhealthy, "UNKNOWN" },
+        { "not_ready", GpuHealth.Unhealthy, GpuHealth.Unhealthy, "NOT_READY" },
+        { "lost", GpuHealth.Lost, GpuHealth.Lost, "GPU_IS_LOST" },
+        { "not_supported", GpuHealth.Ok, GpuHealth.Ok, "" },
+    };
+
+    [Theory]
+    [MemberData(nameof(States))]
+    public void Sample_GpuAnsweringState_ReportsHealthAndLeavesTheOtherOk(string state, GpuHealth first, GpuHealth second, string reasonHolds)
+    {
+        using var scenario = new Scenario(Scenario.TwoGpus());
+        using var nvml = fixture.Create(scenario);
+        var telemetry = Create(nvml, new GpuHealthBoard(_time, TimeSpan.FromSeconds(300)));
+        scenario.Write(Scenario.TwoGpus($"gpu.1.state={state}"));
+
+        var one = telemetry.Sample();
+        var two = telemetry.Sample();
+
+        Assert.Equal((first, second), (Gpu(one, 1).Health, Gpu(two, 1).Health));
+        Assert.Contains(reasonHolds, Gpu(two, 1).HealthReason, StringComparison.Ordinal);
+        Assert.Equal(GpuHealth.Ok, Gpu(two, 0).Health);
+        Assert.Equal(35U, Gpu(two, 0).UtilizationGpuPercent);
+        if (second is GpuHealth.Unhealthy)
+        {
+            // What used to rank the broken GPU first: zeros. They are still zeros, but no longer "ok".
+            Assert.Equal(0UL, Gpu(two, 1).MemoryTotalBytes);
+            Assert.Contains("memory", Gpu(two, 1).UnavailableFields);
+        }
+    }
+
+    [Theory]
+    [InlineData(79U, GpuHealth.Unhealthy)]
+    [InlineData(48U, GpuHealth.Unhealthy)]
+    [InlineData(119U, GpuHealth.Unhealthy)]
+    [InlineData(45U, GpuHealth.Ok)]
+    [InlineData(13U, GpuHealth.Ok)]
+    [InlineData(62U, GpuHealth.Degraded)]
+    public void Sample_XidRaisedByTheStandIn_ReportsHealthByItsKind(uint xid, GpuHealth expected)
+    {
+        using var scenario = new Scenario(Scenario.TwoGpus());
+        using var nvml = fixture.Create(scenario);
+        var board = new GpuHealthBoard(_time, TimeSpan.FromSeconds(300));
+        var telemetry = Create(nvml, board);
+        using var events = nvml.CreateEventSet(telemetry.Devices, XidEventLoop.WatchedEvents).Value;
+
+        scenario.Write(Scenario.TwoGpus($"gpu.1.xid={xid}"));
+        var raised = events.Wait(TimeSpan.FromSeconds(5));
+        Assert.True(raised.TryGetValue(out var gpuEvent) && gpuEvent is not null, raised.ToString());
+        board.Record(gpuEvent.Value.Uuid, XidEventLoop.XidOf(gpuEvent.Value));
+
+        var sample = telemetry.Sample();
+        Assert.Equal(expected, Gpu(sample, 1).Health);
+        Assert.Equal(xid, Gpu(sample, 1).Xid);
+        Assert.Equal(GpuHealth.Ok, Gpu(sample, 0).Health);
+        Assert.Equal(0U, Gpu(sample, 0).Xid);
+    }
+
+    [Fact]
+    public void CreateEventSet_OneGpuNeedsAReset_StillWatchesTheOther()
+    {
+        using var scenario = new Scenario(Scenario.TwoGpus("gpu.0.state=reset_required"));
+        using var nvml = fixture.Create(scenario);
+        var board = new GpuHealthBoard(_time, TimeSpan.FromSeconds(300));
+        var telemetry = Create(nvml, board);
+
+        var created = nvml.CreateEventSet(telemetry.Devices, XidEventLoop.WatchedEvents);
+
+        Assert.True(created.IsSuccess, created.ToString());
+        using var events = created.Value;
+        scenario.Write(Scenario.TwoGpus("gpu.0.state=reset_required\ngpu.1.xid=79"));
+        var raised = events.Wait(TimeSpan.FromSeconds(5));
+        Assert.True(raised.TryGetValue(out var gpuEvent) && gpuEvent is not null, raised.ToString());
+        Assert.Equal("GPU-11111111-1111-1111-1111-111111111111", gpuEvent.Value.Uuid);
+    }
+
+    private GpuTelemetry Create(INvml nvml, GpuHealthBoard board)
+        => new(nvml, board, new ReportedGpuWork(), new AgentOptions { ServerNumber = 1 }, _time, NullLogger<GpuTelemetry>.Instance);
+
+    private static GpuSample Gpu(Protocol.V1.Telemetry telemetry, int index) => telemetry.Gpus.Single(g => g.Gpu.Index == index);
+}
