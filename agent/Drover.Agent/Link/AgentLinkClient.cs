@@ -33,6 +33,10 @@ internal sealed partial class AgentLinkClient : BackgroundService
     private int _addressIndex;
     private volatile TaskCompletionSource _streamClosed = CompletedStream();
 
+    // Completes once the stream being opened has its outbox attached (or failed): a stop that comes
+    // between the Hello and the Welcome waits for it, so even that stop is reported as stopping.
+    private volatile TaskCompletionSource _handshake = CompletedStream();
+
     public AgentLinkClient(
         AgentOptions options,
         NodeHello hello,
@@ -65,6 +69,12 @@ internal sealed partial class AgentLinkClient : BackgroundService
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         _state.SetStopping();
+        if (_outbox.Current is null && !_handshake.Task.IsCompleted)
+        {
+            // The aggregator may count the node alive already (its Hello arrived): say stopping once the Welcome does.
+            await _handshake.Task.WaitAsync(FinalHeartbeatTimeout, _time, cancellationToken).ContinueWith(static _ => { }, TaskScheduler.Default);
+        }
+
         var outbox = _outbox.Current;
         if (outbox is not null)
         {
@@ -157,6 +167,20 @@ internal sealed partial class AgentLinkClient : BackgroundService
         });
         using var callScope = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         using var call = new AgentLink.AgentLinkClient(channel).Connect(cancellationToken: callScope.Token);
+        var handshake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _handshake = handshake;
+        try
+        {
+            await RunCallAsync(call, callScope, address, handshake, stoppingToken);
+        }
+        finally
+        {
+            handshake.TrySetResult();
+        }
+    }
+
+    private async Task RunCallAsync(AsyncDuplexStreamingCall<AgentMessage, AggregatorMessage> call, CancellationTokenSource callScope, string address, TaskCompletionSource handshake, CancellationToken stoppingToken)
+    {
 
         using (var welcomeDeadline = new CancellationTokenSource(TimeSpan.FromMilliseconds(_options.ConnectTimeoutMs), _time))
         using (var welcomeWait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, welcomeDeadline.Token))
@@ -190,6 +214,7 @@ internal sealed partial class AgentLinkClient : BackgroundService
         // The first heartbeat goes at once, so the aggregator sees the node's state without waiting an interval.
         outbox.Writer.TryWrite(new OutgoingMessage(new AgentMessage { Heartbeat = _state.NextHeartbeat() }, null));
         _outbox.Attach(outbox, urgent);
+        handshake.TrySetResult();
         try
         {
             var writer = WriteLoopAsync(call.RequestStream, AgentOutbox.ReadInOrderAsync(outbox.Reader, urgent.Reader, callScope.Token), callScope.Token);
