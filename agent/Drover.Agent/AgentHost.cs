@@ -81,9 +81,15 @@ internal static class AgentHost
         builder.Services.TryAddSingleton(Random.Shared);
         builder.Services.AddSingleton(new NodeHello(nodeId, options));
         builder.Services.AddSingleton(sp => new NodeState(sp.GetRequiredService<TimeProvider>(), options.ServerNumber, options.Port, options.HeartbeatInterval));
+        builder.Services.AddSingleton(sp => new WatchedLoops(
+            sp.GetRequiredService<TimeProvider>(),
+            () => sp.GetRequiredService<NodeState>().HeartbeatInterval,
+            options.TelemetryInterval));
         builder.Services.AddSingleton(sp => new SystemdWatchdog(
             sp.GetService<ISystemdNotifier>(),
-            SystemdWatchdog.TimeoutFromEnvironment(Environment.GetEnvironmentVariable)));
+            SystemdWatchdog.TimeoutFromEnvironment(Environment.GetEnvironmentVariable),
+            sp.GetRequiredService<WatchedLoops>(),
+            sp.GetRequiredService<ILogger<SystemdWatchdog>>()));
         builder.Services.TryAddSingleton(_ => NvmlFactory.Create(new NvmlOptions
         {
             LibraryPath = string.IsNullOrEmpty(options.NvmlLibraryPath) ? null : options.NvmlLibraryPath,

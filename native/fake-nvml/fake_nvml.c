@@ -24,6 +24,7 @@
  *     gpu.<i>.processes=pid:bytes,pid:bytes          [empty] at most 128 entries; a byte count of
  *                                                    0xFFFFFFFFFFFFFFFF is NVML_VALUE_NOT_AVAILABLE
  *     gpu.<i>.state=ok|lost|not_supported|no_permission|reset_required|unknown|not_ready   [ok]
+ *     gpu.<i>.hang=0|1                               [0] 1: that GPU's telemetry and event calls block
  *     gpu.<i>.xid=N                                  [0] a change to a nonzero value raises one event
  *     gpu.<i>.supported_events=mask                  [0xF] SingleBitEcc|DoubleBitEcc|PState|XidCriticalError
  *   Driver generations (the process list's symbols and record size; see "Exports" below):
@@ -72,6 +73,13 @@
  *     answering sensibly, or is still being set up; its identity calls keep working, so it stays enumerated.
  *     (GPU_IS_LOST is `lost`; a hardware or application XID is raised with gpu.<i>.xid.)
  *     When the state returns to ok, the same handle (or one fetched again by index) works again.
+ *   - gpu.<i>.hang=1: a hung driver call, the failure the agent's systemd watchdog exists for. The same
+ *     telemetry and event calls that gpu.<i>.state affects block until a re-read finds the key back at 0
+ *     (or the GPU lost, or the library shut down), then answer as they would have; left at 1, they block
+ *     for good. They wait with the library's mutex released, so other threads and other GPUs go on, and
+ *     re-check the scenario at most every 100 ms (or DROVER_FAKE_NVML_RELOAD_MS, at least 5 ms). The
+ *     identity calls never block. Not part of NVML: `unsigned int fake_nvml_hung_calls(void)`, exported
+ *     for tests, counts the calls blocked right now, so a test can wait until its caller is stuck.
  *   - nvmlDeviceGetUtilizationRates returns NVML_ERROR_NOT_SUPPORTED on a GPU with mig=1, as NVML does.
  *   - Events: only XidCriticalError events are ever produced. When a re-parse finds gpu.<i>.xid changed to a
  *     nonzero value (and the GPU is not lost), one event (eventData = the value, GPU/compute instance ids
@@ -278,6 +286,7 @@ struct gpu_config {
     unsigned long long memory_total, memory_used, memory_reserved;
     unsigned int util_gpu, util_memory, temperature, power_mw, mig;
     enum gpu_state state;
+    unsigned int hang;
     unsigned long long xid;
     unsigned long long supported_events;
     unsigned int process_count;
@@ -575,6 +584,10 @@ static const char *apply_gpu_key(struct gpu_config *gpu, const char *field, char
         }
     } else if (strcmp(field, "processes") == 0) {
         return parse_processes(value, gpu);
+    } else if (strcmp(field, "hang") == 0) {
+        if (!parse_u32(value, &gpu->hang, 1)) {
+            return "hang must be 0 or 1";
+        }
     } else if (strcmp(field, "state") == 0) {
         if (strcmp(value, "ok") == 0) {
             gpu->state = STATE_OK;
@@ -835,6 +848,36 @@ static void read_environment(void)
     }
 }
 
+/* The number of calls blocked by gpu.<i>.hang right now (see fake_nvml_hung_calls). Guarded by g_lock. */
+static unsigned int g_hung_calls;
+
+/* Waits, with the lock released, until the next scenario check is due or an event is raised. Call with the lock held. */
+static void sleep_until_next_check(void)
+{
+    long long step = g_reload_ms < 5 ? 5 : (g_reload_ms > 100 ? 100 : g_reload_ms);
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += (time_t)(step / 1000);
+    until.tv_nsec += (long)(step % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&g_changed, &g_lock, &until);
+}
+
+/*
+ * Not part of NVML: a seam for tests, which find it with dlsym. The number of calls blocked right now by
+ * gpu.<i>.hang=1, so a test can wait until its caller is stuck instead of guessing how long that takes.
+ */
+FAKE_API unsigned int fake_nvml_hung_calls(void)
+{
+    lock();
+    unsigned int count = g_hung_calls;
+    unlock();
+    return count;
+}
+
 /* Entry check for calls that need an initialized library. Call with the lock held. */
 static nvmlReturn_t enter(void)
 {
@@ -863,6 +906,22 @@ static nvmlReturn_t enter_device(nvmlDevice_t device, enum call_kind kind, const
     unsigned int index = device->index;
     if (gpu_is_lost(g_current, index)) {
         return NVML_ERROR_GPU_IS_LOST;
+    }
+    if (kind == CALL_TELEMETRY && g_current->gpus[index].hang) {
+        /* A hung driver call: block, with the lock released, until the key goes back to 0. */
+        g_hung_calls++;
+        while (g_init_count != 0 && !gpu_is_lost(g_current, index) && g_current->gpus[index].hang) {
+            sleep_until_next_check();
+            refresh(0);
+        }
+        g_hung_calls--;
+        result = enter();
+        if (result != NVML_SUCCESS) {
+            return result;
+        }
+        if (gpu_is_lost(g_current, index)) {
+            return NVML_ERROR_GPU_IS_LOST;
+        }
     }
     const struct gpu_config *config = &g_current->gpus[index];
     if (kind == CALL_TELEMETRY) {

@@ -4,8 +4,8 @@ using Drover.Protocol.V1;
 namespace Drover.Agent.Heartbeats;
 
 /// <summary>
-/// The heartbeat loop: every heartbeat interval it proves the agent is alive to systemd (watchdog)
-/// and, while the link is up, to the aggregator. It keeps ticking while the link is down, so a lost
+/// The heartbeat loop: every heartbeat interval it proves the agent is alive to systemd (watchdog, fed
+/// only while the GPU sampling loop makes progress too) and, while the link is up, to the aggregator. It keeps ticking while the link is down, so a lost
 /// aggregator never makes systemd restart a healthy agent.
 /// </summary>
 internal sealed partial class HeartbeatService : BackgroundService
@@ -13,14 +13,16 @@ internal sealed partial class HeartbeatService : BackgroundService
     private readonly NodeState _state;
     private readonly AgentOutbox _outbox;
     private readonly SystemdWatchdog _watchdog;
+    private readonly WatchedLoops _loops;
     private readonly TimeProvider _time;
     private readonly ILogger<HeartbeatService> _logger;
 
-    public HeartbeatService(NodeState state, AgentOutbox outbox, SystemdWatchdog watchdog, TimeProvider time, ILogger<HeartbeatService> logger)
+    public HeartbeatService(NodeState state, AgentOutbox outbox, SystemdWatchdog watchdog, WatchedLoops loops, TimeProvider time, ILogger<HeartbeatService> logger)
     {
         _state = state;
         _outbox = outbox;
         _watchdog = watchdog;
+        _loops = loops;
         _time = time;
         _logger = logger;
     }
@@ -37,9 +39,11 @@ internal sealed partial class HeartbeatService : BackgroundService
         _state.IntervalChanged += OnIntervalChanged;
         try
         {
+            _loops.Heartbeat.Completed();
             _watchdog.Pet();
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
+                _loops.Heartbeat.Completed();
                 _watchdog.Pet();
                 if (_outbox.IsConnected)
                 {

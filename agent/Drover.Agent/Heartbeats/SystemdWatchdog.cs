@@ -4,18 +4,27 @@ using Microsoft.Extensions.Hosting.Systemd;
 namespace Drover.Agent.Heartbeats;
 
 /// <summary>
-/// Sends <c>WATCHDOG=1</c> for the heartbeat loop, the loop whose hang should make systemd restart
-/// the agent. Active only when systemd set <c>WATCHDOG_USEC</c> (and <c>WATCHDOG_PID</c>, when set,
-/// names this process) and a notifier is registered (AddSystemd registers one only under systemd).
+/// Sends <c>WATCHDOG=1</c> from the heartbeat loop, but only while every watched loop (the heartbeat loop
+/// and the GPU sampling loop) makes progress: a hung NVML call stalls every GPU's sample while the
+/// heartbeat goes on, and only a withheld keep-alive makes systemd restart the agent. Active only when
+/// systemd set <c>WATCHDOG_USEC</c> (and <c>WATCHDOG_PID</c>, when set, names this process) and a notifier
+/// is registered (AddSystemd registers one only under systemd).
 /// </summary>
-internal sealed class SystemdWatchdog
+internal sealed partial class SystemdWatchdog
 {
     private readonly ISystemdNotifier? _notifier;
+    private readonly WatchedLoops _loops;
+    private readonly ILogger<SystemdWatchdog> _logger;
 
-    public SystemdWatchdog(ISystemdNotifier? notifier, TimeSpan? timeout)
+    // Only the heartbeat loop pets, one call at a time, so this needs no lock.
+    private LoopProgress? _withheldFor;
+
+    public SystemdWatchdog(ISystemdNotifier? notifier, TimeSpan? timeout, WatchedLoops loops, ILogger<SystemdWatchdog> logger)
     {
         _notifier = notifier;
         Timeout = timeout;
+        _loops = loops;
+        _logger = logger;
     }
 
     /// <summary>The watchdog timeout systemd enforces, or null when the watchdog is off.</summary>
@@ -43,11 +52,66 @@ internal sealed class SystemdWatchdog
         return TimeSpan.FromMicroseconds(microseconds);
     }
 
+    /// <summary>
+    /// A loop is stuck when it has not completed an iteration for longer than the watchdog timeout plus its
+    /// own period: a healthy loop completes one every period, so however its period compares with
+    /// WatchdogSec (telemetry may be sampled once a minute) it never trips, while a hung one is caught
+    /// within that time, and systemd restarts the agent one timeout later.
+    /// </summary>
+    public LoopProgress? FindStuckLoop()
+    {
+        if (Timeout is not { } timeout)
+        {
+            return null;
+        }
+
+        foreach (var loop in _loops.All)
+        {
+            if (loop.SinceLastCompleted > timeout + loop.Period)
+            {
+                return loop;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Sends the keep-alive when every watched loop makes progress; otherwise withholds it and says which loop is stuck, once.</summary>
     public void Pet()
     {
-        if (Enabled)
+        if (!Enabled)
         {
-            _notifier!.Notify(new ServiceState("WATCHDOG=1"));
+            return;
         }
+
+        if (FindStuckLoop() is { } stuck)
+        {
+            if (_withheldFor is null)
+            {
+                _withheldFor = stuck;
+                Log.WatchdogWithheld(_logger, stuck.Name, (long)stuck.SinceLastCompleted.TotalMilliseconds);
+            }
+
+            return;
+        }
+
+        if (_withheldFor is { } recovered)
+        {
+            _withheldFor = null;
+            Log.WatchdogResumed(_logger, recovered.Name);
+        }
+
+        _notifier!.Notify(new ServiceState("WATCHDOG=1"));
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 2202, EventName = "WatchdogWithheld", Level = LogLevel.Warning,
+            Message = "The systemd watchdog keep-alive is withheld: the '{Loop}' loop has not completed an iteration for {StalledMs} ms; systemd will restart the agent unless it recovers.")]
+        public static partial void WatchdogWithheld(ILogger logger, string loop, long stalledMs);
+
+        [LoggerMessage(EventId = 2203, EventName = "WatchdogResumed", Level = LogLevel.Information,
+            Message = "The '{Loop}' loop completes iterations again; the systemd watchdog keep-alive is sent again.")]
+        public static partial void WatchdogResumed(ILogger logger, string loop);
     }
 }

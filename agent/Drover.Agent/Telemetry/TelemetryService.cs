@@ -1,4 +1,5 @@
 using Drover.Agent.Configuration;
+using Drover.Agent.Heartbeats;
 using Drover.Agent.Link;
 using Drover.Protocol.V1;
 
@@ -6,7 +7,9 @@ namespace Drover.Agent.Telemetry;
 
 /// <summary>
 /// Every telemetry interval: one sample of every GPU, sent on the agent link while it is up. Every
-/// re-probe interval, when NVML is unavailable or a GPU is lost, NVML is probed again.
+/// re-probe interval, when NVML is unavailable or a GPU is lost, NVML is probed again. Each completed
+/// iteration is marked for the systemd watchdog, which a hung NVML call thus stops; with NVML unavailable
+/// (no driver, no GPUs) an iteration is quick, so such an agent is still kept alive.
 /// </summary>
 internal sealed class TelemetryService : BackgroundService
 {
@@ -14,9 +17,11 @@ internal sealed class TelemetryService : BackgroundService
     private readonly AgentOutbox _outbox;
     private readonly AgentOptions _options;
     private readonly TimeProvider _time;
+    private readonly LoopProgress _progress;
 
-    public TelemetryService(GpuTelemetry telemetry, AgentOutbox outbox, AgentOptions options, TimeProvider time)
+    public TelemetryService(GpuTelemetry telemetry, AgentOutbox outbox, AgentOptions options, WatchedLoops loops, TimeProvider time)
     {
+        _progress = loops.Sampling;
         _telemetry = telemetry;
         _outbox = outbox;
         _options = options;
@@ -39,6 +44,7 @@ internal sealed class TelemetryService : BackgroundService
 
                 // Sampled even while the link is down, so a GPU lost meanwhile is noticed and logged.
                 _outbox.TrySend(new AgentMessage { Telemetry = _telemetry.Sample() });
+                _progress.Completed();
             }
             while (await timer.WaitForNextTickAsync(stoppingToken));
         }

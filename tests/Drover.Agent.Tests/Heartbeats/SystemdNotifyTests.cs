@@ -5,6 +5,7 @@ using Drover.Agent.Heartbeats;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Hosting.Systemd;
+using Microsoft.Extensions.Logging;
 using Serilog;
 
 namespace Drover.Agent.Tests.Heartbeats;
@@ -52,7 +53,11 @@ public sealed class SystemdNotifyTests : IDisposable
             var builder = AgentHost.CreateBuilder(options, "test-node", logger);
             builder.Services.AddSingleton<ISystemdNotifier, SystemdNotifier>();
             builder.Services.AddSingleton<IHostLifetime, SystemdLifetime>();
-            builder.Services.AddSingleton(sp => new SystemdWatchdog(sp.GetService<ISystemdNotifier>(), TimeSpan.FromSeconds(1)));
+            builder.Services.AddSingleton(sp => new SystemdWatchdog(
+                sp.GetService<ISystemdNotifier>(),
+                TimeSpan.FromSeconds(1),
+                sp.GetRequiredService<WatchedLoops>(),
+                sp.GetRequiredService<ILogger<SystemdWatchdog>>()));
             using var host = builder.Build();
 
             await host.StartAsync().WaitAsync(Bound);

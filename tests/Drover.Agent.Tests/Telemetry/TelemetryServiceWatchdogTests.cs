@@ -1,0 +1,146 @@
+using System.Runtime.InteropServices;
+using Drover.Agent.Configuration;
+using Drover.Agent.Heartbeats;
+using Drover.Agent.Link;
+using Drover.Agent.Telemetry;
+using Drover.Agent.Tests.Heartbeats;
+using Drover.Agent.Tests.LocalSocket;
+using Drover.Nvml;
+using Drover.Nvml.Tests.Fakes;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Drover.Agent.Tests.Telemetry;
+
+/// <summary>
+/// The GPU sampling loop, on fake time, as the systemd watchdog sees it: through the real NVML binding on the
+/// stand-in, a hung call (the scenario's <c>gpu.&lt;i&gt;.hang</c>) stops its progress and so the keep-alive;
+/// with NVML unavailable it keeps completing, so such an agent is kept alive.
+/// </summary>
+[Collection(FakeNvmlCollection.Name)]
+public sealed class TelemetryServiceWatchdogTests(FakeNvmlFixture fixture)
+{
+    private static readonly TimeSpan Second = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>Every wait's bound: generous, for a loaded 2-core machine.</summary>
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+
+    private readonly FakeTimeProvider _time = new();
+    private readonly SystemdWatchdogTests.RecordingNotifier _notifier = new();
+    private readonly CapturingLogger<SystemdWatchdog> _logger = new();
+    private readonly AgentOptions _options = new() { ServerNumber = 1, TelemetryIntervalMs = 1000 };
+
+    [Fact]
+    public async Task ExecuteAsync_NvmlCallHangs_StopsSamplingAndWithholdsKeepAliveUntilItReturns()
+    {
+        using var scenario = new Scenario(Scenario.TwoGpus());
+        using var nvml = fixture.Create(scenario);
+        var loops = new WatchedLoops(_time, () => Second, _options.TelemetryInterval);
+        var watchdog = new SystemdWatchdog(_notifier, Timeout, loops, _logger);
+        using var service = new TelemetryService(CreateTelemetry(nvml), new AgentOutbox(), _options, loops, _time);
+        await service.StartAsync(CancellationToken.None).WaitAsync(Bound);
+        var hangingTick = Task.CompletedTask;
+        try
+        {
+            _time.Advance(Second);
+            await WaitUntilAsync(() => loops.Sampling.SinceLastCompleted == TimeSpan.Zero);
+            Heartbeat(loops, watchdog);
+            Assert.Equal(1, _notifier.KeepAlives);
+
+            // GPU 1's next call hangs; the loop is known to be inside it once the stand-in counts it. The tick
+            // is given on another thread: the loop's continuation may run inline in Advance, and hang there.
+            scenario.Write(Scenario.TwoGpus("gpu.1.hang=1"));
+            hangingTick = Task.Run(() => _time.Advance(Second));
+            await WaitUntilAsync(() => HungCalls() > 0);
+            // Stuck means no iteration for more than WatchdogSec plus the telemetry interval (11 s): 12 s now.
+            _time.Advance(Timeout + Second);
+            Heartbeat(loops, watchdog);
+
+            Assert.Equal(Timeout + (2 * Second), loops.Sampling.SinceLastCompleted);
+            Assert.Equal(1, _notifier.KeepAlives);
+            var warning = Assert.Single(_logger.Entries);
+            Assert.Equal(2202, warning.EventId);
+            Assert.Contains("'GPU sampling'", warning.Message, StringComparison.Ordinal);
+
+            // The call returns; the loop completes the iteration it was in, and the keep-alive goes out again.
+            scenario.Write(Scenario.TwoGpus());
+            await WaitUntilAsync(() => loops.Sampling.SinceLastCompleted == TimeSpan.Zero);
+            Heartbeat(loops, watchdog);
+
+            Assert.Equal(2, _notifier.KeepAlives);
+            Assert.Equal([2202, 2203], _logger.Entries.Select(e => e.EventId));
+        }
+        finally
+        {
+            // Never leave a thread blocked in the stand-in for the tests that follow.
+            scenario.Write(Scenario.TwoGpus());
+            await hangingTick.WaitAsync(Bound);
+            await service.StopAsync(CancellationToken.None).WaitAsync(Bound);
+        }
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_NvmlLibraryMissing_KeepsFeedingTheWatchdog()
+    {
+        var missing = Path.Combine(Path.GetTempPath(), $"drover-no-nvml-{Guid.NewGuid():N}", "libnvidia-ml.so.1");
+        using var nvml = NvmlFactory.Create(new NvmlOptions { LibraryPath = missing });
+        var loops = new WatchedLoops(_time, () => Second, _options.TelemetryInterval);
+        var watchdog = new SystemdWatchdog(_notifier, Timeout, loops, _logger);
+        using var service = new TelemetryService(CreateTelemetry(nvml), new AgentOutbox(), _options, loops, _time);
+        await service.StartAsync(CancellationToken.None).WaitAsync(Bound);
+        try
+        {
+            // 30 s: three re-probe intervals, each a failed load, and a keep-alive every second.
+            for (var i = 0; i < 30; i++)
+            {
+                _time.Advance(Second);
+                await WaitUntilAsync(() => loops.Sampling.SinceLastCompleted == TimeSpan.Zero);
+                Heartbeat(loops, watchdog);
+            }
+
+            Assert.Equal(30, _notifier.KeepAlives);
+            Assert.Empty(_logger.Entries);
+        }
+        finally
+        {
+            await service.StopAsync(CancellationToken.None).WaitAsync(Bound);
+        }
+    }
+
+    private GpuTelemetry CreateTelemetry(INvml nvml)
+        => new(nvml, new GpuHealthBoard(_time, TimeSpan.FromSeconds(300)), new ReportedGpuWork(), _options, _time, NullLogger<GpuTelemetry>.Instance);
+
+    /// <summary>What the heartbeat loop does each tick.</summary>
+    private static void Heartbeat(WatchedLoops loops, SystemdWatchdog watchdog)
+    {
+        loops.Heartbeat.Completed();
+        watchdog.Pet();
+    }
+
+    /// <summary>The stand-in's count of calls blocked by <c>hang=1</c>, read through its test-only export.</summary>
+    private uint HungCalls()
+    {
+        var library = NativeLibrary.Load(fixture.LibraryPath);
+        try
+        {
+            return Marshal.GetDelegateForFunctionPointer<HungCallsFunction>(NativeLibrary.GetExport(library, "fake_nvml_hung_calls"))();
+        }
+        finally
+        {
+            NativeLibrary.Free(library);
+        }
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        using var timeout = new CancellationTokenSource(Bound);
+        while (!condition())
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(10), timeout.Token);
+        }
+    }
+
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    private delegate uint HungCallsFunction();
+}
