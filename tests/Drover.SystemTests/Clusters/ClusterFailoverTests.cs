@@ -40,7 +40,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IAsyncLifet
         await WaitForTrafficAsync(load, load.Now, ["c1", "c2"]);
 
         // Kill two of c1's three: below its threshold of ceil(3 × 0.5) = 2.
-        var killedAt = load.Now;
+        var killedAt = load.MarkKill();
         _fleet.AgentProcesses("c1-1").Kill();
         _fleet.AgentProcesses("c1-2").Kill();
 
@@ -116,6 +116,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IAsyncLifet
         await WaitForCountAsync(load, healthyFrom, 600);
         AssertServedInOrder(load.ClustersSince(healthyFrom), "c1", "c2", "c3");
 
+        load.MarkKill();
         _fleet.AgentProcesses("c1-1").Kill();
         await WaitForSharesAsync(("c1", 0), ("c2", 0.4), ("c3", 0.6));
         var failedFrom = load.Now;

@@ -14,6 +14,7 @@ internal sealed class GatewayLoad : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task[] _workers;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly ConcurrentQueue<TimeSpan> _kills = new();
     private int _disposed;
 
     public GatewayLoad(int httpPort, string function, int workers)
@@ -28,14 +29,31 @@ internal sealed class GatewayLoad : IAsyncDisposable
     /// <summary>Now, on the clock the answers' times are on.</summary>
     public TimeSpan Now => _clock.Elapsed;
 
-    public IEnumerable<Answer> Failures => Answers.Where(a => a.Status != 200);
+    /// <summary>
+    /// Every request that did not get its 200, but one whose answer was already under way when its node
+    /// was killed (<see cref="MarkKill"/>): the client had the headers and the body broke off, which no
+    /// gateway can repair (a retry would answer twice). A request in flight whose answer had not begun
+    /// must still succeed, retried on another node.
+    /// </summary>
+    public IEnumerable<Answer> Failures => Answers.Where(a => a.Status != 200 && !CutByAKill(a));
+
+    /// <summary>Answers cut mid-body by a kill, left out of <see cref="Failures"/>.</summary>
+    public IEnumerable<Answer> CutMidAnswer => Answers.Where(CutByAKill);
+
+    /// <summary>Notes that nodes are being killed now; returns the time on the answers' clock.</summary>
+    public TimeSpan MarkKill()
+    {
+        var now = _clock.Elapsed;
+        _kills.Enqueue(now);
+        return now;
+    }
 
     /// <summary>The clusters that answered requests sent at or after <paramref name="from"/>, with how many each.</summary>
     public Dictionary<string, int> ClustersSince(TimeSpan from)
         => Answers.Where(a => a.SentAt >= from && a.Status == 200).GroupBy(a => a.Cluster).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
 
     public string Describe()
-        => $"{Answers.Count} answers; failures: {string.Join("; ", Failures.Take(5).Select(f => $"{f.Status} at {f.SentAt.TotalSeconds:F2}s {f.Body}"))}";
+        => $"{Answers.Count} answers; failures: {string.Join("; ", Failures.Take(5).Select(f => $"{f.Status} at {f.SentAt.TotalSeconds:F2}s {f.Body}"))}; cut mid-answer by a kill: {CutMidAnswer.Count()}";
 
     /// <summary>Stops the workers and waits for them; a second call does nothing.</summary>
     public async ValueTask DisposeAsync()
@@ -69,6 +87,11 @@ internal sealed class GatewayLoad : IAsyncDisposable
             {
                 return;
             }
+            catch (HttpRequestException ex) when (ex.HttpRequestError == HttpRequestError.ResponseEnded || ex.InnerException is IOException)
+            {
+                // The headers came, the body broke off ("Error while copying content to a stream").
+                Answers.Enqueue(new Answer(sentAt, 0, "", ex.Message, BodyCut: true));
+            }
             catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
             {
                 Answers.Enqueue(new Answer(sentAt, 0, "", ex.Message));
@@ -77,5 +100,7 @@ internal sealed class GatewayLoad : IAsyncDisposable
     }
 
     /// <summary>One answer: when its request was sent, its status (0: no answer), the cluster that served it.</summary>
-    internal sealed record Answer(TimeSpan SentAt, int Status, string Cluster, string Body);
+    internal sealed record Answer(TimeSpan SentAt, int Status, string Cluster, string Body, bool BodyCut = false);
+
+    private bool CutByAKill(Answer answer) => answer.BodyCut && _kills.Any(kill => answer.SentAt <= kill);
 }
