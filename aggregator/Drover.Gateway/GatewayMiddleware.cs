@@ -1,6 +1,7 @@
 using Drover.Decisions.Routing;
 using Drover.Protocol.Http;
 using Drover.Protocol.Security;
+using Drover.Protocol.V1;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
@@ -66,10 +67,11 @@ internal sealed partial class GatewayMiddleware
         {
             // Before a node is chosen: the answer is the same whether or not the workload exists.
             var key = context.Request.Headers[DroverHeaders.ApiKey].FirstOrDefault();
-            var verdict = _access.Check(workload, key);
+            var (kind, name) = GatewayRouteFeature.Split(workload);
+            var verdict = _access.Check(kind, name, key);
             if (verdict != InvocationVerdict.Allowed)
             {
-                var (status, detail) = InvocationKeys.Refusal(verdict, workload.StartsWith("service/", StringComparison.Ordinal) ? "service" : "function");
+                var (status, detail) = InvocationKeys.Refusal(verdict, kind == WorkloadKind.Service ? "service" : "function");
                 Log.Refused(_logger, workload, status, verdict, context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
                 await WriteErrorAsync(context, route, status, new GatewayError(status == StatusCodes.Status401Unauthorized ? "unauthorized" : "forbidden", detail));
                 return;

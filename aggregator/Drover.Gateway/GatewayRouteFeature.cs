@@ -1,4 +1,5 @@
 using Drover.Decisions.Routing;
+using Drover.Protocol.V1;
 using Microsoft.AspNetCore.Http;
 
 namespace Drover.Gateway;
@@ -11,6 +12,8 @@ internal sealed class GatewayRouteFeature(string workload, RoutingTable table)
 {
     /// <summary>The route value naming a function (<c>/v1/invoke/{function}/...</c>).</summary>
     public const string FunctionRouteValue = "function";
+
+    private const string ServicePrefix = "service/";
 
     /// <summary>The route value naming a service (<c>/v1/services/{service}/...</c>).</summary>
     public const string ServiceRouteValue = "service";
@@ -26,6 +29,12 @@ internal sealed class GatewayRouteFeature(string workload, RoutingTable table)
     /// <summary>The nodes that failed this request before answering (skipped by the next pick); null while none has.</summary>
     public HashSet<string>? Failed { get; set; }
 
+    /// <summary>The kind and name of a <see cref="Workload"/> key: <c>service/&lt;name&gt;</c> is a service, anything else a function.</summary>
+    public static (WorkloadKind Kind, string Name) Split(string workload)
+        => workload.StartsWith(ServicePrefix, StringComparison.Ordinal)
+            ? (WorkloadKind.Service, workload[ServicePrefix.Length..])
+            : (WorkloadKind.Function, workload);
+
     /// <summary>The workload a request of the gateway's routes is for, or null for another route.</summary>
     public static string? WorkloadOf(HttpContext context)
     {
@@ -35,6 +44,6 @@ internal sealed class GatewayRouteFeature(string workload, RoutingTable table)
             return name;
         }
 
-        return values.TryGetValue(ServiceRouteValue, out var service) && service is string set ? "service/" + set : null;
+        return values.TryGetValue(ServiceRouteValue, out var service) && service is string set ? ServicePrefix + set : null;
     }
 }

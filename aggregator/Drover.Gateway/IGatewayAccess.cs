@@ -1,4 +1,5 @@
 using Drover.Protocol.Security;
+using Drover.Protocol.V1;
 
 namespace Drover.Gateway;
 
@@ -9,10 +10,10 @@ namespace Drover.Gateway;
 public interface IGatewayAccess
 {
     /// <summary>
-    /// Whether a request for <paramref name="workload"/> (a function's name, or <c>service/&lt;name&gt;</c>)
-    /// presenting <paramref name="key"/> (<see cref="Protocol.Http.DroverHeaders.ApiKey"/>; null when none) may pass.
+    /// Whether a request for the function or service <paramref name="name"/> presenting
+    /// <paramref name="key"/> (<see cref="Protocol.Http.DroverHeaders.ApiKey"/>; null when none) may pass.
     /// </summary>
-    InvocationVerdict Check(string workload, string? key);
+    InvocationVerdict Check(WorkloadKind kind, string name, string? key);
 
     /// <summary>The fleet's shim credential, sent with every request the gateway forwards; null for none.</summary>
     string? ShimCredential { get; }

@@ -1,6 +1,6 @@
-using Drover.Protocol.Specs;
 using System.Collections.Concurrent;
 using Drover.Protocol;
+using Drover.Protocol.Specs;
 using Drover.Protocol.V1;
 
 namespace Drover.Agent.Shims;
@@ -12,7 +12,7 @@ namespace Drover.Agent.Shims;
 internal sealed partial class ServiceRouteTables
 {
     public const int MaxRoutes = 1024;
-    public const int MaxEventHeaders = 32;
+    public const int MaxEventHeaders = SpecLimits.MaxEventHeaders;
 
     private readonly ConcurrentDictionary<string, ServiceRouteTable> _tables = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _inFlight = new(StringComparer.Ordinal);

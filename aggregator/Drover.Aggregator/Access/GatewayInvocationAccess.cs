@@ -3,6 +3,7 @@ using Drover.Aggregator.Security;
 using Drover.Aggregator.Services;
 using Drover.Gateway;
 using Drover.Protocol.Security;
+using Drover.Protocol.V1;
 
 namespace Drover.Aggregator.Access;
 
@@ -15,15 +16,7 @@ internal sealed class GatewayInvocationAccess(FunctionRegistry functions, Servic
 {
     public string? ShimCredential => credential.Value;
 
-    public InvocationVerdict Check(string workload, string? key)
-    {
-        const string service = "service/";
-        if (workload.StartsWith(service, StringComparison.Ordinal))
-        {
-            var name = workload[service.Length..];
-            return InvocationKeys.Check(services.Find(name)?.Definition.Public == true, keys.HashesOf(WorkloadRef.OfService(name)), key);
-        }
-
-        return InvocationKeys.Check(functions.Find(workload)?.Public == true, keys.HashesOf(WorkloadRef.OfFunction(workload)), key);
-    }
+    public InvocationVerdict Check(WorkloadKind kind, string name, string? key) => kind == WorkloadKind.Service
+        ? InvocationKeys.Check(services.Find(name)?.Definition.Public == true, keys.HashesOf(WorkloadRef.OfService(name)), key)
+        : InvocationKeys.Check(functions.Find(name)?.Public == true, keys.HashesOf(WorkloadRef.OfFunction(name)), key);
 }
