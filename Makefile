@@ -49,6 +49,13 @@ test: build
 	    e=$$(echo "$$counters" | sed -n 's/.* executed="\([0-9]*\)".*/\1/p'); \
 	    passed=$$((passed + $${p:-0})); failed=$$((failed + $${f:-0})); skipped=$$((skipped + $${t:-0} - $${e:-0})); \
 	done; \
+	if [ $$failed -gt 0 ]; then \
+	    echo "Failed tests:"; \
+	    for trx in $(RESULTS)/*.trx; do \
+	        [ -f "$$trx" ] || continue; \
+	        grep -o '<UnitTestResult [^>]*outcome="Failed"[^>]*' "$$trx" | sed -n 's/.* testName="\([^"]*\)".*/  \1/p'; \
+	    done; \
+	fi; \
 	if [ $$status -ne 0 ] && [ $$failed -eq 0 ]; then failed=1; echo "dotnet test exited with $$status"; fi; \
 	if [ $$skipped -gt 0 ]; then echo "$$passed passed, $$failed failed, $$skipped skipped"; else echo "$$passed passed, $$failed failed"; fi; \
 	exit $$status
