@@ -76,10 +76,11 @@ internal sealed class InstanceTable
     /// <summary>
     /// Assigns an instance to a node (a new instance, or one moving). A new instance belongs to
     /// <paramref name="homeCluster"/>; a moving one keeps the home it had, so failback knows where it goes back to.
+    /// <paramref name="gpuUuid"/> is the GPU chosen for it there (an autoscaled instance), null when none was.
     /// </summary>
     /// <returns>The assignment's fencing epoch: one more than the instance had (1 for a new one).</returns>
     /// <remarks>With a store, the assignment is durable before this returns, so no command carrying the epoch can leave first.</remarks>
-    public long Assign(string instanceId, string function, string nodeId, string? homeCluster = null)
+    public long Assign(string instanceId, string function, string nodeId, string? homeCluster = null, string? gpuUuid = null)
     {
         var wasReady = false;
         StoredAssignment stored;
@@ -104,6 +105,7 @@ internal sealed class InstanceTable
                 row.Port = 0;
                 row.Ready = false;
                 row.ReportedGpuUuid = null;
+                row.AssignedGpuUuid = gpuUuid;
                 row.Epoch++;
                 row.Loaded = false;
                 stored = row.ToStored();
@@ -118,6 +120,15 @@ internal sealed class InstanceTable
         }
 
         return stored.Epoch;
+    }
+
+    /// <summary>The GPU chosen for the instance where it is assigned; null when none was, or the instance is unknown.</summary>
+    public string? AssignedGpu(string instanceId)
+    {
+        lock (_gate)
+        {
+            return _rows.TryGetValue(instanceId, out var row) ? row.AssignedGpuUuid : null;
+        }
     }
 
     /// <summary>The instance's current fencing epoch; 0 when the instance is unknown, or was taken from the report of an agent that does not know epochs.</summary>
@@ -410,7 +421,7 @@ internal sealed class InstanceTable
             return _rows.Values
                 .OrderBy(r => r.Function, StringComparer.Ordinal)
                 .ThenBy(r => r.InstanceId, StringComparer.Ordinal)
-                .Select(r => new InstanceView(r.InstanceId, r.Function, r.AssignedNodeId, r.ReportedNodeId, r.State, r.Version, r.Pid, r.Port, r.Restarts, r.LastExitCode, r.LastSignal, r.Reason, r.CommittedStateVersion, r.AssignedAt, r.ReportedAt, r.Ready, r.HomeCluster, r.ReportedGpuUuid, r.Epoch, r.Loaded))
+                .Select(r => new InstanceView(r.InstanceId, r.Function, r.AssignedNodeId, r.ReportedNodeId, r.State, r.Version, r.Pid, r.Port, r.Restarts, r.LastExitCode, r.LastSignal, r.Reason, r.CommittedStateVersion, r.AssignedAt, r.ReportedAt, r.Ready, r.HomeCluster, r.ReportedGpuUuid, r.Epoch, r.Loaded, r.AssignedGpuUuid))
                 .ToArray();
         }
     }
@@ -464,6 +475,9 @@ internal sealed class InstanceTable
 
         /// <summary>The first GPU its node reports it runs on; null before a report or when it has none.</summary>
         public string? ReportedGpuUuid { get; set; }
+
+        /// <summary>The GPU chosen for it where it is assigned (an autoscaled instance); null when none was, or after a restart.</summary>
+        public string? AssignedGpuUuid { get; set; }
 
         /// <summary>The fencing epoch of its assignment: grows with every <see cref="Assign"/>; 0 when unknown.</summary>
         public long Epoch { get; set; }

@@ -25,4 +25,9 @@ internal sealed record InstanceView(
     string? HomeCluster = null,
     string? ReportedGpuUuid = null,
     long Epoch = 0,
-    bool Loaded = false);
+    bool Loaded = false,
+    string? AssignedGpuUuid = null)
+{
+    /// <summary>The GPU it runs on: the one chosen for it, else the one its node reports (after a restart); null when neither is known.</summary>
+    public string? GpuUuid => AssignedGpuUuid ?? ReportedGpuUuid;
+}

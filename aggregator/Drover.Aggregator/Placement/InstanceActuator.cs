@@ -80,12 +80,9 @@ internal sealed partial class InstanceActuator
     public string StartNew(Workload workload, string nodeId, string cluster, string reason, CancellationToken cancellationToken, string? gpuUuid = null)
     {
         var instanceId = $"{WorkloadKeys.InstancePrefix(workload.Key)}-{Guid.NewGuid().ToString("N")[..10]}";
-        var epoch = _instances.Assign(instanceId, workload.Key, nodeId, cluster);
+        // The GPU goes with the assignment: the workload's spec names it from there.
+        var epoch = _instances.Assign(instanceId, workload.Key, nodeId, cluster, gpuUuid);
         var spec = SpecOf(workload, instanceId, epoch);
-        if (gpuUuid is not null)
-        {
-            spec.GpuUuids.Add(gpuUuid);
-        }
 
         _lanes.Post(nodeId, async () =>
         {
@@ -103,10 +100,13 @@ internal sealed partial class InstanceActuator
         Log.Decision(_logger, "scale", function, "", reason, outcome);
     }
 
-    /// <summary>Resumes an instance on <paramref name="toNodeId"/> (its node is lost, or it fails back home), from its last committed snapshot.</summary>
-    public void Move(Workload workload, string instanceId, string fromNodeId, string toNodeId, string reason, CancellationToken cancellationToken)
+    /// <summary>
+    /// Resumes an instance on <paramref name="toNodeId"/> (its node is lost, or it fails back home), from its
+    /// last committed snapshot, on <paramref name="gpuUuid"/> when one is chosen.
+    /// </summary>
+    public void Move(Workload workload, string instanceId, string fromNodeId, string toNodeId, string reason, CancellationToken cancellationToken, string? gpuUuid = null)
     {
-        var epoch = _instances.Assign(instanceId, workload.Key, toNodeId);
+        var epoch = _instances.Assign(instanceId, workload.Key, toNodeId, gpuUuid: gpuUuid);
         _lanes.Post(toNodeId, async () =>
         {
             var connection = _connections.Find(toNodeId);
@@ -116,15 +116,19 @@ internal sealed partial class InstanceActuator
         });
     }
 
-    /// <summary>Sends the instance's start again (an unconfirmed start, or a new function version); the agent treats a repeat as a no-op.</summary>
-    public void Resend(Workload workload, InstanceView instance, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends the instance's start again (an unconfirmed start, a new function version, or with
+    /// <paramref name="settingsOnly"/> a changed definition of the same version); the agent treats a
+    /// repeat as a no-op. A node that never confirmed the instance may not hold its state: it gets the
+    /// last snapshot too, unless only the settings changed.
+    /// </summary>
+    public void Resend(Workload workload, InstanceView instance, bool settingsOnly, CancellationToken cancellationToken)
     {
         var nodeId = instance.AssignedNodeId;
+        var spec = SpecOf(workload, instance.InstanceId, instance.Epoch);
         _lanes.Post(nodeId, async () =>
         {
-            // A node that never confirmed the instance may not hold its state: send the last snapshot too.
-            var spec = SpecOf(workload, instance.InstanceId, instance.Epoch);
-            if (instance.ReportedNodeId is null)
+            if (!settingsOnly && instance.ReportedNodeId is null)
             {
                 await SendStartWithLatestStateAsync(_connections.Find(nodeId), spec, cancellationToken);
             }
@@ -133,17 +137,6 @@ internal sealed partial class InstanceActuator
                 await SendStartAsync(_connections.Find(nodeId), spec, null, cancellationToken);
             }
         });
-    }
-
-    /// <summary>Sends a changed definition of the same version to every instance of the workload.</summary>
-    public void ResendAll(Workload workload, IEnumerable<InstanceView> instances, CancellationToken cancellationToken)
-    {
-        foreach (var instance in instances.Where(i => i.Function == workload.Key))
-        {
-            var nodeId = instance.AssignedNodeId;
-            var spec = SpecOf(workload, instance.InstanceId, instance.Epoch);
-            _lanes.Post(nodeId, () => SendStartAsync(_connections.Find(nodeId), spec, null, cancellationToken));
-        }
     }
 
     /// <summary>

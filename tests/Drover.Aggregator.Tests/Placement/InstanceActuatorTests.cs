@@ -160,7 +160,7 @@ public sealed class InstanceActuatorTests : IDisposable
         _actuator.Move(_counter, id, "a", "b", "node lost", CancellationToken.None);
         await _actuator.IdleAsync().WaitAsync(Timeout);
         var moved = EpochsIn(a, b);
-        _actuator.Resend(_counter, _instances.Snapshot().Single(i => i.InstanceId == id), CancellationToken.None);
+        _actuator.Resend(_counter, _instances.Snapshot().Single(i => i.InstanceId == id), settingsOnly: false, CancellationToken.None);
         await _actuator.IdleAsync().WaitAsync(Timeout);
         var resent = EpochsIn(a, b);
         _actuator.Move(_counter, id, "b", "a", "failback", CancellationToken.None);
@@ -223,21 +223,24 @@ public sealed class InstanceActuatorTests : IDisposable
         _connections.Remove(stalled);
 
         var again = Connect("n1");
-        _actuator.Resend(_counter, _instances.Snapshot().Single(i => i.InstanceId == id), CancellationToken.None);
+        _actuator.Resend(_counter, _instances.Snapshot().Single(i => i.InstanceId == id), settingsOnly: false, CancellationToken.None);
         await _actuator.IdleAsync().WaitAsync(Timeout);
 
         Assert.Equal([id], StartsIn(again));
     }
 
     [Fact]
-    public async Task ResendAll_OneNodeNotReading_OthersGetTheirStartsAtOnce()
+    public async Task Resend_SettingsToEveryInstanceOneNodeNotReading_OthersGetTheirStartsAtOnce()
     {
         var stalled = Stalled("stalled");
         var reading = Connect("reading");
         _instances.Assign("counter-a", "counter", "stalled");
         _instances.Assign("counter-b", "counter", "reading");
 
-        _actuator.ResendAll(_counter, _instances.Snapshot(), CancellationToken.None);
+        foreach (var instance in _instances.Snapshot())
+        {
+            _actuator.Resend(_counter, instance, settingsOnly: true, CancellationToken.None);
+        }
 
         Assert.Equal(["counter-b"], StartsIn(reading));
         _time.Advance(SendTimeout);

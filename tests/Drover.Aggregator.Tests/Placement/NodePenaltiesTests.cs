@@ -1,11 +1,15 @@
 using Drover.Aggregator.Placement;
 using Drover.Aggregator.State;
 using Drover.Aggregator.Tests.State;
+using Drover.Decisions.Placement;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Drover.Aggregator.Tests.Placement;
 
-/// <summary>The node penalties kept in the store: a restart (a reopened store, new penalties) goes on with them by the wall clock.</summary>
+/// <summary>
+/// The node penalties kept in the store: a restart (a reopened store, new penalties) goes on with them by the
+/// wall clock. Each step keeps what a pass would return (<see cref="Pass"/>).
+/// </summary>
 public sealed class NodePenaltiesTests : IDisposable
 {
     private static readonly DateTimeOffset Now = new(2025, 3, 1, 12, 0, 0, TimeSpan.Zero);
@@ -20,14 +24,14 @@ public sealed class NodePenaltiesTests : IDisposable
     [Fact]
     public void Current_StoreReopenedAfterTwentySeconds_PenaltyRunsTheFortyLeft()
     {
-        new NodePenalties(_time, OpenStore()).Penalise("n1");
+        Pass(new NodePenalties(_time, OpenStore()), "n1");
         _time.Advance(TimeSpan.FromSeconds(20));
 
         var restarted = new NodePenalties(_time, OpenStore());
 
-        Assert.Equal(["n1"], restarted.Current());
+        Assert.Equal(["n1"], restarted.Current().Keys);
         _time.Advance(TimeSpan.FromSeconds(39));
-        Assert.Equal(["n1"], restarted.Current());
+        Assert.Equal(["n1"], restarted.Current().Keys);
         _time.Advance(TimeSpan.FromSeconds(1));
         Assert.Empty(restarted.Current());
     }
@@ -36,15 +40,15 @@ public sealed class NodePenaltiesTests : IDisposable
     public void Current_DownLongerThanThePenalty_NodeNotPenalised()
     {
         var before = new NodePenalties(_time, OpenStore());
-        before.Penalise("n1");
+        Pass(before, "n1");
         _time.Advance(TimeSpan.FromSeconds(10));
-        before.Penalise("n2");
+        Pass(before, "n2");
 
         // Down for 55 s: n1's penalty ended meanwhile, n2's has 5 s left.
         _time.Advance(TimeSpan.FromSeconds(55));
         var restarted = new NodePenalties(_time, OpenStore());
 
-        Assert.Equal(["n2"], restarted.Current());
+        Assert.Equal(["n2"], restarted.Current().Keys);
         _time.Advance(TimeSpan.FromSeconds(5));
         Assert.Empty(restarted.Current());
     }
@@ -67,33 +71,38 @@ public sealed class NodePenaltiesTests : IDisposable
     }
 
     [Fact]
-    public void Current_PenaltyRunning_WritesOnlyWhenAPenaltyStartsOrEnds()
+    public void Keep_PenaltyRunning_WritesOnlyWhenAPenaltyStartsOrEnds()
     {
         var store = new RecordingMemoryStore();
         var penalties = new NodePenalties(_time, store);
 
-        penalties.Penalise("n1");
+        Pass(penalties, "n1");
         for (var i = 0; i < 5; i++)
         {
             _time.Advance(TimeSpan.FromSeconds(10));
-            penalties.Current();
+            Pass(penalties);
         }
 
         Assert.Equal(Now.AddSeconds(60), Assert.Single(store.PenaltySaves)["n1"]);
         _time.Advance(TimeSpan.FromSeconds(10));
+        Pass(penalties);
         Assert.Empty(penalties.Current());
         Assert.Equal(2, store.PenaltySaves.Count);
         Assert.Empty(store.PenaltySaves[^1]);
     }
 
     [Fact]
-    public void Penalise_StoreFails_PenaltyStillHoldsInMemory()
+    public void Keep_StoreFails_PenaltyStillHoldsInMemory()
     {
         var store = new RecordingMemoryStore { Fail = true };
         var penalties = new NodePenalties(_time, store);
 
-        penalties.Penalise("n1");
+        Pass(penalties, "n1");
 
-        Assert.Equal(["n1"], penalties.Current());
+        Assert.Equal(["n1"], penalties.Current().Keys);
     }
+
+    /// <summary>What a pass does with the penalties: lets them run, penalises the nodes whose starts failed now, and keeps the result.</summary>
+    private static void Pass(NodePenalties penalties, params string[] failedNow)
+        => penalties.Keep(NodePenalty.Advance(penalties.Current(), TimeSpan.Zero, failedNow, NodePenalty.Duration));
 }

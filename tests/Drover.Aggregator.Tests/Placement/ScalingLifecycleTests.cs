@@ -1,24 +1,10 @@
 using Drover.Aggregator.Placement;
 using Drover.Decisions.Scaling;
-using Microsoft.Extensions.Time.Testing;
 
 namespace Drover.Aggregator.Tests.Placement;
 
 public class ScalingLifecycleTests
 {
-    private readonly FakeTimeProvider _time = new();
-
-    [Fact]
-    public void NodePenalties_Penalised_ForSixtySecondsThenNot()
-    {
-        var penalties = new NodePenalties(_time);
-        penalties.Penalise("n1");
-        _time.Advance(TimeSpan.FromSeconds(59));
-        Assert.Equal(["n1"], penalties.Current());
-        _time.Advance(TimeSpan.FromSeconds(1));
-        Assert.Empty(penalties.Current());
-    }
-
     [Fact]
     public void ScalingRecords_Reason_NamesTheNumbersAndTheRanking()
     {

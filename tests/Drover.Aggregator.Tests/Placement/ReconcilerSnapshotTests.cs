@@ -1,0 +1,97 @@
+using Drover.Aggregator.Fleet;
+using Drover.Aggregator.Functions;
+using Drover.Aggregator.Placement;
+using Drover.Decisions.Reconcile;
+using Drover.Decisions.Scaling;
+
+namespace Drover.Aggregator.Tests.Placement;
+
+/// <summary>
+/// What the reconciler's snapshot makes of the fleet state the autoscaler reads: a function's settings and
+/// each GPU's telemetry (the rest of the scaling snapshot is <see cref="ReconcilePass.ScalingSnapshotOf"/>'s,
+/// tested in Drover.Decisions.Tests).
+/// </summary>
+public class ReconcilerSnapshotTests
+{
+    private static readonly FunctionDefinition Counter = new()
+    {
+        Name = "counter",
+        Runtime = new ProcessRuntimeDefinition { Command = "/opt/counter" },
+        Slo = 2,
+        Margin = 1,
+        MinInstances = 1,
+        MaxInstances = 4,
+        GpuMemoryBytes = 1000,
+        ScaleDownWindowSeconds = 5,
+    };
+
+    private static GpuState Gpu(string uuid, double queue, GpuHealthState health = GpuHealthState.Ok, ulong free = 8000, uint utilization = 10)
+        => new(0, uuid, "Stand-in", "0000:00:00.0", health, 0, 16000, 16000 - free, free, utilization, 0, 40, 100_000, false, queue, "estimated", [], []);
+
+    [Fact]
+    public void ScalingFunctionOf_Definition_CarriesItsSettings()
+        => Assert.Equal(new ScalingFunction("counter", 2, 1, 1, 4, 1000, TimeSpan.FromSeconds(5)), InstanceReconciler.ScalingFunctionOf(Counter));
+
+    [Fact]
+    public void ScalingFunctionOf_NoMaximum_TheMinimum()
+        => Assert.Equal(1, InstanceReconciler.ScalingFunctionOf(new FunctionDefinition { Name = "f", Runtime = Counter.Runtime, MinInstances = 1 }).MaxInstances);
+
+    [Fact]
+    public void ScalingGpuOf_Telemetry_HealthMemoryQueueUtilization()
+    {
+        Assert.Equal(new ScalingGpu("g1", true, 5000, 3, 70), InstanceReconciler.ScalingGpuOf(Gpu("g1", 2.2, free: 5000, utilization: 70)));
+        Assert.Equal(new ScalingGpu("g2", false, 8000, 0, 10), InstanceReconciler.ScalingGpuOf(Gpu("g2", 0, GpuHealthState.Unhealthy)));
+    }
+
+    /// <summary>Each health the agent reports, as placement reads it: placeable, and ranked after sound GPUs.</summary>
+    [Theory]
+    [InlineData("Ok", 0U, true, false)]
+    [InlineData("Ok", 45U, true, false)]
+    [InlineData("Degraded", 0U, true, true)]
+    [InlineData("Degraded", 62U, true, true)]
+    [InlineData("Unhealthy", 0U, false, false)]
+    [InlineData("Unhealthy", 79U, false, false)]
+    [InlineData("Lost", 0U, false, false)]
+    public void ScalingGpuOf_GpuHealth_PlaceableAndDegraded(string health, uint xid, bool placeable, bool degraded)
+    {
+        var gpu = InstanceReconciler.ScalingGpuOf(Gpu("g1", 0, Enum.Parse<GpuHealthState>(health)) with { Xid = xid });
+
+        Assert.Equal((placeable, degraded), (gpu.Healthy, gpu.Degraded));
+    }
+
+    /// <summary>
+    /// From telemetry to the start: GPUs reporting a reset required or a hardware XID look idle (NVML gave no
+    /// numbers), and are never placed on; one with an application XID is placed on like any sound GPU; a degraded
+    /// one only after the sound ones.
+    /// </summary>
+    [Fact]
+    public void Decide_FromTelemetry_NotOkGpusNeverFirstAndUnhealthyNeverPlaced()
+    {
+        var reset = Gpu("reset", 0, GpuHealthState.Unhealthy, free: 16000, utilization: 0) with { HealthReason = "NVML answers RESET_REQUIRED: the GPU needs a reset" };
+        var hardware = Gpu("xid79", 0, GpuHealthState.Unhealthy, free: 16000, utilization: 0) with { Xid = 79 };
+        var application = Gpu("xid45", 3, free: 4000, utilization: 60) with { Xid = 45 };
+        var degraded = Gpu("degraded", 0, GpuHealthState.Degraded, free: 16000, utilization: 0);
+        var busy = Gpu("busy", 5, free: 2000, utilization: 90);
+        GpuState[] gpus = [reset, hardware, application, degraded, busy];
+        var snapshot = new ReconcileSnapshot(
+            gpus.Select((g, i) => new ReconcileNode($"n{i + 1}", "a", i + 1, true, false, true, 0, 100, [InstanceReconciler.ScalingGpuOf(g)])).ToArray(),
+            [new ReconcileWorkload("counter", "1", "", null, InstanceReconciler.ScalingFunctionOf(Counter))],
+            [],
+            [],
+            [],
+            new Dictionary<string, FunctionLoad> { ["counter"] = new(new Dictionary<string, NodeLoad> { ["n3"] = new(20, 0) }, 0) },
+            null,
+            null,
+            [],
+            TimeSpan.FromHours(1),
+            TimeSpan.FromSeconds(10),
+            TimeSpan.FromSeconds(1),
+            TimeSpan.FromSeconds(10));
+
+        var decision = Assert.Single(Autoscaler.Decide(ReconcilePass.ScalingSnapshotOf(snapshot, snapshot.Instances, new HashSet<string>(), new HashSet<string>(), new HashSet<string>(), new Dictionary<string, ScalingPrevious>(), TimeSpan.Zero)).Decisions);
+
+        // ceil(20 / 2) + 1 = 11, at most 4 wanted; three placeable nodes: ok ones first (by load), the degraded one last.
+        Assert.Equal(["xid45", "busy", "degraded"], decision.Starts.Select(s => s.GpuUuid));
+        Assert.Equal(1, decision.Shortfall);
+    }
+}
