@@ -47,9 +47,9 @@ internal sealed class GpuDevice : IGpuDevice
 
     public unsafe NvmlResult<GpuMemory> GetMemory()
     {
-        if (Owner.IsDisposed)
+        if (Owner.Closed("nvmlDeviceGetMemoryInfo") is { } closed)
         {
-            return NvmlResult<GpuMemory>.Fail(NvmlErrors.Disposed("nvmlDeviceGetMemoryInfo"));
+            return NvmlResult<GpuMemory>.Fail(closed);
         }
 
         if (Owner.UseMemoryInfoV2)
@@ -72,9 +72,9 @@ internal sealed class GpuDevice : IGpuDevice
     public unsafe NvmlResult<GpuUtilization> GetUtilization()
     {
         const string Call = "nvmlDeviceGetUtilizationRates";
-        if (Owner.IsDisposed)
+        if (Owner.Closed(Call) is { } closed)
         {
-            return NvmlResult<GpuUtilization>.Fail(NvmlErrors.Disposed(Call));
+            return NvmlResult<GpuUtilization>.Fail(closed);
         }
 
         NvmlUtilization utilization = default;
@@ -87,9 +87,9 @@ internal sealed class GpuDevice : IGpuDevice
     public unsafe NvmlResult<uint> GetTemperatureC()
     {
         const string Call = "nvmlDeviceGetTemperature";
-        if (Owner.IsDisposed)
+        if (Owner.Closed(Call) is { } closed)
         {
-            return NvmlResult<uint>.Fail(NvmlErrors.Disposed(Call));
+            return NvmlResult<uint>.Fail(closed);
         }
 
         uint temperature = 0;
@@ -100,9 +100,9 @@ internal sealed class GpuDevice : IGpuDevice
     public unsafe NvmlResult<uint> GetPowerMilliwatts()
     {
         const string Call = "nvmlDeviceGetPowerUsage";
-        if (Owner.IsDisposed)
+        if (Owner.Closed(Call) is { } closed)
         {
-            return NvmlResult<uint>.Fail(NvmlErrors.Disposed(Call));
+            return NvmlResult<uint>.Fail(closed);
         }
 
         uint power = 0;
@@ -113,9 +113,9 @@ internal sealed class GpuDevice : IGpuDevice
     public unsafe NvmlResult<bool> GetMigEnabled()
     {
         const string Call = "nvmlDeviceGetMigMode";
-        if (Owner.IsDisposed)
+        if (Owner.Closed(Call) is { } closed)
         {
-            return NvmlResult<bool>.Fail(NvmlErrors.Disposed(Call));
+            return NvmlResult<bool>.Fail(closed);
         }
 
         uint current = 0;
@@ -130,7 +130,12 @@ internal sealed class GpuDevice : IGpuDevice
     {
         var list = Owner.ProcessList;
         var call = list?.Symbol ?? NvmlProcessList.ComputeProcessesV3Symbol;
-        if (Owner.IsDisposed || list is null)
+        if (Owner.Closed(call) is { } closed)
+        {
+            return NvmlResult<IReadOnlyList<GpuProcess>>.Fail(closed);
+        }
+
+        if (list is null)
         {
             return NvmlResult<IReadOnlyList<GpuProcess>>.Fail(NvmlErrors.Disposed(call));
         }

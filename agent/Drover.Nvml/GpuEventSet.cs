@@ -12,6 +12,7 @@ internal sealed class GpuEventSet : IGpuEventSet
     private readonly NvmlClient _owner;
     private readonly NvmlEventSetHandle _handle;
     private readonly Dictionary<nint, string> _uuids;
+    private int _waiting;
 
     internal GpuEventSet(NvmlClient owner, NvmlEventSetHandle handle, Dictionary<nint, string> uuids)
     {
@@ -22,6 +23,9 @@ internal sealed class GpuEventSet : IGpuEventSet
 
     /// <summary>The UUIDs of the devices registered in this set (those that support at least one requested type).</summary>
     internal IReadOnlyCollection<string> RegisteredUuids => _uuids.Values;
+
+    /// <summary>Whether a thread is inside <see cref="Wait"/> now (the set is freed only after it returns).</summary>
+    internal bool Waiting => Volatile.Read(ref _waiting) > 0;
 
     public unsafe NvmlResult<GpuEvent?> Wait(TimeSpan timeout)
     {
@@ -38,6 +42,7 @@ internal sealed class GpuEventSet : IGpuEventSet
             : (uint)Math.Min(Math.Ceiling(timeout.TotalMilliseconds), uint.MaxValue - 1);
 
         var added = false;
+        Interlocked.Increment(ref _waiting);
         try
         {
             if (_owner.IsDisposed || _handle.IsClosed)
@@ -68,6 +73,8 @@ internal sealed class GpuEventSet : IGpuEventSet
             {
                 _handle.DangerousRelease();
             }
+
+            Interlocked.Decrement(ref _waiting);
         }
     }
 

@@ -30,6 +30,15 @@ public interface INvml : IDisposable
     NvmlResult<IReadOnlyList<IGpuDevice>> Rescan();
 
     /// <summary>
+    /// Shuts NVML down so that the next <see cref="Initialize"/> starts afresh: how a client recovers from a driver
+    /// reload, and how it lets go of the GPUs so a reset can run. The event sets created here are freed (each once a
+    /// wait in progress on it returned, waiting at most <paramref name="waitBound"/> for those), and until NVML is
+    /// initialised again every call on a device answers <c>NVML_ERROR_UNINITIALIZED</c> without reaching the
+    /// library. Devices keep their objects: an enumeration after the next initialisation refreshes their handles.
+    /// </summary>
+    void Shutdown(TimeSpan waitBound);
+
+    /// <summary>
     /// Creates an event set on <paramref name="devices"/> for <paramref name="types"/>. Each device is registered
     /// for the subset of <paramref name="types"/> it supports; a device that supports none of them, or that
     /// reports not supported, no permission or lost, is left out.

@@ -19,6 +19,7 @@ internal sealed class NvmlClient : INvml
     private string? _driverVersion;
     private volatile NvmlProcessList? _processList;
     private volatile bool _disposed;
+    private volatile bool _initialized;
 
     internal NvmlClient(string libraryPath) => _libraryPath = libraryPath;
 
@@ -31,6 +32,15 @@ internal sealed class NvmlClient : INvml
     internal bool UseMemoryInfoV2 => NvmlLibrary.HasMemoryInfoV2 && !ForceMemoryInfoV1;
 
     internal bool IsDisposed => _disposed;
+
+    /// <summary>
+    /// Why a device call may not reach the library now: the binding was disposed, or NVML is not initialised
+    /// (shut down to recover, or never initialised; a handle from before is not valid then). Null when it may.
+    /// </summary>
+    internal NvmlError? Closed(string call)
+        => _disposed ? NvmlErrors.Disposed(call)
+            : !_initialized ? new NvmlError(NvmlReturn.Uninitialized, "NVML is not initialised (it was shut down to recover, or never initialised).", call)
+            : null;
 
     /// <summary>The compute-process call of the library, chosen from its exports at initialization; null before.</summary>
     internal NvmlProcessList? ProcessList => _processList;
@@ -110,6 +120,40 @@ internal sealed class NvmlClient : INvml
         }
     }
 
+    public void Shutdown(TimeSpan waitBound)
+    {
+        GpuEventSet[] sets;
+        lock (_gate)
+        {
+            sets = [.. _eventSets];
+            _eventSets.Clear();
+        }
+
+        // Freed once no wait is in them: a set freed under a waiting thread, or NVML shut down under it, is not safe.
+        foreach (var set in sets)
+        {
+            set.Dispose();
+        }
+
+        var deadline = Environment.TickCount64 + (long)waitBound.TotalMilliseconds;
+        while (sets.Any(s => s.Waiting) && Environment.TickCount64 < deadline)
+        {
+            Thread.Sleep(5);
+        }
+
+        lock (_gate)
+        {
+            _initialized = false;
+            if (_driverVersion is not null)
+            {
+                _ = NvmlInterop.Shutdown();
+                _driverVersion = null;
+            }
+
+            _devices = null;
+        }
+    }
+
     public void Dispose()
     {
         GpuEventSet[] sets;
@@ -132,6 +176,7 @@ internal sealed class NvmlClient : INvml
 
         lock (_gate)
         {
+            _initialized = false;
             if (_driverVersion is not null)
             {
                 _ = NvmlInterop.Shutdown();
@@ -250,6 +295,7 @@ internal sealed class NvmlClient : INvml
 
         _processList = processList;
         _driverVersion = Utf8(buffer, NvmlInterop.DriverVersionBufferSize);
+        _initialized = true;
         return NvmlResult<string>.Ok(_driverVersion);
     }
 

@@ -10,6 +10,7 @@
  *   `key=value` lines, `#` starts a comment, blank lines are fine. Keys (defaults in brackets):
  *     driver_version=550.54.15                       [550.54.15]
  *     init=ok|version_mismatch|driver_not_loaded|no_permission   [ok] what nvmlInit_v2 returns
+ *     driver_epoch=N                                 [0] a driver reload: see "Choices"
  *     gpu.count=N                                    [0] at most 64
  *     gpu.<i>.name=NVIDIA H100 80GB HBM3             [NVIDIA H100 80GB HBM3]
  *     gpu.<i>.uuid=GPU-...                           [GPU-fa4e0000-0000-4000-8000-<i as 12 hex digits>]
@@ -60,6 +61,11 @@
  *   - Init is reference-counted like NVML: each successful nvmlInit_v2 needs one nvmlShutdown; a failing
  *     init (init=... other than ok) does not count. Calls other than nvmlInit_v2 and nvmlErrorString
  *     return NVML_ERROR_UNINITIALIZED while the count is 0.
+ *   - driver_epoch: the library notes the value when it is initialised (its count going from 0 to 1). While
+ *     the file names another value, the driver was reloaded under it: every GPU answers
+ *     NVML_ERROR_GPU_IS_LOST to every call, as a lost one does (handles, telemetry, events), until the
+ *     library is shut down to a count of 0 and initialised again, which notes the new value. A client that
+ *     only enumerates again under its old initialisation never gets its GPUs back.
  *   - Device handles point into a static table, one slot per index; they stay valid for the life of the
  *     process. A handle whose index is no longer below gpu.count returns NVML_ERROR_GPU_IS_LOST.
  *   - gpu.<i>.state: `lost` makes every call on that GPU return NVML_ERROR_GPU_IS_LOST, including
@@ -312,6 +318,7 @@ static const char *const g_hideable[HIDEABLE_SYMBOL_COUNT] = {
 struct scenario {
     char driver_version[NVML_SYSTEM_DRIVER_VERSION_BUFFER_SIZE];
     nvmlReturn_t init_result;
+    unsigned int driver_epoch;
     unsigned int hidden;
     unsigned int process_record_bytes;
     unsigned int gpu_count;
@@ -355,6 +362,7 @@ static struct nvmlDevice_st g_devices[MAX_GPUS];
 static struct nvmlEventSet_st *g_event_sets;
 
 static unsigned int g_init_count;
+static unsigned int g_init_epoch;
 static char g_path[PATH_CAPACITY];
 static struct file_identity g_identity;
 static long long g_reload_ms = DEFAULT_RELOAD_MS;
@@ -428,6 +436,7 @@ static void set_default_scenario(struct scenario *scenario)
 {
     copy_string(scenario->driver_version, sizeof(scenario->driver_version), "550.54.15");
     scenario->init_result = NVML_SUCCESS;
+    scenario->driver_epoch = 0;
     scenario->hidden = 0;
     scenario->process_record_bytes = sizeof(nvmlProcessInfo_t);
     scenario->gpu_count = 0;
@@ -656,6 +665,12 @@ static const char *apply_key(struct scenario *scenario, const char *key, char *v
         return "only nvmlDeviceGetComputeRunningProcesses_v3/_v2, nvmlDeviceGetConfComputeMemSizeInfo and "
                "nvmlDeviceGetRunningProcessDetailList can be hidden";
     }
+    if (strcmp(key, "driver_epoch") == 0) {
+        if (!parse_u32(value, &scenario->driver_epoch, UINT_MAX)) {
+            return "driver_epoch must be a number";
+        }
+        return NULL;
+    }
     if (strcmp(key, "process_record_bytes") == 0) {
         unsigned int bytes;
         if (!parse_u32(value, &bytes, UINT_MAX) || (bytes != sizeof(nvmlProcessInfo_t) && bytes != sizeof(nvmlProcessInfoCc_t))) {
@@ -742,7 +757,8 @@ static int same_identity(const struct file_identity *a, const struct file_identi
 
 static int gpu_is_lost(const struct scenario *scenario, unsigned int index)
 {
-    return index >= scenario->gpu_count || scenario->gpus[index].state == STATE_LOST;
+    return index >= scenario->gpu_count || scenario->gpus[index].state == STATE_LOST ||
+           (g_init_count != 0 && scenario->driver_epoch != g_init_epoch);
 }
 
 static void queue_event(struct nvmlEventSet_st *set, unsigned int gpu, unsigned long long type,
@@ -985,8 +1001,8 @@ FAKE_API nvmlReturn_t nvmlInit_v2(void)
     read_environment();
     refresh(1);
     nvmlReturn_t result = g_current->init_result;
-    if (result == NVML_SUCCESS) {
-        g_init_count++;
+    if (result == NVML_SUCCESS && g_init_count++ == 0) {
+        g_init_epoch = g_current->driver_epoch;
     }
     unlock();
     return result;
@@ -1076,7 +1092,7 @@ FAKE_API nvmlReturn_t nvmlDeviceGetHandleByIndex_v2(unsigned int index, nvmlDevi
     if (result == NVML_SUCCESS) {
         if (device == NULL || index >= g_current->gpu_count) {
             result = NVML_ERROR_INVALID_ARGUMENT;
-        } else if (g_current->gpus[index].state == STATE_LOST) {
+        } else if (gpu_is_lost(g_current, index)) {
             result = NVML_ERROR_GPU_IS_LOST;
         } else {
             *device = &g_devices[index];

@@ -31,6 +31,67 @@ public sealed class NvmlClientTests(FakeNvmlFixture fixture)
         Assert.Equal(NvmlReturn.Uninitialized, NvmlInterop.Shutdown());
     }
 
+    /// <summary>
+    /// Shut down to recover: device calls answer UNINITIALIZED without reaching the library (a handle from before
+    /// is not valid), NVML's count is back to 0, and the next initialisation refreshes the same device objects.
+    /// </summary>
+    [Fact]
+    public void Shutdown_ThenInitialize_SameDevicesAnswerAgain()
+    {
+        using var scenario = new Scenario(Scenario.TwoGpus());
+        using var nvml = fixture.Create(scenario);
+        var before = nvml.GetDevices().Value;
+
+        nvml.Shutdown(TimeSpan.FromSeconds(5));
+
+        Assert.Equal(NvmlReturn.Uninitialized, before[0].GetMemory().Error!.Code);
+        Assert.Equal(NvmlReturn.Uninitialized, NvmlInterop.Shutdown());
+        Assert.True(nvml.Initialize().IsSuccess);
+        var after = nvml.GetDevices().Value;
+        Assert.Same(before[0], after[0]);
+        Assert.True(after[0].GetMemory().IsSuccess);
+    }
+
+    /// <summary>A driver reloaded under the library: its GPUs are lost to the old initialisation, and a shutdown and initialisation brings them back.</summary>
+    [Fact]
+    public void Shutdown_DriverReloadedUnderIt_GpusAnswerAgainAfterInitialize()
+    {
+        using var scenario = new Scenario(Scenario.TwoGpus());
+        using var nvml = fixture.Create(scenario);
+        var device = nvml.GetDevices().Value[0];
+
+        scenario.Write(Scenario.TwoGpus("driver_epoch=7"));
+        Assert.Equal(NvmlReturn.GpuIsLost, device.GetMemory().Error!.Code);
+        Assert.Empty(nvml.Rescan().Value);
+
+        nvml.Shutdown(TimeSpan.FromSeconds(5));
+        Assert.Equal(2, nvml.Rescan().Value.Count);
+        Assert.True(device.GetMemory().IsSuccess);
+    }
+
+    /// <summary>The event set a thread waits on is freed only once the wait returned, and NVML is shut down after it.</summary>
+    [Fact]
+    public async Task Shutdown_DuringAWait_WaitReturnsFirst()
+    {
+        using var scenario = new Scenario(Scenario.TwoGpus());
+        using var nvml = fixture.Create(scenario);
+        var events = nvml.CreateEventSet(nvml.GetDevices().Value, GpuEventTypes.XidCriticalError).Value;
+        using var started = new ManualResetEventSlim();
+        var waiting = Task.Run(() =>
+        {
+            started.Set();
+            return events.Wait(TimeSpan.FromMilliseconds(300));
+        });
+        started.Wait(TimeSpan.FromSeconds(30));
+
+        nvml.Shutdown(TimeSpan.FromSeconds(5));
+        var result = await waiting.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.True(result.IsSuccess || result.Error.Code == NvmlReturn.InvalidState, result.ToString());
+        Assert.Equal(NvmlReturn.InvalidState, events.Wait(TimeSpan.Zero).Error!.Code);
+        Assert.Equal(NvmlReturn.Uninitialized, NvmlInterop.Shutdown());
+    }
+
     [Theory]
     [InlineData("version_mismatch", NvmlReturn.LibRmVersionMismatch, "Driver/library version mismatch")]
     [InlineData("driver_not_loaded", NvmlReturn.DriverNotLoaded, "Driver Not Loaded")]

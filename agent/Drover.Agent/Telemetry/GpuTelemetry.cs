@@ -25,6 +25,15 @@ internal sealed partial class GpuTelemetry
     private string? _loggedUnavailable;
     private long _processesSampledAt = long.MinValue;
     private int _generation;
+    private string _enumerated = "";
+
+    // Recovery: samples in a row on which no GPU answered any call; while NVML is shut down to recover,
+    // when it is initialised again and why; recoveries since a GPU last answered (the back-off doubles).
+    private int _silentSamples;
+    private long? _recoverAt;
+    private string? _recovering;
+    private int _recoveries;
+    private readonly TimeSpan _reprobeInterval;
 
     public GpuTelemetry(INvml nvml, GpuHealthBoard health, ReportedGpuWork reported, AgentOptions options, TimeProvider time, ILogger<GpuTelemetry> logger)
     {
@@ -34,10 +43,20 @@ internal sealed partial class GpuTelemetry
         _time = time;
         _logger = logger;
         _processInterval = options.ProcessSampleInterval;
+        _reprobeInterval = options.GpuReprobeInterval;
         Probe();
     }
 
-    /// <summary>Increases whenever the devices are enumerated again, so the event loop rebuilds its event set.</summary>
+    /// <summary>How many samples in a row without a single answer from any GPU make the agent shut NVML down and initialise it again.</summary>
+    public const int SilentSamplesBeforeRecovery = 3;
+
+    /// <summary>The longest back-off between two recoveries that found no GPU answering.</summary>
+    public static readonly TimeSpan LongestRecoveryBackOff = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// Increases whenever the enumerated devices change (or NVML was initialised again), so the event loop
+    /// builds a new event set; a re-probe that finds the same GPUs keeps the set and the events queued in it.
+    /// </summary>
     public int Generation => Volatile.Read(ref _generation);
 
     public GpuTelemetryStatus Status
@@ -63,13 +82,21 @@ internal sealed partial class GpuTelemetry
         }
     }
 
-    /// <summary>Whether a probe could change something: NVML unavailable, or a known GPU lost.</summary>
+    /// <summary>
+    /// Whether a probe could change something: NVML unavailable, or a known GPU lost. While NVML is shut down to
+    /// recover, not before its back-off ran out.
+    /// </summary>
     public bool NeedsProbe
     {
         get
         {
             lock (_gate)
             {
+                if (_recoverAt is { } at && _time.GetTimestamp() < at)
+                {
+                    return false;
+                }
+
                 return !_status.Available || _known.Values.Any(k => k.Lost);
             }
         }
@@ -112,6 +139,13 @@ internal sealed partial class GpuTelemetry
                 _loggedUnavailable = null;
             }
 
+            if (_recovering is not null)
+            {
+                Log.Recovered(_logger, init.Value, devices.Value.Count, _recovering);
+                _recovering = null;
+            }
+
+            _recoverAt = null;
             _status = new GpuTelemetryStatus { Available = true, DriverVersion = init.Value };
             _devices = devices.Value;
             foreach (var device in devices.Value)
@@ -129,7 +163,13 @@ internal sealed partial class GpuTelemetry
                 }
             }
 
-            Interlocked.Increment(ref _generation);
+            // The event set stays while the GPUs are the same ones: the events queued in it are not lost.
+            var enumerated = string.Join(',', devices.Value.Select(d => d.Uuid));
+            if (enumerated != _enumerated || _generation == 0)
+            {
+                _enumerated = enumerated;
+                Interlocked.Increment(ref _generation);
+            }
         }
     }
 
@@ -142,6 +182,7 @@ internal sealed partial class GpuTelemetry
             var telemetry = new Protocol.V1.Telemetry { SampledAt = Timestamp.FromDateTimeOffset(_time.GetUtcNow()), Status = _status.Clone() };
             if (!_status.Available)
             {
+                AddUnavailable(telemetry);
                 return telemetry;
             }
 
@@ -152,10 +193,11 @@ internal sealed partial class GpuTelemetry
             }
 
             var present = new HashSet<string>(StringComparer.Ordinal);
+            var round = new SampleRound();
             foreach (var device in _devices)
             {
                 present.Add(device.Uuid);
-                telemetry.Gpus.Add(SampleDevice(device, _known[device.Uuid], listProcesses));
+                telemetry.Gpus.Add(SampleDevice(device, _known[device.Uuid], listProcesses, round));
             }
 
             // A GPU seen before and missing from the last enumeration is lost (NVML could not even get its handle).
@@ -168,11 +210,83 @@ internal sealed partial class GpuTelemetry
                 }
             }
 
+            if (Recovery(round) is { } why)
+            {
+                Recover(why, now);
+                telemetry.Status = _status.Clone();
+                telemetry.Gpus.Clear();
+                AddUnavailable(telemetry);
+            }
+
             return telemetry;
         }
     }
 
-    private GpuSample SampleDevice(IGpuDevice device, KnownGpu known, bool listProcesses)
+    /// <summary>While NVML is unavailable, every GPU seen before is reported unavailable: not lost, expected back once NVML is.</summary>
+    private void AddUnavailable(Protocol.V1.Telemetry telemetry)
+    {
+        foreach (var known in _known.Values.OrderBy(k => k.Info.Index))
+        {
+            telemetry.Gpus.Add(new GpuSample
+            {
+                Gpu = known.Info.Clone(),
+                Health = GpuHealth.Unavailable,
+                HealthReason = Truncate($"NVML unavailable: {_status.Reason}"),
+                CommandQueueSource = CommandQueueSource.Estimated,
+            });
+        }
+    }
+
+    /// <summary>
+    /// Why NVML must be shut down and initialised again after this sample; null when it need not. At once when a
+    /// call says NVML is not initialised, the driver is not loaded or the library does not match it (a reload);
+    /// after <see cref="SilentSamplesBeforeRecovery"/> samples in a row on which no known GPU answered any call
+    /// (every GPU lost or failing, as after a driver reload under the library).
+    /// </summary>
+    private string? Recovery(SampleRound round)
+    {
+        if (round.Fatal is { } fatal)
+        {
+            return $"a call answered {fatal}";
+        }
+
+        if (round.Answered || _known.Count == 0)
+        {
+            _silentSamples = 0;
+            _recoveries = 0;
+            return null;
+        }
+
+        return ++_silentSamples >= SilentSamplesBeforeRecovery
+            ? $"no GPU answered any call for {_silentSamples} samples{(round.LastError is { } last ? $" (last: {last})" : "")}"
+            : null;
+    }
+
+    /// <summary>
+    /// Shuts NVML down (releasing the GPUs, so a reset or a driver reload can run) and reports every GPU
+    /// unavailable until the next probe initialises it again, after a back-off: the re-probe interval, doubled
+    /// with each recovery that found no GPU answering, at most <see cref="LongestRecoveryBackOff"/>.
+    /// </summary>
+    private void Recover(string why, long now)
+    {
+        _nvml.Shutdown(TimeSpan.FromSeconds(5));
+        var backOff = TimeSpan.FromTicks(Math.Min(_reprobeInterval.Ticks << Math.Min(_recoveries, 16), LongestRecoveryBackOff.Ticks));
+        _recoveries++;
+        _silentSamples = 0;
+        _recovering = why;
+        _recoverAt = now + (long)(backOff.TotalSeconds * _time.TimestampFrequency);
+        _devices = [];
+        _enumerated = "";
+        Interlocked.Increment(ref _generation);
+        var reason = $"NVML shut down to recover: {why}; initialised again in {backOff.TotalSeconds:0} s";
+        _status = new GpuTelemetryStatus { Available = false, Reason = reason };
+        _loggedUnavailable = reason;
+        Log.Recovering(_logger, why, (int)backOff.TotalSeconds);
+    }
+
+    private static string Truncate(string reason) => reason.Length <= 256 ? reason : reason[..256];
+
+    private GpuSample SampleDevice(IGpuDevice device, KnownGpu known, bool listProcesses, SampleRound round)
     {
         var sample = new GpuSample { Gpu = known.Info.Clone(), Health = GpuHealth.Ok, CommandQueueSource = CommandQueueSource.Estimated };
         NvmlReturn? healthError = null;
@@ -185,10 +299,17 @@ internal sealed partial class GpuTelemetry
         {
             if (result.TryGetValue(out value!))
             {
+                round.Answered = true;
                 return true;
             }
 
             var code = result.Error!.Code;
+            round.LastError = result.Error.ToString();
+            if (code is NvmlReturn.Uninitialized or NvmlReturn.DriverNotLoaded or NvmlReturn.LibRmVersionMismatch)
+            {
+                round.Fatal ??= result.Error.ToString();
+            }
+
             if (code == NvmlReturn.GpuIsLost)
             {
                 lost = true;
@@ -335,6 +456,18 @@ internal sealed partial class GpuTelemetry
         _ => $"{error.Call}: {error.Message}",
     };
 
+    /// <summary>What one sample of every GPU saw, for <see cref="Recovery"/>.</summary>
+    private sealed class SampleRound
+    {
+        /// <summary>Some call on some GPU succeeded.</summary>
+        public bool Answered { get; set; }
+
+        /// <summary>The first answer that only initialising NVML again can cure.</summary>
+        public string? Fatal { get; set; }
+
+        public string? LastError { get; set; }
+    }
+
     private sealed class KnownGpu(GpuInfo info)
     {
         public GpuInfo Info { get; } = info;
@@ -369,6 +502,14 @@ internal sealed partial class GpuTelemetry
         [LoggerMessage(EventId = 2304, EventName = "GpuBack", Level = LogLevel.Information,
             Message = "GPU '{Uuid}' (index {Index}) answers again.")]
         public static partial void GpuBack(ILogger logger, string uuid, int index);
+
+        [LoggerMessage(EventId = 2306, EventName = "GpuTelemetryRecovering", Level = LogLevel.Warning,
+            Message = "NVML is shut down to recover: {Why}. Its GPUs are reported unavailable; NVML is initialised again in {Seconds} s.")]
+        public static partial void Recovering(ILogger logger, string why, int seconds);
+
+        [LoggerMessage(EventId = 2307, EventName = "GpuTelemetryRecovered", Level = LogLevel.Information,
+            Message = "NVML initialised again (driver {DriverVersion}); {Count} GPUs found after recovering from: {Why}.")]
+        public static partial void Recovered(ILogger logger, string driverVersion, int count, string why);
 
         [LoggerMessage(EventId = 2305, EventName = "GpuHealthChanged", Level = LogLevel.Warning,
             Message = "GPU '{Uuid}' (index {Index}) is now {Health}: '{Reason}'.")]

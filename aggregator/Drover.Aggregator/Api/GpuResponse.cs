@@ -52,12 +52,13 @@ internal sealed record GpuResponse(
             g.UnavailableFields));
     }
 
-    /// <summary><c>ok</c>, <c>degraded</c>, <c>unhealthy</c> or <c>lost</c>.</summary>
+    /// <summary><c>ok</c>, <c>degraded</c>, <c>unhealthy</c>, <c>lost</c> or <c>unavailable</c>.</summary>
     public static string HealthName(GpuHealthState health) => health switch
     {
         GpuHealthState.Ok => "ok",
         GpuHealthState.Degraded => "degraded",
         GpuHealthState.Unhealthy => "unhealthy",
+        GpuHealthState.Unavailable => "unavailable",
         _ => "lost",
     };
 }

@@ -23,6 +23,9 @@ internal enum GpuHealthState
 
     /// <summary>NVML says it is lost, or it is gone from the enumeration; never placed on.</summary>
     Lost,
+
+    /// <summary>Its agent's NVML is being initialised again (or cannot be): nothing known now; never placed on, not lost.</summary>
+    Unavailable,
 }
 
 /// <summary>One compute process on a GPU; <paramref name="UsedMemoryBytes"/> is null when NVML could not tell.</summary>

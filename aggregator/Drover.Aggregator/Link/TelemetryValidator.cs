@@ -29,6 +29,7 @@ internal static class TelemetryValidator
         GpuHealth.Degraded => GpuHealthState.Degraded,
         GpuHealth.Unhealthy or GpuHealth.Xid => GpuHealthState.Unhealthy,
         GpuHealth.Lost => GpuHealthState.Lost,
+        GpuHealth.Unavailable => GpuHealthState.Unavailable,
         _ => null,
     };
 
@@ -123,7 +124,7 @@ internal static class TelemetryValidator
             var health = Health(sample.Health);
             if (health is null)
             {
-                return (null, $"telemetry.gpus.health of GPU '{uuid}' is {(sample.Health == GpuHealth.Unspecified ? "unspecified" : ((int)sample.Health).ToString(System.Globalization.CultureInfo.InvariantCulture))}; expected ok, degraded, unhealthy, lost or xid");
+                return (null, $"telemetry.gpus.health of GPU '{uuid}' is {(sample.Health == GpuHealth.Unspecified ? "unspecified" : ((int)sample.Health).ToString(System.Globalization.CultureInfo.InvariantCulture))}; expected ok, degraded, unhealthy, lost, unavailable or xid");
             }
 
             if (sample.HealthReason.Length > MaxHealthReasonLength)

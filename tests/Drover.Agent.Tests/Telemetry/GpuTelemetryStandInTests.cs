@@ -97,6 +97,59 @@ public sealed class GpuTelemetryStandInTests(FakeNvmlFixture fixture)
         Assert.Equal("GPU-11111111-1111-1111-1111-111111111111", gpuEvent.Value.Uuid);
     }
 
+    /// <summary>
+    /// A driver reloaded under the agent's NVML (the stand-in's <c>driver_epoch</c>): every GPU answers GPU_IS_LOST
+    /// to the old initialisation, and enumerating again under it never brings them back. After three silent
+    /// samples the agent shuts NVML down, reports its GPUs unavailable (not lost) through the back-off, and the
+    /// next probe initialises NVML again: the GPUs are back, on the new driver, without a restart.
+    /// </summary>
+    [Fact]
+    public void Sample_DriverReloadedUnderNvml_ShutsDownBacksOffAndInitialisesAgain()
+    {
+        using var scenario = new Scenario(Scenario.TwoGpus());
+        using var nvml = fixture.Create(scenario);
+        var telemetry = Create(nvml, new GpuHealthBoard(_time, TimeSpan.FromSeconds(300)));
+        var generation = telemetry.Generation;
+        scenario.Write(Scenario.TwoGpus().Replace("driver_version=550.54.15", "driver_version=535.104.05\ndriver_epoch=1", StringComparison.Ordinal));
+
+        var silent = Enumerable.Range(0, GpuTelemetry.SilentSamplesBeforeRecovery - 1).Select(_ => telemetry.Sample()).ToArray();
+        telemetry.Probe(); // a re-probe under the old initialisation finds nothing
+        var recovering = telemetry.Sample();
+
+        Assert.All(silent, s => Assert.All(s.Gpus, g => Assert.Equal(GpuHealth.Lost, g.Health)));
+        Assert.False(recovering.Status.Available);
+        Assert.StartsWith("NVML shut down to recover: no GPU answered any call for 3 samples", recovering.Status.Reason, StringComparison.Ordinal);
+        Assert.All(recovering.Gpus, g => Assert.Equal(GpuHealth.Unavailable, g.Health));
+        Assert.Equal(2, recovering.Gpus.Count);
+        Assert.False(telemetry.NeedsProbe);
+
+        _time.Advance(new AgentOptions().GpuReprobeInterval);
+        Assert.True(telemetry.NeedsProbe);
+        telemetry.Probe();
+        var back = telemetry.Sample();
+
+        Assert.True(back.Status.Available);
+        Assert.Equal("535.104.05", back.Status.DriverVersion);
+        Assert.All(back.Gpus, g => Assert.Equal(GpuHealth.Ok, g.Health));
+        Assert.NotEqual(generation, telemetry.Generation);
+    }
+
+    [Fact]
+    public void Probe_SameGpusFoundAgain_KeepsTheEventSetGeneration()
+    {
+        using var scenario = new Scenario(Scenario.TwoGpus());
+        using var nvml = fixture.Create(scenario);
+        var telemetry = Create(nvml, new GpuHealthBoard(_time, TimeSpan.FromSeconds(300)));
+        var generation = telemetry.Generation;
+
+        telemetry.Probe();
+        Assert.Equal(generation, telemetry.Generation);
+
+        scenario.Write(Scenario.TwoGpus("gpu.1.state=lost"));
+        telemetry.Probe();
+        Assert.NotEqual(generation, telemetry.Generation);
+    }
+
     private GpuTelemetry Create(INvml nvml, GpuHealthBoard board)
         => new(nvml, board, new ReportedGpuWork(), new AgentOptions { ServerNumber = 1 }, _time, NullLogger<GpuTelemetry>.Instance);
 

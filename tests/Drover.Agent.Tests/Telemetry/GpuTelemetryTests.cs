@@ -247,6 +247,61 @@ public class GpuTelemetryTests
         Assert.True(telemetry.NeedsProbe);
     }
 
+    /// <summary>A call saying NVML is no longer initialised, or the driver went: NVML is shut down at once and initialised again after the back-off.</summary>
+    [Theory]
+    [InlineData(NvmlReturn.Uninitialized)]
+    [InlineData(NvmlReturn.DriverNotLoaded)]
+    [InlineData(NvmlReturn.LibRmVersionMismatch)]
+    public void Sample_CallSaysNvmlIsGone_RecoversAtOnceAndTheGpusAreUnavailable(NvmlReturn code)
+    {
+        var telemetry = Create();
+        _nvml.Gpus[0].Failing = code;
+
+        var sample = telemetry.Sample();
+
+        Assert.Equal(1, _nvml.Shutdowns);
+        Assert.False(sample.Status.Available);
+        Assert.Contains($"a call answered", sample.Status.Reason, StringComparison.Ordinal);
+        Assert.Equal([GpuHealth.Unavailable, GpuHealth.Unavailable], telemetry.Sample().Gpus.Select(g => g.Health));
+    }
+
+    /// <summary>One GPU failing leaves NVML alone while another answers; every GPU silent for three samples shuts it down, and the back-off doubles while nothing answers.</summary>
+    [Fact]
+    public void Sample_EveryGpuSilent_RecoversAfterThreeSamplesWithADoublingBackOff()
+    {
+        var interval = new AgentOptions().GpuReprobeInterval;
+        var telemetry = Create();
+        _nvml.Gpus[0].Failing = NvmlReturn.Unknown;
+        for (var i = 0; i < 5; i++)
+        {
+            telemetry.Sample();
+        }
+
+        Assert.Equal(0, _nvml.Shutdowns);
+
+        _nvml.Gpus[1].Failing = NvmlReturn.GpuIsLost;
+        telemetry.Sample();
+        telemetry.Sample();
+        Assert.Equal(0, _nvml.Shutdowns);
+        telemetry.Sample();
+        Assert.Equal(1, _nvml.Shutdowns);
+
+        // Initialised again after one interval; still silent: the next back-off is two intervals.
+        _time.Advance(interval);
+        Assert.True(telemetry.NeedsProbe);
+        telemetry.Probe();
+        for (var i = 0; i < GpuTelemetry.SilentSamplesBeforeRecovery; i++)
+        {
+            telemetry.Sample();
+        }
+
+        Assert.Equal(2, _nvml.Shutdowns);
+        _time.Advance(interval);
+        Assert.False(telemetry.NeedsProbe);
+        _time.Advance(interval);
+        Assert.True(telemetry.NeedsProbe);
+    }
+
     [Fact]
     public void Probe_NvmlAppearsLater_BecomesAvailable()
     {

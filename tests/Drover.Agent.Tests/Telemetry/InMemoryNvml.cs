@@ -23,6 +23,10 @@ internal sealed class InMemoryNvml : INvml
         return GetDevices();
     }
 
+    public int Shutdowns { get; private set; }
+
+    public void Shutdown(TimeSpan waitBound) => Shutdowns++;
+
     public NvmlResult<IGpuEventSet> CreateEventSet(IEnumerable<IGpuDevice> devices, GpuEventTypes types)
         => NvmlResult<IGpuEventSet>.Fail(new NvmlError(NvmlReturn.NotSupported, "Not Supported", "nvmlEventSetCreate"));
 

@@ -67,6 +67,7 @@ public class TelemetryValidatorTests
     [InlineData(GpuHealth.Degraded, "Degraded")]
     [InlineData(GpuHealth.Unhealthy, "Unhealthy")]
     [InlineData(GpuHealth.Lost, "Lost")]
+    [InlineData(GpuHealth.Unavailable, "Unavailable")]
     [InlineData(GpuHealth.Xid, "Unhealthy")]
     public void Telemetry_Health_IsTheFleetStatesHealth(GpuHealth sent, string expected)
     {

@@ -105,6 +105,28 @@ public sealed class GpuTelemetryTests(ITestOutputHelper output) : IAsyncLifetime
         await WaitForGpuAsync(nodeId, 1, g => Health(g) == "ok", TimeSpan.FromSeconds(10), "GPU 1 is ok again");
     }
 
+    /// <summary>The driver reloaded under the running agent: its GPUs go lost, then unavailable while it re-initialises NVML, then ok on the new driver, and the agent never restarts.</summary>
+    [Fact]
+    public async Task DriverReloadedMidRun_RecoveredWithoutARestart()
+    {
+        var scenario = new GpuScenario(2);
+        // A back-off of 3 s: long enough for the API to be seen saying so.
+        var agent = _fleet.StartAgent("a1", serverNumber: 1, gpus: scenario, extraArgs: ["--gpuReprobeIntervalMs", "3000"]);
+        await _fleet.WaitForAliveCountAsync(1, StartTimeout);
+        var nodeId = _fleet.NodeIdOf("a1");
+        await WaitForGpuAsync(nodeId, 1, g => Health(g) == "ok", StartTimeout, "GPU 1 is ok");
+        var pid = agent.Pid;
+
+        scenario.Set("driver_epoch", 1).Set("driver_version", "535.104.05").Save();
+        await WaitForGpuAsync(nodeId, 0, g => Health(g) == "unavailable", TimeSpan.FromSeconds(20), "GPU 0 is unavailable while NVML recovers");
+        await WaitForGpuAsync(nodeId, 0, g => Health(g) == "ok", TimeSpan.FromSeconds(30), "GPU 0 is ok again");
+        await WaitForGpuAsync(nodeId, 1, g => Health(g) == "ok", TimeSpan.FromSeconds(10), "GPU 1 is ok again");
+
+        Assert.False(agent.HasExited);
+        Assert.Equal(pid, agent.Pid);
+        Assert.Equal("alive", (await _fleet.NodeAsync(nodeId))!.Value.GetProperty("survival").GetString());
+    }
+
     [Fact]
     public async Task XidOnOneGpuOfTwo_MarksThatGpuAlone()
     {
