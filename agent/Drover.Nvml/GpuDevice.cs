@@ -7,7 +7,7 @@ namespace Drover.Nvml;
 /// <see cref="IGpuDevice"/> over a cached <c>nvmlDevice_t</c>. Reads are one NVML call each; the handle, index,
 /// name and bus id are replaced together by <see cref="INvml.Rescan"/>.
 /// </summary>
-internal sealed class GpuDevice : IGpuDevice
+internal sealed unsafe class GpuDevice : IGpuDevice
 {
     /// <summary>The first process buffer, in records; it grows (count * 2 + 5, as pynvml does) when NVML says it is too small.</summary>
     internal const int InitialProcessCapacity = 32;
@@ -169,6 +169,113 @@ internal sealed class GpuDevice : IGpuDevice
             return NvmlErrors.Fail<IReadOnlyList<GpuProcess>>(NvmlReturn.InsufficientSize, call);
         }
     }
+
+    public NvmlResult<uint> GetClockMhz(GpuClock clock) => clock switch
+    {
+        GpuClock.Sm => Read<uint>(&SmClock, "nvmlDeviceGetClockInfo"),
+        GpuClock.Memory => Read<uint>(&MemoryClock, "nvmlDeviceGetClockInfo"),
+        _ => throw new ArgumentOutOfRangeException(nameof(clock), clock, "Sm or Memory."),
+    };
+
+    public NvmlResult<GpuClockEventReasons> GetClockEventReasons()
+    {
+        var export = Owner.ClocksEventReasons;
+        var reasons = export != 0
+            ? Read((delegate* unmanaged<nint, ulong*, NvmlReturn>)export, NvmlInterop.ClocksEventReasonsSymbol)
+            : Read<ulong>(&NvmlInterop.DeviceGetCurrentClocksThrottleReasons, "nvmlDeviceGetCurrentClocksThrottleReasons");
+        return reasons.TryGetValue(out var bits)
+            ? NvmlResult<GpuClockEventReasons>.Ok((GpuClockEventReasons)bits)
+            : NvmlResult<GpuClockEventReasons>.Fail(reasons.Error!);
+    }
+
+    public NvmlResult<ulong> GetTotalEnergyMillijoules() => Read<ulong>(&NvmlInterop.DeviceGetTotalEnergyConsumption, "nvmlDeviceGetTotalEnergyConsumption");
+
+    public NvmlResult<uint> GetPcieThroughputKilobytesPerSecond(PcieDirection direction) => direction switch
+    {
+        PcieDirection.Transmit => Read<uint>(&PcieTransmit, "nvmlDeviceGetPcieThroughput"),
+        PcieDirection.Receive => Read<uint>(&PcieReceive, "nvmlDeviceGetPcieThroughput"),
+        _ => throw new ArgumentOutOfRangeException(nameof(direction), direction, "Transmit or Receive."),
+    };
+
+    public NvmlResult<uint> GetPcieReplayCount() => Read<uint>(&NvmlInterop.DeviceGetPcieReplayCounter, "nvmlDeviceGetPcieReplayCounter");
+
+    public NvmlResult<uint> GetEncoderUtilizationPercent() => Read<uint>(&EncoderUtilization, "nvmlDeviceGetEncoderUtilization");
+
+    public NvmlResult<uint> GetDecoderUtilizationPercent() => Read<uint>(&DecoderUtilization, "nvmlDeviceGetDecoderUtilization");
+
+    public NvmlResult<ulong> GetEccErrors(EccErrorKind kind) => kind switch
+    {
+        EccErrorKind.Corrected => Read<ulong>(&CorrectedEcc, "nvmlDeviceGetTotalEccErrors"),
+        EccErrorKind.Uncorrected => Read<ulong>(&UncorrectedEcc, "nvmlDeviceGetTotalEccErrors"),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Corrected or Uncorrected."),
+    };
+
+    public NvmlResult<GpuRemappedRows> GetRemappedRows()
+    {
+        const string Call = "nvmlDeviceGetRemappedRows";
+        if (Owner.Closed(Call) is { } closed)
+        {
+            return NvmlResult<GpuRemappedRows>.Fail(closed);
+        }
+
+        uint corrected = 0, uncorrected = 0, pending = 0, failed = 0;
+        var code = NvmlInterop.DeviceGetRemappedRows(Handle, &corrected, &uncorrected, &pending, &failed);
+        return code == NvmlReturn.Success
+            ? NvmlResult<GpuRemappedRows>.Ok(new GpuRemappedRows(corrected, uncorrected, pending != 0, failed != 0))
+            : NvmlErrors.Fail<GpuRemappedRows>(code, Call);
+    }
+
+    /// <summary>One value through one NVML call on this GPU's handle.</summary>
+    private NvmlResult<T> Read<T>(delegate*<nint, T*, NvmlReturn> read, string call)
+        where T : unmanaged
+    {
+        if (Owner.Closed(call) is { } closed)
+        {
+            return NvmlResult<T>.Fail(closed);
+        }
+
+        T value = default;
+        var code = read(Handle, &value);
+        return code == NvmlReturn.Success ? NvmlResult<T>.Ok(value) : NvmlErrors.Fail<T>(code, call);
+    }
+
+    /// <summary>One value through an NVML function found at initialization (an optional export).</summary>
+    private NvmlResult<T> Read<T>(delegate* unmanaged<nint, T*, NvmlReturn> read, string call)
+        where T : unmanaged
+    {
+        if (Owner.Closed(call) is { } closed)
+        {
+            return NvmlResult<T>.Fail(closed);
+        }
+
+        T value = default;
+        var code = read(Handle, &value);
+        return code == NvmlReturn.Success ? NvmlResult<T>.Ok(value) : NvmlErrors.Fail<T>(code, call);
+    }
+
+    private static NvmlReturn SmClock(nint device, uint* clock) => NvmlInterop.DeviceGetClockInfo(device, (int)GpuClock.Sm, clock);
+
+    private static NvmlReturn MemoryClock(nint device, uint* clock) => NvmlInterop.DeviceGetClockInfo(device, (int)GpuClock.Memory, clock);
+
+    private static NvmlReturn PcieTransmit(nint device, uint* value) => NvmlInterop.DeviceGetPcieThroughput(device, (int)PcieDirection.Transmit, value);
+
+    private static NvmlReturn PcieReceive(nint device, uint* value) => NvmlInterop.DeviceGetPcieThroughput(device, (int)PcieDirection.Receive, value);
+
+    private static NvmlReturn EncoderUtilization(nint device, uint* percent)
+    {
+        uint period;
+        return NvmlInterop.DeviceGetEncoderUtilization(device, percent, &period);
+    }
+
+    private static NvmlReturn DecoderUtilization(nint device, uint* percent)
+    {
+        uint period;
+        return NvmlInterop.DeviceGetDecoderUtilization(device, percent, &period);
+    }
+
+    private static NvmlReturn CorrectedEcc(nint device, ulong* count) => NvmlInterop.DeviceGetTotalEccErrors(device, (int)EccErrorKind.Corrected, NvmlInterop.VolatileEcc, count);
+
+    private static NvmlReturn UncorrectedEcc(nint device, ulong* count) => NvmlInterop.DeviceGetTotalEccErrors(device, (int)EccErrorKind.Uncorrected, NvmlInterop.VolatileEcc, count);
 
     internal void Update(int index, nint handle, string name, string pciBusId) =>
         Volatile.Write(ref _identity, new Identity(index, handle, name, pciBusId));

@@ -42,4 +42,34 @@ public interface IGpuDevice
     /// Successive calls that find the same processes return the same list instance, so a steady sample allocates nothing.
     /// </summary>
     NvmlResult<IReadOnlyList<GpuProcess>> GetComputeProcesses();
+
+    /// <summary>A clock now, in MHz (<c>nvmlDeviceGetClockInfo</c>).</summary>
+    NvmlResult<uint> GetClockMhz(GpuClock clock);
+
+    /// <summary>
+    /// Why the clocks are held back now (<c>nvmlDeviceGetCurrentClocksEventReasons</c>, or
+    /// <c>nvmlDeviceGetCurrentClocksThrottleReasons</c> where the library predates it).
+    /// </summary>
+    NvmlResult<GpuClockEventReasons> GetClockEventReasons();
+
+    /// <summary>Energy the GPU used since the driver was loaded, in millijoules (Volta and later).</summary>
+    NvmlResult<ulong> GetTotalEnergyMillijoules();
+
+    /// <summary>PCIe throughput in one direction over the driver's last 20 ms, in KB/s.</summary>
+    NvmlResult<uint> GetPcieThroughputKilobytesPerSecond(PcieDirection direction);
+
+    /// <summary>PCIe replays (link-level retransmissions) since the driver was loaded: a rising count is a bad link.</summary>
+    NvmlResult<uint> GetPcieReplayCount();
+
+    /// <summary>Percent of the last sampling period the video encoder was busy.</summary>
+    NvmlResult<uint> GetEncoderUtilizationPercent();
+
+    /// <summary>Percent of the last sampling period the video decoder was busy.</summary>
+    NvmlResult<uint> GetDecoderUtilizationPercent();
+
+    /// <summary>ECC errors of one kind since the driver was loaded (volatile counts); not supported where ECC is off.</summary>
+    NvmlResult<ulong> GetEccErrors(EccErrorKind kind);
+
+    /// <summary>Row remapping (<c>nvmlDeviceGetRemappedRows</c>; Ampere and later).</summary>
+    NvmlResult<GpuRemappedRows> GetRemappedRows();
 }

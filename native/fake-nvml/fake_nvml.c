@@ -28,17 +28,32 @@
  *     gpu.<i>.hang=0|1                               [0] 1: that GPU's telemetry and event calls block
  *     gpu.<i>.xid=N                                  [0] a change to a nonzero value raises one event
  *     gpu.<i>.supported_events=mask                  [0xF] SingleBitEcc|DoubleBitEcc|PState|XidCriticalError
- *   Driver generations (the process list's symbols and record size; see "Exports" below):
+ *     gpu.<i>.clock_sm=MHz                           [1980] NVML_CLOCK_GRAPHICS and NVML_CLOCK_SM
+ *     gpu.<i>.clock_mem=MHz                          [2619]
+ *     gpu.<i>.clock_video=MHz                        [1755]
+ *     gpu.<i>.clock_event_reasons=mask               [0] both reasons calls (nvmlClocksEventReason* bits)
+ *     gpu.<i>.energy_mj=mJ                           [0] total energy since the driver loaded
+ *     gpu.<i>.pcie_tx_kbps=KB/s  gpu.<i>.pcie_rx_kbps=KB/s      [0]
+ *     gpu.<i>.pcie_replays=N                         [0]
+ *     gpu.<i>.util_encoder=0..100  gpu.<i>.util_decoder=0..100  [0] sampling period always 1000000 us
+ *     gpu.<i>.ecc_corrected=N  gpu.<i>.ecc_uncorrected=N        [0] volatile and aggregate alike
+ *     gpu.<i>.remapped_corrected=N  gpu.<i>.remapped_uncorrected=N   [0] rows
+ *     gpu.<i>.remap_pending=0|1  gpu.<i>.remap_failure=0|1      [0]
+ *     gpu.<i>.unsupported=name,name,...              [empty] clocks, clock_event_reasons, energy, pcie,
+ *                                                    encoder, decoder, ecc, remapped_rows: see "Choices"
+ *   Driver generations (the process list's symbols and record size, the clock event reasons symbol; see "Exports"):
  *     export.nvmlDeviceGetComputeRunningProcesses_v3=0|1   [1]
  *     export.nvmlDeviceGetComputeRunningProcesses_v2=0|1   [1]
  *     export.nvmlDeviceGetConfComputeMemSizeInfo=0|1       [1]
  *     export.nvmlDeviceGetRunningProcessDetailList=0|1     [1]
+ *     export.nvmlDeviceGetCurrentClocksEventReasons=0|1    [1]
  *     process_record_bytes=24|32                     [24] the record size nvmlDeviceGetComputeRunningProcesses_v3
  *                                                    writes; 32 adds usedGpuCcProtectedMemory at offset 24
  *   The layouts real drivers have (defaults: 535.104 and later, 545-560):
  *     R510/R515 without _v3    export.nvmlDeviceGetComputeRunningProcesses_v3=0
  *                              export.nvmlDeviceGetConfComputeMemSizeInfo=0
  *                              export.nvmlDeviceGetRunningProcessDetailList=0
+ *                              export.nvmlDeviceGetCurrentClocksEventReasons=0 (any driver before R535)
  *     535.43 to 535.86         process_record_bytes=32   export.nvmlDeviceGetRunningProcessDetailList=0
  *     535.98                   export.nvmlDeviceGetComputeRunningProcesses_v3=0
  *   Numbers are decimal or 0x-prefixed hex. Unknown keys (gpu.<i>.command_queue, which the agent's tests
@@ -61,17 +76,20 @@
  *   - Init is reference-counted like NVML: each successful nvmlInit_v2 needs one nvmlShutdown; a failing
  *     init (init=... other than ok) does not count. Calls other than nvmlInit_v2 and nvmlErrorString
  *     return NVML_ERROR_UNINITIALIZED while the count is 0.
- *   - driver_epoch: the library notes the value when it is initialised (its count going from 0 to 1). While
- *     the file names another value, the driver was reloaded under it: every GPU answers
- *     NVML_ERROR_GPU_IS_LOST to every call, as a lost one does (handles, telemetry, events), until the
- *     library is shut down to a count of 0 and initialised again, which notes the new value. A client that
- *     only enumerates again under its old initialisation never gets its GPUs back.
+ *   - driver_epoch: every successful nvmlInit_v2 notes the value. While the file names another value, the
+ *     driver was reloaded under the library: every GPU answers NVML_ERROR_GPU_IS_LOST to every call, as a lost
+ *     one does (handles, telemetry, events), until nvmlInit_v2 is called again (a client shuts down and
+ *     initialises again), which notes the new value. A client that only enumerates again under its old
+ *     initialisation never gets its GPUs back. (Noted at every init rather than only when the count leaves 0,
+ *     so another initialisation held elsewhere in the process cannot keep a client's recovery from working.)
  *   - Device handles point into a static table, one slot per index; they stay valid for the life of the
  *     process. A handle whose index is no longer below gpu.count returns NVML_ERROR_GPU_IS_LOST.
  *   - gpu.<i>.state: `lost` makes every call on that GPU return NVML_ERROR_GPU_IS_LOST, including
  *     nvmlDeviceGetHandleByIndex_v2, nvmlDeviceGetUUID/Name/PciInfo_v3 and the event calls.
  *     `not_supported` and `no_permission` apply to the telemetry and event calls (memory, utilization,
- *     temperature, power, MIG mode, processes, supported event types, event registration) and return
+ *     temperature, power, MIG mode, processes, clocks, clock event reasons, energy, PCIe throughput and
+ *     replays, encoder/decoder utilization, ECC counts, remapped rows, supported event types, event
+ *     registration) and return
  *     NVML_ERROR_NOT_SUPPORTED / NVML_ERROR_NO_PERMISSION; the identity calls (handle by index, UUID, name,
  *     PCI info) keep working, as for a GPU the driver knows but whose telemetry the caller may not read.
  *     `reset_required`, `unknown` and `not_ready` answer NVML_ERROR_RESET_REQUIRED / NVML_ERROR_UNKNOWN /
@@ -87,6 +105,17 @@
  *     identity calls never block. Not part of NVML: `unsigned int fake_nvml_hung_calls(void)`, exported
  *     for tests, counts the calls blocked right now, so a test can wait until its caller is stuck.
  *   - nvmlDeviceGetUtilizationRates returns NVML_ERROR_NOT_SUPPORTED on a GPU with mig=1, as NVML does.
+ *   - gpu.<i>.unsupported names calls that answer NVML_ERROR_NOT_SUPPORTED on that GPU, as one without the
+ *     feature does: clocks (nvmlDeviceGetClockInfo), clock_event_reasons (both reasons calls), energy
+ *     (nvmlDeviceGetTotalEnergyConsumption), pcie (nvmlDeviceGetPcieThroughput, nvmlDeviceGetPcieReplayCounter),
+ *     encoder, decoder (nvmlDeviceGet{En,De}coderUtilization), ecc (nvmlDeviceGetTotalEccErrors),
+ *     remapped_rows (nvmlDeviceGetRemappedRows). It applies after the state checks and the argument checks
+ *     (a NULL pointer or an unknown clock type, PCIe counter, error or counter type is still
+ *     NVML_ERROR_INVALID_ARGUMENT). An unknown name makes the line malformed.
+ *   - Clock event reasons: nvmlDeviceGetCurrentClocksThrottleReasons (the older name) is always exported;
+ *     nvmlDeviceGetCurrentClocksEventReasons (R535 and later) can be hidden with its export.* key. Both
+ *     answer gpu.<i>.clock_event_reasons.
+ *   - Every telemetry call writes its outputs only on NVML_SUCCESS.
  *   - Events: only XidCriticalError events are ever produced. When a re-parse finds gpu.<i>.xid changed to a
  *     nonzero value (and the GPU is not lost), one event (eventData = the value, GPU/compute instance ids
  *     0xFFFFFFFF) is queued on every event set registered for XidCriticalError on that GPU at that moment.
@@ -100,7 +129,8 @@
  *     leaves the set usable.
  *   - Exports: a real library that lacks a symbol is told apart by dlsym returning NULL, never by a call
  *     failing, and clients (nvitop, the agent) detect the 535.43-535.86 record size from which symbols
- *     exist. So the export.* keys hide a symbol from dlsym itself: each of those symbols is a GNU indirect
+ *     exist, and pick nvmlDeviceGetCurrentClocksEventReasons or the older ...ThrottleReasons the same way.
+ *     So the export.* keys hide a symbol from dlsym itself: each of those symbols is a GNU indirect
  *     function (STT_GNU_IFUNC) whose resolver, run by the dynamic loader at every dlsym of that name, reads
  *     the scenario (the variable and the file, as nvmlInit_v2 does) and returns the function, or NULL when
  *     the key is 0, which dlsym hands back as "not exported". A real library's exports never change; these
@@ -168,6 +198,28 @@ typedef enum nvmlReturn_enum {
 typedef enum nvmlTemperatureSensors_enum {
     NVML_TEMPERATURE_GPU = 0
 } nvmlTemperatureSensors_t;
+
+typedef enum nvmlClockType_enum {
+    NVML_CLOCK_GRAPHICS = 0,
+    NVML_CLOCK_SM = 1,
+    NVML_CLOCK_MEM = 2,
+    NVML_CLOCK_VIDEO = 3
+} nvmlClockType_t;
+
+typedef enum nvmlPcieUtilCounter_enum {
+    NVML_PCIE_UTIL_TX_BYTES = 0,
+    NVML_PCIE_UTIL_RX_BYTES = 1
+} nvmlPcieUtilCounter_t;
+
+typedef enum nvmlMemoryErrorType_enum {
+    NVML_MEMORY_ERROR_TYPE_CORRECTED = 0,
+    NVML_MEMORY_ERROR_TYPE_UNCORRECTED = 1
+} nvmlMemoryErrorType_t;
+
+typedef enum nvmlEccCounterType_enum {
+    NVML_VOLATILE_ECC = 0,
+    NVML_AGGREGATE_ECC = 1
+} nvmlEccCounterType_t;
 
 typedef struct nvmlDevice_st *nvmlDevice_t;
 typedef struct nvmlEventSet_st *nvmlEventSet_t;
@@ -249,7 +301,10 @@ typedef struct nvmlPciInfo_st {
 #define NVML_DEVICE_UUID_V2_BUFFER_SIZE 96
 #define NVML_DEVICE_NAME_V2_BUFFER_SIZE 96
 #define NVML_NO_INSTANCE_ID 0xFFFFFFFFU
+#define SAMPLING_PERIOD_US 1000000U
 
+_Static_assert(sizeof(nvmlClockType_t) == 4 && sizeof(nvmlPcieUtilCounter_t) == 4, "NVML enums are C ints");
+_Static_assert(sizeof(nvmlMemoryErrorType_t) == 4 && sizeof(nvmlEccCounterType_t) == 4, "NVML enums are C ints");
 _Static_assert(sizeof(nvmlMemory_t) == 24, "nvmlMemory_t is 24 bytes");
 _Static_assert(sizeof(nvmlMemory_v2_t) == 40, "nvmlMemory_v2_t is 40 bytes");
 _Static_assert(nvmlMemory_v2 == 0x02000028U, "nvmlMemory_v2 is 0x02000028");
@@ -279,6 +334,23 @@ enum gpu_state {
     STATE_NOT_READY
 };
 
+/* The calls gpu.<i>.unsupported can turn off; bit i of gpu_config.unsupported is g_unsupported_names[i]. */
+enum unsupported_call {
+    UNSUPPORTED_CLOCKS = 0,
+    UNSUPPORTED_CLOCK_EVENT_REASONS,
+    UNSUPPORTED_ENERGY,
+    UNSUPPORTED_PCIE,
+    UNSUPPORTED_ENCODER,
+    UNSUPPORTED_DECODER,
+    UNSUPPORTED_ECC,
+    UNSUPPORTED_REMAPPED_ROWS,
+    UNSUPPORTED_CALL_COUNT
+};
+
+static const char *const g_unsupported_names[UNSUPPORTED_CALL_COUNT] = {
+    "clocks", "clock_event_reasons", "energy", "pcie", "encoder", "decoder", "ecc", "remapped_rows",
+};
+
 struct process_entry {
     unsigned int pid;
     unsigned long long used;
@@ -295,6 +367,13 @@ struct gpu_config {
     unsigned int hang;
     unsigned long long xid;
     unsigned long long supported_events;
+    unsigned int clock_sm, clock_mem, clock_video;
+    unsigned long long clock_event_reasons, energy_mj;
+    unsigned int pcie_tx_kbps, pcie_rx_kbps, pcie_replays;
+    unsigned int util_encoder, util_decoder;
+    unsigned long long ecc_corrected, ecc_uncorrected;
+    unsigned int remapped_corrected, remapped_uncorrected, remap_pending, remap_failure;
+    unsigned int unsupported;
     unsigned int process_count;
     struct process_entry processes[MAX_PROCESSES];
 };
@@ -305,6 +384,7 @@ enum hideable_symbol {
     SYMBOL_PROCESSES_V2,
     SYMBOL_CONF_COMPUTE_MEM_SIZE_INFO,
     SYMBOL_RUNNING_PROCESS_DETAIL_LIST,
+    SYMBOL_CLOCKS_EVENT_REASONS,
     HIDEABLE_SYMBOL_COUNT
 };
 
@@ -313,6 +393,7 @@ static const char *const g_hideable[HIDEABLE_SYMBOL_COUNT] = {
     "nvmlDeviceGetComputeRunningProcesses_v2",
     "nvmlDeviceGetConfComputeMemSizeInfo",
     "nvmlDeviceGetRunningProcessDetailList",
+    "nvmlDeviceGetCurrentClocksEventReasons",
 };
 
 struct scenario {
@@ -430,6 +511,9 @@ static void set_default_gpu(struct gpu_config *gpu, unsigned int index)
     gpu->state = STATE_OK;
     gpu->supported_events = nvmlEventTypeSingleBitEccError | nvmlEventTypeDoubleBitEccError | nvmlEventTypePState |
                             nvmlEventTypeXidCriticalError;
+    gpu->clock_sm = 1980;
+    gpu->clock_mem = 2619;
+    gpu->clock_video = 1755;
 }
 
 static void set_default_scenario(struct scenario *scenario)
@@ -542,6 +626,39 @@ static const char *parse_processes(char *text, struct gpu_config *gpu)
     return NULL;
 }
 
+/* name,name,... (may be empty) from g_unsupported_names. Builds the mask first so a bad name changes nothing. */
+static const char *parse_unsupported(char *text, struct gpu_config *gpu)
+{
+    unsigned int mask = 0;
+    char *cursor = text;
+    if (*trim(text) == '\0') {
+        gpu->unsupported = 0;
+        return NULL;
+    }
+    for (;;) {
+        char *comma = strchr(cursor, ',');
+        if (comma != NULL) {
+            *comma = '\0';
+        }
+        char *name = trim(cursor);
+        unsigned int i = 0;
+        while (i < UNSUPPORTED_CALL_COUNT && strcmp(name, g_unsupported_names[i]) != 0) {
+            i++;
+        }
+        if (i == UNSUPPORTED_CALL_COUNT) {
+            return "unsupported must list clocks, clock_event_reasons, energy, pcie, encoder, decoder, ecc or "
+                   "remapped_rows";
+        }
+        mask |= 1U << i;
+        if (comma == NULL) {
+            break;
+        }
+        cursor = comma + 1;
+    }
+    gpu->unsupported = mask;
+    return NULL;
+}
+
 /* Applies one gpu.<i>.<field> value. Returns NULL when accepted (or ignored), else the reason. */
 static const char *apply_gpu_key(struct gpu_config *gpu, const char *field, char *value)
 {
@@ -623,6 +740,72 @@ static const char *apply_gpu_key(struct gpu_config *gpu, const char *field, char
         if (!parse_u64(value, &gpu->supported_events)) {
             return "supported_events must be an event type mask";
         }
+    } else if (strcmp(field, "clock_sm") == 0) {
+        if (!parse_u32(value, &gpu->clock_sm, UINT_MAX)) {
+            return "clock_sm must be an unsigned 32-bit number";
+        }
+    } else if (strcmp(field, "clock_mem") == 0) {
+        if (!parse_u32(value, &gpu->clock_mem, UINT_MAX)) {
+            return "clock_mem must be an unsigned 32-bit number";
+        }
+    } else if (strcmp(field, "clock_video") == 0) {
+        if (!parse_u32(value, &gpu->clock_video, UINT_MAX)) {
+            return "clock_video must be an unsigned 32-bit number";
+        }
+    } else if (strcmp(field, "clock_event_reasons") == 0) {
+        if (!parse_u64(value, &gpu->clock_event_reasons)) {
+            return "clock_event_reasons must be a reason mask";
+        }
+    } else if (strcmp(field, "energy_mj") == 0) {
+        if (!parse_u64(value, &gpu->energy_mj)) {
+            return "energy_mj must be an unsigned 64-bit number";
+        }
+    } else if (strcmp(field, "pcie_tx_kbps") == 0) {
+        if (!parse_u32(value, &gpu->pcie_tx_kbps, UINT_MAX)) {
+            return "pcie_tx_kbps must be an unsigned 32-bit number";
+        }
+    } else if (strcmp(field, "pcie_rx_kbps") == 0) {
+        if (!parse_u32(value, &gpu->pcie_rx_kbps, UINT_MAX)) {
+            return "pcie_rx_kbps must be an unsigned 32-bit number";
+        }
+    } else if (strcmp(field, "pcie_replays") == 0) {
+        if (!parse_u32(value, &gpu->pcie_replays, UINT_MAX)) {
+            return "pcie_replays must be an unsigned 32-bit number";
+        }
+    } else if (strcmp(field, "util_encoder") == 0) {
+        if (!parse_u32(value, &gpu->util_encoder, 100)) {
+            return "util_encoder must be 0 to 100";
+        }
+    } else if (strcmp(field, "util_decoder") == 0) {
+        if (!parse_u32(value, &gpu->util_decoder, 100)) {
+            return "util_decoder must be 0 to 100";
+        }
+    } else if (strcmp(field, "ecc_corrected") == 0) {
+        if (!parse_u64(value, &gpu->ecc_corrected)) {
+            return "ecc_corrected must be an unsigned 64-bit number";
+        }
+    } else if (strcmp(field, "ecc_uncorrected") == 0) {
+        if (!parse_u64(value, &gpu->ecc_uncorrected)) {
+            return "ecc_uncorrected must be an unsigned 64-bit number";
+        }
+    } else if (strcmp(field, "remapped_corrected") == 0) {
+        if (!parse_u32(value, &gpu->remapped_corrected, UINT_MAX)) {
+            return "remapped_corrected must be an unsigned 32-bit number";
+        }
+    } else if (strcmp(field, "remapped_uncorrected") == 0) {
+        if (!parse_u32(value, &gpu->remapped_uncorrected, UINT_MAX)) {
+            return "remapped_uncorrected must be an unsigned 32-bit number";
+        }
+    } else if (strcmp(field, "remap_pending") == 0) {
+        if (!parse_u32(value, &gpu->remap_pending, 1)) {
+            return "remap_pending must be 0 or 1";
+        }
+    } else if (strcmp(field, "remap_failure") == 0) {
+        if (!parse_u32(value, &gpu->remap_failure, 1)) {
+            return "remap_failure must be 0 or 1";
+        }
+    } else if (strcmp(field, "unsupported") == 0) {
+        return parse_unsupported(value, gpu);
     }
     /* Any other field (command_queue, ...) is ignored. */
     return NULL;
@@ -662,8 +845,8 @@ static const char *apply_key(struct scenario *scenario, const char *key, char *v
                 return NULL;
             }
         }
-        return "only nvmlDeviceGetComputeRunningProcesses_v3/_v2, nvmlDeviceGetConfComputeMemSizeInfo and "
-               "nvmlDeviceGetRunningProcessDetailList can be hidden";
+        return "only nvmlDeviceGetComputeRunningProcesses_v3/_v2, nvmlDeviceGetConfComputeMemSizeInfo, "
+               "nvmlDeviceGetRunningProcessDetailList and nvmlDeviceGetCurrentClocksEventReasons can be hidden";
     }
     if (strcmp(key, "driver_epoch") == 0) {
         if (!parse_u32(value, &scenario->driver_epoch, UINT_MAX)) {
@@ -993,6 +1176,12 @@ static unsigned long long free_bytes(const struct gpu_config *gpu)
     return gpu->memory_total - taken;
 }
 
+/* Whether gpu.<i>.unsupported turns call off on gpu (see "Choices"). */
+static int is_unsupported(const struct gpu_config *gpu, enum unsupported_call call)
+{
+    return (gpu->unsupported & (1U << call)) != 0;
+}
+
 /* ---- Exported NVML functions -------------------------------------------------------------------- */
 
 FAKE_API nvmlReturn_t nvmlInit_v2(void)
@@ -1001,7 +1190,8 @@ FAKE_API nvmlReturn_t nvmlInit_v2(void)
     read_environment();
     refresh(1);
     nvmlReturn_t result = g_current->init_result;
-    if (result == NVML_SUCCESS && g_init_count++ == 0) {
+    if (result == NVML_SUCCESS) {
+        g_init_count++;
         g_init_epoch = g_current->driver_epoch;
     }
     unlock();
@@ -1278,6 +1468,25 @@ static nvmlReturn_t running_process_detail_list(nvmlDevice_t device, nvmlProcess
     return result;
 }
 
+/* Both reasons calls: nvmlDeviceGetCurrentClocksEventReasons (hideable) and ...ThrottleReasons (always there). */
+static nvmlReturn_t clocks_event_reasons(nvmlDevice_t device, unsigned long long *reasons)
+{
+    lock();
+    const struct gpu_config *gpu = NULL;
+    nvmlReturn_t result = enter_device(device, CALL_TELEMETRY, &gpu);
+    if (result == NVML_SUCCESS) {
+        if (reasons == NULL) {
+            result = NVML_ERROR_INVALID_ARGUMENT;
+        } else if (is_unsupported(gpu, UNSUPPORTED_CLOCK_EVENT_REASONS)) {
+            result = NVML_ERROR_NOT_SUPPORTED;
+        } else {
+            *reasons = gpu->clock_event_reasons;
+        }
+    }
+    unlock();
+    return result;
+}
+
 /*
  * Whether the scenario exports symbol (see "Exports"). Runs inside dlsym, under the loader's lock: it takes
  * only this library's mutex and reads the scenario file, and never loads anything.
@@ -1295,6 +1504,7 @@ static int is_exported(enum hideable_symbol symbol)
 typedef nvmlReturn_t (*processes_fn)(nvmlDevice_t, unsigned int *, nvmlProcessInfo_t *);
 typedef nvmlReturn_t (*conf_compute_mem_size_info_fn)(nvmlDevice_t, nvmlConfComputeMemSizeInfo_t *);
 typedef nvmlReturn_t (*running_process_detail_list_fn)(nvmlDevice_t, nvmlProcessDetailList_t *);
+typedef nvmlReturn_t (*clocks_event_reasons_fn)(nvmlDevice_t, unsigned long long *);
 
 static processes_fn resolve_processes_v3(void)
 {
@@ -1316,6 +1526,11 @@ static running_process_detail_list_fn resolve_running_process_detail_list(void)
     return is_exported(SYMBOL_RUNNING_PROCESS_DETAIL_LIST) ? running_process_detail_list : NULL;
 }
 
+static clocks_event_reasons_fn resolve_clocks_event_reasons(void)
+{
+    return is_exported(SYMBOL_CLOCKS_EVENT_REASONS) ? clocks_event_reasons : NULL;
+}
+
 FAKE_API nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t device, unsigned int *infoCount,
                                                               nvmlProcessInfo_t *infos)
     __attribute__((ifunc("resolve_processes_v3")));
@@ -1329,6 +1544,16 @@ FAKE_API nvmlReturn_t nvmlDeviceGetConfComputeMemSizeInfo(nvmlDevice_t device, n
 
 FAKE_API nvmlReturn_t nvmlDeviceGetRunningProcessDetailList(nvmlDevice_t device, nvmlProcessDetailList_t *plist)
     __attribute__((ifunc("resolve_running_process_detail_list")));
+
+FAKE_API nvmlReturn_t nvmlDeviceGetCurrentClocksEventReasons(nvmlDevice_t device, unsigned long long *clocksEventReasons)
+    __attribute__((ifunc("resolve_clocks_event_reasons")));
+
+/* The pre-R535 name of nvmlDeviceGetCurrentClocksEventReasons; always exported. */
+FAKE_API nvmlReturn_t nvmlDeviceGetCurrentClocksThrottleReasons(nvmlDevice_t device,
+                                                                unsigned long long *clocksThrottleReasons)
+{
+    return clocks_event_reasons(device, clocksThrottleReasons);
+}
 
 FAKE_API nvmlReturn_t nvmlDeviceGetTemperature(nvmlDevice_t device, nvmlTemperatureSensors_t sensorType,
                                                unsigned int *temp)
@@ -1374,6 +1599,161 @@ FAKE_API nvmlReturn_t nvmlDeviceGetMigMode(nvmlDevice_t device, unsigned int *cu
         } else {
             *currentMode = gpu->mig;
             *pendingMode = gpu->mig;
+        }
+    }
+    unlock();
+    return result;
+}
+
+FAKE_API nvmlReturn_t nvmlDeviceGetClockInfo(nvmlDevice_t device, nvmlClockType_t type, unsigned int *clock)
+{
+    lock();
+    const struct gpu_config *gpu = NULL;
+    nvmlReturn_t result = enter_device(device, CALL_TELEMETRY, &gpu);
+    if (result == NVML_SUCCESS) {
+        if (clock == NULL || (type != NVML_CLOCK_GRAPHICS && type != NVML_CLOCK_SM && type != NVML_CLOCK_MEM &&
+                              type != NVML_CLOCK_VIDEO)) {
+            result = NVML_ERROR_INVALID_ARGUMENT;
+        } else if (is_unsupported(gpu, UNSUPPORTED_CLOCKS)) {
+            result = NVML_ERROR_NOT_SUPPORTED;
+        } else if (type == NVML_CLOCK_MEM) {
+            *clock = gpu->clock_mem;
+        } else if (type == NVML_CLOCK_VIDEO) {
+            *clock = gpu->clock_video;
+        } else {
+            *clock = gpu->clock_sm; /* graphics and SM share one clock */
+        }
+    }
+    unlock();
+    return result;
+}
+
+FAKE_API nvmlReturn_t nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_t device, unsigned long long *energy)
+{
+    lock();
+    const struct gpu_config *gpu = NULL;
+    nvmlReturn_t result = enter_device(device, CALL_TELEMETRY, &gpu);
+    if (result == NVML_SUCCESS) {
+        if (energy == NULL) {
+            result = NVML_ERROR_INVALID_ARGUMENT;
+        } else if (is_unsupported(gpu, UNSUPPORTED_ENERGY)) {
+            result = NVML_ERROR_NOT_SUPPORTED;
+        } else {
+            *energy = gpu->energy_mj;
+        }
+    }
+    unlock();
+    return result;
+}
+
+FAKE_API nvmlReturn_t nvmlDeviceGetPcieThroughput(nvmlDevice_t device, nvmlPcieUtilCounter_t counter,
+                                                  unsigned int *value)
+{
+    lock();
+    const struct gpu_config *gpu = NULL;
+    nvmlReturn_t result = enter_device(device, CALL_TELEMETRY, &gpu);
+    if (result == NVML_SUCCESS) {
+        if (value == NULL || (counter != NVML_PCIE_UTIL_TX_BYTES && counter != NVML_PCIE_UTIL_RX_BYTES)) {
+            result = NVML_ERROR_INVALID_ARGUMENT;
+        } else if (is_unsupported(gpu, UNSUPPORTED_PCIE)) {
+            result = NVML_ERROR_NOT_SUPPORTED;
+        } else {
+            *value = counter == NVML_PCIE_UTIL_TX_BYTES ? gpu->pcie_tx_kbps : gpu->pcie_rx_kbps;
+        }
+    }
+    unlock();
+    return result;
+}
+
+FAKE_API nvmlReturn_t nvmlDeviceGetPcieReplayCounter(nvmlDevice_t device, unsigned int *value)
+{
+    lock();
+    const struct gpu_config *gpu = NULL;
+    nvmlReturn_t result = enter_device(device, CALL_TELEMETRY, &gpu);
+    if (result == NVML_SUCCESS) {
+        if (value == NULL) {
+            result = NVML_ERROR_INVALID_ARGUMENT;
+        } else if (is_unsupported(gpu, UNSUPPORTED_PCIE)) {
+            result = NVML_ERROR_NOT_SUPPORTED;
+        } else {
+            *value = gpu->pcie_replays;
+        }
+    }
+    unlock();
+    return result;
+}
+
+/* Encoder or decoder utilization: the value and a fixed sampling period. */
+static nvmlReturn_t codec_utilization(nvmlDevice_t device, enum unsupported_call call, unsigned int *utilization,
+                                      unsigned int *samplingPeriodUs)
+{
+    lock();
+    const struct gpu_config *gpu = NULL;
+    nvmlReturn_t result = enter_device(device, CALL_TELEMETRY, &gpu);
+    if (result == NVML_SUCCESS) {
+        if (utilization == NULL || samplingPeriodUs == NULL) {
+            result = NVML_ERROR_INVALID_ARGUMENT;
+        } else if (is_unsupported(gpu, call)) {
+            result = NVML_ERROR_NOT_SUPPORTED;
+        } else {
+            *utilization = call == UNSUPPORTED_ENCODER ? gpu->util_encoder : gpu->util_decoder;
+            *samplingPeriodUs = SAMPLING_PERIOD_US;
+        }
+    }
+    unlock();
+    return result;
+}
+
+FAKE_API nvmlReturn_t nvmlDeviceGetEncoderUtilization(nvmlDevice_t device, unsigned int *utilization,
+                                                      unsigned int *samplingPeriodUs)
+{
+    return codec_utilization(device, UNSUPPORTED_ENCODER, utilization, samplingPeriodUs);
+}
+
+FAKE_API nvmlReturn_t nvmlDeviceGetDecoderUtilization(nvmlDevice_t device, unsigned int *utilization,
+                                                      unsigned int *samplingPeriodUs)
+{
+    return codec_utilization(device, UNSUPPORTED_DECODER, utilization, samplingPeriodUs);
+}
+
+FAKE_API nvmlReturn_t nvmlDeviceGetTotalEccErrors(nvmlDevice_t device, nvmlMemoryErrorType_t errorType,
+                                                  nvmlEccCounterType_t counterType, unsigned long long *eccCounts)
+{
+    lock();
+    const struct gpu_config *gpu = NULL;
+    nvmlReturn_t result = enter_device(device, CALL_TELEMETRY, &gpu);
+    if (result == NVML_SUCCESS) {
+        if (eccCounts == NULL ||
+            (errorType != NVML_MEMORY_ERROR_TYPE_CORRECTED && errorType != NVML_MEMORY_ERROR_TYPE_UNCORRECTED) ||
+            (counterType != NVML_VOLATILE_ECC && counterType != NVML_AGGREGATE_ECC)) {
+            result = NVML_ERROR_INVALID_ARGUMENT;
+        } else if (is_unsupported(gpu, UNSUPPORTED_ECC)) {
+            result = NVML_ERROR_NOT_SUPPORTED;
+        } else {
+            /* Volatile and aggregate counts are the same: the scenario models one driver lifetime. */
+            *eccCounts = errorType == NVML_MEMORY_ERROR_TYPE_CORRECTED ? gpu->ecc_corrected : gpu->ecc_uncorrected;
+        }
+    }
+    unlock();
+    return result;
+}
+
+FAKE_API nvmlReturn_t nvmlDeviceGetRemappedRows(nvmlDevice_t device, unsigned int *corrRows, unsigned int *uncRows,
+                                                unsigned int *isPending, unsigned int *failureOccurred)
+{
+    lock();
+    const struct gpu_config *gpu = NULL;
+    nvmlReturn_t result = enter_device(device, CALL_TELEMETRY, &gpu);
+    if (result == NVML_SUCCESS) {
+        if (corrRows == NULL || uncRows == NULL || isPending == NULL || failureOccurred == NULL) {
+            result = NVML_ERROR_INVALID_ARGUMENT;
+        } else if (is_unsupported(gpu, UNSUPPORTED_REMAPPED_ROWS)) {
+            result = NVML_ERROR_NOT_SUPPORTED;
+        } else {
+            *corrRows = gpu->remapped_corrected;
+            *uncRows = gpu->remapped_uncorrected;
+            *isPending = gpu->remap_pending;
+            *failureOccurred = gpu->remap_failure;
         }
     }
     unlock();

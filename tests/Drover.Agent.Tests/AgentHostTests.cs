@@ -24,6 +24,7 @@ public sealed class AgentHostTests : IDisposable
             StateDirectory = _directory,
             LocalSocketPath = Path.Combine(_directory, "agent.sock"),
             LogFile = "",
+            NvmlLibraryPath = NoNvml.LibraryPath,
             // Nothing listens there: the link keeps retrying while the broken loop stops the host.
             Aggregators = ["http://127.0.0.1:9"],
         };

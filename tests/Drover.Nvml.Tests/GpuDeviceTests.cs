@@ -27,6 +27,73 @@ public sealed class GpuDeviceTests(FakeNvmlFixture fixture)
         Assert.Empty(devices[1].GetComputeProcesses().Value);
     }
 
+    /// <summary>The operators' fields, each through its NVML call on the stand-in: defaults, then the scenario's values.</summary>
+    [Fact]
+    public void OperatorFields_Scenario_ReadThroughTheirCalls()
+    {
+        using var scenario = new Scenario(Scenario.TwoGpus());
+        using var nvml = fixture.Create(scenario);
+        var device = nvml.GetDevices().Value[0];
+        Assert.Equal((1980u, 2619u), (device.GetClockMhz(GpuClock.Sm).Value, device.GetClockMhz(GpuClock.Memory).Value));
+        Assert.Equal(GpuClockEventReasons.None, device.GetClockEventReasons().Value);
+
+        scenario.Write(Scenario.TwoGpus("""
+            gpu.0.clock_sm=1410
+            gpu.0.clock_mem=1593
+            gpu.0.clock_event_reasons=0x44
+            gpu.0.energy_mj=123456789012
+            gpu.0.pcie_tx_kbps=5000
+            gpu.0.pcie_rx_kbps=7000
+            gpu.0.pcie_replays=12
+            gpu.0.util_encoder=15
+            gpu.0.util_decoder=25
+            gpu.0.ecc_corrected=0x100000000
+            gpu.0.ecc_uncorrected=2
+            gpu.0.remapped_corrected=3
+            gpu.0.remapped_uncorrected=1
+            gpu.0.remap_pending=1
+            """));
+
+        Assert.Equal(1410u, device.GetClockMhz(GpuClock.Sm).Value);
+        Assert.Equal(1593u, device.GetClockMhz(GpuClock.Memory).Value);
+        Assert.Equal(GpuClockEventReasons.SwPowerCap | GpuClockEventReasons.HwThermalSlowdown, device.GetClockEventReasons().Value);
+        Assert.Equal(123456789012UL, device.GetTotalEnergyMillijoules().Value);
+        Assert.Equal(5000u, device.GetPcieThroughputKilobytesPerSecond(PcieDirection.Transmit).Value);
+        Assert.Equal(7000u, device.GetPcieThroughputKilobytesPerSecond(PcieDirection.Receive).Value);
+        Assert.Equal(12u, device.GetPcieReplayCount().Value);
+        Assert.Equal(15u, device.GetEncoderUtilizationPercent().Value);
+        Assert.Equal(25u, device.GetDecoderUtilizationPercent().Value);
+        Assert.Equal(0x100000000UL, device.GetEccErrors(EccErrorKind.Corrected).Value);
+        Assert.Equal(2UL, device.GetEccErrors(EccErrorKind.Uncorrected).Value);
+        Assert.Equal(new GpuRemappedRows(3, 1, true, false), device.GetRemappedRows().Value);
+    }
+
+    [Fact]
+    public void OperatorFields_GpuWithoutThem_AnswerNotSupported()
+    {
+        using var scenario = new Scenario(Scenario.TwoGpus("gpu.0.unsupported=ecc,remapped_rows,pcie"));
+        using var nvml = fixture.Create(scenario);
+        var device = nvml.GetDevices().Value[0];
+
+        Assert.Equal(NvmlReturn.NotSupported, device.GetEccErrors(EccErrorKind.Corrected).Error!.Code);
+        Assert.Equal(NvmlReturn.NotSupported, device.GetRemappedRows().Error!.Code);
+        Assert.Equal(NvmlReturn.NotSupported, device.GetPcieReplayCount().Error!.Code);
+        Assert.True(device.GetClockMhz(GpuClock.Sm).IsSuccess);
+    }
+
+    /// <summary>A driver before R535 has no nvmlDeviceGetCurrentClocksEventReasons: the older name answers, chosen at initialisation.</summary>
+    [Fact]
+    public void GetClockEventReasons_LibraryBeforeR535_ReadThroughTheThrottleReasonsName()
+    {
+        using var scenario = new Scenario(Scenario.TwoGpus("export.nvmlDeviceGetCurrentClocksEventReasons=0\ngpu.0.clock_event_reasons=0x8"));
+        using var nvml = fixture.Create(scenario);
+        var device = nvml.GetDevices().Value[0];
+
+        Assert.Equal(0, ((NvmlClient)nvml).ClocksEventReasons);
+        var reasons = device.GetClockEventReasons();
+        Assert.Equal(GpuClockEventReasons.HwSlowdown, reasons.Value);
+    }
+
     [Fact]
     public void GetMemory_ScenarioChanged_NextReadReturnsNewValues()
     {

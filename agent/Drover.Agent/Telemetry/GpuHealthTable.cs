@@ -15,7 +15,10 @@ namespace Drover.Agent.Telemetry;
 /// <item><term>a hardware XID held (48, 63, 64, 74, 79, 92, 94, 95, 119, 120)</term><description>unhealthy: a fault of the GPU, not of a process</description></item>
 /// <item><term>UNKNOWN on <see cref="UnknownErrorSamples"/> samples in a row</term><description>unhealthy: it no longer answers</description></item>
 /// <item><term>any call answers NOT_READY</term><description>unhealthy while it lasts: the driver is still setting the GPU up</description></item>
+/// <item><term>a row remap failed (no spare rows left)</term><description>unhealthy: its memory can no longer be repaired</description></item>
 /// <item><term>UNKNOWN on one sample</term><description>degraded: one glitch does not take a GPU out, but it ranks after sound ones</description></item>
+/// <item><term>clocks held back by a hardware slowdown, thermal slowdown or power brake</term><description>degraded: it runs slower than its peers (the power cap alone is normal under load)</description></item>
+/// <item><term>a row remap pending</term><description>degraded: it takes effect at the next GPU reset</description></item>
 /// <item><term>an XID in neither list held</term><description>degraded: not known to be the GPU's fault, not known to be harmless</description></item>
 /// <item><term>an application XID held (13, 31, 43, 45)</term><description>ok, the XID recorded: a process's fault (45 follows every kill of a CUDA process, which every stop does)</description></item>
 /// <item><term>otherwise</term><description>ok</description></item>
@@ -23,11 +26,14 @@ namespace Drover.Agent.Telemetry;
 /// </summary>
 /// <remarks>
 /// The XID lists are those commonly treated as hardware or driver faults and as application faults
-/// (NVIDIA's k8s-device-plugin skips 13, 31, 43, 45 for the same reason). Throttle reasons and
-/// remapped rows would make more GPUs degraded; the binding does not read them yet.
+/// (NVIDIA's k8s-device-plugin skips 13, 31, 43, 45 for the same reason).
 /// </remarks>
 internal static class GpuHealthTable
 {
+    /// <summary>The clock event reasons that make a GPU degraded: it is held back by heat or power, not by its load or its settings.</summary>
+    public const GpuClockEventReasons Slowdowns = GpuClockEventReasons.HwSlowdown | GpuClockEventReasons.SwThermalSlowdown
+        | GpuClockEventReasons.HwThermalSlowdown | GpuClockEventReasons.HwPowerBrakeSlowdown;
+
     /// <summary>Samples in a row answering NVML_ERROR_UNKNOWN before the GPU is unhealthy: one is a glitch, two are a pattern.</summary>
     public const int UnknownErrorSamples = 2;
 
@@ -72,7 +78,7 @@ internal static class GpuHealthTable
     /// <summary>The health, its reason and the XID to report, by the table above.</summary>
     public static GpuVerdict Classify(GpuHealthInputs inputs)
     {
-        var (error, unknownStreak, xids) = (inputs.Error, inputs.UnknownStreak, inputs.Xids);
+        var (error, unknownStreak, xids, reasons, rows) = (inputs.Error, inputs.UnknownStreak, inputs.Xids, inputs.ClockEventReasons, inputs.RemappedRows);
         if (error == NvmlReturn.GpuIsLost)
         {
             return new(GpuHealth.Lost, "NVML answers GPU_IS_LOST: the GPU fell off the bus or is otherwise inaccessible", 0);
@@ -98,9 +104,24 @@ internal static class GpuHealthTable
             return new(GpuHealth.Unhealthy, "NVML answers NOT_READY: the driver is still setting the GPU up", 0);
         }
 
+        if (rows is { Failed: true })
+        {
+            return new(GpuHealth.Unhealthy, "a row remap failed: the GPU has no spare memory rows left", 0);
+        }
+
         if (error == NvmlReturn.Unknown)
         {
             return new(GpuHealth.Degraded, "NVML answers UNKNOWN on this sample", 0);
+        }
+
+        if ((reasons & Slowdowns) != 0)
+        {
+            return new(GpuHealth.Degraded, $"clocks held back: {SlowdownNames(reasons & Slowdowns)}", 0);
+        }
+
+        if (rows is { Pending: true })
+        {
+            return new(GpuHealth.Degraded, "a row remap is pending: it takes effect at the next GPU reset", 0);
         }
 
         if (xids.Unclassified is { } unclassified)
@@ -114,5 +135,31 @@ internal static class GpuHealthTable
         }
 
         return new(GpuHealth.Ok, "", 0);
+    }
+
+    private static string SlowdownNames(GpuClockEventReasons reasons)
+    {
+        var names = new List<string>(4);
+        if (reasons.HasFlag(GpuClockEventReasons.HwSlowdown))
+        {
+            names.Add("hardware slowdown");
+        }
+
+        if (reasons.HasFlag(GpuClockEventReasons.SwThermalSlowdown))
+        {
+            names.Add("software thermal slowdown");
+        }
+
+        if (reasons.HasFlag(GpuClockEventReasons.HwThermalSlowdown))
+        {
+            names.Add("hardware thermal slowdown");
+        }
+
+        if (reasons.HasFlag(GpuClockEventReasons.HwPowerBrakeSlowdown))
+        {
+            names.Add("power brake");
+        }
+
+        return string.Join(", ", names);
     }
 }

@@ -342,6 +342,7 @@ internal sealed partial class GpuTelemetry
             sample.MemoryTotalBytes = Known(memory.TotalBytes, "memoryTotalBytes");
             sample.MemoryUsedBytes = Known(memory.UsedBytes, "memoryUsedBytes");
             sample.MemoryFreeBytes = Known(memory.FreeBytes, "memoryFreeBytes");
+            sample.MemoryReservedBytes = memory.ReservedBytes ?? 0;
         }
 
         if (!lost && Read(device.GetUtilization(), "utilization", out var utilization))
@@ -365,10 +366,40 @@ internal sealed partial class GpuTelemetry
             sample.MigEnabled = mig;
         }
 
-        if (!lost && listProcesses && Read(device.GetComputeProcesses(), "processes", out var processes))
+        // The operators' fields. Cheap ones every sample; PCIe (each throughput call measures for 20 ms), ECC and
+        // remapped rows with the process list, kept in between.
+        var reasons = GpuClockEventReasons.None;
+        if (!lost)
         {
-            known.Processes = processes;
-            known.ProcessesSampledAt = Timestamp.FromDateTimeOffset(_time.GetUtcNow());
+            sample.SmClockMhz = Read(device.GetClockMhz(GpuClock.Sm), "smClockMhz", out var sm) ? sm : 0;
+            sample.MemoryClockMhz = Read(device.GetClockMhz(GpuClock.Memory), "memoryClockMhz", out var memoryClock) ? memoryClock : 0;
+            reasons = Read(device.GetClockEventReasons(), "clockEventReasons", out var held) ? held : GpuClockEventReasons.None;
+            sample.ClockEventReasons = (ulong)reasons;
+            sample.EnergyMillijoules = Read(device.GetTotalEnergyMillijoules(), "energyMillijoules", out var energy) ? energy : 0;
+            sample.EncoderUtilizationPercent = Read(device.GetEncoderUtilizationPercent(), "encoderUtilizationPercent", out var encoder) ? Math.Min(encoder, 100u) : 0;
+            sample.DecoderUtilizationPercent = Read(device.GetDecoderUtilizationPercent(), "decoderUtilizationPercent", out var decoder) ? Math.Min(decoder, 100u) : 0;
+        }
+
+        if (!lost && listProcesses)
+        {
+            if (Read(device.GetComputeProcesses(), "processes", out var processes))
+            {
+                known.Processes = processes;
+                known.ProcessesSampledAt = Timestamp.FromDateTimeOffset(_time.GetUtcNow());
+            }
+
+            // Kept until the next slow round, with the names of those NVML did not answer for.
+            var unavailableBefore = sample.UnavailableFields.Count;
+            known.Slow = new SlowFields
+            {
+                PcieTx = Read(device.GetPcieThroughputKilobytesPerSecond(PcieDirection.Transmit), "pcieTxKilobytesPerSecond", out var tx) ? tx : 0,
+                PcieRx = Read(device.GetPcieThroughputKilobytesPerSecond(PcieDirection.Receive), "pcieRxKilobytesPerSecond", out var rx) ? rx : 0,
+                PcieReplays = Read(device.GetPcieReplayCount(), "pcieReplays", out var replays) ? replays : 0,
+                EccCorrected = Read(device.GetEccErrors(EccErrorKind.Corrected), "eccCorrectedErrors", out var corrected) ? corrected : 0,
+                EccUncorrected = Read(device.GetEccErrors(EccErrorKind.Uncorrected), "eccUncorrectedErrors", out var uncorrected) ? uncorrected : 0,
+                RemappedRows = Read(device.GetRemappedRows(), "remappedRows", out var rows) ? rows : null,
+                Unavailable = [.. sample.UnavailableFields.Skip(unavailableBefore).Where(f => f != "processes")],
+            };
         }
 
         if (lost)
@@ -395,6 +426,7 @@ internal sealed partial class GpuTelemetry
         }
 
         sample.ProcessesSampledAt = known.ProcessesSampledAt;
+        known.Slow.CopyTo(sample);
         if (_reported.TryGetQueueLength(known.Info.Uuid, out var reported))
         {
             sample.CommandQueueLength = reported;
@@ -406,7 +438,7 @@ internal sealed partial class GpuTelemetry
         }
 
         known.UnknownStreak = sawUnknown ? known.UnknownStreak + 1 : 0;
-        var verdict = GpuHealthTable.Classify(new GpuHealthInputs(healthError, known.UnknownStreak, _health.Held(known.Info.Uuid)));
+        var verdict = GpuHealthTable.Classify(new GpuHealthInputs(healthError, known.UnknownStreak, _health.Held(known.Info.Uuid), reasons, known.Slow.RemappedRows));
         sample.Health = verdict.Health;
         sample.HealthReason = verdict.Reason;
         sample.Xid = verdict.Xid;
@@ -468,6 +500,49 @@ internal sealed partial class GpuTelemetry
         public string? LastError { get; set; }
     }
 
+    /// <summary>The fields read at the process-sample interval, as last read.</summary>
+    private sealed class SlowFields
+    {
+        public uint PcieTx { get; init; }
+
+        public uint PcieRx { get; init; }
+
+        public uint PcieReplays { get; init; }
+
+        public ulong EccCorrected { get; init; }
+
+        public ulong EccUncorrected { get; init; }
+
+        public GpuRemappedRows? RemappedRows { get; init; }
+
+        /// <summary>Those NVML did not answer for, by their field names.</summary>
+        public IReadOnlyList<string> Unavailable { get; init; } = [];
+
+        public void CopyTo(GpuSample sample)
+        {
+            sample.PcieTxKilobytesPerSecond = PcieTx;
+            sample.PcieRxKilobytesPerSecond = PcieRx;
+            sample.PcieReplays = PcieReplays;
+            sample.EccCorrectedErrors = EccCorrected;
+            sample.EccUncorrectedErrors = EccUncorrected;
+            if (RemappedRows is { } rows)
+            {
+                sample.RemappedRowsCorrected = rows.Corrected;
+                sample.RemappedRowsUncorrected = rows.Uncorrected;
+                sample.RemapPending = rows.Pending;
+                sample.RemapFailure = rows.Failed;
+            }
+
+            foreach (var field in Unavailable)
+            {
+                if (!sample.UnavailableFields.Contains(field))
+                {
+                    sample.UnavailableFields.Add(field);
+                }
+            }
+        }
+    }
+
     private sealed class KnownGpu(GpuInfo info)
     {
         public GpuInfo Info { get; } = info;
@@ -480,6 +555,9 @@ internal sealed partial class GpuTelemetry
 
         /// <summary>Samples in a row on which a call answered NVML_ERROR_UNKNOWN.</summary>
         public int UnknownStreak { get; set; }
+
+        /// <summary>The fields read at the process-sample interval; nothing read before the first.</summary>
+        public SlowFields Slow { get; set; } = new();
 
         /// <summary>The health of the last sample, to log changes once.</summary>
         public GpuHealth Health { get; set; } = GpuHealth.Ok;

@@ -48,7 +48,22 @@ internal static unsafe partial class NvmlInterop
         "nvmlDeviceRegisterEvents",
         "nvmlEventSetWait_v2",
         "nvmlEventSetFree",
+        "nvmlDeviceGetClockInfo",
+        "nvmlDeviceGetCurrentClocksThrottleReasons",
+        "nvmlDeviceGetTotalEnergyConsumption",
+        "nvmlDeviceGetPcieThroughput",
+        "nvmlDeviceGetPcieReplayCounter",
+        "nvmlDeviceGetEncoderUtilization",
+        "nvmlDeviceGetDecoderUtilization",
+        "nvmlDeviceGetTotalEccErrors",
+        "nvmlDeviceGetRemappedRows",
     ];
+
+    /// <summary>Optional symbol (R535 on): the clock event reasons; <c>nvmlDeviceGetCurrentClocksThrottleReasons</c>, its older name with the same ABI, is the fallback.</summary>
+    internal const string ClocksEventReasonsSymbol = "nvmlDeviceGetCurrentClocksEventReasons";
+
+    /// <summary>NVML_VOLATILE_ECC: counts since the driver was loaded.</summary>
+    internal const int VolatileEcc = 0;
 
     /// <summary>
     /// NVML_VALUE_NOT_AVAILABLE as an <c>unsigned long long</c> (all ones): what NVML writes where it cannot tell a
@@ -103,6 +118,33 @@ internal static unsafe partial class NvmlInterop
 
     [LibraryImport(LibraryName, EntryPoint = "nvmlDeviceGetMigMode")]
     internal static partial NvmlReturn DeviceGetMigMode(nint device, uint* currentMode, uint* pendingMode);
+
+    [LibraryImport(LibraryName, EntryPoint = "nvmlDeviceGetClockInfo")]
+    internal static partial NvmlReturn DeviceGetClockInfo(nint device, int type, uint* clock);
+
+    [LibraryImport(LibraryName, EntryPoint = "nvmlDeviceGetCurrentClocksThrottleReasons")]
+    internal static partial NvmlReturn DeviceGetCurrentClocksThrottleReasons(nint device, ulong* reasons);
+
+    [LibraryImport(LibraryName, EntryPoint = "nvmlDeviceGetTotalEnergyConsumption")]
+    internal static partial NvmlReturn DeviceGetTotalEnergyConsumption(nint device, ulong* energy);
+
+    [LibraryImport(LibraryName, EntryPoint = "nvmlDeviceGetPcieThroughput")]
+    internal static partial NvmlReturn DeviceGetPcieThroughput(nint device, int counter, uint* value);
+
+    [LibraryImport(LibraryName, EntryPoint = "nvmlDeviceGetPcieReplayCounter")]
+    internal static partial NvmlReturn DeviceGetPcieReplayCounter(nint device, uint* value);
+
+    [LibraryImport(LibraryName, EntryPoint = "nvmlDeviceGetEncoderUtilization")]
+    internal static partial NvmlReturn DeviceGetEncoderUtilization(nint device, uint* utilization, uint* samplingPeriodUs);
+
+    [LibraryImport(LibraryName, EntryPoint = "nvmlDeviceGetDecoderUtilization")]
+    internal static partial NvmlReturn DeviceGetDecoderUtilization(nint device, uint* utilization, uint* samplingPeriodUs);
+
+    [LibraryImport(LibraryName, EntryPoint = "nvmlDeviceGetTotalEccErrors")]
+    internal static partial NvmlReturn DeviceGetTotalEccErrors(nint device, int errorType, int counterType, ulong* count);
+
+    [LibraryImport(LibraryName, EntryPoint = "nvmlDeviceGetRemappedRows")]
+    internal static partial NvmlReturn DeviceGetRemappedRows(nint device, uint* corrected, uint* uncorrected, uint* pending, uint* failed);
 
     [LibraryImport(LibraryName, EntryPoint = "nvmlEventSetCreate")]
     internal static partial NvmlReturn EventSetCreate(nint* set);

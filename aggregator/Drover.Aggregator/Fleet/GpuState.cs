@@ -51,7 +51,72 @@ internal sealed record GpuState(
     string CommandQueueSource,
     IReadOnlyList<GpuProcessState> Processes,
     IReadOnlyList<string> UnavailableFields,
-    string HealthReason = "");
+    string HealthReason = "",
+    GpuCounters? Counters = null);
+
+/// <summary>
+/// The fields operators read beside load and health (dcgm-exporter's defaults): reserved memory, clocks and why
+/// they are held back, energy, PCIe, video engines, ECC and row remapping. A field the GPU does not support is 0
+/// here and named in <see cref="GpuState.UnavailableFields"/>.
+/// </summary>
+internal sealed record GpuCounters(
+    ulong MemoryReservedBytes,
+    uint SmClockMhz,
+    uint MemoryClockMhz,
+    ulong ClockEventReasons,
+    ulong EnergyMillijoules,
+    uint PcieTxKilobytesPerSecond,
+    uint PcieRxKilobytesPerSecond,
+    uint PcieReplays,
+    uint EncoderUtilizationPercent,
+    uint DecoderUtilizationPercent,
+    ulong EccCorrectedErrors,
+    ulong EccUncorrectedErrors,
+    uint RemappedRowsCorrected,
+    uint RemappedRowsUncorrected,
+    bool RemapPending,
+    bool RemapFailure)
+{
+    /// <summary>The nvmlClocksEventReason* bits by the names the API shows.</summary>
+    private static readonly (ulong Bit, string Name)[] ReasonNames =
+    [
+        (0x1, "gpuIdle"),
+        (0x2, "applicationsClocksSetting"),
+        (0x4, "swPowerCap"),
+        (0x8, "hwSlowdown"),
+        (0x10, "syncBoost"),
+        (0x20, "swThermalSlowdown"),
+        (0x40, "hwThermalSlowdown"),
+        (0x80, "hwPowerBrakeSlowdown"),
+        (0x100, "displayClockSetting"),
+    ];
+
+    /// <summary>The clock event reasons set, by name; an unknown bit as its hex value.</summary>
+    public IReadOnlyList<string> ClockEventReasonNames()
+    {
+        var names = new List<string>();
+        var left = ClockEventReasons;
+        foreach (var (bit, name) in ReasonNames)
+        {
+            if ((left & bit) != 0)
+            {
+                names.Add(name);
+                left &= ~bit;
+            }
+        }
+
+        for (var bit = 1UL; left != 0; bit <<= 1)
+        {
+            if ((left & bit) != 0)
+            {
+                names.Add($"0x{bit:x}");
+                left &= ~bit;
+            }
+        }
+
+        return names;
+    }
+}
 
 /// <summary>A node's GPUs as last reported, with when the aggregator received them (its own clock).</summary>
 internal sealed record GpuReport(GpuTelemetryState Status, IReadOnlyList<GpuState> Gpus, long ReceivedAt)

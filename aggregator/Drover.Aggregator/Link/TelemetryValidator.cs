@@ -156,7 +156,24 @@ internal static class TelemetryValidator
                 sample.CommandQueueSource == CommandQueueSource.Reported ? "reported" : "estimated",
                 sample.Processes.Select(p => new GpuProcessState(p.Pid, UsedMemory(p))).ToArray(),
                 sample.UnavailableFields.ToArray(),
-                healthReason));
+                healthReason,
+                new GpuCounters(
+                    sample.MemoryReservedBytes,
+                    sample.SmClockMhz,
+                    sample.MemoryClockMhz,
+                    sample.ClockEventReasons,
+                    sample.EnergyMillijoules,
+                    sample.PcieTxKilobytesPerSecond,
+                    sample.PcieRxKilobytesPerSecond,
+                    sample.PcieReplays,
+                    Math.Min(sample.EncoderUtilizationPercent, 100),
+                    Math.Min(sample.DecoderUtilizationPercent, 100),
+                    sample.EccCorrectedErrors,
+                    sample.EccUncorrectedErrors,
+                    sample.RemappedRowsCorrected,
+                    sample.RemappedRowsUncorrected,
+                    sample.RemapPending,
+                    sample.RemapFailure)));
         }
 
         return (new GpuReport(status!, gpus, receivedAt), null);

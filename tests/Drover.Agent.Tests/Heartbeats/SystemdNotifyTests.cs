@@ -45,6 +45,7 @@ public sealed class SystemdNotifyTests : IDisposable
                 ServerNumber = 1,
                 StateDirectory = _directory,
                 LogFile = "",
+                NvmlLibraryPath = NoNvml.LibraryPath,
                 HeartbeatIntervalMs = 100,
                 // Nothing listens there: the agent keeps retrying, and must still notify systemd.
                 Aggregators = ["http://127.0.0.1:9"],

@@ -64,6 +64,7 @@ internal sealed class ShimHarness : IAsyncDisposable
             ShimListenAddress = "127.0.0.1",
             StateDirectory = directory,
             LogFile = "",
+            NvmlLibraryPath = NoNvml.LibraryPath,
             LocalSocketPath = Path.Combine(directory, "agent.sock"),
             Aggregators = ["http://127.0.0.1:9"],
             StopInstancesOnExit = true,

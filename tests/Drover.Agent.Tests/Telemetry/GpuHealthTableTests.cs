@@ -64,6 +64,34 @@ public class GpuHealthTableTests
         Assert.Equal(health == GpuHealth.Ok && xid == 0, verdict.Reason.Length == 0);
     }
 
+    /// <summary>Clock event reasons and row remapping, as rows: what they make of an otherwise sound GPU, and what beats them.</summary>
+    public static TheoryData<string, ulong, bool, bool, NvmlReturn?, uint, GpuHealth, string> CounterRows => new()
+    {
+        { "power cap alone: normal under load", 0x4, false, false, null, 0, GpuHealth.Ok, "" },
+        { "idle", 0x1, false, false, null, 0, GpuHealth.Ok, "" },
+        { "hardware slowdown", 0x8, false, false, null, 0, GpuHealth.Degraded, "hardware slowdown" },
+        { "software thermal", 0x20, false, false, null, 0, GpuHealth.Degraded, "software thermal slowdown" },
+        { "hardware thermal and power cap", 0x44, false, false, null, 0, GpuHealth.Degraded, "hardware thermal slowdown" },
+        { "power brake", 0x80, false, false, null, 0, GpuHealth.Degraded, "power brake" },
+        { "remap pending", 0, true, false, null, 0, GpuHealth.Degraded, "row remap is pending" },
+        { "remap failure", 0, false, true, null, 0, GpuHealth.Unhealthy, "row remap failed" },
+        { "remap failure beats a slowdown", 0x40, true, true, null, 0, GpuHealth.Unhealthy, "row remap failed" },
+        { "a hardware XID beats a slowdown", 0x40, false, false, null, 79, GpuHealth.Unhealthy, "hardware XID 79" },
+        { "RESET_REQUIRED beats a remap failure", 0, false, true, NvmlReturn.ResetRequired, 0, GpuHealth.Unhealthy, "RESET_REQUIRED" },
+    };
+
+    [Theory]
+    [MemberData(nameof(CounterRows))]
+    public void Classify_CounterRow_GivesHealthAndReason(string name, ulong reasons, bool pending, bool failed, NvmlReturn? error, uint hardware, GpuHealth health, string reasonHolds)
+    {
+        var inputs = new GpuHealthInputs(error, 0, new HeldXids(NoneIfZero(hardware), null, null), (GpuClockEventReasons)reasons, new GpuRemappedRows(0, 0, pending, failed));
+
+        var verdict = GpuHealthTable.Classify(inputs);
+
+        Assert.True(health == verdict.Health, $"{name}: expected {health}, got {verdict.Health} ('{verdict.Reason}')");
+        Assert.Contains(reasonHolds, verdict.Reason, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(48U, "Hardware")]
     [InlineData(63U, "Hardware")]

@@ -150,6 +150,48 @@ public sealed class GpuTelemetryStandInTests(FakeNvmlFixture fixture)
         Assert.NotEqual(generation, telemetry.Generation);
     }
 
+    /// <summary>
+    /// The operators' fields through the real binding: each read into the sample, a hardware thermal slowdown or a
+    /// pending remap making the GPU degraded, a failed remap unhealthy, and fields a GPU does not support named.
+    /// </summary>
+    [Fact]
+    public void Sample_OperatorFields_ReportedAndReadIntoHealth()
+    {
+        using var scenario = new Scenario(Scenario.TwoGpus("""
+            gpu.0.clock_sm=1410
+            gpu.0.clock_event_reasons=0x44
+            gpu.0.energy_mj=5000
+            gpu.0.pcie_replays=9
+            gpu.0.ecc_corrected=4
+            gpu.0.util_encoder=11
+            gpu.1.remap_failure=1
+            gpu.1.unsupported=encoder,decoder,ecc
+            """));
+        using var nvml = fixture.Create(scenario);
+        var telemetry = Create(nvml, new GpuHealthBoard(_time, TimeSpan.FromSeconds(300)));
+
+        var sample = telemetry.Sample();
+
+        var hot = Gpu(sample, 0);
+        Assert.Equal((1410u, 2619u, 0x44UL, 5000UL, 9u, 4UL, 11u), (hot.SmClockMhz, hot.MemoryClockMhz, hot.ClockEventReasons, hot.EnergyMillijoules, hot.PcieReplays, hot.EccCorrectedErrors, hot.EncoderUtilizationPercent));
+        Assert.Equal(536870912UL, hot.MemoryReservedBytes);
+        Assert.Equal(hot.MemoryTotalBytes, hot.MemoryUsedBytes + hot.MemoryFreeBytes + hot.MemoryReservedBytes);
+        Assert.Equal(GpuHealth.Degraded, hot.Health);
+        Assert.Contains("hardware thermal slowdown", hot.HealthReason, StringComparison.Ordinal);
+        Assert.Empty(hot.UnavailableFields);
+
+        var failed = Gpu(sample, 1);
+        Assert.Equal(GpuHealth.Unhealthy, failed.Health);
+        Assert.True(failed.RemapFailure);
+        Assert.Equal(["encoderUtilizationPercent", "decoderUtilizationPercent", "eccCorrectedErrors", "eccUncorrectedErrors"], failed.UnavailableFields);
+
+        // The slow fields stay with the sample between their reads, and so do the names of those unsupported.
+        var next = telemetry.Sample();
+        Assert.Equal(9u, Gpu(next, 0).PcieReplays);
+        Assert.Contains("eccCorrectedErrors", Gpu(next, 1).UnavailableFields);
+        Assert.Equal(GpuHealth.Unhealthy, Gpu(next, 1).Health);
+    }
+
     private GpuTelemetry Create(INvml nvml, GpuHealthBoard board)
         => new(nvml, board, new ReportedGpuWork(), new AgentOptions { ServerNumber = 1 }, _time, NullLogger<GpuTelemetry>.Instance);
 

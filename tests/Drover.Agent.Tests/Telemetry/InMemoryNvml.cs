@@ -78,8 +78,33 @@ internal sealed class InMemoryGpu(int index) : IGpuDevice
         return Answer<IReadOnlyList<GpuProcess>>(Processes.ToArray(), "nvmlDeviceGetComputeRunningProcesses_v3");
     }
 
+    public GpuClockEventReasons ClockEventReasons { get; set; }
+
+    public GpuRemappedRows RemappedRows { get; set; }
+
+    /// <summary>The operators' fields this GPU does not support (NOT_SUPPORTED), by call name.</summary>
+    public HashSet<string> Unsupported { get; } = [];
+
+    public NvmlResult<uint> GetClockMhz(GpuClock clock) => Answer(clock == GpuClock.Sm ? 1980u : 2619u, "nvmlDeviceGetClockInfo");
+
+    public NvmlResult<GpuClockEventReasons> GetClockEventReasons() => Answer(ClockEventReasons, "nvmlDeviceGetCurrentClocksEventReasons");
+
+    public NvmlResult<ulong> GetTotalEnergyMillijoules() => Answer(123_456UL, "nvmlDeviceGetTotalEnergyConsumption");
+
+    public NvmlResult<uint> GetPcieThroughputKilobytesPerSecond(PcieDirection direction) => Answer(direction == PcieDirection.Transmit ? 1000u : 2000u, "nvmlDeviceGetPcieThroughput");
+
+    public NvmlResult<uint> GetPcieReplayCount() => Answer(3u, "nvmlDeviceGetPcieReplayCounter");
+
+    public NvmlResult<uint> GetEncoderUtilizationPercent() => Answer(5u, "nvmlDeviceGetEncoderUtilization");
+
+    public NvmlResult<uint> GetDecoderUtilizationPercent() => Answer(6u, "nvmlDeviceGetDecoderUtilization");
+
+    public NvmlResult<ulong> GetEccErrors(EccErrorKind kind) => Answer(kind == EccErrorKind.Corrected ? 7UL : 0UL, "nvmlDeviceGetTotalEccErrors");
+
+    public NvmlResult<GpuRemappedRows> GetRemappedRows() => Answer(RemappedRows, "nvmlDeviceGetRemappedRows");
+
     private NvmlResult<T> Answer<T>(T value, string call)
-        => Failing is { } code ? Fail<T>(code, call) : NvmlResult<T>.Ok(value);
+        => Failing is { } code ? Fail<T>(code, call) : Unsupported.Contains(call) ? Fail<T>(NvmlReturn.NotSupported, call) : NvmlResult<T>.Ok(value);
 
     private static NvmlResult<T> Fail<T>(NvmlReturn code, string call)
         => NvmlResult<T>.Fail(new NvmlError(code, code.ToString(), call));

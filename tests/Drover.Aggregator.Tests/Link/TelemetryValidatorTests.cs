@@ -81,6 +81,22 @@ public class TelemetryValidatorTests
     }
 
     [Fact]
+    public void Telemetry_OperatorFields_KeptWithReasonsByName()
+    {
+        var sample = Sample("GPU-a");
+        sample.SmClockMhz = 1410;
+        sample.ClockEventReasons = 0x44 | 0x4000;
+        sample.EccUncorrectedErrors = 2;
+        sample.EncoderUtilizationPercent = 250;
+        sample.RemapPending = true;
+
+        var counters = Assert.Single(TelemetryValidator.Telemetry(Telemetry(sample), receivedAt: 1).Report!.Gpus).Counters!;
+
+        Assert.Equal((1410u, 2UL, 100u, true), (counters.SmClockMhz, counters.EccUncorrectedErrors, counters.EncoderUtilizationPercent, counters.RemapPending));
+        Assert.Equal(["swPowerCap", "hwThermalSlowdown", "0x4000"], counters.ClockEventReasonNames());
+    }
+
+    [Fact]
     public void Telemetry_XidFromAnOlderAgent_IsUnhealthyWithAReason()
     {
         var sample = Sample("GPU-a");

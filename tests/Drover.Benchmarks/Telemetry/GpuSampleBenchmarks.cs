@@ -85,6 +85,12 @@ public class GpuSampleBenchmarks
             sum += device.GetTemperatureC().Value;
             sum += device.GetPowerMilliwatts().Value;
             sum += device.GetMigEnabled().Value ? 1UL : 0UL;
+            sum += device.GetClockMhz(GpuClock.Sm).Value;
+            sum += device.GetClockMhz(GpuClock.Memory).Value;
+            sum += (ulong)device.GetClockEventReasons().Value;
+            sum += device.GetTotalEnergyMillijoules().Value;
+            sum += device.GetEncoderUtilizationPercent().Value;
+            sum += device.GetDecoderUtilizationPercent().Value;
         }
 
         return sum;
@@ -103,7 +109,14 @@ public class GpuSampleBenchmarks
         var sum = NvmlReadsOnly();
         for (var i = 0; i < _devices.Count; i++)
         {
-            sum += (ulong)_devices[i].GetComputeProcesses().Value.Count;
+            var device = _devices[i];
+            sum += (ulong)device.GetComputeProcesses().Value.Count;
+            sum += device.GetPcieThroughputKilobytesPerSecond(PcieDirection.Transmit).Value;
+            sum += device.GetPcieThroughputKilobytesPerSecond(PcieDirection.Receive).Value;
+            sum += device.GetPcieReplayCount().Value;
+            sum += device.GetEccErrors(EccErrorKind.Corrected).Value;
+            sum += device.GetEccErrors(EccErrorKind.Uncorrected).Value;
+            sum += device.GetRemappedRows().Value.Corrected;
         }
 
         return sum;

@@ -37,7 +37,8 @@ public sealed class GpuTelemetryTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task Gpus_AllFieldsFreshAndInTheNodeList()
     {
-        var scenario = new GpuScenario(4).Set("gpu.2.processes", "4242:1073741824").Set("gpu.2.util_gpu", 50);
+        var scenario = new GpuScenario(4).Set("gpu.2.processes", "4242:1073741824").Set("gpu.2.util_gpu", 50)
+            .Set("gpu.1.clock_event_reasons", "0x5").Set("gpu.1.ecc_corrected", 3).Set("gpu.1.remapped_corrected", 2).Set("gpu.3.unsupported", "ecc");
         var nodeId = await StartAgentAsync(scenario);
 
         await Fleet.WaitUntilAsync(async () => (await _fleet.GpusAsync(nodeId)).Length == 4, StartTimeout, "four GPUs are reported");
@@ -49,6 +50,9 @@ public sealed class GpuTelemetryTests(ITestOutputHelper output) : IAsyncLifetime
             "index", "uuid", "name", "pciBusId", "memoryTotalBytes", "memoryUsedBytes", "memoryFreeBytes",
             "utilizationGpuPercent", "utilizationMemoryPercent", "temperatureC", "powerMilliwatts", "migEnabled",
             "health", "healthReason", "xid", "commandQueueLength", "commandQueueSource", "sampleAgeMs",
+            "memoryReservedBytes", "smClockMhz", "memoryClockMhz", "clockEventReasons", "energyMillijoules",
+            "pcieTxKilobytesPerSecond", "pcieRxKilobytesPerSecond", "pcieReplays", "encoderUtilizationPercent",
+            "decoderUtilizationPercent", "eccCorrectedErrors", "eccUncorrectedErrors", "remappedRows",
         ];
         foreach (var gpu in gpus)
         {
@@ -62,6 +66,14 @@ public sealed class GpuTelemetryTests(ITestOutputHelper output) : IAsyncLifetime
             // A sample that is being refreshed, not how fast: the interval is 1 s, and a loaded machine may lag.
             Assert.True(gpu.GetProperty("sampleAgeMs").GetInt64() < 30_000, $"sampleAgeMs in {gpu}");
         }
+
+        var counted = gpus.Single(g => g.GetProperty("index").GetInt32() == 1);
+        Assert.Equal(1980, counted.GetProperty("smClockMhz").GetInt32());
+        Assert.Equal(["gpuIdle", "swPowerCap"], counted.GetProperty("clockEventReasons").EnumerateArray().Select(r => r.GetString()!).ToArray());
+        Assert.Equal(3, counted.GetProperty("eccCorrectedErrors").GetInt64());
+        Assert.Equal(2, counted.GetProperty("remappedRows").GetProperty("corrected").GetInt32());
+        var unsupported = gpus.Single(g => g.GetProperty("index").GetInt32() == 3).GetProperty("unavailableFields").EnumerateArray().Select(f => f.GetString()!).ToArray();
+        Assert.Equal(["eccCorrectedErrors", "eccUncorrectedErrors"], unsupported);
 
         var busy = gpus.Single(g => g.GetProperty("index").GetInt32() == 2);
         Assert.Equal(scenario.Uuid(2), busy.GetProperty("uuid").GetString());
