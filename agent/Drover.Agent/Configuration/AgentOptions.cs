@@ -95,6 +95,9 @@ internal sealed class AgentOptions
     /// <summary>How often lost GPUs (and NVML itself, when unavailable) are probed again.</summary>
     public int GpuReprobeIntervalMs { get; set; } = 10_000;
 
+    /// <summary>How long an instance's GPU work report counts towards its GPU's command-queue length; older ones are ignored.</summary>
+    public int ReportedQueueStalenessMs { get; set; } = 5000;
+
     /// <summary>
     /// How long an XID counts for a GPU's health after it arrived: a hardware XID keeps the GPU unhealthy,
     /// an unclassified one degraded, an application one is shown (see <c>GpuHealthTable</c>).
@@ -149,4 +152,6 @@ internal sealed class AgentOptions
     public TimeSpan ProcessSampleInterval => TimeSpan.FromMilliseconds(ProcessSampleIntervalMs);
 
     public TimeSpan GpuReprobeInterval => TimeSpan.FromMilliseconds(GpuReprobeIntervalMs);
+
+    public TimeSpan ReportedQueueStaleness => TimeSpan.FromMilliseconds(ReportedQueueStalenessMs);
 }

@@ -232,7 +232,7 @@ internal sealed partial class GpuTelemetry
                 Gpu = known.Info.Clone(),
                 Health = GpuHealth.Unavailable,
                 HealthReason = Truncate($"NVML unavailable: {_status.Reason}"),
-                CommandQueueSource = CommandQueueSource.Estimated,
+                CommandQueueSource = CommandQueueSource.Unknown,
             });
         }
     }
@@ -345,8 +345,10 @@ internal sealed partial class GpuTelemetry
             sample.MemoryReservedBytes = memory.ReservedBytes ?? 0;
         }
 
+        var utilizationRead = false;
         if (!lost && Read(device.GetUtilization(), "utilization", out var utilization))
         {
+            utilizationRead = true;
             sample.UtilizationGpuPercent = Math.Min(utilization.GpuPercent, 100u);
             sample.UtilizationMemoryPercent = Math.Min(utilization.MemoryPercent, 100u);
         }
@@ -386,6 +388,7 @@ internal sealed partial class GpuTelemetry
             {
                 known.Processes = processes;
                 known.ProcessesSampledAt = Timestamp.FromDateTimeOffset(_time.GetUtcNow());
+                known.ProcessesListedAt = _time.GetTimestamp();
             }
 
             // Kept until the next slow round, with the names of those NVML did not answer for.
@@ -427,14 +430,23 @@ internal sealed partial class GpuTelemetry
 
         sample.ProcessesSampledAt = known.ProcessesSampledAt;
         known.Slow.CopyTo(sample);
-        if (_reported.TryGetQueueLength(known.Info.Uuid, out var reported))
+        // The queue length with its source and age: reported by instances (the newest fresh report's age), else
+        // estimated from the process list (its age) and this sample's utilization, else unknown (no utilization:
+        // a MIG GPU, or one that does not support it), never a made-up zero that reads as idle.
+        if (_reported.TryGetQueueLength(known.Info.Uuid, out var reported, out var reportedAge))
         {
             sample.CommandQueueLength = reported;
             sample.CommandQueueSource = CommandQueueSource.Reported;
+            sample.CommandQueueAgeMs = (uint)Math.Min(reportedAge.TotalMilliseconds, uint.MaxValue);
+        }
+        else if (utilizationRead)
+        {
+            sample.CommandQueueLength = CommandQueue.Estimate(known.Processes.Count, sample.UtilizationGpuPercent);
+            sample.CommandQueueAgeMs = known.ProcessesListedAt is { } listed ? (uint)Math.Min(_time.GetElapsedTime(listed).TotalMilliseconds, uint.MaxValue) : 0;
         }
         else
         {
-            sample.CommandQueueLength = CommandQueue.Estimate(known.Processes.Count, sample.UtilizationGpuPercent);
+            sample.CommandQueueSource = CommandQueueSource.Unknown;
         }
 
         known.UnknownStreak = sawUnknown ? known.UnknownStreak + 1 : 0;
@@ -452,7 +464,7 @@ internal sealed partial class GpuTelemetry
     }
 
     private static GpuSample LostSample(KnownGpu known, string reason)
-        => new() { Gpu = known.Info.Clone(), Health = GpuHealth.Lost, HealthReason = reason, CommandQueueSource = CommandQueueSource.Estimated };
+        => new() { Gpu = known.Info.Clone(), Health = GpuHealth.Lost, HealthReason = reason, CommandQueueSource = CommandQueueSource.Unknown };
 
     private void MarkLost(KnownGpu known)
     {
@@ -552,6 +564,9 @@ internal sealed partial class GpuTelemetry
         public IReadOnlyList<Nvml.GpuProcess> Processes { get; set; } = [];
 
         public Timestamp? ProcessesSampledAt { get; set; }
+
+        /// <summary>When the processes were listed, on the agent's monotonic clock; null before.</summary>
+        public long? ProcessesListedAt { get; set; }
 
         /// <summary>Samples in a row on which a call answered NVML_ERROR_UNKNOWN.</summary>
         public int UnknownStreak { get; set; }

@@ -1,3 +1,4 @@
+using Drover.Agent.Configuration;
 using Drover.Agent.LocalSocket;
 
 namespace Drover.Agent.Telemetry;
@@ -16,7 +17,29 @@ internal sealed class ReportedGpuWork : IGpuWorkSink
     /// </summary>
     public const int MaxGpusPerInstance = 64;
 
+    /// <summary>
+    /// The most work one instance's report counts for on one GPU: a report of more in flight (a broken or hostile
+    /// counter) is held to it, so one instance cannot make a GPU look busier than a real process could.
+    /// </summary>
+    public const ulong MaxInFlightPerInstance = 1 << 20;
+
     private readonly Lock _lock = new();
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _staleness;
+
+    /// <param name="time">The clock reports are aged on.</param>
+    /// <param name="options">The agent's settings: <see cref="AgentOptions.ReportedQueueStaleness"/>.</param>
+    public ReportedGpuWork(TimeProvider time, AgentOptions options)
+    {
+        _time = time;
+        _staleness = options.ReportedQueueStaleness;
+    }
+
+    /// <summary>On the system clock, with the default staleness.</summary>
+    public ReportedGpuWork()
+        : this(TimeProvider.System, new AgentOptions())
+    {
+    }
 
     // GPU UUID → instance id → counters. Keyed by GPU first: the sampler asks per GPU.
     private readonly Dictionary<string, Dictionary<string, Counters>> _byGpu = new(StringComparer.Ordinal);
@@ -50,7 +73,7 @@ internal sealed class ReportedGpuWork : IGpuWorkSink
                 _byGpu[gpuUuid] = instances;
             }
 
-            instances[instanceId] = new Counters(submitted, completed);
+            instances[instanceId] = new Counters(submitted, completed, _time.GetTimestamp());
         }
     }
 
@@ -74,13 +97,16 @@ internal sealed class ReportedGpuWork : IGpuWorkSink
     }
 
     /// <summary>
-    /// The GPU's reported command-queue length: the sum over instances of (submitted − completed),
-    /// where a report with more completed than submitted counts 0. False when no instance reports
-    /// for the GPU (then the length is estimated from NVML instead).
+    /// The GPU's reported command-queue length: the sum over instances whose last report is younger than the
+    /// staleness of (submitted − completed), each at most <see cref="MaxInFlightPerInstance"/>, where a report with
+    /// more completed than submitted counts 0; <paramref name="age"/> is the age of the newest report. False when no
+    /// instance reported for the GPU within the staleness (then the length is estimated from NVML instead).
     /// </summary>
-    public bool TryGetQueueLength(string gpuUuid, out double length)
+    public bool TryGetQueueLength(string gpuUuid, out double length, out TimeSpan age)
     {
         length = 0;
+        age = TimeSpan.Zero;
+        var now = _time.GetTimestamp();
         lock (_lock)
         {
             if (!_byGpu.TryGetValue(gpuUuid, out var instances))
@@ -88,17 +114,29 @@ internal sealed class ReportedGpuWork : IGpuWorkSink
                 return false;
             }
 
+            var fresh = false;
             foreach (var counters in instances.Values)
             {
+                var since = _time.GetElapsedTime(counters.ReportedAt, now);
+                if (since > _staleness)
+                {
+                    continue;
+                }
+
+                age = fresh && age < since ? age : since;
+                fresh = true;
                 if (counters.Submitted > counters.Completed)
                 {
-                    length += counters.Submitted - counters.Completed;
+                    length += Math.Min(counters.Submitted - counters.Completed, MaxInFlightPerInstance);
                 }
             }
 
-            return true;
+            return fresh;
         }
     }
 
-    private readonly record struct Counters(ulong Submitted, ulong Completed);
+    /// <summary>The GPU's reported command-queue length, without its age (see the overload).</summary>
+    public bool TryGetQueueLength(string gpuUuid, out double length) => TryGetQueueLength(gpuUuid, out length, out _);
+
+    private readonly record struct Counters(ulong Submitted, ulong Completed, long ReportedAt);
 }

@@ -52,6 +52,7 @@ internal sealed record GpuState(
     IReadOnlyList<GpuProcessState> Processes,
     IReadOnlyList<string> UnavailableFields,
     string HealthReason = "",
+    uint CommandQueueAgeMs = 0,
     GpuCounters? Counters = null);
 
 /// <summary>

@@ -153,10 +153,16 @@ internal static class TelemetryValidator
                 sample.PowerMilliwatts,
                 sample.MigEnabled,
                 sample.CommandQueueLength,
-                sample.CommandQueueSource == CommandQueueSource.Reported ? "reported" : "estimated",
+                sample.CommandQueueSource switch
+                {
+                    CommandQueueSource.Reported => "reported",
+                    CommandQueueSource.Unknown => "unknown",
+                    _ => "estimated",
+                },
                 sample.Processes.Select(p => new GpuProcessState(p.Pid, UsedMemory(p))).ToArray(),
                 sample.UnavailableFields.ToArray(),
                 healthReason,
+                sample.CommandQueueAgeMs,
                 new GpuCounters(
                     sample.MemoryReservedBytes,
                     sample.SmClockMhz,

@@ -164,9 +164,15 @@ internal sealed partial class InstanceReconciler : BackgroundService
         gpu.Uuid,
         gpu.Health is GpuHealthState.Ok or GpuHealthState.Degraded,
         (long)Math.Min(gpu.MemoryFreeBytes, long.MaxValue),
-        (int)Math.Clamp(Math.Ceiling(gpu.CommandQueueLength), 0, int.MaxValue),
+        gpu.CommandQueueLength,
         (int)Math.Min(gpu.UtilizationGpuPercent, 100),
-        Degraded: gpu.Health == GpuHealthState.Degraded);
+        Degraded: gpu.Health == GpuHealthState.Degraded,
+        QueueSource: gpu.CommandQueueSource switch
+        {
+            "reported" => QueueSource.Reported,
+            "unknown" => QueueSource.Unknown,
+            _ => QueueSource.Estimated,
+        });
 
     /// <summary>Carries out a pass's actions, in order.</summary>
     private void Act(IReadOnlyList<ReconcileAction> actions, Dictionary<string, Workload> workloads, IReadOnlyList<NodeView> nodes, CancellationToken cancellationToken)

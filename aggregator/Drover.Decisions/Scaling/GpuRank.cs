@@ -2,8 +2,10 @@ namespace Drover.Decisions.Scaling;
 
 /// <summary>
 /// One usable GPU (healthy, on an eligible node) as placement orders it, packed into three unsigned
-/// keys so that most comparisons are one or two integer compares: degraded after sound, then
-/// command-queue length and utilization ascending, free memory descending, node priority ascending and weight descending; then
+/// keys so that most comparisons are one or two integer compares: degraded after sound, a GPU whose
+/// queue is unknown after those whose queue is known, then command-queue length ascending (to a
+/// thousandth, so an estimate of 0.2 is not a queued kernel), a measured queue before an estimated one
+/// of the same length, utilization ascending, free memory descending, node priority ascending and weight descending; then
 /// node id and the GPU's index on its node (see <see cref="GpuRanking.Compare"/>), so that no two GPUs
 /// tie and a pass is repeatable. No references inside: moving one costs no GC write barrier.
 /// </summary>
@@ -51,15 +53,25 @@ internal readonly struct GpuRank
 
     /// <summary>
     /// The first key of a GPU, without building its rank: what most GPUs of a sweep are turned away on.
-    /// The top bit is <see cref="ScalingGpu.Degraded"/> (the queue, never negative, fills bits 32-62), so
-    /// a degraded GPU ranks after every sound one however idle it looks.
+    /// Bit 63 is <see cref="ScalingGpu.Degraded"/>, so a degraded GPU ranks after every sound one however
+    /// idle it looks; bit 62 an unknown queue; bits 31-61 the queue in thousandths (at most about two
+    /// million queued); bit 30 an estimated queue; bits 0-29 the utilization.
     /// </summary>
     public static ulong LoadKey(ScalingGpu gpu)
         => (gpu.Degraded ? DegradedBit : 0)
-            | ((ulong)(uint)Math.Max(0, gpu.CommandQueueLength) << 32)
-            | (uint)Math.Max(0, gpu.UtilizationPercent);
+            | (gpu.QueueSource == QueueSource.Unknown ? UnknownQueueBit : 0)
+            | (QueueThousandths(gpu.CommandQueueLength) << 31)
+            | (gpu.QueueSource == QueueSource.Estimated ? EstimatedQueueBit : 0)
+            | (uint)Math.Clamp(gpu.UtilizationPercent, 0, (1 << 30) - 1);
 
     private const ulong DegradedBit = 1UL << 63;
+    private const ulong UnknownQueueBit = 1UL << 62;
+    private const ulong EstimatedQueueBit = 1UL << 30;
+    private const ulong MaxQueueThousandths = (1UL << 31) - 1;
+
+    /// <summary>A queue length in thousandths, rounded to the nearest, within 31 bits; NaN and negatives count 0.</summary>
+    private static ulong QueueThousandths(double length)
+        => length > 0 ? (ulong)Math.Min(Math.Round(length * 1000), MaxQueueThousandths) : 0;
 
     /// <summary>The second key for <paramref name="memoryFreeBytes"/> free.</summary>
     public static ulong MemoryKey(long memoryFreeBytes) => (ulong)(long.MaxValue - Math.Max(0, memoryFreeBytes));

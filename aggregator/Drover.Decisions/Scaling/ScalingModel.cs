@@ -30,19 +30,34 @@ public sealed record ScalingFunction(
 /// Free memory as the caller counts it: NVML's figure, less what instances started on it and not yet
 /// loaded will take, when the caller reserves that.
 /// </param>
-/// <param name="CommandQueueLength">GPU work submitted and not yet completed (reported or estimated).</param>
+/// <param name="CommandQueueLength">GPU work submitted and not yet completed, as reported or estimated (an estimate keeps its fraction: 0.2 is not a queued kernel).</param>
 /// <param name="UtilizationPercent">NVML's GPU utilization, 0-100.</param>
 /// <param name="Degraded">
 /// Placeable but not sound (one NVML UNKNOWN answer, an XID on neither list): it ranks after every GPU
 /// that is not, whatever its load, since its zero queue and free memory may be a broken GPU's zeros.
 /// </param>
+/// <param name="QueueSource">Where <paramref name="CommandQueueLength"/> comes from: a measured queue is preferred to an estimated one, and an unknown one ranks last.</param>
 public sealed record ScalingGpu(
     string Uuid,
     bool Healthy,
     long MemoryFreeBytes,
-    int CommandQueueLength,
+    double CommandQueueLength,
     int UtilizationPercent,
-    bool Degraded = false);
+    bool Degraded = false,
+    QueueSource QueueSource = QueueSource.Estimated);
+
+/// <summary>Where a GPU's command-queue length comes from, in the order placement prefers them.</summary>
+public enum QueueSource
+{
+    /// <summary>Counted by its instances: work submitted minus work completed.</summary>
+    Reported,
+
+    /// <summary>Estimated from NVML: running processes weighted by utilization.</summary>
+    Estimated,
+
+    /// <summary>Neither: the length means nothing.</summary>
+    Unknown,
+}
 
 /// <summary>A node as the autoscaler sees it.</summary>
 /// <param name="NodeId">The node's id.</param>
@@ -127,7 +142,7 @@ public sealed record ScalingStop(string InstanceId, string NodeId, string? GpuUu
 public sealed record ScalingCandidate(
     string NodeId,
     string GpuUuid,
-    int CommandQueueLength,
+    double CommandQueueLength,
     int UtilizationPercent,
     long MemoryFreeBytes,
     int Priority,

@@ -27,7 +27,7 @@ internal readonly struct StopRank
 
     public int Tier { get; }
 
-    public int CommandQueueLength { get; }
+    public double CommandQueueLength { get; }
 
     public int UtilizationPercent { get; }
 

@@ -12,11 +12,12 @@ public class GpuTelemetryTests
     private readonly FakeTimeProvider _time = new();
     private readonly InMemoryNvml _nvml = new();
     private readonly GpuHealthBoard _health;
-    private readonly ReportedGpuWork _reported = new();
+    private readonly ReportedGpuWork _reported;
 
     public GpuTelemetryTests()
     {
         _health = new GpuHealthBoard(_time, TimeSpan.FromSeconds(300));
+        _reported = new ReportedGpuWork(_time, new AgentOptions { ReportedQueueStalenessMs = 5000 });
         _nvml.Gpus.Add(new InMemoryGpu(0));
         _nvml.Gpus.Add(new InMemoryGpu(1));
     }
@@ -326,5 +327,29 @@ public class GpuTelemetryTests
         Assert.Equal(3.0, Gpu(sample, 0).CommandQueueLength);
         Assert.Equal(CommandQueueSource.Reported, Gpu(sample, 0).CommandQueueSource);
         Assert.Equal(CommandQueueSource.Estimated, Gpu(sample, 1).CommandQueueSource);
+    }
+
+    /// <summary>
+    /// Each GPU's queue length with its source and age: reported (the newest report's age) until the reports go
+    /// stale, then estimated (the process list's age); unknown, never a zero that reads as idle, where NVML gives
+    /// no utilization (a MIG GPU).
+    /// </summary>
+    [Fact]
+    public void Sample_QueueLength_SourceAndAgeAndUnknownWithoutUtilization()
+    {
+        _nvml.Gpus[1].Unsupported.Add("nvmlDeviceGetUtilizationRates");
+        var telemetry = Create();
+        telemetry.Sample(); // lists the processes
+        _time.Advance(TimeSpan.FromSeconds(2));
+        _reported.Report("instance-a", "GPU-0000", submitted: 10, completed: 7);
+        _time.Advance(TimeSpan.FromSeconds(1));
+
+        var reported = telemetry.Sample();
+        _time.Advance(TimeSpan.FromSeconds(5));
+        var stale = telemetry.Sample();
+
+        Assert.Equal((3.0, CommandQueueSource.Reported, 1000u), (Gpu(reported, 0).CommandQueueLength, Gpu(reported, 0).CommandQueueSource, Gpu(reported, 0).CommandQueueAgeMs));
+        Assert.Equal((CommandQueueSource.Estimated, 8000u), (Gpu(stale, 0).CommandQueueSource, Gpu(stale, 0).CommandQueueAgeMs));
+        Assert.Equal((0.0, CommandQueueSource.Unknown), (Gpu(stale, 1).CommandQueueLength, Gpu(stale, 1).CommandQueueSource));
     }
 }

@@ -1,4 +1,6 @@
+using Drover.Agent.Configuration;
 using Drover.Agent.Telemetry;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Drover.Agent.Tests.Telemetry;
 
@@ -45,14 +47,37 @@ public class ReportedGpuWorkTests
         Assert.Equal(3, length);
     }
 
+    /// <summary>A broken or hostile counter is held to what one instance may count for: no overflow, no GPU made to look endlessly busy.</summary>
     [Fact]
-    public void TryGetQueueLength_HugeCounters_NoOverflow()
+    public void TryGetQueueLength_HugeCounters_EachBoundedPerInstance()
     {
         _work.Report("a", "GPU-0", ulong.MaxValue, 0);
-        _work.Report("b", "GPU-0", ulong.MaxValue, 0);
+        _work.Report("b", "GPU-0", 7, 0);
 
         Assert.True(_work.TryGetQueueLength("GPU-0", out var length));
-        Assert.Equal(2.0 * ulong.MaxValue, length);
+        Assert.Equal(ReportedGpuWork.MaxInFlightPerInstance + 7.0, length);
+    }
+
+    /// <summary>Reports older than the staleness no longer count; the age is the newest fresh report's.</summary>
+    [Fact]
+    public void TryGetQueueLength_ReportsAge_StaleOnesIgnoredAndTheNewestAgeGiven()
+    {
+        var time = new FakeTimeProvider();
+        var work = new ReportedGpuWork(time, new AgentOptions { ReportedQueueStalenessMs = 5000 });
+        work.Report("old", "GPU-0", 10, 0);
+        time.Advance(TimeSpan.FromSeconds(3));
+        work.Report("new", "GPU-0", 4, 1);
+        time.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.True(work.TryGetQueueLength("GPU-0", out var both, out var age));
+        Assert.Equal((13.0, TimeSpan.FromSeconds(1)), (both, age));
+
+        time.Advance(TimeSpan.FromSeconds(2)); // "old" is 6 s old now
+        Assert.True(work.TryGetQueueLength("GPU-0", out var fresh, out age));
+        Assert.Equal((3.0, TimeSpan.FromSeconds(3)), (fresh, age));
+
+        time.Advance(TimeSpan.FromSeconds(3));
+        Assert.False(work.TryGetQueueLength("GPU-0", out _, out _));
     }
 
     [Fact]

@@ -6,8 +6,8 @@ public class AutoscalerTests
 {
     private const long GiB = 1L << 30;
 
-    private static ScalingGpu Gpu(string uuid, int queue = 0, int utilization = 0, long free = 80 * GiB, bool healthy = true, bool degraded = false)
-        => new(uuid, healthy, free, queue, utilization, degraded);
+    private static ScalingGpu Gpu(string uuid, double queue = 0, int utilization = 0, long free = 80 * GiB, bool healthy = true, bool degraded = false, QueueSource source = QueueSource.Estimated)
+        => new(uuid, healthy, free, queue, utilization, degraded, source);
 
     private static ScalingNode Node(string id, params ScalingGpu[] gpus) => new(id, "c1", 1, Eligible: true, Priority: 0, Weight: 500, gpus);
 
@@ -253,6 +253,11 @@ public class AutoscalerTests
                 { "priority beats weight", Gpu("a-g0"), At("a", priority: 0, weight: 1), Gpu("b-g0"), At("b", priority: 1, weight: 1000), "a" },
                 { "degraded idle ranks after ok busy", Gpu("a-g0", degraded: true), At("a"), Gpu("b-g0", queue: 50, utilization: 100, free: 11 * GiB), At("b", priority: 9, weight: 0), "b" },
                 { "both degraded: the usual keys", Gpu("a-g0", queue: 1, degraded: true), At("a"), Gpu("b-g0", degraded: true), At("b"), "b" },
+                { "an estimate keeps its fraction: 0.2 is not a queued kernel", Gpu("a-g0", queue: 1, source: QueueSource.Reported), At("a"), Gpu("b-g0", queue: 0.2, utilization: 20), At("b"), "b" },
+                { "estimates a thousandth apart: the shorter", Gpu("a-g0", queue: 0.301), At("a"), Gpu("b-g0", queue: 0.3, utilization: 50), At("b"), "b" },
+                { "equal queues: measured before estimated", Gpu("a-g0", queue: 2), At("a"), Gpu("b-g0", queue: 2, utilization: 50, source: QueueSource.Reported), At("b"), "b" },
+                { "an unknown queue ranks after a known busy one", Gpu("a-g0", source: QueueSource.Unknown), At("a"), Gpu("b-g0", queue: 30, utilization: 100, source: QueueSource.Reported), At("b"), "b" },
+                { "degraded still ranks after an unknown queue", Gpu("a-g0", degraded: true, source: QueueSource.Reported), At("a"), Gpu("b-g0", source: QueueSource.Unknown), At("b"), "b" },
             };
         }
     }
