@@ -179,10 +179,7 @@ internal sealed unsafe class GpuDevice : IGpuDevice
 
     public NvmlResult<GpuClockEventReasons> GetClockEventReasons()
     {
-        var export = Owner.ClocksEventReasons;
-        var reasons = export != 0
-            ? Read((delegate* unmanaged<nint, ulong*, NvmlReturn>)export, NvmlInterop.ClocksEventReasonsSymbol)
-            : Read<ulong>(&NvmlInterop.DeviceGetCurrentClocksThrottleReasons, "nvmlDeviceGetCurrentClocksThrottleReasons");
+        var reasons = Read<ulong>(&NvmlInterop.DeviceGetClockEventReasons, NvmlInterop.ClockEventReasonsCall);
         return reasons.TryGetValue(out var bits)
             ? NvmlResult<GpuClockEventReasons>.Ok((GpuClockEventReasons)bits)
             : NvmlResult<GpuClockEventReasons>.Fail(reasons.Error!);
@@ -227,20 +224,6 @@ internal sealed unsafe class GpuDevice : IGpuDevice
 
     /// <summary>One value through one NVML call on this GPU's handle.</summary>
     private NvmlResult<T> Read<T>(delegate*<nint, T*, NvmlReturn> read, string call)
-        where T : unmanaged
-    {
-        if (Owner.Closed(call) is { } closed)
-        {
-            return NvmlResult<T>.Fail(closed);
-        }
-
-        T value = default;
-        var code = read(Handle, &value);
-        return code == NvmlReturn.Success ? NvmlResult<T>.Ok(value) : NvmlErrors.Fail<T>(code, call);
-    }
-
-    /// <summary>One value through an NVML function found at initialization (an optional export).</summary>
-    private NvmlResult<T> Read<T>(delegate* unmanaged<nint, T*, NvmlReturn> read, string call)
         where T : unmanaged
     {
         if (Owner.Closed(call) is { } closed)

@@ -20,7 +20,6 @@ internal sealed class NvmlClient : INvml
     private volatile NvmlProcessList? _processList;
     private volatile bool _disposed;
     private volatile bool _initialized;
-    private nint _clocksEventReasons;
 
     internal NvmlClient(string libraryPath) => _libraryPath = libraryPath;
 
@@ -33,9 +32,6 @@ internal sealed class NvmlClient : INvml
     internal bool UseMemoryInfoV2 => NvmlLibrary.HasMemoryInfoV2 && !ForceMemoryInfoV1;
 
     internal bool IsDisposed => _disposed;
-
-    /// <summary><c>nvmlDeviceGetCurrentClocksEventReasons</c> where the library exports it (R535 on), chosen at initialization; 0 for the older name.</summary>
-    internal nint ClocksEventReasons => _clocksEventReasons;
 
     /// <summary>
     /// Why a device call may not reach the library now: the binding was disposed, or NVML is not initialised
@@ -298,7 +294,7 @@ internal sealed class NvmlClient : INvml
         }
 
         _processList = processList;
-        _clocksEventReasons = NvmlLibrary.TryGetExport(NvmlInterop.ClocksEventReasonsSymbol, out var reasons) ? reasons : 0;
+        NvmlInterop.UseClocksEventReasons(NvmlLibrary.TryGetExport(NvmlInterop.ClocksEventReasonsSymbol, out var reasons) ? reasons : 0);
         _driverVersion = Utf8(buffer, NvmlInterop.DriverVersionBufferSize);
         _initialized = true;
         return NvmlResult<string>.Ok(_driverVersion);

@@ -150,6 +150,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -660,6 +661,53 @@ static const char *parse_unsupported(char *text, struct gpu_config *gpu)
 }
 
 /* Applies one gpu.<i>.<field> value. Returns NULL when accepted (or ignored), else the reason. */
+/* The operators' counters: scenario keys read as plain numbers into struct gpu_config. */
+struct counter_key {
+    const char *name;
+    size_t offset;
+    int wide;              /* 1: unsigned long long; 0: unsigned int, at most max */
+    unsigned long long max;
+    const char *error;
+};
+
+#define COUNTER32(field, max, error) { #field, offsetof(struct gpu_config, field), 0, max, error }
+#define COUNTER64(field, error) { #field, offsetof(struct gpu_config, field), 1, 0, error }
+
+static const struct counter_key g_counter_keys[] = {
+    COUNTER32(clock_sm, UINT_MAX, "clock_sm must be an unsigned 32-bit number"),
+    COUNTER32(clock_mem, UINT_MAX, "clock_mem must be an unsigned 32-bit number"),
+    COUNTER32(clock_video, UINT_MAX, "clock_video must be an unsigned 32-bit number"),
+    COUNTER64(clock_event_reasons, "clock_event_reasons must be a reason mask"),
+    COUNTER64(energy_mj, "energy_mj must be an unsigned 64-bit number"),
+    COUNTER32(pcie_tx_kbps, UINT_MAX, "pcie_tx_kbps must be an unsigned 32-bit number"),
+    COUNTER32(pcie_rx_kbps, UINT_MAX, "pcie_rx_kbps must be an unsigned 32-bit number"),
+    COUNTER32(pcie_replays, UINT_MAX, "pcie_replays must be an unsigned 32-bit number"),
+    COUNTER32(util_encoder, 100, "util_encoder must be 0 to 100"),
+    COUNTER32(util_decoder, 100, "util_decoder must be 0 to 100"),
+    COUNTER64(ecc_corrected, "ecc_corrected must be an unsigned 64-bit number"),
+    COUNTER64(ecc_uncorrected, "ecc_uncorrected must be an unsigned 64-bit number"),
+    COUNTER32(remapped_corrected, UINT_MAX, "remapped_corrected must be an unsigned 32-bit number"),
+    COUNTER32(remapped_uncorrected, UINT_MAX, "remapped_uncorrected must be an unsigned 32-bit number"),
+    COUNTER32(remap_pending, 1, "remap_pending must be 0 or 1"),
+    COUNTER32(remap_failure, 1, "remap_failure must be 0 or 1"),
+};
+
+/* Applies one counter key; any other field (command_queue, ...) is ignored. */
+static const char *apply_counter(struct gpu_config *gpu, const char *field, const char *value)
+{
+    for (size_t i = 0; i < sizeof(g_counter_keys) / sizeof(g_counter_keys[0]); i++) {
+        const struct counter_key *key = &g_counter_keys[i];
+        if (strcmp(field, key->name) != 0) {
+            continue;
+        }
+        char *target = (char *)gpu + key->offset;
+        int parsed = key->wide ? parse_u64(value, (unsigned long long *)(void *)target)
+                               : parse_u32(value, (unsigned int *)(void *)target, key->max);
+        return parsed ? NULL : key->error;
+    }
+    return NULL;
+}
+
 static const char *apply_gpu_key(struct gpu_config *gpu, const char *field, char *value)
 {
     if (strcmp(field, "name") == 0) {
@@ -740,74 +788,11 @@ static const char *apply_gpu_key(struct gpu_config *gpu, const char *field, char
         if (!parse_u64(value, &gpu->supported_events)) {
             return "supported_events must be an event type mask";
         }
-    } else if (strcmp(field, "clock_sm") == 0) {
-        if (!parse_u32(value, &gpu->clock_sm, UINT_MAX)) {
-            return "clock_sm must be an unsigned 32-bit number";
-        }
-    } else if (strcmp(field, "clock_mem") == 0) {
-        if (!parse_u32(value, &gpu->clock_mem, UINT_MAX)) {
-            return "clock_mem must be an unsigned 32-bit number";
-        }
-    } else if (strcmp(field, "clock_video") == 0) {
-        if (!parse_u32(value, &gpu->clock_video, UINT_MAX)) {
-            return "clock_video must be an unsigned 32-bit number";
-        }
-    } else if (strcmp(field, "clock_event_reasons") == 0) {
-        if (!parse_u64(value, &gpu->clock_event_reasons)) {
-            return "clock_event_reasons must be a reason mask";
-        }
-    } else if (strcmp(field, "energy_mj") == 0) {
-        if (!parse_u64(value, &gpu->energy_mj)) {
-            return "energy_mj must be an unsigned 64-bit number";
-        }
-    } else if (strcmp(field, "pcie_tx_kbps") == 0) {
-        if (!parse_u32(value, &gpu->pcie_tx_kbps, UINT_MAX)) {
-            return "pcie_tx_kbps must be an unsigned 32-bit number";
-        }
-    } else if (strcmp(field, "pcie_rx_kbps") == 0) {
-        if (!parse_u32(value, &gpu->pcie_rx_kbps, UINT_MAX)) {
-            return "pcie_rx_kbps must be an unsigned 32-bit number";
-        }
-    } else if (strcmp(field, "pcie_replays") == 0) {
-        if (!parse_u32(value, &gpu->pcie_replays, UINT_MAX)) {
-            return "pcie_replays must be an unsigned 32-bit number";
-        }
-    } else if (strcmp(field, "util_encoder") == 0) {
-        if (!parse_u32(value, &gpu->util_encoder, 100)) {
-            return "util_encoder must be 0 to 100";
-        }
-    } else if (strcmp(field, "util_decoder") == 0) {
-        if (!parse_u32(value, &gpu->util_decoder, 100)) {
-            return "util_decoder must be 0 to 100";
-        }
-    } else if (strcmp(field, "ecc_corrected") == 0) {
-        if (!parse_u64(value, &gpu->ecc_corrected)) {
-            return "ecc_corrected must be an unsigned 64-bit number";
-        }
-    } else if (strcmp(field, "ecc_uncorrected") == 0) {
-        if (!parse_u64(value, &gpu->ecc_uncorrected)) {
-            return "ecc_uncorrected must be an unsigned 64-bit number";
-        }
-    } else if (strcmp(field, "remapped_corrected") == 0) {
-        if (!parse_u32(value, &gpu->remapped_corrected, UINT_MAX)) {
-            return "remapped_corrected must be an unsigned 32-bit number";
-        }
-    } else if (strcmp(field, "remapped_uncorrected") == 0) {
-        if (!parse_u32(value, &gpu->remapped_uncorrected, UINT_MAX)) {
-            return "remapped_uncorrected must be an unsigned 32-bit number";
-        }
-    } else if (strcmp(field, "remap_pending") == 0) {
-        if (!parse_u32(value, &gpu->remap_pending, 1)) {
-            return "remap_pending must be 0 or 1";
-        }
-    } else if (strcmp(field, "remap_failure") == 0) {
-        if (!parse_u32(value, &gpu->remap_failure, 1)) {
-            return "remap_failure must be 0 or 1";
-        }
     } else if (strcmp(field, "unsupported") == 0) {
         return parse_unsupported(value, gpu);
+    } else {
+        return apply_counter(gpu, field, value);
     }
-    /* Any other field (command_queue, ...) is ignored. */
     return NULL;
 }
 

@@ -36,6 +36,7 @@ public sealed class GpuDeviceTests(FakeNvmlFixture fixture)
         var device = nvml.GetDevices().Value[0];
         Assert.Equal((1980u, 2619u), (device.GetClockMhz(GpuClock.Sm).Value, device.GetClockMhz(GpuClock.Memory).Value));
         Assert.Equal(GpuClockEventReasons.None, device.GetClockEventReasons().Value);
+        Assert.True(NvmlInterop.HasClocksEventReasons);
 
         scenario.Write(Scenario.TwoGpus("""
             gpu.0.clock_sm=1410
@@ -89,7 +90,7 @@ public sealed class GpuDeviceTests(FakeNvmlFixture fixture)
         using var nvml = fixture.Create(scenario);
         var device = nvml.GetDevices().Value[0];
 
-        Assert.Equal(0, ((NvmlClient)nvml).ClocksEventReasons);
+        Assert.False(NvmlInterop.HasClocksEventReasons);
         var reasons = device.GetClockEventReasons();
         Assert.Equal(GpuClockEventReasons.HwSlowdown, reasons.Value);
     }

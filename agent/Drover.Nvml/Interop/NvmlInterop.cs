@@ -161,6 +161,22 @@ internal static unsafe partial class NvmlInterop
     [LibraryImport(LibraryName, EntryPoint = "nvmlEventSetFree")]
     internal static partial NvmlReturn EventSetFree(nint set);
 
+    /// <summary>The exported <see cref="ClocksEventReasonsSymbol"/>, chosen at each initialization; null where the library lacks it.</summary>
+    private static delegate* unmanaged<nint, ulong*, NvmlReturn> s_clocksEventReasons;
+
+    /// <summary>Whether the loaded library exports <see cref="ClocksEventReasonsSymbol"/> (R535 on).</summary>
+    internal static bool HasClocksEventReasons => s_clocksEventReasons != null;
+
+    /// <summary>The name of the call <see cref="DeviceGetClockEventReasons"/> makes, for errors.</summary>
+    internal static string ClockEventReasonsCall => HasClocksEventReasons ? ClocksEventReasonsSymbol : "nvmlDeviceGetCurrentClocksThrottleReasons";
+
+    /// <summary>Uses the export at <paramref name="address"/> for the clock event reasons; 0 for the older name.</summary>
+    internal static void UseClocksEventReasons(nint address) => s_clocksEventReasons = (delegate* unmanaged<nint, ulong*, NvmlReturn>)address;
+
+    /// <summary>The clock event reasons through the newer name where exported, else the older one (the same ABI).</summary>
+    internal static NvmlReturn DeviceGetClockEventReasons(nint device, ulong* reasons)
+        => s_clocksEventReasons != null ? s_clocksEventReasons(device, reasons) : DeviceGetCurrentClocksThrottleReasons(device, reasons);
+
     /// <summary><paramref name="value"/>, or null when it is <see cref="ValueNotAvailable"/>.</summary>
     internal static ulong? Known(ulong value) => value == ValueNotAvailable ? null : value;
 }
