@@ -2,7 +2,8 @@ namespace Drover.Decisions.Scaling;
 
 /// <summary>
 /// An instance in removal order, worst first: on an unknown or lost GPU, then on a node no longer
-/// eligible, then by its GPU in the reverse of placement order (longest command queue, highest
+/// eligible, then on a degraded GPU (placement's last choice, so scale-down's first), then by its GPU
+/// in the reverse of placement order (longest command queue, highest
 /// utilization, least free memory, highest priority, lowest weight); among GPUs ranked equally, the
 /// instance with the fewest requests in flight, so the drain is short; then node id and instance id.
 /// </summary>
@@ -10,7 +11,8 @@ internal readonly struct StopRank
 {
     private const int GpuLost = 0;
     private const int NodeNotEligible = 1;
-    private const int Usable = 2;
+    private const int GpuDegraded = 2;
+    private const int Usable = 3;
 
     private StopRank(int tier, ScalingGpu? gpu, ScalingNode? node, ScalingInstance instance)
     {
@@ -60,7 +62,7 @@ internal readonly struct StopRank
             }
         }
 
-        var tier = gpu is not { Healthy: true } ? GpuLost : node.Eligible ? Usable : NodeNotEligible;
+        var tier = gpu is not { Healthy: true } ? GpuLost : !node.Eligible ? NodeNotEligible : gpu.Degraded ? GpuDegraded : Usable;
         return new StopRank(tier, tier == GpuLost ? null : gpu, node, instance);
     }
 

@@ -496,6 +496,18 @@ public class AutoscalerTests
         Assert.Equal(["i-gone", "i-lost", "i-unknown", "i-penalised", "i-busy", "i-hot", "i-mid"], decision.Stops.Select(s => s.InstanceId));
     }
 
+    /// <summary>Placement's last choice is scale-down's first: an instance on a degraded GPU stops before one on a sound busy GPU.</summary>
+    [Fact]
+    public void Decide_ScaleDown_DegradedGpuBeforeSoundOnes()
+    {
+        var nodes = new[] { Node("sound-busy", Gpu("sb-g0", queue: 9, utilization: 100)), Node("degraded-idle", Gpu("di-g0", degraded: true)), Node("sound-idle", Gpu("si-g0")) };
+        var instances = new[] { Running("i-busy", "sound-busy", gpu: "sb-g0"), Running("i-degraded", "degraded-idle", gpu: "di-g0"), Running("i-idle", "sound-idle", gpu: "si-g0") };
+
+        var decision = Assert.Single(DecideDown(nodes, instances, desired: 1).Decisions);
+
+        Assert.Equal(["i-degraded", "i-busy"], decision.Stops.Select(s => s.InstanceId));
+    }
+
     [Fact]
     public void Decide_ScaleDownAmongEquals_PrefersTheInstanceWithNothingInFlight()
     {
