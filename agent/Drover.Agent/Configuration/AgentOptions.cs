@@ -95,6 +95,9 @@ internal sealed class AgentOptions
     /// <summary>How often lost GPUs (and NVML itself, when unavailable) are probed again.</summary>
     public int GpuReprobeIntervalMs { get; set; } = 10_000;
 
+    /// <summary>How long one GPU's sample (its NVML calls) may take before that GPU is reported hung and the others are reported without it.</summary>
+    public int NvmlCallTimeoutMs { get; set; } = 5000;
+
     /// <summary>How long an instance's GPU work report counts towards its GPU's command-queue length; older ones are ignored.</summary>
     public int ReportedQueueStalenessMs { get; set; } = 5000;
 
@@ -154,4 +157,6 @@ internal sealed class AgentOptions
     public TimeSpan GpuReprobeInterval => TimeSpan.FromMilliseconds(GpuReprobeIntervalMs);
 
     public TimeSpan ReportedQueueStaleness => TimeSpan.FromMilliseconds(ReportedQueueStalenessMs);
+
+    public TimeSpan NvmlCallTimeout => TimeSpan.FromMilliseconds(NvmlCallTimeoutMs);
 }

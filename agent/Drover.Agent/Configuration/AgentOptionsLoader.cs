@@ -130,6 +130,7 @@ internal static partial class AgentOptionsLoader
         CheckRange("processSampleIntervalMs", o.ProcessSampleIntervalMs, o.TelemetryIntervalMs, 3_600_000);
         CheckRange("gpuReprobeIntervalMs", o.GpuReprobeIntervalMs, 100, 3_600_000);
         CheckRange("reportedQueueStalenessMs", o.ReportedQueueStalenessMs, 100, 600_000);
+        CheckRange("nvmlCallTimeoutMs", o.NvmlCallTimeoutMs, 100, 600_000);
         CheckRange("xidHoldSeconds", o.XidHoldSeconds, 0, 86_400);
         CheckRange("instanceRestartMaxBackoffMs", o.InstanceRestartMaxBackoffMs, 100, 600_000);
         CheckRange("instanceCrashLoopLimit", o.InstanceCrashLoopLimit, 1, 1000);

@@ -34,6 +34,7 @@ internal sealed partial class GpuTelemetry
     private string? _recovering;
     private int _recoveries;
     private readonly TimeSpan _reprobeInterval;
+    private readonly TimeSpan _callTimeout;
 
     public GpuTelemetry(INvml nvml, GpuHealthBoard health, ReportedGpuWork reported, AgentOptions options, TimeProvider time, ILogger<GpuTelemetry> logger)
     {
@@ -44,6 +45,7 @@ internal sealed partial class GpuTelemetry
         _logger = logger;
         _processInterval = options.ProcessSampleInterval;
         _reprobeInterval = options.GpuReprobeInterval;
+        _callTimeout = options.NvmlCallTimeout;
         Probe();
     }
 
@@ -194,10 +196,10 @@ internal sealed partial class GpuTelemetry
 
             var present = new HashSet<string>(StringComparer.Ordinal);
             var round = new SampleRound();
-            foreach (var device in _devices)
+            foreach (var gpu in SampleDevices(listProcesses, now, round))
             {
-                present.Add(device.Uuid);
-                telemetry.Gpus.Add(SampleDevice(device, _known[device.Uuid], listProcesses, round));
+                present.Add(gpu.Gpu.Uuid);
+                telemetry.Gpus.Add(gpu);
             }
 
             // A GPU seen before and missing from the last enumeration is lost (NVML could not even get its handle).
@@ -220,6 +222,86 @@ internal sealed partial class GpuTelemetry
 
             return telemetry;
         }
+    }
+
+    /// <summary>
+    /// Samples every enumerated GPU, each on a thread of the pool, so that one GPU whose NVML call hangs holds up
+    /// neither the others nor the sample: after <see cref="AgentOptions.NvmlCallTimeout"/> it is reported
+    /// unhealthy (hung) and, until its call returns, no new call is made on it (its thread stays in the driver).
+    /// When every GPU's call hangs, the library as a whole does: the sample waits for one to return, so the
+    /// sampling loop stops and the systemd watchdog restarts the agent.
+    /// </summary>
+    private GpuSample[] SampleDevices(bool listProcesses, long now, SampleRound round)
+    {
+        var devices = _devices;
+        var samples = new GpuSample[devices.Count];
+        var calls = new Task<GpuSample>?[devices.Count];
+        var rounds = new SampleRound[devices.Count];
+        for (var i = 0; i < devices.Count; i++)
+        {
+            var device = devices[i];
+            var known = _known[device.Uuid];
+            if (known.Call is { IsCompleted: false })
+            {
+                continue; // still in the driver since an earlier sample
+            }
+
+            var deviceRound = rounds[i] = new SampleRound();
+            known.CallStartedAt = now;
+            calls[i] = known.Call = Task.Run(() => SampleDevice(device, known, listProcesses, deviceRound));
+        }
+
+        var posted = calls.OfType<Task<GpuSample>>().ToArray();
+        try
+        {
+            Task.WhenAll(posted).WaitAsync(_callTimeout, _time).Wait();
+        }
+        catch (AggregateException)
+        {
+            // The bound passed (the calls still out are reported hung below), or a sample threw (rethrown below).
+        }
+
+        if (devices.Count > 0 && !calls.Any(c => c is { IsCompleted: true }))
+        {
+            // Every GPU's call hangs, now or since an earlier sample: the library does. Wait for one to return, so
+            // the sampling loop stops and the watchdog sees it.
+            Task.WhenAny(devices.Select(d => (Task)_known[d.Uuid].Call!)).Wait();
+        }
+
+        for (var i = 0; i < devices.Count; i++)
+        {
+            var known = _known[devices[i].Uuid];
+            if (calls[i] is { IsCompleted: true } call)
+            {
+                samples[i] = call.GetAwaiter().GetResult();
+                round.Merge(rounds[i]);
+            }
+            else
+            {
+                samples[i] = HungSample(known, now);
+            }
+        }
+
+        return samples;
+    }
+
+    /// <summary>A GPU whose NVML call has not returned: not placed on, its numbers unknown.</summary>
+    private GpuSample HungSample(KnownGpu known, long now)
+    {
+        var seconds = known.CallStartedAt is { } started ? _time.GetElapsedTime(started, now).TotalSeconds : 0;
+        if (known.Health != GpuHealth.Unhealthy)
+        {
+            known.Health = GpuHealth.Unhealthy;
+            Log.HealthChanged(_logger, known.Info.Uuid, (int)known.Info.Index, GpuHealth.Unhealthy.ToString(), "hung NVML call");
+        }
+
+        return new GpuSample
+        {
+            Gpu = known.Info.Clone(),
+            Health = GpuHealth.Unhealthy,
+            HealthReason = $"an NVML call on this GPU has not returned for {Math.Max(seconds, _callTimeout.TotalSeconds):0} s (hung in the driver); the other GPUs are sampled without it",
+            CommandQueueSource = CommandQueueSource.Unknown,
+        };
     }
 
     /// <summary>While NVML is unavailable, every GPU seen before is reported unavailable: not lost, expected back once NVML is.</summary>
@@ -503,6 +585,14 @@ internal sealed partial class GpuTelemetry
     /// <summary>What one sample of every GPU saw, for <see cref="Recovery"/>.</summary>
     private sealed class SampleRound
     {
+        /// <summary>Adds what one GPU's sample saw.</summary>
+        public void Merge(SampleRound device)
+        {
+            Answered |= device.Answered;
+            Fatal ??= device.Fatal;
+            LastError = device.LastError ?? LastError;
+        }
+
         /// <summary>Some call on some GPU succeeded.</summary>
         public bool Answered { get; set; }
 
@@ -570,6 +660,12 @@ internal sealed partial class GpuTelemetry
 
         /// <summary>Samples in a row on which a call answered NVML_ERROR_UNKNOWN.</summary>
         public int UnknownStreak { get; set; }
+
+        /// <summary>The sample of this GPU in progress or last made, on a thread of the pool; null before the first.</summary>
+        public Task<GpuSample>? Call { get; set; }
+
+        /// <summary>When <see cref="Call"/> was made, on the agent's monotonic clock.</summary>
+        public long? CallStartedAt { get; set; }
 
         /// <summary>The fields read at the process-sample interval; nothing read before the first.</summary>
         public SlowFields Slow { get; set; } = new();

@@ -7,6 +7,7 @@ using Drover.Agent.Tests.Heartbeats;
 using Drover.Agent.Tests.LocalSocket;
 using Drover.Nvml;
 using Drover.Nvml.Tests.Fakes;
+using Drover.Protocol.V1;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
@@ -31,8 +32,63 @@ public sealed class TelemetryServiceWatchdogTests(FakeNvmlFixture fixture)
     private readonly CapturingLogger<SystemdWatchdog> _logger = new();
     private readonly AgentOptions _options = new() { ServerNumber = 1, TelemetryIntervalMs = 1000 };
 
+    /// <summary>
+    /// One GPU's call hangs: after the call bound that GPU is reported unhealthy (hung), the other keeps being
+    /// sampled, and the loop, so the keep-alive, goes on; no new call is made on the hung GPU until it returns.
+    /// </summary>
     [Fact]
-    public async Task ExecuteAsync_NvmlCallHangs_StopsSamplingAndWithholdsKeepAliveUntilItReturns()
+    public async Task ExecuteAsync_OneGpusCallHangs_ThatGpuIsUnhealthyAndSamplingGoesOn()
+    {
+        using var scenario = new Scenario(Scenario.TwoGpus());
+        using var nvml = fixture.Create(scenario);
+        var loops = new WatchedLoops(_time, () => Second, _options.TelemetryInterval);
+        var watchdog = new SystemdWatchdog(_notifier, Timeout, loops, _logger);
+        var outbox = new AgentOutbox();
+        var sent = outbox.Open();
+        outbox.Attach(sent);
+        using var service = new TelemetryService(CreateTelemetry(nvml), outbox, _options, loops, _time);
+        await service.StartAsync(CancellationToken.None).WaitAsync(Bound);
+        var tick = Task.CompletedTask;
+        try
+        {
+            scenario.Write(Scenario.TwoGpus("gpu.1.hang=1"));
+            tick = Task.Run(() => _time.Advance(Second));
+            await WaitUntilAsync(() => HungCalls() > 0);
+
+            // The bound passes (the tick may still be inside the sample, given inline on its thread): the sample goes out with GPU 1 hung and GPU 0 sampled, and the loop completes.
+            _time.Advance(_options.NvmlCallTimeout);
+            var sample = await NextTelemetryAsync(sent);
+            Assert.Equal(GpuHealth.Ok, sample.Gpus.Single(g => g.Gpu.Index == 0).Health);
+            var hung = sample.Gpus.Single(g => g.Gpu.Index == 1);
+            Assert.Equal(GpuHealth.Unhealthy, hung.Health);
+            Assert.Contains("has not returned", hung.HealthReason, StringComparison.Ordinal);
+            await WaitUntilAsync(() => loops.Sampling.SinceLastCompleted == TimeSpan.Zero);
+            Heartbeat(loops, watchdog);
+            Assert.Equal(1, _notifier.KeepAlives);
+
+            // The next samples make no second call on the hung GPU, and need no bound to pass.
+            _time.Advance(Second);
+            var next = await NextTelemetryAsync(sent);
+            Assert.Equal(GpuHealth.Unhealthy, next.Gpus.Single(g => g.Gpu.Index == 1).Health);
+            Assert.Equal(1U, HungCalls());
+            Assert.Empty(_logger.Entries);
+        }
+        finally
+        {
+            // Never leave a thread blocked in the stand-in for the tests that follow.
+            scenario.Write(Scenario.TwoGpus());
+            await WaitUntilAsync(() => HungCalls() == 0);
+            await tick.WaitAsync(Bound);
+            await service.StopAsync(CancellationToken.None).WaitAsync(Bound);
+        }
+    }
+
+    /// <summary>
+    /// Every GPU's call hangs, so the library does: the sample waits, the loop stops, and the keep-alive is withheld
+    /// until a call returns (the watchdog restarts an agent that stays so).
+    /// </summary>
+    [Fact]
+    public async Task ExecuteAsync_EveryGpusCallHangs_StopsSamplingAndWithholdsKeepAliveUntilOneReturns()
     {
         using var scenario = new Scenario(Scenario.TwoGpus());
         using var nvml = fixture.Create(scenario);
@@ -48,22 +104,25 @@ public sealed class TelemetryServiceWatchdogTests(FakeNvmlFixture fixture)
             Heartbeat(loops, watchdog);
             Assert.Equal(1, _notifier.KeepAlives);
 
-            // GPU 1's next call hangs; the loop is known to be inside it once the stand-in counts it. The tick
-            // is given on another thread: the loop's continuation may run inline in Advance, and hang there.
-            scenario.Write(Scenario.TwoGpus("gpu.1.hang=1"));
+            // Both GPUs' next calls hang. The tick is given on another thread: the loop's continuation may run
+            // inline in Advance, and hang there.
+            scenario.Write(Scenario.TwoGpus("gpu.0.hang=1\ngpu.1.hang=1"));
             hangingTick = Task.Run(() => _time.Advance(Second));
-            await WaitUntilAsync(() => HungCalls() > 0);
-            // Stuck means no iteration for more than WatchdogSec plus the telemetry interval (11 s): 12 s now.
-            _time.Advance(Timeout + Second);
+            await WaitUntilAsync(() => HungCalls() == 2);
+
+            // Stuck means no iteration for more than WatchdogSec plus the telemetry interval (11 s): 13 s or more
+            // now since the last one completed, well past the call bound, which does not free a sample whose every
+            // GPU hangs.
+            _time.Advance(Timeout + (3 * Second));
             Heartbeat(loops, watchdog);
 
-            Assert.Equal(Timeout + (2 * Second), loops.Sampling.SinceLastCompleted);
+            Assert.True(loops.Sampling.SinceLastCompleted >= Timeout + (3 * Second), $"{loops.Sampling.SinceLastCompleted}");
             Assert.Equal(1, _notifier.KeepAlives);
             var warning = Assert.Single(_logger.Entries);
             Assert.Equal(2202, warning.EventId);
             Assert.Contains("'GPU sampling'", warning.Message, StringComparison.Ordinal);
 
-            // The call returns; the loop completes the iteration it was in, and the keep-alive goes out again.
+            // The calls return; the loop completes the iteration it was in, and the keep-alive goes out again.
             scenario.Write(Scenario.TwoGpus());
             await WaitUntilAsync(() => loops.Sampling.SinceLastCompleted == TimeSpan.Zero);
             Heartbeat(loops, watchdog);
@@ -73,8 +132,8 @@ public sealed class TelemetryServiceWatchdogTests(FakeNvmlFixture fixture)
         }
         finally
         {
-            // Never leave a thread blocked in the stand-in for the tests that follow.
             scenario.Write(Scenario.TwoGpus());
+            await WaitUntilAsync(() => HungCalls() == 0);
             await hangingTick.WaitAsync(Bound);
             await service.StopAsync(CancellationToken.None).WaitAsync(Bound);
         }
@@ -129,6 +188,20 @@ public sealed class TelemetryServiceWatchdogTests(FakeNvmlFixture fixture)
         finally
         {
             NativeLibrary.Free(library);
+        }
+    }
+
+    /// <summary>The next telemetry the loop sends.</summary>
+    private static async Task<Protocol.V1.Telemetry> NextTelemetryAsync(System.Threading.Channels.Channel<OutgoingMessage> sent)
+    {
+        using var timeout = new CancellationTokenSource(Bound);
+        while (true)
+        {
+            var message = await sent.Reader.ReadAsync(timeout.Token);
+            if (message.Message.Telemetry is { } telemetry)
+            {
+                return telemetry;
+            }
         }
     }
 
