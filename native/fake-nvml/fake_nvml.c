@@ -1167,6 +1167,28 @@ static int is_unsupported(const struct gpu_config *gpu, enum unsupported_call ca
     return (gpu->unsupported & (1U << call)) != 0;
 }
 
+/*
+ * The entry of an operator-counter call (clocks, energy, PCIe, video engines, ECC, remapped rows): the telemetry
+ * checks of enter_device, then NVML_ERROR_INVALID_ARGUMENT when the arguments are not valid (a NULL output, an
+ * unknown enum value), then NVML_ERROR_NOT_SUPPORTED when the scenario says the GPU lacks the feature. Takes the
+ * lock; on NVML_SUCCESS it is still held (the caller writes its outputs, then unlocks), otherwise released.
+ */
+static nvmlReturn_t enter_counter(nvmlDevice_t device, int valid, enum unsupported_call feature,
+                                  const struct gpu_config **gpu)
+{
+    lock();
+    nvmlReturn_t result = enter_device(device, CALL_TELEMETRY, gpu);
+    if (result == NVML_SUCCESS && !valid) {
+        result = NVML_ERROR_INVALID_ARGUMENT;
+    } else if (result == NVML_SUCCESS && is_unsupported(*gpu, feature)) {
+        result = NVML_ERROR_NOT_SUPPORTED;
+    }
+    if (result != NVML_SUCCESS) {
+        unlock();
+    }
+    return result;
+}
+
 /* ---- Exported NVML functions -------------------------------------------------------------------- */
 
 FAKE_API nvmlReturn_t nvmlInit_v2(void)
@@ -1456,19 +1478,12 @@ static nvmlReturn_t running_process_detail_list(nvmlDevice_t device, nvmlProcess
 /* Both reasons calls: nvmlDeviceGetCurrentClocksEventReasons (hideable) and ...ThrottleReasons (always there). */
 static nvmlReturn_t clocks_event_reasons(nvmlDevice_t device, unsigned long long *reasons)
 {
-    lock();
     const struct gpu_config *gpu = NULL;
-    nvmlReturn_t result = enter_device(device, CALL_TELEMETRY, &gpu);
+    nvmlReturn_t result = enter_counter(device, reasons != NULL, UNSUPPORTED_CLOCK_EVENT_REASONS, &gpu);
     if (result == NVML_SUCCESS) {
-        if (reasons == NULL) {
-            result = NVML_ERROR_INVALID_ARGUMENT;
-        } else if (is_unsupported(gpu, UNSUPPORTED_CLOCK_EVENT_REASONS)) {
-            result = NVML_ERROR_NOT_SUPPORTED;
-        } else {
-            *reasons = gpu->clock_event_reasons;
-        }
+        *reasons = gpu->clock_event_reasons;
+        unlock();
     }
-    unlock();
     return result;
 }
 
@@ -1592,79 +1607,49 @@ FAKE_API nvmlReturn_t nvmlDeviceGetMigMode(nvmlDevice_t device, unsigned int *cu
 
 FAKE_API nvmlReturn_t nvmlDeviceGetClockInfo(nvmlDevice_t device, nvmlClockType_t type, unsigned int *clock)
 {
-    lock();
+    int known = type == NVML_CLOCK_GRAPHICS || type == NVML_CLOCK_SM || type == NVML_CLOCK_MEM || type == NVML_CLOCK_VIDEO;
     const struct gpu_config *gpu = NULL;
-    nvmlReturn_t result = enter_device(device, CALL_TELEMETRY, &gpu);
+    nvmlReturn_t result = enter_counter(device, clock != NULL && known, UNSUPPORTED_CLOCKS, &gpu);
     if (result == NVML_SUCCESS) {
-        if (clock == NULL || (type != NVML_CLOCK_GRAPHICS && type != NVML_CLOCK_SM && type != NVML_CLOCK_MEM &&
-                              type != NVML_CLOCK_VIDEO)) {
-            result = NVML_ERROR_INVALID_ARGUMENT;
-        } else if (is_unsupported(gpu, UNSUPPORTED_CLOCKS)) {
-            result = NVML_ERROR_NOT_SUPPORTED;
-        } else if (type == NVML_CLOCK_MEM) {
-            *clock = gpu->clock_mem;
-        } else if (type == NVML_CLOCK_VIDEO) {
-            *clock = gpu->clock_video;
-        } else {
-            *clock = gpu->clock_sm; /* graphics and SM share one clock */
-        }
+        /* graphics and SM share one clock */
+        *clock = type == NVML_CLOCK_MEM ? gpu->clock_mem : type == NVML_CLOCK_VIDEO ? gpu->clock_video : gpu->clock_sm;
+        unlock();
     }
-    unlock();
     return result;
 }
 
 FAKE_API nvmlReturn_t nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_t device, unsigned long long *energy)
 {
-    lock();
     const struct gpu_config *gpu = NULL;
-    nvmlReturn_t result = enter_device(device, CALL_TELEMETRY, &gpu);
+    nvmlReturn_t result = enter_counter(device, energy != NULL, UNSUPPORTED_ENERGY, &gpu);
     if (result == NVML_SUCCESS) {
-        if (energy == NULL) {
-            result = NVML_ERROR_INVALID_ARGUMENT;
-        } else if (is_unsupported(gpu, UNSUPPORTED_ENERGY)) {
-            result = NVML_ERROR_NOT_SUPPORTED;
-        } else {
-            *energy = gpu->energy_mj;
-        }
+        *energy = gpu->energy_mj;
+        unlock();
     }
-    unlock();
     return result;
 }
 
 FAKE_API nvmlReturn_t nvmlDeviceGetPcieThroughput(nvmlDevice_t device, nvmlPcieUtilCounter_t counter,
                                                   unsigned int *value)
 {
-    lock();
+    int known = counter == NVML_PCIE_UTIL_TX_BYTES || counter == NVML_PCIE_UTIL_RX_BYTES;
     const struct gpu_config *gpu = NULL;
-    nvmlReturn_t result = enter_device(device, CALL_TELEMETRY, &gpu);
+    nvmlReturn_t result = enter_counter(device, value != NULL && known, UNSUPPORTED_PCIE, &gpu);
     if (result == NVML_SUCCESS) {
-        if (value == NULL || (counter != NVML_PCIE_UTIL_TX_BYTES && counter != NVML_PCIE_UTIL_RX_BYTES)) {
-            result = NVML_ERROR_INVALID_ARGUMENT;
-        } else if (is_unsupported(gpu, UNSUPPORTED_PCIE)) {
-            result = NVML_ERROR_NOT_SUPPORTED;
-        } else {
-            *value = counter == NVML_PCIE_UTIL_TX_BYTES ? gpu->pcie_tx_kbps : gpu->pcie_rx_kbps;
-        }
+        *value = counter == NVML_PCIE_UTIL_TX_BYTES ? gpu->pcie_tx_kbps : gpu->pcie_rx_kbps;
+        unlock();
     }
-    unlock();
     return result;
 }
 
 FAKE_API nvmlReturn_t nvmlDeviceGetPcieReplayCounter(nvmlDevice_t device, unsigned int *value)
 {
-    lock();
     const struct gpu_config *gpu = NULL;
-    nvmlReturn_t result = enter_device(device, CALL_TELEMETRY, &gpu);
+    nvmlReturn_t result = enter_counter(device, value != NULL, UNSUPPORTED_PCIE, &gpu);
     if (result == NVML_SUCCESS) {
-        if (value == NULL) {
-            result = NVML_ERROR_INVALID_ARGUMENT;
-        } else if (is_unsupported(gpu, UNSUPPORTED_PCIE)) {
-            result = NVML_ERROR_NOT_SUPPORTED;
-        } else {
-            *value = gpu->pcie_replays;
-        }
+        *value = gpu->pcie_replays;
+        unlock();
     }
-    unlock();
     return result;
 }
 
@@ -1672,20 +1657,13 @@ FAKE_API nvmlReturn_t nvmlDeviceGetPcieReplayCounter(nvmlDevice_t device, unsign
 static nvmlReturn_t codec_utilization(nvmlDevice_t device, enum unsupported_call call, unsigned int *utilization,
                                       unsigned int *samplingPeriodUs)
 {
-    lock();
     const struct gpu_config *gpu = NULL;
-    nvmlReturn_t result = enter_device(device, CALL_TELEMETRY, &gpu);
+    nvmlReturn_t result = enter_counter(device, utilization != NULL && samplingPeriodUs != NULL, call, &gpu);
     if (result == NVML_SUCCESS) {
-        if (utilization == NULL || samplingPeriodUs == NULL) {
-            result = NVML_ERROR_INVALID_ARGUMENT;
-        } else if (is_unsupported(gpu, call)) {
-            result = NVML_ERROR_NOT_SUPPORTED;
-        } else {
-            *utilization = call == UNSUPPORTED_ENCODER ? gpu->util_encoder : gpu->util_decoder;
-            *samplingPeriodUs = SAMPLING_PERIOD_US;
-        }
+        *utilization = call == UNSUPPORTED_ENCODER ? gpu->util_encoder : gpu->util_decoder;
+        *samplingPeriodUs = SAMPLING_PERIOD_US;
+        unlock();
     }
-    unlock();
     return result;
 }
 
@@ -1704,44 +1682,31 @@ FAKE_API nvmlReturn_t nvmlDeviceGetDecoderUtilization(nvmlDevice_t device, unsig
 FAKE_API nvmlReturn_t nvmlDeviceGetTotalEccErrors(nvmlDevice_t device, nvmlMemoryErrorType_t errorType,
                                                   nvmlEccCounterType_t counterType, unsigned long long *eccCounts)
 {
-    lock();
+    int known = (errorType == NVML_MEMORY_ERROR_TYPE_CORRECTED || errorType == NVML_MEMORY_ERROR_TYPE_UNCORRECTED) &&
+                (counterType == NVML_VOLATILE_ECC || counterType == NVML_AGGREGATE_ECC);
     const struct gpu_config *gpu = NULL;
-    nvmlReturn_t result = enter_device(device, CALL_TELEMETRY, &gpu);
+    nvmlReturn_t result = enter_counter(device, eccCounts != NULL && known, UNSUPPORTED_ECC, &gpu);
     if (result == NVML_SUCCESS) {
-        if (eccCounts == NULL ||
-            (errorType != NVML_MEMORY_ERROR_TYPE_CORRECTED && errorType != NVML_MEMORY_ERROR_TYPE_UNCORRECTED) ||
-            (counterType != NVML_VOLATILE_ECC && counterType != NVML_AGGREGATE_ECC)) {
-            result = NVML_ERROR_INVALID_ARGUMENT;
-        } else if (is_unsupported(gpu, UNSUPPORTED_ECC)) {
-            result = NVML_ERROR_NOT_SUPPORTED;
-        } else {
-            /* Volatile and aggregate counts are the same: the scenario models one driver lifetime. */
-            *eccCounts = errorType == NVML_MEMORY_ERROR_TYPE_CORRECTED ? gpu->ecc_corrected : gpu->ecc_uncorrected;
-        }
+        /* Volatile and aggregate counts are the same: the scenario models one driver lifetime. */
+        *eccCounts = errorType == NVML_MEMORY_ERROR_TYPE_CORRECTED ? gpu->ecc_corrected : gpu->ecc_uncorrected;
+        unlock();
     }
-    unlock();
     return result;
 }
 
 FAKE_API nvmlReturn_t nvmlDeviceGetRemappedRows(nvmlDevice_t device, unsigned int *corrRows, unsigned int *uncRows,
                                                 unsigned int *isPending, unsigned int *failureOccurred)
 {
-    lock();
+    int valid = corrRows != NULL && uncRows != NULL && isPending != NULL && failureOccurred != NULL;
     const struct gpu_config *gpu = NULL;
-    nvmlReturn_t result = enter_device(device, CALL_TELEMETRY, &gpu);
+    nvmlReturn_t result = enter_counter(device, valid, UNSUPPORTED_REMAPPED_ROWS, &gpu);
     if (result == NVML_SUCCESS) {
-        if (corrRows == NULL || uncRows == NULL || isPending == NULL || failureOccurred == NULL) {
-            result = NVML_ERROR_INVALID_ARGUMENT;
-        } else if (is_unsupported(gpu, UNSUPPORTED_REMAPPED_ROWS)) {
-            result = NVML_ERROR_NOT_SUPPORTED;
-        } else {
-            *corrRows = gpu->remapped_corrected;
-            *uncRows = gpu->remapped_uncorrected;
-            *isPending = gpu->remap_pending;
-            *failureOccurred = gpu->remap_failure;
-        }
+        *corrRows = gpu->remapped_corrected;
+        *uncRows = gpu->remapped_uncorrected;
+        *isPending = gpu->remap_pending;
+        *failureOccurred = gpu->remap_failure;
+        unlock();
     }
-    unlock();
     return result;
 }
 
