@@ -130,14 +130,7 @@ public sealed class GpuEventSetTests(FakeNvmlFixture fixture)
         using var scenario = new Scenario(Scenario.TwoGpus());
         using var nvml = fixture.Create(scenario);
         var events = nvml.CreateEventSet(nvml.GetDevices().Value, GpuEventTypes.XidCriticalError).Value;
-        using var started = new ManualResetEventSlim();
-
-        var waiting = Task.Run(() =>
-        {
-            started.Set();
-            return events.Wait(TimeSpan.FromMilliseconds(300));
-        });
-        started.Wait(Patience);
+        var waiting = WaitingThread.Start(events, TimeSpan.FromMilliseconds(300));
         events.Dispose();
         var result = await waiting.WaitAsync(Patience);
 

@@ -76,13 +76,7 @@ public sealed class NvmlClientTests(FakeNvmlFixture fixture)
         using var scenario = new Scenario(Scenario.TwoGpus());
         using var nvml = fixture.Create(scenario);
         var events = nvml.CreateEventSet(nvml.GetDevices().Value, GpuEventTypes.XidCriticalError).Value;
-        using var started = new ManualResetEventSlim();
-        var waiting = Task.Run(() =>
-        {
-            started.Set();
-            return events.Wait(TimeSpan.FromMilliseconds(300));
-        });
-        started.Wait(TimeSpan.FromSeconds(30));
+        var waiting = WaitingThread.Start(events, TimeSpan.FromMilliseconds(300));
 
         nvml.Shutdown(TimeSpan.FromSeconds(5));
         var result = await waiting.WaitAsync(TimeSpan.FromSeconds(30));
