@@ -33,7 +33,13 @@ internal sealed class InstanceEnvironment(int port, string token, string nodeId,
     private const string Kind = "DROVER_KIND";
     private const string NodeId = "DROVER_NODE_ID";
 
-    public int Port { get; } = port;
+    private int _port = port;
+
+    /// <summary>The instance's port; a new one when something else took it before the instance started (<see cref="MovePort"/>).</summary>
+    public int Port => Volatile.Read(ref _port);
+
+    /// <summary>Gives the instance <paramref name="port"/> from its next start on.</summary>
+    public void MovePort(int port) => Volatile.Write(ref _port, port);
 
     public string Token { get; } = token;
 

@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net;
-using System.Net.Sockets;
 using Drover.Agent.Configuration;
 using Drover.Agent.Link;
 using Drover.Agent.LocalSocket;
@@ -409,7 +407,7 @@ internal sealed partial class InstanceManager : IHostedService
     private InstanceSupervisor Launch(InstanceDirectory directory, InstanceSpec spec, InstanceRuntime? runtime, RuntimeGrant grant)
     {
         var token = runtime?.Token is { Length: > 0 } kept ? _tokens.Restore(spec.InstanceId, kept) : _tokens.Issue(spec.InstanceId);
-        var port = runtime?.Port is > 0 and var p ? p : FreePort();
+        var port = runtime?.Port is > 0 and var p ? p : LoopbackPorts.Free();
         var environment = new InstanceEnvironment(port, token, _nodeId, _options.LocalSocketPath);
         var supervisor = new InstanceSupervisor(
             directory,
@@ -436,14 +434,6 @@ internal sealed partial class InstanceManager : IHostedService
     }
 
     private void SendReport(InstanceSupervisor supervisor) => _outbox.TrySend(new AgentMessage { InstanceReport = supervisor.Report() });
-
-    /// <summary>A loopback port free now, kept for the instance's life so clients can find it again after a restart.</summary>
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private static partial class Log
     {

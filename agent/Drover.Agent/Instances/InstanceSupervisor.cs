@@ -399,6 +399,16 @@ internal sealed partial class InstanceSupervisor
         }
 
         SetState(InstanceState.Starting, _restarts == 0 ? "starting" : $"starting again (restart {_restarts})");
+
+        // The port is kept for the instance's life, unless on a restart another process on the host listens on it
+        // (it was handed the same free port before this instance bound it): the instance would never start again.
+        if (_restarts > 0 && LoopbackPorts.TakenByAnother(Port))
+        {
+            var taken = Port;
+            _environment.MovePort(LoopbackPorts.Free());
+            Log.PortMoved(_logger, InstanceId, taken, Port);
+        }
+
         var spec = Spec;
         var workingDirectory = WorkingDirectory;
         var process = InstanceProcess.Launch(
@@ -582,6 +592,10 @@ internal sealed partial class InstanceSupervisor
         [LoggerMessage(EventId = 2607, EventName = "InstanceUnsupervisedKilled", Level = LogLevel.Warning,
             Message = "Instance '{InstanceId}': stopping process {Pid} and its process group, which its failed supervisor can no longer watch.")]
         public static partial void KillingUnsupervised(ILogger logger, string instanceId, int pid);
+
+        [LoggerMessage(EventId = 2609, EventName = "InstancePortMoved", Level = LogLevel.Warning,
+            Message = "Instance '{InstanceId}': port {Taken} is taken by another process; the instance starts on port {Port}.")]
+        public static partial void PortMoved(ILogger logger, string instanceId, int taken, int port);
 
         [LoggerMessage(EventId = 2608, EventName = "InstanceNoProcessGroup", Level = LogLevel.Warning,
             Message = "Instance '{InstanceId}': process {Pid} shares the agent's process group (setsid is not installed); processes it starts may outlive its stop.")]

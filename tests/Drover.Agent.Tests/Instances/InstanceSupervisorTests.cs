@@ -54,6 +54,34 @@ public sealed class InstanceSupervisorTests : IDisposable
         Assert.False(IsAlive(pid));
     }
 
+    /// <summary>
+    /// Another process on the host listens on the instance's port (it was handed the same free port before the
+    /// instance bound it), so the instance fails: it restarts on a new port, instead of failing on the taken one at
+    /// every restart.
+    /// </summary>
+    [Fact]
+    public async Task Restart_PortTakenByAnotherProcess_StartsOnANewPort()
+    {
+        using var other = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        other.Start();
+        var taken = ((System.Net.IPEndPoint)other.LocalEndpoint).Port;
+        var supervisor = Create(
+            "if [ ! -f \"$DROVER_STATE_DIR/failed\" ]; then touch \"$DROVER_STATE_DIR/failed\"; exit 1; fi; echo $PORT > \"$DROVER_STATE_DIR/port\"; exec sleep 1000",
+            port: taken,
+            crashLoopLimit: 1);
+        var portFile = Path.Combine(supervisor.Directory.StatePath, "port");
+
+        supervisor.Start();
+        await WaitUntilAsync(() => File.Exists(portFile) && File.ReadAllText(portFile).EndsWith('\n') && supervisor.CurrentPid != 0);
+        _pids.Add(supervisor.CurrentPid);
+
+        var port = int.Parse(File.ReadAllText(portFile).Trim(), CultureInfo.InvariantCulture);
+        Assert.NotEqual(taken, port);
+        Assert.Equal(port, supervisor.Port);
+        Assert.Equal(port, (int)supervisor.Report().Port);
+        await supervisor.StopAsync().WaitAsync(Bound);
+    }
+
     [Fact]
     public async Task Start_SupervisorFailsAfterLaunch_ProcessIsKilledAndInstanceFailed()
     {
@@ -91,7 +119,7 @@ public sealed class InstanceSupervisorTests : IDisposable
         await supervisor.StopAsync().WaitAsync(Bound); // Answered at once: the loop is gone.
     }
 
-    private InstanceSupervisor Create(string script, Action<InstanceSupervisor>? changed = null)
+    private InstanceSupervisor Create(string script, Action<InstanceSupervisor>? changed = null, int port = 1, int crashLoopLimit = 0)
     {
         var directory = new InstanceDirectory(Path.Combine(_root, "instances"), "i-1");
         directory.Create();
@@ -103,11 +131,11 @@ public sealed class InstanceSupervisorTests : IDisposable
             Process = new ProcessRuntime { Command = "/bin/sh", Args = { "-c", script } },
         };
         directory.WriteSpec(spec);
-        var policy = RestartPolicy.Default with { StopGrace = TimeSpan.FromMilliseconds(500), CrashLoopLimit = 0 };
+        var policy = RestartPolicy.Default with { StopGrace = TimeSpan.FromMilliseconds(500), CrashLoopLimit = crashLoopLimit };
         return new InstanceSupervisor(
             directory,
             spec,
-            new InstanceEnvironment(1, "token", "node-1", Path.Combine(_root, "agent.sock")),
+            new InstanceEnvironment(port, "token", "node-1", Path.Combine(_root, "agent.sock")),
             null,
             policy,
             TimeProvider.System,
