@@ -26,16 +26,18 @@ internal sealed unsafe class GpuDevice : IGpuDevice
     private byte[] _processBuffer = new byte[InitialProcessCapacity * NvmlProcessList.MaxRecordBytes];
     private GpuProcess[] _lastProcesses = [];
 
-    internal GpuDevice(NvmlClient owner, string uuid, int index, nint handle, string name, string pciBusId)
+    internal GpuDevice(NvmlClient owner, string uuid, int index, nint handle, string name, string pciBusId, GpuMigInstance? mig = null)
     {
         Owner = owner;
         Uuid = uuid;
-        _identity = new Identity(index, handle, name, pciBusId);
+        _identity = new Identity(index, handle, name, pciBusId, mig);
     }
 
     public int Index => Volatile.Read(ref _identity).Index;
 
     public string Uuid { get; }
+
+    public GpuMigInstance? Mig => Volatile.Read(ref _identity).Mig;
 
     public string Name => Volatile.Read(ref _identity).Name;
 
@@ -260,10 +262,12 @@ internal sealed unsafe class GpuDevice : IGpuDevice
 
     private static NvmlReturn UncorrectedEcc(nint device, ulong* count) => NvmlInterop.DeviceGetTotalEccErrors(device, (int)EccErrorKind.Uncorrected, NvmlInterop.VolatileEcc, count);
 
-    internal void Update(int index, nint handle, string name, string pciBusId) =>
-        Volatile.Write(ref _identity, new Identity(index, handle, name, pciBusId));
+    internal void Update(int index, nint handle, string name, string pciBusId, GpuMigInstance? mig = null) =>
+        Volatile.Write(ref _identity, new Identity(index, handle, name, pciBusId, mig));
 
-    public override string ToString() => $"GPU {Index} {Uuid} ({Name}, {PciBusId})";
+    public override string ToString() => Mig is { } mig
+        ? $"MIG {Uuid} ({mig.Profile}, GPU instance {mig.GpuInstanceId}, compute instance {mig.ComputeInstanceId}) of GPU {Index} {mig.ParentUuid}"
+        : $"GPU {Index} {Uuid} ({Name}, {PciBusId})";
 
     /// <summary>
     /// Returns the <paramref name="count"/> records in the buffer, <paramref name="recordBytes"/> apart, reusing the
@@ -300,5 +304,5 @@ internal sealed unsafe class GpuDevice : IGpuDevice
         return new GpuProcess(info.Pid, NvmlInterop.Known(info.UsedGpuMemory));
     }
 
-    private sealed record Identity(int Index, nint Handle, string Name, string PciBusId);
+    private sealed record Identity(int Index, nint Handle, string Name, string PciBusId, GpuMigInstance? Mig);
 }

@@ -24,6 +24,12 @@ internal sealed class GpuEventSet : IGpuEventSet
     /// <summary>The UUIDs of the devices registered in this set (those that support at least one requested type).</summary>
     internal IReadOnlyCollection<string> RegisteredUuids => _uuids.Values;
 
+    /// <summary>Whom an event belongs to: the MIG instance it names, where it names one the binding knows, else its GPU.</summary>
+    private string Attribute(in NvmlEventData data)
+        => data.GpuInstanceId != NvmlInterop.NoInstanceId
+            ? _owner.FindUuid(data.Device, data.GpuInstanceId, data.ComputeInstanceId) ?? string.Empty
+            : _uuids.TryGetValue(data.Device, out var uuid) ? uuid : _owner.FindUuid(data.Device) ?? string.Empty;
+
     /// <summary>Whether a thread is inside <see cref="Wait"/> now (the set is freed only after it returns).</summary>
     internal bool Waiting => Volatile.Read(ref _waiting) > 0;
 
@@ -56,7 +62,7 @@ internal sealed class GpuEventSet : IGpuEventSet
             return code switch
             {
                 NvmlReturn.Success => NvmlResult<GpuEvent?>.Ok(new GpuEvent(
-                    _uuids.TryGetValue(data.Device, out var uuid) ? uuid : _owner.FindUuid(data.Device) ?? string.Empty,
+                    Attribute(data),
                     (GpuEventTypes)data.EventType,
                     data.EventData)),
                 NvmlReturn.Timeout => NvmlResult<GpuEvent?>.Ok(null),

@@ -12,8 +12,15 @@ public interface IGpuDevice
     /// <summary>The NVML index at the last enumeration. Indexes can change between boots; the UUID does not.</summary>
     int Index { get; }
 
-    /// <summary>The GPU's UUID (<c>GPU-…</c>).</summary>
+    /// <summary>The GPU's UUID (<c>GPU-…</c>; <c>MIG-…</c> for a MIG instance).</summary>
     string Uuid { get; }
+
+    /// <summary>
+    /// Set when this device is a MIG instance of a GPU with MIG enabled: listed after its parent, with the parent's
+    /// index and bus id. Such a device answers memory and its processes; utilization, temperature, power, clocks and
+    /// the other counters belong to its parent, and NVML answers not supported for them.
+    /// </summary>
+    GpuMigInstance? Mig { get; }
 
     /// <summary>The product name, for example <c>NVIDIA H100 80GB HBM3</c>; empty when NVML could not tell.</summary>
     string Name { get; }

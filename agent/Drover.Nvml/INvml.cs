@@ -20,6 +20,8 @@ public interface INvml : IDisposable
     /// The GPUs, enumerated by index on the first call (initializing first when needed); later calls return the
     /// cached list of the last enumeration (this one or <see cref="Rescan"/>). Devices are identified by UUID; a GPU
     /// whose handle or UUID cannot be read (for example a lost GPU) is left out, and a repeated UUID is listed once.
+    /// A GPU with MIG enabled is followed by its MIG instances (<see cref="IGpuDevice.Mig"/> set), as they were at
+    /// the enumeration: after a MIG reconfiguration their calls fail until the GPUs are enumerated again.
     /// </summary>
     NvmlResult<IReadOnlyList<IGpuDevice>> GetDevices();
 

@@ -11,6 +11,9 @@ internal sealed class NvmlClient : INvml
     /// <summary>Enumeration stops here whatever count the driver reports.</summary>
     internal const int MaxDevices = 1024;
 
+    /// <summary>MIG instances are looked for at no more indexes than this per GPU (NVML's maximum today is 7).</summary>
+    internal const int MaxMigDevicesPerGpu = 64;
+
     private readonly Lock _gate = new();
     private readonly string _libraryPath;
     private readonly Dictionary<string, GpuDevice> _known = new(StringComparer.Ordinal);
@@ -193,6 +196,34 @@ internal sealed class NvmlClient : INvml
         }
     }
 
+    /// <summary>
+    /// The device an event names: the MIG instance of the GPU <paramref name="handle"/> with those instance ids when
+    /// the event carries them and that instance is known (NVML reports a MIG instance's events on its parent), else
+    /// the GPU itself; null when the handle is not known.
+    /// </summary>
+    internal string? FindUuid(nint handle, uint gpuInstanceId, uint computeInstanceId)
+    {
+        var parent = FindUuid(handle);
+        if (parent is null || gpuInstanceId == NvmlInterop.NoInstanceId)
+        {
+            return parent;
+        }
+
+        lock (_gate)
+        {
+            foreach (var device in _devices ?? [])
+            {
+                if (device.Mig is { } mig && string.Equals(mig.ParentUuid, parent, StringComparison.Ordinal) && mig.GpuInstanceId == gpuInstanceId &&
+                    (computeInstanceId == NvmlInterop.NoInstanceId || mig.ComputeInstanceId == computeInstanceId))
+                {
+                    return device.Uuid;
+                }
+            }
+        }
+
+        return parent;
+    }
+
     internal string? FindUuid(nint handle)
     {
         lock (_gate)
@@ -341,21 +372,71 @@ internal sealed class NvmlClient : INvml
                 ? Utf8(pci.BusId, NvmlPciInfo.BusIdSize)
                 : string.Empty;
 
-            if (_known.TryGetValue(uuid, out var known))
+            found.Add(Know(uuid, (int)index, handle, name, pciBusId, null));
+            uint current = 0, pending = 0;
+            if (NvmlInterop.DeviceGetMigMode(handle, &current, &pending) == NvmlReturn.Success && current == NvmlInterop.MigEnable)
             {
-                known.Update((int)index, handle, name, pciBusId);
+                EnumerateMigLocked(found, uuid, (int)index, handle, pciBusId, uuidBuffer, nameBuffer);
             }
-            else
-            {
-                known = new GpuDevice(this, uuid, (int)index, handle, name, pciBusId);
-                _known.Add(uuid, known);
-            }
-
-            found.Add(known);
         }
 
         _devices = [.. found];
         return NvmlResult<IReadOnlyList<IGpuDevice>>.Ok(_devices);
+    }
+
+    /// <summary>
+    /// Adds the MIG instances of the GPU <paramref name="parentUuid"/> (MIG enabled) to <paramref name="found"/>: each
+    /// index below NVML's maximum that has one, with its UUID, profile and instance ids. An instance whose UUID or ids
+    /// cannot be read is left out, as a GPU whose UUID cannot be read is.
+    /// </summary>
+    private unsafe void EnumerateMigLocked(List<GpuDevice> found, string parentUuid, int index, nint parent, string pciBusId, byte* uuidBuffer, byte* nameBuffer)
+    {
+        uint max = 0;
+        if (NvmlInterop.DeviceGetMaxMigDeviceCount(parent, &max) != NvmlReturn.Success)
+        {
+            return;
+        }
+
+        for (uint slot = 0; slot < max && slot < MaxMigDevicesPerGpu; slot++)
+        {
+            nint handle = 0;
+            uint gpuInstance = 0, computeInstance = 0;
+            if (NvmlInterop.DeviceGetMigDeviceHandleByIndex(parent, slot, &handle) != NvmlReturn.Success ||
+                NvmlInterop.DeviceGetUuid(handle, uuidBuffer, NvmlInterop.UuidBufferSize) != NvmlReturn.Success ||
+                NvmlInterop.DeviceGetGpuInstanceId(handle, &gpuInstance) != NvmlReturn.Success ||
+                NvmlInterop.DeviceGetComputeInstanceId(handle, &computeInstance) != NvmlReturn.Success)
+            {
+                continue; // NOT_FOUND: no instance at this index
+            }
+
+            var uuid = Utf8(uuidBuffer, NvmlInterop.UuidBufferSize);
+            if (uuid.Length == 0 || found.Exists(device => string.Equals(device.Uuid, uuid, StringComparison.Ordinal)))
+            {
+                continue;
+            }
+
+            var name = NvmlInterop.DeviceGetName(handle, nameBuffer, NvmlInterop.NameBufferSize) == NvmlReturn.Success
+                ? Utf8(nameBuffer, NvmlInterop.NameBufferSize)
+                : string.Empty;
+            var mig = new GpuMigInstance(parentUuid, GpuMigInstance.ProfileOf(name), gpuInstance, computeInstance);
+            found.Add(Know(uuid, index, handle, name, pciBusId, mig));
+        }
+    }
+
+    /// <summary>The device object of <paramref name="uuid"/>, made on its first enumeration and refreshed on later ones.</summary>
+    private GpuDevice Know(string uuid, int index, nint handle, string name, string pciBusId, GpuMigInstance? mig)
+    {
+        if (_known.TryGetValue(uuid, out var known))
+        {
+            known.Update(index, handle, name, pciBusId, mig);
+        }
+        else
+        {
+            known = new GpuDevice(this, uuid, index, handle, name, pciBusId, mig);
+            _known.Add(uuid, known);
+        }
+
+        return known;
     }
 
     internal static unsafe string Utf8(byte* buffer, int capacity)

@@ -41,6 +41,17 @@
  *     gpu.<i>.remap_pending=0|1  gpu.<i>.remap_failure=0|1      [0]
  *     gpu.<i>.unsupported=name,name,...              [empty] clocks, clock_event_reasons, energy, pcie,
  *                                                    encoder, decoder, ecc, remapped_rows: see "Choices"
+ *   MIG devices of a GPU (they exist only while gpu.<i>.mig=1; <m> is 0 to 6; see "MIG devices" below):
+ *     gpu.<i>.mig.count=N                            [0] at most 7: slots 0 to N-1 are MIG devices
+ *     gpu.<i>.mig.<m>.uuid=MIG-...                   [MIG-fa4e0000-0000-4000-9000-<i as 6 hex digits>
+ *                                                    <m as 6 hex digits>]
+ *     gpu.<i>.mig.<m>.profile=1g.10gb                [1g.10gb] at most 31 characters
+ *     gpu.<i>.mig.<m>.gi=N  gpu.<i>.mig.<m>.ci=N     [m + 1] / [0] GPU instance id / compute instance id
+ *     gpu.<i>.mig.<m>.memory_total=bytes             [10737418240]
+ *     gpu.<i>.mig.<m>.memory_used=bytes  gpu.<i>.mig.<m>.memory_reserved=bytes   [0]
+ *     gpu.<i>.mig.<m>.processes=pid:bytes,...        [empty] as gpu.<i>.processes, at most 32 entries
+ *     gpu.<i>.mig.<m>.xid=N                          [0] a change to a nonzero value raises one event on
+ *                                                    the parent GPU (see "MIG devices")
  *   Driver generations (the process list's symbols and record size, the clock event reasons symbol; see "Exports"):
  *     export.nvmlDeviceGetComputeRunningProcesses_v3=0|1   [1]
  *     export.nvmlDeviceGetComputeRunningProcesses_v2=0|1   [1]
@@ -57,8 +68,9 @@
  *     535.43 to 535.86         process_record_bytes=32   export.nvmlDeviceGetRunningProcessDetailList=0
  *     535.98                   export.nvmlDeviceGetComputeRunningProcesses_v3=0
  *   Numbers are decimal or 0x-prefixed hex. Unknown keys (gpu.<i>.command_queue, which the agent's tests
- *   use, and any other) are ignored silently. A malformed line (no '=', a bad number, an unknown enum
- *   value, an index of 64 or more) is ignored with one message on stderr naming the file, the line number
+ *   use, gpu.<i>.mig.<m>.<unknown field>, and any other) are ignored silently. A malformed line (no '=', a
+ *   bad number, an unknown enum value, a GPU index of 64 or more, a MIG slot of 7 or more, mig.count above
+ *   7) is ignored with one message on stderr naming the file, the line number
  *   and the reason; the rest of the file still applies. Nothing in a scenario file can crash the library.
  *
  * Choices (where real NVML gives no model to follow)
@@ -142,6 +154,41 @@
  *     only the address, as NativeLibrary.TryGetExport does.
  *   - nvmlDeviceGetConfComputeMemSizeInfo and nvmlDeviceGetRunningProcessDetailList exist only to be
  *     present or absent; they answer NVML_ERROR_NOT_SUPPORTED (a GPU without confidential computing).
+ *
+ * MIG devices (Multi-Instance GPU; the choices where NVML gives no model to follow are marked "Choice")
+ *   - nvmlDeviceGetMaxMigDeviceCount answers 7 on a GPU with mig=1 and 0 otherwise (NVML: "zero if MIG is
+ *     not supported or enabled"); it is a telemetry call (state and hang apply). On a MIG handle it answers
+ *     NVML_ERROR_INVALID_ARGUMENT.
+ *   - nvmlDeviceGetMigDeviceHandleByIndex(parent, m): NVML_ERROR_INVALID_ARGUMENT unless the handle is a
+ *     GPU's with mig=1 and m < 7; NVML_ERROR_NOT_FOUND when m >= gpu.<i>.mig.count. nvmlDeviceIsMigDeviceHandle,
+ *     nvmlDeviceGetDeviceHandleFromMigDeviceHandle (NVML_ERROR_INVALID_ARGUMENT for a GPU's handle),
+ *     nvmlDeviceGetGpuInstanceId and nvmlDeviceGetComputeInstanceId (NVML_ERROR_NOT_SUPPORTED for a GPU's
+ *     handle) are identity calls, as are the three above except nvmlDeviceGetMaxMigDeviceCount.
+ *   - MIG handles point into a second static table, one slot per (GPU, m); they stay valid for the life
+ *     of the process. Choice: a MIG handle whose GPU no longer has mig=1, or whose m is no longer below
+ *     gpu.<i>.mig.count (a MIG reconfiguration), is stale: every call on it answers NVML_ERROR_NOT_FOUND, as
+ *     real MIG handles "must be requested again" after their GPU or compute instance is destroyed. It works
+ *     again once the slot exists again (the scenario models the slot, not one instance's lifetime).
+ *   - The parent GPU's lost/state/hang apply to its MIG handles: a lost parent answers NVML_ERROR_GPU_IS_LOST
+ *     to every call on them (checked before staleness); its state answers the MIG telemetry calls (memory,
+ *     processes) as it answers its own; hang=1 blocks them. Identity calls on a MIG handle never block.
+ *   - On a MIG handle: nvmlDeviceGetUUID gives the MIG device's uuid; nvmlDeviceGetName gives
+ *     "<GPU name> MIG <profile>", cut to 95 characters so it always fits NVML_DEVICE_NAME_V2_BUFFER_SIZE
+ *     (Choice); nvmlDeviceGetPciInfo_v3 gives the parent's PCI info; nvmlDeviceGetMemoryInfo and _v2 give
+ *     the MIG device's own memory; the process lists give the MIG device's own processes with their
+ *     gpuInstanceId/computeInstanceId set to its gi/ci. Every other call (utilization, MIG mode,
+ *     temperature, power, clocks, both clock event reasons calls, energy, PCIe, encoder/decoder, ECC,
+ *     remapped rows, the conf-compute and process-detail calls, supported event types, event registration)
+ *     answers NVML_ERROR_NOT_SUPPORTED after the parent's lost/stale/hang/state checks and before its own
+ *     argument checks (Choice: NVML registers events per GPU, not per MIG handle).
+ *   - On a GPU with mig=1 the process lists give the GPU's own gpu.<i>.processes (instance ids 0xFFFFFFFF)
+ *     followed by every current MIG device's processes with their gi/ci, slot by slot: the privileged
+ *     aggregate view. The buffer-size protocol counts them all.
+ *   - gpu.<i>.mig.<m>.xid: when a re-parse finds the value changed to nonzero (compared with the previous
+ *     parse's value for the same slot, as gpu.<i>.xid is), and the GPU is not lost, has mig=1 and m is below
+ *     mig.count, one XidCriticalError event is queued on every event set registered for XidCriticalError on
+ *     the GPU, with device = the GPU's handle, eventData = the value, gpuInstanceId/computeInstanceId = the
+ *     MIG device's gi/ci, as NVML reports an XID inside a MIG device.
  */
 
 #define _POSIX_C_SOURCE 200809L
@@ -319,6 +366,9 @@ _Static_assert(sizeof(void *) != 8 || sizeof(nvmlEventData_t) == 32, "nvmlEventD
 
 #define MAX_GPUS 64
 #define MAX_PROCESSES 128
+#define MAX_MIG_DEVICES 7
+#define MAX_MIG_PROCESSES 32
+#define MIG_PROFILE_CAPACITY 32
 #define MAX_QUEUED_EVENTS 64
 #define DEFAULT_RELOAD_MS 100
 #define SCENARIO_ENV "DROVER_FAKE_NVML_SCENARIO"
@@ -357,6 +407,17 @@ struct process_entry {
     unsigned long long used;
 };
 
+/* One MIG device slot, gpu.<i>.mig.<m>.*; it exists while the GPU has mig=1 and m < mig_count. */
+struct mig_config {
+    char uuid[NVML_DEVICE_UUID_V2_BUFFER_SIZE];
+    char profile[MIG_PROFILE_CAPACITY];
+    unsigned int gi, ci;
+    unsigned long long memory_total, memory_used, memory_reserved;
+    unsigned long long xid;
+    unsigned int process_count;
+    struct process_entry processes[MAX_MIG_PROCESSES];
+};
+
 struct gpu_config {
     char name[NVML_DEVICE_NAME_V2_BUFFER_SIZE];
     char uuid[NVML_DEVICE_UUID_V2_BUFFER_SIZE];
@@ -377,6 +438,8 @@ struct gpu_config {
     unsigned int unsupported;
     unsigned int process_count;
     struct process_entry processes[MAX_PROCESSES];
+    unsigned int mig_count;
+    struct mig_config migs[MAX_MIG_DEVICES];
 };
 
 /* The symbols a scenario can hide (see "Exports"); bit i of scenario.hidden hides g_hideable[i]. */
@@ -415,14 +478,18 @@ struct file_identity {
     struct timespec mtime;
 };
 
+/* A GPU's handle (in g_devices) or a MIG device's (in g_mig_devices); index is the GPU's in both. */
 struct nvmlDevice_st {
     unsigned int index;
+    unsigned int is_mig;
+    unsigned int slot;     /* the MIG slot m when is_mig */
 };
 
 struct queued_event {
     unsigned int gpu;
     unsigned long long type;
     unsigned long long data;
+    unsigned int gpu_instance, compute_instance;
 };
 
 struct nvmlEventSet_st {
@@ -441,6 +508,7 @@ static struct scenario g_buffers[2];
 static struct scenario *g_current = &g_buffers[0];
 static struct scenario *g_next = &g_buffers[1];
 static struct nvmlDevice_st g_devices[MAX_GPUS];
+static struct nvmlDevice_st g_mig_devices[MAX_GPUS][MAX_MIG_DEVICES];
 static struct nvmlEventSet_st *g_event_sets;
 
 static unsigned int g_init_count;
@@ -463,6 +531,11 @@ static void initialize_once(void)
     pthread_condattr_destroy(&attributes);
     for (unsigned int i = 0; i < MAX_GPUS; i++) {
         g_devices[i].index = i;
+        for (unsigned int m = 0; m < MAX_MIG_DEVICES; m++) {
+            g_mig_devices[i][m].index = i;
+            g_mig_devices[i][m].is_mig = 1;
+            g_mig_devices[i][m].slot = m;
+        }
     }
     set_default_scenario(g_current);
 }
@@ -515,6 +588,13 @@ static void set_default_gpu(struct gpu_config *gpu, unsigned int index)
     gpu->clock_sm = 1980;
     gpu->clock_mem = 2619;
     gpu->clock_video = 1755;
+    for (unsigned int m = 0; m < MAX_MIG_DEVICES; m++) {
+        struct mig_config *mig = &gpu->migs[m];
+        snprintf(mig->uuid, sizeof(mig->uuid), "MIG-fa4e0000-0000-4000-9000-%06x%06x", index, m);
+        copy_string(mig->profile, sizeof(mig->profile), "1g.10gb");
+        mig->gi = m + 1;
+        mig->memory_total = 10737418240ULL;
+    }
 }
 
 static void set_default_scenario(struct scenario *scenario)
@@ -585,14 +665,18 @@ static int parse_pci_bus_id(const char *text, struct gpu_config *gpu)
     return 1;
 }
 
-/* pid:bytes,pid:bytes (may be empty). Fills a temporary list first so a bad entry changes nothing. */
-static const char *parse_processes(char *text, struct gpu_config *gpu)
+/*
+ * pid:bytes,pid:bytes (may be empty) into destination (capacity max, MAX_PROCESSES or MAX_MIG_PROCESSES) and
+ * *count. Fills a temporary list first so a bad entry changes nothing.
+ */
+static const char *parse_processes(char *text, struct process_entry *destination, unsigned int *destination_count,
+                                   unsigned int max)
 {
     static struct process_entry parsed[MAX_PROCESSES];
     unsigned int count = 0;
     char *cursor = text;
     if (*trim(text) == '\0') {
-        gpu->process_count = 0;
+        *destination_count = 0;
         return NULL;
     }
     for (;;) {
@@ -611,8 +695,8 @@ static const char *parse_processes(char *text, struct gpu_config *gpu)
         if (!parse_u32(trim(entry), &pid, UINT_MAX) || !parse_u64(trim(colon + 1), &used)) {
             return "a process entry has a bad pid or memory value";
         }
-        if (count == MAX_PROCESSES) {
-            return "more than 128 processes";
+        if (count == max || count == MAX_PROCESSES) {
+            return max == MAX_MIG_PROCESSES ? "more than 32 processes on a MIG device" : "more than 128 processes";
         }
         parsed[count].pid = pid;
         parsed[count].used = used;
@@ -622,8 +706,8 @@ static const char *parse_processes(char *text, struct gpu_config *gpu)
         }
         cursor = comma + 1;
     }
-    memcpy(gpu->processes, parsed, sizeof(parsed[0]) * count);
-    gpu->process_count = count;
+    memcpy(destination, parsed, sizeof(parsed[0]) * count);
+    *destination_count = count;
     return NULL;
 }
 
@@ -708,6 +792,69 @@ static const char *apply_counter(struct gpu_config *gpu, const char *field, cons
     return NULL;
 }
 
+/* Applies one gpu.<i>.mig.<rest> value (rest is count or <m>.<field>). Unknown fields are ignored. */
+static const char *apply_mig_key(struct gpu_config *gpu, const char *rest, char *value)
+{
+    if (strcmp(rest, "count") == 0) {
+        if (!parse_u32(value, &gpu->mig_count, MAX_MIG_DEVICES)) {
+            return "mig.count must be 0 to 7";
+        }
+        return NULL;
+    }
+    if (!isdigit((unsigned char)*rest)) {
+        return NULL; /* an unknown gpu.<i>.mig.<field>, ignored as gpu.<field> is */
+    }
+    char *end = NULL;
+    errno = 0;
+    unsigned long slot = strtoul(rest, &end, 10);
+    if (errno != 0 || *end != '.' || end[1] == '\0') {
+        return "MIG keys look like gpu.<index>.mig.count or gpu.<index>.mig.<m>.<field>";
+    }
+    if (slot >= MAX_MIG_DEVICES) {
+        return "the MIG device index must be below 7";
+    }
+    struct mig_config *mig = &gpu->migs[slot];
+    const char *field = end + 1;
+    if (strcmp(field, "uuid") == 0) {
+        if (*value == '\0' || strlen(value) >= sizeof(mig->uuid)) {
+            return "mig uuid must be 1 to 95 characters";
+        }
+        copy_string(mig->uuid, sizeof(mig->uuid), value);
+    } else if (strcmp(field, "profile") == 0) {
+        if (*value == '\0' || strlen(value) >= sizeof(mig->profile)) {
+            return "mig profile must be 1 to 31 characters";
+        }
+        copy_string(mig->profile, sizeof(mig->profile), value);
+    } else if (strcmp(field, "gi") == 0) {
+        if (!parse_u32(value, &mig->gi, UINT_MAX)) {
+            return "mig gi must be an unsigned 32-bit number";
+        }
+    } else if (strcmp(field, "ci") == 0) {
+        if (!parse_u32(value, &mig->ci, UINT_MAX)) {
+            return "mig ci must be an unsigned 32-bit number";
+        }
+    } else if (strcmp(field, "memory_total") == 0) {
+        if (!parse_u64(value, &mig->memory_total)) {
+            return "mig memory_total must be a byte count";
+        }
+    } else if (strcmp(field, "memory_used") == 0) {
+        if (!parse_u64(value, &mig->memory_used)) {
+            return "mig memory_used must be a byte count";
+        }
+    } else if (strcmp(field, "memory_reserved") == 0) {
+        if (!parse_u64(value, &mig->memory_reserved)) {
+            return "mig memory_reserved must be a byte count";
+        }
+    } else if (strcmp(field, "processes") == 0) {
+        return parse_processes(value, mig->processes, &mig->process_count, MAX_MIG_PROCESSES);
+    } else if (strcmp(field, "xid") == 0) {
+        if (!parse_u64(value, &mig->xid)) {
+            return "mig xid must be an unsigned number";
+        }
+    }
+    return NULL;
+}
+
 static const char *apply_gpu_key(struct gpu_config *gpu, const char *field, char *value)
 {
     if (strcmp(field, "name") == 0) {
@@ -757,7 +904,9 @@ static const char *apply_gpu_key(struct gpu_config *gpu, const char *field, char
             return "mig must be 0 or 1";
         }
     } else if (strcmp(field, "processes") == 0) {
-        return parse_processes(value, gpu);
+        return parse_processes(value, gpu->processes, &gpu->process_count, MAX_PROCESSES);
+    } else if (strncmp(field, "mig.", 4) == 0) {
+        return apply_mig_key(gpu, field + 4, value);
     } else if (strcmp(field, "hang") == 0) {
         if (!parse_u32(value, &gpu->hang, 1)) {
             return "hang must be 0 or 1";
@@ -930,7 +1079,7 @@ static int gpu_is_lost(const struct scenario *scenario, unsigned int index)
 }
 
 static void queue_event(struct nvmlEventSet_st *set, unsigned int gpu, unsigned long long type,
-                        unsigned long long data)
+                        unsigned long long data, unsigned int gpu_instance, unsigned int compute_instance)
 {
     if (set->count == MAX_QUEUED_EVENTS) {
         return;
@@ -939,22 +1088,47 @@ static void queue_event(struct nvmlEventSet_st *set, unsigned int gpu, unsigned 
     slot->gpu = gpu;
     slot->type = type;
     slot->data = data;
+    slot->gpu_instance = gpu_instance;
+    slot->compute_instance = compute_instance;
     set->count++;
 }
 
-/* Makes g_next the current scenario, raising XID events for values that changed to nonzero. */
+/* Queues one XidCriticalError event on every set registered for it on GPU gpu. Returns whether any was. */
+static int raise_xid(unsigned int gpu, unsigned long long xid, unsigned int gpu_instance, unsigned int compute_instance)
+{
+    int raised = 0;
+    for (struct nvmlEventSet_st *set = g_event_sets; set != NULL; set = set->next) {
+        if ((set->masks[gpu] & nvmlEventTypeXidCriticalError) != 0) {
+            queue_event(set, gpu, nvmlEventTypeXidCriticalError, xid, gpu_instance, compute_instance);
+            raised = 1;
+        }
+    }
+    return raised;
+}
+
+/*
+ * Makes g_next the current scenario, raising XID events for values that changed to nonzero: a GPU's own
+ * (instance ids 0xFFFFFFFF), then its current MIG devices' (their gi/ci), on the GPU's registrations.
+ */
 static void publish_next(void)
 {
     int raised = 0;
     for (unsigned int i = 0; i < MAX_GPUS; i++) {
-        unsigned long long xid = g_next->gpus[i].xid;
-        if (xid == 0 || xid == g_current->gpus[i].xid || gpu_is_lost(g_next, i)) {
+        if (gpu_is_lost(g_next, i)) {
             continue;
         }
-        for (struct nvmlEventSet_st *set = g_event_sets; set != NULL; set = set->next) {
-            if ((set->masks[i] & nvmlEventTypeXidCriticalError) != 0) {
-                queue_event(set, i, nvmlEventTypeXidCriticalError, xid);
-                raised = 1;
+        const struct gpu_config *next = &g_next->gpus[i];
+        const struct gpu_config *current = &g_current->gpus[i];
+        if (next->xid != 0 && next->xid != current->xid) {
+            raised |= raise_xid(i, next->xid, NVML_NO_INSTANCE_ID, NVML_NO_INSTANCE_ID);
+        }
+        if (next->mig != NVML_DEVICE_MIG_ENABLE) {
+            continue;
+        }
+        for (unsigned int m = 0; m < next->mig_count; m++) {
+            const struct mig_config *mig = &next->migs[m];
+            if (mig->xid != 0 && mig->xid != current->migs[m].xid) {
+                raised |= raise_xid(i, mig->xid, mig->gi, mig->ci);
             }
         }
     }
@@ -1074,22 +1248,49 @@ static nvmlReturn_t enter(void)
 
 enum call_kind { CALL_IDENTITY, CALL_TELEMETRY };
 
-/* Entry check for per-device calls. Call with the lock held. */
-static nvmlReturn_t enter_device(nvmlDevice_t device, enum call_kind kind, const struct gpu_config **gpu)
+/* Whether address is one of the handles in table (bytes long), not just a pointer into it. */
+static int is_handle_in(nvmlDevice_t device, const void *table, size_t bytes)
+{
+    uintptr_t address = (uintptr_t)device;
+    uintptr_t first = (uintptr_t)table;
+    return device != NULL && address >= first && address < first + bytes &&
+           (address - first) % sizeof(struct nvmlDevice_st) == 0;
+}
+
+/* Whether device is a MIG device's handle (current or stale). */
+static int is_mig_handle(nvmlDevice_t device)
+{
+    return is_handle_in(device, g_mig_devices, sizeof(g_mig_devices));
+}
+
+/* Whether a MIG handle's slot is gone: its GPU has mig=0 or the slot is not below mig.count (see "MIG devices"). */
+static int mig_is_stale(const struct scenario *scenario, nvmlDevice_t device)
+{
+    const struct gpu_config *gpu = &scenario->gpus[device->index];
+    return gpu->mig != NVML_DEVICE_MIG_ENABLE || device->slot >= gpu->mig_count;
+}
+
+/*
+ * Entry check for per-device calls that accept both kinds of handle: *gpu is the GPU (the parent of a MIG
+ * handle), *mig the MIG device or NULL for a GPU's handle. The parent's loss comes first, then a stale MIG
+ * handle's NVML_ERROR_NOT_FOUND, then (telemetry only) the parent's hang and state. Call with the lock held.
+ */
+static nvmlReturn_t enter_any_device(nvmlDevice_t device, enum call_kind kind, const struct gpu_config **gpu,
+                                     const struct mig_config **mig)
 {
     nvmlReturn_t result = enter();
     if (result != NVML_SUCCESS) {
         return result;
     }
-    uintptr_t address = (uintptr_t)device;
-    uintptr_t first = (uintptr_t)&g_devices[0];
-    if (device == NULL || address < first || address >= first + sizeof(g_devices) ||
-        (address - first) % sizeof(g_devices[0]) != 0) {
+    if (!is_handle_in(device, g_devices, sizeof(g_devices)) && !is_mig_handle(device)) {
         return NVML_ERROR_INVALID_ARGUMENT;
     }
     unsigned int index = device->index;
     if (gpu_is_lost(g_current, index)) {
         return NVML_ERROR_GPU_IS_LOST;
+    }
+    if (device->is_mig && mig_is_stale(g_current, device)) {
+        return NVML_ERROR_NOT_FOUND;
     }
     if (kind == CALL_TELEMETRY && g_current->gpus[index].hang) {
         /* A hung driver call: block, with the lock released, until the key goes back to 0. */
@@ -1105,6 +1306,9 @@ static nvmlReturn_t enter_device(nvmlDevice_t device, enum call_kind kind, const
         }
         if (gpu_is_lost(g_current, index)) {
             return NVML_ERROR_GPU_IS_LOST;
+        }
+        if (device->is_mig && mig_is_stale(g_current, device)) {
+            return NVML_ERROR_NOT_FOUND;
         }
     }
     const struct gpu_config *config = &g_current->gpus[index];
@@ -1126,7 +1330,22 @@ static nvmlReturn_t enter_device(nvmlDevice_t device, enum call_kind kind, const
         }
     }
     *gpu = config;
+    *mig = device->is_mig ? &config->migs[device->slot] : NULL;
     return NVML_SUCCESS;
+}
+
+/*
+ * Entry check for per-device calls that only a GPU answers: the checks of enter_any_device, then
+ * NVML_ERROR_NOT_SUPPORTED for a MIG handle (see "MIG devices"). Call with the lock held.
+ */
+static nvmlReturn_t enter_device(nvmlDevice_t device, enum call_kind kind, const struct gpu_config **gpu)
+{
+    const struct mig_config *mig = NULL;
+    nvmlReturn_t result = enter_any_device(device, kind, gpu, &mig);
+    if (result == NVML_SUCCESS && mig != NULL) {
+        result = NVML_ERROR_NOT_SUPPORTED;
+    }
+    return result;
 }
 
 static int event_set_is_live(nvmlEventSet_t set)
@@ -1152,13 +1371,13 @@ static nvmlReturn_t copy_out_string(char *destination, unsigned int length, cons
     return NVML_SUCCESS;
 }
 
-static unsigned long long free_bytes(const struct gpu_config *gpu)
+static unsigned long long free_bytes(unsigned long long total, unsigned long long used, unsigned long long reserved)
 {
-    unsigned long long taken = gpu->memory_used + gpu->memory_reserved;
-    if (taken < gpu->memory_used || taken >= gpu->memory_total) {
+    unsigned long long taken = used + reserved;
+    if (taken < used || taken >= total) {
         return 0;
     }
-    return gpu->memory_total - taken;
+    return total - taken;
 }
 
 /* Whether gpu.<i>.unsupported turns call off on gpu (see "Choices"). */
@@ -1303,31 +1522,51 @@ FAKE_API nvmlReturn_t nvmlDeviceGetUUID(nvmlDevice_t device, char *uuid, unsigne
 {
     lock();
     const struct gpu_config *gpu = NULL;
-    nvmlReturn_t result = enter_device(device, CALL_IDENTITY, &gpu);
+    const struct mig_config *mig = NULL;
+    nvmlReturn_t result = enter_any_device(device, CALL_IDENTITY, &gpu, &mig);
     if (result == NVML_SUCCESS) {
-        result = copy_out_string(uuid, length, gpu->uuid);
+        result = copy_out_string(uuid, length, mig != NULL ? mig->uuid : gpu->uuid);
     }
     unlock();
     return result;
+}
+
+/* Appends source to the string in destination (capacity bytes), cutting it to fit. */
+static void append_string(char *destination, size_t capacity, const char *source)
+{
+    size_t used = strlen(destination);
+    if (used + 1 < capacity) {
+        copy_string(destination + used, capacity - used, source);
+    }
 }
 
 FAKE_API nvmlReturn_t nvmlDeviceGetName(nvmlDevice_t device, char *name, unsigned int length)
 {
     lock();
     const struct gpu_config *gpu = NULL;
-    nvmlReturn_t result = enter_device(device, CALL_IDENTITY, &gpu);
+    const struct mig_config *mig = NULL;
+    nvmlReturn_t result = enter_any_device(device, CALL_IDENTITY, &gpu, &mig);
     if (result == NVML_SUCCESS) {
-        result = copy_out_string(name, length, gpu->name);
+        /* A MIG device: "<GPU name> MIG <profile>", cut to fit NVML_DEVICE_NAME_V2_BUFFER_SIZE. */
+        char composed[NVML_DEVICE_NAME_V2_BUFFER_SIZE];
+        copy_string(composed, sizeof(composed), gpu->name);
+        if (mig != NULL) {
+            append_string(composed, sizeof(composed), " MIG ");
+            append_string(composed, sizeof(composed), mig->profile);
+        }
+        result = copy_out_string(name, length, composed);
     }
     unlock();
     return result;
 }
 
+/* A MIG handle answers its GPU's PCI info. */
 FAKE_API nvmlReturn_t nvmlDeviceGetPciInfo_v3(nvmlDevice_t device, nvmlPciInfo_t *pci)
 {
     lock();
     const struct gpu_config *gpu = NULL;
-    nvmlReturn_t result = enter_device(device, CALL_IDENTITY, &gpu);
+    const struct mig_config *mig = NULL;
+    nvmlReturn_t result = enter_any_device(device, CALL_IDENTITY, &gpu, &mig);
     if (result == NVML_SUCCESS) {
         if (pci == NULL) {
             result = NVML_ERROR_INVALID_ARGUMENT;
@@ -1347,21 +1586,33 @@ FAKE_API nvmlReturn_t nvmlDeviceGetPciInfo_v3(nvmlDevice_t device, nvmlPciInfo_t
     return result;
 }
 
+/* The memory of a GPU, or of a MIG device (its own slice) when mig is not NULL. */
+static void memory_of(const struct gpu_config *gpu, const struct mig_config *mig, unsigned long long *total,
+                      unsigned long long *used, unsigned long long *reserved)
+{
+    *total = mig != NULL ? mig->memory_total : gpu->memory_total;
+    *used = mig != NULL ? mig->memory_used : gpu->memory_used;
+    *reserved = mig != NULL ? mig->memory_reserved : gpu->memory_reserved;
+}
+
 FAKE_API nvmlReturn_t nvmlDeviceGetMemoryInfo_v2(nvmlDevice_t device, nvmlMemory_v2_t *memory)
 {
     lock();
     const struct gpu_config *gpu = NULL;
-    nvmlReturn_t result = enter_device(device, CALL_TELEMETRY, &gpu);
+    const struct mig_config *mig = NULL;
+    nvmlReturn_t result = enter_any_device(device, CALL_TELEMETRY, &gpu, &mig);
     if (result == NVML_SUCCESS) {
         if (memory == NULL) {
             result = NVML_ERROR_INVALID_ARGUMENT;
         } else if (memory->version != nvmlMemory_v2) {
             result = NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
         } else {
-            memory->total = gpu->memory_total;
-            memory->reserved = gpu->memory_reserved;
-            memory->free = free_bytes(gpu);
-            memory->used = gpu->memory_used;
+            unsigned long long total, used, reserved;
+            memory_of(gpu, mig, &total, &used, &reserved);
+            memory->total = total;
+            memory->reserved = reserved;
+            memory->free = free_bytes(total, used, reserved);
+            memory->used = used;
         }
     }
     unlock();
@@ -1372,15 +1623,18 @@ FAKE_API nvmlReturn_t nvmlDeviceGetMemoryInfo(nvmlDevice_t device, nvmlMemory_t 
 {
     lock();
     const struct gpu_config *gpu = NULL;
-    nvmlReturn_t result = enter_device(device, CALL_TELEMETRY, &gpu);
+    const struct mig_config *mig = NULL;
+    nvmlReturn_t result = enter_any_device(device, CALL_TELEMETRY, &gpu, &mig);
     if (result == NVML_SUCCESS) {
         if (memory == NULL) {
             result = NVML_ERROR_INVALID_ARGUMENT;
         } else {
             /* v1 counts reserved memory as used. */
-            memory->total = gpu->memory_total;
-            memory->free = free_bytes(gpu);
-            memory->used = gpu->memory_total - memory->free;
+            unsigned long long total, used, reserved;
+            memory_of(gpu, mig, &total, &used, &reserved);
+            memory->total = total;
+            memory->free = free_bytes(total, used, reserved);
+            memory->used = total - memory->free;
         }
     }
     unlock();
@@ -1406,39 +1660,73 @@ FAKE_API nvmlReturn_t nvmlDeviceGetUtilizationRates(nvmlDevice_t device, nvmlUti
     return result;
 }
 
-/* Fills infos with records of record_bytes each (24, or 32 with usedGpuCcProtectedMemory), as NVML does. */
+/* Writes count process records from entries at record index first of infos, with the given instance ids. */
+static void write_process_records(void *infos, size_t record_bytes, unsigned int first,
+                                  const struct process_entry *entries, unsigned int count, unsigned int gpu_instance,
+                                  unsigned int compute_instance)
+{
+    for (unsigned int i = 0; i < count; i++) {
+        nvmlProcessInfoCc_t record;
+        memset(&record, 0, sizeof(record));
+        record.pid = entries[i].pid;
+        record.usedGpuMemory = entries[i].used;
+        record.gpuInstanceId = gpu_instance;
+        record.computeInstanceId = compute_instance;
+        record.usedGpuCcProtectedMemory = 0;
+        memcpy((char *)infos + (size_t)(first + i) * record_bytes, &record, record_bytes);
+    }
+}
+
+/*
+ * Fills infos with records of record_bytes each (24, or 32 with usedGpuCcProtectedMemory), as NVML does; 0 takes
+ * the scenario's process_record_bytes, read after the entry check so a re-read file applies to this very call. A
+ * MIG handle lists its own processes; a GPU with mig=1 lists its own, then its current MIG devices' (see "MIG
+ * devices").
+ */
 static nvmlReturn_t list_processes(nvmlDevice_t device, unsigned int *infoCount, void *infos, size_t record_bytes)
 {
     const struct gpu_config *gpu = NULL;
-    nvmlReturn_t result = enter_device(device, CALL_TELEMETRY, &gpu);
+    const struct mig_config *mig = NULL;
+    nvmlReturn_t result = enter_any_device(device, CALL_TELEMETRY, &gpu, &mig);
     if (result != NVML_SUCCESS) {
         return result;
+    }
+    if (record_bytes == 0) {
+        record_bytes = g_current->process_record_bytes;
     }
     if (infoCount == NULL || (infos == NULL && *infoCount != 0)) {
         return NVML_ERROR_INVALID_ARGUMENT;
     }
-    if (*infoCount < gpu->process_count) {
-        *infoCount = gpu->process_count;
+    unsigned int mig_count = mig == NULL && gpu->mig == NVML_DEVICE_MIG_ENABLE ? gpu->mig_count : 0;
+    unsigned int needed = mig != NULL ? mig->process_count : gpu->process_count;
+    for (unsigned int m = 0; m < mig_count; m++) {
+        needed += gpu->migs[m].process_count;
+    }
+    if (*infoCount < needed) {
+        *infoCount = needed;
         return NVML_ERROR_INSUFFICIENT_SIZE;
     }
-    for (unsigned int i = 0; i < gpu->process_count; i++) {
-        nvmlProcessInfoCc_t record;
-        memset(&record, 0, sizeof(record));
-        record.pid = gpu->processes[i].pid;
-        record.usedGpuMemory = gpu->processes[i].used;
-        record.gpuInstanceId = NVML_NO_INSTANCE_ID;
-        record.computeInstanceId = NVML_NO_INSTANCE_ID;
-        record.usedGpuCcProtectedMemory = 0;
-        memcpy((char *)infos + (size_t)i * record_bytes, &record, record_bytes);
+    if (mig != NULL) {
+        write_process_records(infos, record_bytes, 0, mig->processes, mig->process_count, mig->gi, mig->ci);
+    } else {
+        unsigned int written = gpu->process_count;
+        write_process_records(infos, record_bytes, 0, gpu->processes, gpu->process_count, NVML_NO_INSTANCE_ID,
+                              NVML_NO_INSTANCE_ID);
+        for (unsigned int m = 0; m < mig_count; m++) {
+            const struct mig_config *slot = &gpu->migs[m];
+            write_process_records(infos, record_bytes, written, slot->processes, slot->process_count, slot->gi,
+                                  slot->ci);
+            written += slot->process_count;
+        }
     }
-    *infoCount = gpu->process_count;
+    *infoCount = needed;
     return NVML_SUCCESS;
 }
 
 static nvmlReturn_t processes_v3(nvmlDevice_t device, unsigned int *infoCount, nvmlProcessInfo_t *infos)
 {
     lock();
-    nvmlReturn_t result = list_processes(device, infoCount, infos, g_current->process_record_bytes);
+    nvmlReturn_t result = list_processes(device, infoCount, infos, 0);
     unlock();
     return result;
 }
@@ -1710,6 +1998,110 @@ FAKE_API nvmlReturn_t nvmlDeviceGetRemappedRows(nvmlDevice_t device, unsigned in
     return result;
 }
 
+/* ---- MIG device calls (see "MIG devices") ---- */
+
+FAKE_API nvmlReturn_t nvmlDeviceGetMaxMigDeviceCount(nvmlDevice_t device, unsigned int *count)
+{
+    lock();
+    const struct gpu_config *gpu = NULL;
+    const struct mig_config *mig = NULL;
+    /* A MIG handle gets the identity checks (lost, stale), then NVML_ERROR_INVALID_ARGUMENT: it never blocks. */
+    nvmlReturn_t result = enter_any_device(device, is_mig_handle(device) ? CALL_IDENTITY : CALL_TELEMETRY, &gpu, &mig);
+    if (result == NVML_SUCCESS) {
+        if (mig != NULL || count == NULL) {
+            result = NVML_ERROR_INVALID_ARGUMENT;
+        } else {
+            *count = gpu->mig == NVML_DEVICE_MIG_ENABLE ? MAX_MIG_DEVICES : 0;
+        }
+    }
+    unlock();
+    return result;
+}
+
+FAKE_API nvmlReturn_t nvmlDeviceGetMigDeviceHandleByIndex(nvmlDevice_t device, unsigned int index,
+                                                          nvmlDevice_t *migDevice)
+{
+    lock();
+    const struct gpu_config *gpu = NULL;
+    const struct mig_config *mig = NULL;
+    nvmlReturn_t result = enter_any_device(device, CALL_IDENTITY, &gpu, &mig);
+    if (result == NVML_SUCCESS) {
+        if (mig != NULL || gpu->mig != NVML_DEVICE_MIG_ENABLE || migDevice == NULL || index >= MAX_MIG_DEVICES) {
+            result = NVML_ERROR_INVALID_ARGUMENT;
+        } else if (index >= gpu->mig_count) {
+            result = NVML_ERROR_NOT_FOUND;
+        } else {
+            *migDevice = &g_mig_devices[device->index][index];
+        }
+    }
+    unlock();
+    return result;
+}
+
+FAKE_API nvmlReturn_t nvmlDeviceIsMigDeviceHandle(nvmlDevice_t device, unsigned int *isMigDevice)
+{
+    lock();
+    const struct gpu_config *gpu = NULL;
+    const struct mig_config *mig = NULL;
+    nvmlReturn_t result = enter_any_device(device, CALL_IDENTITY, &gpu, &mig);
+    if (result == NVML_SUCCESS) {
+        if (isMigDevice == NULL) {
+            result = NVML_ERROR_INVALID_ARGUMENT;
+        } else {
+            *isMigDevice = mig != NULL ? 1U : 0U;
+        }
+    }
+    unlock();
+    return result;
+}
+
+FAKE_API nvmlReturn_t nvmlDeviceGetDeviceHandleFromMigDeviceHandle(nvmlDevice_t migDevice, nvmlDevice_t *device)
+{
+    lock();
+    const struct gpu_config *gpu = NULL;
+    const struct mig_config *mig = NULL;
+    nvmlReturn_t result = enter_any_device(migDevice, CALL_IDENTITY, &gpu, &mig);
+    if (result == NVML_SUCCESS) {
+        if (mig == NULL || device == NULL) {
+            result = NVML_ERROR_INVALID_ARGUMENT;
+        } else {
+            *device = &g_devices[migDevice->index];
+        }
+    }
+    unlock();
+    return result;
+}
+
+/* A MIG device's GPU instance id (gi) or compute instance id (ci); NVML_ERROR_NOT_SUPPORTED on a GPU's handle. */
+static nvmlReturn_t instance_id(nvmlDevice_t device, int compute, unsigned int *id)
+{
+    lock();
+    const struct gpu_config *gpu = NULL;
+    const struct mig_config *mig = NULL;
+    nvmlReturn_t result = enter_any_device(device, CALL_IDENTITY, &gpu, &mig);
+    if (result == NVML_SUCCESS) {
+        if (id == NULL) {
+            result = NVML_ERROR_INVALID_ARGUMENT;
+        } else if (mig == NULL) {
+            result = NVML_ERROR_NOT_SUPPORTED;
+        } else {
+            *id = compute ? mig->ci : mig->gi;
+        }
+    }
+    unlock();
+    return result;
+}
+
+FAKE_API nvmlReturn_t nvmlDeviceGetGpuInstanceId(nvmlDevice_t device, unsigned int *id)
+{
+    return instance_id(device, 0, id);
+}
+
+FAKE_API nvmlReturn_t nvmlDeviceGetComputeInstanceId(nvmlDevice_t device, unsigned int *id)
+{
+    return instance_id(device, 1, id);
+}
+
 FAKE_API nvmlReturn_t nvmlEventSetCreate(nvmlEventSet_t *set)
 {
     lock();
@@ -1780,8 +2172,8 @@ FAKE_API nvmlReturn_t nvmlEventSetWait_v2(nvmlEventSet_t set, nvmlEventData_t *d
             data->device = &g_devices[event->gpu];
             data->eventType = event->type;
             data->eventData = event->data;
-            data->gpuInstanceId = NVML_NO_INSTANCE_ID;
-            data->computeInstanceId = NVML_NO_INSTANCE_ID;
+            data->gpuInstanceId = event->gpu_instance;
+            data->computeInstanceId = event->compute_instance;
             set->head = (set->head + 1) % MAX_QUEUED_EVENTS;
             set->count--;
             break;

@@ -71,6 +71,19 @@ internal static class GpuHealthTable
     public static NvmlReturn? Worse(NvmlReturn? a, NvmlReturn b)
         => a is { } known && Array.IndexOf(HealthErrors, known) <= Array.IndexOf(HealthErrors, b) ? known : b;
 
+    /// <summary>
+    /// How far from placeable a health is: ok 0, degraded 1, unhealthy (or an older agent's XID) 2, unavailable 3,
+    /// lost 4. A MIG instance takes its GPU's health where this is higher.
+    /// </summary>
+    public static int Severity(GpuHealth health) => health switch
+    {
+        GpuHealth.Degraded => 1,
+        GpuHealth.Unhealthy or GpuHealth.Xid => 2,
+        GpuHealth.Unavailable => 3,
+        GpuHealth.Lost => 4,
+        _ => 0,
+    };
+
     /// <summary>Which list an XID is on.</summary>
     public static XidKind KindOf(uint xid)
         => HardwareXids.ContainsKey(xid) ? XidKind.Hardware : ApplicationXids.ContainsKey(xid) ? XidKind.Application : XidKind.Unclassified;

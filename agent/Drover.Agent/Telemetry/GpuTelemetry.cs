@@ -26,6 +26,8 @@ internal sealed partial class GpuTelemetry
     private long _processesSampledAt = long.MinValue;
     private int _generation;
     private string _enumerated = "";
+    private long _migProbedAt;
+    private volatile bool _migStale;
 
     // Recovery: samples in a row on which no GPU answered any call; while NVML is shut down to recover,
     // when it is initialised again and why; recoveries since a GPU last answered (the back-off doubles).
@@ -99,7 +101,10 @@ internal sealed partial class GpuTelemetry
                     return false;
                 }
 
-                return !_status.Available || _known.Values.Any(k => k.Lost);
+                // MIG instances are created and destroyed without any GPU coming or going: a GPU with MIG is
+                // enumerated again at every re-probe interval, and at once when a MIG instance's handle went stale.
+                return !_status.Available || _known.Values.Any(k => k.Lost) || _migStale
+                    || (_devices.Any(d => d.Mig is not null) && _time.GetElapsedTime(_migProbedAt) >= _reprobeInterval);
             }
         }
     }
@@ -155,23 +160,49 @@ internal sealed partial class GpuTelemetry
                 // A GPU found back keeps its entry; the next sample that reads it clears its lost mark.
                 if (!_known.ContainsKey(device.Uuid))
                 {
-                    _known[device.Uuid] = new KnownGpu(new GpuInfo
-                    {
-                        Index = (uint)device.Index,
-                        Uuid = device.Uuid,
-                        Name = device.Name,
-                        PciBusId = device.PciBusId,
-                    });
+                    _known[device.Uuid] = new KnownGpu(InfoOf(device));
                 }
             }
 
-            // The event set stays while the GPUs are the same ones: the events queued in it are not lost.
-            var enumerated = string.Join(',', devices.Value.Select(d => d.Uuid));
+            ForgetReconfiguredMig(devices.Value);
+            _migProbedAt = _time.GetTimestamp();
+            _migStale = false;
+
+            // The event set (on whole GPUs: NVML reports a MIG instance's events on its GPU) stays while the GPUs are
+            // the same ones: the events queued in it are not lost.
+            var enumerated = string.Join(',', devices.Value.Where(d => d.Mig is null).Select(d => d.Uuid));
             if (enumerated != _enumerated || _generation == 0)
             {
                 _enumerated = enumerated;
                 Interlocked.Increment(ref _generation);
             }
+        }
+    }
+
+    private static GpuInfo InfoOf(IGpuDevice device) => new()
+    {
+        Index = (uint)device.Index,
+        Uuid = device.Uuid,
+        Name = device.Name,
+        PciBusId = device.PciBusId,
+        ParentUuid = device.Mig?.ParentUuid ?? "",
+        MigProfile = device.Mig?.Profile ?? "",
+        GpuInstanceId = device.Mig?.GpuInstanceId ?? 0,
+        ComputeInstanceId = device.Mig?.ComputeInstanceId ?? 0,
+    };
+
+    /// <summary>
+    /// A MIG instance known before and missing now from a GPU that is still enumerated was destroyed (MIG reconfigured,
+    /// or MIG turned off): it is forgotten, not reported lost. A MIG instance of a GPU that is itself missing stays, lost
+    /// with its GPU.
+    /// </summary>
+    private void ForgetReconfiguredMig(IReadOnlyList<IGpuDevice> devices)
+    {
+        var enumerated = devices.Select(d => d.Uuid).ToHashSet(StringComparer.Ordinal);
+        foreach (var gone in _known.Values.Where(k => k.Info.ParentUuid.Length > 0 && !enumerated.Contains(k.Info.Uuid) && enumerated.Contains(k.Info.ParentUuid)).ToList())
+        {
+            _known.Remove(gone.Info.Uuid);
+            Log.MigInstanceGone(_logger, gone.Info.Uuid, gone.Info.ParentUuid);
         }
     }
 
@@ -282,7 +313,29 @@ internal sealed partial class GpuTelemetry
             }
         }
 
+        InheritParentHealth(samples);
         return samples;
+    }
+
+    /// <summary>
+    /// A MIG instance is no sounder than the GPU it is carved from: where its GPU's health is worse (a hardware XID,
+    /// a reset required, throttling, a hung call), the instance takes it, with the GPU named in the reason.
+    /// </summary>
+    private static void InheritParentHealth(GpuSample[] samples)
+    {
+        foreach (var sample in samples)
+        {
+            if (sample.Gpu.ParentUuid.Length == 0 ||
+                Array.Find(samples, s => string.Equals(s.Gpu.Uuid, sample.Gpu.ParentUuid, StringComparison.Ordinal)) is not { } parent ||
+                GpuHealthTable.Severity(parent.Health) <= GpuHealthTable.Severity(sample.Health))
+            {
+                continue;
+            }
+
+            sample.Health = parent.Health;
+            sample.HealthReason = Truncate($"its GPU {parent.Gpu.Uuid}: {parent.HealthReason}");
+            sample.Xid = parent.Xid;
+        }
     }
 
     /// <summary>A GPU whose NVML call has not returned: not placed on, its numbers unknown.</summary>
@@ -398,6 +451,11 @@ internal sealed partial class GpuTelemetry
             {
                 lost = true;
                 return false;
+            }
+
+            if (device.Mig is not null && code is NvmlReturn.NotFound or NvmlReturn.InvalidArgument)
+            {
+                _migStale = true; // destroyed or reconfigured: its handle must be requested again
             }
 
             if (GpuHealthTable.IsHealthError(code))
@@ -701,6 +759,10 @@ internal sealed partial class GpuTelemetry
         [LoggerMessage(EventId = 2307, EventName = "GpuTelemetryRecovered", Level = LogLevel.Information,
             Message = "NVML initialised again (driver {DriverVersion}); {Count} GPUs found after recovering from: {Why}.")]
         public static partial void Recovered(ILogger logger, string driverVersion, int count, string why);
+
+        [LoggerMessage(EventId = 2308, EventName = "MigInstanceGone", Level = LogLevel.Information,
+            Message = "MIG instance '{Uuid}' of GPU '{ParentUuid}' is no longer enumerated (MIG was reconfigured); it is forgotten.")]
+        public static partial void MigInstanceGone(ILogger logger, string uuid, string parentUuid);
 
         [LoggerMessage(EventId = 2305, EventName = "GpuHealthChanged", Level = LogLevel.Warning,
             Message = "GPU '{Uuid}' (index {Index}) is now {Health}: '{Reason}'.")]

@@ -82,11 +82,12 @@ internal sealed partial class XidEventLoop : IHostedService, IDisposable
                     set?.Dispose();
                     set = null;
                     generation = _telemetry.Generation;
-                    var devices = _telemetry.Devices;
-                    var created = devices.Count == 0 ? default : _nvml.CreateEventSet(devices, WatchedEvents);
-                    if (devices.Count == 0 || !created.IsSuccess)
+                    // Whole GPUs only: NVML reports a MIG instance's events on its GPU, naming the instance.
+                    var devices = _telemetry.Devices.Where(d => d.Mig is null).ToArray();
+                    var created = devices.Length == 0 ? default : _nvml.CreateEventSet(devices, WatchedEvents);
+                    if (devices.Length == 0 || !created.IsSuccess)
                     {
-                        var problem = devices.Count == 0 ? "no GPUs to watch" : created.Error!.ToString();
+                        var problem = devices.Length == 0 ? "no GPUs to watch" : created.Error!.ToString();
                         if (problem != lastProblem)
                         {
                             lastProblem = problem;
@@ -99,7 +100,7 @@ internal sealed partial class XidEventLoop : IHostedService, IDisposable
 
                     set = created.Value;
                     lastProblem = null;
-                    Log.Watching(_logger, devices.Count);
+                    Log.Watching(_logger, devices.Length);
                 }
 
                 var result = set.Wait(WaitSlice);

@@ -26,6 +26,9 @@ internal static unsafe partial class NvmlInterop
     /// <summary>NVML_DEVICE_MIG_ENABLE.</summary>
     internal const uint MigEnable = 1;
 
+    /// <summary>The GPU and compute instance id of a process or event that is not in a MIG instance (all ones).</summary>
+    internal const uint NoInstanceId = uint.MaxValue;
+
     /// <summary>Symbols every supported NVML exports; checked when the library is loaded.</summary>
     internal static readonly string[] RequiredSymbols =
     [
@@ -57,6 +60,10 @@ internal static unsafe partial class NvmlInterop
         "nvmlDeviceGetDecoderUtilization",
         "nvmlDeviceGetTotalEccErrors",
         "nvmlDeviceGetRemappedRows",
+        "nvmlDeviceGetMaxMigDeviceCount",
+        "nvmlDeviceGetMigDeviceHandleByIndex",
+        "nvmlDeviceGetGpuInstanceId",
+        "nvmlDeviceGetComputeInstanceId",
     ];
 
     /// <summary>Optional symbol (R535 on): the clock event reasons; <c>nvmlDeviceGetCurrentClocksThrottleReasons</c>, its older name with the same ABI, is the fallback.</summary>
@@ -145,6 +152,18 @@ internal static unsafe partial class NvmlInterop
 
     [LibraryImport(LibraryName, EntryPoint = "nvmlDeviceGetRemappedRows")]
     internal static partial NvmlReturn DeviceGetRemappedRows(nint device, uint* corrected, uint* uncorrected, uint* pending, uint* failed);
+
+    [LibraryImport(LibraryName, EntryPoint = "nvmlDeviceGetMaxMigDeviceCount")]
+    internal static partial NvmlReturn DeviceGetMaxMigDeviceCount(nint device, uint* count);
+
+    [LibraryImport(LibraryName, EntryPoint = "nvmlDeviceGetMigDeviceHandleByIndex")]
+    internal static partial NvmlReturn DeviceGetMigDeviceHandleByIndex(nint device, uint index, nint* migDevice);
+
+    [LibraryImport(LibraryName, EntryPoint = "nvmlDeviceGetGpuInstanceId")]
+    internal static partial NvmlReturn DeviceGetGpuInstanceId(nint device, uint* id);
+
+    [LibraryImport(LibraryName, EntryPoint = "nvmlDeviceGetComputeInstanceId")]
+    internal static partial NvmlReturn DeviceGetComputeInstanceId(nint device, uint* id);
 
     [LibraryImport(LibraryName, EntryPoint = "nvmlEventSetCreate")]
     internal static partial NvmlReturn EventSetCreate(nint* set);

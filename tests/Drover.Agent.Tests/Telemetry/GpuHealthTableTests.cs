@@ -131,5 +131,17 @@ public class GpuHealthTableTests
     public void Worse_TwoErrors_KeepsTheWorse(NvmlReturn? a, NvmlReturn b, NvmlReturn expected)
         => Assert.Equal(expected, GpuHealthTable.Worse(a, b));
 
+    /// <summary>The order a MIG instance takes its GPU's health in: only a worse one replaces its own.</summary>
+    [Theory]
+    [InlineData(GpuHealth.Ok, 0)]
+    [InlineData(GpuHealth.Unspecified, 0)]
+    [InlineData(GpuHealth.Degraded, 1)]
+    [InlineData(GpuHealth.Unhealthy, 2)]
+    [InlineData(GpuHealth.Xid, 2)]
+    [InlineData(GpuHealth.Unavailable, 3)]
+    [InlineData(GpuHealth.Lost, 4)]
+    public void Severity_EachHealth_HasItsPlace(GpuHealth health, int expected)
+        => Assert.Equal(expected, GpuHealthTable.Severity(health));
+
     private static uint? NoneIfZero(uint xid) => xid == 0 ? null : xid;
 }

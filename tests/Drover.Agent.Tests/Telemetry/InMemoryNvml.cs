@@ -39,7 +39,10 @@ internal sealed class InMemoryGpu(int index) : IGpuDevice
 {
     public int Index { get; } = index;
 
-    public string Uuid { get; } = $"GPU-{index:D4}";
+    public string Uuid { get; init; } = $"GPU-{index:D4}";
+
+    /// <summary>Set for a MIG instance: its utilization then answers not supported, as NVML's does.</summary>
+    public GpuMigInstance? Mig { get; init; }
 
     public string Name => "Test GPU";
 
@@ -63,7 +66,9 @@ internal sealed class InMemoryGpu(int index) : IGpuDevice
 
     public NvmlResult<GpuMemory> GetMemory() => Answer(Memory, "nvmlDeviceGetMemoryInfo_v2");
 
-    public NvmlResult<GpuUtilization> GetUtilization() => Answer(Utilization, "nvmlDeviceGetUtilizationRates");
+    public NvmlResult<GpuUtilization> GetUtilization() => Mig is null
+        ? Answer(Utilization, "nvmlDeviceGetUtilizationRates")
+        : NvmlResult<GpuUtilization>.Fail(new NvmlError(NvmlReturn.NotSupported, "Not Supported", "nvmlDeviceGetUtilizationRates"));
 
     public NvmlResult<uint> GetTemperatureC() => Answer(45u, "nvmlDeviceGetTemperature");
 
