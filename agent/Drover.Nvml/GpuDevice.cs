@@ -18,6 +18,8 @@ internal sealed unsafe class GpuDevice : IGpuDevice
     private const int ProcessAttempts = 4;
 
     private readonly Lock _processGate = new();
+    private readonly Lock _gpmGate = new();
+    private readonly GpmSampler _gpm = new();
     private Identity _identity;
     /// <summary>
     /// Room for a whole number of records of <see cref="NvmlProcessList.MaxRecordBytes"/> whatever record
@@ -222,6 +224,66 @@ internal sealed unsafe class GpuDevice : IGpuDevice
         return code == NvmlReturn.Success
             ? NvmlResult<GpuRemappedRows>.Ok(new GpuRemappedRows(corrected, uncorrected, pending != 0, failed != 0))
             : NvmlErrors.Fail<GpuRemappedRows>(code, Call);
+    }
+
+    public NvmlResult<uint> GetMemoryTemperatureC()
+    {
+        const string Call = "nvmlDeviceGetFieldValues";
+        if (Owner.Closed(Call) is { } closed)
+        {
+            return NvmlResult<uint>.Fail(closed);
+        }
+
+        var value = new NvmlFieldValue { FieldId = NvmlFieldValue.MemoryTemperature };
+        var code = NvmlInterop.DeviceGetFieldValues(Handle, 1, &value);
+        if (code == NvmlReturn.Success)
+        {
+            code = value.Return; // the call answers for the batch; each value has its own answer
+        }
+
+        return code == NvmlReturn.Success ? NvmlResult<uint>.Ok((uint)Math.Min(value.Read(), uint.MaxValue)) : NvmlErrors.Fail<uint>(code, Call);
+    }
+
+    public NvmlResult<GpuActivity?> GetActivity()
+    {
+        const string Call = "nvmlGpmMetricsGet";
+        if (Owner.Closed(Call) is { } closed)
+        {
+            return NvmlResult<GpuActivity?>.Fail(closed);
+        }
+
+        if (!NvmlGpm.Available)
+        {
+            return NvmlResult<GpuActivity?>.Fail(new NvmlError(NvmlReturn.NotSupported, "The NVML library has no GPM (drivers before R520).", Call));
+        }
+
+        // The handle is looked up before the lock: shutting down takes the client's lock, then this one.
+        var handle = GpmHandle;
+        lock (_gpmGate)
+        {
+            return _gpm.Measure(this, handle);
+        }
+    }
+
+    /// <summary>The handle GPM samples this device through: its own, or its GPU's for a MIG instance (0 when that GPU is not known).</summary>
+    internal nint GpmHandle => Mig is { } mig ? Owner.HandleOf(mig.ParentUuid) : Handle;
+
+    /// <summary>Frees this device's GPM samples (before NVML is shut down); skipped if a GPM call on it has not returned within a second.</summary>
+    internal void ReleaseGpm()
+    {
+        if (!_gpmGate.TryEnter(TimeSpan.FromSeconds(1)))
+        {
+            return;
+        }
+
+        try
+        {
+            _gpm.Release();
+        }
+        finally
+        {
+            _gpmGate.Exit();
+        }
     }
 
     /// <summary>One value through one NVML call on this GPU's handle.</summary>

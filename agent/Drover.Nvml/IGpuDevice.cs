@@ -79,4 +79,14 @@ public interface IGpuDevice
 
     /// <summary>Row remapping (<c>nvmlDeviceGetRemappedRows</c>; Ampere and later).</summary>
     NvmlResult<GpuRemappedRows> GetRemappedRows();
+
+    /// <summary>The memory (HBM) temperature in degrees Celsius (<c>nvmlDeviceGetFieldValues</c>, NVML_FI_DEV_MEMORY_TEMP).</summary>
+    NvmlResult<uint> GetMemoryTemperatureC();
+
+    /// <summary>
+    /// GPM activity since the previous call on this device (a MIG instance is sampled through its GPU, by its GPU
+    /// instance id); null on the first call, which only takes the first sample. Not supported where the library has no
+    /// GPM (before R520) or the GPU does not offer it (before Hopper). Calls should be at least 100 ms apart.
+    /// </summary>
+    NvmlResult<GpuActivity?> GetActivity();
 }

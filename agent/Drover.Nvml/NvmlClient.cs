@@ -36,6 +36,18 @@ internal sealed class NvmlClient : INvml
 
     internal bool IsDisposed => _disposed;
 
+    /// <summary>Counts successful initializations: what was taken from one (GPM samples) is not used in the next.</summary>
+    internal int Epoch { get; private set; }
+
+    /// <summary>The current handle of the device <paramref name="uuid"/>; 0 when it is not known.</summary>
+    internal nint HandleOf(string uuid)
+    {
+        lock (_gate)
+        {
+            return _known.TryGetValue(uuid, out var device) ? device.Handle : 0;
+        }
+    }
+
     /// <summary>
     /// Why a device call may not reach the library now: the binding was disposed, or NVML is not initialised
     /// (shut down to recover, or never initialised; a handle from before is not valid then). Null when it may.
@@ -149,11 +161,21 @@ internal sealed class NvmlClient : INvml
             _initialized = false;
             if (_driverVersion is not null)
             {
+                ReleaseGpmLocked();
                 _ = NvmlInterop.Shutdown();
                 _driverVersion = null;
             }
 
             _devices = null;
+        }
+    }
+
+    /// <summary>Frees every device's GPM samples, which belong to the initialization about to end.</summary>
+    private void ReleaseGpmLocked()
+    {
+        foreach (var device in _known.Values)
+        {
+            device.ReleaseGpm();
         }
     }
 
@@ -182,6 +204,7 @@ internal sealed class NvmlClient : INvml
             _initialized = false;
             if (_driverVersion is not null)
             {
+                ReleaseGpmLocked();
                 _ = NvmlInterop.Shutdown();
                 _driverVersion = null;
             }
@@ -325,6 +348,8 @@ internal sealed class NvmlClient : INvml
         }
 
         _processList = processList;
+        NvmlGpm.Use(NvmlLibrary.TryGetExport);
+        Epoch++;
         NvmlInterop.UseClocksEventReasons(NvmlLibrary.TryGetExport(NvmlInterop.ClocksEventReasonsSymbol, out var reasons) ? reasons : 0);
         _driverVersion = Utf8(buffer, NvmlInterop.DriverVersionBufferSize);
         _initialized = true;

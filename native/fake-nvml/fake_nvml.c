@@ -20,6 +20,7 @@
  *     gpu.<i>.memory_reserved=bytes                  [0]
  *     gpu.<i>.util_gpu=0..100  gpu.<i>.util_memory=0..100       [0]
  *     gpu.<i>.temperature=C                          [30]
+ *     gpu.<i>.memory_temp=C                          [38] 0 to 1000: nvmlDeviceGetFieldValues' NVML_FI_DEV_MEMORY_TEMP
  *     gpu.<i>.power_mw=mW                            [70000]
  *     gpu.<i>.mig=0|1                                [0] current (and pending) MIG mode
  *     gpu.<i>.processes=pid:bytes,pid:bytes          [empty] at most 128 entries; a byte count of
@@ -40,7 +41,12 @@
  *     gpu.<i>.remapped_corrected=N  gpu.<i>.remapped_uncorrected=N   [0] rows
  *     gpu.<i>.remap_pending=0|1  gpu.<i>.remap_failure=0|1      [0]
  *     gpu.<i>.unsupported=name,name,...              [empty] clocks, clock_event_reasons, energy, pcie,
- *                                                    encoder, decoder, ecc, remapped_rows: see "Choices"
+ *                                                    encoder, decoder, ecc, remapped_rows, memory_temp:
+ *                                                    see "Choices"
+ *     gpu.<i>.gpm=0|1                                [0] GPM (GPU Performance Monitoring, Hopper and later):
+ *                                                    GPUs before Hopper lack it, so scenarios opt in; see "GPM"
+ *     gpu.<i>.gpm_graphics=0..100  gpu.<i>.gpm_sm=0..100  gpu.<i>.gpm_occupancy=0..100   [0] percent: the GPM
+ *                                                    metrics GRAPHICS_UTIL, SM_UTIL and SM_OCCUPANCY of the GPU
  *   MIG devices of a GPU (they exist only while gpu.<i>.mig=1; <m> is 0 to 6; see "MIG devices" below):
  *     gpu.<i>.mig.count=N                            [0] at most 7: slots 0 to N-1 are MIG devices
  *     gpu.<i>.mig.<m>.uuid=MIG-...                   [MIG-fa4e0000-0000-4000-9000-<i as 6 hex digits>
@@ -52,12 +58,22 @@
  *     gpu.<i>.mig.<m>.processes=pid:bytes,...        [empty] as gpu.<i>.processes, at most 32 entries
  *     gpu.<i>.mig.<m>.xid=N                          [0] a change to a nonzero value raises one event on
  *                                                    the parent GPU (see "MIG devices")
- *   Driver generations (the process list's symbols and record size, the clock event reasons symbol; see "Exports"):
+ *     gpu.<i>.mig.<m>.gpm_graphics=0..100  gpu.<i>.mig.<m>.gpm_sm=0..100  gpu.<i>.mig.<m>.gpm_occupancy=0..100
+ *                                                    [0] the GPM metrics of that MIG device's GPU instance, as
+ *                                                    nvmlGpmMigSampleGet samples them (see "GPM")
+ *   Driver generations (the process list's symbols and record size, the clock event reasons symbol, the GPM
+ *   symbols; see "Exports"):
  *     export.nvmlDeviceGetComputeRunningProcesses_v3=0|1   [1]
  *     export.nvmlDeviceGetComputeRunningProcesses_v2=0|1   [1]
  *     export.nvmlDeviceGetConfComputeMemSizeInfo=0|1       [1]
  *     export.nvmlDeviceGetRunningProcessDetailList=0|1     [1]
  *     export.nvmlDeviceGetCurrentClocksEventReasons=0|1    [1]
+ *     export.nvmlGpmSampleAlloc=0|1                        [1]
+ *     export.nvmlGpmSampleFree=0|1                         [1]
+ *     export.nvmlGpmSampleGet=0|1                          [1]
+ *     export.nvmlGpmMigSampleGet=0|1                       [1]
+ *     export.nvmlGpmMetricsGet=0|1                         [1]
+ *     export.nvmlGpmQueryDeviceSupport=0|1                 [1]
  *     process_record_bytes=24|32                     [24] the record size nvmlDeviceGetComputeRunningProcesses_v3
  *                                                    writes; 32 adds usedGpuCcProtectedMemory at offset 24
  *   The layouts real drivers have (defaults: 535.104 and later, 545-560):
@@ -65,6 +81,10 @@
  *                              export.nvmlDeviceGetConfComputeMemSizeInfo=0
  *                              export.nvmlDeviceGetRunningProcessDetailList=0
  *                              export.nvmlDeviceGetCurrentClocksEventReasons=0 (any driver before R535)
+ *                              export.nvmlGpmSampleAlloc=0  export.nvmlGpmSampleFree=0
+ *                              export.nvmlGpmSampleGet=0  export.nvmlGpmMigSampleGet=0
+ *                              export.nvmlGpmMetricsGet=0  export.nvmlGpmQueryDeviceSupport=0
+ *                              (the GPM calls came with R520)
  *     535.43 to 535.86         process_record_bytes=32   export.nvmlDeviceGetRunningProcessDetailList=0
  *     535.98                   export.nvmlDeviceGetComputeRunningProcesses_v3=0
  *   Numbers are decimal or 0x-prefixed hex. Unknown keys (gpu.<i>.command_queue, which the agent's tests
@@ -101,7 +121,7 @@
  *     `not_supported` and `no_permission` apply to the telemetry and event calls (memory, utilization,
  *     temperature, power, MIG mode, processes, clocks, clock event reasons, energy, PCIe throughput and
  *     replays, encoder/decoder utilization, ECC counts, remapped rows, supported event types, event
- *     registration) and return
+ *     registration, field values, and the GPM calls that take a device) and return
  *     NVML_ERROR_NOT_SUPPORTED / NVML_ERROR_NO_PERMISSION; the identity calls (handle by index, UUID, name,
  *     PCI info) keep working, as for a GPU the driver knows but whose telemetry the caller may not read.
  *     `reset_required`, `unknown` and `not_ready` answer NVML_ERROR_RESET_REQUIRED / NVML_ERROR_UNKNOWN /
@@ -121,9 +141,18 @@
  *     feature does: clocks (nvmlDeviceGetClockInfo), clock_event_reasons (both reasons calls), energy
  *     (nvmlDeviceGetTotalEnergyConsumption), pcie (nvmlDeviceGetPcieThroughput, nvmlDeviceGetPcieReplayCounter),
  *     encoder, decoder (nvmlDeviceGet{En,De}coderUtilization), ecc (nvmlDeviceGetTotalEccErrors),
- *     remapped_rows (nvmlDeviceGetRemappedRows). It applies after the state checks and the argument checks
- *     (a NULL pointer or an unknown clock type, PCIe counter, error or counter type is still
- *     NVML_ERROR_INVALID_ARGUMENT). An unknown name makes the line malformed.
+ *     remapped_rows (nvmlDeviceGetRemappedRows), memory_temp (the NVML_FI_DEV_MEMORY_TEMP entry of
+ *     nvmlDeviceGetFieldValues: that entry's nvmlReturn, the call itself succeeds). It applies after the state
+ *     checks and the argument checks (a NULL pointer or an unknown clock type, PCIe counter, error or counter
+ *     type is still NVML_ERROR_INVALID_ARGUMENT). An unknown name makes the line malformed.
+ *   - nvmlDeviceGetFieldValues is a telemetry call: lost, state and hang apply to the whole call. valuesCount
+ *     <= 0 or values NULL answers NVML_ERROR_INVALID_ARGUMENT; otherwise the call answers NVML_SUCCESS and
+ *     each entry gets its own nvmlReturn. Every entry keeps its fieldId and scopeId and gets timestamp
+ *     (CLOCK_REALTIME in microseconds since 1970) and latencyUsec 0. Only NVML_FI_DEV_MEMORY_TEMP (82) is
+ *     known: valueType NVML_VALUE_TYPE_UNSIGNED_INT, value.uiVal = gpu.<i>.memory_temp with the union's other
+ *     bytes zeroed (or, when unsupported names memory_temp, the entry's nvmlReturn is NVML_ERROR_NOT_SUPPORTED).
+ *     Any other fieldId: that entry's nvmlReturn is NVML_ERROR_NOT_SUPPORTED and its valueType and value are
+ *     left as given.
  *   - Clock event reasons: nvmlDeviceGetCurrentClocksThrottleReasons (the older name) is always exported;
  *     nvmlDeviceGetCurrentClocksEventReasons (R535 and later) can be hidden with its export.* key. Both
  *     answer gpu.<i>.clock_event_reasons.
@@ -155,6 +184,39 @@
  *   - nvmlDeviceGetConfComputeMemSizeInfo and nvmlDeviceGetRunningProcessDetailList exist only to be
  *     present or absent; they answer NVML_ERROR_NOT_SUPPORTED (a GPU without confidential computing).
  *
+ * GPM (GPU Performance Monitoring; the six nvmlGpm* calls, each hideable with its export.* key)
+ *   - Samples: nvmlGpmSampleAlloc allocates one (it needs no device); nvmlGpmSampleFree frees it. The library
+ *     keeps a registry of live samples, so a freed, unknown or never-allocated handle is detected: every call
+ *     given one answers NVML_ERROR_INVALID_ARGUMENT. A NULL output pointer is NVML_ERROR_INVALID_ARGUMENT. All
+ *     six answer NVML_ERROR_UNINITIALIZED while the init count is 0. Choice: samples survive nvmlShutdown (they
+ *     stay valid handles until freed, across a later nvmlInit_v2); nvmlGpmSampleFree frees a live sample even
+ *     while uninitialized, as nvmlEventSetFree does, and then answers NVML_ERROR_UNINITIALIZED.
+ *   - nvmlGpmQueryDeviceSupport: a telemetry call; NULL is NVML_ERROR_INVALID_ARGUMENT, a version other than
+ *     NVML_GPM_SUPPORT_VERSION (1) is NVML_ERROR_ARGUMENT_VERSION_MISMATCH, else isSupportedDevice = gpu.<i>.gpm.
+ *   - nvmlGpmSampleGet(device, sample): a telemetry call; an unknown sample is NVML_ERROR_INVALID_ARGUMENT, then
+ *     gpm=0 answers NVML_ERROR_NOT_SUPPORTED. It records into the sample the GPU, no GPU instance, a sequence
+ *     number (one counter for the whole library, incremented per sample taken, so "later" is well defined)
+ *     and gpu.<i>.gpm_graphics/gpm_sm/gpm_occupancy as they are now.
+ *   - nvmlGpmMigSampleGet(device, gpuInstanceId, sample): a telemetry call on a GPU's handle. A MIG handle
+ *     (which gets only the identity checks, so it never blocks), an unknown sample or a GPU with mig=0 is
+ *     NVML_ERROR_INVALID_ARGUMENT; then gpm=0 answers NVML_ERROR_NOT_SUPPORTED; then a gpuInstanceId that is
+ *     not the gi of a current MIG slot (m below mig.count) is NVML_ERROR_NOT_FOUND. Choice: when several
+ *     slots share that gi (compute instances of one GPU instance), the lowest slot's gpu.<i>.mig.<m>.gpm_*
+ *     values are recorded, with the GPU, the gi and a sequence number.
+ *   - nvmlGpmMetricsGet: NULL is NVML_ERROR_INVALID_ARGUMENT; a version other than NVML_GPM_METRICS_GET_VERSION
+ *     (1) is NVML_ERROR_ARGUMENT_VERSION_MISMATCH; numMetrics 0 or above NVML_GPM_METRIC_MAX (333), an unknown
+ *     sample, a sample never filled by a sample call, samples of different GPUs or GPU instances, or sample2
+ *     not taken after sample1 (the same sample twice included) is NVML_ERROR_INVALID_ARGUMENT. It reads and
+ *     writes only metrics[0..numMetrics-1] (callers built against older headers pass a shorter array). It
+ *     consults only the samples, never the GPU: no state, lost or hang check. Each GRAPHICS_UTIL (1), SM_UTIL
+ *     (2) and SM_OCCUPANCY (3) entry gets nvmlReturn NVML_SUCCESS, a value and metricInfo pointing to static
+ *     names and the unit "%"; any other metricId gets NVML_ERROR_NOT_SUPPORTED, its value untouched and
+ *     metricInfo NULLs. Choice: real GPM computes rates from the counters between the two samples; the
+ *     stand-in reports the value configured when sample2 was taken (sample1 only has to be earlier).
+ *   - Choice: on a MIG handle nvmlGpmQueryDeviceSupport and nvmlGpmSampleGet answer NVML_ERROR_NOT_SUPPORTED
+ *     after the MIG handle's checks (as the other telemetry calls do; real NVML accepts MIG handles there):
+ *     a MIG device's GPM is sampled through its GPU with nvmlGpmMigSampleGet.
+ *
  * MIG devices (Multi-Instance GPU; the choices where NVML gives no model to follow are marked "Choice")
  *   - nvmlDeviceGetMaxMigDeviceCount answers 7 on a GPU with mig=1 and 0 otherwise (NVML: "zero if MIG is
  *     not supported or enabled"); it is a telemetry call (state and hang apply). On a MIG handle it answers
@@ -178,7 +240,9 @@
  *     the MIG device's own memory; the process lists give the MIG device's own processes with their
  *     gpuInstanceId/computeInstanceId set to its gi/ci. Every other call (utilization, MIG mode,
  *     temperature, power, clocks, both clock event reasons calls, energy, PCIe, encoder/decoder, ECC,
- *     remapped rows, the conf-compute and process-detail calls, supported event types, event registration)
+ *     remapped rows, the conf-compute and process-detail calls, supported event types, event registration,
+ *     field values, nvmlGpmQueryDeviceSupport, nvmlGpmSampleGet; nvmlGpmMigSampleGet answers
+ *     NVML_ERROR_INVALID_ARGUMENT instead, see "GPM")
  *     answers NVML_ERROR_NOT_SUPPORTED after the parent's lost/stale/hang/state checks and before its own
  *     argument checks (Choice: NVML registers events per GPU, not per MIG handle).
  *   - On a GPU with mig=1 the process lists give the GPU's own gpu.<i>.processes (instance ids 0xFFFFFFFF)
@@ -338,6 +402,81 @@ typedef struct nvmlPciInfo_st {
     char busId[NVML_DEVICE_PCI_BUS_ID_BUFFER_SIZE];
 } nvmlPciInfo_t;
 
+typedef enum nvmlValueType_enum {
+    NVML_VALUE_TYPE_DOUBLE = 0,
+    NVML_VALUE_TYPE_UNSIGNED_INT = 1,
+    NVML_VALUE_TYPE_UNSIGNED_LONG = 2,
+    NVML_VALUE_TYPE_UNSIGNED_LONG_LONG = 3,
+    NVML_VALUE_TYPE_SIGNED_LONG_LONG = 4,
+    NVML_VALUE_TYPE_SIGNED_INT = 5,
+    NVML_VALUE_TYPE_UNSIGNED_SHORT = 6,
+    NVML_VALUE_TYPE_COUNT
+} nvmlValueType_t;
+
+typedef union nvmlValue_st {
+    double dVal;
+    int siVal;
+    unsigned int uiVal;
+    unsigned long ulVal;
+    unsigned long long ullVal;
+    signed long long sllVal;
+    unsigned short usVal;
+} nvmlValue_t;
+
+typedef struct nvmlFieldValue_st {
+    unsigned int fieldId;
+    unsigned int scopeId;
+    long long timestamp;
+    long long latencyUsec;
+    nvmlValueType_t valueType;
+    nvmlReturn_t nvmlReturn;
+    nvmlValue_t value;
+} nvmlFieldValue_t;
+
+#define NVML_FI_DEV_MEMORY_TEMP 82
+
+/* GPM (GPU Performance Monitoring). The sample handle wraps a pointer to this library's struct nvmlGpmSample_st. */
+typedef enum {
+    NVML_GPM_METRIC_GRAPHICS_UTIL = 1,
+    NVML_GPM_METRIC_SM_UTIL = 2,
+    NVML_GPM_METRIC_SM_OCCUPANCY = 3,
+    NVML_GPM_METRIC_MAX = 333
+} nvmlGpmMetricId_t;
+
+typedef struct {
+    struct nvmlGpmSample_st *handle;
+} nvmlGpmSample_t;
+
+typedef struct {
+    char *shortName;
+    char *longName;
+    char *unit;
+} nvmlGpmMetricMetricInfo_t;
+
+typedef struct {
+    unsigned int metricId;
+    nvmlReturn_t nvmlReturn;
+    double value;
+    nvmlGpmMetricMetricInfo_t metricInfo;
+} nvmlGpmMetric_t;
+
+typedef struct {
+    unsigned int version;
+    unsigned int numMetrics;
+    nvmlGpmSample_t sample1;
+    nvmlGpmSample_t sample2;
+    nvmlGpmMetric_t metrics[NVML_GPM_METRIC_MAX];
+} nvmlGpmMetricsGet_t;
+
+#define NVML_GPM_METRICS_GET_VERSION 1
+
+typedef struct {
+    unsigned int version;
+    unsigned int isSupportedDevice;
+} nvmlGpmSupport_t;
+
+#define NVML_GPM_SUPPORT_VERSION 1
+
 #define nvmlEventTypeSingleBitEccError 0x0000000000000001ULL
 #define nvmlEventTypeDoubleBitEccError 0x0000000000000002ULL
 #define nvmlEventTypePState 0x0000000000000004ULL
@@ -361,6 +500,17 @@ _Static_assert(sizeof(nvmlProcessInfo_t) == 24, "nvmlProcessInfo_t is 24 bytes")
 _Static_assert(sizeof(nvmlProcessInfoCc_t) == 32, "the R535.43-535.86 process record is 32 bytes");
 _Static_assert(sizeof(nvmlPciInfo_t) == 68, "nvmlPciInfo_t is 68 bytes");
 _Static_assert(sizeof(void *) != 8 || sizeof(nvmlEventData_t) == 32, "nvmlEventData_t is 32 bytes on LP64");
+_Static_assert(sizeof(nvmlValueType_t) == 4 && sizeof(nvmlValue_t) == 8, "nvmlValue_t is 8 bytes");
+_Static_assert(sizeof(nvmlFieldValue_t) == 40, "nvmlFieldValue_t is 40 bytes");
+_Static_assert(offsetof(nvmlFieldValue_t, timestamp) == 8 && offsetof(nvmlFieldValue_t, valueType) == 24 &&
+                   offsetof(nvmlFieldValue_t, value) == 32,
+               "nvmlFieldValue_t field offsets");
+_Static_assert(sizeof(nvmlGpmSample_t) == sizeof(void *), "nvmlGpmSample_t is one pointer");
+_Static_assert(sizeof(void *) != 8 || sizeof(nvmlGpmMetric_t) == 40, "nvmlGpmMetric_t is 40 bytes on LP64");
+_Static_assert(sizeof(void *) != 8 || sizeof(nvmlGpmMetricsGet_t) == 24 + NVML_GPM_METRIC_MAX * 40,
+               "nvmlGpmMetricsGet_t is 24 + 333 * 40 bytes on LP64");
+_Static_assert(sizeof(void *) != 8 || offsetof(nvmlGpmMetricsGet_t, metrics) == 24, "metrics start at offset 24");
+_Static_assert(sizeof(nvmlGpmSupport_t) == 8, "nvmlGpmSupport_t is 8 bytes");
 
 /* ---- Scenario model ---------------------------------------------------------------------------- */
 
@@ -395,11 +545,12 @@ enum unsupported_call {
     UNSUPPORTED_DECODER,
     UNSUPPORTED_ECC,
     UNSUPPORTED_REMAPPED_ROWS,
+    UNSUPPORTED_MEMORY_TEMP,
     UNSUPPORTED_CALL_COUNT
 };
 
 static const char *const g_unsupported_names[UNSUPPORTED_CALL_COUNT] = {
-    "clocks", "clock_event_reasons", "energy", "pcie", "encoder", "decoder", "ecc", "remapped_rows",
+    "clocks", "clock_event_reasons", "energy", "pcie", "encoder", "decoder", "ecc", "remapped_rows", "memory_temp",
 };
 
 struct process_entry {
@@ -414,6 +565,7 @@ struct mig_config {
     unsigned int gi, ci;
     unsigned long long memory_total, memory_used, memory_reserved;
     unsigned long long xid;
+    unsigned int gpm_graphics, gpm_sm, gpm_occupancy;
     unsigned int process_count;
     struct process_entry processes[MAX_MIG_PROCESSES];
 };
@@ -435,6 +587,8 @@ struct gpu_config {
     unsigned int util_encoder, util_decoder;
     unsigned long long ecc_corrected, ecc_uncorrected;
     unsigned int remapped_corrected, remapped_uncorrected, remap_pending, remap_failure;
+    unsigned int memory_temp;
+    unsigned int gpm, gpm_graphics, gpm_sm, gpm_occupancy;
     unsigned int unsupported;
     unsigned int process_count;
     struct process_entry processes[MAX_PROCESSES];
@@ -449,8 +603,16 @@ enum hideable_symbol {
     SYMBOL_CONF_COMPUTE_MEM_SIZE_INFO,
     SYMBOL_RUNNING_PROCESS_DETAIL_LIST,
     SYMBOL_CLOCKS_EVENT_REASONS,
+    SYMBOL_GPM_SAMPLE_ALLOC,
+    SYMBOL_GPM_SAMPLE_FREE,
+    SYMBOL_GPM_SAMPLE_GET,
+    SYMBOL_GPM_MIG_SAMPLE_GET,
+    SYMBOL_GPM_METRICS_GET,
+    SYMBOL_GPM_QUERY_DEVICE_SUPPORT,
     HIDEABLE_SYMBOL_COUNT
 };
+
+_Static_assert(HIDEABLE_SYMBOL_COUNT <= 32, "scenario.hidden is a 32-bit mask");
 
 static const char *const g_hideable[HIDEABLE_SYMBOL_COUNT] = {
     "nvmlDeviceGetComputeRunningProcesses_v3",
@@ -458,6 +620,12 @@ static const char *const g_hideable[HIDEABLE_SYMBOL_COUNT] = {
     "nvmlDeviceGetConfComputeMemSizeInfo",
     "nvmlDeviceGetRunningProcessDetailList",
     "nvmlDeviceGetCurrentClocksEventReasons",
+    "nvmlGpmSampleAlloc",
+    "nvmlGpmSampleFree",
+    "nvmlGpmSampleGet",
+    "nvmlGpmMigSampleGet",
+    "nvmlGpmMetricsGet",
+    "nvmlGpmQueryDeviceSupport",
 };
 
 struct scenario {
@@ -492,6 +660,15 @@ struct queued_event {
     unsigned int gpu_instance, compute_instance;
 };
 
+/* A GPM sample (see "GPM"): what nvmlGpmSampleGet or nvmlGpmMigSampleGet recorded into it, if anything. */
+struct nvmlGpmSample_st {
+    struct nvmlGpmSample_st *next;
+    unsigned long long sequence;   /* 0: never taken; else the value of g_gpm_sequence when taken */
+    unsigned int gpu;
+    unsigned int gpu_instance;     /* NVML_NO_INSTANCE_ID for a whole-GPU sample */
+    unsigned int graphics, sm, occupancy;
+};
+
 struct nvmlEventSet_st {
     struct nvmlEventSet_st *next;
     unsigned long long masks[MAX_GPUS];
@@ -510,6 +687,8 @@ static struct scenario *g_next = &g_buffers[1];
 static struct nvmlDevice_st g_devices[MAX_GPUS];
 static struct nvmlDevice_st g_mig_devices[MAX_GPUS][MAX_MIG_DEVICES];
 static struct nvmlEventSet_st *g_event_sets;
+static struct nvmlGpmSample_st *g_gpm_samples;
+static unsigned long long g_gpm_sequence;
 
 static unsigned int g_init_count;
 static unsigned int g_init_epoch;
@@ -588,6 +767,7 @@ static void set_default_gpu(struct gpu_config *gpu, unsigned int index)
     gpu->clock_sm = 1980;
     gpu->clock_mem = 2619;
     gpu->clock_video = 1755;
+    gpu->memory_temp = 38;
     for (unsigned int m = 0; m < MAX_MIG_DEVICES; m++) {
         struct mig_config *mig = &gpu->migs[m];
         snprintf(mig->uuid, sizeof(mig->uuid), "MIG-fa4e0000-0000-4000-9000-%06x%06x", index, m);
@@ -731,8 +911,8 @@ static const char *parse_unsupported(char *text, struct gpu_config *gpu)
             i++;
         }
         if (i == UNSUPPORTED_CALL_COUNT) {
-            return "unsupported must list clocks, clock_event_reasons, energy, pcie, encoder, decoder, ecc or "
-                   "remapped_rows";
+            return "unsupported must list clocks, clock_event_reasons, energy, pcie, encoder, decoder, ecc, "
+                   "remapped_rows or memory_temp";
         }
         mask |= 1U << i;
         if (comma == NULL) {
@@ -774,6 +954,11 @@ static const struct counter_key g_counter_keys[] = {
     COUNTER32(remapped_uncorrected, UINT_MAX, "remapped_uncorrected must be an unsigned 32-bit number"),
     COUNTER32(remap_pending, 1, "remap_pending must be 0 or 1"),
     COUNTER32(remap_failure, 1, "remap_failure must be 0 or 1"),
+    COUNTER32(memory_temp, 1000, "memory_temp must be 0 to 1000"),
+    COUNTER32(gpm, 1, "gpm must be 0 or 1"),
+    COUNTER32(gpm_graphics, 100, "gpm_graphics must be 0 to 100"),
+    COUNTER32(gpm_sm, 100, "gpm_sm must be 0 to 100"),
+    COUNTER32(gpm_occupancy, 100, "gpm_occupancy must be 0 to 100"),
 };
 
 /* Applies one counter key; any other field (command_queue, ...) is ignored. */
@@ -850,6 +1035,18 @@ static const char *apply_mig_key(struct gpu_config *gpu, const char *rest, char 
     } else if (strcmp(field, "xid") == 0) {
         if (!parse_u64(value, &mig->xid)) {
             return "mig xid must be an unsigned number";
+        }
+    } else if (strcmp(field, "gpm_graphics") == 0) {
+        if (!parse_u32(value, &mig->gpm_graphics, 100)) {
+            return "mig gpm_graphics must be 0 to 100";
+        }
+    } else if (strcmp(field, "gpm_sm") == 0) {
+        if (!parse_u32(value, &mig->gpm_sm, 100)) {
+            return "mig gpm_sm must be 0 to 100";
+        }
+    } else if (strcmp(field, "gpm_occupancy") == 0) {
+        if (!parse_u32(value, &mig->gpm_occupancy, 100)) {
+            return "mig gpm_occupancy must be 0 to 100";
         }
     }
     return NULL;
@@ -980,7 +1177,9 @@ static const char *apply_key(struct scenario *scenario, const char *key, char *v
             }
         }
         return "only nvmlDeviceGetComputeRunningProcesses_v3/_v2, nvmlDeviceGetConfComputeMemSizeInfo, "
-               "nvmlDeviceGetRunningProcessDetailList and nvmlDeviceGetCurrentClocksEventReasons can be hidden";
+               "nvmlDeviceGetRunningProcessDetailList, nvmlDeviceGetCurrentClocksEventReasons and the six nvmlGpm* "
+               "calls (SampleAlloc, SampleFree, SampleGet, MigSampleGet, MetricsGet, QueryDeviceSupport) can be "
+               "hidden";
     }
     if (strcmp(key, "driver_epoch") == 0) {
         if (!parse_u32(value, &scenario->driver_epoch, UINT_MAX)) {
@@ -1998,6 +2197,38 @@ FAKE_API nvmlReturn_t nvmlDeviceGetRemappedRows(nvmlDevice_t device, unsigned in
     return result;
 }
 
+/* Field values (see "Choices"): only NVML_FI_DEV_MEMORY_TEMP is known; each entry gets its own nvmlReturn. */
+FAKE_API nvmlReturn_t nvmlDeviceGetFieldValues(nvmlDevice_t device, int valuesCount, nvmlFieldValue_t *values)
+{
+    lock();
+    const struct gpu_config *gpu = NULL;
+    nvmlReturn_t result = enter_device(device, CALL_TELEMETRY, &gpu);
+    if (result == NVML_SUCCESS) {
+        if (valuesCount <= 0 || values == NULL) {
+            result = NVML_ERROR_INVALID_ARGUMENT;
+        } else {
+            struct timespec now;
+            clock_gettime(CLOCK_REALTIME, &now);
+            long long timestamp = (long long)now.tv_sec * 1000000LL + now.tv_nsec / 1000L;
+            for (int i = 0; i < valuesCount; i++) {
+                nvmlFieldValue_t *entry = &values[i];
+                entry->timestamp = timestamp;
+                entry->latencyUsec = 0;
+                if (entry->fieldId != NVML_FI_DEV_MEMORY_TEMP || is_unsupported(gpu, UNSUPPORTED_MEMORY_TEMP)) {
+                    entry->nvmlReturn = NVML_ERROR_NOT_SUPPORTED;
+                    continue;
+                }
+                entry->valueType = NVML_VALUE_TYPE_UNSIGNED_INT;
+                entry->nvmlReturn = NVML_SUCCESS;
+                entry->value.ullVal = 0; /* no stale upper bytes for a caller that reads all 8 */
+                entry->value.uiVal = gpu->memory_temp;
+            }
+        }
+    }
+    unlock();
+    return result;
+}
+
 /* ---- MIG device calls (see "MIG devices") ---- */
 
 FAKE_API nvmlReturn_t nvmlDeviceGetMaxMigDeviceCount(nvmlDevice_t device, unsigned int *count)
@@ -2234,3 +2465,254 @@ FAKE_API nvmlReturn_t nvmlEventSetFree(nvmlEventSet_t set)
     unlock();
     return result;
 }
+
+/* ---- GPM (see "GPM"); all six calls are hideable, so they are static and exported through IFUNC resolvers ---- */
+
+/* The live sample behind handle, or NULL when it is not one nvmlGpmSampleAlloc returned and nothing freed. */
+static struct nvmlGpmSample_st *gpm_sample_of(nvmlGpmSample_t sample)
+{
+    for (struct nvmlGpmSample_st *candidate = g_gpm_samples; candidate != NULL; candidate = candidate->next) {
+        if (candidate == sample.handle) {
+            return candidate;
+        }
+    }
+    return NULL;
+}
+
+static nvmlReturn_t gpm_sample_alloc(nvmlGpmSample_t *gpmSample)
+{
+    lock();
+    nvmlReturn_t result = enter();
+    if (result == NVML_SUCCESS) {
+        if (gpmSample == NULL) {
+            result = NVML_ERROR_INVALID_ARGUMENT;
+        } else {
+            struct nvmlGpmSample_st *created = calloc(1, sizeof(*created));
+            if (created == NULL) {
+                result = NVML_ERROR_MEMORY;
+            } else {
+                created->next = g_gpm_samples;
+                g_gpm_samples = created;
+                gpmSample->handle = created;
+            }
+        }
+    }
+    unlock();
+    return result;
+}
+
+static nvmlReturn_t gpm_sample_free(nvmlGpmSample_t gpmSample)
+{
+    lock();
+    nvmlReturn_t result = NVML_ERROR_INVALID_ARGUMENT;
+    for (struct nvmlGpmSample_st **link = &g_gpm_samples; *link != NULL; link = &(*link)->next) {
+        if (*link == gpmSample.handle) {
+            *link = gpmSample.handle->next;
+            free(gpmSample.handle);
+            result = NVML_SUCCESS;
+            break;
+        }
+    }
+    /* Memory is released even after nvmlShutdown, but the call reports the uninitialized state. */
+    if (result == NVML_SUCCESS && g_init_count == 0) {
+        result = NVML_ERROR_UNINITIALIZED;
+    }
+    unlock();
+    return result;
+}
+
+/* Records a sample of GPU index (and GPU instance gpu_instance) with the given activity values. */
+static void gpm_record(struct nvmlGpmSample_st *sample, unsigned int index, unsigned int gpu_instance,
+                       unsigned int graphics, unsigned int sm, unsigned int occupancy)
+{
+    sample->sequence = ++g_gpm_sequence;
+    sample->gpu = index;
+    sample->gpu_instance = gpu_instance;
+    sample->graphics = graphics;
+    sample->sm = sm;
+    sample->occupancy = occupancy;
+}
+
+static nvmlReturn_t gpm_sample_get(nvmlDevice_t device, nvmlGpmSample_t gpmSample)
+{
+    lock();
+    const struct gpu_config *gpu = NULL;
+    nvmlReturn_t result = enter_device(device, CALL_TELEMETRY, &gpu);
+    if (result == NVML_SUCCESS) {
+        /* Looked up after the entry check: a hung call releases the lock, and the sample may be freed meanwhile. */
+        struct nvmlGpmSample_st *sample = gpm_sample_of(gpmSample);
+        if (sample == NULL) {
+            result = NVML_ERROR_INVALID_ARGUMENT;
+        } else if (!gpu->gpm) {
+            result = NVML_ERROR_NOT_SUPPORTED;
+        } else {
+            gpm_record(sample, device->index, NVML_NO_INSTANCE_ID, gpu->gpm_graphics, gpu->gpm_sm, gpu->gpm_occupancy);
+        }
+    }
+    unlock();
+    return result;
+}
+
+static nvmlReturn_t gpm_mig_sample_get(nvmlDevice_t device, unsigned int gpuInstanceId, nvmlGpmSample_t gpmSample)
+{
+    lock();
+    const struct gpu_config *gpu = NULL;
+    const struct mig_config *mig = NULL;
+    /* A MIG handle gets the identity checks (lost, stale), then NVML_ERROR_INVALID_ARGUMENT: it never blocks. */
+    nvmlReturn_t result = enter_any_device(device, is_mig_handle(device) ? CALL_IDENTITY : CALL_TELEMETRY, &gpu, &mig);
+    if (result == NVML_SUCCESS) {
+        struct nvmlGpmSample_st *sample = gpm_sample_of(gpmSample);
+        if (mig != NULL || sample == NULL || gpu->mig != NVML_DEVICE_MIG_ENABLE) {
+            result = NVML_ERROR_INVALID_ARGUMENT;
+        } else if (!gpu->gpm) {
+            result = NVML_ERROR_NOT_SUPPORTED;
+        } else {
+            result = NVML_ERROR_NOT_FOUND;
+            for (unsigned int m = 0; m < gpu->mig_count; m++) {
+                const struct mig_config *slot = &gpu->migs[m];
+                if (slot->gi == gpuInstanceId) {
+                    gpm_record(sample, device->index, gpuInstanceId, slot->gpm_graphics, slot->gpm_sm,
+                               slot->gpm_occupancy);
+                    result = NVML_SUCCESS;
+                    break;
+                }
+            }
+        }
+    }
+    unlock();
+    return result;
+}
+
+/* The metrics the stand-in computes, with the names nvmlGpmMetricsGet points metricInfo at. */
+struct gpm_metric_info {
+    unsigned int id;
+    const char *short_name;
+    const char *long_name;
+};
+
+static const struct gpm_metric_info g_gpm_metrics[] = {
+    { NVML_GPM_METRIC_GRAPHICS_UTIL, "gr_util", "Graphics activity" },
+    { NVML_GPM_METRIC_SM_UTIL, "sm_util", "SM activity" },
+    { NVML_GPM_METRIC_SM_OCCUPANCY, "sm_occupancy", "SM occupancy" },
+};
+
+static nvmlReturn_t gpm_metrics_get(nvmlGpmMetricsGet_t *metricsGet)
+{
+    lock();
+    nvmlReturn_t result = enter();
+    if (result == NVML_SUCCESS) {
+        const struct nvmlGpmSample_st *first = NULL;
+        const struct nvmlGpmSample_st *second = NULL;
+        if (metricsGet == NULL) {
+            result = NVML_ERROR_INVALID_ARGUMENT;
+        } else if (metricsGet->version != NVML_GPM_METRICS_GET_VERSION) {
+            result = NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+        } else if (metricsGet->numMetrics == 0 || metricsGet->numMetrics > NVML_GPM_METRIC_MAX ||
+                   (first = gpm_sample_of(metricsGet->sample1)) == NULL ||
+                   (second = gpm_sample_of(metricsGet->sample2)) == NULL || first->sequence == 0 ||
+                   second->sequence <= first->sequence || first->gpu != second->gpu ||
+                   first->gpu_instance != second->gpu_instance) {
+            result = NVML_ERROR_INVALID_ARGUMENT;
+        } else {
+            /* Only metrics[0..numMetrics-1]: a caller built against an older header may pass a shorter array. */
+            for (unsigned int i = 0; i < metricsGet->numMetrics; i++) {
+                nvmlGpmMetric_t *metric = &metricsGet->metrics[i];
+                const struct gpm_metric_info *info = NULL;
+                for (size_t k = 0; k < sizeof(g_gpm_metrics) / sizeof(g_gpm_metrics[0]); k++) {
+                    if (g_gpm_metrics[k].id == metric->metricId) {
+                        info = &g_gpm_metrics[k];
+                        break;
+                    }
+                }
+                if (info == NULL) {
+                    metric->nvmlReturn = NVML_ERROR_NOT_SUPPORTED;
+                    metric->metricInfo.shortName = NULL;
+                    metric->metricInfo.longName = NULL;
+                    metric->metricInfo.unit = NULL;
+                    continue;
+                }
+                unsigned int value = info->id == NVML_GPM_METRIC_GRAPHICS_UTIL ? second->graphics
+                                     : info->id == NVML_GPM_METRIC_SM_UTIL     ? second->sm
+                                                                               : second->occupancy;
+                metric->nvmlReturn = NVML_SUCCESS;
+                metric->value = (double)value;
+                metric->metricInfo.shortName = (char *)info->short_name;
+                metric->metricInfo.longName = (char *)info->long_name;
+                metric->metricInfo.unit = (char *)"%";
+            }
+        }
+    }
+    unlock();
+    return result;
+}
+
+static nvmlReturn_t gpm_query_device_support(nvmlDevice_t device, nvmlGpmSupport_t *gpmSupport)
+{
+    lock();
+    const struct gpu_config *gpu = NULL;
+    nvmlReturn_t result = enter_device(device, CALL_TELEMETRY, &gpu);
+    if (result == NVML_SUCCESS) {
+        if (gpmSupport == NULL) {
+            result = NVML_ERROR_INVALID_ARGUMENT;
+        } else if (gpmSupport->version != NVML_GPM_SUPPORT_VERSION) {
+            result = NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+        } else {
+            gpmSupport->isSupportedDevice = gpu->gpm;
+        }
+    }
+    unlock();
+    return result;
+}
+
+typedef nvmlReturn_t (*gpm_sample_alloc_fn)(nvmlGpmSample_t *);
+typedef nvmlReturn_t (*gpm_sample_free_fn)(nvmlGpmSample_t);
+typedef nvmlReturn_t (*gpm_sample_get_fn)(nvmlDevice_t, nvmlGpmSample_t);
+typedef nvmlReturn_t (*gpm_mig_sample_get_fn)(nvmlDevice_t, unsigned int, nvmlGpmSample_t);
+typedef nvmlReturn_t (*gpm_metrics_get_fn)(nvmlGpmMetricsGet_t *);
+typedef nvmlReturn_t (*gpm_query_device_support_fn)(nvmlDevice_t, nvmlGpmSupport_t *);
+
+static gpm_sample_alloc_fn resolve_gpm_sample_alloc(void)
+{
+    return is_exported(SYMBOL_GPM_SAMPLE_ALLOC) ? gpm_sample_alloc : NULL;
+}
+
+static gpm_sample_free_fn resolve_gpm_sample_free(void)
+{
+    return is_exported(SYMBOL_GPM_SAMPLE_FREE) ? gpm_sample_free : NULL;
+}
+
+static gpm_sample_get_fn resolve_gpm_sample_get(void)
+{
+    return is_exported(SYMBOL_GPM_SAMPLE_GET) ? gpm_sample_get : NULL;
+}
+
+static gpm_mig_sample_get_fn resolve_gpm_mig_sample_get(void)
+{
+    return is_exported(SYMBOL_GPM_MIG_SAMPLE_GET) ? gpm_mig_sample_get : NULL;
+}
+
+static gpm_metrics_get_fn resolve_gpm_metrics_get(void)
+{
+    return is_exported(SYMBOL_GPM_METRICS_GET) ? gpm_metrics_get : NULL;
+}
+
+static gpm_query_device_support_fn resolve_gpm_query_device_support(void)
+{
+    return is_exported(SYMBOL_GPM_QUERY_DEVICE_SUPPORT) ? gpm_query_device_support : NULL;
+}
+
+FAKE_API nvmlReturn_t nvmlGpmSampleAlloc(nvmlGpmSample_t *gpmSample) __attribute__((ifunc("resolve_gpm_sample_alloc")));
+
+FAKE_API nvmlReturn_t nvmlGpmSampleFree(nvmlGpmSample_t gpmSample) __attribute__((ifunc("resolve_gpm_sample_free")));
+
+FAKE_API nvmlReturn_t nvmlGpmSampleGet(nvmlDevice_t device, nvmlGpmSample_t gpmSample)
+    __attribute__((ifunc("resolve_gpm_sample_get")));
+
+FAKE_API nvmlReturn_t nvmlGpmMigSampleGet(nvmlDevice_t device, unsigned int gpuInstanceId, nvmlGpmSample_t gpmSample)
+    __attribute__((ifunc("resolve_gpm_mig_sample_get")));
+
+FAKE_API nvmlReturn_t nvmlGpmMetricsGet(nvmlGpmMetricsGet_t *metricsGet)
+    __attribute__((ifunc("resolve_gpm_metrics_get")));
+
+FAKE_API nvmlReturn_t nvmlGpmQueryDeviceSupport(nvmlDevice_t device, nvmlGpmSupport_t *gpmSupport)
+    __attribute__((ifunc("resolve_gpm_query_device_support")));

@@ -500,6 +500,38 @@ internal sealed partial class GpuTelemetry
             sample.TemperatureC = temperature;
         }
 
+        if (!lost && Read(device.GetMemoryTemperatureC(), "memoryTemperatureC", out var memoryTemperature))
+        {
+            sample.MemoryTemperatureC = memoryTemperature;
+        }
+
+        // GPM: measured activity, where the driver and GPU offer it (on a MIG instance, the instance's own).
+        double? activity = null;
+        if (!lost && Read(device.GetActivity(), "gpmActivity", out var gpm))
+        {
+            if (gpm is null)
+            {
+                sample.UnavailableFields.Add("gpmActivity"); // the first sample: nothing to measure against yet
+            }
+            else
+            {
+                activity = gpm.GraphicsPercent;
+                sample.GraphicsActivityPercent = Gpm(gpm.GraphicsPercent, "graphicsActivityPercent");
+                sample.SmActivityPercent = Gpm(gpm.SmPercent, "smActivityPercent");
+                sample.SmOccupancyPercent = Gpm(gpm.SmOccupancyPercent, "smOccupancyPercent");
+            }
+        }
+
+        double Gpm(double? value, string field)
+        {
+            if (value is null)
+            {
+                sample.UnavailableFields.Add(field);
+            }
+
+            return value ?? 0;
+        }
+
         if (!lost && Read(device.GetPowerMilliwatts(), "powerMilliwatts", out var power))
         {
             sample.PowerMilliwatts = power;
@@ -573,17 +605,19 @@ internal sealed partial class GpuTelemetry
         sample.ProcessesSampledAt = known.ProcessesSampledAt;
         known.Slow.CopyTo(sample);
         // The queue length with its source and age: reported by instances (the newest fresh report's age), else
-        // estimated from the process list (its age) and this sample's utilization, else unknown (no utilization:
-        // a MIG GPU, or one that does not support it), never a made-up zero that reads as idle.
+        // estimated from the process list (its age) and this sample's activity (GPM's measured graphics activity
+        // where the GPU offers it, else utilization), else unknown (neither: a MIG instance without GPM, or a GPU
+        // that supports neither), never a made-up zero that reads as idle.
         if (_reported.TryGetQueueLength(known.Info.Uuid, out var reported, out var reportedAge))
         {
             sample.CommandQueueLength = reported;
             sample.CommandQueueSource = CommandQueueSource.Reported;
             sample.CommandQueueAgeMs = (uint)Math.Min(reportedAge.TotalMilliseconds, uint.MaxValue);
         }
-        else if (utilizationRead)
+        else if (activity is not null || utilizationRead)
         {
-            sample.CommandQueueLength = CommandQueue.Estimate(known.Processes.Count, sample.UtilizationGpuPercent);
+            var busy = activity is { } measured ? (uint)Math.Round(measured) : sample.UtilizationGpuPercent;
+            sample.CommandQueueLength = CommandQueue.Estimate(known.Processes.Count, busy);
             sample.CommandQueueAgeMs = known.ProcessesListedAt is { } listed ? (uint)Math.Min(_time.GetElapsedTime(listed).TotalMilliseconds, uint.MaxValue) : 0;
         }
         else

@@ -64,6 +64,7 @@ internal static unsafe partial class NvmlInterop
         "nvmlDeviceGetMigDeviceHandleByIndex",
         "nvmlDeviceGetGpuInstanceId",
         "nvmlDeviceGetComputeInstanceId",
+        "nvmlDeviceGetFieldValues",
     ];
 
     /// <summary>Optional symbol (R535 on): the clock event reasons; <c>nvmlDeviceGetCurrentClocksThrottleReasons</c>, its older name with the same ABI, is the fallback.</summary>
@@ -164,6 +165,9 @@ internal static unsafe partial class NvmlInterop
 
     [LibraryImport(LibraryName, EntryPoint = "nvmlDeviceGetComputeInstanceId")]
     internal static partial NvmlReturn DeviceGetComputeInstanceId(nint device, uint* id);
+
+    [LibraryImport(LibraryName, EntryPoint = "nvmlDeviceGetFieldValues")]
+    internal static partial NvmlReturn DeviceGetFieldValues(nint device, int valuesCount, NvmlFieldValue* values);
 
     [LibraryImport(LibraryName, EntryPoint = "nvmlEventSetCreate")]
     internal static partial NvmlReturn EventSetCreate(nint* set);

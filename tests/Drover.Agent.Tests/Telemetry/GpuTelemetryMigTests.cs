@@ -24,8 +24,8 @@ public class GpuTelemetryMigTests
         _health = new GpuHealthBoard(_time, TimeSpan.FromSeconds(300));
         _reported = new ReportedGpuWork(_time, new AgentOptions { ReportedQueueStalenessMs = 5000 });
         _nvml.Gpus.Add(new InMemoryGpu(0));
-        _nvml.Gpus.Add(new InMemoryGpu(0) { Uuid = Small, Mig = new GpuMigInstance(Parent, "1g.10gb", 1, 0), Memory = new(10UL << 30, 1UL << 30, 9UL << 30, 0) });
-        _nvml.Gpus.Add(new InMemoryGpu(0) { Uuid = Other, Mig = new GpuMigInstance(Parent, "3g.40gb", 2, 0), Memory = new(40UL << 30, 0, 40UL << 30, 0) });
+        _nvml.Gpus.Add(new InMemoryGpu(0) { Uuid = Small, Mig = new GpuMigInstance(Parent, "1g.10gb", 1, 0), Activity = null, Memory = new(10UL << 30, 1UL << 30, 9UL << 30, 0) });
+        _nvml.Gpus.Add(new InMemoryGpu(0) { Uuid = Other, Mig = new GpuMigInstance(Parent, "3g.40gb", 2, 0), Activity = null, Memory = new(40UL << 30, 0, 40UL << 30, 0) });
         _nvml.Gpus.Add(new InMemoryGpu(1));
     }
 
@@ -49,12 +49,30 @@ public class GpuTelemetryMigTests
         Assert.Equal(GpuHealth.Ok, small.Health);
         Assert.Equal((3.0, CommandQueueSource.Reported), (small.CommandQueueLength, small.CommandQueueSource));
 
-        // NVML gives no utilization under MIG: the other instance's queue is unknown, not an idle zero.
+        // NVML gives no utilization under MIG, and this driver no GPM: the other instance's queue is unknown, not an idle zero.
         var other = Gpu(sample, Other);
         Assert.Equal(CommandQueueSource.Unknown, other.CommandQueueSource);
         Assert.Contains("utilization", other.UnavailableFields);
         Assert.Equal("", Gpu(sample, Parent).Gpu.ParentUuid);
         Assert.Equal(["GPU-0000", Small, Other, "GPU-0001"], telemetry.Inventory().Select(g => g.Uuid));
+    }
+
+    /// <summary>Where GPM measures a MIG instance's activity, its queue is estimated from its own processes and activity.</summary>
+    [Fact]
+    public void Sample_MigInstanceWithGpm_QueueEstimatedFromItsOwnActivity()
+    {
+        var other = _nvml.Gpus.Single(g => g.Uuid == Other);
+        other.Activity = new GpuActivity(50, 40, null);
+        other.Processes.Add(new Nvml.GpuProcess(100, 1UL << 30));
+        other.Processes.Add(new Nvml.GpuProcess(101, 1UL << 30));
+        var telemetry = Create();
+
+        var sample = Gpu(telemetry.Sample(), Other);
+
+        Assert.Equal((1.0, CommandQueueSource.Estimated), (sample.CommandQueueLength, sample.CommandQueueSource));
+        Assert.Equal((50.0, 40.0, 0.0), (sample.GraphicsActivityPercent, sample.SmActivityPercent, sample.SmOccupancyPercent));
+        Assert.Contains("smOccupancyPercent", sample.UnavailableFields);
+        Assert.Equal(52U, sample.MemoryTemperatureC);
     }
 
     [Fact]

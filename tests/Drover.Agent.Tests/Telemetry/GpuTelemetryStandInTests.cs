@@ -178,12 +178,12 @@ public sealed class GpuTelemetryStandInTests(FakeNvmlFixture fixture)
         Assert.Equal(hot.MemoryTotalBytes, hot.MemoryUsedBytes + hot.MemoryFreeBytes + hot.MemoryReservedBytes);
         Assert.Equal(GpuHealth.Degraded, hot.Health);
         Assert.Contains("hardware thermal slowdown", hot.HealthReason, StringComparison.Ordinal);
-        Assert.Empty(hot.UnavailableFields);
+        Assert.Equal(["gpmActivity"], hot.UnavailableFields); // the stand-in's GPUs offer no GPM unless the scenario says so
 
         var failed = Gpu(sample, 1);
         Assert.Equal(GpuHealth.Unhealthy, failed.Health);
         Assert.True(failed.RemapFailure);
-        Assert.Equal(["encoderUtilizationPercent", "decoderUtilizationPercent", "eccCorrectedErrors", "eccUncorrectedErrors"], failed.UnavailableFields);
+        Assert.Equal(["gpmActivity", "encoderUtilizationPercent", "decoderUtilizationPercent", "eccCorrectedErrors", "eccUncorrectedErrors"], failed.UnavailableFields);
 
         // The slow fields stay with the sample between their reads, and so do the names of those unsupported.
         var next = telemetry.Sample();

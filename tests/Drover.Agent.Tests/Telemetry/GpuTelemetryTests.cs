@@ -338,6 +338,7 @@ public class GpuTelemetryTests
     public void Sample_QueueLength_SourceAndAgeAndUnknownWithoutUtilization()
     {
         _nvml.Gpus[1].Unsupported.Add("nvmlDeviceGetUtilizationRates");
+        _nvml.Gpus[1].Activity = null; // and no GPM
         var telemetry = Create();
         telemetry.Sample(); // lists the processes
         _time.Advance(TimeSpan.FromSeconds(2));

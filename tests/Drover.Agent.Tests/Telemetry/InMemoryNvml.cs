@@ -108,6 +108,15 @@ internal sealed class InMemoryGpu(int index) : IGpuDevice
 
     public NvmlResult<GpuRemappedRows> GetRemappedRows() => Answer(RemappedRows, "nvmlDeviceGetRemappedRows");
 
+    public NvmlResult<uint> GetMemoryTemperatureC() => Answer(52u, "nvmlDeviceGetFieldValues");
+
+    /// <summary>What GPM measures; null: GPM not supported (a GPU before Hopper, or a driver before R520).</summary>
+    public GpuActivity? Activity { get; set; } = new(50, 30, 20);
+
+    public NvmlResult<GpuActivity?> GetActivity() => Activity is null
+        ? Fail<GpuActivity?>(NvmlReturn.NotSupported, "nvmlGpmQueryDeviceSupport")
+        : Answer<GpuActivity?>(Activity, "nvmlGpmMetricsGet");
+
     private NvmlResult<T> Answer<T>(T value, string call)
         => Failing is { } code ? Fail<T>(code, call) : Unsupported.Contains(call) ? Fail<T>(NvmlReturn.NotSupported, call) : NvmlResult<T>.Ok(value);
 

@@ -19,6 +19,38 @@ public sealed class StructLayoutTests
     }
 
     [Fact]
+    public void NvmlFieldValue_Layout_MatchesNvmlHeader()
+    {
+        AssertSize<NvmlFieldValue>(40);
+        AssertOffset<NvmlFieldValue>(nameof(NvmlFieldValue.ScopeId), 4);
+        AssertOffset<NvmlFieldValue>(nameof(NvmlFieldValue.Timestamp), 8);
+        AssertOffset<NvmlFieldValue>(nameof(NvmlFieldValue.LatencyMicroseconds), 16);
+        AssertOffset<NvmlFieldValue>(nameof(NvmlFieldValue.ValueType), 24);
+        AssertOffset<NvmlFieldValue>(nameof(NvmlFieldValue.Return), 28);
+        AssertOffset<NvmlFieldValue>(nameof(NvmlFieldValue.Value), 32);
+    }
+
+    /// <summary>nvmlValue_t read as its nvmlValueType_t says: each of the seven types, negatives and NaN as 0.</summary>
+    [Theory]
+    [InlineData(0, 0x4052C00000000000UL, 75UL)] // double 75.0
+    [InlineData(0, 0x7FF8000000000000UL, 0UL)] // double NaN
+    [InlineData(1, 0xFFFFFFFF_0000003DUL, 61UL)] // unsigned int: the upper bytes are not its
+    [InlineData(2, 1UL << 40, 1UL << 40)] // unsigned long (8 bytes on LP64)
+    [InlineData(3, 1UL << 40, 1UL << 40)] // unsigned long long
+    [InlineData(4, 0xFFFFFFFF_FFFFFFFFUL, 0UL)] // signed long long -1
+    [InlineData(5, 0x00000000_FFFFFFFFUL, 0UL)] // signed int -1
+    [InlineData(6, 0xFFFF_0000_0000_0035UL, 53UL)] // unsigned short
+    public void NvmlFieldValue_Read_ByValueType(int valueType, ulong raw, ulong expected)
+        => Assert.Equal(expected, new NvmlFieldValue { ValueType = valueType, Value = raw }.Read());
+
+    [Fact]
+    public void NvmlGpm_Layout_MatchesNvmlHeader()
+    {
+        AssertSize<NvmlGpmSupport>(8);
+        Assert.Equal(24 + (333 * 40), NvmlGpm.MetricsGetBytes);
+    }
+
+    [Fact]
     public void NvmlMemoryV2_StructVersion_IsSizeOrVersionTwoShiftedBy24()
     {
         Assert.Equal(0x02000028u, NvmlMemoryV2.StructVersion);
