@@ -2,7 +2,10 @@ using Drover.Aggregator.Fleet;
 
 namespace Drover.Aggregator.Api;
 
-/// <summary>One GPU as <c>GET /v1/nodes/{nodeId}/gpus</c> shows it (camelCase JSON).</summary>
+/// <summary>
+/// One GPU as <c>GET /v1/nodes/{nodeId}/gpus</c> shows it (camelCase JSON). A MIG instance is listed as a GPU of
+/// its own, with <c>mig</c> set; <c>mig</c> is null for a whole GPU.
+/// </summary>
 internal sealed record GpuResponse(
     int Index,
     string Uuid,
@@ -16,6 +19,7 @@ internal sealed record GpuResponse(
     uint TemperatureC,
     uint PowerMilliwatts,
     bool MigEnabled,
+    GpuMigResponse? Mig,
     string Health,
     string HealthReason,
     uint Xid,
@@ -59,6 +63,7 @@ internal sealed record GpuResponse(
         g.TemperatureC,
         g.PowerMilliwatts,
         g.MigEnabled,
+        g.Mig is { } mig ? new GpuMigResponse(mig.ParentUuid, mig.Profile, mig.GpuInstanceId, mig.ComputeInstanceId) : null,
         HealthName(g.Health),
         g.HealthReason,
         g.Xid,
@@ -101,3 +106,6 @@ internal sealed record RemappedRowsResponse(uint Corrected, uint Uncorrected, bo
 
 /// <summary>One compute process on a GPU; <paramref name="UsedMemoryBytes"/> is null when NVML could not tell.</summary>
 internal sealed record GpuProcessResponse(uint Pid, ulong? UsedMemoryBytes);
+
+/// <summary>What makes a GPU a MIG instance: the whole GPU it is carved from, its profile ("" when unknown), and NVML's GPU and compute instance ids.</summary>
+internal sealed record GpuMigResponse(string ParentUuid, string Profile, uint GpuInstanceId, uint ComputeInstanceId);

@@ -31,7 +31,7 @@ internal enum GpuHealthState
 /// <summary>One compute process on a GPU; <paramref name="UsedMemoryBytes"/> is null when NVML could not tell.</summary>
 internal readonly record struct GpuProcessState(uint Pid, ulong? UsedMemoryBytes);
 
-/// <summary>One GPU's latest sample, validated at ingest.</summary>
+/// <summary>One GPU's latest sample, validated at ingest; <c>Mig</c> is set for a MIG instance, null for a whole GPU.</summary>
 internal sealed record GpuState(
     int Index,
     string Uuid,
@@ -53,7 +53,18 @@ internal sealed record GpuState(
     IReadOnlyList<string> UnavailableFields,
     string HealthReason = "",
     uint CommandQueueAgeMs = 0,
-    GpuCounters? Counters = null);
+    GpuCounters? Counters = null,
+    GpuMig? Mig = null);
+
+/// <summary>
+/// What makes a GPU a MIG instance: the whole GPU it is carved from, its profile, and how NVML names it. A MIG
+/// instance is placed on as a GPU of its own; the GPU it is carved from (<see cref="GpuState.MigEnabled"/>) is not.
+/// </summary>
+/// <param name="ParentUuid">The UUID of the whole GPU it is carved from, another GPU of the same node.</param>
+/// <param name="Profile">Its profile ("1g.10gb"); empty when the driver's name for it has none.</param>
+/// <param name="GpuInstanceId">Its GPU instance id on its parent.</param>
+/// <param name="ComputeInstanceId">Its compute instance id within that GPU instance.</param>
+internal sealed record GpuMig(string ParentUuid, string Profile, uint GpuInstanceId, uint ComputeInstanceId);
 
 /// <summary>
 /// The fields operators read beside load and health (dcgm-exporter's defaults): reserved memory, clocks and why

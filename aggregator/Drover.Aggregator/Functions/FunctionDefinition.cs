@@ -44,6 +44,13 @@ internal sealed record FunctionDefinition : IShimSettings
     /// <summary>How long the desired count must stay lower before instances stop (autoscale): 0-86400.</summary>
     public int ScaleDownWindowSeconds { get; init; } = 60;
 
+    /// <summary>
+    /// The GPUs instances are placed on (autoscale; <see cref="Drover.Decisions.Scaling.GpuRequest.TryParse"/> reads it):
+    /// <c>any</c> (a whole GPU or a MIG instance), <c>whole</c> (whole GPUs only), <c>mig</c> (any MIG instance) or
+    /// <c>mig:&lt;profile&gt;</c> (MIG instances of that profile). A definition stored before this field loads as <c>any</c>.
+    /// </summary>
+    public string Gpu { get; init; } = "any";
+
     /// <summary>Whether the autoscaler decides how many instances run and where.</summary>
     [JsonIgnore]
     public bool Autoscaled => WithDefaults().Placement == FunctionPlacements.Autoscale;

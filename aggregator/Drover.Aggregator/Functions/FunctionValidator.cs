@@ -1,4 +1,5 @@
 using Drover.Aggregator.Workloads;
+using Drover.Decisions.Scaling;
 using Drover.Protocol;
 
 namespace Drover.Aggregator.Functions;
@@ -68,10 +69,21 @@ internal static class FunctionValidator
             return ("scaleDownWindowSeconds", $"scaleDownWindowSeconds = {definition.ScaleDownWindowSeconds}: expected 0 (at once) to 86400");
         }
 
+        if (!GpuRequest.TryParse(definition.Gpu, out var gpu))
+        {
+            return ("gpu", $"gpu = '{definition.Gpu}': expected {GpuRequest.Forms}");
+        }
+
         if (placement == FunctionPlacements.EveryNode && definition.MaxInstances is { } ignored)
         {
             // Not accepted and then ignored: a limit that does nothing is a trap.
             return ("maxInstances", $"maxInstances = {ignored}: applies to placement '{FunctionPlacements.Autoscale}'; placement '{FunctionPlacements.EveryNode}' runs one instance on every surviving node (leave maxInstances out, or set placement '{FunctionPlacements.Autoscale}')");
+        }
+
+        if (placement == FunctionPlacements.EveryNode && gpu.Kind != GpuRequestKind.Any)
+        {
+            // Likewise: only the autoscaler gives an instance a GPU; every-node instances are given none to choose.
+            return ("gpu", $"gpu = '{definition.Gpu}': applies to placement '{FunctionPlacements.Autoscale}'; placement '{FunctionPlacements.EveryNode}' runs one instance on every surviving node and gives it no GPU of its own (leave gpu out or set it to 'any', or set placement '{FunctionPlacements.Autoscale}')");
         }
 
         if (placement == FunctionPlacements.Autoscale)

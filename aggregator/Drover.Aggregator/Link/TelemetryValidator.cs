@@ -9,7 +9,8 @@ namespace Drover.Aggregator.Link;
 /// </summary>
 internal static class TelemetryValidator
 {
-    public const int MaxGpus = 64;
+    /// <summary>64 GPUs with 7 MIG instances each, and the GPUs themselves.</summary>
+    public const int MaxGpus = 512;
     public const int MaxProcesses = 1024;
     public const int MaxUuidLength = 96;
     public const int MaxNameLength = 96;
@@ -18,6 +19,7 @@ internal static class TelemetryValidator
     public const int MaxDriverVersionLength = 80;
     public const int MaxUnavailableFields = 32;
     public const int MaxHealthReasonLength = 256;
+    public const int MaxMigProfileLength = 32;
 
     /// <summary>
     /// The fleet state's health of a GPU. XID is what agents older than the health model send for any
@@ -53,7 +55,11 @@ internal static class TelemetryValidator
         return (new GpuTelemetryState(status.Available, status.Reason, status.DriverVersion), null);
     }
 
-    /// <summary>Validates an inventory (Hello) or a sample list (Telemetry) size and GPU identities.</summary>
+    /// <summary>
+    /// Validates an inventory (Hello) or a sample list (Telemetry) size and GPU identities. A MIG instance names
+    /// its parent, which must be a whole GPU of the same list: placement skips a MIG-enabled GPU for its
+    /// instances, so an instance whose GPU is unknown, or an instance of an instance, would make no sense of it.
+    /// </summary>
     public static string? Inventory(IReadOnlyCollection<GpuInfo> gpus, string field)
     {
         if (gpus.Count > MaxGpus)
@@ -61,7 +67,8 @@ internal static class TelemetryValidator
             return $"{field} has {gpus.Count} GPUs; expected at most {MaxGpus}";
         }
 
-        var seen = new HashSet<string>(StringComparer.Ordinal);
+        // Each GPU's parent ("" for a whole GPU), to check the parents once every entry is known.
+        var seen = new Dictionary<string, string>(gpus.Count, StringComparer.Ordinal);
         foreach (var gpu in gpus)
         {
             if (gpu.Uuid.Length is 0 or > MaxUuidLength)
@@ -69,7 +76,7 @@ internal static class TelemetryValidator
                 return $"{field}.uuid = '{Truncate(gpu.Uuid)}'; expected 1-{MaxUuidLength} characters";
             }
 
-            if (!seen.Add(gpu.Uuid))
+            if (!seen.TryAdd(gpu.Uuid, gpu.ParentUuid))
             {
                 return $"{field}.uuid = '{gpu.Uuid}' appears twice; expected one entry per GPU";
             }
@@ -78,10 +85,37 @@ internal static class TelemetryValidator
             {
                 return $"{field} of GPU '{gpu.Uuid}': name or pciBusId too long; expected at most {MaxNameLength} and {MaxPciBusIdLength} characters";
             }
+
+            if (gpu.MigProfile.Length > MaxMigProfileLength || !gpu.MigProfile.All(c => c is > ' ' and <= '~'))
+            {
+                return $"{field}.migProfile of GPU '{gpu.Uuid}' = '{Truncate(gpu.MigProfile)}'; expected at most {MaxMigProfileLength} characters of printable ASCII without spaces";
+            }
+
+            if (gpu.ParentUuid.Length > MaxUuidLength)
+            {
+                return $"{field}.parentUuid of GPU '{gpu.Uuid}' is {gpu.ParentUuid.Length} characters; expected at most {MaxUuidLength}";
+            }
+
+            if (gpu.ParentUuid == gpu.Uuid)
+            {
+                return $"{field}.parentUuid of GPU '{gpu.Uuid}' is its own uuid; expected the uuid of the whole GPU the MIG instance is carved from, or empty for a whole GPU";
+            }
+        }
+
+        foreach (var gpu in gpus)
+        {
+            if (gpu.ParentUuid.Length > 0 && !(seen.TryGetValue(gpu.ParentUuid, out var grandparent) && grandparent.Length == 0))
+            {
+                return $"{field}.parentUuid of GPU '{gpu.Uuid}' = '{gpu.ParentUuid}' names no whole GPU of this node; expected the uuid of another entry of {field} without a parentUuid";
+            }
         }
 
         return null;
     }
+
+    /// <summary>A MIG instance's identity from its (validated) GpuInfo; null for a whole GPU.</summary>
+    internal static GpuMig? Mig(GpuInfo gpu)
+        => gpu.ParentUuid.Length == 0 ? null : new GpuMig(gpu.ParentUuid, gpu.MigProfile, gpu.GpuInstanceId, gpu.ComputeInstanceId);
 
     public static (GpuReport? Report, string? Error) Telemetry(Telemetry telemetry, long receivedAt)
     {
@@ -179,7 +213,8 @@ internal static class TelemetryValidator
                     sample.RemappedRowsCorrected,
                     sample.RemappedRowsUncorrected,
                     sample.RemapPending,
-                    sample.RemapFailure)));
+                    sample.RemapFailure),
+                Mig(sample.Gpu)));
         }
 
         return (new GpuReport(status!, gpus, receivedAt), null);

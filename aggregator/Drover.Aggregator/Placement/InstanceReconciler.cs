@@ -149,7 +149,10 @@ internal sealed partial class InstanceReconciler : BackgroundService
         return (snapshot, workloads, nodes);
     }
 
-    /// <summary>An autoscaled function's settings as the autoscaler reads them (no maximum: the minimum).</summary>
+    /// <summary>
+    /// An autoscaled function's settings as the autoscaler reads them (no maximum: the minimum). A <c>gpu</c> that
+    /// does not parse (validated on the way in, so never) asks for any GPU.
+    /// </summary>
     internal static ScalingFunction ScalingFunctionOf(FunctionDefinition function) => new(
         function.Name,
         function.Slo,
@@ -157,12 +160,16 @@ internal sealed partial class InstanceReconciler : BackgroundService
         function.MinInstances,
         function.MaxInstances ?? function.MinInstances,
         function.GpuMemoryBytes,
-        TimeSpan.FromSeconds(function.ScaleDownWindowSeconds));
+        TimeSpan.FromSeconds(function.ScaleDownWindowSeconds),
+        GpuRequest.TryParse(function.Gpu, out var gpu) ? gpu : default);
 
-    /// <summary>A GPU as the autoscaler ranks it: usable while ok or degraded (ranked after the ok ones).</summary>
+    /// <summary>
+    /// A GPU as the autoscaler ranks it: usable while ok or degraded (ranked after the ok ones). A whole GPU with
+    /// MIG enabled is never usable (CUDA cannot use it whole): its MIG instances, GPUs of their own, are.
+    /// </summary>
     internal static ScalingGpu ScalingGpuOf(GpuState gpu) => new(
         gpu.Uuid,
-        gpu.Health is GpuHealthState.Ok or GpuHealthState.Degraded,
+        (gpu.Health is GpuHealthState.Ok or GpuHealthState.Degraded) && (gpu.Mig is not null || !gpu.MigEnabled),
         (long)Math.Min(gpu.MemoryFreeBytes, long.MaxValue),
         gpu.CommandQueueLength,
         (int)Math.Min(gpu.UtilizationGpuPercent, 100),
@@ -172,7 +179,8 @@ internal sealed partial class InstanceReconciler : BackgroundService
             "reported" => QueueSource.Reported,
             "unknown" => QueueSource.Unknown,
             _ => QueueSource.Estimated,
-        });
+        },
+        MigProfile: gpu.Mig?.Profile);
 
     /// <summary>Carries out a pass's actions, in order.</summary>
     private void Act(IReadOnlyList<ReconcileAction> actions, Dictionary<string, Workload> workloads, IReadOnlyList<NodeView> nodes, CancellationToken cancellationToken)

@@ -4,7 +4,8 @@ namespace Drover.Decisions.Scaling;
 /// How many instances each function runs, and on which GPUs. Desired = <c>ceil(queue / SLO) + margin</c>
 /// within <c>[min, max]</c>; instances that are starting count. Up at once; down only after the desired
 /// count stayed below the current one for the whole scale-down window. New instances go to the
-/// eligible nodes without one of the function, on a healthy GPU with the memory, best first: shortest
+/// eligible nodes without one of the function, on a healthy GPU with the memory that fits the function's
+/// <see cref="ScalingFunction.Gpu"/> request (a whole GPU, a MIG instance, a MIG profile), best first: shortest
 /// command queue, then lowest utilization, most free memory, lowest node priority, highest weight, node
 /// id. Removals take the worst-ranked first (an instance on an unknown or lost GPU, then on a node no
 /// longer eligible, then the busiest GPU), and among equals the one with the fewest requests in flight.
@@ -125,7 +126,8 @@ public static class Autoscaler
 
         // Enough of the best GPUs that no function reads past them: a function reads its candidates and
         // the other GPUs of their nodes (8 on the largest hosts), skips the GPUs earlier starts took, and
-        // more when its nodes or memory rule GPUs out. Reading past is correct, only slower.
+        // more when its nodes, memory or GPU request (whole, MIG, a profile) rule GPUs out. Reading past is
+        // correct, only slower.
         int startsWanted = 0, mostWanted = 0;
         foreach (var plan in plans)
         {
@@ -204,13 +206,17 @@ public static class Autoscaler
         var function = plan.Function;
         var wanted = plan.Desired - plan.Current;
         var need = Math.Max(0, function.GpuMemoryBytes);
+        var request = function.Gpu;
+        var any = request.Kind == GpuRequestKind.Any;
         var hosts = new HashSet<string>(plan.Instances.Count + wanted, StringComparer.Ordinal);
         foreach (var instance in plan.Instances)
         {
             hosts.Add(instance.NodeId);
         }
 
-        // A node's first GPU in the order with the memory is its best; the node is then taken.
+        // A node's first GPU in the order with the memory, of the kind asked for, is its best; the node is then
+        // taken. The GPUs of another kind are read past: one ranking serves the pass, so memory a start takes
+        // is seen by every later function, whatever it asks for.
         var reported = Math.Max(wanted, CandidatesReported);
         var found = new List<(int Place, GpuRank Rank)>(reported);
         if (need <= ranking.MaxMemoryFreeBytes)
@@ -218,7 +224,7 @@ public static class Autoscaler
             var cursor = default(GpuCursor);
             while (found.Count < reported && ranking.Next(ref cursor, out var rank, out var place))
             {
-                if (rank.MemoryFreeBytes >= need && hosts.Add(ranking.Node(rank).NodeId))
+                if (rank.MemoryFreeBytes >= need && (any || request.Fits(ranking.Gpu(rank))) && hosts.Add(ranking.Node(rank).NodeId))
                 {
                     found.Add((place, rank));
                 }
@@ -246,7 +252,7 @@ public static class Autoscaler
         var shortfall = wanted - placed;
         var outcome = shortfall == 0
             ? $"{placed} start on the best-ranked GPUs (shortest command queue first)"
-            : $"{placed} start and {shortfall} cannot: {(placed == 0 ? "no" : "no other")} eligible node without an instance has a healthy GPU with {need} bytes free";
+            : $"{placed} start and {shortfall} cannot: {(placed == 0 ? "no" : "no other")} eligible node without an instance has a healthy GPU {(any ? "" : $"that fits '{request}' ")}with {need} bytes free";
         return Decision(plan, starts, [], shortfall, candidates, null, $"{Need(plan)}; {outcome}");
     }
 

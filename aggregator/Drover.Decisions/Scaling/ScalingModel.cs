@@ -11,6 +11,7 @@ namespace Drover.Decisions.Scaling;
 /// How long the desired count must stay below the current one before instances stop; null for
 /// <see cref="Autoscaler.DefaultScaleDownWindow"/> (60 s); zero scales down at once.
 /// </param>
+/// <param name="Gpu">The GPUs its instances may be placed on: whole GPUs, MIG instances (of one profile), or either (the default).</param>
 public sealed record ScalingFunction(
     string Name,
     int Slo,
@@ -18,7 +19,8 @@ public sealed record ScalingFunction(
     int MinInstances,
     int MaxInstances,
     long GpuMemoryBytes,
-    TimeSpan? ScaleDownWindow = null);
+    TimeSpan? ScaleDownWindow = null,
+    GpuRequest Gpu = default);
 
 /// <summary>One GPU of a node, from the node's latest telemetry.</summary>
 /// <param name="Uuid">The GPU's UUID.</param>
@@ -37,6 +39,11 @@ public sealed record ScalingFunction(
 /// that is not, whatever its load, since its zero queue and free memory may be a broken GPU's zeros.
 /// </param>
 /// <param name="QueueSource">Where <paramref name="CommandQueueLength"/> comes from: a measured queue is preferred to an estimated one, and an unknown one ranks last.</param>
+/// <param name="MigProfile">
+/// Null for a whole GPU; set for a MIG instance, placed on as a GPU of its own: its profile ("1g.10gb"), or ""
+/// when the driver named none. A MIG-enabled GPU is not placed on itself: the caller passes it not
+/// <paramref name="Healthy"/>, and its MIG instances as GPUs of their own.
+/// </param>
 public sealed record ScalingGpu(
     string Uuid,
     bool Healthy,
@@ -44,7 +51,8 @@ public sealed record ScalingGpu(
     double CommandQueueLength,
     int UtilizationPercent,
     bool Degraded = false,
-    QueueSource QueueSource = QueueSource.Estimated);
+    QueueSource QueueSource = QueueSource.Estimated,
+    string? MigProfile = null);
 
 /// <summary>Where a GPU's command-queue length comes from, in the order placement prefers them.</summary>
 public enum QueueSource

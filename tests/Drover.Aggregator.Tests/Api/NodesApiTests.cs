@@ -8,7 +8,7 @@ using Grpc.Net.Client;
 
 namespace Drover.Aggregator.Tests.Api;
 
-/// <summary><c>PUT /v1/nodes/{nodeId}</c> and the node fields of <c>GET /v1/nodes</c>, on an in-process aggregator with a real agent stream.</summary>
+/// <summary><c>PUT /v1/nodes/{nodeId}</c>, the node fields of <c>GET /v1/nodes</c> and its GPUs, on an in-process aggregator with a real agent stream.</summary>
 public sealed class NodesApiTests : IAsyncLifetime
 {
     private static readonly TimeSpan Timeout = TestAggregator.Timeout;
@@ -120,6 +120,42 @@ public sealed class NodesApiTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.NotFound, status);
         Assert.False(File.Exists(Path.Combine(Aggregator.Options.DataDirectory, "nodes.json")));
+    }
+
+    /// <summary>A MIG instance is listed as a GPU of its own with its <c>mig</c> object; a whole GPU, its parent included, has <c>mig</c> null.</summary>
+    [Fact]
+    public async Task Gpus_MigInstance_ListedWithItsMigObjectWholeGpusWithNull()
+    {
+        var telemetry = new Telemetry { Status = new GpuTelemetryStatus { Available = true, DriverVersion = "550.54.15" } };
+        telemetry.Gpus.Add(new GpuSample { Gpu = new GpuInfo { Index = 0, Uuid = "GPU-w", Name = "H100" }, Health = GpuHealth.Ok });
+        telemetry.Gpus.Add(new GpuSample { Gpu = new GpuInfo { Index = 1, Uuid = "GPU-p", Name = "H100" }, Health = GpuHealth.Ok, MigEnabled = true });
+        telemetry.Gpus.Add(new GpuSample
+        {
+            Gpu = new GpuInfo { Index = 1, Uuid = "MIG-p1", Name = "H100 MIG 1g.10gb", ParentUuid = "GPU-p", MigProfile = "1g.10gb", GpuInstanceId = 9, ComputeInstanceId = 2 },
+            Health = GpuHealth.Ok,
+            CommandQueueSource = CommandQueueSource.Unknown,
+        });
+        await Call.RequestStream.WriteAsync(new AgentMessage { Telemetry = telemetry }).WaitAsync(Timeout);
+
+        JsonElement[] gpus = [];
+        await TestAggregator.WaitUntilAsync(
+            async () =>
+            {
+                using var body = JsonDocument.Parse(await Aggregator.Http.GetStringAsync("/v1/nodes/n1/gpus").WaitAsync(Timeout));
+                gpus = body.RootElement.EnumerateArray().Select(g => g.Clone()).ToArray();
+                return gpus.Length == 3;
+            },
+            "three GPUs are listed");
+
+        Assert.Equal(["GPU-w", "GPU-p", "MIG-p1"], gpus.Select(g => g.GetProperty("uuid").GetString()));
+        Assert.Equal(JsonValueKind.Null, gpus[0].GetProperty("mig").ValueKind);
+        Assert.Equal(JsonValueKind.Null, gpus[1].GetProperty("mig").ValueKind);
+        Assert.True(gpus[1].GetProperty("migEnabled").GetBoolean());
+        var mig = gpus[2].GetProperty("mig");
+        Assert.Equal(
+            ("GPU-p", "1g.10gb", 9u, 2u),
+            (mig.GetProperty("parentUuid").GetString(), mig.GetProperty("profile").GetString(), mig.GetProperty("gpuInstanceId").GetUInt32(), mig.GetProperty("computeInstanceId").GetUInt32()));
+        Assert.Equal("unknown", gpus[2].GetProperty("commandQueueSource").GetString());
     }
 
     [Theory]

@@ -1,3 +1,4 @@
+using Drover.Aggregator.Configuration;
 using Drover.Aggregator.Functions;
 
 namespace Drover.Aggregator.Tests.Functions;
@@ -35,6 +36,7 @@ public class FunctionValidatorTests
         ["maxInstances"] = Valid() with { MaxInstances = 0 },
         ["gpuMemoryBytes"] = Valid() with { GpuMemoryBytes = -1 },
         ["scaleDownWindowSeconds"] = Valid() with { ScaleDownWindowSeconds = 86_401 },
+        ["gpu"] = Valid() with { Gpu = "mig:1g 10gb" },
     };
 
     private static FunctionDefinition Autoscaled() => Valid() with { Slo = 2, Margin = 1, MinInstances = 1, MaxInstances = 4 };
@@ -89,6 +91,73 @@ public class FunctionValidatorTests
 
         Assert.Equal("maxInstances", error?.Field);
         Assert.Contains("applies to placement 'autoscale'", error?.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Gpu_NotGiven_IsAny() => Assert.Equal("any", Valid().Gpu);
+
+    [Theory]
+    [InlineData("any")]
+    [InlineData("whole")]
+    [InlineData("mig")]
+    [InlineData("mig:1g.10gb")]
+    [InlineData("mig:1g.10gb+me")]
+    public void Validate_AutoscaledGpu_IsAccepted(string gpu)
+        => Assert.Null(FunctionValidator.Validate(Autoscaled() with { Gpu = gpu }));
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("Whole")]
+    [InlineData("mig:")]
+    [InlineData("mig:1g/10gb")]
+    [InlineData("mig:ppppppppppppppppppppppppppppppppp")]
+    [InlineData("a100")]
+    public void Validate_BadGpu_400NamingGpuWithTheAcceptedForms(string gpu)
+    {
+        var error = FunctionValidator.Validate(Autoscaled() with { Gpu = gpu });
+
+        Assert.Equal("gpu", error?.Field);
+        Assert.StartsWith($"gpu = '{gpu}': expected 'any' (a whole GPU or a MIG instance), 'whole' (whole GPUs only), 'mig' (any MIG instance) or 'mig:<profile>'", error?.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("whole")]
+    [InlineData("mig")]
+    [InlineData("mig:1g.10gb")]
+    public void Validate_EveryNodeWithAGpuRequest_IsRefusedRatherThanIgnored(string gpu)
+    {
+        var error = FunctionValidator.Validate(Valid() with { Placement = "every-node", Gpu = gpu });
+
+        Assert.Equal("gpu", error?.Field);
+        Assert.Contains($"gpu = '{gpu}': applies to placement 'autoscale'", error?.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_EveryNodeWithGpuAny_IsAccepted()
+        => Assert.Null(FunctionValidator.Validate(Valid() with { Placement = "every-node", Gpu = "any" }));
+
+    [Fact]
+    public void Registry_DefinitionStoredBeforeGpu_LoadsAsAnyAndAGpuIsKept()
+    {
+        var directory = Directory.CreateTempSubdirectory("drover-functions-");
+        try
+        {
+            var options = new AggregatorOptions { DataDirectory = directory.FullName };
+            File.WriteAllText(
+                Path.Combine(directory.FullName, "functions.json"),
+                "[{\"name\": \"old\", \"version\": \"1\", \"runtime\": {\"type\": \"process\", \"command\": \"/bin/true\"}, \"placement\": \"autoscale\", \"maxInstances\": 2}]");
+
+            var registry = new FunctionRegistry(options);
+            Assert.Equal("any", registry.Find("old")!.Gpu);
+            Assert.Null(FunctionValidator.Validate(registry.Find("old")!));
+
+            registry.Put(Autoscaled() with { Name = "new", Gpu = "mig:1g.10gb" });
+            Assert.Equal("mig:1g.10gb", new FunctionRegistry(options).Find("new")!.Gpu);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
     }
 
     [Fact]

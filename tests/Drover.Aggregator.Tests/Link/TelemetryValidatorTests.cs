@@ -18,6 +18,26 @@ public class TelemetryValidatorTests
         CommandQueueSource = CommandQueueSource.Estimated,
     };
 
+    /// <summary>A MIG instance of <paramref name="parent"/>, as the agent sends it after its GPU.</summary>
+    private static GpuSample Mig(string uuid, string parent, string profile = "1g.10gb", uint index = 0)
+    {
+        var sample = Sample(uuid, index);
+        sample.Gpu.ParentUuid = parent;
+        sample.Gpu.MigProfile = profile;
+        sample.Gpu.GpuInstanceId = 7;
+        sample.Gpu.ComputeInstanceId = 1;
+        sample.CommandQueueSource = CommandQueueSource.Unknown;
+        return sample;
+    }
+
+    /// <summary>A whole GPU with MIG enabled.</summary>
+    private static GpuSample Parent(string uuid)
+    {
+        var sample = Sample(uuid);
+        sample.MigEnabled = true;
+        return sample;
+    }
+
     private static Protocol.V1.Telemetry Telemetry(params GpuSample[] gpus)
     {
         var telemetry = new Protocol.V1.Telemetry { Status = new GpuTelemetryStatus { Available = true, DriverVersion = "550.54.15" } };
@@ -109,11 +129,49 @@ public class TelemetryValidatorTests
         Assert.StartsWith("XID 45 (reported by an agent without the health model", gpu.HealthReason, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Telemetry_MigInstances_KeepTheirParentProfileAndIds()
+    {
+        var (report, error) = TelemetryValidator.Telemetry(Telemetry(Sample("GPU-a"), Parent("GPU-b"), Mig("MIG-b1", "GPU-b"), Mig("MIG-b2", "GPU-b", "")), receivedAt: 1);
+
+        Assert.Null(error);
+        Assert.Equal([null, null, new GpuMig("GPU-b", "1g.10gb", 7, 1), new GpuMig("GPU-b", "", 7, 1)], report!.Gpus.Select(g => g.Mig));
+        Assert.True(report.Gpus[1].MigEnabled);
+        Assert.Equal("unknown", report.Gpus[2].CommandQueueSource);
+    }
+
+    [Fact]
+    public void Telemetry_512Gpus_64WithSevenMigInstancesEach_IsAccepted()
+    {
+        var gpus = Enumerable.Range(0, 64).SelectMany(g => new[] { Parent($"GPU-{g}") }.Concat(Enumerable.Range(0, 7).Select(m => Mig($"MIG-{g}-{m}", $"GPU-{g}", index: (uint)g)))).ToArray();
+
+        var (report, error) = TelemetryValidator.Telemetry(Telemetry(gpus), receivedAt: 1);
+
+        Assert.Null(error);
+        Assert.Equal(512, report!.Gpus.Count);
+    }
+
+    [Fact]
+    public void Inventory_MigInstanceOfAnotherGpu_IsRefusedForHelloToo()
+    {
+        var error = TelemetryValidator.Inventory([new GpuInfo { Uuid = "MIG-a1", ParentUuid = "GPU-x" }], "gpus");
+
+        Assert.Equal("gpus.parentUuid of GPU 'MIG-a1' = 'GPU-x' names no whole GPU of this node; expected the uuid of another entry of gpus without a parentUuid", error);
+    }
+
     public static TheoryData<string, Func<Protocol.V1.Telemetry>> BadTelemetry => new()
     {
         { "healthReason of GPU 'GPU-a' is 257 characters", () => { var s = Sample("GPU-a"); s.HealthReason = new string('r', 257); return Telemetry(s); } },
         { "is 9; expected ok, degraded", () => { var s = Sample("GPU-a"); s.Health = (GpuHealth)9; return Telemetry(s); } },
-        { "at most 64", () => Telemetry(Enumerable.Range(0, 65).Select(i => Sample($"GPU-{i}", (uint)i)).ToArray()) },
+        { "has 513 GPUs; expected at most 512", () => Telemetry(Enumerable.Range(0, 513).Select(i => Sample($"GPU-{i}", (uint)i)).ToArray()) },
+        { "telemetry.gpus.migProfile of GPU 'MIG-a1' = 'ppppppppppppppppppppppppppppppppp'; expected at most 32 characters of printable ASCII without spaces", () => Telemetry(Parent("GPU-a"), Mig("MIG-a1", "GPU-a", new string('p', 33))) },
+        { "telemetry.gpus.migProfile of GPU 'MIG-a1' = '1g 10gb'; expected at most 32", () => Telemetry(Parent("GPU-a"), Mig("MIG-a1", "GPU-a", "1g 10gb")) },
+        { "telemetry.gpus.migProfile of GPU 'MIG-a1' = '1g.10gb\n'", () => Telemetry(Parent("GPU-a"), Mig("MIG-a1", "GPU-a", "1g.10gb\n")) },
+        { "telemetry.gpus.migProfile of GPU 'MIG-a1' = '1g.10gbé'", () => Telemetry(Parent("GPU-a"), Mig("MIG-a1", "GPU-a", "1g.10gbé")) },
+        { "telemetry.gpus.parentUuid of GPU 'MIG-a1' is 97 characters; expected at most 96", () => Telemetry(Parent("GPU-a"), Mig("MIG-a1", new string('G', 97))) },
+        { "telemetry.gpus.parentUuid of GPU 'MIG-a1' is its own uuid", () => Telemetry(Mig("MIG-a1", "MIG-a1")) },
+        { "telemetry.gpus.parentUuid of GPU 'MIG-a1' = 'GPU-b' names no whole GPU of this node", () => Telemetry(Parent("GPU-a"), Mig("MIG-a1", "GPU-b")) },
+        { "telemetry.gpus.parentUuid of GPU 'MIG-a2' = 'MIG-a1' names no whole GPU of this node", () => Telemetry(Parent("GPU-a"), Mig("MIG-a1", "GPU-a"), Mig("MIG-a2", "MIG-a1")) },
         { "appears twice", () => Telemetry(Sample("GPU-a"), Sample("GPU-a", 1)) },
         { "uuid = ''", () => Telemetry(new GpuSample { Health = GpuHealth.Ok }) },
         { "expected 0-100", () => { var s = Sample("GPU-a"); s.UtilizationGpuPercent = 101; return Telemetry(s); } },

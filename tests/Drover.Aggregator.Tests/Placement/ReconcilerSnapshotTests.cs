@@ -46,6 +46,31 @@ public class ReconcilerSnapshotTests
         Assert.Equal(new ScalingGpu("g2", false, 8000, 0, 10), InstanceReconciler.ScalingGpuOf(Gpu("g2", 0, GpuHealthState.Unhealthy)));
     }
 
+    [Theory]
+    [InlineData("any", GpuRequestKind.Any, null)]
+    [InlineData("whole", GpuRequestKind.Whole, null)]
+    [InlineData("mig", GpuRequestKind.Mig, null)]
+    [InlineData("mig:1g.10gb", GpuRequestKind.Mig, "1g.10gb")]
+    public void ScalingFunctionOf_Gpu_IsTheRequest(string gpu, GpuRequestKind kind, string? profile)
+        => Assert.Equal(new GpuRequest(kind, profile), InstanceReconciler.ScalingFunctionOf(Counter with { Gpu = gpu }).Gpu);
+
+    [Fact]
+    public void ScalingGpuOf_Mig_ParentNeverUsableInstancesAreWithTheirProfile()
+    {
+        var parent = Gpu("GPU-p", 0) with { MigEnabled = true };
+        var instance = Gpu("MIG-p1", 0) with { Mig = new GpuMig("GPU-p", "1g.10gb", 7, 0), CommandQueueSource = "unknown" };
+        var unnamed = Gpu("MIG-p2", 0) with { Mig = new GpuMig("GPU-p", "", 8, 0) };
+
+        Assert.Equal((false, null), (InstanceReconciler.ScalingGpuOf(parent).Healthy, InstanceReconciler.ScalingGpuOf(parent).MigProfile));
+        Assert.Equal(new ScalingGpu("MIG-p1", true, 8000, 0, 10, QueueSource: QueueSource.Unknown, MigProfile: "1g.10gb"), InstanceReconciler.ScalingGpuOf(instance));
+        Assert.Equal("", InstanceReconciler.ScalingGpuOf(unnamed).MigProfile);
+        Assert.Null(InstanceReconciler.ScalingGpuOf(Gpu("GPU-w", 0)).MigProfile);
+
+        // A MIG instance is judged by its own health, whatever its agent says of its mode.
+        Assert.True(InstanceReconciler.ScalingGpuOf(instance with { MigEnabled = true }).Healthy);
+        Assert.False(InstanceReconciler.ScalingGpuOf(instance with { Health = GpuHealthState.Unhealthy }).Healthy);
+    }
+
     /// <summary>Each health the agent reports, as placement reads it: placeable, and ranked after sound GPUs.</summary>
     [Theory]
     [InlineData("Ok", 0U, true, false)]
@@ -60,6 +85,49 @@ public class ReconcilerSnapshotTests
         var gpu = InstanceReconciler.ScalingGpuOf(Gpu("g1", 0, Enum.Parse<GpuHealthState>(health)) with { Xid = xid });
 
         Assert.Equal((placeable, degraded), (gpu.Healthy, gpu.Degraded));
+    }
+
+    /// <summary>
+    /// From telemetry to the start: a MIG-enabled GPU looks the idlest, with all its memory free (its instances'
+    /// work is not its own), and is never placed on, whatever the function asks for; its instances are, each by
+    /// its own queue, and a whole GPU only for a function that may take one.
+    /// </summary>
+    [Theory]
+    [InlineData("any", "MIG-p0,whole")]
+    [InlineData("mig", "MIG-p0")]
+    [InlineData("mig:1g.10gb", "MIG-p0")]
+    [InlineData("mig:3g.40gb", "")]
+    [InlineData("whole", "whole")]
+    public void Decide_FromTelemetry_MigEnabledGpuNeverChosen(string request, string expected)
+    {
+        var parent = Gpu("GPU-p", 0, free: 16000, utilization: 0) with { MigEnabled = true };
+        var busy = Gpu("MIG-p1", 3, free: 4000) with { Mig = new GpuMig("GPU-p", "1g.10gb", 1, 0), CommandQueueSource = "reported" };
+        var idle = Gpu("MIG-p0", 0, free: 4000) with { Mig = new GpuMig("GPU-p", "1g.10gb", 2, 0), CommandQueueSource = "reported" };
+        var whole = Gpu("whole", 2, free: 8000, utilization: 50);
+        var function = Counter with { Gpu = request, MinInstances = 0, MaxInstances = 2, Margin = 0 };
+        var snapshot = new ReconcileSnapshot(
+            [
+                new ReconcileNode("n1", "a", 1, true, false, true, 0, 100, new[] { parent, busy, idle }.Select(InstanceReconciler.ScalingGpuOf).ToArray()),
+                new ReconcileNode("n2", "a", 2, true, false, true, 0, 100, [InstanceReconciler.ScalingGpuOf(whole)]),
+            ],
+            [new ReconcileWorkload("counter", "1", "", null, InstanceReconciler.ScalingFunctionOf(function))],
+            [],
+            [],
+            [],
+            new Dictionary<string, FunctionLoad> { ["counter"] = new(new Dictionary<string, NodeLoad> { ["n2"] = new(4, 0) }, 0) },
+            null,
+            null,
+            [],
+            TimeSpan.FromHours(1),
+            TimeSpan.FromSeconds(10),
+            TimeSpan.FromSeconds(1),
+            TimeSpan.FromSeconds(10));
+
+        var decision = Assert.Single(Autoscaler.Decide(ReconcilePass.ScalingSnapshotOf(snapshot, snapshot.Instances, new HashSet<string>(), new HashSet<string>(), new HashSet<string>(), new Dictionary<string, ScalingPrevious>(), TimeSpan.Zero)).Decisions);
+
+        // ceil(4 / 2) = 2 wanted, one per node at most.
+        Assert.Equal(expected, string.Join(',', decision.Starts.Select(s => s.GpuUuid)));
+        Assert.DoesNotContain(decision.Candidates, c => c.GpuUuid == "GPU-p");
     }
 
     /// <summary>

@@ -6,8 +6,10 @@ public class AutoscalerTests
 {
     private const long GiB = 1L << 30;
 
-    private static ScalingGpu Gpu(string uuid, double queue = 0, int utilization = 0, long free = 80 * GiB, bool healthy = true, bool degraded = false, QueueSource source = QueueSource.Estimated)
-        => new(uuid, healthy, free, queue, utilization, degraded, source);
+    private static ScalingGpu Gpu(string uuid, double queue = 0, int utilization = 0, long free = 80 * GiB, bool healthy = true, bool degraded = false, QueueSource source = QueueSource.Estimated, string? mig = null)
+        => new(uuid, healthy, free, queue, utilization, degraded, source, mig);
+
+    private static GpuRequest Request(string gpu) => GpuRequest.TryParse(gpu, out var request) ? request : throw new ArgumentException(gpu, nameof(gpu));
 
     private static ScalingNode Node(string id, params ScalingGpu[] gpus) => new(id, "c1", 1, Eligible: true, Priority: 0, Weight: 500, gpus);
 
@@ -401,6 +403,120 @@ public class AutoscalerTests
         Assert.Contains($"{90 * GiB} bytes free", decision.Reason, StringComparison.Ordinal);
     }
 
+    // --- MIG: a MIG instance is a GPU of its own; a function's gpu request picks the kind ---
+    // One GPU a node, a..f, by queue: a whole 0, f MIG 1g.10gb 0.25, c MIG 3g.40gb 0.5, b MIG 1g.10gb 1,
+    // d MIG of unknown profile 2, e whole 3. Rows: the request, the nodes started on in order (five wanted).
+
+    public static TheoryData<string, string> MigRequestCases => new()
+    {
+        { "any", "afcbd" },
+        { "whole", "ae" },
+        { "mig", "fcbd" },
+        { "mig:1g.10gb", "fb" },
+        { "mig:3g.40gb", "c" },
+        { "mig:7g.80gb", "" },
+    };
+
+    [Theory]
+    [MemberData(nameof(MigRequestCases))]
+    public void Decide_GpuRequest_Table(string gpu, string expected)
+    {
+        ScalingNode[] nodes =
+        [
+            Node("a", Gpu("a-g0", queue: 0)),
+            Node("b", Gpu("b-mig", queue: 1, mig: "1g.10gb")),
+            Node("c", Gpu("c-mig", queue: 0.5, mig: "3g.40gb")),
+            Node("d", Gpu("d-mig", queue: 2, mig: "")),
+            Node("e", Gpu("e-g0", queue: 3)),
+            Node("f", Gpu("f-mig", queue: 0.25, mig: "1g.10gb")),
+        ];
+
+        var decision = Assert.Single(Decide([Function() with { Gpu = Request(gpu), MaxInstances = 5 }], nodes, [], new(StringComparer.Ordinal) { ["f"] = 20 }).Decisions);
+
+        Assert.True(expected == string.Concat(decision.Starts.Select(s => s.NodeId)), $"{gpu}: started on '{string.Concat(decision.Starts.Select(s => s.NodeId))}'");
+        Assert.Equal(expected, string.Concat(decision.Candidates.Select(c => c.NodeId)));
+        Assert.Equal(5 - expected.Length, decision.Shortfall);
+    }
+
+    /// <summary>
+    /// A node as the reconciler passes it: a whole GPU, a MIG-enabled GPU (not healthy: never placed on itself)
+    /// and its two 1g.10gb instances, the busier reported at 3, the other at 0; each ranked by its own queue.
+    /// </summary>
+    [Theory]
+    [InlineData("mig:1g.10gb", "a-g1-mig1")]
+    [InlineData("mig", "a-g1-mig1")]
+    [InlineData("whole", "a-g0")]
+    [InlineData("any", "a-g1-mig1")]
+    public void Decide_NodeWithMigInstances_EachRankedByItsOwnQueueParentNever(string gpu, string expected)
+    {
+        var node = Node(
+            "a",
+            Gpu("a-g0", queue: 1),
+            Gpu("a-g1", queue: 0, healthy: false),
+            Gpu("a-g1-mig0", queue: 3, source: QueueSource.Reported, mig: "1g.10gb"),
+            Gpu("a-g1-mig1", queue: 0, source: QueueSource.Reported, mig: "1g.10gb"));
+
+        var decision = Assert.Single(Decide([Function() with { Gpu = Request(gpu) }], [node], [], new(StringComparer.Ordinal) { ["f"] = 1 }).Decisions);
+
+        Assert.Equal(expected, Assert.Single(decision.Starts).GpuUuid);
+    }
+
+    [Fact]
+    public void Decide_AnyWithMigQueuesUnknown_WholeGpusFirstThenTheMigInstances()
+    {
+        // A MIG instance whose queue its agent cannot tell (no reports, no activity to estimate from) ranks after known ones, as any GPU would.
+        var nodes = new[]
+        {
+            Node("a", Gpu("a-mig", queue: 0, source: QueueSource.Unknown, mig: "1g.10gb")),
+            Node("b", Gpu("b-g0", queue: 4, utilization: 90)),
+        };
+
+        var decision = Assert.Single(Decide([Function()], nodes, [], new(StringComparer.Ordinal) { ["f"] = 8 }).Decisions);
+
+        Assert.Equal(["b-g0", "a-mig"], decision.Starts.Select(s => s.GpuUuid));
+    }
+
+    [Fact]
+    public void Decide_WholeWithOnlyMigInstancesFree_ShortfallNamingTheRequest()
+    {
+        var nodes = new[] { Node("a", Gpu("a-mig", mig: "1g.10gb")), Node("b", Gpu("b-g0", healthy: false), Gpu("b-mig", mig: "3g.40gb")) };
+
+        var decision = Assert.Single(Decide([Function() with { Gpu = Request("whole") }], nodes, [], new(StringComparer.Ordinal) { ["f"] = 4 }).Decisions);
+
+        Assert.Equal((0, 1), (decision.Starts.Count, decision.Shortfall));
+        Assert.Empty(decision.Candidates);
+        Assert.Contains($"no eligible node without an instance has a healthy GPU that fits 'whole' with {10 * GiB} bytes free", decision.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Decide_MigProfileShortOfInstances_ReasonNamesTheProfileAnyDoesNot()
+    {
+        var nodes = new[] { Node("a", Gpu("a-mig", mig: "1g.10gb")), Node("b", Gpu("b-g0")) };
+
+        var mig = Assert.Single(Decide([Function() with { Gpu = Request("mig:1g.10gb") }], nodes, [], new(StringComparer.Ordinal) { ["f"] = 8 }).Decisions);
+        var any = Assert.Single(Decide([Function(memory: 90 * GiB)], nodes, [], new(StringComparer.Ordinal) { ["f"] = 8 }).Decisions);
+
+        Assert.Equal(["a-mig"], mig.Starts.Select(s => s.GpuUuid));
+        Assert.Contains("1 start and 1 cannot: no other eligible node without an instance has a healthy GPU that fits 'mig:1g.10gb' with", mig.Reason, StringComparison.Ordinal);
+        Assert.Contains($"has a healthy GPU with {90 * GiB} bytes free", any.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Decide_TwoFunctionsOnOneMigInstance_MemoryTheFirstTookIsSeenByTheSecond()
+    {
+        // One ranking for the pass: 'a' takes 8 GiB of the 10 GiB instance; 'b' goes to the next instance.
+        var nodes = new[] { Node("n1", Gpu("n1-mig", free: 10 * GiB, mig: "1g.10gb")), Node("n2", Gpu("n2-mig", queue: 2, free: 10 * GiB, mig: "1g.10gb")) };
+        var request = Request("mig:1g.10gb");
+
+        var result = Decide(
+            [Function("a", memory: 8 * GiB) with { Gpu = request }, Function("b", memory: 8 * GiB) with { Gpu = request }],
+            nodes,
+            [],
+            new(StringComparer.Ordinal) { ["a"] = 1, ["b"] = 1 });
+
+        Assert.Equal([("a", "n1-mig"), ("b", "n2-mig")], result.Decisions.Select(d => (d.Function, Assert.Single(d.Starts).GpuUuid)));
+    }
+
     [Fact]
     public void Decide_NoNodes_ShortfallOfAllWanted()
     {
@@ -667,11 +783,13 @@ public class AutoscalerTests
 
             foreach (var start in decision.Starts)
             {
-                // Never an ineligible node, never a lost GPU, never a GPU without the memory (this pass's starts counted).
+                // Never an ineligible node, never a lost GPU, never a GPU of another kind than asked for, never a GPU
+                // without the memory (this pass's starts counted).
                 var node = nodes[start.NodeId];
                 Assert.True(node.Eligible, $"round {round}: start on ineligible node '{start.NodeId}'");
                 var gpu = Assert.Single(node.Gpus, g => g.Uuid == start.GpuUuid);
                 Assert.True(gpu.Healthy);
+                Assert.True(function.Gpu.Fits(gpu), $"round {round}: '{function.Name}' asks for '{function.Gpu}' and starts on GPU '{gpu.Uuid}' (MIG profile '{gpu.MigProfile ?? "none: whole"}')");
                 freeLeft[gpu.Uuid] -= function.GpuMemoryBytes;
                 Assert.True(freeLeft[gpu.Uuid] >= 0, $"round {round}: GPU '{gpu.Uuid}' over-committed");
             }
@@ -714,7 +832,7 @@ public class AutoscalerTests
                 var best = snapshot.Nodes
                     .Where(n => n.Eligible && !hosts.Contains(n.NodeId))
                     .SelectMany(n => n.Gpus.Select((g, index) => (Node: n, Gpu: g, Index: index)))
-                    .Where(x => x.Gpu.Healthy && free[x.Gpu.Uuid] >= function.GpuMemoryBytes)
+                    .Where(x => x.Gpu.Healthy && free[x.Gpu.Uuid] >= function.GpuMemoryBytes && function.Gpu.Fits(x.Gpu))
                     .OrderBy(x => x.Gpu.Degraded)
                     .ThenBy(x => x.Gpu.CommandQueueLength)
                     .ThenBy(x => x.Gpu.UtilizationPercent)
@@ -738,9 +856,16 @@ public class AutoscalerTests
         return starts;
     }
 
+    /// <summary>Whole GPUs half the time; MIG instances of one of two profiles or of an unknown one.</summary>
+    private static readonly string?[] RandomProfiles = [null, null, null, "1g.10gb", "1g.10gb", "3g.40gb", ""];
+
+    /// <summary>Any GPU most of the time, else each other kind of request.</summary>
+    private static readonly GpuRequest[] RandomRequests =
+        [default, default, default, new(GpuRequestKind.Whole, null), new(GpuRequestKind.Mig, null), new(GpuRequestKind.Mig, "1g.10gb")];
+
     /// <summary>
-    /// A small fleet with few distinct values, so that ties, full nodes, lost GPUs and short memory
-    /// all come up often.
+    /// A small fleet with few distinct values, so that ties, full nodes, lost GPUs, short memory and GPUs of
+    /// the wrong kind (whole or MIG, another profile) all come up often.
     /// </summary>
     private static ScalingSnapshot RandomSnapshot(Random random)
     {
@@ -752,7 +877,7 @@ public class AutoscalerTests
                 Priority: random.Next(2),
                 Weight: random.Next(2) * 100,
                 Enumerable.Range(0, random.Next(0, 4))
-                    .Select(g => new ScalingGpu($"n{n}-g{g}", random.Next(6) > 0, random.Next(0, 5) * 10 * GiB, random.Next(3), random.Next(3) * 50, Degraded: random.Next(5) == 0))
+                    .Select(g => new ScalingGpu($"n{n}-g{g}", random.Next(6) > 0, random.Next(0, 5) * 10 * GiB, random.Next(3), random.Next(3) * 50, Degraded: random.Next(5) == 0, MigProfile: RandomProfiles[random.Next(RandomProfiles.Length)]))
                     .ToArray()))
             .ToArray();
         var functions = Enumerable.Range(0, random.Next(1, 5)).Select(f => new ScalingFunction(
@@ -762,7 +887,8 @@ public class AutoscalerTests
                 random.Next(0, 3),
                 random.Next(3, 10),
                 random.Next(0, 4) * 10 * GiB,
-                random.Next(3) == 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(random.Next(1, 5))))
+                random.Next(3) == 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(random.Next(1, 5)),
+                RandomRequests[random.Next(RandomRequests.Length)]))
             .ToArray();
         var instances = new List<ScalingInstance>();
         foreach (var function in functions)
