@@ -63,11 +63,22 @@ write_scenario() {
       printf 'gpu.%d.pci_bus_id=00000000:%02X:00.0\n' "$g" "$((0x17 + g))"
       printf 'gpu.%d.memory_total=85899345920\n' "$g"
       printf 'gpu.%d.memory_used=%d\n' "$g" "$(((g + 1) * 1073741824))"
-      printf 'gpu.%d.util_gpu=%d\n' "$g" "$(((server * 7 + g * 13) % 60))"
+      local util=$(((server * 7 + g * 13) % 60))
+      printf 'gpu.%d.util_gpu=%d\n' "$g" "$util"
       printf 'gpu.%d.util_memory=%d\n' "$g" "$(((server * 5 + g * 11) % 40))"
       printf 'gpu.%d.temperature=%d\n' "$g" "$((40 + g))"
+      printf 'gpu.%d.memory_temp=%d\n' "$g" "$((45 + g))"
       printf 'gpu.%d.power_mw=%d\n' "$g" "$((90000 + g * 1000))"
-      printf 'gpu.%d.mig=0\n' "$g"
+      # GPM (Hopper): measured activity, which the agent prefers to utilization.
+      printf 'gpu.%d.gpm=1\ngpu.%d.gpm_graphics=%d\ngpu.%d.gpm_sm=%d\ngpu.%d.gpm_occupancy=%d\n' "$g" "$g" "$util" "$g" "$((util * 4 / 5))" "$g" "$((util / 2))"
+      if [ "$cluster_index" = 1 ] && [ "$server" = 1 ] && [ "$g" = "$((GPUS - 1))" ]; then
+        # c1-1's last GPU is carved into two MIG instances: GPUs of their own in the API and for placement.
+        printf 'gpu.%d.mig=1\ngpu.%d.mig.count=2\n' "$g" "$g"
+        printf 'gpu.%d.mig.0.profile=3g.40gb\ngpu.%d.mig.0.memory_total=42949672960\ngpu.%d.mig.0.gpm_graphics=30\n' "$g" "$g" "$g"
+        printf 'gpu.%d.mig.1.profile=1g.10gb\ngpu.%d.mig.1.memory_total=10737418240\ngpu.%d.mig.1.gpm_graphics=5\n' "$g" "$g" "$g"
+      else
+        printf 'gpu.%d.mig=0\n' "$g"
+      fi
       printf 'gpu.%d.processes=\n' "$g"
       printf 'gpu.%d.state=ok\n' "$g"
       printf 'gpu.%d.xid=0\n' "$g"

@@ -41,7 +41,11 @@ internal sealed record GpuResponse(
     uint DecoderUtilizationPercent,
     ulong EccCorrectedErrors,
     ulong EccUncorrectedErrors,
-    RemappedRowsResponse RemappedRows)
+    RemappedRowsResponse RemappedRows,
+    uint MemoryTemperatureC,
+    double GraphicsActivityPercent,
+    double SmActivityPercent,
+    double SmOccupancyPercent)
 {
     /// <summary>The node's GPUs, ordered by index; sample age on the aggregator's clock.</summary>
     public static IEnumerable<GpuResponse> From(NodeView node)
@@ -85,7 +89,11 @@ internal sealed record GpuResponse(
         c.DecoderUtilizationPercent,
         c.EccCorrectedErrors,
         c.EccUncorrectedErrors,
-        new RemappedRowsResponse(c.RemappedRowsCorrected, c.RemappedRowsUncorrected, c.RemapPending, c.RemapFailure));
+        new RemappedRowsResponse(c.RemappedRowsCorrected, c.RemappedRowsUncorrected, c.RemapPending, c.RemapFailure),
+        c.MemoryTemperatureC,
+        c.GraphicsActivityPercent,
+        c.SmActivityPercent,
+        c.SmOccupancyPercent);
 
     /// <summary>What an agent older than the operators' fields reported of them: nothing.</summary>
     private static readonly GpuCounters NoCounters = new(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, false, false);

@@ -2,7 +2,10 @@ using Drover.Aggregator.Fleet;
 
 namespace Drover.Aggregator.Api;
 
-/// <summary>One instance as <c>GET /v1/functions/{name}/instances</c> shows it.</summary>
+/// <summary>
+/// One instance as <c>GET /v1/functions/{name}/instances</c> shows it; <c>GpuUuid</c> is the GPU (or MIG instance) an
+/// autoscaled instance was placed on, null for instances placed on every node (they are given no GPU).
+/// </summary>
 internal sealed record InstanceResponse(
     string InstanceId,
     string NodeId,
@@ -15,7 +18,8 @@ internal sealed record InstanceResponse(
     int LastExitCode,
     int LastSignal,
     string Reason,
-    bool Ready)
+    bool Ready,
+    string? GpuUuid)
 {
     public static InstanceResponse From(InstanceView view) => new(
         view.InstanceId,
@@ -29,5 +33,6 @@ internal sealed record InstanceResponse(
         view.LastExitCode,
         view.LastSignal,
         view.Reason,
-        view.Ready);
+        view.Ready,
+        view.GpuUuid);
 }

@@ -68,7 +68,8 @@ internal sealed record GpuMig(string ParentUuid, string Profile, uint GpuInstanc
 
 /// <summary>
 /// The fields operators read beside load and health (dcgm-exporter's defaults): reserved memory, clocks and why
-/// they are held back, energy, PCIe, video engines, ECC and row remapping. A field the GPU does not support is 0
+/// they are held back, energy, PCIe, video engines, ECC and row remapping, the memory temperature, and GPM's measured
+/// activity (graphics, SM activity, SM occupancy, percent; Hopper and later). A field the GPU does not support is 0
 /// here and named in <see cref="GpuState.UnavailableFields"/>.
 /// </summary>
 internal sealed record GpuCounters(
@@ -87,7 +88,11 @@ internal sealed record GpuCounters(
     uint RemappedRowsCorrected,
     uint RemappedRowsUncorrected,
     bool RemapPending,
-    bool RemapFailure)
+    bool RemapFailure,
+    uint MemoryTemperatureC = 0,
+    double GraphicsActivityPercent = 0,
+    double SmActivityPercent = 0,
+    double SmOccupancyPercent = 0)
 {
     /// <summary>The nvmlClocksEventReason* bits by the names the API shows.</summary>
     private static readonly (ulong Bit, string Name)[] ReasonNames =

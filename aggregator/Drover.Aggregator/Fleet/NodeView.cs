@@ -50,5 +50,5 @@ internal sealed record NodeView(
     public GpuTelemetryState GpuTelemetry => SinceTelemetry is null ? Identity.GpuTelemetry : Gpus.Status;
 
     /// <summary>How many GPUs the node has: from its latest telemetry, or from its Hello before any.</summary>
-    public int GpuCount => SinceTelemetry is null ? Identity.GpuCount : Gpus.Gpus.Count;
+    public int GpuCount => SinceTelemetry is null ? Identity.GpuCount : Gpus.Gpus.Count(g => g.Mig is null);
 }

@@ -107,7 +107,7 @@ internal static class HelloValidator
             hello.AgentVersion,
             hello.Hostname,
             gpuTelemetry!,
-            hello.Gpus.Count,
+            hello.Gpus.Count(g => g.ParentUuid.Length == 0),
             hello.AdvertiseAddress,
             hello.HasWeight ? (int)hello.Weight : null,
             hello.HasPriority ? hello.Priority : null,

@@ -213,7 +213,11 @@ internal static class TelemetryValidator
                     sample.RemappedRowsCorrected,
                     sample.RemappedRowsUncorrected,
                     sample.RemapPending,
-                    sample.RemapFailure),
+                    sample.RemapFailure,
+                    sample.MemoryTemperatureC,
+                    Percent(sample.GraphicsActivityPercent),
+                    Percent(sample.SmActivityPercent),
+                    Percent(sample.SmOccupancyPercent)),
                 Mig(sample.Gpu)));
         }
 
@@ -226,6 +230,9 @@ internal static class TelemetryValidator
     /// </summary>
     private static ulong? UsedMemory(GpuProcess process) =>
         process.HasUsedMemoryBytes && process.UsedMemoryBytes != ulong.MaxValue ? process.UsedMemoryBytes : null;
+
+    /// <summary>A GPM percentage held to 0-100; NaN or infinite (never sent by a correct agent) reads 0.</summary>
+    private static double Percent(double value) => double.IsFinite(value) ? Math.Clamp(value, 0, 100) : 0;
 
     private static string Truncate(string value) => value.Length <= 40 ? value : value[..40] + "...";
 }

@@ -134,6 +134,10 @@ public sealed class NodesApiTests : IAsyncLifetime
             Gpu = new GpuInfo { Index = 1, Uuid = "MIG-p1", Name = "H100 MIG 1g.10gb", ParentUuid = "GPU-p", MigProfile = "1g.10gb", GpuInstanceId = 9, ComputeInstanceId = 2 },
             Health = GpuHealth.Ok,
             CommandQueueSource = CommandQueueSource.Unknown,
+            GraphicsActivityPercent = 42.5,
+            SmActivityPercent = double.NaN, // never sent by a correct agent: read as 0
+            SmOccupancyPercent = 250, // held to 100
+            MemoryTemperatureC = 61,
         });
         await Call.RequestStream.WriteAsync(new AgentMessage { Telemetry = telemetry }).WaitAsync(Timeout);
 
@@ -156,6 +160,14 @@ public sealed class NodesApiTests : IAsyncLifetime
             ("GPU-p", "1g.10gb", 9u, 2u),
             (mig.GetProperty("parentUuid").GetString(), mig.GetProperty("profile").GetString(), mig.GetProperty("gpuInstanceId").GetUInt32(), mig.GetProperty("computeInstanceId").GetUInt32()));
         Assert.Equal("unknown", gpus[2].GetProperty("commandQueueSource").GetString());
+        Assert.Equal(
+            (42.5, 0.0, 100.0, 61u),
+            (gpus[2].GetProperty("graphicsActivityPercent").GetDouble(), gpus[2].GetProperty("smActivityPercent").GetDouble(),
+                gpus[2].GetProperty("smOccupancyPercent").GetDouble(), gpus[2].GetProperty("memoryTemperatureC").GetUInt32()));
+
+        // The node's GPU count is of whole GPUs: a MIG instance is a unit of placement, not another GPU.
+        using var nodes = JsonDocument.Parse(await Aggregator.Http.GetStringAsync("/v1/nodes").WaitAsync(Timeout));
+        Assert.Equal(2, nodes.RootElement.EnumerateArray().Single(n => n.GetProperty("nodeId").GetString() == "n1").GetProperty("gpuCount").GetInt32());
     }
 
     [Theory]
