@@ -7,4 +7,4 @@ namespace Drover.Nvml;
 /// <param name="GraphicsPercent">Percent of the time any compute or graphics work was active (as utilization, but measured).</param>
 /// <param name="SmPercent">Percent of the SMs that were busy: how much of the GPU the work fills.</param>
 /// <param name="SmOccupancyPercent">Percent of the warps active against the theoretical maximum.</param>
-public sealed record GpuActivity(double? GraphicsPercent, double? SmPercent, double? SmOccupancyPercent);
+public readonly record struct GpuActivity(double? GraphicsPercent, double? SmPercent, double? SmOccupancyPercent);

@@ -56,6 +56,10 @@ internal static class StandInNvml
             text.AppendLine(CultureInfo.InvariantCulture, $"gpu.{g}.util_memory={(g * 7) % 100}");
             text.AppendLine(CultureInfo.InvariantCulture, $"gpu.{g}.temperature={40 + g}");
             text.AppendLine(CultureInfo.InvariantCulture, $"gpu.{g}.power_mw={250_000 + (g * 1000)}");
+            text.AppendLine(CultureInfo.InvariantCulture, $"gpu.{g}.memory_temp={45 + g}");
+            text.AppendLine(CultureInfo.InvariantCulture, $"gpu.{g}.gpm=1"); // Hopper: GPM read every sample
+            text.AppendLine(CultureInfo.InvariantCulture, $"gpu.{g}.gpm_graphics={(g * 13) % 100}");
+            text.AppendLine(CultureInfo.InvariantCulture, $"gpu.{g}.gpm_sm={(g * 11) % 100}");
             text.AppendLine(CultureInfo.InvariantCulture, $"gpu.{g}.mig=0");
             text.AppendLine(CultureInfo.InvariantCulture, $"gpu.{g}.processes={processes}");
         }

@@ -509,16 +509,16 @@ internal sealed partial class GpuTelemetry
         double? activity = null;
         if (!lost && Read(device.GetActivity(), "gpmActivity", out var gpm))
         {
-            if (gpm is null)
+            if (gpm is not { } measured)
             {
                 sample.UnavailableFields.Add("gpmActivity"); // the first sample: nothing to measure against yet
             }
             else
             {
-                activity = gpm.GraphicsPercent;
-                sample.GraphicsActivityPercent = Gpm(gpm.GraphicsPercent, "graphicsActivityPercent");
-                sample.SmActivityPercent = Gpm(gpm.SmPercent, "smActivityPercent");
-                sample.SmOccupancyPercent = Gpm(gpm.SmOccupancyPercent, "smOccupancyPercent");
+                activity = measured.GraphicsPercent;
+                sample.GraphicsActivityPercent = Gpm(measured.GraphicsPercent, "graphicsActivityPercent");
+                sample.SmActivityPercent = Gpm(measured.SmPercent, "smActivityPercent");
+                sample.SmOccupancyPercent = Gpm(measured.SmOccupancyPercent, "smOccupancyPercent");
             }
         }
 

@@ -91,6 +91,8 @@ public class GpuSampleBenchmarks
             sum += device.GetTotalEnergyMillijoules().Value;
             sum += device.GetEncoderUtilizationPercent().Value;
             sum += device.GetDecoderUtilizationPercent().Value;
+            sum += device.GetMemoryTemperatureC().Value;
+            sum += (ulong)(device.GetActivity().Value?.GraphicsPercent ?? 0);
         }
 
         return sum;
