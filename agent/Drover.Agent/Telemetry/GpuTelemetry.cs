@@ -380,7 +380,9 @@ internal sealed partial class GpuTelemetry
     /// </summary>
     private string? Recovery(SampleRound round)
     {
-        if (round.Fatal is { } fatal && !_known.Values.Any(k => k.Call is { IsCompleted: false }))
+        // Never shut NVML down under a thread still inside it (a hung GPU's call): wait for that call first.
+        var inside = _known.Values.Any(k => k.Call is { IsCompleted: false });
+        if (round.Fatal is { } fatal && !inside)
         {
             return $"a call answered {fatal}";
         }
@@ -392,8 +394,6 @@ internal sealed partial class GpuTelemetry
             return null;
         }
 
-        // Never shut NVML down under a thread still inside it (a hung GPU's call): wait for that call first.
-        var inside = _known.Values.Any(k => k.Call is { IsCompleted: false });
         return ++_silentSamples >= SilentSamplesBeforeRecovery && !inside
             ? $"no GPU answered any call for {_silentSamples} samples{(round.LastError is { } last ? $" (last: {last})" : "")}"
             : null;
