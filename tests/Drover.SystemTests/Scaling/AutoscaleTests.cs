@@ -41,8 +41,9 @@ public sealed class AutoscaleTests(ITestOutputHelper output) : AutoscaleTestBase
         Output.WriteLine(reason);
         Assert.Contains("slo 2, margin 1", reason, StringComparison.Ordinal);
         Assert.Contains("#1 node", reason, StringComparison.Ordinal);
-        // Desired 4 needs ceil(queue / 2) + 1 >= 4: a queue of 6 or more of the 8 held requests.
-        Assert.True(scaleUp.GetProperty("inputs").GetProperty("queueLength").GetInt32() >= 6, scaleUp.ToString());
+        // Desired 4 needs ceil(queue / 2) + 1 >= 4: a queue of 5 or more of the 8 held requests (the pass may run
+        // before all eight have reached the shim).
+        Assert.True(scaleUp.GetProperty("inputs").GetProperty("queueLength").GetInt32() >= 5, scaleUp.ToString());
 
         // The same record on the event stream, replayed from the start of the function's decisions channel.
         var streamed = await ReadEventsAsync("decisions=counter&after=decisions/counter:0", null,

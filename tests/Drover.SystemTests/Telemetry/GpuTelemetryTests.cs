@@ -38,11 +38,13 @@ public sealed class GpuTelemetryTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task Gpus_AllFieldsFreshAndInTheNodeList()
     {
         var scenario = new GpuScenario(4).Set("gpu.2.processes", "4242:1073741824").Set("gpu.2.util_gpu", 50)
-            .Set("gpu.1.clock_event_reasons", "0x5").Set("gpu.1.ecc_corrected", 3).Set("gpu.1.remapped_corrected", 2).Set("gpu.3.unsupported", "ecc");
+            .Set("gpu.1.clock_event_reasons", "0x5").Set("gpu.1.ecc_corrected", 3).Set("gpu.1.remapped_corrected", 2).Set("gpu.3.unsupported", "ecc")
+            .Set("gpu.1.gpm", 1).Set("gpu.1.gpm_graphics", 35).Set("gpu.1.gpm_sm", 25).Set("gpu.1.gpm_occupancy", 15).Set("gpu.1.memory_temp", 63);
         var nodeId = await StartAgentAsync(scenario);
 
         await Fleet.WaitUntilAsync(async () => (await _fleet.GpusAsync(nodeId)).Length == 4, StartTimeout, "four GPUs are reported");
         await WaitForGpuAsync(nodeId, 2, g => g.GetProperty("processes").GetArrayLength() == 1, StartTimeout, "GPU 2 lists its process");
+        await WaitForGpuAsync(nodeId, 1, g => g.GetProperty("graphicsActivityPercent").GetDouble() > 0, StartTimeout, "GPU 1 has GPM activity (from its second sample)");
 
         var gpus = await _fleet.GpusAsync(nodeId);
         string[] fields =
@@ -52,7 +54,8 @@ public sealed class GpuTelemetryTests(ITestOutputHelper output) : IAsyncLifetime
             "health", "healthReason", "xid", "commandQueueLength", "commandQueueSource", "sampleAgeMs",
             "memoryReservedBytes", "smClockMhz", "memoryClockMhz", "clockEventReasons", "energyMillijoules",
             "pcieTxKilobytesPerSecond", "pcieRxKilobytesPerSecond", "pcieReplays", "encoderUtilizationPercent",
-            "decoderUtilizationPercent", "eccCorrectedErrors", "eccUncorrectedErrors", "remappedRows",
+            "decoderUtilizationPercent", "eccCorrectedErrors", "eccUncorrectedErrors", "remappedRows", "mig",
+            "commandQueueAgeMs", "memoryTemperatureC", "graphicsActivityPercent", "smActivityPercent", "smOccupancyPercent",
         ];
         foreach (var gpu in gpus)
         {
@@ -73,7 +76,16 @@ public sealed class GpuTelemetryTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(3, counted.GetProperty("eccCorrectedErrors").GetInt64());
         Assert.Equal(2, counted.GetProperty("remappedRows").GetProperty("corrected").GetInt32());
         var unsupported = gpus.Single(g => g.GetProperty("index").GetInt32() == 3).GetProperty("unavailableFields").EnumerateArray().Select(f => f.GetString()!).ToArray();
-        Assert.Equal(["eccCorrectedErrors", "eccUncorrectedErrors"], unsupported);
+        Assert.Equal(["gpmActivity", "eccCorrectedErrors", "eccUncorrectedErrors"], unsupported); // and no GPM by default
+
+        // GPU 1 offers GPM: its measured activity, and its queue estimated from it (no processes, busy: one).
+        var measured = gpus.Single(g => g.GetProperty("index").GetInt32() == 1);
+        Assert.Equal(
+            (35.0, 25.0, 15.0, 63),
+            (measured.GetProperty("graphicsActivityPercent").GetDouble(), measured.GetProperty("smActivityPercent").GetDouble(),
+                measured.GetProperty("smOccupancyPercent").GetDouble(), measured.GetProperty("memoryTemperatureC").GetInt32()));
+        Assert.Equal(0.35, measured.GetProperty("commandQueueLength").GetDouble(), precision: 6);
+        Assert.Empty(measured.GetProperty("unavailableFields").EnumerateArray());
 
         var busy = gpus.Single(g => g.GetProperty("index").GetInt32() == 2);
         Assert.Equal(scenario.Uuid(2), busy.GetProperty("uuid").GetString());
