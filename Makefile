@@ -13,7 +13,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
-.PHONY: all build native restore test run bench clean
+.PHONY: all build native restore test test-tools run bench clean
 
 all: build
 
@@ -33,8 +33,15 @@ build: native restore
 	ln -sfn agent/drover-agent $(OUT)/drover-agent
 	@echo "Built: $(OUT)/drover-aggregator $(OUT)/drover-agent $(OUT)/native/libnvidia-ml.so.1 $(OUT)/samples/counter/counter"
 
+# What the tests need beyond the SDK, gcc and make: systemd-analyze (the unit files' test), from Debian's
+# systemd package, installed when missing where apt-get can (as root); else the test says what is missing.
+test-tools:
+	@command -v systemd-analyze > /dev/null 2>&1 \
+	    || { [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null 2>&1 && apt-get install -y --no-install-recommends systemd > /dev/null 2>&1; } \
+	    || echo "make: systemd-analyze is missing and could not be installed (apt-get install systemd, as root)"
+
 # Runs every test project; the last line is this Makefile's own count over all of them.
-test: build
+test: build test-tools
 	@rm -rf $(RESULTS)
 	@status=0; \
 	DROVER_OUT=$(OUT) $(DOTNET) test Agent.sln -c $(CONFIGURATION) --no-build --nologo \

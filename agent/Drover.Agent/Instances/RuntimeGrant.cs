@@ -9,7 +9,7 @@ namespace Drover.Agent.Instances;
 /// </summary>
 internal sealed record RuntimeGrant(string Executable, string EntryKey, RuntimeUser? User)
 {
-    /// <summary>util-linux setpriv(1), which changes user, group and supplementary groups and then execs.</summary>
+    /// <summary>util-linux setpriv(1), which changes user, group and supplementary groups, drops the capabilities an exec would pass on, and then execs.</summary>
     public static readonly string? SetPriv = new[] { "/usr/bin/setpriv", "/bin/setpriv" }.FirstOrDefault(File.Exists);
 
     /// <summary>
@@ -31,6 +31,10 @@ internal sealed record RuntimeGrant(string Executable, string EntryKey, RuntimeU
                 $"--reuid={user.Uid.ToString(CultureInfo.InvariantCulture)}",
                 $"--regid={user.Gid.ToString(CultureInfo.InvariantCulture)}",
                 "--init-groups",
+                // An agent that is not root holds CAP_SETUID/SETGID (and more) to get here, and a process that was
+                // never root keeps its capabilities across a change of user: drop the sets an exec passes on.
+                "--inh-caps=-all",
+                "--ambient-caps=-all",
                 "--",
             ]);
         }

@@ -1,4 +1,3 @@
-using System.Reflection;
 using Drover.Agent.Configuration;
 using Drover.Protocol.V1;
 
@@ -31,9 +30,7 @@ internal sealed class NodeHello
     public string NodeId { get; }
 
     /// <summary>The agent's informational version, without the source revision suffix.</summary>
-    public static string AgentVersion { get; } =
-        (typeof(NodeHello).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0")
-        .Split('+')[0];
+    public static string AgentVersion { get; } = ProgramVersion.Of(typeof(NodeHello).Assembly);
 
     /// <summary>The Hello for a new stream, with the GPU telemetry status and inventory as they are now.</summary>
     public Hello Create(GpuTelemetryStatus gpuTelemetry, IEnumerable<GpuInfo> gpus)

@@ -140,6 +140,34 @@ public sealed class RuntimeAllowlistTests : IDisposable
 
         var argv = grant.Argv(["--port", "1"]);
 
-        Assert.Equal([RuntimeGrant.SetPriv!, "--reuid=65534", "--regid=65534", "--init-groups", "--", "/opt/fn/run", "--port", "1"], argv);
+        Assert.Equal([RuntimeGrant.SetPriv!, "--reuid=65534", "--regid=65534", "--init-groups", "--inh-caps=-all", "--ambient-caps=-all", "--", "/opt/fn/run", "--port", "1"], argv);
+    }
+
+    /// <summary>
+    /// An agent that is not root runs instances as another user with CAP_SETUID and CAP_SETGID granted (the unit's
+    /// drop-in). A process that was never root keeps its capabilities across a change of user, so without the drop an
+    /// instance would hold them too. Played out for real: an outer setpriv makes this test a uid-1001 process with
+    /// those two in its ambient set, as systemd makes such an agent; the instance's own status shows none. Needs root
+    /// to set the scene, as the CI runs.
+    /// </summary>
+    [Fact]
+    public async Task Argv_AgentWithCapabilities_InstanceGetsNone()
+    {
+        Assert.True(LibC.IsRoot, "this test sets up a non-root agent with capabilities, which needs root");
+        var grant = new RuntimeGrant("/usr/bin/grep", "runtimes:0", new RuntimeUser("nobody", 65534, 65534));
+        var agent = new[] { RuntimeGrant.SetPriv!, "--reuid=1001", "--regid=1001", "--clear-groups", "--inh-caps=+setuid,+setgid", "--ambient-caps=+setuid,+setgid", "--" };
+        var start = new System.Diagnostics.ProcessStartInfo(agent[0]) { RedirectStandardOutput = true };
+        foreach (var argument in agent.Skip(1).Concat(grant.Argv(["-E", "^(Uid|CapPrm|CapEff|CapAmb):", "/proc/self/status"])))
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var status = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+
+        Assert.Equal(0, process.ExitCode);
+        Assert.Contains("Uid:\t65534", status, StringComparison.Ordinal);
+        Assert.Equal(["CapPrm:\t0000000000000000", "CapEff:\t0000000000000000", "CapAmb:\t0000000000000000"], status.Split('\n').Where(l => l.StartsWith("Cap", StringComparison.Ordinal)));
     }
 }
