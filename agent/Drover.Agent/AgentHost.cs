@@ -88,7 +88,7 @@ internal static class AgentHost
         builder.Services.AddSingleton(sp => new SystemdWatchdog(
             sp.GetService<ISystemdNotifier>(),
             SystemdWatchdog.TimeoutFromEnvironment(Environment.GetEnvironmentVariable),
-            sp.GetRequiredService<WatchedLoops>(),
+            sp.GetRequiredService<WatchedLoops>().All,
             sp.GetRequiredService<ILogger<SystemdWatchdog>>()));
         builder.Services.TryAddSingleton(_ => NvmlFactory.Create(new NvmlOptions
         {

@@ -171,6 +171,15 @@ internal static class AggregatorHost
         builder.Services.AddSingleton<ScalingWindows>();
         builder.Services.AddSingleton<InstanceReconciler>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<InstanceReconciler>());
+
+        // WATCHDOG=1 (WatchdogSec in the unit) only while the decision loop completes passes: a hung pass, or a
+        // dead loop, gets the aggregator restarted.
+        builder.Services.AddSingleton(sp => new SystemdWatchdog(
+            sp.GetService<Microsoft.Extensions.Hosting.Systemd.ISystemdNotifier>(),
+            SystemdWatchdog.TimeoutFromEnvironment(Environment.GetEnvironmentVariable),
+            [sp.GetRequiredService<InstanceReconciler>().Progress],
+            sp.GetRequiredService<ILogger<SystemdWatchdog>>()));
+        builder.Services.AddHostedService<WatchdogPetter>();
         builder.Services.AddStateStorage(options.DataDirectory);
         builder.Services.AddSingleton<LivenessMonitor>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LivenessMonitor>());

@@ -63,7 +63,11 @@ internal sealed partial class InstanceReconciler : BackgroundService
         _time = time;
         _trigger = new PassTrigger(time);
         _logger = logger;
+        Progress = new LoopProgress("placement", () => options.MonitorPeriod, time);
     }
+
+    /// <summary>When the decision loop last completed a pass (a failed one too: the loop goes on), for the systemd watchdog.</summary>
+    public LoopProgress Progress { get; }
 
     /// <summary>How many instances the last pass wanted for an autoscaled function; null for others and before the first pass.</summary>
     public int? DesiredInstances(string function) => Volatile.Read(ref _desired).TryGetValue(function, out var desired) ? desired : null;
@@ -294,6 +298,8 @@ internal sealed partial class InstanceReconciler : BackgroundService
                     // One failed pass (a store hiccup, a closed stream) must not stop placement for good.
                     Log.PassFailed(_logger, ex.Message);
                 }
+
+                Progress.Completed();
 
                 await _trigger.WaitAsync(_options.MonitorPeriod, stoppingToken);
             }

@@ -57,7 +57,7 @@ public sealed class SystemdNotifyTests : IDisposable
             builder.Services.AddSingleton(sp => new SystemdWatchdog(
                 sp.GetService<ISystemdNotifier>(),
                 TimeSpan.FromSeconds(1),
-                sp.GetRequiredService<WatchedLoops>(),
+                sp.GetRequiredService<WatchedLoops>().All,
                 sp.GetRequiredService<ILogger<SystemdWatchdog>>()));
             using var host = builder.Build();
 

@@ -1,7 +1,6 @@
 using System.Globalization;
 using Drover.Agent.Heartbeats;
 using Drover.Agent.Tests.LocalSocket;
-using Microsoft.Extensions.Hosting.Systemd;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 
@@ -38,7 +37,7 @@ public sealed class SystemdWatchdogTests
     [Fact]
     public void Pet_WithoutNotifier_DoesNothing()
     {
-        var watchdog = new SystemdWatchdog(null, TimeSpan.FromSeconds(10), new WatchedLoops(_time, () => Second, Second), _logger);
+        var watchdog = new SystemdWatchdog(null, TimeSpan.FromSeconds(10), new WatchedLoops(_time, () => Second, Second).All, _logger);
 
         Assert.False(watchdog.Enabled);
         watchdog.Pet();
@@ -50,7 +49,7 @@ public sealed class SystemdWatchdogTests
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
 
     private readonly FakeTimeProvider _time = new();
-    private readonly RecordingNotifier _notifier = new();
+    private readonly Drover.Testing.RecordingNotifier _notifier = new();
     private readonly CapturingLogger<SystemdWatchdog> _logger = new();
 
     [Fact]
@@ -87,7 +86,7 @@ public sealed class SystemdWatchdogTests
         Assert.Equal((LogLevel.Warning, 2202), (warning.Level, warning.EventId));
         Assert.Contains("'GPU sampling'", warning.Message, StringComparison.Ordinal);
         Assert.Contains("12000 ms", warning.Message, StringComparison.Ordinal);
-        Assert.Null(new SystemdWatchdog(_notifier, null, loops, _logger).FindStuckLoop());
+        Assert.Null(new SystemdWatchdog(_notifier, null, loops.All, _logger).FindStuckLoop());
         Assert.Same(loops.Sampling, watchdog.FindStuckLoop());
     }
 
@@ -125,7 +124,7 @@ public sealed class SystemdWatchdogTests
     private (WatchedLoops Loops, SystemdWatchdog Watchdog) Create(TimeSpan samplingInterval)
     {
         var loops = new WatchedLoops(_time, () => Second, samplingInterval);
-        return (loops, new SystemdWatchdog(_notifier, Timeout, loops, _logger));
+        return (loops, new SystemdWatchdog(_notifier, Timeout, loops.All, _logger));
     }
 
     /// <summary>One heartbeat a second for <paramref name="seconds"/>; returns how many keep-alives went out.</summary>
@@ -145,23 +144,5 @@ public sealed class SystemdWatchdogTests
         }
 
         return _notifier.KeepAlives - before;
-    }
-
-    /// <summary>A notifier that counts keep-alives instead of writing to a NOTIFY_SOCKET.</summary>
-    internal sealed class RecordingNotifier : ISystemdNotifier
-    {
-        private int _keepAlives;
-
-        public bool IsEnabled => true;
-
-        public int KeepAlives => Volatile.Read(ref _keepAlives);
-
-        public void Notify(ServiceState state)
-        {
-            if (state.ToString() == "WATCHDOG=1")
-            {
-                Interlocked.Increment(ref _keepAlives);
-            }
-        }
     }
 }

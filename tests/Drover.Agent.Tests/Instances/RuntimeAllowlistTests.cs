@@ -150,10 +150,9 @@ public sealed class RuntimeAllowlistTests : IDisposable
     /// those two in its ambient set, as systemd makes such an agent; the instance's own status shows none. Needs root
     /// to set the scene, as the CI runs.
     /// </summary>
-    [Fact]
+    [Drover.Testing.RootFact]
     public async Task Argv_AgentWithCapabilities_InstanceGetsNone()
     {
-        Assert.True(LibC.IsRoot, "this test sets up a non-root agent with capabilities, which needs root");
         var grant = new RuntimeGrant("/usr/bin/grep", "runtimes:0", new RuntimeUser("nobody", 65534, 65534));
         var agent = new[] { RuntimeGrant.SetPriv!, "--reuid=1001", "--regid=1001", "--clear-groups", "--inh-caps=+setuid,+setgid", "--ambient-caps=+setuid,+setgid", "--" };
         var start = new System.Diagnostics.ProcessStartInfo(agent[0]) { RedirectStandardOutput = true };

@@ -3,7 +3,6 @@ using Drover.Agent.Configuration;
 using Drover.Agent.Heartbeats;
 using Drover.Agent.Link;
 using Drover.Agent.Telemetry;
-using Drover.Agent.Tests.Heartbeats;
 using Drover.Agent.Tests.LocalSocket;
 using Drover.Nvml;
 using Drover.Nvml.Tests.Fakes;
@@ -28,7 +27,7 @@ public sealed class TelemetryServiceWatchdogTests(FakeNvmlFixture fixture)
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
 
     private readonly FakeTimeProvider _time = new();
-    private readonly SystemdWatchdogTests.RecordingNotifier _notifier = new();
+    private readonly Drover.Testing.RecordingNotifier _notifier = new();
     private readonly CapturingLogger<SystemdWatchdog> _logger = new();
     private readonly AgentOptions _options = new() { ServerNumber = 1, TelemetryIntervalMs = 1000 };
 
@@ -42,22 +41,24 @@ public sealed class TelemetryServiceWatchdogTests(FakeNvmlFixture fixture)
         using var scenario = new Scenario(Scenario.TwoGpus());
         using var nvml = fixture.Create(scenario);
         var loops = new WatchedLoops(_time, () => Second, _options.TelemetryInterval);
-        var watchdog = new SystemdWatchdog(_notifier, Timeout, loops, _logger);
+        var watchdog = new SystemdWatchdog(_notifier, Timeout, loops.All, _logger);
         var outbox = new AgentOutbox();
         var sent = outbox.Open();
         outbox.Attach(sent);
-        using var service = new TelemetryService(CreateTelemetry(nvml), outbox, _options, loops, _time);
-        await service.StartAsync(CancellationToken.None).WaitAsync(Bound);
-        var tick = Task.CompletedTask;
+        var telemetry = CreateTelemetry(nvml);
+        using var service = new TelemetryService(telemetry, outbox, _options, loops, _time);
         try
         {
+            // GPU 1 hangs before the loop starts, so the sample that hangs is the one the loop takes at start, on a
+            // thread of its own. (A sample that hangs inside a tick of the fake clock, given inline in Advance, would
+            // hold the clock's timers for good: a later Advance only moves the time.) Probing made identity calls only.
             scenario.Write(Scenario.TwoGpus("gpu.1.hang=1"));
-            tick = Task.Run(() => _time.Advance(Second));
+            await service.StartAsync(CancellationToken.None).WaitAsync(Bound);
             await WaitUntilAsync(() => HungCalls() > 0);
 
-            // The bound passes (the tick may still be inside the sample, given inline on its thread): the sample goes out with GPU 1 hung and GPU 0 sampled, and the loop completes.
-            _time.Advance(_options.NvmlCallTimeout);
-            var sample = await NextTelemetryAsync(sent);
+            // The bound passes: the sample goes out with GPU 1 hung and GPU 0 sampled, and the loop completes. The clock
+            // is moved on until it does: GPU 1's call can be seen hung before the sampling thread has set its bound.
+            var sample = await AdvanceUntilTelemetryAsync(sent, _options.NvmlCallTimeout);
             Assert.Equal(GpuHealth.Ok, sample.Gpus.Single(g => g.Gpu.Index == 0).Health);
             var hung = sample.Gpus.Single(g => g.Gpu.Index == 1);
             Assert.Equal(GpuHealth.Unhealthy, hung.Health);
@@ -78,7 +79,6 @@ public sealed class TelemetryServiceWatchdogTests(FakeNvmlFixture fixture)
             // Never leave a thread blocked in the stand-in for the tests that follow.
             scenario.Write(Scenario.TwoGpus());
             await WaitUntilAsync(() => HungCalls() == 0);
-            await tick.WaitAsync(Bound);
             await service.StopAsync(CancellationToken.None).WaitAsync(Bound);
         }
     }
@@ -93,7 +93,7 @@ public sealed class TelemetryServiceWatchdogTests(FakeNvmlFixture fixture)
         using var scenario = new Scenario(Scenario.TwoGpus());
         using var nvml = fixture.Create(scenario);
         var loops = new WatchedLoops(_time, () => Second, _options.TelemetryInterval);
-        var watchdog = new SystemdWatchdog(_notifier, Timeout, loops, _logger);
+        var watchdog = new SystemdWatchdog(_notifier, Timeout, loops.All, _logger);
         using var service = new TelemetryService(CreateTelemetry(nvml), new AgentOutbox(), _options, loops, _time);
         await service.StartAsync(CancellationToken.None).WaitAsync(Bound);
         var hangingTick = Task.CompletedTask;
@@ -145,7 +145,7 @@ public sealed class TelemetryServiceWatchdogTests(FakeNvmlFixture fixture)
         var missing = Path.Combine(Path.GetTempPath(), $"drover-no-nvml-{Guid.NewGuid():N}", "libnvidia-ml.so.1");
         using var nvml = NvmlFactory.Create(new NvmlOptions { LibraryPath = missing });
         var loops = new WatchedLoops(_time, () => Second, _options.TelemetryInterval);
-        var watchdog = new SystemdWatchdog(_notifier, Timeout, loops, _logger);
+        var watchdog = new SystemdWatchdog(_notifier, Timeout, loops.All, _logger);
         using var service = new TelemetryService(CreateTelemetry(nvml), new AgentOutbox(), _options, loops, _time);
         await service.StartAsync(CancellationToken.None).WaitAsync(Bound);
         try
@@ -192,6 +192,33 @@ public sealed class TelemetryServiceWatchdogTests(FakeNvmlFixture fixture)
     }
 
     /// <summary>The next telemetry the loop sends.</summary>
+    /// <summary>Moves the clock on by <paramref name="step"/> until a telemetry message goes out, and returns it.</summary>
+    private async Task<Protocol.V1.Telemetry> AdvanceUntilTelemetryAsync(System.Threading.Channels.Channel<OutgoingMessage> sent, TimeSpan step)
+    {
+        var deadline = DateTime.UtcNow + Bound;
+        while (DateTime.UtcNow < deadline)
+        {
+            _time.Advance(step);
+            using var slice = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));
+            try
+            {
+                while (true)
+                {
+                    var message = await sent.Reader.ReadAsync(slice.Token);
+                    if (message.Message.Telemetry is { } telemetry)
+                    {
+                        return telemetry;
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (slice.IsCancellationRequested)
+            {
+            }
+        }
+
+        throw new TimeoutException($"no telemetry went out within {Bound}");
+    }
+
     private static async Task<Protocol.V1.Telemetry> NextTelemetryAsync(System.Threading.Channels.Channel<OutgoingMessage> sent)
     {
         using var timeout = new CancellationTokenSource(Bound);

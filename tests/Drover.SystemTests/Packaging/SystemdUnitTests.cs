@@ -69,9 +69,9 @@ public sealed class SystemdUnitTests : IDisposable
             "LogsDirectory=drover", "RestartPreventExitStatus=78",
         ];
         Assert.All(expected, directive => Assert.Contains(directive, lines));
+        Assert.Contains(unit == "drover-agent.service" ? "WatchdogSec=10s" : "WatchdogSec=30s", lines);
         if (unit == "drover-agent.service")
         {
-            Assert.Contains("WatchdogSec=10s", lines);
             Assert.Contains("RuntimeDirectory=drover", lines);
             Assert.Contains("DevicePolicy=closed", lines);
             Assert.All(["/dev/nvidiactl rw", "/dev/nvidia-uvm rw", "/dev/nvidia-uvm-tools rw", "char-nvidia-frontend rw"], device => Assert.Contains($"DeviceAllow={device}", lines));

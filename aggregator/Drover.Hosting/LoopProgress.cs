@@ -1,10 +1,10 @@
-namespace Drover.Agent.Heartbeats;
+namespace Drover.Hosting;
 
 /// <summary>
 /// When one loop the systemd watchdog watches last completed an iteration. The loop marks it from its own
-/// thread; the watchdog reads it from the heartbeat loop's, so the timestamp is read and written atomically.
+/// thread; the watchdog reads it from the thread that pets it, so the timestamp is read and written atomically.
 /// </summary>
-internal sealed class LoopProgress
+public sealed class LoopProgress
 {
     private readonly TimeProvider _time;
     private readonly Func<TimeSpan> _period;

@@ -1,25 +1,32 @@
 using System.Globalization;
 using Microsoft.Extensions.Hosting.Systemd;
 
-namespace Drover.Agent.Heartbeats;
+using Microsoft.Extensions.Logging;
+
+namespace Drover.Hosting;
 
 /// <summary>
-/// Sends <c>WATCHDOG=1</c> from the heartbeat loop, but only while every watched loop (the heartbeat loop
-/// and the GPU sampling loop) makes progress: a hung NVML call stalls every GPU's sample while the
-/// heartbeat goes on, and only a withheld keep-alive makes systemd restart the agent. Active only when
-/// systemd set <c>WATCHDOG_USEC</c> (and <c>WATCHDOG_PID</c>, when set, names this process) and a notifier
-/// is registered (AddSystemd registers one only under systemd).
+/// Sends <c>WATCHDOG=1</c> when petted, but only while every watched loop makes progress: in the agent the
+/// heartbeat loop pets it and the GPU sampling loop is watched too (a hung NVML call stalls every GPU's sample
+/// while the heartbeat goes on); in the aggregator a timer pets it and the decision loop is watched. Only a
+/// withheld keep-alive makes systemd restart the program. Active only when systemd set <c>WATCHDOG_USEC</c> (and
+/// <c>WATCHDOG_PID</c>, when set, names this process) and a notifier is registered (AddSystemd registers one only
+/// under systemd).
 /// </summary>
-internal sealed partial class SystemdWatchdog
+public sealed partial class SystemdWatchdog
 {
     private readonly ISystemdNotifier? _notifier;
-    private readonly WatchedLoops _loops;
+    private readonly IReadOnlyList<LoopProgress> _loops;
     private readonly ILogger<SystemdWatchdog> _logger;
 
-    // Only the heartbeat loop pets, one call at a time, so this needs no lock.
+    // One caller pets, one call at a time, so this needs no lock.
     private LoopProgress? _withheldFor;
 
-    public SystemdWatchdog(ISystemdNotifier? notifier, TimeSpan? timeout, WatchedLoops loops, ILogger<SystemdWatchdog> logger)
+    /// <param name="notifier">systemd's notifier; null (or disabled) outside systemd.</param>
+    /// <param name="timeout">The watchdog timeout (<see cref="TimeoutFromEnvironment"/>); null when the watchdog is off.</param>
+    /// <param name="loops">The loops that must make progress for the keep-alive to go out.</param>
+    /// <param name="logger">Where a withheld keep-alive is logged.</param>
+    public SystemdWatchdog(ISystemdNotifier? notifier, TimeSpan? timeout, IReadOnlyList<LoopProgress> loops, ILogger<SystemdWatchdog> logger)
     {
         _notifier = notifier;
         Timeout = timeout;
@@ -65,7 +72,7 @@ internal sealed partial class SystemdWatchdog
             return null;
         }
 
-        foreach (var loop in _loops.All)
+        foreach (var loop in _loops)
         {
             if (loop.SinceLastCompleted > timeout + loop.Period)
             {
@@ -107,7 +114,7 @@ internal sealed partial class SystemdWatchdog
     private static partial class Log
     {
         [LoggerMessage(EventId = 2202, EventName = "WatchdogWithheld", Level = LogLevel.Warning,
-            Message = "The systemd watchdog keep-alive is withheld: the '{Loop}' loop has not completed an iteration for {StalledMs} ms; systemd will restart the agent unless it recovers.")]
+            Message = "The systemd watchdog keep-alive is withheld: the '{Loop}' loop has not completed an iteration for {StalledMs} ms; systemd will restart the program unless it recovers.")]
         public static partial void WatchdogWithheld(ILogger logger, string loop, long stalledMs);
 
         [LoggerMessage(EventId = 2203, EventName = "WatchdogResumed", Level = LogLevel.Information,
