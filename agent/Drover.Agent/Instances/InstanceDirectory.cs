@@ -93,13 +93,13 @@ internal sealed class InstanceDirectory
 
     public InstanceSpec ReadSpec() => SpecParser.Parse<InstanceSpec>(File.ReadAllText(SpecPath));
 
-    public void WriteRuntime(InstanceRuntime runtime) => WriteAtomically(RuntimePath, JsonSerializer.Serialize(runtime), ownerOnly: true);
+    public void WriteRuntime(InstanceRuntime runtime) => WriteAtomically(RuntimePath, JsonSerializer.Serialize(runtime, InstanceRuntimeJsonContext.Default.InstanceRuntime), ownerOnly: true);
 
     public InstanceRuntime? ReadRuntime()
     {
         try
         {
-            return JsonSerializer.Deserialize<InstanceRuntime>(File.ReadAllText(RuntimePath));
+            return JsonSerializer.Deserialize(File.ReadAllText(RuntimePath), InstanceRuntimeJsonContext.Default.InstanceRuntime);
         }
         catch (Exception ex) when (ex is IOException or JsonException)
         {
@@ -167,3 +167,10 @@ internal sealed record InstanceRuntime(
     int Restarts,
     ulong StateVersion,
     string StateSha256);
+
+/// <summary>
+/// runtime.json's (de)serialization, generated at build time (no reflection: the agent can be compiled ahead of time).
+/// Property names as the reflection-based serializer wrote them (PascalCase), so files an older agent left are read.
+/// </summary>
+[System.Text.Json.Serialization.JsonSerializable(typeof(InstanceRuntime))]
+internal sealed partial class InstanceRuntimeJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

@@ -99,7 +99,15 @@ internal sealed partial class InstanceManager : IHostedService
                 directory.ClearStaging();
                 var spec = directory.ReadSpec();
                 var runtime = directory.ReadRuntime();
-                if (Allow(spec) is not { } grant)
+                // A spec on disk is checked as one from the aggregator is: a hand-edited or foreign instance.json
+                // (no process, say) is not adopted, and does not stop the agent from starting.
+                var invalid = InstanceSpecValidator.Validate(spec);
+                if (invalid is not null)
+                {
+                    Log.ResumeFailed(_logger, id, $"its instance.json is not a valid instance spec ({invalid})");
+                }
+
+                if (invalid is not null || Allow(spec) is not { } grant)
                 {
                     // The allowlist changed under it: its process (when it still runs) goes too, since
                     // no supervisor will ever stop it. Its state stays, as after any stop.

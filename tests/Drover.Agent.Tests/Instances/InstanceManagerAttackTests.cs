@@ -47,6 +47,25 @@ public sealed class InstanceManagerAttackTests : IAsyncLifetime
         Process = new ProcessRuntime { Command = "/bin/sh", Args = { "-c", "exec sleep 1000" } },
     };
 
+    /// <summary>
+    /// A foreign or hand-edited instance.json (here: no process) left in the state directory: the agent starts, does not
+    /// adopt it, and keeps its state; it used to throw a NullReferenceException out of start-up (exit 134, restarted
+    /// by systemd into the same crash).
+    /// </summary>
+    [Fact]
+    public async Task StartAsync_InstanceFileWithoutProcess_NotAdoptedAgentStarts()
+    {
+        var folder = Path.Combine(_root, "agent", "instances", "i-9");
+        Directory.CreateDirectory(Path.Combine(folder, "state"));
+        await File.WriteAllTextAsync(Path.Combine(folder, "instance.json"), """{"instanceId":"i-9","function":"f","version":"v1"}""");
+        await File.WriteAllTextAsync(Path.Combine(folder, "state", "kept.txt"), "state");
+
+        await _instances.StartAsync(CancellationToken.None).WaitAsync(Bound);
+
+        Assert.False(File.Exists(Path.Combine(folder, "instance.json")));
+        Assert.Equal("state", await File.ReadAllTextAsync(Path.Combine(folder, "state", "kept.txt")));
+    }
+
     [Theory]
     [InlineData("LD_PRELOAD", "is protected")]
     [InlineData("LD_LIBRARY_PATH", "is protected")]
