@@ -378,20 +378,11 @@ internal sealed class NvmlClient : INvml
         {
             nint handle = 0;
             if (NvmlInterop.DeviceGetHandleByIndex(index, &handle) != NvmlReturn.Success ||
-                NvmlInterop.DeviceGetUuid(handle, uuidBuffer, NvmlInterop.UuidBufferSize) != NvmlReturn.Success)
+                !TryIdentify(handle, found, uuidBuffer, nameBuffer, out var uuid, out var name))
             {
                 continue;
             }
 
-            var uuid = Utf8(uuidBuffer, NvmlInterop.UuidBufferSize);
-            if (uuid.Length == 0 || found.Exists(device => string.Equals(device.Uuid, uuid, StringComparison.Ordinal)))
-            {
-                continue;
-            }
-
-            var name = NvmlInterop.DeviceGetName(handle, nameBuffer, NvmlInterop.NameBufferSize) == NvmlReturn.Success
-                ? Utf8(nameBuffer, NvmlInterop.NameBufferSize)
-                : string.Empty;
             NvmlPciInfo pci = default;
             var pciBusId = NvmlInterop.DeviceGetPciInfo(handle, &pci) == NvmlReturn.Success
                 ? Utf8(pci.BusId, NvmlPciInfo.BusIdSize)
@@ -427,25 +418,40 @@ internal sealed class NvmlClient : INvml
             nint handle = 0;
             uint gpuInstance = 0, computeInstance = 0;
             if (NvmlInterop.DeviceGetMigDeviceHandleByIndex(parent, slot, &handle) != NvmlReturn.Success ||
-                NvmlInterop.DeviceGetUuid(handle, uuidBuffer, NvmlInterop.UuidBufferSize) != NvmlReturn.Success ||
                 NvmlInterop.DeviceGetGpuInstanceId(handle, &gpuInstance) != NvmlReturn.Success ||
-                NvmlInterop.DeviceGetComputeInstanceId(handle, &computeInstance) != NvmlReturn.Success)
+                NvmlInterop.DeviceGetComputeInstanceId(handle, &computeInstance) != NvmlReturn.Success ||
+                !TryIdentify(handle, found, uuidBuffer, nameBuffer, out var uuid, out var name))
             {
                 continue; // NOT_FOUND: no instance at this index
             }
 
-            var uuid = Utf8(uuidBuffer, NvmlInterop.UuidBufferSize);
-            if (uuid.Length == 0 || found.Exists(device => string.Equals(device.Uuid, uuid, StringComparison.Ordinal)))
-            {
-                continue;
-            }
-
-            var name = NvmlInterop.DeviceGetName(handle, nameBuffer, NvmlInterop.NameBufferSize) == NvmlReturn.Success
-                ? Utf8(nameBuffer, NvmlInterop.NameBufferSize)
-                : string.Empty;
             var mig = new GpuMigInstance(parentUuid, GpuMigInstance.ProfileOf(name), gpuInstance, computeInstance);
             found.Add(Know(uuid, index, handle, name, pciBusId, mig));
         }
+    }
+
+    /// <summary>
+    /// The UUID and name of the device <paramref name="handle"/>; false when its UUID cannot be read, is empty, or was
+    /// already found (a repeated UUID is listed once). A name NVML does not give is empty.
+    /// </summary>
+    private static unsafe bool TryIdentify(nint handle, List<GpuDevice> found, byte* uuidBuffer, byte* nameBuffer, out string uuid, out string name)
+    {
+        name = string.Empty;
+        uuid = NvmlInterop.DeviceGetUuid(handle, uuidBuffer, NvmlInterop.UuidBufferSize) == NvmlReturn.Success
+            ? Utf8(uuidBuffer, NvmlInterop.UuidBufferSize)
+            : string.Empty;
+        var candidate = uuid;
+        if (candidate.Length == 0 || found.Exists(device => string.Equals(device.Uuid, candidate, StringComparison.Ordinal)))
+        {
+            return false;
+        }
+
+        if (NvmlInterop.DeviceGetName(handle, nameBuffer, NvmlInterop.NameBufferSize) == NvmlReturn.Success)
+        {
+            name = Utf8(nameBuffer, NvmlInterop.NameBufferSize);
+        }
+
+        return true;
     }
 
     /// <summary>The device object of <paramref name="uuid"/>, made on its first enumeration and refreshed on later ones.</summary>

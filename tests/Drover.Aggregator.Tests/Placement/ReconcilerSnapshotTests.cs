@@ -105,25 +105,13 @@ public class ReconcilerSnapshotTests
         var idle = Gpu("MIG-p0", 0, free: 4000) with { Mig = new GpuMig("GPU-p", "1g.10gb", 2, 0), CommandQueueSource = "reported" };
         var whole = Gpu("whole", 2, free: 8000, utilization: 50);
         var function = Counter with { Gpu = request, MinInstances = 0, MaxInstances = 2, Margin = 0 };
-        var snapshot = new ReconcileSnapshot(
+        var decision = DecideOnce(
             [
                 new ReconcileNode("n1", "a", 1, true, false, true, 0, 100, new[] { parent, busy, idle }.Select(InstanceReconciler.ScalingGpuOf).ToArray()),
                 new ReconcileNode("n2", "a", 2, true, false, true, 0, 100, [InstanceReconciler.ScalingGpuOf(whole)]),
             ],
-            [new ReconcileWorkload("counter", "1", "", null, InstanceReconciler.ScalingFunctionOf(function))],
-            [],
-            [],
-            [],
-            new Dictionary<string, FunctionLoad> { ["counter"] = new(new Dictionary<string, NodeLoad> { ["n2"] = new(4, 0) }, 0) },
-            null,
-            null,
-            [],
-            TimeSpan.FromHours(1),
-            TimeSpan.FromSeconds(10),
-            TimeSpan.FromSeconds(1),
-            TimeSpan.FromSeconds(10));
-
-        var decision = Assert.Single(Autoscaler.Decide(ReconcilePass.ScalingSnapshotOf(snapshot, snapshot.Instances, new HashSet<string>(), new HashSet<string>(), new HashSet<string>(), new Dictionary<string, ScalingPrevious>(), TimeSpan.Zero)).Decisions);
+            function,
+            queued: ("n2", 4));
 
         // ceil(4 / 2) = 2 wanted, one per node at most.
         Assert.Equal(expected, string.Join(',', decision.Starts.Select(s => s.GpuUuid)));
@@ -144,13 +132,26 @@ public class ReconcilerSnapshotTests
         var degraded = Gpu("degraded", 0, GpuHealthState.Degraded, free: 16000, utilization: 0);
         var busy = Gpu("busy", 5, free: 2000, utilization: 90);
         GpuState[] gpus = [reset, hardware, application, degraded, busy];
-        var snapshot = new ReconcileSnapshot(
+        var decision = DecideOnce(
             gpus.Select((g, i) => new ReconcileNode($"n{i + 1}", "a", i + 1, true, false, true, 0, 100, [InstanceReconciler.ScalingGpuOf(g)])).ToArray(),
-            [new ReconcileWorkload("counter", "1", "", null, InstanceReconciler.ScalingFunctionOf(Counter))],
+            Counter,
+            queued: ("n3", 20));
+
+        // ceil(20 / 2) + 1 = 11, at most 4 wanted; three placeable nodes: ok ones first (by load), the degraded one last.
+        Assert.Equal(["xid45", "busy", "degraded"], decision.Starts.Select(s => s.GpuUuid));
+        Assert.Equal(1, decision.Shortfall);
+    }
+
+    /// <summary>The one scaling decision for <c>counter</c> (<paramref name="function"/>) over <paramref name="nodes"/>, with <paramref name="queued"/> requests at one node's shim.</summary>
+    private static ScalingDecision DecideOnce(ReconcileNode[] nodes, FunctionDefinition function, (string Node, int Requests) queued)
+    {
+        var snapshot = new ReconcileSnapshot(
+            nodes,
+            [new ReconcileWorkload("counter", "1", "", null, InstanceReconciler.ScalingFunctionOf(function))],
             [],
             [],
             [],
-            new Dictionary<string, FunctionLoad> { ["counter"] = new(new Dictionary<string, NodeLoad> { ["n3"] = new(20, 0) }, 0) },
+            new Dictionary<string, FunctionLoad> { ["counter"] = new(new Dictionary<string, NodeLoad> { [queued.Node] = new(queued.Requests, 0) }, 0) },
             null,
             null,
             [],
@@ -158,11 +159,6 @@ public class ReconcilerSnapshotTests
             TimeSpan.FromSeconds(10),
             TimeSpan.FromSeconds(1),
             TimeSpan.FromSeconds(10));
-
-        var decision = Assert.Single(Autoscaler.Decide(ReconcilePass.ScalingSnapshotOf(snapshot, snapshot.Instances, new HashSet<string>(), new HashSet<string>(), new HashSet<string>(), new Dictionary<string, ScalingPrevious>(), TimeSpan.Zero)).Decisions);
-
-        // ceil(20 / 2) + 1 = 11, at most 4 wanted; three placeable nodes: ok ones first (by load), the degraded one last.
-        Assert.Equal(["xid45", "busy", "degraded"], decision.Starts.Select(s => s.GpuUuid));
-        Assert.Equal(1, decision.Shortfall);
+        return Assert.Single(Autoscaler.Decide(ReconcilePass.ScalingSnapshotOf(snapshot, snapshot.Instances, new HashSet<string>(), new HashSet<string>(), new HashSet<string>(), new Dictionary<string, ScalingPrevious>(), TimeSpan.Zero)).Decisions);
     }
 }
