@@ -13,7 +13,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
-.PHONY: all build native restore test test-tools run bench clean
+.PHONY: all build native restore test test-tools aot run bench clean
 
 all: build
 
@@ -66,6 +66,11 @@ test: build test-tools
 	if [ $$status -ne 0 ] && [ $$failed -eq 0 ]; then failed=1; echo "dotnet test exited with $$status"; fi; \
 	if [ $$skipped -gt 0 ]; then echo "$$passed passed, $$failed failed, $$skipped skipped"; else echo "$$passed passed, $$failed failed"; fi; \
 	exit $$status
+
+# The agent as one NativeAOT executable, out/agent-aot/drover-agent (issue 16's packaged agent). gcc links it.
+aot: native restore
+	$(DOTNET) publish agent/Drover.Agent -c $(CONFIGURATION) -r linux-x64 -p:PublishAot=true -o $(OUT)/agent-aot -nologo
+	@echo "Built: $(OUT)/agent-aot/drover-agent ($$($(OUT)/agent-aot/drover-agent --version))"
 
 # An aggregator and a small simulated fleet on this machine, on the stand-in NVML.
 run: build
