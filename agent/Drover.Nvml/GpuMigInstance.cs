@@ -19,7 +19,7 @@ public sealed record GpuMigInstance(string ParentUuid, string Profile, uint GpuI
 
     /// <summary>
     /// The profile in a MIG device's name: the text after its last <c>" MIG "</c>, when that is one word of at most
-    /// <see cref="MaxProfileLength"/> characters; empty otherwise.
+    /// <see cref="MaxProfileLength"/> printable ASCII characters (as the aggregator accepts a profile); empty otherwise.
     /// </summary>
     public static string ProfileOf(string name)
     {
@@ -30,6 +30,6 @@ public sealed record GpuMigInstance(string ParentUuid, string Profile, uint GpuI
         }
 
         var profile = name[(at + Marker.Length)..].Trim();
-        return profile.Length is > 0 and <= MaxProfileLength && !profile.Any(char.IsWhiteSpace) ? profile : string.Empty;
+        return profile.Length is > 0 and <= MaxProfileLength && profile.All(c => c is > ' ' and <= '~') ? profile : string.Empty;
     }
 }

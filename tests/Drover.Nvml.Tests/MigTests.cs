@@ -109,6 +109,7 @@ public sealed class MigTests(FakeNvmlFixture fixture)
     [InlineData("NVIDIA H100 80GB HBM3", "")]
     [InlineData("NVIDIA H100 MIG ", "")]
     [InlineData("NVIDIA H100 MIG two words", "")]
+    [InlineData("NVIDIA H100 MIG 1g.10gb\u00e9", "")] // not ASCII: the aggregator would refuse the whole sample
     public void ProfileOf_Name_IsTheWordAfterMig(string name, string expected)
         => Assert.Equal(expected, GpuMigInstance.ProfileOf(name));
 }
