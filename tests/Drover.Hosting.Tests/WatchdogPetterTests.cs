@@ -11,38 +11,46 @@ public sealed class WatchdogPetterTests
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
     [Fact]
-    public async Task Petter_LoopMakesProgress_KeepAlivesGoOut_LoopStuck_TheyStop()
+    public async Task Petter_LoopMakesProgress_KeepAlivesGoOut_LoopStuck_TheyStop_LoopBack_TheyResume()
     {
         var time = new FakeTimeProvider();
         var notifier = new RecordingNotifier();
+        var logger = new CapturingLogger<SystemdWatchdog>();
         var loop = new LoopProgress("placement", () => TimeSpan.FromSeconds(1), time);
-        var watchdog = new SystemdWatchdog(notifier, Timeout, [loop], NullLogger<SystemdWatchdog>.Instance);
+        var watchdog = new SystemdWatchdog(notifier, Timeout, [loop], logger);
         using var petter = new WatchdogPetter(watchdog, time);
         await petter.StartAsync(CancellationToken.None);
 
-        // Three pets per timeout while the loop completes a pass every second.
-        for (var second = 0; second < 20; second++)
+        // The first pet goes out at start, after the petter's timer is made; then one per third of the timeout while
+        // the loop completes passes.
+        await notifier.WaitForKeepAlivesAsync(1);
+        for (var pet = 2; pet <= 4; pet++)
         {
-            time.Advance(TimeSpan.FromSeconds(1));
             loop.Completed();
-            await Task.Yield();
+            time.Advance(Timeout / 3);
+            await notifier.WaitForKeepAlivesAsync(pet);
         }
 
-        await WaitUntilAsync(() => notifier.KeepAlives >= 2);
-
-        // The loop stops: once it is late by more than the timeout plus its period, nothing more goes out.
+        // The loop stops: once it is late by more than the timeout plus its period, the pet is withheld and logged, and
+        // none goes out while it stays stuck (pets are sequential, and the loop's lateness only grows).
         time.Advance(Timeout + TimeSpan.FromSeconds(2));
-        await Task.Delay(50);
-        var before = notifier.KeepAlives;
+        await logger.WaitForEventAsync(2202);
+        var withheld = notifier.KeepAlives;
         for (var tick = 0; tick < 6; tick++)
         {
-            time.Advance(TimeSpan.FromSeconds(10));
-            await Task.Delay(20);
+            time.Advance(Timeout / 3);
         }
 
-        Assert.Equal(before, notifier.KeepAlives);
         Assert.Same(loop, watchdog.FindStuckLoop());
+        Assert.Equal(withheld, notifier.KeepAlives);
+
+        // The loop completes a pass again: the next pet goes out, and the resumption is logged.
+        loop.Completed();
+        time.Advance(Timeout / 3);
+        await notifier.WaitForKeepAlivesAsync(withheld + 1);
+        await logger.WaitForEventAsync(2203);
         await petter.StopAsync(CancellationToken.None);
+        Assert.Equal([2202, 2203], logger.Entries.Select(e => e.EventId));
     }
 
     [Fact]
@@ -57,15 +65,5 @@ public sealed class WatchdogPetterTests
 
         await petter.ExecuteTask!.WaitAsync(Patience);
         Assert.Equal(0, notifier.KeepAlives);
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the condition did not hold in time");
-            await Task.Delay(10);
-        }
     }
 }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Drover.Agent.Heartbeats;
-using Drover.Agent.Tests.LocalSocket;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 
@@ -49,7 +48,7 @@ public sealed class SystemdWatchdogTests
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
 
     private readonly FakeTimeProvider _time = new();
-    private readonly Drover.Testing.RecordingNotifier _notifier = new();
+    private readonly RecordingNotifier _notifier = new();
     private readonly CapturingLogger<SystemdWatchdog> _logger = new();
 
     [Fact]

@@ -6,7 +6,6 @@ using Drover.Agent.Instances;
 using Drover.Agent.Link;
 using Drover.Agent.LocalSocket;
 using Drover.Agent.Tests.Events;
-using Drover.Agent.Tests.LocalSocket;
 using Drover.Protocol.V1;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;

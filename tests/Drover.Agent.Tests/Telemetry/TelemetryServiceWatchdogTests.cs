@@ -3,7 +3,6 @@ using Drover.Agent.Configuration;
 using Drover.Agent.Heartbeats;
 using Drover.Agent.Link;
 using Drover.Agent.Telemetry;
-using Drover.Agent.Tests.LocalSocket;
 using Drover.Nvml;
 using Drover.Nvml.Tests.Fakes;
 using Drover.Protocol.V1;
@@ -26,10 +25,12 @@ public sealed class TelemetryServiceWatchdogTests(FakeNvmlFixture fixture)
     /// <summary>Every wait's bound: generous, for a loaded 2-core machine.</summary>
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
 
-    private readonly FakeTimeProvider _time = new();
-    private readonly Drover.Testing.RecordingNotifier _notifier = new();
+    private static readonly AgentOptions Options = new() { ServerNumber = 1, TelemetryIntervalMs = 1000 };
+
+    private readonly BoundWatchingTimeProvider _time = new(Options.NvmlCallTimeout);
+    private readonly RecordingNotifier _notifier = new();
     private readonly CapturingLogger<SystemdWatchdog> _logger = new();
-    private readonly AgentOptions _options = new() { ServerNumber = 1, TelemetryIntervalMs = 1000 };
+    private readonly AgentOptions _options = Options;
 
     /// <summary>
     /// One GPU's call hangs: after the call bound that GPU is reported unhealthy (hung), the other keeps being
@@ -57,8 +58,10 @@ public sealed class TelemetryServiceWatchdogTests(FakeNvmlFixture fixture)
             await WaitUntilAsync(() => HungCalls() > 0);
 
             // The bound passes: the sample goes out with GPU 1 hung and GPU 0 sampled, and the loop completes. The clock
-            // is moved on until it does: GPU 1's call can be seen hung before the sampling thread has set its bound.
-            var sample = await AdvanceUntilTelemetryAsync(sent, _options.NvmlCallTimeout);
+            // moves on once the sampling thread has set the bound's timer: GPU 1's call can be seen hung before that.
+            await _time.BoundSet.WaitAsync(Bound);
+            _time.Advance(_options.NvmlCallTimeout);
+            var sample = await NextTelemetryAsync(sent);
             Assert.Equal(GpuHealth.Ok, sample.Gpus.Single(g => g.Gpu.Index == 0).Health);
             var hung = sample.Gpus.Single(g => g.Gpu.Index == 1);
             Assert.Equal(GpuHealth.Unhealthy, hung.Health);
@@ -192,33 +195,6 @@ public sealed class TelemetryServiceWatchdogTests(FakeNvmlFixture fixture)
     }
 
     /// <summary>The next telemetry the loop sends.</summary>
-    /// <summary>Moves the clock on by <paramref name="step"/> until a telemetry message goes out, and returns it.</summary>
-    private async Task<Protocol.V1.Telemetry> AdvanceUntilTelemetryAsync(System.Threading.Channels.Channel<OutgoingMessage> sent, TimeSpan step)
-    {
-        var deadline = DateTime.UtcNow + Bound;
-        while (DateTime.UtcNow < deadline)
-        {
-            _time.Advance(step);
-            using var slice = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));
-            try
-            {
-                while (true)
-                {
-                    var message = await sent.Reader.ReadAsync(slice.Token);
-                    if (message.Message.Telemetry is { } telemetry)
-                    {
-                        return telemetry;
-                    }
-                }
-            }
-            catch (OperationCanceledException) when (slice.IsCancellationRequested)
-            {
-            }
-        }
-
-        throw new TimeoutException($"no telemetry went out within {Bound}");
-    }
-
     private static async Task<Protocol.V1.Telemetry> NextTelemetryAsync(System.Threading.Channels.Channel<OutgoingMessage> sent)
     {
         using var timeout = new CancellationTokenSource(Bound);
@@ -243,4 +219,23 @@ public sealed class TelemetryServiceWatchdogTests(FakeNvmlFixture fixture)
 
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
     private delegate uint HungCallsFunction();
+
+    /// <summary>A fake clock that says when a timer of the NVML call bound has been created: the sampling thread is then waiting on it.</summary>
+    private sealed class BoundWatchingTimeProvider(TimeSpan bound) : FakeTimeProvider
+    {
+        private readonly TaskCompletionSource _boundSet = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task BoundSet => _boundSet.Task;
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            var timer = base.CreateTimer(callback, state, dueTime, period);
+            if (dueTime == bound)
+            {
+                _boundSet.TrySetResult();
+            }
+
+            return timer;
+        }
+    }
 }

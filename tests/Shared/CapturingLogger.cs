@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Xunit.Abstractions;
 
-namespace Drover.Agent.Tests.LocalSocket;
+namespace Drover.Testing;
 
 /// <summary>
 /// A logger that keeps every entry, can wait for an event to be logged, and echoes entries to the
@@ -10,6 +10,9 @@ namespace Drover.Agent.Tests.LocalSocket;
 /// </summary>
 internal sealed class CapturingLogger<T> : ILogger<T>
 {
+    /// <summary>How long a wait for an entry lasts: generous, for a loaded 2-core machine.</summary>
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
     private readonly ConcurrentQueue<LogEntry> _entries = new();
     private readonly ConcurrentDictionary<int, TaskCompletionSource> _waiters = new();
     private readonly ITestOutputHelper? _output;
@@ -60,7 +63,7 @@ internal sealed class CapturingLogger<T> : ILogger<T>
             CompleteCountWaiters();
         }
 
-        return done.Task.WaitAsync(LocalSocketTestClient.Timeout);
+        return done.Task.WaitAsync(Timeout);
     }
 
     private void CompleteCountWaiters()
@@ -75,7 +78,7 @@ internal sealed class CapturingLogger<T> : ILogger<T>
     /// <summary>Completes once an entry with the event id has been logged (at any time before or after the call).</summary>
     public Task WaitForEventAsync(int eventId)
         => _waiters.GetOrAdd(eventId, static _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task
-            .WaitAsync(LocalSocketTestClient.Timeout);
+            .WaitAsync(Timeout);
 
     public sealed record LogEntry(LogLevel Level, int EventId, string Message, Exception? Exception);
 }
