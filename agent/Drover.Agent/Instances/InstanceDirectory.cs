@@ -60,11 +60,9 @@ internal sealed class InstanceDirectory
         Private(StagingPath, OwnerOnly);
         if (user is not null)
         {
-            LibC.ChangeOwner(StatePath, user.Uid, user.Gid);
-            foreach (var entry in Directory.EnumerateFileSystemEntries(StatePath, "*", SearchOption.AllDirectories))
-            {
-                LibC.ChangeOwner(entry, user.Uid, user.Gid);
-            }
+            // Through descriptors, never a path: the state directory is the user's, who may have left links in it.
+            using var state = DirectoryHandle.Open(StatePath)!;
+            state.GiveTo(user.Uid, user.Gid);
         }
     }
 
@@ -126,14 +124,8 @@ internal sealed class InstanceDirectory
         }
     }
 
-    /// <summary>Removes the instance's folder, state included.</summary>
-    public void Delete()
-    {
-        if (Directory.Exists(Root))
-        {
-            Directory.Delete(Root, recursive: true);
-        }
-    }
+    /// <summary>Removes the instance's folder, state included, through descriptors (<see cref="DirectoryHandle.Delete"/>): a link the user left in the state is removed, never followed.</summary>
+    public void Delete() => DirectoryHandle.DeleteTree(Root);
 
     private static void WriteAtomically(string path, string content, bool ownerOnly = false)
     {

@@ -17,6 +17,9 @@ internal sealed record RuntimeGrant(string Executable, string EntryKey, RuntimeU
     /// </summary>
     public static RuntimeGrant Unchecked(string command) => new(command, "(unchecked)", null);
 
+    /// <summary>The uid the instance runs as, so the owner of what it writes: its user's, else the agent's own.</summary>
+    public uint Uid => User?.Uid ?? LibC.EffectiveUserId;
+
     /// <summary>
     /// The program and arguments that run the instance: the executable with its arguments, behind
     /// setpriv when it runs as another user. No shell ever reads the command or the arguments.

@@ -1,4 +1,4 @@
 namespace Drover.Agent.Instances;
 
-/// <summary>An entry of a state directory that a snapshot leaves out, and what it is.</summary>
-internal sealed record SkippedEntry(string Name, FileKind Kind);
+/// <summary>An entry of a state directory that a snapshot leaves out, and why (what it is, or whose).</summary>
+internal sealed record SkippedEntry(string Name, string Why);

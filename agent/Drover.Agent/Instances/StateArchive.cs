@@ -18,21 +18,22 @@ internal static class StateArchive
     /// <summary>
     /// Walks the directory without reading any file: the least an archive of it takes (a header and
     /// the data, in 512-byte blocks, per entry, and the two closing blocks), stopping as soon as that
-    /// is over <paramref name="maxBytes"/>, and the entries a snapshot leaves out.
+    /// is over <paramref name="maxBytes"/>, and the entries a snapshot leaves out. <paramref name="owner"/>
+    /// is the uid the instance runs as: a file of any other owner is left out (see <see cref="Walk"/>).
     /// </summary>
-    public static StateSurvey Survey(string stateDirectory, long maxBytes)
+    public static StateSurvey Survey(string stateDirectory, long maxBytes, uint owner)
     {
         var least = 2L * Block;
         var skipped = new List<SkippedEntry>();
-        foreach (var entry in Walk(stateDirectory))
+        foreach (var entry in Walk(stateDirectory, owner))
         {
-            if (!IsArchived(entry.Kind))
+            if (entry.Skip is { } why)
             {
-                skipped.Add(new SkippedEntry(entry.Name, entry.Kind));
+                skipped.Add(new SkippedEntry(entry.Name, why));
                 continue;
             }
 
-            least += BlocksFor(entry);
+            least += BlocksFor(entry.Stat.Kind, entry.Stat.Size);
             if (least > maxBytes)
             {
                 return new StateSurvey(least, OverLimit: true, skipped);
@@ -46,26 +47,45 @@ internal static class StateArchive
     /// Writes the archive and nothing else: the part that must see the directory still, kept short
     /// because the instance's processes are frozen meanwhile, and bounded by <paramref name="maxBytes"/>:
     /// false, with the archive incomplete, as soon as it would grow past that. The temporary file is
-    /// not fsynced: it is read back at once, and a crash loses only an uncommitted snapshot.
+    /// not fsynced: it is read back at once, and a crash loses only an uncommitted snapshot. Each file is
+    /// read through a descriptor opened without following a link and checked once open (a regular file of
+    /// <paramref name="owner"/>), so a name swapped meanwhile for a link or another user's file is left out.
     /// </summary>
-    public static bool Write(string stateDirectory, string archivePath, long maxBytes = long.MaxValue)
+    public static bool Write(string stateDirectory, string archivePath, uint owner, long maxBytes = long.MaxValue)
     {
         Directory.CreateDirectory(stateDirectory);
         using var output = new FileStream(archivePath, FileMode.Create, FileAccess.Write, FileShare.None);
         using var writer = new TarWriter(output, TarEntryFormat.Pax, leaveOpen: true);
-        foreach (var entry in Walk(stateDirectory))
+        foreach (var entry in Walk(stateDirectory, owner))
         {
-            if (!IsArchived(entry.Kind))
+            if (entry.Skip is not null)
             {
                 continue;
             }
 
-            if (output.Position + BlocksFor(entry) + (2L * Block) > maxBytes)
+            if (entry.Stat.Kind == FileKind.Directory)
             {
-                return false;
+                writer.WriteEntry(Header(TarEntryType.Directory, entry.Name, entry.Stat));
+                continue;
             }
 
-            writer.WriteEntry(entry.Path, entry.Name);
+            var (file, stat, refusal) = entry.Parent.OpenFile(entry.LocalName, owner);
+            using (file)
+            {
+                if (refusal is not null)
+                {
+                    continue;
+                }
+
+                if (output.Position + BlocksFor(FileKind.Regular, stat.Size) + (2L * Block) > maxBytes)
+                {
+                    return false;
+                }
+
+                var header = Header(TarEntryType.RegularFile, entry.Name, stat);
+                header.DataStream = file;
+                writer.WriteEntry(header);
+            }
         }
 
         writer.Dispose();
@@ -92,7 +112,9 @@ internal static class StateArchive
     /// restored, with their permission bits but never setuid, setgid or sticky; a symbolic or hard
     /// link, a device node, a FIFO, any other entry type, an absolute name or one with a <c>..</c>
     /// segment refuses the whole snapshot (InvalidDataException naming the entry), before anything is
-    /// swapped. <paramref name="owner"/>, when given, is given every restored entry.
+    /// swapped. <paramref name="owner"/>, when given, is given every restored entry once the whole snapshot
+    /// is in place, deepest first: while the agent writes, every directory it writes in is still its own,
+    /// so no process of that user can slip a link under it.
     /// </summary>
     public static void Restore(string archivePath, string stateDirectory, (uint Uid, uint Gid)? owner = null)
     {
@@ -104,10 +126,15 @@ internal static class StateArchive
         Directory.CreateDirectory(fresh, DirectoryMode);
         try
         {
+            Extract(archivePath, fresh);
+
             // The state directory itself is the owner's too (the snapshot holds only what is in it):
             // an instance running as its own user must write where it was restored.
-            Own(fresh, owner);
-            Extract(archivePath, fresh, owner);
+            if (owner is { } o)
+            {
+                using var restored = DirectoryHandle.Open(fresh) ?? throw new IOException($"'{fresh}' vanished during the restore.");
+                restored.GiveTo(o.Uid, o.Gid);
+            }
         }
         catch
         {
@@ -168,7 +195,7 @@ internal static class StateArchive
         return name.Split('/').Contains("..", StringComparer.Ordinal) ? "a .. segment (it would escape the state directory)" : null;
     }
 
-    private static void Extract(string archivePath, string target, (uint Uid, uint Gid)? owner)
+    private static void Extract(string archivePath, string target)
     {
         var root = Path.GetFullPath(target);
         using var input = File.OpenRead(archivePath);
@@ -212,11 +239,10 @@ internal static class StateArchive
                     File.SetUnixFileMode(path, mode | DirectoryMode);
                 }
 
-                Own(path, owner);
                 continue;
             }
 
-            CreateParents(root, Path.GetDirectoryName(path)!, owner);
+            CreateParents(root, Path.GetDirectoryName(path)!);
             // CreateNew: an entry named twice is refused by the file system rather than overwriting the first.
             using (var output = new FileStream(path, new FileStreamOptions
             {
@@ -228,93 +254,112 @@ internal static class StateArchive
             {
                 entry.DataStream?.CopyTo(output);
             }
-
-            Own(path, owner);
         }
     }
 
-    private static void CreateParents(string root, string directory, (uint Uid, uint Gid)? owner)
+    private static void CreateParents(string root, string directory)
     {
         if (directory == root || Directory.Exists(directory))
         {
             return;
         }
 
-        CreateParents(root, Path.GetDirectoryName(directory)!, owner);
+        CreateParents(root, Path.GetDirectoryName(directory)!);
         Directory.CreateDirectory(directory, DirectoryMode);
-        Own(directory, owner);
     }
 
-    private static void Own(string path, (uint Uid, uint Gid)? owner)
-    {
-        if (owner is { } o)
+    /// <summary>
+    /// A header with the entry's mode and modification time and nothing that changes while the file does not
+    /// (no access or change time, no owner names), so an unchanged state archives to the same bytes.
+    /// </summary>
+    private static PaxTarEntry Header(TarEntryType type, string name, FileStat stat)
+        => new(type, name)
         {
-            LibC.ChangeOwner(path, o.Uid, o.Gid);
+            Mode = stat.Mode & PermissionBits,
+            ModificationTime = stat.ModifiedAt,
+        };
+
+    private static long BlocksFor(FileKind kind, long size) => Block + (kind == FileKind.Regular ? (size + Block - 1) / Block * Block : 0);
+
+    /// <summary>
+    /// Every entry under <paramref name="root"/>, through descriptors (<see cref="DirectoryHandle"/>): a directory's
+    /// entries in ordinal order, then each subdirectory's (the same directory gives the same archive, so an
+    /// unchanged state is seen unchanged). Links are not followed. An entry removed meanwhile is passed over; one a
+    /// snapshot cannot carry comes with why: not a regular file or directory, a file <paramref name="owner"/> does
+    /// not own (a hard link to another user's file, say), or a directory nested deeper than
+    /// <see cref="DirectoryHandle.MaxDepth"/>.
+    /// </summary>
+    private static IEnumerable<Entry> Walk(string root, uint owner)
+    {
+        using var top = DirectoryHandle.Open(root);
+        if (top is null)
+        {
+            yield break;
+        }
+
+        foreach (var entry in WalkIn(top, "", owner, 0))
+        {
+            yield return entry;
         }
     }
 
-    private static bool IsArchived(FileKind kind) => kind is FileKind.Regular or FileKind.Directory;
-
-    private static long BlocksFor(Entry entry) => Block + (entry.Kind == FileKind.Regular ? (entry.Size + Block - 1) / Block * Block : 0);
-
-    /// <summary>
-    /// Every entry under <paramref name="root"/>, depth first in ordinal order (the same directory
-    /// gives the same archive, so an unchanged state is seen unchanged); links are not followed. An
-    /// entry removed meanwhile is passed over.
-    /// </summary>
-    private static IEnumerable<Entry> Walk(string root)
+    private static IEnumerable<Entry> WalkIn(DirectoryHandle directory, string prefix, uint owner, int depth)
     {
-        var pending = new Stack<(string Path, string Name)>();
-        pending.Push((root, ""));
-        while (pending.Count > 0)
+        var subdirectories = new List<string>();
+        foreach (var name in directory.Names())
         {
-            var (directory, prefix) = pending.Pop();
-            string[] children;
-            try
-            {
-                children = Directory.GetFileSystemEntries(directory);
-            }
-            catch (DirectoryNotFoundException)
+            if (directory.Stat(name) is not { } stat)
             {
                 continue;
             }
 
-            Array.Sort(children, StringComparer.Ordinal);
-            var subdirectories = new List<(string Path, string Name)>();
-            foreach (var child in children)
+            var path = prefix + name;
+            var skip = stat.Kind switch
             {
-                if (LibC.FileStatus(child) is not var (kind, size))
-                {
-                    continue;
-                }
-
-                var name = prefix + Path.GetFileName(child);
-                if (kind == FileKind.Directory)
-                {
-                    yield return new Entry(child, name + "/", kind, 0);
-                    subdirectories.Add((child, name + "/"));
-                }
-                else
-                {
-                    yield return new Entry(child, name, kind, size);
-                }
+                FileKind.Directory when depth >= DirectoryHandle.MaxDepth => $"a directory nested deeper than {DirectoryHandle.MaxDepth} levels",
+                FileKind.Directory => null,
+                FileKind.Regular when stat.Uid != owner => $"a file owned by uid {stat.Uid}, not the instance's user (uid {owner})",
+                FileKind.Regular => null,
+                _ => $"{Describe(stat.Kind)}, which a snapshot cannot carry",
+            };
+            if (stat.Kind == FileKind.Directory && skip is null)
+            {
+                yield return new Entry(directory, name, path + "/", stat, null);
+                subdirectories.Add(name);
             }
-
-            // Pushed in reverse so they are walked in order.
-            for (var i = subdirectories.Count - 1; i >= 0; i--)
+            else
             {
-                pending.Push(subdirectories[i]);
+                yield return new Entry(directory, name, path, stat, skip);
             }
         }
-    }
 
-    private static void DeleteIfExists(string directory)
-    {
-        if (Directory.Exists(directory))
+        foreach (var name in subdirectories)
         {
-            Directory.Delete(directory, recursive: true);
+            using var child = directory.OpenDirectory(name);
+            if (child is null)
+            {
+                continue; // swapped for something else meanwhile
+            }
+
+            foreach (var entry in WalkIn(child, prefix + name + "/", owner, depth + 1))
+            {
+                yield return entry;
+            }
         }
     }
 
-    private readonly record struct Entry(string Path, string Name, FileKind Kind, long Size);
+    private static string Describe(FileKind kind) => kind switch
+    {
+        FileKind.SymbolicLink => "a symbolic link",
+        FileKind.Socket => "a socket",
+        FileKind.Fifo => "a FIFO",
+        FileKind.CharacterDevice => "a character device",
+        FileKind.BlockDevice => "a block device",
+        _ => "neither a file nor a directory",
+    };
+
+    private static void DeleteIfExists(string directory) => DirectoryHandle.DeleteTree(directory);
+
+    /// <summary>An entry found by <see cref="Walk"/>: the directory it is in, its name there, its name in the archive, and why it is left out, if it is.</summary>
+    private readonly record struct Entry(DirectoryHandle Parent, string LocalName, string Name, FileStat Stat, string? Skip);
 }

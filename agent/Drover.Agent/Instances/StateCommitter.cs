@@ -192,12 +192,12 @@ internal sealed partial class StateCommitter : BackgroundService, ICommitRequest
         try
         {
             // Looked at before the freeze: a directory too large to send is never frozen for nothing.
-            var survey = StateArchive.Survey(supervisor.Directory.StatePath, _maxStateBytes);
+            var survey = StateArchive.Survey(supervisor.Directory.StatePath, _maxStateBytes, supervisor.Runtime.Uid);
             foreach (var skipped in survey.Skipped)
             {
                 if (notes.WarnedSkipped.Add(skipped.Name))
                 {
-                    Log.EntrySkipped(_logger, supervisor.InstanceId, skipped.Name, skipped.Kind.ToString());
+                    Log.EntrySkipped(_logger, supervisor.InstanceId, skipped.Name, skipped.Why);
                 }
             }
 
@@ -207,7 +207,7 @@ internal sealed partial class StateCommitter : BackgroundService, ICommitRequest
             }
 
             var fits = true;
-            supervisor.WhileFrozen(() => fits = StateArchive.Write(supervisor.Directory.StatePath, archive, _maxStateBytes));
+            supervisor.WhileFrozen(() => fits = StateArchive.Write(supervisor.Directory.StatePath, archive, supervisor.Runtime.Uid, _maxStateBytes));
             if (!fits)
             {
                 return TooLarge(supervisor, notes, "it grew past the limit while its snapshot was taken");
@@ -347,8 +347,8 @@ internal sealed partial class StateCommitter : BackgroundService, ICommitRequest
         public static partial void StateTooLarge(ILogger logger, string instanceId, string reason);
 
         [LoggerMessage(EventId = 2905, EventName = "StateEntrySkipped", Level = LogLevel.Warning,
-            Message = "Instance '{InstanceId}' state: '{Path}' is a {Kind}, which a snapshot cannot carry; it is left out of every commit.")]
-        public static partial void EntrySkipped(ILogger logger, string instanceId, string path, string kind);
+            Message = "Instance '{InstanceId}' state: '{Path}' is {Why}; it is left out of every commit.")]
+        public static partial void EntrySkipped(ILogger logger, string instanceId, string path, string why);
 
         [LoggerMessage(EventId = 2906, EventName = "StateCommitFenced", Level = LogLevel.Warning,
             Message = "The aggregator fenced off this copy of instance '{InstanceId}' (started under epoch {Epoch}) and refused its version {Version}: {Reason}. The copy is stopped, its state directory kept; no retry.")]

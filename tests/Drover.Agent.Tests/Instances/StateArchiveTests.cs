@@ -9,9 +9,12 @@ public sealed class StateArchiveTests : IDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("drover-archive-").FullName;
 
+    /// <summary>The owner of what these tests write, so of the states they archive.</summary>
+    private static uint Me => LibC.EffectiveUserId;
+
     private static (long Size, string Sha256) Create(string source, string archive)
     {
-        StateArchive.Write(source, archive);
+        StateArchive.Write(source, archive, Me);
         return StateArchive.Measure(archive);
     }
 
@@ -155,13 +158,13 @@ public sealed class StateArchiveTests : IDisposable
         MakeFifo(Path.Combine(source, "pipe"));
         var archive = Path.Combine(_root, "snapshot.tar");
 
-        var survey = StateArchive.Survey(source, long.MaxValue);
-        var fits = StateArchive.Write(source, archive);
+        var survey = StateArchive.Survey(source, long.MaxValue, Me);
+        var fits = StateArchive.Write(source, archive, Me);
 
         Assert.True(fits);
         Assert.False(survey.OverLimit);
         Assert.Equal(
-            [new SkippedEntry("pipe", FileKind.Fifo), new SkippedEntry("sub/app.sock", FileKind.Socket)],
+            [new SkippedEntry("pipe", "a FIFO, which a snapshot cannot carry"), new SkippedEntry("sub/app.sock", "a socket, which a snapshot cannot carry")],
             survey.Skipped.OrderBy(s => s.Name, StringComparer.Ordinal));
         Assert.Equal(["count", "sub/", "sub/model.bin"], EntryNames(archive));
     }
@@ -176,7 +179,7 @@ public sealed class StateArchiveTests : IDisposable
             big.SetLength(3 * 1024 * 1024); // Sparse: no data written, yet it counts as its length.
         }
 
-        var survey = StateArchive.Survey(source, 2 * 1024 * 1024);
+        var survey = StateArchive.Survey(source, 2 * 1024 * 1024, Me);
 
         Assert.True(survey.OverLimit);
         Assert.True(survey.LeastBytes > 2 * 1024 * 1024);
@@ -191,8 +194,8 @@ public sealed class StateArchiveTests : IDisposable
         File.WriteAllBytes(Path.Combine(source, "b"), new byte[10]);
         var archive = Path.Combine(_root, "snapshot.tar");
 
-        var survey = StateArchive.Survey(source, 1024 * 1024);
-        StateArchive.Write(source, archive);
+        var survey = StateArchive.Survey(source, 1024 * 1024, Me);
+        StateArchive.Write(source, archive, Me);
 
         Assert.False(survey.OverLimit);
         Assert.Equal(512 + 1024 + 512 + 512 + 1024, survey.LeastBytes);
@@ -208,20 +211,20 @@ public sealed class StateArchiveTests : IDisposable
         File.WriteAllBytes(Path.Combine(source, "b"), new byte[600 * 1024]);
         var archive = Path.Combine(_root, "snapshot.tar");
 
-        var fits = StateArchive.Write(source, archive, 1024 * 1024);
+        var fits = StateArchive.Write(source, archive, Me, 1024 * 1024);
 
         Assert.False(fits);
         Assert.True(new FileInfo(archive).Length <= 1024 * 1024);
     }
 
-    private static void MakeFifo(string path)
+    internal static void MakeFifo(string path)
     {
         using var mkfifo = Process.Start("mkfifo", [path]);
         mkfifo.WaitForExit();
         Assert.Equal(0, mkfifo.ExitCode);
     }
 
-    private static List<string> EntryNames(string archive)
+    internal static List<string> EntryNames(string archive)
     {
         using var input = File.OpenRead(archive);
         using var reader = new TarReader(input);

@@ -96,7 +96,7 @@ public sealed class StateCommitterTests : IAsyncLifetime
         Assert.Equal(["count"], names);
         Assert.Equal(new CommitOutcome(true, 2, null), again);
         var warning = Assert.Single(_logger.Entries, e => e.EventId == 2905);
-        Assert.Contains("'app.sock' is a Socket", warning.Message, StringComparison.Ordinal);
+        Assert.Contains("'app.sock' is a socket, which a snapshot cannot carry", warning.Message, StringComparison.Ordinal);
     }
 
     [Fact]
