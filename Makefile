@@ -13,7 +13,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
-.PHONY: all build native restore test test-tools aot run bench clean
+.PHONY: all build native restore test test-tools aot package run bench clean
 
 all: build
 
@@ -40,12 +40,20 @@ test-tools:
 	    || { [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null 2>&1 && apt-get install -y --no-install-recommends systemd > /dev/null 2>&1; } \
 	    || echo "make: systemd-analyze is missing and could not be installed (apt-get install systemd, as root)"
 
-# Runs every test project; the last line is this Makefile's own count over all of them.
-test: build test-tools
+# The system suites that run a second time against the NativeAOT agent (the packaged one).
+AOT_SUITES := FullyQualifiedName~Drover.SystemTests.Heartbeats|FullyQualifiedName~Drover.SystemTests.Configuration|FullyQualifiedName~Drover.SystemTests.Telemetry|FullyQualifiedName~Drover.SystemTests.Instances
+
+# Runs every test project, then the foundation, telemetry and instance suites again with the NativeAOT
+# agent; the last line is this Makefile's own count over all of them.
+test: build test-tools package
 	@rm -rf $(RESULTS)
 	@status=0; \
 	DROVER_OUT=$(OUT) $(DOTNET) test Agent.sln -c $(CONFIGURATION) --no-build --nologo \
 	    --logger "trx" --logger "console;verbosity=minimal" --results-directory $(RESULTS) || status=$$?; \
+	echo "The foundation, telemetry and instance suites against the NativeAOT agent:"; \
+	DROVER_OUT=$(OUT) DROVER_AGENT=$(OUT)/agent-aot/drover-agent $(DOTNET) test tests/Drover.SystemTests -c $(CONFIGURATION) --no-build --nologo \
+	    --filter "$(AOT_SUITES)" --logger "trx;LogFileName=aot-agent.trx" --logger "console;verbosity=minimal" \
+	    --results-directory $(RESULTS) || status=$$?; \
 	passed=0; failed=0; skipped=0; \
 	for trx in $(RESULTS)/*.trx; do \
 	    [ -f "$$trx" ] || continue; \
@@ -71,6 +79,13 @@ test: build test-tools
 aot: native restore
 	$(DOTNET) publish agent/Drover.Agent -c $(CONFIGURATION) -r linux-x64 -p:PublishAot=true -o $(OUT)/agent-aot -nologo
 	@echo "Built: $(OUT)/agent-aot/drover-agent ($$($(OUT)/agent-aot/drover-agent --version))"
+
+# The Debian packages, out/packages/drover-{agent,aggregator}_<version>_amd64.deb: the NativeAOT agent and
+# the self-contained aggregator, built with dpkg-deb (packaging/deb/build-deb.sh).
+package: aot
+	$(DOTNET) publish aggregator/Drover.Aggregator -c $(CONFIGURATION) -r linux-x64 --self-contained -o $(OUT)/aggregator-sc -nologo
+	@rm -rf $(OUT)/packages
+	packaging/deb/build-deb.sh $(OUT)/agent-aot/drover-agent $(OUT)/aggregator-sc $(OUT)/packages
 
 # An aggregator and a small simulated fleet on this machine, on the stand-in NVML.
 run: build

@@ -82,9 +82,7 @@ public sealed class AggregatorDiskFullTests(ITestOutputHelper output) : IAsyncLi
         var filled = Fill(filler);
         output.WriteLine($"Filled the data directory with {filled} bytes.");
         var stateDirectory = _counter.StateDirectoryOf("a1", id);
-        var beside = Path.Combine(Path.GetDirectoryName(stateDirectory)!, "bulk.bin.test");
-        await File.WriteAllBytesAsync(beside, RandomNumberGenerator.GetBytes(MiB));
-        File.Move(beside, Path.Combine(stateDirectory, "bulk.bin"));
+        await Fleet.WriteStateFileAsync(stateDirectory, "bulk.bin", RandomNumberGenerator.GetBytes(MiB));
         var count = await _counter.PostAsync(port);
 
         var (refused, answer) = await _counter.CommitAsync(port);

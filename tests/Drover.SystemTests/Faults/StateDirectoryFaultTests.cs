@@ -40,12 +40,9 @@ public sealed partial class StateDirectoryFaultTests(ITestOutputHelper output) :
 
         await _counter.WaitForInstanceAsync(i => CounterFleet.IdOf(i) == id && CounterFleet.StateVersionOf(i) >= committed, $"the aggregator reports version {committed}");
 
-        // Written beside the state directory and renamed in, so no commit sees it half written.
         var stateDirectory = _counter.StateDirectoryOf("a1", id);
         var bulk = Path.Combine(stateDirectory, "bulk.bin");
-        var beside = Path.Combine(Path.GetDirectoryName(stateDirectory)!, "bulk.bin.test");
-        await File.WriteAllBytesAsync(beside, new byte[2 * MiB]);
-        File.Move(beside, bulk);
+        await Fleet.WriteStateFileAsync(stateDirectory, "bulk.bin", new byte[2 * MiB]);
         var count = await _counter.PostAsync(port); // the state changed: there is something to commit
 
         var (refused, answer) = await _counter.CommitAsync(port);
@@ -97,7 +94,7 @@ public sealed partial class StateDirectoryFaultTests(ITestOutputHelper output) :
         var warnings = Skipped().Matches(agent.Output).Where(m => m.Groups["path"].Value == name).ToArray();
         Assert.True(warnings.Length == 1, $"expected one warning naming '{name}', got {warnings.Length}:{Environment.NewLine}{agent.Output}");
         Assert.Contains(id, warnings[0].Value, StringComparison.Ordinal);
-        Assert.Contains("Socket", warnings[0].Value, StringComparison.Ordinal);
+        Assert.Contains("is a socket", warnings[0].Value, StringComparison.Ordinal);
     }
 
     private async Task<(string Id, int Port, int Pid)> StartCounterAsync()

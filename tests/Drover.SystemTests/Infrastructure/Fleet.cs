@@ -280,6 +280,24 @@ internal sealed class Fleet : IAsyncDisposable
         return reader.ReadToEnd();
     }
 
+    /// <summary>
+    /// Puts <paramref name="content"/> into an instance's state directory as the instance itself would: written beside
+    /// it and renamed in (no commit sees it half written), owned by the state directory's owner (an agent leaves a file
+    /// of another user, this test's root included, out of every commit).
+    /// </summary>
+    public static async Task WriteStateFileAsync(string stateDirectory, string name, byte[] content)
+    {
+        var beside = Path.Combine(Path.GetDirectoryName(stateDirectory)!, $"{name}.test");
+        await File.WriteAllBytesAsync(beside, content);
+        using (var chown = Process.Start("chown", ["--reference", stateDirectory, beside]))
+        {
+            await chown.WaitForExitAsync();
+            Assert.Equal(0, chown.ExitCode);
+        }
+
+        File.Move(beside, Path.Combine(stateDirectory, name));
+    }
+
     public string NodeIdOf(string name)
         => File.ReadAllText(Path.Combine(Directory, "agents", name, "state", "node-id")).Trim();
 

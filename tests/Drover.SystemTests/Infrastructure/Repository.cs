@@ -1,6 +1,9 @@
 namespace Drover.SystemTests.Infrastructure;
 
-/// <summary>Finds the repository and the programs `make build` left in ./out (or $DROVER_OUT).</summary>
+/// <summary>
+/// Finds the repository and the programs `make build` left in ./out (or $DROVER_OUT); $DROVER_AGENT, when set,
+/// is the agent to run instead (make test runs some suites again with the NativeAOT agent).
+/// </summary>
 internal static class Repository
 {
     public static string Root { get; } = FindRoot();
@@ -9,7 +12,7 @@ internal static class Repository
 
     public static string Aggregator => Program("drover-aggregator");
 
-    public static string Agent => Program("drover-agent");
+    public static string Agent => Environment.GetEnvironmentVariable("DROVER_AGENT") is { Length: > 0 } agent ? agent : Program("drover-agent");
 
     public static string Counter => Program(Path.Combine("samples", "counter", "counter"));
 

@@ -182,7 +182,7 @@ public sealed class InstanceTests(ITestOutputHelper output) : IAsyncLifetime
 
         // A state larger than one chunk (3 MiB of noise beside the count) travels both ways in pieces.
         var bulk = System.Security.Cryptography.RandomNumberGenerator.GetBytes(3 * 1024 * 1024);
-        await File.WriteAllBytesAsync(Path.Combine(_fleet.Directory, "agents", "a2", "state", "instances", id!, "state", "bulk.bin"), bulk);
+        await Fleet.WriteStateFileAsync(Path.Combine(_fleet.Directory, "agents", "a2", "state", "instances", id!, "state"), "bulk.bin", bulk);
 
         // The counter asks its agent for a commit over the local socket (CommitNow): the last count is
         // committed, as it would be by the next interval.

@@ -1,0 +1,97 @@
+#!/bin/sh
+# Builds drover-agent_<version>_amd64.deb and drover-aggregator_<version>_amd64.deb with dpkg-deb.
+#
+#   build-deb.sh AGENT AGGREGATOR_DIR OUT_DIR [VERSION]
+#
+# AGENT: the NativeAOT agent (make aot), installed as /usr/bin/drover-agent.
+# AGGREGATOR_DIR: the self-contained aggregator (dotnet publish --self-contained), installed under
+#   /usr/lib/drover-aggregator with /usr/bin/drover-aggregator linking to it.
+# VERSION: the packages' version; the repository's (Directory.Build.props) when not given.
+# DEB_COMPRESSION: dpkg-deb's -Z (xz when not set; the tests use gzip for speed).
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+agent=$1
+aggregator=$2
+out=$3
+version=${4:-$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' "$repo/Directory.Build.props")}
+compression=${DEB_COMPRESSION:-xz}
+
+[ -x "$agent" ] || { echo "build-deb.sh: '$agent' is not an executable (make aot builds it)" >&2; exit 66; }
+[ -x "$aggregator/drover-aggregator" ] || { echo "build-deb.sh: '$aggregator/drover-aggregator' is missing" >&2; exit 66; }
+command -v dpkg-deb > /dev/null || { echo "build-deb.sh: dpkg-deb is missing (apt-get install dpkg)" >&2; exit 69; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$out"
+
+# stage PACKAGE NAME STATE: the files every package has (unit, conffile, scripts, documents).
+stage() {
+    package=$1 name=$2 state=$3
+    root="$work/$package"
+    install -d -m 0755 "$root/DEBIAN" "$root/usr/bin" "$root/usr/lib/systemd/system" "$root/etc/drover" \
+        "$root/usr/share/doc/$package"
+    install -m 0644 "$repo/packaging/systemd/$package.service" "$root/usr/lib/systemd/system/"
+    install -m 0644 "$repo/packaging/config/$name.json" "$root/etc/drover/$name.json"
+    echo "/etc/drover/$name.json" > "$root/DEBIAN/conffiles"
+    for script in postinst prerm postrm; do
+        sed -e "s|@PACKAGE@|$package|g" -e "s|@CONFIG@|$name.json|g" -e "s|@STATE@|$state|g" -e "s|@LOG@|$name|g" \
+            "$here/$script.in" > "$root/DEBIAN/$script"
+        chmod 0755 "$root/DEBIAN/$script"
+    done
+    install -m 0644 "$here/copyright" "$root/usr/share/doc/$package/copyright"
+    gzip -9n < "$repo/README.md" > "$root/usr/share/doc/$package/README.md.gz"
+    printf '%s (%s) unstable; urgency=medium\n\n  * Release %s (git log holds the changes).\n\n -- Drover <drover@localhost>  %s\n' \
+        "$package" "$version" "$version" "$(date -R -d @"${SOURCE_DATE_EPOCH:-$(git -C "$repo" log -1 --format=%ct 2> /dev/null || date +%s)}")" \
+        | gzip -9n > "$root/usr/share/doc/$package/changelog.gz"
+}
+
+# control PACKAGE DEPENDS SUMMARY DESCRIPTION
+control() {
+    root="$work/$1"
+    size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
+    cat > "$root/DEBIAN/control" << CONTROL
+Package: $1
+Version: $version
+Architecture: amd64
+Maintainer: Drover <drover@localhost>
+Installed-Size: $size
+Depends: $2
+Section: admin
+Priority: optional
+Homepage: https://github.com/drover/drover
+Description: $3
+$4
+CONTROL
+    dpkg-deb --root-owner-group -Z"$compression" --build "$root" "$out/${1}_${version}_amd64.deb" > /dev/null
+    echo "$out/${1}_${version}_amd64.deb"
+}
+
+stage drover-agent agent /var/lib/drover/agent
+install -m 0755 "$agent" "$work/drover-agent/usr/bin/drover-agent"
+control drover-agent "libc6 (>= 2.31), libssl3 | libssl1.1, util-linux (>= 2.33), passwd" \
+    "Drover node agent: GPU telemetry, survival heartbeats and instances" \
+" The agent of a Drover GPU serverless fleet, run by systemd on every GPU
+ host. It reads each GPU's memory, utilization, health and command-queue
+ length through NVML, heartbeats its survival state to the aggregator over
+ mutual TLS, and runs the instances the aggregator places on the host (as
+ unprivileged users from an allowlist), keeping their local state across
+ restarts. One NativeAOT executable; NVML comes with the NVIDIA driver."
+
+stage drover-aggregator aggregator /var/lib/drover/aggregator
+install -d -m 0755 "$work/drover-aggregator/usr/lib/drover-aggregator"
+cp -R "$aggregator/." "$work/drover-aggregator/usr/lib/drover-aggregator/"
+# The API documentation files the build writes next to each assembly: for developers, not the service.
+find "$work/drover-aggregator/usr/lib/drover-aggregator" -maxdepth 1 -name '*.xml' -delete
+find "$work/drover-aggregator/usr/lib/drover-aggregator" -type d -exec chmod 0755 {} +
+find "$work/drover-aggregator/usr/lib/drover-aggregator" -type f -exec chmod 0644 {} +
+chmod 0755 "$work/drover-aggregator/usr/lib/drover-aggregator/drover-aggregator"
+ln -s ../lib/drover-aggregator/drover-aggregator "$work/drover-aggregator/usr/bin/drover-aggregator"
+control drover-aggregator "libc6 (>= 2.31), libgcc-s1, libstdc++6, libssl3 | libssl1.1, passwd" \
+    "Drover aggregator: fleet health, placement, autoscaling and gateway" \
+" The central brain of a Drover GPU serverless fleet. It takes the agents'
+ heartbeats and GPU telemetry over mutual TLS, decides cluster health and
+ failover, placement and GPU-aware autoscaling, keeps instances' committed
+ state, and routes invocations through its gateway. Self-contained: no .NET
+ runtime is needed on the host."
