@@ -5,8 +5,9 @@ using Serilog.Events;
 namespace Drover.Hosting;
 
 /// <summary>
-/// The Serilog logger both programs write with: the console always, and a size-capped file when one
-/// is configured. Sinks are set up in code: a file sink configured only in JSON writes nothing under NativeAOT.
+/// The Serilog logger both programs write with: the console always (in the journal's format when the console is
+/// the journal, see <see cref="JournalFormatter"/>), and a size-capped file when one is configured. Sinks are set up
+/// in code: a file sink configured only in JSON writes nothing under NativeAOT.
 /// </summary>
 public static class ProgramLogger
 {
@@ -40,8 +41,16 @@ public static class ProgramLogger
             config.MinimumLevel.Override(source, LogEventLevel.Warning);
         }
 
-        config.Enrich.FromLogContext()
-            .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss.fff} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}", formatProvider: CultureInfo.InvariantCulture);
+        config.Enrich.FromLogContext();
+        if (JournalFormatter.StandardOutputIsJournal())
+        {
+            config.WriteTo.Console(new JournalFormatter());
+        }
+        else
+        {
+            config.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss.fff} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}", formatProvider: CultureInfo.InvariantCulture);
+        }
+
         if (!string.IsNullOrEmpty(logFile))
         {
             config.WriteTo.File(
