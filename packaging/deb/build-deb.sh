@@ -7,7 +7,9 @@
 # AGGREGATOR_DIR: the self-contained aggregator (dotnet publish --self-contained), installed under
 #   /usr/lib/drover-aggregator with /usr/bin/drover-aggregator linking to it.
 # VERSION: the packages' version; the repository's (Directory.Build.props) when not given.
-# DEB_COMPRESSION: dpkg-deb's -Z (xz when not set; the tests use gzip for speed).
+# DEB_COMPRESSION: dpkg-deb's -Z (xz when not set).
+# DEB_MAINTAINER: the packages' Maintainer (Drover <drover@localhost> when not set: set a real address
+#   before publishing them, lintian says bogus-mail-host until then).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -17,6 +19,7 @@ aggregator=$2
 out=$3
 version=${4:-$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' "$repo/Directory.Build.props")}
 compression=${DEB_COMPRESSION:-xz}
+maintainer=${DEB_MAINTAINER:-Drover <drover@localhost>}
 
 [ -x "$agent" ] || { echo "build-deb.sh: '$agent' is not an executable (make aot builds it)" >&2; exit 66; }
 [ -x "$aggregator/drover-aggregator" ] || { echo "build-deb.sh: '$aggregator/drover-aggregator' is missing" >&2; exit 66; }
@@ -41,9 +44,11 @@ stage() {
         chmod 0755 "$root/DEBIAN/$script"
     done
     install -m 0644 "$here/copyright" "$root/usr/share/doc/$package/copyright"
+    install -d -m 0755 "$root/usr/share/man/man8"
+    gzip -9n < "$here/$package.8" > "$root/usr/share/man/man8/$package.8.gz"
     gzip -9n < "$repo/README.md" > "$root/usr/share/doc/$package/README.md.gz"
-    printf '%s (%s) unstable; urgency=medium\n\n  * Release %s (git log holds the changes).\n\n -- Drover <drover@localhost>  %s\n' \
-        "$package" "$version" "$version" "$(date -R -d @"${SOURCE_DATE_EPOCH:-$(git -C "$repo" log -1 --format=%ct 2> /dev/null || date +%s)}")" \
+    printf '%s (%s) unstable; urgency=medium\n\n  * Release %s (git log holds the changes).\n\n -- %s  %s\n' \
+        "$package" "$version" "$version" "$maintainer" "$(date -R -d @"${SOURCE_DATE_EPOCH:-$(git -C "$repo" log -1 --format=%ct 2> /dev/null || date +%s)}")" \
         | gzip -9n > "$root/usr/share/doc/$package/changelog.gz"
 }
 
@@ -55,7 +60,7 @@ control() {
 Package: $1
 Version: $version
 Architecture: amd64
-Maintainer: Drover <drover@localhost>
+Maintainer: $maintainer
 Installed-Size: $size
 Depends: $2
 Section: admin
@@ -70,7 +75,7 @@ CONTROL
 
 stage drover-agent agent /var/lib/drover/agent
 install -m 0755 "$agent" "$work/drover-agent/usr/bin/drover-agent"
-control drover-agent "libc6 (>= 2.31), libssl3 | libssl1.1, util-linux (>= 2.33), passwd" \
+control drover-agent "libc6 (>= 2.31), libssl3 | libssl1.1, util-linux (>= 2.33), passwd, init-system-helpers (>= 1.54~)" \
     "Drover node agent: GPU telemetry, survival heartbeats and instances" \
 " The agent of a Drover GPU serverless fleet, run by systemd on every GPU
  host. It reads each GPU's memory, utilization, health and command-queue
@@ -84,11 +89,13 @@ install -d -m 0755 "$work/drover-aggregator/usr/lib/drover-aggregator"
 cp -R "$aggregator/." "$work/drover-aggregator/usr/lib/drover-aggregator/"
 # The API documentation files the build writes next to each assembly: for developers, not the service.
 find "$work/drover-aggregator/usr/lib/drover-aggregator" -maxdepth 1 -name '*.xml' -delete
+# SQLite's library comes from NuGet with its symbols; the .NET runtime's own are stripped already.
+strip --strip-unneeded "$work/drover-aggregator/usr/lib/drover-aggregator/libe_sqlite3.so"
 find "$work/drover-aggregator/usr/lib/drover-aggregator" -type d -exec chmod 0755 {} +
 find "$work/drover-aggregator/usr/lib/drover-aggregator" -type f -exec chmod 0644 {} +
 chmod 0755 "$work/drover-aggregator/usr/lib/drover-aggregator/drover-aggregator"
 ln -s ../lib/drover-aggregator/drover-aggregator "$work/drover-aggregator/usr/bin/drover-aggregator"
-control drover-aggregator "libc6 (>= 2.31), libgcc-s1, libstdc++6, libssl3 | libssl1.1, passwd" \
+control drover-aggregator "libc6 (>= 2.31), libgcc-s1, libstdc++6, libssl3 | libssl1.1, passwd, init-system-helpers (>= 1.54~)" \
     "Drover aggregator: fleet health, placement, autoscaling and gateway" \
 " The central brain of a Drover GPU serverless fleet. It takes the agents'
  heartbeats and GPU telemetry over mutual TLS, decides cluster health and
