@@ -93,7 +93,8 @@ find "$work/drover-aggregator/usr/lib/drover-aggregator" -maxdepth 1 -name '*.xm
 strip --strip-unneeded "$work/drover-aggregator/usr/lib/drover-aggregator/libe_sqlite3.so"
 find "$work/drover-aggregator/usr/lib/drover-aggregator" -type d -exec chmod 0755 {} +
 find "$work/drover-aggregator/usr/lib/drover-aggregator" -type f -exec chmod 0644 {} +
-chmod 0755 "$work/drover-aggregator/usr/lib/drover-aggregator/drover-aggregator"
+# The program, and the runtime's crash-dump writer (DOTNET_DbgEnableMiniDump) that it executes.
+chmod 0755 "$work/drover-aggregator/usr/lib/drover-aggregator/drover-aggregator" "$work/drover-aggregator/usr/lib/drover-aggregator/createdump"
 ln -s ../lib/drover-aggregator/drover-aggregator "$work/drover-aggregator/usr/bin/drover-aggregator"
 control drover-aggregator "libc6 (>= 2.31), libgcc-s1, libstdc++6, libssl3 | libssl1.1, passwd, init-system-helpers (>= 1.54~)" \
     "Drover aggregator: fleet health, placement, autoscaling and gateway" \

@@ -92,6 +92,38 @@ public sealed class DebPackageTests(ITestOutputHelper output) : IDisposable
         Assert.False(File.Exists(Root("/etc/systemd/system/multi-user.target.wants/drover-aggregator.service")));
     }
 
+    [Theory]
+    [InlineData("drover-agent", "./usr/bin/drover-agent")]
+    [InlineData("drover-aggregator", "./usr/lib/drover-aggregator/drover-aggregator")]
+    public async Task ControlFieldsAndFileList_AsAnOperatorExpects(string name, string program)
+    {
+        var package = Package(name);
+        var version = Path.GetFileName(package).Split('_')[1];
+
+        var fields = (await RunAsync("dpkg-deb", "--field", package, "Package", "Version", "Architecture", "Depends", "Section")).Split('\n', StringSplitOptions.RemoveEmptyEntries).ToDictionary(l => l.Split(':')[0], l => l[(l.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim());
+        Assert.Equal(name, fields["Package"]);
+        Assert.Equal(version, fields["Version"]);
+        Assert.Equal("amd64", fields["Architecture"]);
+        Assert.Equal("admin", fields["Section"]);
+        Assert.Contains("init-system-helpers", fields["Depends"], StringComparison.Ordinal);
+        Assert.Contains("passwd", fields["Depends"], StringComparison.Ordinal);
+
+        // dpkg-deb --contents: "mode owner/group size date time path [-> target]".
+        var files = (await RunAsync("dpkg-deb", "--contents", package)).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToDictionary(f => f[5], f => (Mode: f[0], Owner: f[1]));
+        Assert.All(files.Values, f => Assert.Equal("root/root", f.Owner));
+        Assert.All(files.Where(f => f.Value.Mode[0] == 'd'), f => Assert.Equal("drwxr-xr-x", f.Value.Mode));
+        Assert.Equal("-rwxr-xr-x", files[program].Mode);
+        var config = $"./etc/drover/{name["drover-".Length..]}.json";
+        Assert.Equal("-rw-r--r--", files[config].Mode);
+        Assert.Equal("-rw-r--r--", files[$"./usr/lib/systemd/system/{name}.service"].Mode);
+        Assert.Equal("-rw-r--r--", files[$"./usr/share/doc/{name}/copyright"].Mode);
+        Assert.Equal("-rw-r--r--", files[$"./usr/share/man/man8/{name}.8.gz"].Mode);
+        var executables = new[] { program, "./usr/lib/drover-aggregator/createdump" };
+        Assert.All(files.Where(f => f.Value.Mode[0] == '-'), f => Assert.Equal(executables.Contains(f.Key) ? "-rwxr-xr-x" : "-rw-r--r--", f.Value.Mode));
+        Assert.Equal($"/etc/drover/{name["drover-".Length..]}.json", (await RunAsync("sh", "-c", $"dpkg-deb --ctrl-tarfile '{package}' | tar -xO ./conffiles")).Trim());
+    }
+
     /// <summary>What dpkg and useradd need of a root: an empty package database and the account files.</summary>
     private void PrepareRoot()
     {
