@@ -60,18 +60,19 @@ public sealed class AutoscaleTests(ITestOutputHelper output) : AutoscaleTestBase
             answer.Dispose();
         }
 
-        // The load is gone: after the 10 s window, back to one, stopped from the busiest GPU (a4) down.
-        await Fleet.WaitUntilAsync(
-            async () => (await InstanceNodesAsync()).Length == 1,
-            Timeout,
-            "counter is back to one instance",
-            async () => (await GetAsync(Path)).ToString());
-        Assert.Equal(["a1"], (await InstanceNodesAsync()).Select(n => names[n]));
-        var stops = (await DecisionsAsync()).EnumerateArray()
+        // The load is gone: after the 10 s window, back to one, stopped from the busiest GPU (a4) down. A stop is
+        // recorded once its node's lane has sent it, a moment after the instance leaves the list: wait for both.
+        async Task<string[]> StopsAsync() => (await DecisionsAsync()).EnumerateArray()
             .Where(d => d.GetProperty("kind").GetString() == "stop")
             .Select(d => names[d.GetProperty("fromNodeId").GetString()!])
             .ToArray();
-        Assert.Equal(["a4", "a3", "a2"], stops);
+        await Fleet.WaitUntilAsync(
+            async () => (await InstanceNodesAsync()).Length == 1 && (await StopsAsync()).Length >= 3,
+            Timeout,
+            "counter is back to one instance, three stops recorded",
+            async () => $"{await GetAsync(Path)}\n{await DecisionsAsync()}");
+        Assert.Equal(["a1"], (await InstanceNodesAsync()).Select(n => names[n]));
+        Assert.Equal(["a4", "a3", "a2"], await StopsAsync());
         Assert.Equal(1, (await GetAsync(Path)).GetProperty("desiredInstances").GetInt32());
     }
 
