@@ -7,7 +7,9 @@
 #   MEASURE_SECONDS   length of the measured window       [60]
 #   WARMUP_SECONDS    wait after the agent is alive        [10]
 #   GPUS              stand-in GPUs of the agent           [8]
+#   INSTANCES         counter instances behind its shim    [0] (one function each; the agent's cost only)
 #   OUT               the build output folder              [<repo>/out]
+#   AGENT             the agent to measure                 [$OUT/drover-agent; make aot's: $OUT/agent-aot/drover-agent]
 #   KEEP_TEMP=1       keep the temporary folder (logs) after the run
 set -euo pipefail
 
@@ -16,15 +18,17 @@ OUT=${OUT:-$repo/out}
 MEASURE_SECONDS=${MEASURE_SECONDS:-60}
 WARMUP_SECONDS=${WARMUP_SECONDS:-10}
 GPUS=${GPUS:-8}
+INSTANCES=${INSTANCES:-0}
+AGENT=${AGENT:-$OUT/drover-agent}
 
-for n in "$MEASURE_SECONDS" "$WARMUP_SECONDS" "$GPUS"; do
-  case "$n" in ''|*[!0-9]*) echo "measure-agent: MEASURE_SECONDS, WARMUP_SECONDS and GPUS must be whole numbers" >&2; exit 2 ;; esac
+for n in "$MEASURE_SECONDS" "$WARMUP_SECONDS" "$GPUS" "$INSTANCES"; do
+  case "$n" in ''|*[!0-9]*) echo "measure-agent: MEASURE_SECONDS, WARMUP_SECONDS, GPUS and INSTANCES must be whole numbers" >&2; exit 2 ;; esac
 done
 if [ "$MEASURE_SECONDS" -lt 1 ] || [ "$GPUS" -gt 64 ]; then
   echo "measure-agent: need MEASURE_SECONDS >= 1 and GPUS <= 64" >&2
   exit 2
 fi
-for f in "$OUT/drover-aggregator" "$OUT/drover-agent" "$OUT/native/libnvidia-ml.so.1"; do
+for f in "$OUT/drover-aggregator" "$AGENT" "$OUT/native/libnvidia-ml.so.1" "$OUT/samples/counter/counter"; do
   if [ ! -e "$f" ]; then
     echo "measure-agent: $f is missing; run 'make build' first" >&2
     exit 1
@@ -32,6 +36,8 @@ for f in "$OUT/drover-aggregator" "$OUT/drover-agent" "$OUT/native/libnvidia-ml.
 done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/drover-measure.XXXXXX")
+# Passable by the instances' user (nobody, when this runs as root): their state directories are inside.
+chmod 0711 "$tmp"
 agg_pid=""
 agent_pid=""
 
@@ -88,8 +94,12 @@ scenario="$tmp/gpus.scenario"
   done
 } > "$scenario"
 
-# A read token, to ask the management API whether the agent is alive.
+# Tokens: read, to ask the management API whether the agent is alive; admin, to define the instances' functions.
 read_token=$(umask 077; "$OUT/drover-aggregator" tokens add --name measure --role read --file "$tmp/aggregator/api-tokens.json" 2>/dev/null)
+admin_token=$(umask 077; "$OUT/drover-aggregator" tokens add --name measure-admin --role admin --file "$tmp/aggregator/api-tokens.json" 2>/dev/null)
+# The counters run from out/samples, as nobody when this runs as root (an agent running as root requires a user).
+runtime_user=()
+[ "$(id -u)" = 0 ] && runtime_user=(--runtimes:0:user nobody)
 # The link as it is by default: mutual TLS, with a CA and certificates made for the run.
 "$OUT/drover-aggregator" certs init --dir "$tmp/certs" > /dev/null
 "$OUT/drover-aggregator" certs issue --dir "$tmp/certs" --node measured > /dev/null
@@ -100,7 +110,8 @@ read_token=$(umask 077; "$OUT/drover-aggregator" tokens add --name measure --rol
   > "$tmp/aggregator.console.log" 2>&1 &
 agg_pid=$!
 
-DROVER_FAKE_NVML_SCENARIO="$scenario" "$OUT/drover-agent" --serverNumber 1 --port "$node_port" \
+DROVER_FAKE_NVML_SCENARIO="$scenario" "$AGENT" --serverNumber 1 --port "$node_port" \
+  --runtimes:0:path "$OUT/samples" "${runtime_user[@]}" --localSocketPath "$tmp/agent.sock" --stopInstancesOnExit true \
   --aggregators:0 "https://127.0.0.1:$link_port" --stateDirectory "$tmp/agent/state" \
   --linkCertificateFile "$tmp/certs/measured.crt" --linkKeyFile "$tmp/certs/measured.key" --linkCaFile "$tmp/certs/ca.crt" \
   --logFile "$tmp/agent/agent.log" --nvmlLibraryPath "$OUT/native/libnvidia-ml.so.1" \
@@ -126,6 +137,28 @@ done
 if [ "$alive" != 1 ]; then
   echo "measure-agent: the agent did not become alive at the aggregator within 30 s" >&2
   exit 1
+fi
+
+# INSTANCES functions, one counter instance each on the one agent, all running before the warm-up starts.
+for ((i = 1; i <= INSTANCES; i++)); do
+  curl -fsS -X PUT "http://127.0.0.1:$http_port/v1/functions/counter-$i" -H "Authorization: Bearer $admin_token" \
+    -H 'Content-Type: application/json' -d "{\"runtime\": {\"type\": \"process\", \"command\": \"$OUT/samples/counter/counter\"}, \"public\": true}" > /dev/null
+done
+if [ "$INSTANCES" -gt 0 ]; then
+  running=0
+  for ((t = 0; t < 240; t++)); do
+    running=$(for ((i = 1; i <= INSTANCES; i++)); do
+      curl -fsS -H "Authorization: Bearer $read_token" "http://127.0.0.1:$http_port/v1/functions/counter-$i" 2>/dev/null
+      echo
+    done | grep -c '"state":"running"' || true)
+    [ "$running" -ge "$INSTANCES" ] && break
+    sleep 0.5
+  done
+  if [ "$running" -lt "$INSTANCES" ]; then
+    echo "measure-agent: $running of $INSTANCES instances running after 2 minutes" >&2
+    tail -n 20 "$tmp/agent/agent.log" >&2 || true
+    exit 1
+  fi
 fi
 
 clk_tck=$(getconf CLK_TCK)
@@ -157,7 +190,7 @@ rss_kib() {
   awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
 }
 
-echo "drover-agent pid $agent_pid: $GPUS stand-in GPUs, telemetry and heartbeat at 1 Hz; warm-up ${WARMUP_SECONDS} s, window ${MEASURE_SECONDS} s"
+echo "$AGENT pid $agent_pid: $GPUS stand-in GPUs, $INSTANCES instances, telemetry and heartbeat at 1 Hz; warm-up ${WARMUP_SECONDS} s, window ${MEASURE_SECONDS} s"
 sleep "$WARMUP_SECONDS"
 
 thread_ticks "$agent_pid" > "$tmp/threads.start"
