@@ -34,12 +34,15 @@ build: native restore
 	ln -sfn agent/drover-agent $(OUT)/drover-agent
 	@echo "Built: $(OUT)/drover-aggregator $(OUT)/drover-agent $(OUT)/native/libnvidia-ml.so.1 $(OUT)/samples/counter/counter"
 
-# What the tests need beyond the SDK, gcc and make: systemd-analyze (the unit files' test), from Debian's
-# systemd package, installed when missing where apt-get can (as root); else the test says what is missing.
+# What the tests need beyond the SDK, gcc and make, from Debian's packages, installed when missing where apt-get
+# can (as root); else the test says what is missing: systemd-analyze (the unit files' test), deb-systemd-helper
+# (the packages' maintainer scripts, run by the package test).
 test-tools:
-	@command -v systemd-analyze > /dev/null 2>&1 \
-	    || { [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null 2>&1 && apt-get install -y --no-install-recommends systemd > /dev/null 2>&1; } \
-	    || echo "make: systemd-analyze is missing and could not be installed (apt-get install systemd, as root)"
+	@for need in systemd-analyze:systemd deb-systemd-helper:init-system-helpers; do \
+	    command -v $${need%%:*} > /dev/null 2>&1 \
+	    || { [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null 2>&1 && apt-get install -y --no-install-recommends $${need##*:} > /dev/null 2>&1; } \
+	    || echo "make: $${need%%:*} is missing and could not be installed (apt-get install $${need##*:}, as root)"; \
+	done
 
 # The system suites that run a second time against the NativeAOT agent (the packaged one).
 AOT_SUITES := FullyQualifiedName~Drover.SystemTests.Heartbeats|FullyQualifiedName~Drover.SystemTests.Configuration|FullyQualifiedName~Drover.SystemTests.Telemetry|FullyQualifiedName~Drover.SystemTests.Instances

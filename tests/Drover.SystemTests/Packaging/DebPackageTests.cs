@@ -32,6 +32,7 @@ public sealed class DebPackageTests(ITestOutputHelper output) : IDisposable
         var agent = Package("drover-agent");
         var aggregator = Package("drover-aggregator");
         var version = Path.GetFileName(agent).Split('_')[1];
+        Assert.True(File.Exists("/usr/bin/deb-systemd-helper"), "deb-systemd-helper is missing: make test installs init-system-helpers where apt-get can (Makefile, test-tools)");
         PrepareRoot();
 
         // Install: files, user, enabled units.
