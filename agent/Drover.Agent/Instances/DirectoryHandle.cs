@@ -118,38 +118,31 @@ internal sealed class DirectoryHandle : IDisposable
 
     /// <summary>
     /// Removes <paramref name="name"/> and, when it is a directory, everything in it, through descriptors: a link is
-    /// removed, never followed. Nothing there is no error.
+    /// removed, never followed. Nothing there is no error. Whether it is a directory is what opening it as one says,
+    /// so a directory swapped for a link or a file meanwhile is removed as what it has become.
     /// </summary>
     public void Delete(string name, int depth = 0)
     {
-        if (Stat(name) is not { } stat)
+        using (var child = OpenDirectory(name))
         {
-            return;
-        }
-
-        if (stat.Kind == FileKind.Directory)
-        {
-            using (var child = OpenDirectory(name))
+            if (child is null)
             {
-                if (child is not null)
-                {
-                    if (depth >= MaxDepth)
-                    {
-                        throw new IOException($"cannot remove '{name}': directories nested deeper than {MaxDepth} levels.");
-                    }
-
-                    foreach (var inner in child.Names())
-                    {
-                        child.Delete(inner, depth + 1);
-                    }
-                }
+                LibC.UnlinkAt(Descriptor, name, directory: false);
+                return;
             }
 
-            LibC.UnlinkAt(Descriptor, name, directory: true);
-            return;
+            if (depth >= MaxDepth)
+            {
+                throw new IOException($"cannot remove '{name}': directories nested deeper than {MaxDepth} levels.");
+            }
+
+            foreach (var inner in child.Names())
+            {
+                child.Delete(inner, depth + 1);
+            }
         }
 
-        LibC.UnlinkAt(Descriptor, name, directory: false);
+        LibC.UnlinkAt(Descriptor, name, directory: true);
     }
 
     /// <summary>Removes the directory <paramref name="path"/> and everything in it (see <see cref="Delete(string, int)"/>).</summary>

@@ -48,7 +48,7 @@ public sealed class DebPackageTests(ITestOutputHelper output) : IDisposable
             Assert.Equal("install ok installed", await QueryAsync(unit, "${Status}"));
         }
 
-        var drover = Assert.Single(File.ReadAllLines(Root("/etc/passwd")), l => l.StartsWith("drover:", StringComparison.Ordinal)).Split(':');
+        var drover = AssertSingleDroverUser();
         Assert.True(int.Parse(drover[2], System.Globalization.CultureInfo.InvariantCulture) < 1000, "a system uid");
         Assert.Equal(("/var/lib/drover", "/usr/sbin/nologin"), (drover[5], drover[6]));
         Assert.Single(File.ReadAllLines(Root("/etc/group")), l => l.StartsWith("drover:", StringComparison.Ordinal));
@@ -68,7 +68,7 @@ public sealed class DebPackageTests(ITestOutputHelper output) : IDisposable
         Assert.Equal($"{version}+1", await QueryAsync("drover-agent", "${Version}"));
         Assert.EndsWith("// local edit\n", File.ReadAllText(Root("/etc/drover/agent.json")), StringComparison.Ordinal);
         Assert.False(File.Exists(Root("/etc/systemd/system/multi-user.target.wants/drover-agent.service")), "an upgrade does not enable a unit the admin disabled");
-        Assert.Single(File.ReadAllLines(Root("/etc/passwd")), l => l.StartsWith("drover:", StringComparison.Ordinal));
+        AssertSingleDroverUser(); // the user is never made twice
 
         // Remove: the program goes; configuration and state stay.
         await DpkgAsync("--remove", "drover-agent");
@@ -84,7 +84,7 @@ public sealed class DebPackageTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(["aggregator.log"], Directory.GetFiles(Root("/var/log/drover")).Select(Path.GetFileName));
         Assert.True(File.Exists(Root("/etc/drover/aggregator.json")));
         Assert.True(File.Exists(Root("/var/lib/drover/aggregator/state.db")));
-        Assert.Single(File.ReadAllLines(Root("/etc/passwd")), l => l.StartsWith("drover:", StringComparison.Ordinal));
+        AssertSingleDroverUser(); // the user is never made twice
 
         await DpkgAsync("--purge", "drover-aggregator");
         Assert.False(Directory.Exists(Root("/var/lib/drover")));
@@ -124,6 +124,10 @@ public sealed class DebPackageTests(ITestOutputHelper output) : IDisposable
         Assert.All(files.Where(f => f.Value.Mode[0] == '-'), f => Assert.Equal(executables.Contains(f.Key) ? "-rwxr-xr-x" : "-rw-r--r--", f.Value.Mode));
         Assert.Equal($"/etc/drover/{name["drover-".Length..]}.json", (await RunAsync("sh", "-c", $"dpkg-deb --ctrl-tarfile '{package}' | tar -xO ./conffiles")).Trim());
     }
+
+    /// <summary>The one drover entry of the root's /etc/passwd, split into its fields.</summary>
+    private string[] AssertSingleDroverUser()
+        => Assert.Single(File.ReadAllLines(Root("/etc/passwd")), l => l.StartsWith("drover:", StringComparison.Ordinal)).Split(':');
 
     /// <summary>What dpkg and useradd need of a root: an empty package database and the account files.</summary>
     private void PrepareRoot()
