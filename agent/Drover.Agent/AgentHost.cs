@@ -1,5 +1,6 @@
 using Drover.Agent.Configuration;
 using Drover.Agent.Events;
+using Drover.Agent.Footprint;
 using Drover.Agent.Heartbeats;
 using Drover.Agent.Identity;
 using Drover.Agent.Instances;
@@ -141,6 +142,7 @@ internal static class AgentHost
         builder.Services.AddHostedService<XidEventLoop>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<StateCommitter>());
         builder.Services.AddHostedService<OutputLogRotator>();
+        builder.Services.AddHostedService<StartupMemoryRelease>();
         return builder;
     }
 
