@@ -13,7 +13,7 @@ internal static class NodesApi
         var nodes = app.MapGroup("/v1/nodes");
         nodes.MapGet("/", (NodeTable table, AggregatorOptions options) => table.Snapshot().Select(n => NodeResponse.From(n, options)));
         nodes.MapGet("/{nodeId}", (string nodeId, NodeTable table, AggregatorOptions options) =>
-            table.Snapshot().FirstOrDefault(n => n.NodeId == nodeId) is { } node
+            table.Find(nodeId) is { } node
                 ? Results.Ok(NodeResponse.From(node, options))
                 : NodeNotFound(nodeId));
         nodes.MapPut("/{nodeId}", PutSettingsAsync);
@@ -27,7 +27,7 @@ internal static class NodesApi
             _ => NodeNotFound(nodeId),
         });
         nodes.MapGet("/{nodeId}/gpus", (string nodeId, NodeTable table) =>
-            table.Snapshot().FirstOrDefault(n => n.NodeId == nodeId) is { } node
+            table.Find(nodeId) is { } node
                 ? Results.Ok(GpuResponse.From(node))
                 : NodeNotFound(nodeId));
         nodes.MapPost("/{nodeId}/drain", (string nodeId, NodeTable table, AgentConnections connections)
@@ -53,7 +53,7 @@ internal static class NodesApi
             return NodeNotFound(nodeId);
         }
 
-        return table.Snapshot().FirstOrDefault(n => n.NodeId == nodeId) is { } node
+        return table.Find(nodeId) is { } node
             ? Results.Ok(NodeResponse.From(node, options))
             : NodeNotFound(nodeId);
     }
@@ -61,7 +61,7 @@ internal static class NodesApi
     /// <summary>Sends SetDraining to the node; the node's next heartbeat shows the new state.</summary>
     private static IResult SetDraining(string nodeId, bool draining, NodeTable table, AgentConnections connections)
     {
-        if (!table.Snapshot().Any(n => n.NodeId == nodeId))
+        if (table.Find(nodeId) is null)
         {
             return NodeNotFound(nodeId);
         }

@@ -409,22 +409,7 @@ internal sealed class NodeTable
             var views = new List<NodeView>(_rows.Count);
             foreach (var row in _rows.Values)
             {
-                var overridden = _overrides?.Find(row.Identity.NodeId);
-                views.Add(new NodeView(
-                    row.Identity,
-                    row.Survival,
-                    row.ConnectionId is not null,
-                    row.LastHeartbeat,
-                    row.LastSequence,
-                    _time.GetElapsedTime(row.LastHeartbeat, now),
-                    row.Gpus,
-                    row.Gpus.ReceivedAt == 0 ? null : _time.GetElapsedTime(row.Gpus.ReceivedAt, now),
-                    row.LastRoundTrip,
-                    row.Outstanding.Count == 0 ? null : _time.GetElapsedTime(row.Outstanding[0].SentAt, now),
-                    overridden?.Weight ?? row.Identity.Weight ?? NodeLimits.DefaultWeight,
-                    overridden?.Weight is null ? NodeSettingSource.Agent : NodeSettingSource.Override,
-                    overridden?.Priority ?? row.Identity.Priority ?? NodeLimits.DefaultPriority,
-                    overridden?.Priority is null ? NodeSettingSource.Agent : NodeSettingSource.Override));
+                views.Add(View(row, now));
             }
 
             views.Sort(static (a, b) =>
@@ -434,6 +419,39 @@ internal sealed class NodeTable
             });
             return views;
         }
+    }
+
+    /// <summary>
+    /// One node's row as <see cref="Snapshot"/> shows it, or null for an unknown node: what the API's reads of one
+    /// node take, without copying (and holding the table's lock over) every other row of a large fleet.
+    /// </summary>
+    public NodeView? Find(string nodeId)
+    {
+        var now = _time.GetTimestamp();
+        lock (_gate)
+        {
+            return _rows.TryGetValue(nodeId, out var row) ? View(row, now) : null;
+        }
+    }
+
+    private NodeView View(Row row, long now)
+    {
+        var overridden = _overrides?.Find(row.Identity.NodeId);
+        return new NodeView(
+            row.Identity,
+            row.Survival,
+            row.ConnectionId is not null,
+            row.LastHeartbeat,
+            row.LastSequence,
+            _time.GetElapsedTime(row.LastHeartbeat, now),
+            row.Gpus,
+            row.Gpus.ReceivedAt == 0 ? null : _time.GetElapsedTime(row.Gpus.ReceivedAt, now),
+            row.LastRoundTrip,
+            row.Outstanding.Count == 0 ? null : _time.GetElapsedTime(row.Outstanding[0].SentAt, now),
+            overridden?.Weight ?? row.Identity.Weight ?? NodeLimits.DefaultWeight,
+            overridden?.Weight is null ? NodeSettingSource.Agent : NodeSettingSource.Override,
+            overridden?.Priority ?? row.Identity.Priority ?? NodeLimits.DefaultPriority,
+            overridden?.Priority is null ? NodeSettingSource.Agent : NodeSettingSource.Override);
     }
 
     /// <summary>Maps the wire's survival state to the table's; unspecified is refused by the link before this.</summary>
