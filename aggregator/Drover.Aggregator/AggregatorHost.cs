@@ -38,7 +38,9 @@ internal static class AggregatorHost
             return ExitCodes.Configuration;
         }
 
-        await using var logger = ProgramLogger.Create(options.LogLevel, options.LogFile);
+        // The gateway logs its own refusals and failed forwards, naming the node; YARP's two lines per request
+        // (and the HTTP client's) would repeat them, thousands a second under load.
+        await using var logger = ProgramLogger.Create(options.LogLevel, options.LogFile, "System.Net.Http", "Yarp");
         try
         {
             await using var app = Build(options, logger);
