@@ -1,4 +1,5 @@
 using Drover.Agent.Footprint;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Drover.Agent.Tests.Footprint;
