@@ -9,12 +9,14 @@ AGENTS        ?= 3
 CLUSTERS      ?= 1
 GPUS          ?= 2
 DEB_COMPRESSION ?= xz
+# $(call given,VAR,DEFAULT): VAR when set on the command line or in the environment, else DEFAULT.
+given = $(if $(filter command line environment,$(origin $(1))),$($(1)),$(2))
 
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
-.PHONY: all build native restore test test-tools aot package run bench clean
+.PHONY: all build native restore test test-tools aot package run bench bench-fleet clean
 
 all: build
 
@@ -101,6 +103,13 @@ run: build
 bench: build
 	$(DOTNET) run -c $(CONFIGURATION) --project tests/Drover.Benchmarks -- --filter '*'
 	OUT=$(OUT) tests/Drover.Benchmarks/measure-agent.sh
+
+# The fleet at scale (issue 17): simulated agents against a real aggregator; ends with one JSON line.
+# make bench-fleet AGENTS=10000 GPUS=8 SECONDS=60 (defaults here: 1000 agents, 8 GPUs, 60 s; AGENTS and GPUS
+# given for make run do not carry over unless named).
+bench-fleet: build
+	$(DOTNET) run -c $(CONFIGURATION) --no-build --project tests/Drover.FleetSim -- --out $(OUT) \
+	    --agents $(call given,AGENTS,1000) --gpus $(call given,GPUS,8) --seconds $(call given,SECONDS,60)
 
 clean:
 	rm -rf $(OUT) var

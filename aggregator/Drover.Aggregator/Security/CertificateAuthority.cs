@@ -45,13 +45,30 @@ internal static class CertificateAuthority
     /// </summary>
     public static (string Certificate, string Key) Issue(string directory, string name, bool server, IReadOnlyCollection<string> hosts, DateTimeOffset now, TimeSpan validity)
     {
+        using var ca = LinkCertificates.LoadWithKey(Path.Combine(directory, CaCertificate), Path.Combine(directory, CaKey));
+        var (certificate, key) = Create(ca, name, server, hosts, now, validity);
+        using (certificate)
+        using (key)
+        {
+            var paths = (Path.Combine(directory, $"{name}.crt"), Path.Combine(directory, $"{name}.key"));
+            Write(paths.Item2, key.ExportPkcs8PrivateKeyPem(), secret: true);
+            Write(paths.Item1, certificate.ExportCertificatePem(), secret: false);
+            return paths;
+        }
+    }
+
+    /// <summary>
+    /// A certificate signed by <paramref name="ca"/> (loaded with its key), and its new key, in memory: what
+    /// <see cref="Issue"/> writes, and what the fleet simulator gives each of its thousands of agents.
+    /// </summary>
+    public static (X509Certificate2 Certificate, ECDsa Key) Create(X509Certificate2 ca, string name, bool server, IReadOnlyCollection<string> hosts, DateTimeOffset now, TimeSpan validity)
+    {
         if (!Names.IsId(name))
         {
             throw new ArgumentException($"'{name}' is not a node name: 1-64 characters of A-Z a-z 0-9 . _ -", nameof(name));
         }
 
-        using var ca = LinkCertificates.LoadWithKey(Path.Combine(directory, CaCertificate), Path.Combine(directory, CaKey));
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(certificateAuthority: false, hasPathLengthConstraint: false, pathLengthConstraint: 0, critical: true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, critical: true));
@@ -80,11 +97,7 @@ internal static class CertificateAuthority
             notAfter = ca.NotAfter;
         }
 
-        using var certificate = request.Create(ca, now.AddMinutes(-5), notAfter, RandomNumberGenerator.GetBytes(16));
-        var paths = (Path.Combine(directory, $"{name}.crt"), Path.Combine(directory, $"{name}.key"));
-        Write(paths.Item2, key.ExportPkcs8PrivateKeyPem(), secret: true);
-        Write(paths.Item1, certificate.ExportCertificatePem(), secret: false);
-        return paths;
+        return (request.Create(ca, now.AddMinutes(-5), notAfter, RandomNumberGenerator.GetBytes(16)), key);
     }
 
     /// <summary>Writes a new file (never over one), 0600 when <paramref name="secret"/>, from its creation on.</summary>

@@ -1,0 +1,206 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Drover.FleetSim;
+
+/// <summary>
+/// The real drover-aggregator, started from the build output on free loopback ports with its data, log and
+/// certificates in the run's folder; restartable with the same data. Its CPU time and resident memory are read
+/// from /proc, apart from the simulator's own.
+/// </summary>
+internal sealed class AggregatorProcess : IAsyncDisposable
+{
+    private readonly string _executable;
+    private readonly string _folder;
+    private readonly bool _tls;
+    private readonly int _agents;
+    private Process? _process;
+
+    public AggregatorProcess(string outFolder, string folder, bool tls, int agents)
+    {
+        _executable = Path.GetFullPath(Path.Combine(outFolder, "drover-aggregator"));
+        _folder = folder;
+        _tls = tls;
+        _agents = agents;
+        HttpPort = FreePort();
+        LinkPort = FreePort();
+        while (LinkPort == HttpPort)
+        {
+            LinkPort = FreePort();
+        }
+    }
+
+    public int HttpPort { get; }
+
+    public int LinkPort { get; }
+
+    public string CertificateFolder => Path.Combine(_folder, "certs");
+
+    public string LogFile => Path.Combine(_folder, "aggregator", "aggregator.log");
+
+    public string LinkAddress => $"{(_tls ? "https" : "http")}://127.0.0.1:{LinkPort}";
+
+    public int Pid => _process?.Id ?? 0;
+
+    /// <summary>A read token for the management API, made before the first start.</summary>
+    public string ReadToken { get; private set; } = "";
+
+    /// <summary>Makes the link CA (when TLS is on) and a read token; run once before <see cref="StartAsync"/>.</summary>
+    public async Task PrepareAsync(CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(Path.Combine(_folder, "aggregator"));
+        if (_tls)
+        {
+            await RunToolAsync(cancellationToken, "certs", "init", "--dir", CertificateFolder);
+        }
+
+        ReadToken = (await RunToolAsync(cancellationToken, "tokens", "add", "--name", "fleetsim", "--role", "read", "--file", TokensFile)).Trim();
+    }
+
+    /// <summary>Starts the aggregator and waits (up to a minute) until its API answers.</summary>
+    public async Task StartAsync(FleetApi api, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo(_executable)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in Arguments())
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        _process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {_executable}");
+        // A simulator ended by Ctrl-C or SIGTERM takes its aggregator with it (one killed outright cannot).
+        var started = _process;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => KillQuietly(started);
+        var console = Path.Combine(_folder, "aggregator.console.log");
+        _ = DrainAsync(_process.StandardOutput, console);
+        _ = DrainAsync(_process.StandardError, console);
+
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < TimeSpan.FromMinutes(1))
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"drover-aggregator ended with code {_process.ExitCode} at start; see {console} and {LogFile}");
+            }
+
+            if (await api.ReadyAsync(cancellationToken))
+            {
+                return;
+            }
+
+            await Task.Delay(100, cancellationToken);
+        }
+
+        throw new TimeoutException("drover-aggregator's API did not answer within a minute of its start");
+    }
+
+    /// <summary>Ends the aggregator with <paramref name="signal"/> ("kill" or "term") and waits for it.</summary>
+    public async Task StopAsync(string signal)
+    {
+        if (_process is null || _process.HasExited)
+        {
+            return;
+        }
+
+        if (signal == "kill")
+        {
+            _process.Kill();
+        }
+        else
+        {
+            Posix.Terminate(_process.Id);
+        }
+
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            await _process.WaitForExitAsync(wait.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            _process.Kill();
+            await _process.WaitForExitAsync(CancellationToken.None);
+        }
+    }
+
+    /// <summary>CPU time (user + system) the aggregator has used.</summary>
+    public TimeSpan CpuTime() => _process is null ? TimeSpan.Zero : ProcStat.CpuTime(_process);
+
+    /// <summary>The aggregator's resident memory now.</summary>
+    public long ResidentBytes() => _process is null ? 0 : ProcStat.ResidentBytes(_process);
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync("term");
+        _process?.Dispose();
+    }
+
+    private string TokensFile => Path.Combine(_folder, "aggregator", "api-tokens.json");
+
+    private IEnumerable<string> Arguments()
+    {
+        string[] common =
+        [
+            "--httpPort", HttpPort.ToString(CultureInfo.InvariantCulture),
+            "--linkPort", LinkPort.ToString(CultureInfo.InvariantCulture),
+            "--dataDirectory", Path.Combine(_folder, "aggregator", "data"),
+            "--logFile", LogFile,
+            "--apiTokensFile", TokensFile,
+            // Room for every simulated agent and a few more; the defaults (10,000) when that is enough.
+            "--linkMaxConnections", Math.Max(10_000, _agents + 64).ToString(CultureInfo.InvariantCulture),
+        ];
+        string[] link = _tls
+            ? ["--linkCertificateFile", Path.Combine(CertificateFolder, "aggregator.crt"), "--linkKeyFile", Path.Combine(CertificateFolder, "aggregator.key"), "--linkCaFile", Path.Combine(CertificateFolder, "ca.crt")]
+            : ["--insecure", "true"];
+        return [.. common, .. link];
+    }
+
+    private async Task<string> RunToolAsync(CancellationToken cancellationToken, params string[] arguments)
+    {
+        var start = new ProcessStartInfo(_executable) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {_executable}");
+        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var error = process.StandardError.ReadToEndAsync(cancellationToken);
+        await process.WaitForExitAsync(cancellationToken);
+        return process.ExitCode == 0
+            ? await output
+            : throw new InvalidOperationException($"drover-aggregator {string.Join(' ', arguments)} failed ({process.ExitCode}): {await error}");
+    }
+
+    private static void KillQuietly(Process process)
+    {
+        try
+        {
+            process.Kill();
+        }
+        catch (InvalidOperationException)
+        {
+            // Already ended.
+        }
+    }
+
+    private static async Task DrainAsync(StreamReader reader, string path)
+    {
+        await using var file = new StreamWriter(path, append: true);
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            await file.WriteLineAsync(line);
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

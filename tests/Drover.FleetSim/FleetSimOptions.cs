@@ -1,0 +1,59 @@
+namespace Drover.FleetSim;
+
+/// <summary>What one run simulates and measures. Every figure of the report comes from one run of these.</summary>
+internal sealed record FleetSimOptions
+{
+    /// <summary>Simulated agents, each on its own connection with its own client certificate.</summary>
+    public int Agents { get; init; } = 100;
+
+    /// <summary>GPUs per agent in its Hello and every telemetry message (0-64).</summary>
+    public int Gpus { get; init; } = 8;
+
+    /// <summary>The steady window in which ingest, CPU, memory and visibility are measured.</summary>
+    public int Seconds { get; init; } = 10;
+
+    /// <summary>Agents stopped abruptly after the window (the stream reset, no goodbye); -1: 1 % of the fleet, 1 to 20.</summary>
+    public int Stop { get; init; } = -1;
+
+    /// <summary>Agents that hang after the window, their connection open, reading and writing nothing; -1: as many as are stopped.</summary>
+    public int Hang { get; init; } = -1;
+
+    /// <summary>How the aggregator is restarted after the faults: kill (SIGKILL), term (SIGTERM) or none.</summary>
+    public string Restart { get; init; } = "kill";
+
+    /// <summary>Mutual TLS on the link, as by default (false: the link in plain text, the aggregator with insecure: true).</summary>
+    public bool Tls { get; init; } = true;
+
+    /// <summary>Agents whose heartbeats are timed from the send to the API showing them.</summary>
+    public int VisibilitySamples { get; init; } = 20;
+
+    /// <summary>Agents completing their TLS handshake and Hello at once while the fleet connects.</summary>
+    public int ConnectConcurrency { get; init; } = 64;
+
+    /// <summary>Nodes per simulated cluster (the aggregator's maxNodesPerCluster is 1000 by default).</summary>
+    public int NodesPerCluster { get; init; } = 1000;
+
+    /// <summary>The build output holding drover-aggregator (make build's ./out).</summary>
+    public string Out { get; init; } = "out";
+
+    /// <summary>Keep the run's folder (the aggregator's log and data) instead of removing it.</summary>
+    public bool Keep { get; init; }
+
+    public int StopCount => Stop >= 0 ? Math.Min(Stop, Agents) : Math.Clamp(Agents / 100, 1, 20);
+
+    public int HangCount => Math.Min(Hang >= 0 ? Hang : StopCount, Agents - StopCount);
+
+    /// <summary>Null when the options make sense, else what is wrong, naming the option.</summary>
+    public string? Problem()
+    {
+        return Agents is < 1 or > 100_000 ? "--agents must be 1-100000"
+            : Gpus is < 0 or > 64 ? "--gpus must be 0-64"
+            : Seconds is < 1 or > 86_400 ? "--seconds must be 1-86400"
+            : Restart is not ("kill" or "term" or "none") ? "--restart must be kill, term or none"
+            : VisibilitySamples < 0 ? "--visibility-samples must be 0 or more"
+            : ConnectConcurrency < 1 ? "--connect-concurrency must be 1 or more"
+            : NodesPerCluster is < 1 or > 100_000 ? "--nodes-per-cluster must be 1-100000"
+            : !File.Exists(Path.Combine(Out, "drover-aggregator")) ? $"{Path.Combine(Out, "drover-aggregator")} is missing: run 'make build' first (or name the build output with --out)"
+            : null;
+    }
+}
