@@ -158,6 +158,33 @@ internal sealed class SimulatedAgent
 
     private async Task<bool> RunStreamAsync(SemaphoreSlim connectGate, CancellationToken stop)
     {
+        // The gate bounds the TLS handshakes and Hellos in progress: on one machine, thousands at once would starve
+        // the simulator and the aggregator alike and time out over and over. It is held from the connection's
+        // start to the Welcome, for the first connect and every reconnect.
+        await connectGate.WaitAsync(stop);
+        var gateHeld = true;
+        try
+        {
+            return await RunStreamAsync(() =>
+            {
+                if (gateHeld)
+                {
+                    gateHeld = false;
+                    connectGate.Release();
+                }
+            }, stop);
+        }
+        finally
+        {
+            if (gateHeld)
+            {
+                connectGate.Release();
+            }
+        }
+    }
+
+    private async Task<bool> RunStreamAsync(Action welcomed, CancellationToken stop)
+    {
         using var handler = new SocketsHttpHandler
         {
             ConnectTimeout = TimeSpan.FromSeconds(10),
@@ -183,10 +210,8 @@ internal sealed class SimulatedAgent
         using var call = new AgentLink.AgentLinkClient(channel).Connect(cancellationToken: scope.Token);
 
         AggregatorMessage first;
-        await connectGate.WaitAsync(stop);
-        try
+        using (var welcomeWait = CancellationTokenSource.CreateLinkedTokenSource(scope.Token))
         {
-            using var welcomeWait = CancellationTokenSource.CreateLinkedTokenSource(scope.Token);
             welcomeWait.CancelAfter(WelcomeTimeout);
             await call.RequestStream.WriteAsync(new AgentMessage { Hello = Hello() }, welcomeWait.Token);
             if (!await call.ResponseStream.MoveNext(welcomeWait.Token))
@@ -196,10 +221,8 @@ internal sealed class SimulatedAgent
 
             first = call.ResponseStream.Current;
         }
-        finally
-        {
-            connectGate.Release();
-        }
+
+        welcomed();
 
         if (first.KindCase != AggregatorMessage.KindOneofCase.Welcome)
         {
