@@ -42,7 +42,7 @@ internal static class FleetRun
         var api = new FleetApi(http, aggregator.HttpPort, aggregator.ReadToken);
 
         var (ca, certificates) = options.Tls ? Certificates(aggregator.CertificateFolder, options) : (null, new X509Certificate2?[options.Agents]);
-        var link = new FleetLink(aggregator.LinkAddress, ca, options.Gpus);
+        var link = new FleetLink(aggregator.LinkAddress, ca, options.Gpus, options.TelemetryEvery);
         var agents = Enumerable.Range(0, options.Agents).Select(i => new SimulatedAgent(i, link, certificates[i], options.NodesPerCluster)).ToArray();
         var (stopped, hung) = Faulted(agents, options.StopCount, options.HangCount);
         var running = agents.Except(stopped).Except(hung).ToArray();
@@ -116,6 +116,7 @@ internal static class FleetRun
             report["streamFailures"] = link.StreamFailures;
             report["commands"] = link.Commands;
             report["tls"] = options.Tls;
+            report["telemetryEvery"] = options.TelemetryEvery;
             return report;
         }
         finally

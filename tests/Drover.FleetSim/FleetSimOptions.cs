@@ -21,6 +21,9 @@ internal sealed record FleetSimOptions
     /// <summary>How the aggregator is restarted after the faults: kill (SIGKILL), term (SIGTERM) or none.</summary>
     public string Restart { get; init; } = "kill";
 
+    /// <summary>Telemetry and shim counters with every this-many heartbeats: an agent's telemetryIntervalMs over its heartbeat interval.</summary>
+    public int TelemetryEvery { get; init; } = 1;
+
     /// <summary>Mutual TLS on the link, as by default (false: the link in plain text, the aggregator with insecure: true).</summary>
     public bool Tls { get; init; } = true;
 
@@ -49,6 +52,7 @@ internal sealed record FleetSimOptions
         return Agents is < 1 or > 100_000 ? "--agents must be 1-100000"
             : Gpus is < 0 or > 64 ? "--gpus must be 0-64"
             : Seconds is < 1 or > 86_400 ? "--seconds must be 1-86400"
+            : TelemetryEvery is < 1 or > 60 ? "--telemetry-every must be 1-60"
             : Restart is not ("kill" or "term" or "none") ? "--restart must be kill, term or none"
             : VisibilitySamples < 0 ? "--visibility-samples must be 0 or more"
             : ConnectConcurrency < 1 ? "--connect-concurrency must be 1 or more"

@@ -8,6 +8,7 @@ var seconds = new Option<int>("--seconds") { Description = "the steady window me
 var stop = new Option<int>("--stop") { Description = "agents stopped abruptly after the window (-1: 1 % of the fleet, 1 to 20)", DefaultValueFactory = _ => -1 };
 var hang = new Option<int>("--hang") { Description = "agents that hang after the window, connection open (-1: as many as --stop)", DefaultValueFactory = _ => -1 };
 var restart = new Option<string>("--restart") { Description = "restart the aggregator after the faults: kill, term or none", DefaultValueFactory = _ => "kill" };
+var telemetryEvery = new Option<int>("--telemetry-every") { Description = "telemetry and shim counters with every Nth heartbeat (an agent's telemetryIntervalMs / heartbeat interval)", DefaultValueFactory = _ => 1 };
 var insecure = new Option<bool>("--insecure") { Description = "the link in plain text instead of mutual TLS" };
 var samples = new Option<int>("--visibility-samples") { Description = "agents whose heartbeats are timed to the API", DefaultValueFactory = _ => 20 };
 var concurrency = new Option<int>("--connect-concurrency") { Description = "handshakes in progress at once while the fleet connects", DefaultValueFactory = _ => 64 };
@@ -17,7 +18,7 @@ var keep = new Option<bool>("--keep") { Description = "keep the run's folder (ag
 
 var root = new RootCommand("Simulates a fleet of Drover agents against a real aggregator and reports what the aggregator sustains (issue 17).")
 {
-    agents, gpus, seconds, stop, hang, restart, insecure, samples, concurrency, perCluster, output, keep,
+    agents, gpus, seconds, stop, hang, restart, telemetryEvery, insecure, samples, concurrency, perCluster, output, keep,
 };
 root.SetAction(async (parsed, cancellationToken) =>
 {
@@ -29,6 +30,7 @@ root.SetAction(async (parsed, cancellationToken) =>
         Stop = parsed.GetValue(stop),
         Hang = parsed.GetValue(hang),
         Restart = parsed.GetValue(restart)!,
+        TelemetryEvery = parsed.GetValue(telemetryEvery),
         Tls = !parsed.GetValue(insecure),
         VisibilitySamples = parsed.GetValue(samples),
         ConnectConcurrency = parsed.GetValue(concurrency),

@@ -268,8 +268,14 @@ internal sealed class SimulatedAgent
             LastHeartbeatWallClock = DateTimeOffset.UtcNow;
             HeartbeatTimes.Add(LastHeartbeatWallClock.UtcTicks);
             HeartbeatSent?.Invoke(this, sequence, sentAt);
-            await WriteAsync(stream, new AgentMessage { Telemetry = Telemetry() }, cancellationToken);
-            await WriteAsync(stream, new AgentMessage { ShimStats = ShimStats() }, cancellationToken);
+            // Telemetry and shim counters every telemetry interval (the agent's telemetryIntervalMs), a whole
+            // number of heartbeat intervals here.
+            if ((sequence - 1) % (ulong)_link.TelemetryEvery == 0)
+            {
+                await WriteAsync(stream, new AgentMessage { Telemetry = Telemetry() }, cancellationToken);
+                await WriteAsync(stream, new AgentMessage { ShimStats = ShimStats() }, cancellationToken);
+            }
+
             var jitter = 1 + ((_random.NextDouble() - 0.5) * 0.1);
             await Task.Delay(interval * jitter, cancellationToken);
         }
@@ -430,7 +436,7 @@ internal sealed class SimulatedAgent
 }
 
 /// <summary>What every simulated agent shares: where the aggregator is, the link CA, the GPU count, and the fleet's counters.</summary>
-internal sealed class FleetLink(string address, X509Certificate2? ca, int gpus)
+internal sealed class FleetLink(string address, X509Certificate2? ca, int gpus, int telemetryEvery)
 {
     private long _sent;
     private long _welcomes;
@@ -442,6 +448,9 @@ internal sealed class FleetLink(string address, X509Certificate2? ca, int gpus)
     public X509Certificate2? Ca { get; } = ca;
 
     public int Gpus { get; } = gpus;
+
+    /// <summary>Telemetry and shim counters go with every this-many heartbeats (1: every one, as by default).</summary>
+    public int TelemetryEvery { get; } = telemetryEvery;
 
     /// <summary>The lease the aggregator's Welcome names: how long a node may go unheard before it is lost.</summary>
     public TimeSpan Lease { get; set; } = TimeSpan.FromSeconds(3);
