@@ -45,6 +45,8 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=tests/Drover.Benchmarks/bench-lib.sh
+. "$repo/tests/Drover.Benchmarks/bench-lib.sh"
 OUT=${OUT:-$repo/out}
 AGENTS=${AGENTS:-2}
 THREADS=${THREADS:-2}
@@ -116,27 +118,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A loopback port nobody listens on now and none given out before in this run (there is a window before the program
-# binds it; a clash fails the start below), below the kernel's ephemeral range so that no outgoing connection takes it.
-taken=" "
-read -r ephemeral_low _ < /proc/sys/net/ipv4/ip_local_port_range
-port_low=10000
-port_span=$(( ephemeral_low - port_low ))
-[ "$port_span" -lt 1000 ] && { port_low=20000; port_span=40000; }
-free_port() {
-  local port
-  while :; do
-    port=$((port_low + (RANDOM * 32768 + RANDOM) % port_span))
-    case "$taken" in *" $port "*) continue ;; esac
-    if ! ss -Hltn "sport = :$port" 2>/dev/null | grep -q .; then
-      taken="$taken$port "
-      echo "$port"
-      return
-    fi
-  done
-}
-# (Called in the main shell, not in $(...), so that $taken keeps what it gave out.)
-next_port() { free_port > "$tmp/port"; port=$(< "$tmp/port"); taken="$taken$port "; }
 
 next_port; http_port=$port
 next_port; link_port=$port
@@ -290,18 +271,6 @@ done
 clk_tck=$(getconf CLK_TCK)
 echo 'wrk.method = "POST"' > "$tmp/post.lua"
 
-# utime+stime of processes in clock ticks, summed. The command name (field 2) may hold spaces: read after its ')'.
-cpu_ticks() {
-  local pid stat rest total=0
-  for pid in "$@"; do
-    stat=$(< "/proc/$pid/stat")
-    rest=${stat##*) }
-    # shellcheck disable=SC2086
-    set -- $rest
-    total=$((total + ${12} + ${13}))
-  done
-  echo "$total"
-}
 
 # Busy ticks of the whole machine (every CPU), from /proc/stat's first line.
 machine_busy() {

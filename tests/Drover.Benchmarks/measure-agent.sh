@@ -14,6 +14,8 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=tests/Drover.Benchmarks/bench-lib.sh
+. "$repo/tests/Drover.Benchmarks/bench-lib.sh"
 OUT=${OUT:-$repo/out}
 MEASURE_SECONDS=${MEASURE_SECONDS:-60}
 WARMUP_SECONDS=${WARMUP_SECONDS:-10}
@@ -58,22 +60,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A loopback port nobody listens on now (there is a window before the program binds it; a clash fails the start below).
-free_port() {
-  local port
-  while :; do
-    port=$((20000 + RANDOM % 40000))
-    if ! ss -Hltn "sport = :$port" 2>/dev/null | grep -q .; then
-      echo "$port"
-      return
-    fi
-  done
-}
 
-http_port=$(free_port)
-link_port=$(free_port)
-while [ "$link_port" = "$http_port" ]; do link_port=$(free_port); done
-node_port=$(free_port)
+next_port; http_port=$port
+next_port; link_port=$port
+next_port; node_port=$port
 
 scenario="$tmp/gpus.scenario"
 {
@@ -163,15 +153,6 @@ fi
 
 clk_tck=$(getconf CLK_TCK)
 
-# utime+stime of a process in clock ticks. The command name (field 2) may hold spaces: read after its ')'.
-cpu_ticks() {
-  local stat rest
-  stat=$(< "/proc/$1/stat")
-  rest=${stat##*) }
-  # shellcheck disable=SC2086
-  set -- $rest
-  echo $(( ${12} + ${13} ))
-}
 
 # One line per thread of a process: tid, utime+stime in ticks, name (the comm, spaces made '_').
 thread_ticks() {
