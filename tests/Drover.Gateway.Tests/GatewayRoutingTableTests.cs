@@ -1,5 +1,6 @@
 using Drover.Decisions.Routing;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using static Drover.Gateway.Tests.GatewayHarness;
 
 namespace Drover.Gateway.Tests;
@@ -69,5 +70,38 @@ public class GatewayRoutingTableTests
         Assert.Equal(("a1", "http://127.0.0.1:7001"), (destination.Key, destination.Value.Address));
         Assert.Equal(DroverLoadBalancingPolicy.PolicyName, second.Clusters[0].LoadBalancingPolicy);
         Assert.All(second.Routes, r => Assert.Equal(GatewayProxyConfigProvider.RouteOrder, r.Order));
+    }
+
+    [Fact]
+    public void GetConfig_ABurstOfChanges_PublishesTheLimitThenTheRestTogetherAtTheWindowsEnd()
+    {
+        var time = new FakeTimeProvider();
+        var table = new GatewayRoutingTable();
+        using var provider = new GatewayProxyConfigProvider(table, NullLogger<GatewayProxyConfigProvider>.Instance, time);
+        RouteNode NodeN(int n) => Node($"a{n}", "a", $"127.0.0.1:{7000 + n}");
+
+        // The first changes of a burst go out at once, up to the limit.
+        for (var n = 1; n <= GatewayProxyConfigProvider.BurstLimit; n++)
+        {
+            table.Update(Table(n, 1, [.. Enumerable.Range(1, n).Select(NodeN)]));
+            Assert.Equal(n, provider.GetConfig().Clusters[0].Destinations!.Count);
+        }
+
+        // Beyond it, nodes joining and leaving wait for the window's end, then go out together.
+        var held = provider.GetConfig();
+        table.Update(Table(10, 1, [.. Enumerable.Range(1, 5).Select(NodeN)]));
+        table.Update(Table(11, 1, [.. Enumerable.Range(2, 5).Select(NodeN)]));
+        Assert.Same(held, provider.GetConfig());
+
+        time.Advance(GatewayProxyConfigProvider.BurstWindow - TimeSpan.FromMilliseconds(1));
+        Assert.Same(held, provider.GetConfig());
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.True(held.ChangeToken.HasChanged);
+        Assert.Equal(["a2", "a3", "a4", "a5", "a6"], provider.GetConfig().Clusters[0].Destinations!.Keys.Order());
+
+        // Once the window has passed quietly, a change goes out at once again.
+        time.Advance(GatewayProxyConfigProvider.BurstWindow);
+        table.Update(Table(12, 1, NodeN(9)));
+        Assert.Equal(["a9"], provider.GetConfig().Clusters[0].Destinations!.Keys);
     }
 }
