@@ -36,3 +36,19 @@ cpu_ticks() {
   done
   echo "$total"
 }
+
+# Stops the given processes (SIGTERM, then waits for each) and removes $tmp, or keeps it with KEEP_TEMP=1.
+stop_all() {
+  local pid
+  for pid in "$@"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "$@"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  if [ "${KEEP_TEMP:-0}" = 1 ]; then
+    echo "Logs kept in $tmp"
+  else
+    rm -rf "$tmp"
+  fi
+}

@@ -101,20 +101,8 @@ agg_pid=""
 agent_pids=()
 haproxy_pid=""
 
-cleanup() {
-  local pid
-  for pid in $haproxy_pid "${agent_pids[@]}" $agg_pid; do
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in $haproxy_pid "${agent_pids[@]}" $agg_pid; do
-    wait "$pid" 2>/dev/null || true
-  done
-  if [ "${KEEP_TEMP:-0}" = 1 ]; then
-    echo "Logs kept in $tmp"
-  else
-    rm -rf "$tmp"
-  fi
-}
+# shellcheck disable=SC2086
+cleanup() { stop_all $haproxy_pid "${agent_pids[@]}" $agg_pid; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 

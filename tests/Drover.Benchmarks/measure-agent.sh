@@ -43,20 +43,8 @@ chmod 0711 "$tmp"
 agg_pid=""
 agent_pid=""
 
-cleanup() {
-  local pid
-  for pid in $agent_pid $agg_pid; do
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in $agent_pid $agg_pid; do
-    wait "$pid" 2>/dev/null || true
-  done
-  if [ "${KEEP_TEMP:-0}" = 1 ]; then
-    echo "Logs kept in $tmp"
-  else
-    rm -rf "$tmp"
-  fi
-}
+# shellcheck disable=SC2086
+cleanup() { stop_all $agent_pid $agg_pid; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
