@@ -22,7 +22,10 @@ internal sealed partial class StartupMemoryRelease(ILogger<StartupMemoryRelease>
     private const int MadvPageOut = 21;
     private const int EInvalid = 22;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => RunAsync(stoppingToken);
+
+    /// <summary>Waits <see cref="ReleaseDelay"/> on the clock, then releases once; nothing when stopped first.</summary>
+    internal async Task RunAsync(CancellationToken stoppingToken)
     {
         try
         {
