@@ -248,6 +248,10 @@ internal sealed partial class ClusterHealthMonitor : BackgroundService
         return false;
     }
 
+    /// <summary>A node as the health decision sees it.</summary>
+    internal static HealthNode HealthNodeOf(NodeView node, AggregatorOptions options) =>
+        new(node.NodeId, node.Identity.Cluster, node.Identity.ServerNumber, node.Survives(options), node.Weight, node.Priority, node.Identity.ShimEndpoint);
+
     /// <summary>
     /// The pure decision on a snapshot taken now, from the memory the last evaluation left, less the
     /// clusters held aside, which it returns (caller holds the gate).
@@ -255,9 +259,7 @@ internal sealed partial class ClusterHealthMonitor : BackgroundService
     private (HealthDecision Decision, HealthNode[] Nodes, HashSet<string> Held) Decide(long now)
     {
         var nodes = _nodes.Snapshot();
-        var healthNodes = nodes
-            .Select(n => new HealthNode(n.NodeId, n.Identity.Cluster, n.Identity.ServerNumber, n.Survives(_options), n.Weight, n.Priority, n.Identity.ShimEndpoint))
-            .ToArray();
+        var healthNodes = nodes.Select(n => HealthNodeOf(n, _options)).ToArray();
         var elapsed = _lastEvaluation < 0 ? TimeSpan.Zero : _time.GetElapsedTime(_lastEvaluation, now);
         var lease = NodeLiveness.Lease(_options.HeartbeatInterval, _options.MissedHeartbeats);
         var held = RestartGrace.Awaited(

@@ -47,7 +47,7 @@ public class HealthPassBenchmarks
         var views = nodes.Snapshot();
         _snapshot = new HealthSnapshot(
             clusters.Settings(views.Select(n => n.Identity.Cluster)),
-            views.Select(n => new HealthNode(n.NodeId, n.Identity.Cluster, n.Identity.ServerNumber, n.Survives(options), n.Weight, n.Priority, n.Identity.ShimEndpoint)).ToArray(),
+            views.Select(n => ClusterHealthMonitor.HealthNodeOf(n, options)).ToArray(),
             clusters.Modes(),
             _monitor.Evaluate().Clusters.ToDictionary(c => c.Name, c => new PreviousClusterHealth(c.Health, c.HealthyFor), StringComparer.Ordinal),
             options.MonitorPeriod,
