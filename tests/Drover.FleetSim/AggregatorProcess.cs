@@ -71,20 +71,22 @@ internal sealed class AggregatorProcess : IAsyncDisposable
             start.ArgumentList.Add(argument);
         }
 
+        _process?.Dispose(); // the one before a restart, ended by StopAsync
         _process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {_executable}");
         // A simulator ended by Ctrl-C or SIGTERM takes its aggregator with it (one killed outright cannot).
         var started = _process;
         AppDomain.CurrentDomain.ProcessExit += (_, _) => KillQuietly(started);
+        // One file per stream: two writers appending to one file would write over each other.
         var console = Path.Combine(_folder, "aggregator.console.log");
         _ = DrainAsync(_process.StandardOutput, console);
-        _ = DrainAsync(_process.StandardError, console);
+        _ = DrainAsync(_process.StandardError, Path.Combine(_folder, "aggregator.stderr.log"));
 
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < TimeSpan.FromMinutes(1))
         {
             if (_process.HasExited)
             {
-                throw new InvalidOperationException($"drover-aggregator ended with code {_process.ExitCode} at start; see {console} and {LogFile}");
+                throw new InvalidOperationException($"drover-aggregator ended with code {_process.ExitCode} at start; see {console}, aggregator.stderr.log beside it and {LogFile}");
             }
 
             if (await api.ReadyAsync(cancellationToken))

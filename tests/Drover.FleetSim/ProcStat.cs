@@ -7,32 +7,22 @@ namespace Drover.FleetSim;
 internal static class ProcStat
 {
     /// <summary>CPU time <paramref name="process"/> (null: this one) has used; zero once it has ended.</summary>
-    public static TimeSpan CpuTime(Process? process)
-    {
-        try
-        {
-            var target = process ?? Process.GetCurrentProcess();
-            target.Refresh();
-            return target.TotalProcessorTime;
-        }
-        catch (InvalidOperationException)
-        {
-            return TimeSpan.Zero;
-        }
-    }
+    public static TimeSpan CpuTime(Process? process) => Read(process, p => p.TotalProcessorTime, TimeSpan.Zero);
 
     /// <summary>The resident memory (VmRSS) of <paramref name="process"/> (null: this one) in bytes; zero once it has ended.</summary>
-    public static long ResidentBytes(Process? process)
+    public static long ResidentBytes(Process? process) => Read(process, p => p.WorkingSet64, 0L);
+
+    private static T Read<T>(Process? process, Func<Process, T> read, T ended)
     {
         try
         {
             var target = process ?? Process.GetCurrentProcess();
             target.Refresh();
-            return target.WorkingSet64;
+            return read(target);
         }
         catch (InvalidOperationException)
         {
-            return 0;
+            return ended;
         }
     }
 }
