@@ -12,12 +12,16 @@ public static class RouteChoice
     /// <summary>Nodes in one cluster the choice keeps on the stack; larger clusters take an array.</summary>
     private const int StackNodes = 128;
 
-    /// <summary>Builds the gateway's table from a health decision's shares, the nodes and the workloads' hosts.</summary>
+    /// <summary>
+    /// Builds the gateway's table from a health decision's shares, the nodes and the workloads' hosts, with the
+    /// node weights of the workloads whose load-balancing tables are coordinated (<see cref="RoutingTable.Weights"/>).
+    /// </summary>
     public static RoutingTable Build(
         long version,
         Health.HealthDecision decision,
         IReadOnlyList<Health.HealthNode> nodes,
-        IReadOnlyDictionary<string, IReadOnlySet<string>> hosts)
+        IReadOnlyDictionary<string, IReadOnlySet<string>> hosts,
+        IReadOnlyDictionary<string, IReadOnlyDictionary<string, int>>? weights = null)
     {
         ArgumentNullException.ThrowIfNull(decision);
         ArgumentNullException.ThrowIfNull(nodes);
@@ -54,7 +58,11 @@ public static class RouteChoice
             copied[workload] = ids.ToFrozenSet(StringComparer.Ordinal);
         }
 
-        return new RoutingTable(version, clusters, copied.ToFrozenDictionary(StringComparer.Ordinal), decision.Degraded, decision.Reason);
+        var table = new RoutingTable(version, clusters, copied.ToFrozenDictionary(StringComparer.Ordinal), decision.Degraded, decision.Reason);
+        return weights is null or { Count: 0 } ? table : table with
+        {
+            Weights = weights.ToFrozenDictionary(w => w.Key, w => (IReadOnlyDictionary<string, int>)w.Value.ToFrozenDictionary(StringComparer.Ordinal), StringComparer.Ordinal),
+        };
     }
 
     /// <summary>
@@ -238,6 +246,11 @@ public static class RouteChoice
         var reason = exclude is { Count: > 0 }
             ? $"no surviving node of a serving cluster other than {string.Join(", ", exclude.Order(StringComparer.Ordinal).Select(n => $"'{n}'"))} has a ready instance of '{workload}'"
             : $"no surviving node of a serving cluster has a ready instance of '{workload}'";
+        if (table.Weights.ContainsKey(workload))
+        {
+            reason += " weighing more than 0 in its load-balancing table";
+        }
+
         return new RouteChoiceResult(null, table.Degraded, reason);
     }
 }

@@ -20,6 +20,7 @@ internal sealed class RoutingIndex
         var reasons = new Dictionary<string, RouteChoiceResult>(StringComparer.Ordinal);
         foreach (var (workload, hosting) in table.Hosts)
         {
+            table.Weights.TryGetValue(workload, out var weights);
             var clusters = new List<WorkloadCluster>(table.Clusters.Count);
             foreach (var cluster in table.Clusters)
             {
@@ -33,6 +34,20 @@ internal sealed class RoutingIndex
                 {
                     if (!hosting.Contains(node.NodeId))
                     {
+                        continue;
+                    }
+
+                    if (weights is not null)
+                    {
+                        // The workload's own table weighs its nodes; one at 0 takes none of its requests.
+                        var weight = weights.TryGetValue(node.NodeId, out var tabled) ? tabled : 1;
+                        if (weight > 0)
+                        {
+                            var weighed = node with { Weight = weight };
+                            nodes.Add(new IndexedNode(weighed, new RouteChoiceResult(weighed, table.Degraded,
+                                $"cluster '{node.Cluster}' by its share, node '{node.NodeId}' by priority {node.Priority}, weight {weight} in the load-balancing table of '{workload}' and outstanding requests")));
+                        }
+
                         continue;
                     }
 

@@ -31,6 +31,18 @@ public sealed record RoutingTable(
     bool Degraded,
     string Reason)
 {
+    /// <summary>
+    /// Per workload whose load-balancing table is coordinated (issue 18), the weight of each node hosting it, in
+    /// place of the node's own weight for that workload alone: the sum of the table's <c>ready</c> entries on
+    /// the node (1-256 each). A hosting node the map leaves out weighs 1, as an entry new to the table does; a
+    /// node weighing 0 (its entries drained, in maintenance or at weight 0) takes none of that workload's requests.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, int>> Weights { get; init; } = NoWeights;
+
+    /// <summary>No workload with weights of its own.</summary>
+    public static IReadOnlyDictionary<string, IReadOnlyDictionary<string, int>> NoWeights { get; } =
+        new Dictionary<string, IReadOnlyDictionary<string, int>>(StringComparer.Ordinal);
+
     /// <summary>Nothing can serve yet: no cluster, no node.</summary>
     public static RoutingTable Empty { get; } = new(0, [], new Dictionary<string, IReadOnlySet<string>>(StringComparer.Ordinal), false, "no health evaluation has run yet");
 

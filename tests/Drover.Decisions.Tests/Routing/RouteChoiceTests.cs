@@ -367,4 +367,62 @@ public class RouteChoiceTests
         Assert.InRange(counts["b"] / (double)Draws, 0.27, 0.33);
         Assert.InRange(counts["c"] / (double)Draws, 0.17, 0.23);
     }
+
+    // ---- Weights of a workload's own load-balancing table
+
+    private static RoutingTable Weighed(IReadOnlyDictionary<string, int> weights, params string[] hosts)
+    {
+        var decision = new HealthDecision([], [], [new ClusterShare("a", 1)], false, "ok");
+        HealthNode[] nodes = [new("a1", "a", 1, true, 100, 0, "h1:1"), new("a2", "a", 2, true, 100, 0, "h2:1"), new("a3", "a", 3, true, 100, 0, "h3:1")];
+        var hosting = new Dictionary<string, IReadOnlySet<string>>
+        {
+            [Counter] = hosts.ToHashSet(StringComparer.Ordinal),
+            ["other"] = new HashSet<string> { "a1", "a2", "a3" },
+        };
+        return RouteChoice.Build(1, decision, nodes, hosting, new Dictionary<string, IReadOnlyDictionary<string, int>> { [Counter] = weights });
+    }
+
+    [Fact]
+    public void Weights_TabledWorkload_WeighsItsNodesByTheTable_OtherWorkloadsKeepNodeWeights()
+    {
+        var table = Weighed(new Dictionary<string, int> { ["a1"] = 1, ["a2"] = 10 }, "a1", "a2");
+
+        // Idle nodes: weighted least outstanding picks the heavier one.
+        var pick = RouteChoice.Pick(table, Counter, 0, 0, Idle);
+        Assert.Equal("a2", pick.Node?.NodeId);
+        Assert.Equal(10, pick.Node?.Weight);
+        Assert.Contains("weight 10 in the load-balancing table of 'counter'", pick.Reason, StringComparison.Ordinal);
+
+        // (outstanding + 1) / weight: a2 with 8 outstanding scores 9/10 against idle a1's 1/1, so a2 still; with 10, a1.
+        Assert.Equal("a2", RouteChoice.Pick(table, Counter, 0, 0, n => n == "a2" ? 8 : 0).Node?.NodeId);
+        Assert.Equal("a1", RouteChoice.Pick(table, Counter, 0, 0, n => n == "a2" ? 10 : 0).Node?.NodeId);
+
+        // The other workload on the same nodes: the nodes' own weights (equal), so the draw spreads them.
+        Assert.Equal(100, RouteChoice.Pick(table, "other", 0, 0, Idle).Node?.Weight);
+    }
+
+    [Fact]
+    public void Weights_NodeAtZero_TakesNoneOfTheWorkload_NodeLeftOutWeighsOne()
+    {
+        var table = Weighed(new Dictionary<string, int> { ["a1"] = 0, ["a2"] = 3 }, "a1", "a2", "a3");
+
+        for (var draw = 0.0; draw < 1; draw += 0.1)
+        {
+            Assert.NotEqual("a1", RouteChoice.Pick(table, Counter, 0, draw, Idle).Node?.NodeId);
+        }
+
+        Assert.Equal(1, RouteChoice.Pick(table, Counter, 0, 0, n => n == "a2" ? 5 : 0).Node?.Weight);
+        Assert.Equal("a3", RouteChoice.Pick(table, Counter, 0, 0, n => n == "a2" ? 5 : 0).Node?.NodeId);
+    }
+
+    [Fact]
+    public void Weights_EveryNodeAtZero_Refused_WithTheTableInTheReason()
+    {
+        var table = Weighed(new Dictionary<string, int> { ["a1"] = 0 }, "a1");
+
+        var pick = RouteChoice.Pick(table, Counter, 0, 0, Idle);
+
+        Assert.Null(pick.Node);
+        Assert.Contains("weighing more than 0 in its load-balancing table", pick.Reason, StringComparison.Ordinal);
+    }
 }
