@@ -38,9 +38,10 @@ build: native restore
 
 # What the tests need beyond the SDK, gcc and make, from Debian's packages, installed when missing where apt-get
 # can (as root); else the test says what is missing: systemd-analyze (the unit files' test), deb-systemd-helper
-# (the packages' maintainer scripts, run by the package test).
+# (the packages' maintainer scripts, run by the package test), haproxy (the balancer the coordination tests run;
+# Debian puts it in /usr/sbin, which the tests also look in).
 test-tools:
-	@for need in systemd-analyze:systemd deb-systemd-helper:init-system-helpers; do \
+	@for need in systemd-analyze:systemd deb-systemd-helper:init-system-helpers haproxy:haproxy; do \
 	    command -v $${need%%:*} > /dev/null 2>&1 \
 	    || { [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null 2>&1 && apt-get install -y --no-install-recommends $${need##*:} > /dev/null 2>&1; } \
 	    || echo "make: $${need%%:*} is missing and could not be installed (apt-get install $${need##*:}, as root)"; \
