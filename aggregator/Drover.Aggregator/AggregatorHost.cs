@@ -1,6 +1,7 @@
 using System.Net;
 using Drover.Aggregator.Access;
 using Drover.Aggregator.Api;
+using Drover.Aggregator.Balancers;
 using Drover.Aggregator.Clusters;
 using Drover.Aggregator.Configuration;
 using Drover.Aggregator.Events;
@@ -191,6 +192,10 @@ internal static class AggregatorHost
         builder.Services.AddDroverGateway(options.Gateway);
         builder.Services.AddSingleton<Drover.Gateway.IGatewayAccess, GatewayInvocationAccess>();
         builder.Services.AddSingleton<ClusterRegistry>();
+        builder.Services.AddSingleton<BalancerRegistry>();
+        builder.Services.AddSingleton<GatewayWeights>();
+        builder.Services.AddSingleton<LoadBalancingCoordinator>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<LoadBalancingCoordinator>());
         builder.Services.AddSingleton<ClusterHealthMonitor>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ClusterHealthMonitor>());
         builder.Services.AddGrpc(grpc =>
@@ -236,6 +241,7 @@ internal static class AggregatorHost
         management.MapEventsApi();
         management.MapClustersApi();
         management.MapKeysApi();
+        management.MapBalancingApi();
         management.MapFallback("/v1/{**path}", () => Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: "No management API endpoint has this path and method."));
         ApiAccessLog.AtStart(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ApiTokenStore)), options, app.Services.GetRequiredService<ApiTokenStore>());
         if (options.GatewayEnabled)
@@ -257,6 +263,10 @@ internal static class AggregatorHost
         app.Services.GetRequiredService<ClusterRegistry>().Changed += health.Wake;
         app.Services.GetRequiredService<InstanceTable>().ReadinessChanged += health.Wake;
         health.Transitioned += reconciler.Wake;
+
+        // A coordinated table's weights reach the gateway at once; a registration changed is read at once.
+        app.Services.GetRequiredService<GatewayWeights>().Changed += health.Wake;
+        app.Services.GetRequiredService<BalancerRegistry>().Changed += app.Services.GetRequiredService<LoadBalancingCoordinator>().Wake;
 
         // A rollout waiting for the nodes' acknowledgements goes on as soon as the last one arrives.
         app.Services.GetRequiredService<ServiceRoutesPublisher>().Acknowledged += reconciler.Wake;

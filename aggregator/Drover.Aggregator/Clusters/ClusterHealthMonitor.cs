@@ -1,3 +1,4 @@
+using Drover.Aggregator.Balancers;
 using Drover.Aggregator.Configuration;
 using Drover.Aggregator.Events;
 using Drover.Aggregator.Fleet;
@@ -73,8 +74,12 @@ internal sealed partial class ClusterHealthMonitor : BackgroundService
     private long _asked;
     private long _routesVersion;
 
-    public ClusterHealthMonitor(NodeTable nodes, InstanceTable instances, ClusterRegistry clusters, EventHub events, GatewayRoutingTable routes, AggregatorOptions options, TimeProvider time, ILogger<ClusterHealthMonitor> logger, IDecisionMemoryStore? memory = null)
+    private readonly GatewayWeights? _weights;
+
+    public ClusterHealthMonitor(NodeTable nodes, InstanceTable instances, ClusterRegistry clusters, EventHub events, GatewayRoutingTable routes, AggregatorOptions options, TimeProvider time, ILogger<ClusterHealthMonitor> logger, IDecisionMemoryStore? memory = null, GatewayWeights? weights = null)
     {
+        // The node weights of the workloads whose load-balancing tables are coordinated; null: none.
+        _weights = weights;
         _nodes = nodes;
         _instances = instances;
         _clusters = clusters;
@@ -161,7 +166,7 @@ internal sealed partial class ClusterHealthMonitor : BackgroundService
                 recorded = Record(decision);
 
                 // Under the lock: evaluations never swap tables out of order.
-                _routes.Update(RouteChoice.Build(++_routesVersion, decision, healthNodes, Hosts()));
+                _routes.Update(RouteChoice.Build(++_routesVersion, decision, healthNodes, Hosts(), _weights?.Current));
                 answered.AddRange(_waiting.Where(w => w.Ticket <= covers).Select(w => w.Done));
                 _waiting.RemoveAll(w => w.Ticket <= covers);
             }

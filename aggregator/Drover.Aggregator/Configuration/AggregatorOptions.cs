@@ -42,6 +42,12 @@ internal sealed class AggregatorOptions
     /// <summary>The longest time between two liveness evaluations.</summary>
     public int MonitorPeriodMs { get; set; } = 1000;
 
+    /// <summary>How often registered balancers are read and the load-balancing tables coordinated (issue 18).</summary>
+    public int BalancerPollPeriodMs { get; set; } = 2000;
+
+    /// <summary>The longest one read or write of a balancer's Runtime API may take.</summary>
+    public int BalancerTimeoutMs { get; set; } = 1000;
+
     /// <summary>
     /// How long a survival probe (sent every <see cref="MonitorPeriodMs"/> on each agent's stream) may
     /// go unanswered before the node no longer survives.
@@ -228,6 +234,10 @@ internal sealed class AggregatorOptions
     public TimeSpan HeartbeatInterval => TimeSpan.FromMilliseconds(HeartbeatIntervalMs);
 
     public TimeSpan MonitorPeriod => TimeSpan.FromMilliseconds(MonitorPeriodMs);
+
+    public TimeSpan BalancerPollPeriod => TimeSpan.FromMilliseconds(BalancerPollPeriodMs);
+
+    public TimeSpan BalancerTimeout => TimeSpan.FromMilliseconds(BalancerTimeoutMs);
 
     public TimeSpan ProbeTimeout => TimeSpan.FromMilliseconds(ProbeTimeoutMs);
 

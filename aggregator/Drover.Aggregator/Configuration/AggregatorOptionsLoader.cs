@@ -53,6 +53,8 @@ internal static class AggregatorOptionsLoader
         CheckRange("heartbeatIntervalMs", o.HeartbeatIntervalMs, 50, 60_000);
         CheckRange("missedHeartbeats", o.MissedHeartbeats, 1, 100);
         CheckRange("monitorPeriodMs", o.MonitorPeriodMs, 10, 60_000);
+        CheckRange("balancerPollPeriodMs", o.BalancerPollPeriodMs, 100, 3_600_000);
+        CheckRange("balancerTimeoutMs", o.BalancerTimeoutMs, 10, 60_000);
         CheckRange("probeTimeoutMs", o.ProbeTimeoutMs, 10, 60_000);
         CheckRange("helloTimeoutMs", o.HelloTimeoutMs, 100, 300_000);
         CheckRange("linkSendTimeoutMs", o.LinkSendTimeoutMs, 100, 300_000);

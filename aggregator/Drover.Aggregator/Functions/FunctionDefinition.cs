@@ -51,6 +51,20 @@ internal sealed record FunctionDefinition : IShimSettings
     /// </summary>
     public string Gpu { get; init; } = "any";
 
+    /// <summary>
+    /// The service whose containers this function's instances go with, by co-location (issue 18): each instance is
+    /// associated with the service's container on the same node (<c>scope: node</c>, the default) or at the same site
+    /// (<c>scope: site</c>: a node's <c>site</c> label, else its cluster), and the two load-balancing tables are kept in
+    /// step. Null: none.
+    /// </summary>
+    public ColocationDefinition? ColocateWith { get; init; }
+
+    /// <summary>
+    /// The database shard the function's instances use (issue 18): each instance is associated with the container of
+    /// the same shard (a service's <c>dbShard</c>, or a registered balancer's server's). Null: none.
+    /// </summary>
+    public string? DbShard { get; init; }
+
     /// <summary>Whether the autoscaler decides how many instances run and where.</summary>
     [JsonIgnore]
     public bool Autoscaled => WithDefaults().Placement == FunctionPlacements.Autoscale;

@@ -1,3 +1,4 @@
+using Drover.Aggregator.Balancers;
 using Drover.Aggregator.Workloads;
 using Drover.Decisions.Scaling;
 using Drover.Protocol;
@@ -72,6 +73,24 @@ internal static class FunctionValidator
         if (!GpuRequest.TryParse(definition.Gpu, out var gpu))
         {
             return ("gpu", $"gpu = '{definition.Gpu}': expected {GpuRequest.Forms}");
+        }
+
+        if (definition.ColocateWith is { } colocation)
+        {
+            if (!Names.IsName(colocation.Service))
+            {
+                return ("colocateWith.service", $"colocateWith.service = '{colocation.Service}': expected a service's name, 1-63 characters of a-z 0-9 -, starting with a letter or digit");
+            }
+
+            if (colocation.Scope is not (ColocationDefinition.NodeScope or ColocationDefinition.SiteScope))
+            {
+                return ("colocateWith.scope", $"colocateWith.scope = '{colocation.Scope}': expected '{ColocationDefinition.NodeScope}' (the same node) or '{ColocationDefinition.SiteScope}' (the same site)");
+            }
+        }
+
+        if (LbLabels.Check("dbShard", definition.DbShard) is { } shardError)
+        {
+            return shardError;
         }
 
         if (placement == FunctionPlacements.EveryNode && definition.MaxInstances is { } ignored)

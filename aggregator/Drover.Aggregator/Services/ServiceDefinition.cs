@@ -27,6 +27,12 @@ internal sealed record ServiceDefinition : IShimSettings
     /// <summary><c>least-in-flight</c> or <c>power-of-two-choices</c>: how an instance is chosen otherwise.</summary>
     public string Policy { get; init; } = "least-in-flight";
 
+    /// <summary>
+    /// The database shard the service's containers serve (issue 18): a function with the same <c>dbShard</c> is
+    /// associated with them and their load-balancing tables kept in step. Null: none.
+    /// </summary>
+    public string? DbShard { get; init; }
+
     /// <summary>How long a replaced set's instances may take to finish their requests before they stop.</summary>
     public int DrainTimeoutMs { get; init; } = 30_000;
 

@@ -1,3 +1,4 @@
+using Drover.Aggregator.Balancers;
 using Drover.Aggregator.Workloads;
 using Drover.Protocol;
 using Drover.Protocol.Specs;
@@ -70,6 +71,11 @@ internal static class ServiceValidator
         if (definition.CommitIntervalSeconds is < 0 or > 86_400)
         {
             return ("commitIntervalSeconds", $"commitIntervalSeconds = {definition.CommitIntervalSeconds}: expected 0 (off) to 86400");
+        }
+
+        if (LbLabels.Check("dbShard", definition.DbShard) is { } shardError)
+        {
+            return shardError;
         }
 
         return null;

@@ -54,4 +54,10 @@ internal interface IDecisionMemoryStore
     /// than the kept one leaves the kept one (marks never go back). False when the store failed (logged).
     /// </summary>
     bool ReserveEventSequences(string channel, ulong through);
+
+    /// <summary>The load-balancing tables and the coordination's memory per association; empty when none is kept.</summary>
+    StoredLoadBalancing LoadLoadBalancing();
+
+    /// <summary>Replaces the kept load-balancing tables and memory. False when the store failed (logged).</summary>
+    bool SaveLoadBalancing(StoredLoadBalancing value);
 }

@@ -14,7 +14,8 @@ namespace Drover.Aggregator.State;
 /// <item><c>decision_memory</c>: one JSON value per key, replaced whole by each save; the node penalties
 /// (<c>placement/node-penalties</c>: node → when its penalty ends, UTC), the scale-down windows
 /// (<c>scaling/windows</c>: function → <c>belowForMs</c>) and the clusters' last health states
-/// (<c>health/previous</c>: cluster → <c>health</c>, <c>healthyForMs</c>). Each is a few entries per node,
+/// (<c>health/previous</c>: cluster → <c>health</c>, <c>healthyForMs</c>) and the load-balancing tables with the
+/// coordination's memory (<c>balancing/coordination</c>, <see cref="StoredLoadBalancing"/>). Each is a few entries per node,
 /// function or cluster, so a whole rewrite costs no more than a row would.</item>
 /// <item><c>cluster_history</c>: one row per health transition, appended, the oldest beyond
 /// <c>clusterHistory</c> per cluster deleted in the same transaction: a history can hold up to a million
@@ -29,6 +30,7 @@ internal sealed partial class SqliteStateStore : IDecisionMemoryStore
     private const string PenaltiesKey = "placement/node-penalties";
     private const string ScalingWindowsKey = "scaling/windows";
     private const string ClusterHealthKey = "health/previous";
+    private const string LoadBalancingKey = "balancing/coordination";
 
     private const string DecisionMemoryTables = """
         CREATE TABLE decision_memory (
@@ -227,6 +229,19 @@ internal sealed partial class SqliteStateStore : IDecisionMemoryStore
         "unhealthy" => ClusterHealthState.Unhealthy,
         _ => null,
     };
+
+    public StoredLoadBalancing LoadLoadBalancing()
+    {
+        var stored = ReadMemory(LoadBalancingKey, LoadBalancingJsonContext.Default.StoredLoadBalancing) ?? StoredLoadBalancing.Empty;
+        Log.MemoryLoaded(_logger, stored.Tables.Count, "load-balancing tables");
+        return stored;
+    }
+
+    public bool SaveLoadBalancing(StoredLoadBalancing value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        return WriteMemory(LoadBalancingKey, value, LoadBalancingJsonContext.Default.StoredLoadBalancing, "the load-balancing tables");
+    }
 
     /// <summary>The value kept under <paramref name="key"/>; null when none is kept or it cannot be read (logged).</summary>
     private T? ReadMemory<T>(string key, JsonTypeInfo<T> type)

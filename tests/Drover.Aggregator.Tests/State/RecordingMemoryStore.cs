@@ -25,6 +25,8 @@ internal sealed class RecordingMemoryStore : IDecisionMemoryStore
 
     public List<(string Channel, ulong Through)> Reservations { get; } = [];
 
+    public List<StoredLoadBalancing> BalancingSaves { get; } = [];
+
     public IReadOnlyDictionary<string, DateTimeOffset> LoadNodePenalties() => PenaltySaves.LastOrDefault() ?? new Dictionary<string, DateTimeOffset>();
 
     public bool SaveNodePenalties(IReadOnlyDictionary<string, DateTimeOffset> endsAt) => Save(PenaltySaves, endsAt);
@@ -62,6 +64,10 @@ internal sealed class RecordingMemoryStore : IDecisionMemoryStore
 
         return !Fail;
     }
+
+    public StoredLoadBalancing LoadLoadBalancing() => BalancingSaves.LastOrDefault() ?? StoredLoadBalancing.Empty;
+
+    public bool SaveLoadBalancing(StoredLoadBalancing value) => Save(BalancingSaves, value);
 
     private bool Save<T>(List<T> saves, T value)
     {

@@ -1,0 +1,42 @@
+using Drover.Aggregator.Configuration;
+using Drover.Aggregator.Workloads;
+
+namespace Drover.Aggregator.Balancers;
+
+/// <summary>
+/// The registered balancers, kept in <c>&lt;dataDirectory&gt;/balancers.json</c> (written atomically) so they survive
+/// an aggregator restart. <see cref="Changed"/> wakes the coordination.
+/// </summary>
+internal sealed class BalancerRegistry
+{
+    private readonly DefinitionFile<BalancerRegistration> _file;
+
+    public BalancerRegistry(AggregatorOptions options)
+        => _file = new DefinitionFile<BalancerRegistration>(Path.Combine(options.DataDirectory, "balancers.json"), "balancer", b => b.Name);
+
+    /// <summary>Raised after a registration is added, replaced or removed.</summary>
+    public event Action? Changed;
+
+    public IReadOnlyList<BalancerRegistration> All => _file.All;
+
+    public BalancerRegistration? Find(string name) => _file.Find(name);
+
+    /// <summary>Creates or replaces a (validated) registration; true when it is new.</summary>
+    public bool Put(BalancerRegistration registration)
+    {
+        var created = _file.Change(registration.Name, _ => registration) is null;
+        Changed?.Invoke();
+        return created;
+    }
+
+    public bool Delete(string name)
+    {
+        var deleted = _file.Change(name, _ => null) is not null;
+        if (deleted)
+        {
+            Changed?.Invoke();
+        }
+
+        return deleted;
+    }
+}
