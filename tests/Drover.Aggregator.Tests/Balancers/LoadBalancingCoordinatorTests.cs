@@ -230,6 +230,25 @@ public sealed class LoadBalancingCoordinatorTests : IDisposable
         Assert.False(_weights.Current.ContainsKey("f"));
     }
 
+    [Fact]
+    public async Task DroverServiceAsTheContainers_ByShard_BothWeighedOnTheGateway_NothingWrittenToABalancer()
+    {
+        _services.Put(new ServiceDefinition { Name = "cache", DbShard = "s1", Runtime = new ProcessRuntimeDefinition { Command = "/bin/cache" } });
+        _functions.Put(new FunctionDefinition { Name = "g", DbShard = "s1" });
+        _instances.Assign("cache-1", Workloads.WorkloadKeys.ServiceSet("cache", "1"), "node-a");
+        _instances.Assign("g-1", "g", "node-b");
+        var coordinator = Coordinator();
+
+        await coordinator.PassAsync(CancellationToken.None);
+
+        var association = Assert.Single(coordinator.View.Associations, a => a.Function == "g");
+        Assert.Equal(("cache", "dbShard"), (association.Service, association.Scope));
+        Assert.Equal([new LbPair("cache-1", "g-1")], association.Pairs);
+        Assert.Equal(1, _weights.Current["g"]["node-b"]);
+        Assert.Equal(1, _weights.Current["service/cache"]["node-a"]);
+        Assert.Equal("least-in-flight", coordinator.View.Tables["function/g"].Table.Policy);
+    }
+
     /// <summary>A container balancer in memory: its servers, what it was told, and failures on demand.</summary>
     private sealed class FakeBalancer : IContainerBalancer
     {

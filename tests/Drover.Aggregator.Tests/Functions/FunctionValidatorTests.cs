@@ -37,6 +37,9 @@ public class FunctionValidatorTests
         ["gpuMemoryBytes"] = Valid() with { GpuMemoryBytes = -1 },
         ["scaleDownWindowSeconds"] = Valid() with { ScaleDownWindowSeconds = 86_401 },
         ["gpu"] = Valid() with { Gpu = "mig:1g 10gb" },
+        ["colocateWith.service"] = Valid() with { ColocateWith = new ColocationDefinition { Service = "DB" } },
+        ["colocateWith.scope"] = Valid() with { ColocateWith = new ColocationDefinition { Service = "db", Scope = "rack" } },
+        ["dbShard"] = Valid() with { DbShard = "shard 1" },
     };
 
     private static FunctionDefinition Autoscaled() => Valid() with { Slo = 2, Margin = 1, MinInstances = 1, MaxInstances = 4 };

@@ -23,6 +23,7 @@ public class ServiceValidatorTests
     private static readonly Dictionary<string, ServiceDefinition> Bad = new()
     {
         ["name"] = Valid() with { Name = "-web" },
+        ["dbShard"] = Valid() with { DbShard = "s/1" },
         ["version"] = Valid() with { Version = "1/2" },
         ["runtime.command"] = Valid() with { Runtime = new ProcessRuntimeDefinition() },
         ["instanceCount"] = Valid() with { InstanceCount = 0 },
