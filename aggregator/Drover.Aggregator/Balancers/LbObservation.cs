@@ -3,6 +3,7 @@ using Drover.Aggregator.Functions;
 using Drover.Aggregator.Services;
 using Drover.Aggregator.Workloads;
 using Drover.Decisions.Balancing;
+using Drover.Protocol.Events;
 
 namespace Drover.Aggregator.Balancers;
 
@@ -32,12 +33,12 @@ internal static class LbObservation
     public static string SiteOf(NodeView node) => node.Identity.Labels.TryGetValue("site", out var site) && LbLabels.IsLabel(site) ? site : node.Identity.Cluster;
 
     /// <summary>
-    /// A function's table: one entry per instance the instance table holds for it (assigned, whatever its process does:
+    /// A function's table: one entry per instance the instance table holds for it (<paramref name="instances"/>: assigned, whatever its process does:
     /// readiness is the gateway's, not the table's), by instance id, with the weight and state held for it, else <see cref="NewEntry"/>.
     /// </summary>
-    public static LbSideView Function(FunctionDefinition function, IReadOnlyList<InstanceView> instances, IReadOnlyDictionary<string, string> sites, LbTable? held)
+    public static LbSideView Function(FunctionDefinition function, IEnumerable<InstanceView> instances, IReadOnlyDictionary<string, string> sites, LbTable? held)
     {
-        var mine = instances.Where(i => i.Function == function.Name).OrderBy(i => i.InstanceId, StringComparer.Ordinal).ToArray();
+        var mine = instances.OrderBy(i => i.InstanceId, StringComparer.Ordinal).ToArray();
         var table = Table(LbSide.Function, function.Name, held?.Policy ?? DefaultFunctionPolicy, mine.Select(i => i.InstanceId), held);
         return new LbSideView(table, Placements(mine, sites, function.DbShard), function.Name, null, []);
     }
@@ -45,12 +46,12 @@ internal static class LbObservation
     /// <summary>The gateway's choice among a function's nodes: weighted least outstanding requests, as a table's policy.</summary>
     public const string DefaultFunctionPolicy = "least-outstanding";
 
-    /// <summary>A Drover service's table: one entry per instance of its sets, as for a function; its policy is the definition's.</summary>
-    public static LbSideView Service(ServiceDefinition service, IReadOnlyList<InstanceView> instances, IReadOnlyDictionary<string, string> sites, LbTable? held)
+    /// <summary>A Drover service's table: one entry per instance of its sets (<paramref name="instances"/>), as for a function; its policy is the definition's.</summary>
+    public static LbSideView Service(ServiceDefinition service, IEnumerable<InstanceView> instances, IReadOnlyDictionary<string, string> sites, LbTable? held)
     {
-        var mine = instances.Where(i => WorkloadKeys.ServiceOf(i.Function) == service.Name).OrderBy(i => i.InstanceId, StringComparer.Ordinal).ToArray();
+        var mine = instances.OrderBy(i => i.InstanceId, StringComparer.Ordinal).ToArray();
         var table = Table(LbSide.Service, service.Name, service.Policy, mine.Select(i => i.InstanceId), held);
-        return new LbSideView(table, Placements(mine, sites, service.DbShard), $"service/{service.Name}", null, []);
+        return new LbSideView(table, Placements(mine, sites, service.DbShard), EventChannels.Service(service.Name), null, []);
     }
 
     /// <summary>
@@ -71,6 +72,17 @@ internal static class LbObservation
         }).ToArray();
         return new LbSideView(table, placements, null, registration, entries);
     }
+
+    /// <summary>The instance table's instances by the workload they are part of: a function's name, or <c>service/&lt;name&gt;</c> for every set of a service.</summary>
+    public static ILookup<string, InstanceView> ByWorkload(IReadOnlyList<InstanceView> instances)
+        => instances.ToLookup(i => WorkloadKeys.ServiceOf(i.Function) is { } service ? EventChannels.Service(service) : i.Function, StringComparer.Ordinal);
+
+    /// <summary>
+    /// Whether <paramref name="function"/> takes part in coordination: it declares <c>colocateWith</c> or <c>dbShard</c>.
+    /// Only those functions, the Drover services they may name and the registered balancers' services have tables, so a
+    /// fleet of functions that declare nothing costs the coordination nothing.
+    /// </summary>
+    public static bool Declares(FunctionDefinition function) => function.ColocateWith is not null || function.DbShard is not null;
 
     /// <summary>Each node's site, by node id.</summary>
     public static IReadOnlyDictionary<string, string> Sites(IReadOnlyList<NodeView> nodes) => nodes.ToDictionary(n => n.NodeId, SiteOf, StringComparer.Ordinal);

@@ -5,6 +5,7 @@ using Drover.Aggregator.Placement;
 using Drover.Aggregator.Services;
 using Drover.Aggregator.State;
 using Drover.Decisions.Balancing;
+using Drover.Protocol.Events;
 
 namespace Drover.Aggregator.Balancers;
 
@@ -132,10 +133,13 @@ internal sealed partial class LoadBalancingCoordinator : BackgroundService
     private async Task PassLockedAsync(CancellationToken cancellationToken)
     {
         var registrations = _balancers.All;
-        var functions = _functions.All;
-        var services = _services.All;
+        var functions = _functions.All.Where(LbObservation.Declares).ToArray();
+        var named = functions.Select(f => f.ColocateWith?.Service).OfType<string>().ToHashSet(StringComparer.Ordinal);
+        var sharding = functions.Any(f => f.DbShard is not null);
+        var services = _services.All.Select(s => s.Definition).Where(s => named.Contains(s.Name) || (sharding && s.DbShard is not null)).ToArray();
         var nodes = _nodes.Snapshot();
         var instances = _instances.Snapshot();
+        var byWorkload = LbObservation.ByWorkload(instances);
         var sites = LbObservation.Sites(nodes);
         var held = _held.Tables.ToDictionary(t => Key(t.Table.Side, t.Table.Name), StringComparer.Ordinal);
         var problems = new Dictionary<string, List<string>>(StringComparer.Ordinal);
@@ -183,17 +187,17 @@ internal sealed partial class LoadBalancingCoordinator : BackgroundService
         }
 
         ReportBalancers(statuses);
-        foreach (var service in services.Select(s => s.Definition))
+        foreach (var service in services)
         {
             if (!sides.ContainsKey(service.Name))
             {
-                sides[service.Name] = LbObservation.Service(service, instances, sites, held.GetValueOrDefault(Key(LbSide.Service, service.Name))?.Table);
+                sides[service.Name] = LbObservation.Service(service, byWorkload[EventChannels.Service(service.Name)], sites, held.GetValueOrDefault(Key(LbSide.Service, service.Name))?.Table);
             }
         }
 
         var functionSides = functions.ToDictionary(
             f => f.Name,
-            f => LbObservation.Function(f, instances, sites, held.GetValueOrDefault(Key(LbSide.Function, f.Name))?.Table),
+            f => LbObservation.Function(f, byWorkload[f.Name], sites, held.GetValueOrDefault(Key(LbSide.Function, f.Name))?.Table),
             StringComparer.Ordinal);
 
         // Associate: from the definitions; those on a cycle are reported and left alone.
