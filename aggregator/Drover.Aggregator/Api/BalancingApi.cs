@@ -95,7 +95,7 @@ internal static class BalancingApi
         => coordinator.View.Document(side, name) is { } document
             ? Results.Ok(document)
             : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such table",
-                detail: $"No load-balancing table of {(side == LbSide.Service ? "service" : "function")} '{name}' is held (it is not defined, or the first coordination pass has not run yet).");
+                detail: $"No load-balancing table of {(side == LbSide.Service ? "service" : "function")} '{name}' is held: it is not defined, takes part in no association (colocateWith, dbShard, a registered balancer), or the first coordination pass has not run yet.");
 
     private static object Document(BalancerRegistration registration, BalancerStatus? status) => new
     {
