@@ -51,8 +51,11 @@ public abstract class AutoscaleTestBase(ITestOutputHelper output) : ShimTestBase
         return names;
     }
 
-    /// <summary>Defines <c>counter</c> autoscaled from <paramref name="min"/> instances up to <paramref name="max"/>; <paramref name="runtime"/> replaces the counter sample's.</summary>
-    internal async Task DefineAsync(int max, object? runtime = null, int min = 1)
+    /// <summary>
+    /// Defines <c>counter</c> autoscaled from <paramref name="min"/> instances up to <paramref name="max"/>, scaling down after
+    /// <paramref name="scaleDownWindowSeconds"/>; <paramref name="runtime"/> replaces the counter sample's.
+    /// </summary>
+    internal async Task DefineAsync(int max, object? runtime = null, int min = 1, int scaleDownWindowSeconds = 10)
         => await PutAsync(Path, new
         {
             runtime = runtime ?? new { type = "process", command = Repository.Counter },
@@ -61,7 +64,7 @@ public abstract class AutoscaleTestBase(ITestOutputHelper output) : ShimTestBase
             margin = 1,
             minInstances = min,
             maxInstances = max,
-            scaleDownWindowSeconds = 10,
+            scaleDownWindowSeconds,
             commitIntervalSeconds = 0,
             timeoutMs = 120_000,
         });

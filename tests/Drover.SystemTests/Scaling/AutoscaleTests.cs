@@ -14,17 +14,19 @@ public sealed class AutoscaleTests(ITestOutputHelper output) : AutoscaleTestBase
     public async Task Autoscale_EightSlowRequests_FourInstancesOnFourNodes_ThenDownBusiestFirst()
     {
         var names = await StartFleetAsync();
-        await DefineAsync(max: 4);
+        await DefineAsync(max: 4, scaleDownWindowSeconds: 15);
         await WaitForReadyAsync(Path, 1);
 
         // The one instance (minInstances) is on the least busy GPU: node a1.
         Assert.Equal(["a1"], (await InstanceNodesAsync()).Select(n => names[n]));
 
-        // 3 s each, all eight queued at a1's shim (the only instance when they were sent), two at a time:
-        // the load lasts about 12 s. The desired count falls below 4 once four are left (about 6 s in), so
-        // the 10 s window ends after the load, when a1's GPU is idle again (the counter reports its
-        // requests as GPU work on its CUDA_VISIBLE_DEVICES GPU: while they run, a1's GPU is the busiest).
-        var load = HoldLoad(sleepMs: 3_000);
+        // 4.5 s each, all eight queued at a1's shim (the only instance when they were sent), two at a time:
+        // the load lasts about 18 s, and the queue stays at 5 or more (desired 4) for its first 9 s, so that a
+        // machine slow to send the eight or to report them still has several passes that see it. The desired
+        // count falls below 4 once four are left (about 9 s in), so the 15 s window ends after the load, when
+        // a1's GPU is idle again (the counter reports its requests as GPU work on its CUDA_VISIBLE_DEVICES GPU:
+        // while they run, a1's GPU is the busiest).
+        var load = HoldLoad(sleepMs: 4_500);
         await Fleet.WaitUntilAsync(
             async () =>
             {
