@@ -1,5 +1,6 @@
 using Drover.Aggregator.Clusters;
 using Drover.Aggregator.State;
+using Drover.Decisions.Balancing;
 using Drover.Decisions.Health;
 using Drover.Decisions.Scaling;
 using Microsoft.Data.Sqlite;
@@ -30,6 +31,37 @@ public sealed class SqliteStateStoreDecisionMemoryTests : IDisposable
 
     private static ClusterHistoryEntry Entry(int minute, string from, string to, params string[] servedBy)
         => new(At.AddMinutes(minute), from, to, 1, 2, 3, servedBy, $"{from} to {to} at minute {minute}");
+
+    [Fact]
+    public void LoadLoadBalancing_AfterReopen_TablesAndMemoriesAsSaved()
+    {
+        var table = new LbTable(LbSide.Service, "db", 7, "roundrobin", [new LbEntry("db1", 10, LbEntryState.Ready), new LbEntry("db2", 1, LbEntryState.Maint)]);
+        var memory = new LbCoordinationMemory(
+            "roundrobin",
+            "roundrobin",
+            new Dictionary<string, LbEntry> { ["db1"] = table.Entries[0], ["db2"] = table.Entries[1] },
+            new Dictionary<string, LbEntry> { ["f-1"] = new("f-1", 10, LbEntryState.Ready) },
+            [new LbPair("db1", "f-1")],
+            ["db2"]);
+        Assert.True(Open().SaveLoadBalancing(new StoredLoadBalancing(
+            [new StoredLbTable(table, At, ["a conflict"])],
+            new Dictionary<string, LbCoordinationMemory> { ["f|db"] = memory })));
+
+        var loaded = Reopen().LoadLoadBalancing();
+
+        var held = Assert.Single(loaded.Tables);
+        Assert.Equal((table.Side, table.Name, table.Version, table.Policy), (held.Table.Side, held.Table.Name, held.Table.Version, held.Table.Policy));
+        Assert.Equal(table.Entries, held.Table.Entries);
+        Assert.Equal((At, "a conflict"), (held.ChangedAt, Assert.Single(held.Problems)));
+        var kept = loaded.Memories["f|db"];
+        Assert.Equal(memory.Pairs, kept.Pairs);
+        Assert.Equal(["db2"], kept.Retired!);
+        Assert.Equal(memory.ServiceEntries["db2"], kept.ServiceEntries["db2"]);
+        Assert.Equal(memory.FunctionEntries["f-1"], kept.FunctionEntries["f-1"]);
+    }
+
+    [Fact]
+    public void LoadLoadBalancing_NothingKept_Empty() => Assert.Empty(Open().LoadLoadBalancing().Tables);
 
     [Fact]
     public void LoadNodePenalties_AfterReopen_SameEndTimesInUtc()
