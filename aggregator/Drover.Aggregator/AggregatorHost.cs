@@ -8,8 +8,10 @@ using Drover.Aggregator.Events;
 using Drover.Aggregator.Fleet;
 using Drover.Aggregator.Functions;
 using Drover.Aggregator.Link;
+using Drover.Aggregator.Metrics;
 using Drover.Aggregator.Placement;
 using Drover.Aggregator.Security;
+using OpenTelemetry.Metrics;
 using Drover.Aggregator.Services;
 using Drover.Aggregator.State;
 using Drover.Protocol.Security;
@@ -22,6 +24,9 @@ namespace Drover.Aggregator;
 /// <summary>Builds and runs drover-aggregator: configuration, logging, Kestrel listeners, services, endpoints.</summary>
 internal static class AggregatorHost
 {
+    /// <summary>Where Prometheus scrapes the aggregator, on its HTTP port.</summary>
+    public const string MetricsPath = "/metrics";
+
     public static async Task<int> RunAsync(string[] args)
     {
         AggregatorOptions options;
@@ -205,6 +210,13 @@ internal static class AggregatorHost
             grpc.MaxReceiveMessageSize = Drover.Protocol.Snapshots.SnapshotChunks.ChunkBytes + (64 * 1024);
         });
         builder.Services.AddGrpcHealthChecks().AddCheck<LivenessMonitorHealthCheck>("liveness-monitor");
+
+        // Prometheus metrics at /metrics (a read token, as every read of the fleet): the aggregator's meter, and
+        // the runtime's and ASP.NET Core's own meters (process, GC, thread pool, Kestrel connections).
+        builder.Services.AddSingleton<FleetMetrics>();
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(AggregatorMeter.Name, "System.Runtime", "Microsoft.AspNetCore.Server.Kestrel")
+            .AddPrometheusExporter());
         testServices?.Invoke(builder.Services);
 
         var app = builder.Build();
@@ -214,7 +226,7 @@ internal static class AggregatorHost
         app.Use(async (context, next) =>
         {
             var onLink = context.Connection.LocalPort == options.LinkPort;
-            var forApi = context.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal);
+            var forApi = context.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal) || context.Request.Path.StartsWithSegments(MetricsPath, StringComparison.Ordinal);
             if (onLink == forApi)
             {
                 context.Response.StatusCode = StatusCodes.Status404NotFound;
@@ -242,6 +254,8 @@ internal static class AggregatorHost
         management.MapClustersApi();
         management.MapKeysApi();
         management.MapBalancingApi();
+        management.MapPrometheusScrapingEndpoint(MetricsPath);
+        app.Services.GetRequiredService<FleetMetrics>();
         management.MapFallback("/v1/{**path}", () => Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: "No management API endpoint has this path and method."));
         ApiAccessLog.AtStart(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ApiTokenStore)), options, app.Services.GetRequiredService<ApiTokenStore>());
         if (options.GatewayEnabled)

@@ -21,17 +21,20 @@ internal static class WorkloadStatus
 
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
+    /// <summary>The nodes whose shims' counters make a workload's queue: connected, and alive or draining.</summary>
+    public static IReadOnlySet<string> Surviving(NodeTable nodes)
+        => nodes.Snapshot()
+            .Where(n => n.Connected && n.Survival is NodeSurvival.Alive or NodeSurvival.Draining)
+            .Select(n => n.NodeId)
+            .ToHashSet(StringComparer.Ordinal);
+
     /// <summary>The definition as JSON with the workload's live status added.</summary>
     public static JsonObject Document<T>(T definition, WorkloadKind kind, string name, WorkloadStatsTable stats, NodeTable nodes, IEnumerable<InstanceView> instances)
     {
         var document = JsonSerializer.SerializeToNode(definition, Json)!.AsObject();
-        var surviving = nodes.Snapshot()
-            .Where(n => n.Connected && n.Survival is NodeSurvival.Alive or NodeSurvival.Draining)
-            .Select(n => n.NodeId)
-            .ToHashSet(StringComparer.Ordinal);
+        var surviving = Surviving(nodes);
         var perNode = stats.For(kind, name).Where(s => surviving.Contains(s.Key)).OrderBy(s => s.Key, StringComparer.Ordinal).ToArray();
-        long queued = perNode.Sum(s => (long)s.Value.Queued);
-        long inFlight = perNode.Sum(s => (long)s.Value.InFlight);
+        var (queued, inFlight) = WorkloadStatsTable.Totals(perNode.Select(s => s.Value));
         document["requestQueueLength"] = queued + inFlight;
         document["queued"] = queued;
         document["inFlight"] = inFlight;

@@ -21,6 +21,24 @@ internal sealed class WorkloadStatsTable
         }
     }
 
+    /// <summary>A workload's queued and in-flight requests summed over <paramref name="nodes"/>' latest counters.</summary>
+    public (long Queued, long InFlight) Totals(WorkloadKind kind, string name, IReadOnlySet<string> nodes)
+        => Totals(For(kind, name).Where(s => nodes.Contains(s.Key)).Select(s => s.Value));
+
+    /// <summary>Queued and in-flight requests summed over <paramref name="stats"/>.</summary>
+    public static (long Queued, long InFlight) Totals(IEnumerable<WorkloadStats> stats)
+    {
+        long queued = 0;
+        long inFlight = 0;
+        foreach (var stat in stats)
+        {
+            queued += stat.Queued;
+            inFlight += stat.InFlight;
+        }
+
+        return (queued, inFlight);
+    }
+
     /// <summary>Every node's latest counters for one workload, by node id.</summary>
     public IReadOnlyDictionary<string, WorkloadStats> For(WorkloadKind kind, string name)
     {

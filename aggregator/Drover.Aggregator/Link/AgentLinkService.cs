@@ -3,6 +3,7 @@ using Drover.Aggregator.Configuration;
 using Drover.Aggregator.Events;
 using Drover.Aggregator.Fleet;
 using Drover.Aggregator.Functions;
+using Drover.Aggregator.Metrics;
 using Drover.Aggregator.Services;
 using Drover.Aggregator.State;
 using Drover.Decisions.Liveness;
@@ -194,6 +195,7 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
         }
 
         var first = requestStream.Current;
+        AggregatorMeter.CountMessage(first.KindCase);
         return first.KindCase == AgentMessage.KindOneofCase.Hello
             ? first.Hello
             : throw new RpcException(new Status(StatusCode.FailedPrecondition, $"the first message must be a Hello, not {first.KindCase}"));
@@ -256,6 +258,7 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
         while (await MoveNextAsync(requestStream, peer, identity.NodeId, cancellationToken))
         {
             var message = requestStream.Current;
+            AggregatorMeter.CountMessage(message.KindCase);
             switch (message.KindCase)
             {
                 case AgentMessage.KindOneofCase.Heartbeat:

@@ -21,12 +21,14 @@ internal sealed class DecisionLog(EventHub? hub = null, IOptions<HttpJsonOptions
 
     private readonly Lock _gate = new();
     private readonly Queue<DecisionRecord> _records = new();
+    private readonly Dictionary<string, long> _totals = new(StringComparer.Ordinal);
 
     public void Add(DecisionRecord record)
     {
         lock (_gate)
         {
             _records.Enqueue(record);
+            _totals[record.Kind] = _totals.GetValueOrDefault(record.Kind) + 1;
             while (_records.Count > Capacity)
             {
                 _records.Dequeue();
@@ -37,6 +39,15 @@ internal sealed class DecisionLog(EventHub? hub = null, IOptions<HttpJsonOptions
             {
                 hub.PublishDecision(record.Function, JsonSerializer.SerializeToUtf8Bytes(record, _json));
             }
+        }
+    }
+
+    /// <summary>How many decisions of each kind were added since the start (not only those kept).</summary>
+    public IReadOnlyDictionary<string, long> Totals()
+    {
+        lock (_gate)
+        {
+            return new Dictionary<string, long>(_totals, StringComparer.Ordinal);
         }
     }
 

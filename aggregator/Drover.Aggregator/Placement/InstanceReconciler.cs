@@ -2,6 +2,7 @@ using Drover.Aggregator.Access;
 using Drover.Aggregator.Clusters;
 using Drover.Aggregator.Configuration;
 using Drover.Aggregator.Fleet;
+using Drover.Aggregator.Metrics;
 using Drover.Aggregator.Functions;
 using Drover.Aggregator.Services;
 using Drover.Aggregator.State;
@@ -289,6 +290,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
         {
             while (!stoppingToken.IsCancellationRequested)
             {
+                var started = _time.GetTimestamp();
                 try
                 {
                     Reconcile(stoppingToken);
@@ -300,6 +302,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
                 }
 
                 Progress.Completed();
+                AggregatorMeter.PassDuration.Record(_time.GetElapsedTime(started).TotalSeconds);
 
                 await _trigger.WaitAsync(_options.MonitorPeriod, stoppingToken);
             }
