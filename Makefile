@@ -32,9 +32,11 @@ build: native restore
 	$(DOTNET) publish aggregator/Drover.Aggregator -c $(CONFIGURATION) --no-restore --no-build -o $(OUT)/aggregator -nologo
 	$(DOTNET) publish agent/Drover.Agent -c $(CONFIGURATION) --no-restore --no-build -o $(OUT)/agent -nologo
 	$(DOTNET) publish agent/samples/counter -c $(CONFIGURATION) --no-restore --no-build -o $(OUT)/samples/counter -nologo
+	$(DOTNET) publish aggregator/Drover.Cli -c $(CONFIGURATION) --no-restore --no-build -o $(OUT)/cli -nologo
 	ln -sfn aggregator/drover-aggregator $(OUT)/drover-aggregator
 	ln -sfn agent/drover-agent $(OUT)/drover-agent
-	@echo "Built: $(OUT)/drover-aggregator $(OUT)/drover-agent $(OUT)/native/libnvidia-ml.so.1 $(OUT)/samples/counter/counter"
+	ln -sfn cli/droverctl $(OUT)/droverctl
+	@echo "Built: $(OUT)/drover-aggregator $(OUT)/drover-agent $(OUT)/droverctl $(OUT)/native/libnvidia-ml.so.1 $(OUT)/samples/counter/counter"
 
 # What the tests need beyond the SDK, gcc and make, from Debian's packages, installed when missing where apt-get
 # can (as root); else the test says what is missing: systemd-analyze (the unit files' test), deb-systemd-helper

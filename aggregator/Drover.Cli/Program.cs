@@ -1,0 +1,3 @@
+using Drover.Cli;
+
+return await DroverCtl.RunAsync(args, CliHost.FromProcess());
