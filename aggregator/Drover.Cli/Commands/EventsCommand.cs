@@ -196,17 +196,7 @@ internal static class EventsCommand
     /// <summary>An event as <c>-o json</c> prints it: <c>{id, event, data}</c>, data as the aggregator sent it.</summary>
     public static JsonElement Json(ServerSentEvent item)
     {
-        JsonElement data;
-        try
-        {
-            using var document = JsonDocument.Parse(item.Data);
-            data = document.RootElement.Clone();
-        }
-        catch (JsonException)
-        {
-            data = Output.JsonText.Of(item.Data);
-        }
-
+        var data = item.DataJson() ?? Output.JsonText.Of(item.Data);
         return Output.JsonText.Object(("id", item.Id is null ? default : Output.JsonText.Of(item.Id)), ("event", Output.JsonText.Of(item.Event)), ("data", data));
     }
 

@@ -11,13 +11,7 @@ internal static class EventLine
 {
     public static string Format(ServerSentEvent item)
     {
-        JsonElement data;
-        try
-        {
-            using var document = JsonDocument.Parse(item.Data);
-            data = document.RootElement.Clone();
-        }
-        catch (JsonException)
+        if (item.DataJson() is not { } data)
         {
             return $"{item.Event} {item.Data}";
         }

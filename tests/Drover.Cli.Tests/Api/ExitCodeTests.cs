@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Drover.Cli.Tests.Infrastructure;
 
 namespace Drover.Cli.Tests.Api;
@@ -184,12 +182,6 @@ public sealed class ExitCodeTests : IDisposable
         Assert.Contains("5 not found (404)", result.Out, StringComparison.Ordinal);
     }
 
-    private static int ClosedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
+    /// <summary>A loopback port nothing listens on (handed out once in this run).</summary>
+    private static int ClosedPort() => Drover.Testing.Ports.Free();
 }

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using Drover.SystemTests.Infrastructure;
 using Xunit.Abstractions;
@@ -190,14 +188,8 @@ public sealed class DroverctlTests(ITestOutputHelper output) : IAsyncLifetime
         return result;
     }
 
-    private static int ClosedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
+    /// <summary>A loopback port nothing listens on (handed out once in this run).</summary>
+    private static int ClosedPort() => Drover.Testing.Ports.Free();
 
     private sealed record Result(int Code, string Out, string Error)
     {
