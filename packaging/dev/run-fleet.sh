@@ -215,6 +215,8 @@ The management API needs a token: $VAR/read.token may GET, $VAR/admin.token may 
 Invoking counter needs its key ($VAR/counter.key; more with POST /v1/keys {"function": "counter"} and the admin token):
   K='X-Drover-Api-Key: '\$(cat $VAR/counter.key)
 
+  droverctl:      export DROVER_URL=http://127.0.0.1:$HTTP_PORT DROVER_TOKEN=\$(cat $VAR/read.token)
+                  $OUT/droverctl clusters; $OUT/droverctl gpus; $OUT/droverctl events --follow   (-o json for scripts)
   Nodes:          curl -s -H "\$R" http://127.0.0.1:$HTTP_PORT/v1/nodes
   One node's GPUs: curl -s -H "\$R" http://127.0.0.1:$HTTP_PORT/v1/nodes/<nodeId>/gpus
   Clusters:       curl -s -H "\$R" http://127.0.0.1:$HTTP_PORT/v1/clusters          (health, survivors, minSurvivors, servedBy, trafficShare)
@@ -225,6 +227,7 @@ Invoking counter needs its key ($VAR/counter.key; more with POST /v1/keys {"func
   Status events:  curl -N -H "\$R" http://127.0.0.1:$HTTP_PORT/v1/events           (accepted, started, completed of every request)
   Function:       curl -s -H "\$R" http://127.0.0.1:$HTTP_PORT/v1/functions/counter   (requestQueueLength, inFlight, nodes, instances)
   Decisions:      curl -s -H "\$R" http://127.0.0.1:$HTTP_PORT/v1/functions/counter/decisions
+  Metrics:        curl -s -H "\$R" http://127.0.0.1:$HTTP_PORT/metrics   (Prometheus text: drover_*, DCGM_FI_DEV_*)
   Tokens:         $VAR/admin.token, $VAR/read.token (hashes in $tokens_file; more with: $OUT/drover-aggregator tokens add --name NAME --role read --file $tokens_file, then restart the aggregator)
   Agent link:     127.0.0.1:$LINK_PORT (gRPC over mutual TLS; certificates in $certs, one per node, named after it)
   Impostor:       an agent with another node's certificate is refused: see the README's "Trust" section
