@@ -19,6 +19,11 @@ internal sealed class HaproxyBalancer(BalancerRegistration registration, TimeSpa
         try
         {
             var servers = await _client.ShowServersAsync(registration.Backend, cancellationToken);
+            if (servers.GroupBy(s => s.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            {
+                throw new ContainerBalancerException($"{Description}: server '{twice.Key}' is listed {twice.Count()} times by 'show servers state'; a table names each server once");
+            }
+
             return servers.Select(s => new ContainerServer(new LbEntry(s.Name, s.UserWeight, StateOf(s.Admin)), s.Address)).ToArray();
         }
         catch (HaproxyRuntimeException ex)
@@ -46,6 +51,11 @@ internal sealed class HaproxyBalancer(BalancerRegistration registration, TimeSpa
         }
         catch (HaproxyRuntimeException ex)
         {
+            throw new ContainerBalancerException($"{Description}: {ex.Message}", ex);
+        }
+        catch (ArgumentException ex)
+        {
+            // A server name the client will not send (longer than it takes, say): refused like a failed write.
             throw new ContainerBalancerException($"{Description}: {ex.Message}", ex);
         }
     }

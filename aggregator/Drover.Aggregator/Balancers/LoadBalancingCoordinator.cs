@@ -214,45 +214,84 @@ internal sealed partial class LoadBalancingCoordinator : BackgroundService
             Problem(Key(LbSide.Service, conflict.Service), conflict.Reason);
         }
 
-        var cyclic = cycles.Select(c => (c.Function, c.Service)).ToHashSet();
+        // A function instance goes with one container: a function associated with several services is a conflict
+        // (its instances would be paired once per service), reported and left alone, like a cycle.
+        var excluded = cycles.ToList();
+        foreach (var several in associations.GroupBy(a => a.Function, StringComparer.Ordinal).Where(g => g.Select(a => a.Service).Distinct(StringComparer.Ordinal).Count() > 1))
+        {
+            var names = string.Join(", ", several.Select(a => $"'{a.Service}' ({LbView.ScopeName(a.Scope)})"));
+            foreach (var association in several)
+            {
+                var conflict = new LbConflict(association.Function, association.Service,
+                    $"Function '{association.Function}' is associated with more than one service ({names}); each of its instances goes with one container, so none of these is coordinated: declare one association.");
+                excluded.Add(conflict);
+                Problem(Key(LbSide.Function, conflict.Function), conflict.Reason);
+                Problem(Key(LbSide.Service, conflict.Service), conflict.Reason);
+            }
+        }
+
+        var cyclic = excluded.Select(c => (c.Function, c.Service)).ToHashSet();
         var working = sides.Values.Select(s => s.Table).Concat(functionSides.Values.Select(f => f.Table)).ToDictionary(t => Key(t.Side, t.Name), StringComparer.Ordinal);
         var memories = new Dictionary<string, LbCoordinationMemory>(StringComparer.Ordinal);
         var views = new List<LbAssociationView>();
-        var conflicts = new List<LbConflict>(cycles);
+        var conflicts = new List<LbConflict>(excluded);
         foreach (var component in Components(associations.Where(a => !cyclic.Contains((a.Function, a.Service))).ToArray()))
         {
             var local = new Dictionary<string, LbTable>(StringComparer.Ordinal);
             var localMemories = new Dictionary<string, LbCoordinationMemory>(StringComparer.Ordinal);
             var results = new List<(LbAssociation Association, LbCoordinationResult Result, LbPairing Pairing)>();
             var blocked = component.FirstOrDefault(a => unreadable.Contains(a.Service));
-            foreach (var association in component)
+            string? failed = null;
+            try
             {
-                var serviceKey = Key(LbSide.Service, association.Service);
-                var functionKey = Key(LbSide.Function, association.Function);
-                var pairing = LbCoordination.Pair(association, sides[association.Service].Placements, functionSides[association.Function].Placements);
-                if (blocked is not null)
+                var pairings = component.ToDictionary(a => a, a => LbCoordination.Pair(a, sides[a.Service].Placements, functionSides[a.Function].Placements));
+                foreach (var association in component)
                 {
-                    // Its balancer could not be read: nothing is decided on a table that may be stale.
-                    views.Add(LbAssociationView.Of(association, pairing, "waiting for its balancer to be read"));
-                    continue;
-                }
+                    var serviceKey = Key(LbSide.Service, association.Service);
+                    var functionKey = Key(LbSide.Function, association.Function);
+                    var pairing = pairings[association];
+                    if (blocked is not null)
+                    {
+                        // Its balancer could not be read: nothing is decided on a table that may be stale.
+                        views.Add(LbAssociationView.Of(association, pairing, "waiting for its balancer to be read"));
+                        continue;
+                    }
 
-                var memory = _held.Memories.GetValueOrDefault(LbObservation.KeyOf(association)) ?? LbCoordinationMemory.Empty;
-                var result = LbCoordination.Coordinate(
-                    local.GetValueOrDefault(serviceKey) ?? working[serviceKey],
-                    local.GetValueOrDefault(functionKey) ?? working[functionKey],
-                    pairing,
-                    memory);
-                local[serviceKey] = result.Service;
-                local[functionKey] = result.Function;
-                localMemories[LbObservation.KeyOf(association)] = result.Memory;
-                results.Add((association, result, pairing));
+                    // A container another function's instance goes with stays in service when this function's leaves.
+                    var pairedElsewhere = pairings.Where(p => p.Key != association && p.Key.Service == association.Service)
+                        .SelectMany(p => p.Value.Pairs.Select(pair => pair.ContainerId))
+                        .ToHashSet(StringComparer.Ordinal);
+                    var memory = _held.Memories.GetValueOrDefault(LbObservation.KeyOf(association)) ?? LbCoordinationMemory.Empty;
+                    var result = LbCoordination.Coordinate(
+                        local.GetValueOrDefault(serviceKey) ?? working[serviceKey],
+                        local.GetValueOrDefault(functionKey) ?? working[functionKey],
+                        pairing,
+                        memory,
+                        pairedElsewhere);
+                    local[serviceKey] = result.Service;
+                    local[functionKey] = result.Function;
+                    localMemories[LbObservation.KeyOf(association)] = result.Memory;
+                    results.Add((association, result, pairing));
+                }
+            }
+            catch (ArgumentException ex)
+            {
+                // Input the rule refuses (a table with an id twice, a weight out of range): this component waits, the others go on.
+                failed = $"not coordinated: {ex.Message}";
+                Log.ComponentRefused(_logger, string.Join(", ", component.Select(a => $"{a.Function}/{a.Service}")), ex.Message);
             }
 
-            if (blocked is not null)
+            if (blocked is not null || failed is not null)
             {
                 foreach (var association in component)
                 {
+                    if (failed is not null)
+                    {
+                        Problem(Key(LbSide.Function, association.Function), failed);
+                        Problem(Key(LbSide.Service, association.Service), failed);
+                        views.Add(LbAssociationView.Of(association, new LbPairing([], []), failed));
+                    }
+
                     if (_held.Memories.TryGetValue(LbObservation.KeyOf(association), out var kept))
                     {
                         memories[LbObservation.KeyOf(association)] = kept;
@@ -308,7 +347,7 @@ internal sealed partial class LoadBalancingCoordinator : BackgroundService
 
         foreach (var association in associations.Where(a => cyclic.Contains((a.Function, a.Service))))
         {
-            views.Add(LbAssociationView.Of(association, new LbPairing([], []), cycles.First(c => c.Function == association.Function && c.Service == association.Service).Reason));
+            views.Add(LbAssociationView.Of(association, new LbPairing([], []), excluded.First(c => c.Function == association.Function && c.Service == association.Service).Reason));
         }
 
         Keep(working, problems, memories, held);
@@ -563,6 +602,10 @@ internal sealed partial class LoadBalancingCoordinator : BackgroundService
         [LoggerMessage(EventId = 1806, EventName = "BalancerRefused", Level = LogLevel.Warning,
             Message = "Balancer '{Balancer}' refused an update: {Error}. Nothing of its associations changed; trying again next period.")]
         public static partial void ProvideFailed(ILogger logger, string balancer, string error);
+
+        [LoggerMessage(EventId = 1808, EventName = "BalancingRefused", Level = LogLevel.Warning,
+            Message = "Load balancing of {Associations} is not coordinated this pass: {Reason}.")]
+        public static partial void ComponentRefused(ILogger logger, string associations, string reason);
 
         [LoggerMessage(EventId = 1807, EventName = "BalancingPassFailed", Level = LogLevel.Error,
             Message = "A load-balancing coordination pass failed; the next one starts afresh.")]

@@ -143,10 +143,12 @@ public static class LbCoordination
     /// gone puts its function instance in maintenance. An id in a current pair is left to that pair instead.
     /// </para>
     /// <para>
-    /// A function instance new to the memory paired with a container the memory knows (a scale up, a replacement)
-    /// joins at the container's setting, whatever its own: a new entry's weight is only the default a table gives
-    /// it, while the container's is configuration. A retired container (see above) comes back into service with it,
-    /// weight kept; a container an operator put in maintenance keeps the new instance out of service too.
+    /// A pair new to the memory whose container the memory knows (a new instance from a scale up or a replacement, an
+    /// instance that moved to the container's node) joins at the container's setting, whatever the instance's: a new
+    /// entry's weight is only the default a table gives it, while the container's is configuration. A retired container
+    /// (see above) comes back into service with it, weight kept; a container an operator put in maintenance keeps the
+    /// instance out of service too. A container in <c>pairedElsewhere</c> (another function's instance still goes with
+    /// it) is never retired.
     /// </para>
     /// <para>
     /// Entries without a pair are left exactly as they were. Entries keep their order; a pass never adds
@@ -169,7 +171,7 @@ public static class LbCoordination
     /// A table is on the wrong side, has a null or duplicate entry id, a weight outside 0-256 or an
     /// unknown state; or the pairing names an id twice; or the memory has null parts.
     /// </exception>
-    public static LbCoordinationResult Coordinate(LbTable service, LbTable function, LbPairing pairing, LbCoordinationMemory memory)
+    public static LbCoordinationResult Coordinate(LbTable service, LbTable function, LbPairing pairing, LbCoordinationMemory memory, IReadOnlySet<string>? pairedElsewhere = null)
     {
         ArgumentNullException.ThrowIfNull(service);
         ArgumentNullException.ThrowIfNull(function);
@@ -232,12 +234,7 @@ public static class LbCoordination
             pairedInstances.Add(pair.FunctionInstanceId);
             var container = serviceEntries[ci];
             var instance = functionEntries[fi];
-            if (SameSetting(container, instance))
-            {
-                continue;
-            }
-
-            if (!memory.FunctionEntries.ContainsKey(instance.Id) && memory.ServiceEntries.ContainsKey(container.Id))
+            if (!memory.Pairs.Contains(pair) && memory.ServiceEntries.ContainsKey(container.Id))
             {
                 if (container.State == LbEntryState.Maint && retired.Contains(container.Id))
                 {
@@ -252,10 +249,15 @@ public static class LbCoordination
                 {
                     functionEntries[fi] = instance with { Weight = container.Weight, State = container.State };
                     changes.Add(Describe("function", function.Name, "instance", instance, functionEntries[fi],
-                        $"new, joins at service '{service.Name}' container '{container.Id}'s setting"));
+                        $"joins service '{service.Name}' container '{container.Id}' at its setting"));
                     functionEdited = true;
                 }
 
+                continue;
+            }
+
+            if (SameSetting(container, instance))
+            {
                 continue;
             }
 
@@ -280,7 +282,8 @@ public static class LbCoordination
         {
             var containerHere = serviceIndex.TryGetValue(old.ContainerId, out var ci);
             var instanceHere = functionIndex.TryGetValue(old.FunctionInstanceId, out var fi);
-            if (containerHere && !instanceHere && !pairedContainers.Contains(old.ContainerId) && serviceEntries[ci].State != LbEntryState.Maint)
+            if (containerHere && !instanceHere && !pairedContainers.Contains(old.ContainerId) && pairedElsewhere?.Contains(old.ContainerId) != true
+                && serviceEntries[ci].State != LbEntryState.Maint)
             {
                 var before = serviceEntries[ci];
                 serviceEntries[ci] = before with { State = LbEntryState.Maint };

@@ -249,6 +249,39 @@ public sealed class LoadBalancingCoordinatorTests : IDisposable
         Assert.Equal("least-in-flight", coordinator.View.Tables["function/g"].Table.Policy);
     }
 
+    [Fact]
+    public async Task TwoFunctionsWithOneContainer_OneScalesDown_TheContainerStaysInService()
+    {
+        _functions.Put(new FunctionDefinition { Name = "g", ColocateWith = new ColocationDefinition { Service = "db" } });
+        _instances.Assign("g-1", "g", "node-b");
+        var coordinator = Coordinator();
+        await coordinator.PassAsync(CancellationToken.None);
+
+        _instances.Remove("f-2", deleteState: false);
+        await coordinator.PassAsync(CancellationToken.None);
+
+        Assert.Empty(_haproxy.Applied);
+        Assert.Equal(LbEntryState.Ready, _haproxy.Servers[1].State);
+        Assert.Equal(1, _weights.Current["g"]["node-b"]);
+    }
+
+    [Fact]
+    public async Task FunctionWithTwoServices_ConflictInBothTables_NeitherCoordinated()
+    {
+        _services.Put(new ServiceDefinition { Name = "cache", DbShard = "s1", Runtime = new ProcessRuntimeDefinition { Command = "/bin/cache" } });
+        _instances.Assign("cache-1", Workloads.WorkloadKeys.ServiceSet("cache", "1"), "node-a");
+        _functions.Put(new FunctionDefinition { Name = "f", ColocateWith = new ColocationDefinition { Service = "db" }, DbShard = "s1" });
+        var coordinator = Coordinator();
+
+        await coordinator.PassAsync(CancellationToken.None);
+
+        Assert.All(coordinator.View.Associations, a => Assert.Contains("more than one service", a.NotCoordinated, StringComparison.Ordinal));
+        Assert.Equal(2, coordinator.View.Associations.Count);
+        Assert.Contains(coordinator.View.Tables["function/f"].Problems, p => p.Contains("more than one service", StringComparison.Ordinal));
+        Assert.Equal([new LbEntry("f-1", 1, LbEntryState.Ready), new LbEntry("f-2", 1, LbEntryState.Ready)], Entries(coordinator, LbSide.Function, "f"));
+        Assert.Equal(2, _decisions.For("f").Count(d => d.Kind == "balancing-conflict"));
+    }
+
     /// <summary>A container balancer in memory: its servers, what it was told, and failures on demand.</summary>
     private sealed class FakeBalancer : IContainerBalancer
     {

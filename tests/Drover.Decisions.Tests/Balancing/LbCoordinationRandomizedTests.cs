@@ -65,8 +65,8 @@ public class LbCoordinationRandomizedTests
                 var f = instances.Single(e => e.Id == pair.FunctionInstanceId);
                 var functionLeads = Moved(f, memory.FunctionEntries) && !Moved(c, memory.ServiceEntries);
 
-                // A new instance joins at a known container's setting; a retired container comes back into service with it.
-                var joins = !memory.FunctionEntries.ContainsKey(f.Id) && memory.ServiceEntries.ContainsKey(c.Id);
+                // A pair new to the memory joins at a known container's setting; a retired container comes back into service with it.
+                var joins = !memory.Pairs.Contains(pair) && memory.ServiceEntries.ContainsKey(c.Id);
                 var revived = joins && c.State == LbEntryState.Maint && (memory.Retired ?? []).Contains(c.Id);
                 var expected = revived ? $"{c.Weight} ready" : joins ? Setting(c) : functionLeads ? Setting(f) : Setting(c);
                 Assert.True(expected == Setting(Entry(result.Service, c.Id)), context);

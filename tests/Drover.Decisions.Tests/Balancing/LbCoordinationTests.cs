@@ -41,7 +41,7 @@ public class LbCoordinationTests
             "roundrobin",
             containerLast is null ? [] : [E("db1", containerLast)],
             instanceLast is null ? [] : [E("i-1", instanceLast)],
-            ("db1", "i-1"));
+            containerLast is null || instanceLast is null ? [] : [("db1", "i-1")]);
 
         var result = LbCoordination.Coordinate(service, function, Pairing(("db1", "i-1")), memory);
 
@@ -166,6 +166,35 @@ public class LbCoordinationTests
         Assert.Equal(["10 ready"], up.Service.Entries.Select(Setting));
         Assert.Equal(["10 ready"], up.Function.Entries.Select(Setting));
         Assert.Empty(up.Memory.Retired!);
+    }
+
+    [Fact]
+    public void Coordinate_InstanceMovesToARetiredContainersNode_BothBackInService()
+    {
+        // i-1 with db1, i-3 with db3; i-3 goes (db3 retired); then i-1 moves to db3's node, keeping its id.
+        var service = ServiceTable(E("db1", "10 ready"), E("db3", "4 ready"));
+        var first = LbCoordination.Coordinate(service, FunctionTable(E("i-1", "1 ready"), E("i-3", "1 ready")), Pairing(("db1", "i-1"), ("db3", "i-3")), LbCoordinationMemory.Empty);
+        var down = LbCoordination.Coordinate(first.Service, FunctionTable(E("i-1", "10 ready")), Pairing(("db1", "i-1")), first.Memory);
+        Assert.Equal(["10 ready", "4 maint"], down.Service.Entries.Select(Setting));
+
+        var moved = LbCoordination.Coordinate(down.Service, down.Function, Pairing(("db3", "i-1")), down.Memory);
+
+        Assert.Equal(["10 ready", "4 ready"], moved.Service.Entries.Select(Setting));
+        Assert.Equal(["4 ready"], moved.Function.Entries.Select(Setting));
+    }
+
+    [Fact]
+    public void Coordinate_InstanceRemoved_ContainerPairedElsewhere_NotRetired()
+    {
+        var service = ServiceTable(E("db1", "10 ready"));
+        var first = LbCoordination.Coordinate(service, FunctionTable(E("i-1", "1 ready")), Pairing(("db1", "i-1")), LbCoordinationMemory.Empty);
+
+        // i-1 is gone, but another function's instance still goes with db1.
+        var down = LbCoordination.Coordinate(first.Service, FunctionTable(), Pairing(), first.Memory, new HashSet<string> { "db1" });
+
+        Assert.Same(first.Service, down.Service);
+        Assert.Empty(down.Changes);
+        Assert.Empty(down.Memory.Retired!);
     }
 
     [Fact]
