@@ -39,13 +39,16 @@ build: native restore
 	@echo "Built: $(OUT)/drover-aggregator $(OUT)/drover-agent $(OUT)/droverctl $(OUT)/native/libnvidia-ml.so.1 $(OUT)/samples/counter/counter"
 
 # What the tests need beyond the SDK, gcc and make, from Debian's packages, installed when missing where apt-get
-# can (as root); else the test says what is missing: systemd-analyze (the unit files' test), deb-systemd-helper
-# (the packages' maintainer scripts, run by the package test), haproxy (the balancer the coordination tests run;
+# can (as root; the package lists are refreshed once when an install fails); else the test says what is missing:
+# systemd-analyze (the unit files' test), deb-systemd-helper (the packages' maintainer scripts, run by the package
+# test), haproxy (the balancer the coordination tests run;
 # Debian puts it in /usr/sbin, which the tests also look in), prometheus (scrapes the aggregator in the metrics test).
 test-tools:
 	@for need in systemd-analyze:systemd deb-systemd-helper:init-system-helpers haproxy:haproxy prometheus:prometheus; do \
 	    command -v $${need%%:*} > /dev/null 2>&1 \
-	    || { [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null 2>&1 && apt-get install -y --no-install-recommends $${need##*:} > /dev/null 2>&1; } \
+	    || { [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null 2>&1 \
+	         && { DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $${need##*:} > /dev/null 2>&1 \
+	              || { apt-get update > /dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $${need##*:} > /dev/null 2>&1; }; }; } \
 	    || echo "make: $${need%%:*} is missing and could not be installed (apt-get install $${need##*:}, as root)"; \
 	done
 
