@@ -1,4 +1,5 @@
 using Drover.Aggregator.Access;
+using Drover.Aggregator.Balancers;
 using Drover.Aggregator.Fleet;
 using Drover.Aggregator.Placement;
 using Drover.Aggregator.Services;
@@ -64,11 +65,18 @@ internal static class ServicesApi
                 : Results.Ok(decisions.All.Where(d => d.Function == $"service/{name}" || WorkloadKeys.ServiceOf(d.Function) == name)));
     }
 
-    private static async Task<IResult> PutAsync(string name, HttpRequest request, ServiceRegistry registry, InstanceReconciler reconciler)
+    private static async Task<IResult> PutAsync(string name, HttpRequest request, ServiceRegistry registry, InstanceReconciler reconciler, BalancerRegistry balancers)
     {
         if (!Names.IsName(name))
         {
             return BadRequest("name", $"name = '{name}': expected 1-63 characters of a-z 0-9 -, starting with a letter or digit");
+        }
+
+        if (balancers.All.FirstOrDefault(b => b.Service == name) is { } balancer)
+        {
+            // One table per service name: the containers a registered balancer serves under it are that service.
+            return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "A balancer's service",
+                detail: $"name = '{name}': balancer '{balancer.Name}' serves containers under this service name; name the Drover service differently, or delete the registration");
         }
 
         var (definition, invalid) = await DefinitionBody.ReadAsync<ServiceDefinition>(request, "service definition");

@@ -120,5 +120,22 @@ public sealed class BalancingApiTests : IAsyncLifetime
 
         using var unknown = await Aggregator.Http.GetAsync("/v1/lb/functions/nothing");
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+
+        // A Drover service may not take the name a registered balancer serves, nor the other way round.
+        using (var service = await Aggregator.Http.PutAsJsonAsync("/v1/services/db", new { runtime = new { type = "process", command = "/bin/true" } }))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, service.StatusCode);
+            Assert.Contains("balancer 'db'", await service.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        using (var other = await Aggregator.Http.PutAsJsonAsync("/v1/services/web", new { runtime = new { type = "process", command = "/bin/true" } }))
+        {
+            Assert.Equal(HttpStatusCode.Created, other.StatusCode);
+        }
+
+        using (var clash = await Aggregator.Http.PutAsJsonAsync("/v1/balancers/web-lb", Registration("web")))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, clash.StatusCode);
+        }
     }
 }
