@@ -21,14 +21,6 @@ internal sealed record LbView(
         new Dictionary<string, BalancerStatus>(StringComparer.Ordinal),
         new Dictionary<string, IReadOnlyList<LbPlacement>>(StringComparer.Ordinal));
 
-    /// <summary>A state as the API and HAProxy name it: <c>ready</c>, <c>drain</c>, <c>maint</c>.</summary>
-    public static string StateName(LbEntryState state) => state switch
-    {
-        LbEntryState.Drain => "drain",
-        LbEntryState.Maint => "maint",
-        _ => "ready",
-    };
-
     /// <summary>A scope as the API names it: <c>node</c>, <c>site</c>, <c>dbShard</c>.</summary>
     public static string ScopeName(AssociationScope scope) => scope switch
     {
@@ -60,7 +52,7 @@ internal sealed record LbView(
             entries = held.Table.Entries.Select(e =>
             {
                 placements.TryGetValue(e.Id, out var at);
-                return new { id = e.Id, weight = e.Weight, state = StateName(e.State), node = at?.Node, site = at?.Site, dbShard = at?.Shard };
+                return new { id = e.Id, weight = e.Weight, state = LbCoordination.StateName(e.State), node = at?.Node, site = at?.Site, dbShard = at?.Shard };
             }),
             status = held.Problems.Count == 0 ? "in step" : "conflict",
             problems = held.Problems,

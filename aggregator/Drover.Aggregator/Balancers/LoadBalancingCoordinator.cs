@@ -200,42 +200,27 @@ internal sealed partial class LoadBalancingCoordinator : BackgroundService
             f => LbObservation.Function(f, byWorkload[f.Name], sites, held.GetValueOrDefault(Key(LbSide.Function, f.Name))?.Table),
             StringComparer.Ordinal);
 
-        // Associate: from the definitions; those on a cycle are reported and left alone.
+        // Associate: from the definitions.
         var (associations, unmatched) = LbObservation.Associations(functions, sides);
         foreach (var (function, why) in unmatched)
         {
             Problem(Key(LbSide.Function, function), why);
         }
 
-        var cycles = LbCoordination.Cycles(associations);
-        foreach (var conflict in cycles)
+        // Those on a cycle, and a function's with several services, are reported and left alone.
+        var excluded = LbCoordination.Excluded(associations);
+        foreach (var conflict in excluded)
         {
             Problem(Key(LbSide.Function, conflict.Function), conflict.Reason);
             Problem(Key(LbSide.Service, conflict.Service), conflict.Reason);
         }
 
-        // A function instance goes with one container: a function associated with several services is a conflict
-        // (its instances would be paired once per service), reported and left alone, like a cycle.
-        var excluded = cycles.ToList();
-        foreach (var several in associations.GroupBy(a => a.Function, StringComparer.Ordinal).Where(g => g.Select(a => a.Service).Distinct(StringComparer.Ordinal).Count() > 1))
-        {
-            var names = string.Join(", ", several.Select(a => $"'{a.Service}' ({LbView.ScopeName(a.Scope)})"));
-            foreach (var association in several)
-            {
-                var conflict = new LbConflict(association.Function, association.Service,
-                    $"Function '{association.Function}' is associated with more than one service ({names}); each of its instances goes with one container, so none of these is coordinated: declare one association.");
-                excluded.Add(conflict);
-                Problem(Key(LbSide.Function, conflict.Function), conflict.Reason);
-                Problem(Key(LbSide.Service, conflict.Service), conflict.Reason);
-            }
-        }
-
-        var cyclic = excluded.Select(c => (c.Function, c.Service)).ToHashSet();
+        var alone = excluded.Select(c => (c.Function, c.Service)).ToHashSet();
         var working = sides.Values.Select(s => s.Table).Concat(functionSides.Values.Select(f => f.Table)).ToDictionary(t => Key(t.Side, t.Name), StringComparer.Ordinal);
         var memories = new Dictionary<string, LbCoordinationMemory>(StringComparer.Ordinal);
         var views = new List<LbAssociationView>();
         var conflicts = new List<LbConflict>(excluded);
-        foreach (var component in Components(associations.Where(a => !cyclic.Contains((a.Function, a.Service))).ToArray()))
+        foreach (var component in Components(associations.Where(a => !alone.Contains((a.Function, a.Service))).ToArray()))
         {
             var local = new Dictionary<string, LbTable>(StringComparer.Ordinal);
             var localMemories = new Dictionary<string, LbCoordinationMemory>(StringComparer.Ordinal);
@@ -345,7 +330,7 @@ internal sealed partial class LoadBalancingCoordinator : BackgroundService
             }
         }
 
-        foreach (var association in associations.Where(a => cyclic.Contains((a.Function, a.Service))))
+        foreach (var association in associations.Where(a => alone.Contains((a.Function, a.Service))))
         {
             views.Add(LbAssociationView.Of(association, new LbPairing([], []), excluded.First(c => c.Function == association.Function && c.Service == association.Service).Reason));
         }
@@ -406,7 +391,7 @@ internal sealed partial class LoadBalancingCoordinator : BackgroundService
             try
             {
                 await _connect(side.Balancer).ApplyAsync(changes, cancellationToken);
-                Log.Provided(_logger, side.Balancer.Name, changes.Length, string.Join(", ", changes.Select(c => $"{c.To.Id}: weight {c.To.Weight}, {LbView.StateName(c.To.State)}")));
+                Log.Provided(_logger, side.Balancer.Name, changes.Length, string.Join(", ", changes.Select(c => $"{c.To.Id}: weight {c.To.Weight}, {LbCoordination.StateName(c.To.State)}")));
             }
             catch (ContainerBalancerException ex)
             {
@@ -482,16 +467,7 @@ internal sealed partial class LoadBalancingCoordinator : BackgroundService
                 continue;
             }
 
-            var byNode = new Dictionary<string, int>(StringComparer.Ordinal);
-            foreach (var entry in working[Key(side.Table.Side, side.Table.Name)].Entries)
-            {
-                if (nodeOf.TryGetValue(entry.Id, out var node))
-                {
-                    byNode[node] = byNode.GetValueOrDefault(node) + (entry.State == LbEntryState.Ready ? entry.Weight : 0);
-                }
-            }
-
-            weights[side.Workload] = byNode;
+            weights[side.Workload] = LbCoordination.NodeWeights(working[Key(side.Table.Side, side.Table.Name)], nodeOf);
         }
 
         return weights;

@@ -63,6 +63,54 @@ public static class LbCoordination
     }
 
     /// <summary>
+    /// The associations not coordinated: those on a cycle (<see cref="Cycles"/>), then the others of every function
+    /// associated with more than one service, one conflict each (an association given by two scopes once). A function instance goes with one
+    /// container: paired once per service, the services' settings would overwrite each other in it every pass.
+    /// </summary>
+    public static IReadOnlyList<LbConflict> Excluded(IReadOnlyList<LbAssociation> associations)
+    {
+        ArgumentNullException.ThrowIfNull(associations);
+        var conflicts = Cycles(associations).ToList();
+        var onCycle = conflicts.Select(c => (c.Function, c.Service)).ToHashSet();
+        var several = associations
+            .GroupBy(a => a.Function, StringComparer.Ordinal)
+            .Where(g => g.Select(a => a.Service).Distinct(StringComparer.Ordinal).Count() > 1)
+            .OrderBy(g => g.Key, StringComparer.Ordinal);
+        foreach (var function in several)
+        {
+            var services = function.OrderBy(a => a.Service, StringComparer.Ordinal).ToArray();
+            var names = string.Join(", ", services.Select(a => $"'{a.Service}' ({ScopeWord(a.Scope)})"));
+            conflicts.AddRange(services
+                .Where(a => onCycle.Add((a.Function, a.Service)))
+                .Select(a => new LbConflict(a.Function, a.Service,
+                    $"Function '{a.Function}' is associated with more than one service ({names}); each of its instances goes with one container, so none of these is coordinated: declare one association.")));
+        }
+
+        return conflicts;
+    }
+
+    /// <summary>
+    /// What a table weighs each node with, for the gateway: per node, the sum of the weights of its <c>ready</c> entries
+    /// (<paramref name="nodeOf"/> gives an entry's node; an entry on no known node is left out); a node whose entries are
+    /// all drained or in maintenance weighs 0.
+    /// </summary>
+    public static IReadOnlyDictionary<string, int> NodeWeights(LbTable table, IReadOnlyDictionary<string, string> nodeOf)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        ArgumentNullException.ThrowIfNull(nodeOf);
+        var byNode = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var entry in table.Entries)
+        {
+            if (nodeOf.TryGetValue(entry.Id, out var node))
+            {
+                byNode[node] = byNode.GetValueOrDefault(node) + (entry.State == LbEntryState.Ready ? entry.Weight : 0);
+            }
+        }
+
+        return byNode;
+    }
+
+    /// <summary>
     /// The associations that lie on a cycle of the bipartite function–service graph, one conflict per
     /// function–service edge, sorted by function then service (ordinal). Coordination is not run for them:
     /// around a loop each table would be generated from the other, and a change could chase itself.
@@ -334,14 +382,14 @@ public static class LbCoordination
 
         if (before.State != after.State)
         {
-            parts.Add($"state {StateWord(before.State)} -> {StateWord(after.State)}");
+            parts.Add($"state {StateName(before.State)} -> {StateName(after.State)}");
         }
 
         return $"{side} '{name}' {kind} '{before.Id}': {string.Join(", ", parts)} ({cause})";
     }
 
-    /// <summary>A state as the host's JSON writes it.</summary>
-    private static string StateWord(LbEntryState state) => state switch
+    /// <summary>A state as the API, HAProxy and the change sentences name it: <c>ready</c>, <c>drain</c>, <c>maint</c>.</summary>
+    public static string StateName(LbEntryState state) => state switch
     {
         LbEntryState.Ready => "ready",
         LbEntryState.Drain => "drain",

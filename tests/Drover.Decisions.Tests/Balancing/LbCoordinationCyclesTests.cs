@@ -67,4 +67,35 @@ public class LbCoordinationCyclesTests
         Assert.Throws<ArgumentException>("associations", () => LbCoordination.Cycles([null!]));
         Assert.Throws<ArgumentException>("associations", () => LbCoordination.Cycles([new LbAssociation("f", "s", (AssociationScope)5)]));
     }
+
+    public static TheoryData<string, string[], string[]> ExcludedCases => new()
+    {
+        { "one service per function", ["f1-s1", "f2-s1", "f3-s2"], [] },
+        { "same pair by two scopes is one service", ["f1-s1", "f1-s1:shard"], [] },
+        { "a function with two services", ["f1-s1", "f1-s2", "f2-s1"], ["f1-s1", "f1-s2"] },
+        { "a cycle, then the rest of a function's services", ["f1-s1", "f2-s1", "f2-s2", "f1-s2", "f1-s3"], ["f1-s1", "f1-s2", "f2-s1", "f2-s2", "f1-s3"] },
+    };
+
+    [Theory]
+    [MemberData(nameof(ExcludedCases))]
+    public void Excluded_CyclesThenFunctionsWithSeveralServices(string name, string[] edges, string[] expected)
+    {
+        var excluded = LbCoordination.Excluded(Parse(edges));
+
+        Assert.True(expected.SequenceEqual(excluded.Select(c => $"{c.Function}-{c.Service}")), $"{name}: {string.Join(", ", excluded.Select(c => $"{c.Function}-{c.Service}"))}");
+        Assert.All(excluded.Skip(excluded.Count(c => c.Reason.Contains("cycle", StringComparison.Ordinal))),
+            c => Assert.Contains("more than one service", c.Reason, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void NodeWeights_ReadyEntriesSummedPerNode_OthersWeighNothing_UnknownLeftOut()
+    {
+        var table = new LbTable(LbSide.Function, "f", 1, "p",
+            [new("i-1", 3, LbEntryState.Ready), new("i-2", 4, LbEntryState.Ready), new("i-3", 9, LbEntryState.Maint), new("i-4", 5, LbEntryState.Drain), new("i-5", 7, LbEntryState.Ready)]);
+        var nodeOf = new Dictionary<string, string> { ["i-1"] = "a", ["i-2"] = "a", ["i-3"] = "b", ["i-4"] = "c" };
+
+        var weights = LbCoordination.NodeWeights(table, nodeOf);
+
+        Assert.Equal(new Dictionary<string, int> { ["a"] = 7, ["b"] = 0, ["c"] = 0 }, weights);
+    }
 }
