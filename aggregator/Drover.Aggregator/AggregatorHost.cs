@@ -4,6 +4,7 @@ using Drover.Aggregator.Api;
 using Drover.Aggregator.Balancers;
 using Drover.Aggregator.Clusters;
 using Drover.Aggregator.Configuration;
+using Drover.Aggregator.Dashboard;
 using Drover.Aggregator.Events;
 using Drover.Aggregator.Fleet;
 using Drover.Aggregator.Functions;
@@ -221,12 +222,13 @@ internal static class AggregatorHost
 
         var app = builder.Build();
 
-        // The agent link and the HTTP API each answer only on their own port, judged by the port the
-        // connection arrived on (a Host header is the client's to choose).
+        // The agent link and the HTTP API (with the dashboard) each answer only on their own port, judged by the
+        // port the connection arrived on (a Host header is the client's to choose).
         app.Use(async (context, next) =>
         {
             var onLink = context.Connection.LocalPort == options.LinkPort;
-            var forApi = context.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal) || context.Request.Path.StartsWithSegments(MetricsPath, StringComparison.Ordinal);
+            var forApi = context.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal) || context.Request.Path.StartsWithSegments(MetricsPath, StringComparison.Ordinal)
+                || DashboardEndpoints.Serves(context.Request.Path);
             if (onLink == forApi)
             {
                 context.Response.StatusCode = StatusCodes.Status404NotFound;
@@ -257,6 +259,10 @@ internal static class AggregatorHost
         management.MapPrometheusScrapingEndpoint(MetricsPath);
         app.Services.GetRequiredService<FleetMetrics>();
         management.MapFallback("/v1/{**path}", () => Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: "No management API endpoint has this path and method."));
+
+        // The dashboard's page and modules: no token (they hold no data), no rate limit; the page reads the fleet
+        // through the endpoints above with the token it is given.
+        app.MapDashboard();
         ApiAccessLog.AtStart(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ApiTokenStore)), options, app.Services.GetRequiredService<ApiTokenStore>());
         if (options.GatewayEnabled)
         {
