@@ -23,8 +23,12 @@ all: build
 restore:
 	$(DOTNET) restore Agent.sln
 
+# The stand-in NVML and CUDA driver, the CUDA launch probe, and the sample CUDA workload (a sample function).
 native:
 	$(MAKE) -s -C native/fake-nvml OUT=$(OUT)/native
+	$(MAKE) -s -C native/fake-cuda OUT=$(OUT)/native
+	$(MAKE) -s -C native/cuda-probe OUT=$(OUT)/native
+	$(MAKE) -s -C native/cuda-workload OUT=$(OUT)/samples/cuda-workload
 
 # The programs land in ./out/<name>/ with a link ./out/<program> to each.
 build: native restore
@@ -36,7 +40,7 @@ build: native restore
 	ln -sfn aggregator/drover-aggregator $(OUT)/drover-aggregator
 	ln -sfn agent/drover-agent $(OUT)/drover-agent
 	ln -sfn cli/droverctl $(OUT)/droverctl
-	@echo "Built: $(OUT)/drover-aggregator $(OUT)/drover-agent $(OUT)/droverctl $(OUT)/native/libnvidia-ml.so.1 $(OUT)/samples/counter/counter"
+	@echo "Built: $(OUT)/drover-aggregator $(OUT)/drover-agent $(OUT)/droverctl $(OUT)/native/libnvidia-ml.so.1 $(OUT)/native/libcuda.so.1 $(OUT)/native/libdrover-cuda-probe.so $(OUT)/samples/counter/counter $(OUT)/samples/cuda-workload/cuda-workload"
 
 # What the tests need beyond the SDK, gcc and make, from Debian's packages, installed when missing where apt-get
 # can (as root; the package lists are refreshed once when an install fails); else the test says what is missing:
