@@ -3,7 +3,7 @@
 // HTML strings: names and headers come from the fleet.
 
 import { ApiError, eachLimited, forgetToken, getJson, storeToken, takeToken } from "./api.js";
-import { drawChart } from "./chart.js";
+import { drawChart, spanOf } from "./chart.js";
 import { followEvents } from "./events.js";
 import { FunctionHistory, WindowMs } from "./history.js";
 import { gpuCell, heatColour, Measures } from "./heatmap.js";
@@ -113,6 +113,13 @@ function start() {
       flushEvents();
     }
   });
+  // A link with #token=... opened in this tab while the page is open.
+  window.addEventListener("hashchange", () => {
+    if (new URLSearchParams(location.hash.replace(/^#/, "")).has("token")) {
+      page.token = takeToken();
+      begin();
+    }
+  });
   renderLegend();
   begin();
 }
@@ -135,6 +142,7 @@ function stop() {
 
 function askForToken(message) {
   showProblem("refused", message);
+  $("fleet").classList.add("stale");
   setConnection(page.token ? "refused" : "needs-token", page.token ? "Token refused." : "A token is needed.");
   $("token-form").hidden = false;
   $("forget-token").hidden = page.token === "";
@@ -364,7 +372,7 @@ function renderFunctions() {
     if (!figure) {
       const ns = "http://www.w3.org/2000/svg";
       figure = element("figure", { className: "chart", attributes: { "data-function": f.name } }, [
-        element("figcaption", { text: `${f.name}: instances and request queue, last ${WindowMs / 60000} minutes` }),
+        element("figcaption"),
       ]);
       const instances = document.createElementNS(ns, "svg");
       instances.classList.add("instances");
@@ -376,21 +384,26 @@ function renderFunctions() {
       charts.append(figure);
     }
 
+    // The charts span what this page has sampled (a minute at least), up to the ten minutes it keeps.
     const samples = page.history.of(f.name);
+    const windowMs = spanOf(samples[0]?.at ?? now, now, WindowMs);
+    const span = `the last ${windowMs / 60000} minute${windowMs === 60000 ? "" : "s"}`;
+    figure.querySelector("figcaption").textContent = `${f.name}: instances and request queue, ${span}`;
     const at = (key) => samples.map((s) => ({ at: s.at, value: s[key] }));
     const gapMs = PollMs * 4;
-    const desired = f.desiredInstances ?? "every node";
+    const desired = f.desiredInstances ?? "one per node";
     drawChart(figure.querySelector("svg.instances"), {
-      now, windowMs: WindowMs, gapMs,
-      label: `${f.name} instances over the last ${WindowMs / 60000} minutes: now ${f.runningInstances} running, desired ${desired}.`,
+      now, windowMs, gapMs,
+      label: `${f.name} instances over ${span}: now ${f.runningInstances} running, desired ${desired}.`,
+      // Desired (dashed) over running, so both show where they are equal.
       series: [
-        { name: "desired", className: "desired", step: true, points: at("desired") },
         { name: "running", className: "running", step: true, points: at("running") },
+        { name: "desired", className: "desired", step: true, points: at("desired") },
       ],
     });
     drawChart(figure.querySelector("svg.queue"), {
-      now, windowMs: WindowMs, gapMs,
-      label: `${f.name} request queue over the last ${WindowMs / 60000} minutes: now ${f.requestQueueLength}.`,
+      now, windowMs, gapMs,
+      label: `${f.name} request queue over ${span}: now ${f.requestQueueLength}.`,
       series: [{ name: "queue", className: "queue", step: false, points: at("queue") }],
     });
   }

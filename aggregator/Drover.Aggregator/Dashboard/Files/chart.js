@@ -7,6 +7,9 @@ const Width = 480;
 const Height = 150;
 const Margin = { top: 10, right: 12, bottom: 22, left: 36 };
 
+/** The spacing of the time axis's labels: the first that gives at most six over the window. */
+const TimeSteps = [10000, 15000, 30000, 60000, 120000, 300000];
+
 function svgElement(name, attributes = {}, text = null) {
   const element = document.createElementNS(SvgNs, name);
   for (const [key, value] of Object.entries(attributes)) {
@@ -62,6 +65,11 @@ export function pathData(points, x, y, { step, gapMs }) {
   return d;
 }
 
+/** The time a chart spans: what the page has sampled so far, at least a minute, at most maxMs. */
+export function spanOf(oldest, now, maxMs) {
+  return Math.min(maxMs, Math.max(60000, Math.ceil((now - oldest) / 60000) * 60000));
+}
+
 /**
  * Draws a chart into svg (replacing what it held): series is [{name, className, points: [{at, value}], step}],
  * over [now - windowMs, now]; label names the chart for assistive technology.
@@ -87,11 +95,10 @@ export function drawChart(svg, { series, now, windowMs, gapMs, label }) {
     axes.append(svgElement("text", { class: "tick", x: left - 4, y: y(tick) + 4, "text-anchor": "end" }, formatTick(tick)));
   }
 
-  const minutes = Math.round(windowMs / 60000);
-  for (let m = minutes; m >= 0; m -= Math.max(1, Math.round(minutes / 5))) {
-    const at = now - m * 60000;
-    const text = m === 0 ? "now" : `−${m} min`;
-    axes.append(svgElement("text", { class: "tick", x: x(at), y: Height - 6, "text-anchor": m === 0 ? "end" : "middle" }, text));
+  const timeStep = TimeSteps.find((t) => windowMs / t <= 6) ?? TimeSteps[TimeSteps.length - 1];
+  for (let back = 0; back <= windowMs; back += timeStep) {
+    const text = back === 0 ? "now" : timeStep < 60000 ? `−${back / 1000} s` : `−${back / 60000} min`;
+    axes.append(svgElement("text", { class: "tick", x: x(now - back), y: Height - 6, "text-anchor": back === 0 ? "end" : "middle" }, text));
   }
 
   svg.append(axes);
