@@ -46,9 +46,10 @@ build: native restore
 # can (as root; the package lists are refreshed once when an install fails); else the test says what is missing:
 # systemd-analyze (the unit files' test), deb-systemd-helper (the packages' maintainer scripts, run by the package
 # test), haproxy (the balancer the coordination tests run;
-# Debian puts it in /usr/sbin, which the tests also look in), prometheus (scrapes the aggregator in the metrics test).
+# Debian puts it in /usr/sbin, which the tests also look in), prometheus (scrapes the aggregator in the metrics test),
+# chromium (the dashboard's browser test drives it through Playwright, which downloads no browser of its own).
 test-tools:
-	@for need in systemd-analyze:systemd deb-systemd-helper:init-system-helpers haproxy:haproxy prometheus:prometheus; do \
+	@for need in systemd-analyze:systemd deb-systemd-helper:init-system-helpers haproxy:haproxy prometheus:prometheus chromium:chromium; do \
 	    command -v $${need%%:*} > /dev/null 2>&1 \
 	    || { [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null 2>&1 \
 	         && { DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $${need##*:} > /dev/null 2>&1 \

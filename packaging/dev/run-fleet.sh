@@ -215,6 +215,8 @@ The management API needs a token: $VAR/read.token may GET, $VAR/admin.token may 
 Invoking counter needs its key ($VAR/counter.key; more with POST /v1/keys {"function": "counter"} and the admin token):
   K='X-Drover-Api-Key: '\$(cat $VAR/counter.key)
 
+  Dashboard:      http://127.0.0.1:$HTTP_PORT/#token=$(cat "$VAR/read.token")
+                  (the read token in the fragment, which the browser never sends: the page keeps it in the tab and drops it from the address bar)
   droverctl:      export DROVER_URL=http://127.0.0.1:$HTTP_PORT DROVER_TOKEN=\$(cat $VAR/read.token)
                   $OUT/droverctl clusters; $OUT/droverctl gpus; $OUT/droverctl events --follow   (-o json for scripts)
   Nodes:          curl -s -H "\$R" http://127.0.0.1:$HTTP_PORT/v1/nodes

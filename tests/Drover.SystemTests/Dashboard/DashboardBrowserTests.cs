@@ -1,0 +1,227 @@
+using System.Net.Http.Json;
+using Drover.SystemTests.Infrastructure;
+using Microsoft.Playwright;
+using Xunit.Abstractions;
+
+namespace Drover.SystemTests.Dashboard;
+
+/// <summary>
+/// Issue 19's dashboard in a real browser: Debian's chromium, headless, driven by Playwright's .NET driver (the node
+/// and driver its package ships; no browser is downloaded), against a real aggregator and real agents on the stand-in
+/// NVML. Every check waits for what the page shows, with generous bounds; none times anything.
+/// </summary>
+public sealed class DashboardBrowserTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    /// <summary>The bound on each wait for the page: the page polls every 1.5 s, a node is lost after a few missed heartbeats.</summary>
+    private const float WaitMs = 90_000;
+
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
+
+    private readonly Fleet _fleet = new(output);
+    private readonly List<string> _pageErrors = [];
+    private readonly List<(string Name, IPage Page)> _pages = [];
+    private volatile bool _ended;
+
+    /// <summary>Where the screenshots go: beside the test assembly (the test output), in <c>screenshots/</c>.</summary>
+    private static string ScreenshotDirectory => Path.Combine(AppContext.BaseDirectory, "screenshots");
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        _ended = true;
+        await _fleet.DisposeAsync();
+    }
+
+    [ChromiumFact]
+    public async Task Dashboard_RealFleet_ShowsItLive_ANodeLost_ARefusedToken_AndAnUnreachableAggregator()
+    {
+        try
+        {
+            await RunAsync();
+        }
+        catch
+        {
+            // What each page showed when the test failed, for the post-mortem.
+            foreach (var (name, page) in _pages)
+            {
+                try
+                {
+                    await ScreenshotAsync(page, $"failed-{name}.png");
+                    Log($"[{name}] connection: {await page.TextContentAsync("#connection", new() { Timeout = 5000 })}; problem: {await page.TextContentAsync("#problem", new() { Timeout = 5000 })}");
+                }
+                catch (PlaywrightException ex)
+                {
+                    Log($"[{name}] no screenshot: {ex.Message}");
+                }
+            }
+
+            throw;
+        }
+    }
+
+    private async Task RunAsync()
+    {
+        var aggregator = _fleet.StartAggregator();
+        await _fleet.WaitForAggregatorAsync();
+        for (var i = 1; i <= 3; i++)
+        {
+            _fleet.StartAgent($"a{i}", serverNumber: i, gpus: new GpuScenario(2), extraArgs: ["--shimListenAddress", "127.0.0.1"]);
+        }
+
+        await _fleet.WaitForAliveCountAsync(3, Timeout);
+        var nodes = Enumerable.Range(1, 3).Select(i => _fleet.NodeIdOf($"a{i}")).ToArray();
+
+        // Autoscaled, so the chart has a desired count to draw beside the running one; public, so the test calls it without a key.
+        using (var put = await _fleet.Http.PutAsJsonAsync("/v1/functions/counter", new
+        {
+            runtime = new { type = "process", command = Repository.Counter },
+            @public = true,
+            slo = 2,
+            minInstances = 1,
+            maxInstances = 2,
+            commitIntervalSeconds = 0,
+        }))
+        {
+            Assert.True(put.IsSuccessStatusCode, $"PUT counter: {(int)put.StatusCode} {await put.Content.ReadAsStringAsync()}");
+        }
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = ChromiumFactAttribute.Executable,
+            Headless = true,
+            Timeout = WaitMs,
+        });
+        var dashboard = $"http://127.0.0.1:{_fleet.HttpPort}/";
+
+        // The fleet, live, with the read token from the fragment.
+        var page = await NewPageAsync(browser, "main");
+        await page.GotoAsync($"{dashboard}#token={Uri.EscapeDataString(_fleet.ReadToken)}");
+        await page.WaitForSelectorAsync("#connection[data-state='live']");
+        Assert.DoesNotContain("token=", page.Url, StringComparison.Ordinal); // taken out of the address bar once read
+        await page.WaitForSelectorAsync("#clusters tr[data-cluster='c1'][data-health='healthy']");
+        await WaitForTextAsync(page, "#clusters tr[data-cluster='c1'] td.survivors", "3 / 2");
+
+        // The heat map: every node's two GPUs, with the stand-in's utilization (10% and 20%), then their memory used.
+        await page.WaitForFunctionAsync($"n => document.querySelectorAll(\"#nodes tr[data-survival='alive'] li.gpu\").length === n", 2 * nodes.Length);
+        var first = $"#nodes tr[data-node='{nodes[0]}'] li.gpu[data-gpu='0']";
+        await WaitForTextAsync(page, first, "10%");
+        await WaitForTextAsync(page, $"#nodes tr[data-node='{nodes[0]}'] li.gpu[data-gpu='1']", "20%");
+        Assert.Contains("utilization 10%", await page.GetAttributeAsync(first, "aria-label"), StringComparison.Ordinal);
+        await page.CheckAsync("#measure input[value='memory']");
+        await WaitForTextAsync(page, first, "1.0 GiB");
+        await page.CheckAsync("#measure input[value='utilization']");
+
+        // The function: its row and its charts, drawn from several polls of live data.
+        await page.WaitForSelectorAsync("#functions tr[data-function='counter']");
+        await page.WaitForFunctionAsync(
+            """
+            () => ["running", "desired"].every(series => {
+                const path = document.querySelector(`#charts figure[data-function='counter'] svg.instances path[data-series='${series}']`);
+                return path && Number(path.getAttribute("data-points")) >= 3 && /^M[\d.]+,[\d.]+[HVL]/.test(path.getAttribute("d"));
+            })
+            """);
+        await WaitForTextAsync(page, "#functions tr[data-function='counter'] td:nth-child(5)", "1");
+        Assert.Contains("running", await page.GetAttributeAsync("#charts figure[data-function='counter'] svg.instances", "aria-label"), StringComparison.Ordinal);
+
+        // The event stream, read with the token through fetch: a call's status messages appear in the list.
+        using (var client = new HttpClient { Timeout = TimeSpan.FromSeconds(30) })
+        {
+            await Fleet.WaitUntilAsync(
+                async () =>
+                {
+                    using var call = await client.PostAsync($"{dashboard}v1/invoke/counter", null);
+                    return call.IsSuccessStatusCode && await page.Locator("#events li[data-event='completed']").CountAsync() > 0;
+                },
+                Timeout,
+                "a call's 'completed' event is listed on the page");
+        }
+
+        Assert.Contains("function counter", await page.Locator("#events li[data-event='completed']").First.TextContentAsync(), StringComparison.Ordinal);
+
+        // An agent SIGKILLed: its node shows lost, its GPUs greyed with their last known values, the cluster one survivor down.
+        _fleet.AgentProcesses("a3").Kill();
+        await page.WaitForSelectorAsync($"#nodes tr[data-node='{nodes[2]}'][data-survival='lost']");
+        await page.WaitForFunctionAsync($"() => document.querySelectorAll(\"#nodes tr[data-node='{nodes[2]}'] li.gpu.stale\").length === 2");
+        await WaitForTextAsync(page, "#clusters tr[data-cluster='c1'] td.survivors", "2 / 2");
+        Assert.Equal(4, await page.Locator("#nodes tr[data-survival='alive'] li.gpu").CountAsync());
+        var screenshot = await ScreenshotAsync(page, "dashboard.png");
+        Assert.Empty(_pageErrors);
+
+        // A refused token: the page says so, asks for another, and goes live with a good one.
+        var refused = await NewPageAsync(browser, "refused");
+        await refused.GotoAsync(dashboard);
+        await refused.WaitForSelectorAsync("#connection[data-state='needs-token']");
+        Assert.Contains("needs a token (401)", await refused.TextContentAsync("#problem"), StringComparison.Ordinal);
+        await refused.GotoAsync($"{dashboard}#token=drv_not-a-token-of-this-aggregator");
+        await refused.WaitForSelectorAsync("#connection[data-state='refused']");
+        Assert.Contains("refused the token (401)", await refused.TextContentAsync("#problem"), StringComparison.Ordinal);
+        Assert.True(await refused.IsVisibleAsync("#token-form"), "the token form is shown");
+        Assert.False(await refused.IsVisibleAsync("#fleet"), "no fleet is shown");
+        await ScreenshotAsync(refused, "dashboard-refused.png");
+        await refused.FillAsync("#token-input", _fleet.ReadToken);
+        await refused.ClickAsync("#token-form button[type='submit']");
+        await refused.WaitForSelectorAsync("#connection[data-state='live']");
+        await refused.WaitForSelectorAsync($"#nodes tr[data-node='{nodes[0]}'] li.gpu");
+
+        // The aggregator gone: the page says it cannot be reached, and keeps what it showed, greyed.
+        aggregator.Kill();
+        await page.WaitForSelectorAsync("#connection[data-state='unreachable']");
+        Assert.Contains("cannot be reached", await page.TextContentAsync("#problem"), StringComparison.Ordinal);
+        Assert.True(await page.IsVisibleAsync($"#nodes tr[data-node='{nodes[0]}']"), "the last fleet shown stays");
+        await ScreenshotAsync(page, "dashboard-unreachable.png");
+        output.WriteLine($"Screenshot: {screenshot}");
+    }
+
+    private async Task<IPage> NewPageAsync(IBrowser browser, string name)
+    {
+        var context = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1100 } });
+        var page = await context.NewPageAsync();
+        _pages.Add((name, page));
+        page.SetDefaultTimeout(WaitMs);
+        page.Console += (_, message) => Log($"[{name} console {message.Type}] {message.Text}");
+        page.PageError += (_, error) =>
+        {
+            lock (_pageErrors)
+            {
+                _pageErrors.Add(error);
+            }
+
+            Log($"[{name} page error] {error}");
+        };
+        return page;
+    }
+
+    /// <summary>Waits until the first element of <paramref name="selector"/> holds <paramref name="text"/>.</summary>
+    private static Task WaitForTextAsync(IPage page, string selector, string text)
+        => page.WaitForFunctionAsync(
+            "([selector, text]) => document.querySelector(selector)?.textContent.includes(text) === true",
+            new[] { selector, text });
+
+    private async Task<string> ScreenshotAsync(IPage page, string name)
+    {
+        Directory.CreateDirectory(ScreenshotDirectory);
+        var path = Path.Combine(ScreenshotDirectory, name);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true });
+        Log($"Screenshot: {path}");
+        return path;
+    }
+
+    /// <summary>The test's output, while the test runs (a page may still log after it ended).</summary>
+    private void Log(string line)
+    {
+        if (_ended)
+        {
+            return;
+        }
+
+        try
+        {
+            output.WriteLine(line);
+        }
+        catch (InvalidOperationException)
+        {
+        }
+    }
+}
