@@ -65,6 +65,12 @@ internal sealed record FunctionDefinition : IShimSettings
     /// </summary>
     public string? DbShard { get; init; }
 
+    /// <summary>
+    /// Run each instance with the CUDA launch probe preloaded (issue 20): the agent then measures the command queue of the
+    /// GPUs its processes use (<c>commandQueueSource: measured</c>) instead of estimating it. Default false.
+    /// </summary>
+    public bool GpuProbe { get; init; }
+
     /// <summary>Whether the autoscaler decides how many instances run and where.</summary>
     [JsonIgnore]
     public bool Autoscaled => WithDefaults().Placement == FunctionPlacements.Autoscale;

@@ -189,6 +189,7 @@ internal static class TelemetryValidator
                 sample.CommandQueueLength,
                 sample.CommandQueueSource switch
                 {
+                    CommandQueueSource.Measured => "measured",
                     CommandQueueSource.Reported => "reported",
                     CommandQueueSource.Unknown => "unknown",
                     _ => "estimated",

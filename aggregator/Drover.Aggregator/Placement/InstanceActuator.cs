@@ -46,10 +46,10 @@ internal sealed partial class InstanceActuator
 
     /// <summary>The spec an instance of <paramref name="function"/> runs with, given the hashes of its invocation keys.</summary>
     public static InstanceSpec SpecFor(FunctionDefinition function, IReadOnlyList<string> keyHashes, string instanceId)
-        => SpecFor(function.Name, function.Version, function.Runtime, function.CommitIntervalSeconds, function, keyHashes, WorkloadKind.Function, instanceId);
+        => SpecFor(function.Name, function.Version, function.Runtime, function.CommitIntervalSeconds, function, keyHashes, WorkloadKind.Function, instanceId, function.GpuProbe);
 
-    /// <summary>The spec of an instance of a function or a service.</summary>
-    public static InstanceSpec SpecFor(string name, string version, ProcessRuntimeDefinition runtime, int commitIntervalSeconds, IShimSettings shim, IReadOnlyList<string> keyHashes, WorkloadKind kind, string instanceId)
+    /// <summary>The spec of an instance of a function or a service; <paramref name="gpuProbe"/>: run it with the CUDA launch probe.</summary>
+    public static InstanceSpec SpecFor(string name, string version, ProcessRuntimeDefinition runtime, int commitIntervalSeconds, IShimSettings shim, IReadOnlyList<string> keyHashes, WorkloadKind kind, string instanceId, bool gpuProbe = false)
     {
         var spec = new InstanceSpec
         {
@@ -60,6 +60,7 @@ internal sealed partial class InstanceActuator
             CommitInterval = Duration.FromTimeSpan(TimeSpan.FromSeconds(commitIntervalSeconds)),
             Shim = ShimSettingsValidator.ToSpec(shim, keyHashes),
             Kind = kind,
+            GpuProbe = gpuProbe,
         };
         spec.Process.Args.Add(runtime.Args);
         foreach (var (key, value) in runtime.Env)

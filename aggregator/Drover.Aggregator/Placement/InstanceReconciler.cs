@@ -181,6 +181,7 @@ internal sealed partial class InstanceReconciler : BackgroundService
         Degraded: gpu.Health == GpuHealthState.Degraded,
         QueueSource: gpu.CommandQueueSource switch
         {
+            "measured" => QueueSource.Measured,
             "reported" => QueueSource.Reported,
             "unknown" => QueueSource.Unknown,
             _ => QueueSource.Estimated,

@@ -15,9 +15,18 @@ internal static class ScalingRecords
         var line = string.Create(CultureInfo.InvariantCulture,
             $"queue length {decision.QueueLength}, slo {decision.Slo}, margin {decision.Margin}: ceil({decision.QueueLength} / {decision.Slo}) + {decision.Margin} = {decision.Formula}; desired {decision.Desired} within [{decision.MinInstances}, {decision.MaxInstances}], current {decision.Current} ({decision.Starting} starting)");
         var candidates = decision.Candidates.Take(CandidatesNamed).Select(c => string.Create(CultureInfo.InvariantCulture,
-            $"#{c.Rank} node '{c.NodeId}' GPU '{c.GpuUuid}' (command queue {c.CommandQueueLength}, utilization {c.UtilizationPercent}%, {c.MemoryFreeBytes} bytes free)")).ToArray();
+            $"#{c.Rank} node '{c.NodeId}' GPU '{c.GpuUuid}' (command queue {c.CommandQueueLength} {SourceName(c.QueueSource)}, utilization {c.UtilizationPercent}%, {c.MemoryFreeBytes} bytes free)")).ToArray();
         return candidates.Length == 0 ? line : $"{line}; candidates: {string.Join(", ", candidates)}";
     }
+
+    /// <summary>Where a candidate's command-queue length came from, as the API names it (<c>commandQueueSource</c>).</summary>
+    public static string SourceName(QueueSource source) => source switch
+    {
+        QueueSource.Measured => "measured",
+        QueueSource.Reported => "reported",
+        QueueSource.Unknown => "unknown",
+        _ => "estimated",
+    };
 
     /// <summary>What changes: starts, stops, shortfall.</summary>
     public static string Outcome(ScalingDecision decision)
@@ -61,6 +70,7 @@ internal static class ScalingRecords
             nodeId = c.NodeId,
             gpuUuid = c.GpuUuid,
             commandQueueLength = c.CommandQueueLength,
+            commandQueueSource = SourceName(c.QueueSource),
             utilizationPercent = c.UtilizationPercent,
             memoryFreeBytes = c.MemoryFreeBytes,
             priority = c.Priority,

@@ -25,7 +25,7 @@ internal sealed record Workload(string Key, string Version, int? Instances, Func
         WorkloadKeys.ServiceSet(set.Name, set.Version),
         set.Version,
         set.InstanceCount,
-        id => InstanceActuator.SpecFor(set.Name, set.Version, set.Runtime, set.CommitIntervalSeconds, set, keyHashes, WorkloadKind.Service, id),
+        id => InstanceActuator.SpecFor(set.Name, set.Version, set.Runtime, set.CommitIntervalSeconds, set, keyHashes, WorkloadKind.Service, id, set.GpuProbe),
         TimeSpan.FromMilliseconds(set.DrainTimeoutMs));
 
     /// <summary>Whether an instance of this workload would run with another spec than one of <paramref name="other"/>.</summary>

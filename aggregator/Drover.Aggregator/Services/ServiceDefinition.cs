@@ -33,6 +33,9 @@ internal sealed record ServiceDefinition : IShimSettings
     /// </summary>
     public string? DbShard { get; init; }
 
+    /// <summary>Run each instance with the CUDA launch probe preloaded, as a function's <c>gpuProbe</c> does. Default false.</summary>
+    public bool GpuProbe { get; init; }
+
     /// <summary>How long a replaced set's instances may take to finish their requests before they stop.</summary>
     public int DrainTimeoutMs { get; init; } = 30_000;
 

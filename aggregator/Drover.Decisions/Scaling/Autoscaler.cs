@@ -238,7 +238,7 @@ public static class Autoscaler
             var node = ranking.Node(rank);
             var gpu = ranking.Gpu(rank);
             candidates[c] = new ScalingCandidate(node.NodeId, gpu.Uuid, gpu.CommandQueueLength, gpu.UtilizationPercent,
-                rank.MemoryFreeBytes, node.Priority, node.Weight, c + 1);
+                rank.MemoryFreeBytes, node.Priority, node.Weight, c + 1, gpu.QueueSource);
         }
 
         var placed = Math.Min(wanted, found.Count);

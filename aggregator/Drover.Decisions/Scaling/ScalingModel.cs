@@ -57,6 +57,9 @@ public sealed record ScalingGpu(
 /// <summary>Where a GPU's command-queue length comes from, in the order placement prefers them.</summary>
 public enum QueueSource
 {
+    /// <summary>Counted by the CUDA launch probe in its instances' processes: launches submitted minus completed.</summary>
+    Measured,
+
     /// <summary>Counted by its instances: work submitted minus work completed.</summary>
     Reported,
 
@@ -146,7 +149,10 @@ public sealed record ScalingStart(string NodeId, string GpuUuid, int Rank);
 /// <param name="InFlight">The requests it was serving when chosen (zero unless every equally ranked one was busy).</param>
 public sealed record ScalingStop(string InstanceId, string NodeId, string? GpuUuid, int InFlight);
 
-/// <summary>A ranked placement candidate: a node's best GPU with enough free memory, as it stood when chosen.</summary>
+/// <summary>
+/// A ranked placement candidate: a node's best GPU with enough free memory, as it stood when chosen, with where its
+/// command-queue length came from (<paramref name="QueueSource"/>), so a record says whether it was measured.
+/// </summary>
 public sealed record ScalingCandidate(
     string NodeId,
     string GpuUuid,
@@ -155,7 +161,8 @@ public sealed record ScalingCandidate(
     long MemoryFreeBytes,
     int Priority,
     int Weight,
-    int Rank);
+    int Rank,
+    QueueSource QueueSource = QueueSource.Estimated);
 
 /// <summary>One function's scaling decision: its inputs, what changes, and why.</summary>
 /// <param name="Function">The function.</param>

@@ -42,6 +42,7 @@ public class ReconcilerSnapshotTests
         // An estimate keeps its fraction: 2.2 is not three queued kernels.
         Assert.Equal(new ScalingGpu("g1", true, 5000, 2.2, 70), InstanceReconciler.ScalingGpuOf(Gpu("g1", 2.2, free: 5000, utilization: 70)));
         Assert.Equal(QueueSource.Reported, InstanceReconciler.ScalingGpuOf(Gpu("g1", 4) with { CommandQueueSource = "reported" }).QueueSource);
+        Assert.Equal(QueueSource.Measured, InstanceReconciler.ScalingGpuOf(Gpu("g1", 4) with { CommandQueueSource = "measured" }).QueueSource);
         Assert.Equal(QueueSource.Unknown, InstanceReconciler.ScalingGpuOf(Gpu("g1", 0) with { CommandQueueSource = "unknown" }).QueueSource);
         Assert.Equal(new ScalingGpu("g2", false, 8000, 0, 10), InstanceReconciler.ScalingGpuOf(Gpu("g2", 0, GpuHealthState.Unhealthy)));
     }

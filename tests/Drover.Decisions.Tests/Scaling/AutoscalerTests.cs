@@ -258,6 +258,8 @@ public class AutoscalerTests
                 { "an estimate keeps its fraction: 0.2 is not a queued kernel", Gpu("a-g0", queue: 1, source: QueueSource.Reported), At("a"), Gpu("b-g0", queue: 0.2, utilization: 20), At("b"), "b" },
                 { "estimates a thousandth apart: the shorter", Gpu("a-g0", queue: 0.301), At("a"), Gpu("b-g0", queue: 0.3, utilization: 50), At("b"), "b" },
                 { "equal queues: measured before estimated", Gpu("a-g0", queue: 2), At("a"), Gpu("b-g0", queue: 2, utilization: 50, source: QueueSource.Reported), At("b"), "b" },
+                { "equal queues: measured before estimated (the probe's count)", Gpu("a-g0", queue: 3), At("a"), Gpu("b-g0", queue: 3, utilization: 50, source: QueueSource.Measured), At("b"), "b" },
+                { "a measured queue ranks by its length like a reported one", Gpu("a-g0", queue: 4, source: QueueSource.Measured), At("a"), Gpu("b-g0", queue: 3, source: QueueSource.Reported), At("b"), "b" },
                 { "an unknown queue ranks after a known busy one", Gpu("a-g0", source: QueueSource.Unknown), At("a"), Gpu("b-g0", queue: 30, utilization: 100, source: QueueSource.Reported), At("b"), "b" },
                 { "degraded still ranks after an unknown queue", Gpu("a-g0", degraded: true, source: QueueSource.Reported), At("a"), Gpu("b-g0", source: QueueSource.Unknown), At("b"), "b" },
             };
@@ -547,6 +549,20 @@ public class AutoscalerTests
         Assert.Equal(["n19", "n18", "n17", "n16", "n15"], decision.Candidates.Select(c => c.NodeId));
         Assert.Equal(new ScalingCandidate("n19", "n19-g0", 1, 19, 59 * GiB, 0, 500, 1), decision.Candidates[0]);
         Assert.Equal(new ScalingStart("n19", "n19-g0", 1), Assert.Single(decision.Starts));
+    }
+
+    [Fact]
+    public void Decide_Candidates_CarryWhereTheirQueueCameFrom()
+    {
+        var nodes = new[]
+        {
+            Node("a", Gpu("a-g0", queue: 5, source: QueueSource.Measured)),
+            Node("b", Gpu("b-g0", queue: 0.2, utilization: 20)),
+        };
+
+        var decision = Assert.Single(Decide([Function()], nodes, [], new(StringComparer.Ordinal) { ["f"] = 1 }).Decisions);
+
+        Assert.Equal([("b", QueueSource.Estimated, 0.2), ("a", QueueSource.Measured, 5.0)], decision.Candidates.Select(c => (c.NodeId, c.QueueSource, c.CommandQueueLength)));
     }
 
     [Fact]
