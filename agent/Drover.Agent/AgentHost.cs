@@ -97,6 +97,13 @@ internal static class AgentHost
         }));
         builder.Services.AddSingleton(sp => new GpuHealthBoard(sp.GetRequiredService<TimeProvider>(), TimeSpan.FromSeconds(options.XidHoldSeconds)));
         builder.Services.AddSingleton<ReportedGpuWork>();
+        builder.Services.AddSingleton(sp => new MeasuredGpuWork(
+            options,
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<MeasuredGpuWork>>(),
+            () => sp.GetRequiredService<InstanceManager>().All
+                .Where(i => i.Spec.GpuProbe)
+                .Select(i => new ProbedInstance(i.InstanceId, i.Runtime.Uid, i.Spec.GpuUuids))));
         builder.Services.AddSingleton<IGpuWorkSink>(sp => sp.GetRequiredService<ReportedGpuWork>());
         builder.Services.AddSingleton<GpuTelemetry>();
         builder.Services.AddSingleton<AgentOutbox>();

@@ -110,6 +110,32 @@ internal sealed class AgentOptions
     /// <summary>The local socket where instances register, report GPU work and ask for commits.</summary>
     public string LocalSocketPath { get; set; } = "/run/drover/agent.sock";
 
+    /// <summary>
+    /// The CUDA launch probe (native/cuda-probe) the agent preloads (LD_PRELOAD) into the instances of a function or
+    /// service defined with <c>gpuProbe: true</c>. When the file is missing such instances run without it (a warning
+    /// says so) and their GPUs' command queues are reported or estimated as before.
+    /// </summary>
+    public string GpuProbeLibraryPath { get; set; } = DefaultGpuProbeLibraryPath;
+
+    /// <summary>Where the Debian package installs the probe.</summary>
+    public const string DefaultGpuProbeLibraryPath = "/usr/lib/drover/libdrover-cuda-probe.so";
+
+    /// <summary>
+    /// Where the probed processes' pages go, one folder per instance (given to the instance's user), one mapped file per
+    /// process: a memory file system (the runtime directory) is best, since they are written a thousand times a second.
+    /// Empty (the default): <c>gpu-probe</c> beside <see cref="LocalSocketPath"/>, <c>/run/drover/gpu-probe</c>.
+    /// </summary>
+    public string GpuProbeDirectory { get; set; } = "";
+
+    /// <summary>The folder of the probes' pages: <see cref="GpuProbeDirectory"/>, or its default.</summary>
+    public string GpuProbeRoot => GpuProbeDirectory.Length > 0 ? GpuProbeDirectory : Path.Combine(Path.GetDirectoryName(LocalSocketPath) ?? "/run/drover", "gpu-probe");
+
+    /// <summary>
+    /// How long a probe's page may go without a publication before its counts are ignored: its process is hung or
+    /// stopped (a live probe publishes at least every 100 ms). The GPU's queue then comes from its other sources.
+    /// </summary>
+    public int GpuProbeStalenessMs { get; set; } = 3000;
+
     /// <summary>The longest delay before a crashed instance is started again.</summary>
     public int InstanceRestartMaxBackoffMs { get; set; } = 10_000;
 
@@ -157,6 +183,8 @@ internal sealed class AgentOptions
     public TimeSpan GpuReprobeInterval => TimeSpan.FromMilliseconds(GpuReprobeIntervalMs);
 
     public TimeSpan ReportedQueueStaleness => TimeSpan.FromMilliseconds(ReportedQueueStalenessMs);
+
+    public TimeSpan GpuProbeStaleness => TimeSpan.FromMilliseconds(GpuProbeStalenessMs);
 
     public TimeSpan NvmlCallTimeout => TimeSpan.FromMilliseconds(NvmlCallTimeoutMs);
 }

@@ -146,6 +146,19 @@ internal static partial class AgentOptionsLoader
             Fail("nvmlLibraryPath", o.NvmlLibraryPath, "an absolute path to libnvidia-ml.so.1, or empty for the driver's own");
         }
 
+        // LD_PRELOAD splits its list at spaces and colons: a path with either would preload something else.
+        if (!Path.IsPathFullyQualified(o.GpuProbeLibraryPath) || o.GpuProbeLibraryPath.IndexOfAny([' ', ':', '\t', '\n']) >= 0)
+        {
+            Fail("gpuProbeLibraryPath", o.GpuProbeLibraryPath, "an absolute path to libdrover-cuda-probe.so without spaces or colons");
+        }
+
+        if (o.GpuProbeDirectory.Length > 0 && !Path.IsPathFullyQualified(o.GpuProbeDirectory))
+        {
+            Fail("gpuProbeDirectory", o.GpuProbeDirectory, "an absolute path, or empty for gpu-probe beside the local socket");
+        }
+
+        CheckRange("gpuProbeStalenessMs", o.GpuProbeStalenessMs, 200, 600_000);
+
         ValidateRuntimes(o.Runtimes);
     }
 

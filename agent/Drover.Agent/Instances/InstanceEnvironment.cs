@@ -9,9 +9,10 @@ namespace Drover.Agent.Instances;
 /// <summary>
 /// The environment an instance's process gets: the agent's own, without what belongs to the agent
 /// (DROVER_*, systemd's notify and watchdog variables), plus the spec's, plus what Drover gives every
-/// instance: its state directory, id, local-socket token, function and kind, port and GPUs.
+/// instance: its state directory, id, local-socket token, function and kind, port and GPUs; and, for a spec with
+/// <c>gpu_probe</c>, the CUDA launch probe (<paramref name="probe"/>, when the agent has one installed).
 /// </summary>
-internal sealed class InstanceEnvironment(int port, string token, string nodeId, string socketPath)
+internal sealed class InstanceEnvironment(int port, string token, string nodeId, string socketPath, GpuProbeInjection? probe = null)
 {
     private static readonly string[] AgentOnly = ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"];
 
@@ -43,7 +44,17 @@ internal sealed class InstanceEnvironment(int port, string token, string nodeId,
 
     public string Token { get; } = token;
 
-    public IReadOnlyDictionary<string, string> For(InstanceSpec spec, InstanceDirectory directory)
+    /// <summary>The probe's library, when the agent has one configured.</summary>
+    public string? ProbeLibraryPath => probe?.LibraryPath;
+
+    /// <summary>Whether a process of <paramref name="spec"/> gets the probe: asked for, and installed.</summary>
+    public bool Probed(InstanceSpec spec) => spec.GpuProbe && probe is { Installed: true };
+
+    /// <summary>
+    /// The environment of a process of <paramref name="spec"/>, which runs as <paramref name="user"/> (null: the agent's);
+    /// the probe's folder is created first when the process gets the probe.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> For(InstanceSpec spec, InstanceDirectory directory, RuntimeUser? user = null)
     {
         var environment = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (DictionaryEntry entry in Environment.GetEnvironmentVariables())
@@ -71,6 +82,12 @@ internal sealed class InstanceEnvironment(int port, string token, string nodeId,
         environment["PORT"] = Port.ToString(CultureInfo.InvariantCulture);
         environment["CUDA_VISIBLE_DEVICES"] = gpus;
         environment["NVIDIA_VISIBLE_DEVICES"] = gpus.Length == 0 ? "void" : gpus;
+        if (probe is not null && Probed(spec))
+        {
+            probe.Prepare(directory.InstanceId, user);
+            probe.Apply(environment, directory.InstanceId);
+        }
+
         return environment;
     }
 }

@@ -26,6 +26,7 @@ internal sealed partial class InstanceManager : IHostedService
     private readonly ConcurrentDictionary<string, InstanceSupervisor> _instances = new(StringComparer.Ordinal);
     private readonly string _root;
     private readonly RuntimeAllowlist _allowlist;
+    private readonly GpuProbeInjection _probe;
 
     public InstanceManager(
         AgentOptions options,
@@ -52,6 +53,7 @@ internal sealed partial class InstanceManager : IHostedService
         };
         _root = InstancesRoot(options);
         _allowlist = new RuntimeAllowlist(options.Runtimes);
+        _probe = new GpuProbeInjection(options.GpuProbeLibraryPath, options.GpuProbeRoot);
         _outbox.Connected += ReportAll;
     }
 
@@ -341,6 +343,8 @@ internal sealed partial class InstanceManager : IHostedService
         await supervisor.StopAsync();
         _tokens.Revoke(command.InstanceId);
         SendReport(supervisor);
+        // Its probe's pages go with it: a process of it still mapping one is gone (the stop waits for its group).
+        _probe.Remove(command.InstanceId);
         if (command.DeleteState)
         {
             supervisor.Directory.Delete();
@@ -416,7 +420,7 @@ internal sealed partial class InstanceManager : IHostedService
     {
         var token = runtime?.Token is { Length: > 0 } kept ? _tokens.Restore(spec.InstanceId, kept) : _tokens.Issue(spec.InstanceId);
         var port = runtime?.Port is > 0 and var p ? p : LoopbackPorts.Free();
-        var environment = new InstanceEnvironment(port, token, _nodeId, _options.LocalSocketPath);
+        var environment = new InstanceEnvironment(port, token, _nodeId, _options.LocalSocketPath, _probe);
         var supervisor = new InstanceSupervisor(
             directory,
             spec,

@@ -105,7 +105,7 @@ internal sealed partial class InstanceSupervisor
     public static bool IsStdio(InstanceSpec spec) => spec.Shim?.Mode == ShimMode.Stdio;
 
     /// <summary>The environment a process of this instance gets (the shim's stdio mode starts processes with it).</summary>
-    public IReadOnlyDictionary<string, string> ProcessEnvironment() => _environment.For(Spec, _directory);
+    public IReadOnlyDictionary<string, string> ProcessEnvironment() => _environment.For(Spec, _directory, Runtime.User);
 
     /// <summary>The working directory a process of this instance runs in.</summary>
     public string WorkingDirectory => string.IsNullOrEmpty(Spec.Process.WorkingDirectory) ? _directory.Root : Spec.Process.WorkingDirectory;
@@ -413,13 +413,17 @@ internal sealed partial class InstanceSupervisor
         var workingDirectory = WorkingDirectory;
         var process = InstanceProcess.Launch(
             Runtime.Argv(spec.Process.Args),
-            _environment.For(spec, _directory),
+            _environment.For(spec, _directory, Runtime.User),
             workingDirectory,
             _directory.OutputLog,
             _time);
         try
         {
             Log.Started(_logger, InstanceId, process.Pid, spec.Version);
+            if (spec.GpuProbe && !_environment.Probed(spec))
+            {
+                Log.ProbeMissing(_logger, InstanceId, _environment.ProbeLibraryPath ?? "(none)");
+            }
             if (!process.OwnGroup)
             {
                 Log.NoProcessGroup(_logger, InstanceId, process.Pid);
@@ -600,5 +604,9 @@ internal sealed partial class InstanceSupervisor
         [LoggerMessage(EventId = 2608, EventName = "InstanceNoProcessGroup", Level = LogLevel.Warning,
             Message = "Instance '{InstanceId}': process {Pid} shares the agent's process group (setsid is not installed); processes it starts may outlive its stop.")]
         public static partial void NoProcessGroup(ILogger logger, string instanceId, int pid);
+
+        [LoggerMessage(EventId = 2610, EventName = "InstanceGpuProbeMissing", Level = LogLevel.Warning,
+            Message = "Instance '{InstanceId}' asks for the CUDA launch probe, but '{Path}' is not there (gpuProbeLibraryPath): it runs without it, and its GPUs' command queues are not measured.")]
+        public static partial void ProbeMissing(ILogger logger, string instanceId, string path);
     }
 }

@@ -15,6 +15,7 @@ internal sealed partial class GpuTelemetry
     private readonly INvml _nvml;
     private readonly GpuHealthBoard _health;
     private readonly ReportedGpuWork _reported;
+    private readonly MeasuredGpuWork? _measured;
     private readonly TimeProvider _time;
     private readonly ILogger<GpuTelemetry> _logger;
     private readonly TimeSpan _processInterval;
@@ -38,11 +39,12 @@ internal sealed partial class GpuTelemetry
     private readonly TimeSpan _reprobeInterval;
     private readonly TimeSpan _callTimeout;
 
-    public GpuTelemetry(INvml nvml, GpuHealthBoard health, ReportedGpuWork reported, AgentOptions options, TimeProvider time, ILogger<GpuTelemetry> logger)
+    public GpuTelemetry(INvml nvml, GpuHealthBoard health, ReportedGpuWork reported, AgentOptions options, TimeProvider time, ILogger<GpuTelemetry> logger, MeasuredGpuWork? measured = null)
     {
         _nvml = nvml;
         _health = health;
         _reported = reported;
+        _measured = measured;
         _time = time;
         _logger = logger;
         _processInterval = options.ProcessSampleInterval;
@@ -225,6 +227,8 @@ internal sealed partial class GpuTelemetry
                 _processesSampledAt = now;
             }
 
+            // The probes' pages, read once for every GPU of the sample: memory loads, no call into the driver.
+            _measured?.Refresh(_known.Keys);
             var present = new HashSet<string>(StringComparer.Ordinal);
             var round = new SampleRound();
             foreach (var gpu in SampleDevices(listProcesses, now, round))
@@ -604,11 +608,18 @@ internal sealed partial class GpuTelemetry
 
         sample.ProcessesSampledAt = known.ProcessesSampledAt;
         known.Slow.CopyTo(sample);
-        // The queue length with its source and age: reported by instances (the newest fresh report's age), else
+        // The queue length with its source and age: measured by the CUDA launch probe in the instances that run with it
+        // (the newest publication's age), else reported by instances (the newest fresh report's age), else
         // estimated from the process list (its age) and this sample's activity (GPM's measured graphics activity
         // where the GPU offers it, else utilization), else unknown (neither: a MIG instance without GPM, or a GPU
         // that supports neither), never a made-up zero that reads as idle.
-        if (_reported.TryGetQueueLength(known.Info.Uuid, out var reported, out var reportedAge))
+        if (_measured is not null && _measured.TryGetQueueLength(known.Info.Uuid, out var measuredLength, out var measuredAge))
+        {
+            sample.CommandQueueLength = measuredLength;
+            sample.CommandQueueSource = CommandQueueSource.Measured;
+            sample.CommandQueueAgeMs = (uint)Math.Min(measuredAge.TotalMilliseconds, uint.MaxValue);
+        }
+        else if (_reported.TryGetQueueLength(known.Info.Uuid, out var reported, out var reportedAge))
         {
             sample.CommandQueueLength = reported;
             sample.CommandQueueSource = CommandQueueSource.Reported;

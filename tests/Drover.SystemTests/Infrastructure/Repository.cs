@@ -18,6 +18,13 @@ internal static class Repository
 
     public static string FakeNvml => Path.Combine(Out, "native", "libnvidia-ml.so.1");
 
+    /// <summary>The stand-in CUDA driver, the CUDA launch probe and the sample CUDA workload (make native).</summary>
+    public static string FakeCuda => Path.Combine(Out, "native", "libcuda.so.1");
+
+    public static string CudaProbe => Path.Combine(Out, "native", "libdrover-cuda-probe.so");
+
+    public static string CudaWorkload => Program(Path.Combine("samples", "cuda-workload", "cuda-workload"));
+
     private static string Program(string name)
     {
         var path = Path.Combine(Out, name);
