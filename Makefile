@@ -110,10 +110,12 @@ package: aot
 run: build
 	AGENTS=$(AGENTS) CLUSTERS=$(CLUSTERS) GPUS=$(GPUS) OUT=$(OUT) VAR=$(CURDIR)/var packaging/dev/run-fleet.sh
 
-# Speed and cost: the BenchmarkDotNet suite, then the real agent's CPU and memory over a minute (docs/BENCHMARKS.md).
+# Speed and cost: the BenchmarkDotNet suite, then the real agent's CPU and memory over a minute, then the CUDA launch
+# probe's added cost per launch (docs/BENCHMARKS.md).
 bench: build
 	$(DOTNET) run -c $(CONFIGURATION) --project tests/Drover.Benchmarks -- --filter '*'
 	OUT=$(OUT) tests/Drover.Benchmarks/measure-agent.sh
+	OUT=$(OUT) tests/Drover.Benchmarks/measure-probe.sh
 
 # The fleet at scale (issue 17): simulated agents against a real aggregator; ends with one JSON line.
 # make bench-fleet AGENTS=10000 GPUS=8 SECONDS=60 (defaults here: 1000 agents, 8 GPUs, 60 s; AGENTS and GPUS

@@ -325,10 +325,12 @@ struct stream {
 static struct stream g_streams[MAX_STREAMS];
 static _Atomic unsigned g_stream_high; /* slots [0, high) have been used */
 
-static uint64_t now_ns(void)
+/* The launch path's clock: the kernel's tick (a few ms), read from the vDSO without the precise clock's cost; it dates
+   submissions for the oldest one's age and the tail's mark, where milliseconds are the unit that matters. */
+static uint64_t coarse_ns(void)
 {
     struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
     return (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
 }
 
@@ -561,7 +563,7 @@ static void submitted(CUstream handle, int per_thread)
     if (s == NULL) {
         return; /* more live streams than the table holds: not counted rather than never retired */
     }
-    uint64_t now = now_ns();
+    uint64_t now = coarse_ns();
     s->seq++;
     s->last_ns = now;
     atomic_fetch_add_explicit(&g_devices[slot].submitted, 1, memory_order_relaxed);
@@ -820,7 +822,7 @@ static void *poller(void *argument)
     open_page();
     uint64_t oldest_ns[DROVER_PROBE_MAX_DEVICES];
     for (;;) {
-        uint64_t now = now_ns();
+        uint64_t now = coarse_ns();
         memset(oldest_ns, 0, sizeof(oldest_ns));
         int busy = 0;
         unsigned high = atomic_load(&g_stream_high);

@@ -1,9 +1,9 @@
 /*
  * cuda-workload: a CUDA-style program with a known launch rate and kernel duration, for the launch probe's tests,
  * its benchmark and the demo. It loads the driver as the CUDA runtime does (dlopen of libcuda.so.1, then dlsym or
- * cuGetProcAddress), creates a context, a module and a "sleep" kernel (the stand-in libcuda runs it for the
- * microseconds in its first parameter; a real driver would need a real module, which this program does not carry),
- * and launches.
+ * cuGetProcAddress), creates a context, loads its module (PTX text, so a real driver JIT-compiles it: "sleep_us"
+ * spins on the GPU's global timer for the microseconds in its first parameter, "trap" fails the context; the stand-in
+ * libcuda runs the same names for the same durations) and launches. The same binary thus runs on a real GPU.
  *
  *   cuda-workload [options]
  *     --lib PATH          the driver library to dlopen [libcuda.so.1]
@@ -41,6 +41,7 @@
 #include "drover_cuda.h"
 
 typedef CUresult (*cuInit_t)(unsigned int);
+typedef CUresult (*cuDriverGetVersion_t)(int *);
 typedef CUresult (*cuDeviceGet_t)(CUdevice *, int);
 typedef CUresult (*cuDevicePrimaryCtxRetain_t)(CUcontext *, CUdevice);
 typedef CUresult (*cuCtxSetCurrent_t)(CUcontext);
@@ -55,6 +56,7 @@ typedef CUresult (*cuGraphInstantiateWithFlags_t)(CUgraphExec *, CUgraph, unsign
 
 static struct {
     cuInit_t init;
+    cuDriverGetVersion_t driver_version;
     cuDeviceGet_t device_get;
     cuDevicePrimaryCtxRetain_t primary_retain;
     cuCtxSetCurrent_t ctx_set_current;
@@ -89,6 +91,32 @@ static struct {
     int serve;
     unsigned long bench;
 } opt = { "libcuda.so.1", 0, 0, "kernel", 1, 0, 1, 100, 0, 0, 1000, 0, 0, 0, 0 };
+
+/* The kernels, as PTX (ISA 7.0, any GPU from sm_52): the driver compiles them for the GPU it runs on. */
+static const char g_ptx[] =
+    ".version 7.0\n"
+    ".target sm_52\n"
+    ".address_size 64\n"
+    ".visible .entry sleep_us(.param .u32 us)\n"
+    "{\n"
+    "  .reg .pred p;\n"
+    "  .reg .b32 r;\n"
+    "  .reg .b64 wait, start, end, now;\n"
+    "  ld.param.u32 r, [us];\n"
+    "  cvt.u64.u32 wait, r;\n"
+    "  mul.lo.u64 wait, wait, 1000;\n"
+    "  mov.u64 start, %globaltimer;\n"
+    "  add.u64 end, start, wait;\n"
+    "SPIN:\n"
+    "  mov.u64 now, %globaltimer;\n"
+    "  setp.lt.u64 p, now, end;\n"
+    "  @p bra SPIN;\n"
+    "  ret;\n"
+    "}\n"
+    ".visible .entry trap()\n"
+    "{\n"
+    "  trap;\n"
+    "}\n";
 
 static CUcontext g_context;
 static CUfunction g_sleep;
@@ -159,6 +187,7 @@ static void load(void)
         }
     }
     cu.init = (cuInit_t)entry("cuInit", 0);
+    cu.driver_version = (cuDriverGetVersion_t)entry("cuDriverGetVersion", 0);
     cu.device_get = (cuDeviceGet_t)entry("cuDeviceGet", 0);
     cu.primary_retain = (cuDevicePrimaryCtxRetain_t)entry("cuDevicePrimaryCtxRetain", 0);
     cu.ctx_set_current = (cuCtxSetCurrent_t)entry("cuCtxSetCurrent", 0);
@@ -357,10 +386,12 @@ int main(int argc, char **argv)
     CHECK(cu.device_get(&device, 0), "cuDeviceGet");
     CHECK(cu.primary_retain(&g_context, device), "cuDevicePrimaryCtxRetain");
     CHECK(cu.ctx_set_current(g_context), "cuCtxSetCurrent");
-    CHECK(cu.module_load_data(&module, "drover sample module"), "cuModuleLoadData");
+    CHECK(cu.module_load_data(&module, g_ptx), "cuModuleLoadData");
     CHECK(cu.module_get_function(&g_sleep, module, "sleep_us"), "cuModuleGetFunction");
     CHECK(cu.module_get_function(&g_trap, module, "trap"), "cuModuleGetFunction");
-    printf("ready\n");
+    int version = 0;
+    cu.driver_version(&version);
+    printf("ready (CUDA driver API %d.%d)\n", version / 1000, version % 1000 / 10);
 
     if (opt.bench > 0) {
         bench();
