@@ -165,6 +165,7 @@ for ((i = 0; i < AGENTS; i++)); do
   "logFile": "$dir/agent.log",
   "nvmlLibraryPath": "$OUT/native/libnvidia-ml.so.1",
   "localSocketPath": "$dir/agent.sock",
+  "gpuProbeLibraryPath": "$OUT/native/libdrover-cuda-probe.so",
   "shimListenAddress": "127.0.0.1",
   "runtimes": [ { "path": "$OUT/samples"$RUNTIME_USER } ],
   "stopInstancesOnExit": true
@@ -201,6 +202,12 @@ curl -fsS -X PUT "http://127.0.0.1:$HTTP_PORT/v1/functions/counter" -H "$ADMIN_A
   -d "{\"runtime\": {\"type\": \"process\", \"command\": \"$OUT/samples/counter/counter\"}, \"commitIntervalSeconds\": 10, \"slo\": 1, \"queueLength\": 4}" > /dev/null \
   || echo "run-fleet: could not define the function 'counter'; see $agg_dir/aggregator.log" >&2
 
+# The CUDA launch probe's sample: one instance of the sample CUDA workload (100 launches a second of 50 ms kernels
+# on the stand-in libcuda, over 16 streams) under the probe, so its GPU's command queue is measured: about 5.
+curl -fsS -X PUT "http://127.0.0.1:$HTTP_PORT/v1/functions/cuda-sample" -H "$ADMIN_AUTH" -H 'Content-Type: application/json' \
+  -d "{\"runtime\": {\"type\": \"process\", \"command\": \"$OUT/samples/cuda-workload/cuda-workload\", \"args\": [\"--lib\", \"$OUT/native/libcuda.so.1\", \"--forever\", \"--rate\", \"100\", \"--kernel-us\", \"50000\", \"--streams\", \"16\", \"--serve\"]}, \"gpuProbe\": true, \"minInstances\": 1, \"maxInstances\": 1, \"commitIntervalSeconds\": 0}" > /dev/null \
+  || echo "run-fleet: could not define the function 'cuda-sample'; see $agg_dir/aggregator.log" >&2
+
 # It is not public: invocations need one of its keys. One, shown once by the API, kept in
 # $VAR/counter.key (0600) for your curl commands.
 (set -o pipefail; umask 077; curl -fsS -X POST "http://127.0.0.1:$HTTP_PORT/v1/keys" -H "$ADMIN_AUTH" -H 'Content-Type: application/json' \
@@ -229,6 +236,8 @@ Invoking counter needs its key ($VAR/counter.key; more with POST /v1/keys {"func
   Status events:  curl -N -H "\$R" http://127.0.0.1:$HTTP_PORT/v1/events           (accepted, started, completed of every request)
   Function:       curl -s -H "\$R" http://127.0.0.1:$HTTP_PORT/v1/functions/counter   (requestQueueLength, inFlight, nodes, instances)
   Decisions:      curl -s -H "\$R" http://127.0.0.1:$HTTP_PORT/v1/functions/counter/decisions
+  CUDA probe:     cuda-sample runs the sample CUDA workload under the launch probe; its GPU shows commandQueueSource
+                  "measured", about 5 in flight: $OUT/droverctl gpus, or /v1/functions/cuda-sample for its node and GPU
   Metrics:        curl -s -H "\$R" http://127.0.0.1:$HTTP_PORT/metrics   (Prometheus text: drover_*, DCGM_FI_DEV_*)
   Tokens:         $VAR/admin.token, $VAR/read.token (hashes in $tokens_file; more with: $OUT/drover-aggregator tokens add --name NAME --role read --file $tokens_file, then restart the aggregator)
   Agent link:     127.0.0.1:$LINK_PORT (gRPC over mutual TLS; certificates in $certs, one per node, named after it)
