@@ -3,7 +3,9 @@
 #
 #   build-deb.sh AGENT AGGREGATOR_DIR OUT_DIR [VERSION]
 #
-# AGENT: the NativeAOT agent (make aot), installed as /usr/bin/drover-agent.
+# AGENT: the NativeAOT agent (make aot), installed as /usr/bin/drover-agent; the CUDA launch probe it preloads into
+#   instances with gpuProbe (make native: $CUDA_PROBE, by default ../native/libdrover-cuda-probe.so beside AGENT's
+#   folder) goes with it as /usr/lib/drover/libdrover-cuda-probe.so, its gpuProbeLibraryPath default.
 # AGGREGATOR_DIR: the self-contained aggregator (dotnet publish --self-contained), installed under
 #   /usr/lib/drover-aggregator with /usr/bin/drover-aggregator linking to it.
 # VERSION: the packages' version; the repository's (Directory.Build.props) when not given.
@@ -75,6 +77,12 @@ CONTROL
 
 stage drover-agent agent /var/lib/drover/agent
 install -m 0755 "$agent" "$work/drover-agent/usr/bin/drover-agent"
+probe=${CUDA_PROBE:-$(dirname "$agent")/../native/libdrover-cuda-probe.so}
+[ -f "$probe" ] || { echo "build-deb.sh: the CUDA launch probe '$probe' is missing (make native builds it)" >&2; exit 66; }
+install -d -m 0755 "$work/drover-agent/usr/lib/drover"
+# A private library (preloaded by path, never linked against): no soname link, no shlibs; 0644 as policy has it.
+install -m 0644 "$probe" "$work/drover-agent/usr/lib/drover/libdrover-cuda-probe.so"
+strip --strip-unneeded "$work/drover-agent/usr/lib/drover/libdrover-cuda-probe.so"
 control drover-agent "libc6 (>= 2.31), libssl3 | libssl1.1, util-linux (>= 2.33), passwd, init-system-helpers (>= 1.54~)" \
     "Drover node agent: GPU telemetry, survival heartbeats and instances" \
 " The agent of a Drover GPU serverless fleet, run by systemd on every GPU
