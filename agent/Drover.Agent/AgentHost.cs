@@ -6,6 +6,7 @@ using Drover.Agent.Identity;
 using Drover.Agent.Instances;
 using Drover.Agent.Link;
 using Drover.Agent.LocalSocket;
+using Drover.Agent.Metrics;
 using Drover.Agent.Shims;
 using Drover.Agent.Telemetry;
 using Drover.Nvml;
@@ -33,6 +34,11 @@ internal static class AgentHost
             }
 
             tls = AgentLinkTls.Load(options);
+            if (options.MetricsEnabled)
+            {
+                ShimServer.ReadScrapeToken(options.MetricsTokenFile);
+            }
+
             nodeId = NodeIdStore.LoadOrCreate(options.StateDirectory, tls?.Node);
         }
         catch (ConfigurationException ex)
@@ -106,6 +112,8 @@ internal static class AgentHost
                 .Select(i => new ProbedInstance(i.InstanceId, i.Runtime.Uid, i.Spec.GpuUuids))));
         builder.Services.AddSingleton<IGpuWorkSink>(sp => sp.GetRequiredService<ReportedGpuWork>());
         builder.Services.AddSingleton<GpuTelemetry>();
+        builder.Services.AddSingleton<SamplingCost>();
+        builder.Services.AddSingleton<AgentMetrics>();
         builder.Services.AddSingleton<AgentOutbox>();
         builder.Services.AddSingleton<StatusEventPublisher>();
         builder.Services.AddSingleton<IStatusEventSink>(sp => sp.GetRequiredService<StatusEventPublisher>());

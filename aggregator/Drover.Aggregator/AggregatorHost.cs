@@ -217,6 +217,7 @@ internal static class AggregatorHost
         builder.Services.AddSingleton<FleetMetrics>();
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(AggregatorMeter.Name, "System.Runtime", "Microsoft.AspNetCore.Server.Kestrel")
+            .AddView("*", new MetricStreamConfiguration { CardinalityLimit = options.MetricsSeriesLimit })
             .AddPrometheusExporter());
         testServices?.Invoke(builder.Services);
 

@@ -8,6 +8,7 @@
 #   WARMUP_SECONDS    wait after the agent is alive        [10]
 #   GPUS              stand-in GPUs of the agent           [8]
 #   INSTANCES         counter instances behind its shim    [0] (one function each; the agent's cost only)
+#   SCRAPE_SECONDS    scrape the agent's /metrics this often, as Prometheus would, warm-up included [0: never]
 #   OUT               the build output folder              [<repo>/out]
 #   AGENT             the agent to measure                 [$OUT/drover-agent; make aot's: $OUT/agent-aot/drover-agent]
 #   KEEP_TEMP=1       keep the temporary folder (logs) after the run
@@ -21,10 +22,11 @@ MEASURE_SECONDS=${MEASURE_SECONDS:-60}
 WARMUP_SECONDS=${WARMUP_SECONDS:-10}
 GPUS=${GPUS:-8}
 INSTANCES=${INSTANCES:-0}
+SCRAPE_SECONDS=${SCRAPE_SECONDS:-0}
 AGENT=${AGENT:-$OUT/drover-agent}
 
-for n in "$MEASURE_SECONDS" "$WARMUP_SECONDS" "$GPUS" "$INSTANCES"; do
-  case "$n" in ''|*[!0-9]*) echo "measure-agent: MEASURE_SECONDS, WARMUP_SECONDS, GPUS and INSTANCES must be whole numbers" >&2; exit 2 ;; esac
+for n in "$MEASURE_SECONDS" "$WARMUP_SECONDS" "$GPUS" "$INSTANCES" "$SCRAPE_SECONDS"; do
+  case "$n" in ''|*[!0-9]*) echo "measure-agent: MEASURE_SECONDS, WARMUP_SECONDS, GPUS, INSTANCES and SCRAPE_SECONDS must be whole numbers" >&2; exit 2 ;; esac
 done
 if [ "$MEASURE_SECONDS" -lt 1 ] || [ "$GPUS" -gt 64 ]; then
   echo "measure-agent: need MEASURE_SECONDS >= 1 and GPUS <= 64" >&2
@@ -159,8 +161,18 @@ rss_kib() {
   awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
 }
 
-echo "$AGENT pid $agent_pid: $GPUS stand-in GPUs, $INSTANCES instances, telemetry and heartbeat at 1 Hz; warm-up ${WARMUP_SECONDS} s, window ${MEASURE_SECONDS} s"
-sleep "$WARMUP_SECONDS"
+# Every SCRAPE_SECONDS of the warm-up and the window (the second $1 of either), a scrape of the agent's /metrics.
+scrape() {
+  if [ "$SCRAPE_SECONDS" -gt 0 ] && (( $1 % SCRAPE_SECONDS == 0 )); then
+    curl -fsS "http://127.0.0.1:$node_port/metrics" > "$tmp/metrics.last" || echo "measure-agent: a scrape of /metrics failed" >&2
+  fi
+}
+
+echo "$AGENT pid $agent_pid: $GPUS stand-in GPUs, $INSTANCES instances, telemetry and heartbeat at 1 Hz; warm-up ${WARMUP_SECONDS} s, window ${MEASURE_SECONDS} s; /metrics scraped every ${SCRAPE_SECONDS} s (0: never)"
+for ((s = 0; s < WARMUP_SECONDS; s++)); do
+  scrape "$s"
+  sleep 1
+done
 
 thread_ticks "$agent_pid" > "$tmp/threads.start"
 ticks_start=$(cpu_ticks "$agent_pid")
@@ -168,6 +180,7 @@ ns_start=$(date +%s%N)
 rss_start=$(rss_kib "$agent_pid")
 rss_max=$rss_start
 for ((s = 0; s < MEASURE_SECONDS; s++)); do
+  scrape "$s"
   sleep 1
   if ! kill -0 "$agent_pid" 2>/dev/null; then
     echo "measure-agent: the agent ended during the window" >&2

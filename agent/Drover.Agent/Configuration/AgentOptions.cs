@@ -171,6 +171,16 @@ internal sealed class AgentOptions
     /// <summary>Stop instances when the agent stops (otherwise they keep running and the next agent adopts them).</summary>
     public bool StopInstancesOnExit { get; set; }
 
+    /// <summary>Serve Prometheus's text format at <c>GET /metrics</c> on the node's port (its own cost, link, shim queues, instances).</summary>
+    public bool MetricsEnabled { get; set; } = true;
+
+    /// <summary>
+    /// A file holding the bearer token a scrape of <c>/metrics</c> must send (<c>Authorization: Bearer &lt;token&gt;</c>;
+    /// Prometheus's <c>authorization: credentials_file</c>); read once at start. Empty (the default): no token asked,
+    /// as for node_exporter, so keep the port where only the fleet's own network reaches it.
+    /// </summary>
+    public string MetricsTokenFile { get; set; } = "";
+
     /// <summary>The default aggregator address, used when none is configured: mutual TLS, or plain text when <see cref="Insecure"/>.</summary>
     public string DefaultAggregator => Insecure ? "http://127.0.0.1:7401" : "https://127.0.0.1:7401";
 

@@ -18,6 +18,8 @@ internal sealed class AgentOutbox
 
     private volatile Channel<OutgoingMessage>? _current;
     private volatile Channel<OutgoingMessage>? _urgent;
+    private long _connects;
+    private long _refused;
 
     /// <summary>Raised (on the link's thread) once a new stream is welcomed: features resend what the aggregator must know.</summary>
     public event Action? Connected;
@@ -27,13 +29,33 @@ internal sealed class AgentOutbox
 
     public bool IsConnected => _current is not null;
 
+    /// <summary>Streams welcomed since the agent started (the first connection and every reconnection).</summary>
+    public long Connects => Interlocked.Read(ref _connects);
+
+    /// <summary>Messages refused since the agent started because the open stream's outbox was full.</summary>
+    public long Refused => Interlocked.Read(ref _refused);
+
+    /// <summary>Messages waiting for the open stream now; 0 with none open.</summary>
+    public int Waiting => _current?.Reader.Count ?? 0;
+
     /// <summary>Queues a message for the open stream; false (nothing queued) while none is open or the outbox is full.</summary>
     public bool TrySend(AgentMessage message) => TrySend(new OutgoingMessage(message, null));
 
     internal bool TrySend(OutgoingMessage message)
     {
         var current = _current;
-        return current is not null && current.Writer.TryWrite(message);
+        if (current is null)
+        {
+            return false;
+        }
+
+        if (current.Writer.TryWrite(message))
+        {
+            return true;
+        }
+
+        Interlocked.Increment(ref _refused);
+        return false;
     }
 
     /// <summary>
@@ -62,6 +84,7 @@ internal sealed class AgentOutbox
     {
         _urgent = urgent;
         _current = outbox;
+        Interlocked.Increment(ref _connects);
         Connected?.Invoke();
     }
 

@@ -18,9 +18,11 @@ internal sealed class TelemetryService : BackgroundService
     private readonly AgentOptions _options;
     private readonly TimeProvider _time;
     private readonly LoopProgress _progress;
+    private readonly SamplingCost _cost;
 
-    public TelemetryService(GpuTelemetry telemetry, AgentOutbox outbox, AgentOptions options, WatchedLoops loops, TimeProvider time)
+    public TelemetryService(GpuTelemetry telemetry, AgentOutbox outbox, AgentOptions options, WatchedLoops loops, SamplingCost cost, TimeProvider time)
     {
+        _cost = cost;
         _progress = loops.Sampling;
         _telemetry = telemetry;
         _outbox = outbox;
@@ -43,7 +45,10 @@ internal sealed class TelemetryService : BackgroundService
                 }
 
                 // Sampled even while the link is down, so a GPU lost meanwhile is noticed and logged.
-                _outbox.TrySend(new AgentMessage { Telemetry = _telemetry.Sample() });
+                var started = _time.GetTimestamp();
+                var sample = _telemetry.Sample();
+                _cost.Add(_time.GetElapsedTime(started));
+                _outbox.TrySend(new AgentMessage { Telemetry = sample });
                 _progress.Completed();
             }
             while (await timer.WaitForNextTickAsync(stoppingToken));

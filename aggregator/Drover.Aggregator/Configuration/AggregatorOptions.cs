@@ -49,6 +49,13 @@ internal sealed class AggregatorOptions
     public int BalancerTimeoutMs { get; set; } = 1000;
 
     /// <summary>
+    /// The most series <c>/metrics</c> keeps per instrument (OpenTelemetry's cardinality limit); the rest fold into one
+    /// series labelled <c>otel_metric_overflow</c>. Each per-GPU instrument needs one per GPU of the fleet; room for
+    /// every series is allocated up front, so a larger limit costs memory whether or not the fleet fills it.
+    /// </summary>
+    public int MetricsSeriesLimit { get; set; } = 2000;
+
+    /// <summary>
     /// How long a survival probe (sent every <see cref="MonitorPeriodMs"/> on each agent's stream) may
     /// go unanswered before the node no longer survives.
     /// </summary>

@@ -55,6 +55,7 @@ internal static class AggregatorOptionsLoader
         CheckRange("monitorPeriodMs", o.MonitorPeriodMs, 10, 60_000);
         CheckRange("balancerPollPeriodMs", o.BalancerPollPeriodMs, 100, 3_600_000);
         CheckRange("balancerTimeoutMs", o.BalancerTimeoutMs, 10, 60_000);
+        CheckRange("metricsSeriesLimit", o.MetricsSeriesLimit, 100, 1_000_000);
         CheckRange("probeTimeoutMs", o.ProbeTimeoutMs, 10, 60_000);
         CheckRange("helloTimeoutMs", o.HelloTimeoutMs, 100, 300_000);
         CheckRange("linkSendTimeoutMs", o.LinkSendTimeoutMs, 100, 300_000);

@@ -47,7 +47,7 @@ public sealed class TelemetryServiceWatchdogTests(FakeNvmlFixture fixture)
         var sent = outbox.Open();
         outbox.Attach(sent);
         var telemetry = CreateTelemetry(nvml);
-        using var service = new TelemetryService(telemetry, outbox, _options, loops, _time);
+        using var service = new TelemetryService(telemetry, outbox, _options, loops, new SamplingCost(), _time);
         try
         {
             // GPU 1 hangs before the loop starts, so the sample that hangs is the one the loop takes at start, on a
@@ -97,7 +97,7 @@ public sealed class TelemetryServiceWatchdogTests(FakeNvmlFixture fixture)
         using var nvml = fixture.Create(scenario);
         var loops = new WatchedLoops(_time, () => Second, _options.TelemetryInterval);
         var watchdog = new SystemdWatchdog(_notifier, Timeout, loops.All, _logger);
-        using var service = new TelemetryService(CreateTelemetry(nvml), new AgentOutbox(), _options, loops, _time);
+        using var service = new TelemetryService(CreateTelemetry(nvml), new AgentOutbox(), _options, loops, new SamplingCost(), _time);
         await service.StartAsync(CancellationToken.None).WaitAsync(Bound);
         var hangingTick = Task.CompletedTask;
         try
@@ -149,7 +149,7 @@ public sealed class TelemetryServiceWatchdogTests(FakeNvmlFixture fixture)
         using var nvml = NvmlFactory.Create(new NvmlOptions { LibraryPath = missing });
         var loops = new WatchedLoops(_time, () => Second, _options.TelemetryInterval);
         var watchdog = new SystemdWatchdog(_notifier, Timeout, loops.All, _logger);
-        using var service = new TelemetryService(CreateTelemetry(nvml), new AgentOutbox(), _options, loops, _time);
+        using var service = new TelemetryService(CreateTelemetry(nvml), new AgentOutbox(), _options, loops, new SamplingCost(), _time);
         await service.StartAsync(CancellationToken.None).WaitAsync(Bound);
         try
         {

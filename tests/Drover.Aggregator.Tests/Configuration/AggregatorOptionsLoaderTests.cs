@@ -84,6 +84,7 @@ public class AggregatorOptionsLoaderTests
     [InlineData("lostNodeRetentionSeconds", "59", "lostNodeRetentionSeconds = '59': expected a whole number from 60 to 31536000")]
     [InlineData("probeTimeoutMs", "9", "probeTimeoutMs = '9': expected a whole number from 10 to 60000")]
     [InlineData("probeTimeoutMs", "60001", "probeTimeoutMs = '60001': expected a whole number from 10 to 60000")]
+    [InlineData("metricsSeriesLimit", "99", "metricsSeriesLimit = '99': expected a whole number from 100 to 1000000")]
     [InlineData("linkSendTimeoutMs", "99", "linkSendTimeoutMs = '99': expected a whole number from 100 to 300000")]
     [InlineData("linkKeepAlivePingDelayMs", "999", "linkKeepAlivePingDelayMs = '999': expected a whole number from 1000 to 3600000")]
     [InlineData("linkKeepAlivePingTimeoutMs", "3600001", "linkKeepAlivePingTimeoutMs = '3600001'")]

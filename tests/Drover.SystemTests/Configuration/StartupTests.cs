@@ -17,6 +17,8 @@ public sealed class StartupTests(ITestOutputHelper output) : IAsyncLifetime
     [InlineData(new[] { "--serverNumber", "1", "--port", "99999" }, "drover-agent: configuration error: port = '99999'")]
     [InlineData(new[] { "--serverNumber", "1", "--aggregators:0", "nowhere" }, "drover-agent: configuration error: aggregators:0 = 'nowhere'")]
     [InlineData(new[] { "--serverNumber", "1", "--config", "/nonexistent/agent.json" }, "drover-agent: configuration error: config = '/nonexistent/agent.json'")]
+    [InlineData(new[] { "--serverNumber", "1", "--insecure", "true", "--metricsTokenFile", "/nonexistent/scrape.token" }, "drover-agent: configuration error: metricsTokenFile = '/nonexistent/scrape.token': ")]
+    [InlineData(new[] { "--serverNumber", "1", "--insecure", "true", "--metricsTokenFile", "/dev/null" }, "drover-agent: configuration error: metricsTokenFile = '/dev/null': the file is empty")]
     public async Task Agent_BadConfiguration_ExitsWith78AndOneLine(string[] args, string expectedLine)
     {
         var dir = Path.Combine(_fleet.Directory, "bad-agent");

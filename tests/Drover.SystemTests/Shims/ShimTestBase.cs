@@ -68,13 +68,13 @@ public abstract class ShimTestBase(ITestOutputHelper output) : IAsyncLifetime
     /// <summary>Node id to shim port of every agent started through <see cref="StartAgentsAsync"/>.</summary>
     internal Dictionary<string, int> Ports { get; } = new(StringComparer.Ordinal);
 
-    internal async Task StartAgentsAsync(int count)
+    internal async Task StartAgentsAsync(int count, params string[] extraArgs)
     {
         var started = new List<(string Name, int Port)>();
         for (var i = 1; i <= count; i++)
         {
             var port = Drover.Testing.Ports.Free();
-            Fleet.StartAgent($"a{i}", serverNumber: i, port: port, extraArgs: ["--shimListenAddress", "127.0.0.1"]);
+            Fleet.StartAgent($"a{i}", serverNumber: i, port: port, extraArgs: ["--shimListenAddress", "127.0.0.1", .. extraArgs]);
             started.Add(($"a{i}", port));
         }
 
