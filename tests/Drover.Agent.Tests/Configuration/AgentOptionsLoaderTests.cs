@@ -52,6 +52,9 @@ public class AgentOptionsLoaderTests
         Assert.Equal(1000, options.HeartbeatIntervalMs);
         Assert.Equal(100, options.Weight);
         Assert.Equal(0, options.Priority);
+        Assert.Equal("/usr/lib/drover/libdrover-cuda-probe.so", options.GpuProbeLibraryPath);
+        Assert.Equal("/run/drover/gpu-probe", options.GpuProbeRoot);
+        Assert.Equal(3000, options.GpuProbeStalenessMs);
     }
 
     [Theory]
@@ -144,6 +147,11 @@ public class AgentOptionsLoaderTests
     [InlineData("maxStateBytes", "1000", "maxStateBytes = '1000'")]
     [InlineData("outputLogMaxBytes", "100", "outputLogMaxBytes = '100': expected a whole number of bytes from 65536")]
     [InlineData("instanceStopGraceMs", "-1", "instanceStopGraceMs = '-1': expected a whole number from 0 to 600000")]
+    [InlineData("gpuProbeLibraryPath", "lib/libdrover-cuda-probe.so", "gpuProbeLibraryPath = 'lib/libdrover-cuda-probe.so': expected an absolute path")]
+    [InlineData("gpuProbeLibraryPath", "/opt/a b/probe.so", "gpuProbeLibraryPath = '/opt/a b/probe.so': expected an absolute path to libdrover-cuda-probe.so without spaces or colons")]
+    [InlineData("gpuProbeLibraryPath", "/a.so:/b.so", "gpuProbeLibraryPath = '/a.so:/b.so'")]
+    [InlineData("gpuProbeDirectory", "run/probe", "gpuProbeDirectory = 'run/probe': expected an absolute path")]
+    [InlineData("gpuProbeStalenessMs", "100", "gpuProbeStalenessMs = '100': expected a whole number from 200 to 600000")]
     [InlineData("runtimes:0:path", "opt/fn", "runtimes:0:path = 'opt/fn': expected an absolute path")]
     [InlineData("runtimes:0:path", "/opt/fn/../../bin", "runtimes:0:path = '/opt/fn/../../bin': expected an absolute path of at most 4096 characters without . or .. segments")]
     [InlineData("runtimes:0:path", "/opt/./fn", "runtimes:0:path = '/opt/./fn'")]
