@@ -174,6 +174,51 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output) : IAsyncLife
         output.WriteLine($"Screenshot: {screenshot}");
     }
 
+    [ChromiumFact]
+    public async Task Modules_InTheBrowser_ParseTheEventStreamSplitAnywhere_AndBreakChartLinesAtGaps()
+    {
+        _fleet.StartAggregator();
+        await _fleet.WaitForAggregatorAsync();
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = ChromiumFactAttribute.Executable, Headless = true, Timeout = WaitMs });
+        var page = await NewPageAsync(browser, "modules");
+        await page.GotoAsync($"http://127.0.0.1:{_fleet.HttpPort}/");
+
+        // The stream as the aggregator writes it (LF), and with CRLF and CR line ends, fed whole and cut at every
+        // position: the same events each time, comments and keep-alives skipped, the last id carried.
+        var parsed = await page.EvaluateAsync<string[]>(
+            """
+            async () => {
+                const { SseParser } = await import("/dashboard/events.js");
+                const stream = 'id: c:1\nevent: accepted\ndata: {"n":1}\n\n: keep-alive\n\nevent: cluster-health\ndata: two\ndata: lines\n\nid: c:2\ndata:{"n":3}\n\n';
+                const results = [];
+                for (const text of [stream, stream.replaceAll("\n", "\r\n"), stream.replaceAll("\n", "\r")]) {
+                    for (let cut = 0; cut <= text.length; cut++) {
+                        const parser = new SseParser();
+                        const events = [];
+                        parser.push(text.slice(0, cut), e => events.push(e));
+                        parser.push(text.slice(cut), e => events.push(e));
+                        results.push(events.map(e => `${e.id}|${e.event}|${e.data}`).join(";"));
+                    }
+                }
+                return [...new Set(results)];
+            }
+            """);
+        Assert.Equal(["c:1|accepted|{\"n\":1};c:1|cluster-health|two\nlines;c:2|message|{\"n\":3}"], parsed);
+
+        // A gap of more than gapMs between samples starts a new segment; a null (no desired count) is skipped.
+        var path = await page.EvaluateAsync<string>(
+            """
+            async () => {
+                const { pathData } = await import("/dashboard/chart.js");
+                const points = [{ at: 0, value: 1 }, { at: 1000, value: 2 }, { at: 9000, value: 2 }, { at: 10000, value: null }, { at: 11000, value: 3 }];
+                return pathData(points, at => at / 1000, v => v, { step: true, gapMs: 4000 });
+            }
+            """);
+        Assert.Equal("M0.0,1.0H1.0V2.0M9.0,2.0M11.0,3.0", path);
+        Assert.Empty(_pageErrors);
+    }
+
     private async Task<IPage> NewPageAsync(IBrowser browser, string name)
     {
         var context = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1100 } });

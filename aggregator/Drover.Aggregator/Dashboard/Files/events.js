@@ -10,10 +10,21 @@ export class SseParser {
   #data = [];
   #event = "";
   #id = null;
+  #afterCr = false;
   lastId = null;
 
   /** Feeds a chunk of text; calls onEvent({id, event, data}) for each event completed by it. */
   push(text, onEvent) {
+    if (text === "") {
+      return;
+    }
+
+    // A chunk that ended with \r ended a line; a \n starting the next one is the rest of that \r\n.
+    if (this.#afterCr && text.startsWith("\n")) {
+      text = text.slice(1);
+    }
+
+    this.#afterCr = false;
     this.#buffer += text;
     for (;;) {
       const end = this.#buffer.search(/\r\n|\r|\n/);
@@ -21,13 +32,10 @@ export class SseParser {
         return;
       }
 
-      // A lone \r at the end of a chunk may be the first half of \r\n: wait for the next chunk.
-      if (this.#buffer[end] === "\r" && end === this.#buffer.length - 1) {
-        return;
-      }
-
       const line = this.#buffer.slice(0, end);
-      this.#buffer = this.#buffer.slice(end + (this.#buffer.startsWith("\r\n", end) ? 2 : 1));
+      const crLf = this.#buffer.startsWith("\r\n", end);
+      this.#afterCr = !crLf && this.#buffer[end] === "\r" && end === this.#buffer.length - 1;
+      this.#buffer = this.#buffer.slice(end + (crLf ? 2 : 1));
       this.#line(line, onEvent);
     }
   }
