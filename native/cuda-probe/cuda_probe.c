@@ -696,6 +696,10 @@ static void publish(const uint64_t *oldest_ns, uint64_t now)
 /* The tail of an explicit stream left without an event, this long after its last submission, gets one. */
 #define TAIL_AFTER_NS 2000000ULL
 
+/* A stream with nothing in flight and no submission for this long gives its record back (a thread that ended leaves
+   its per-thread stream's record behind; a destroyed stream's handle may come back as another's). */
+#define IDLE_EVICT_NS 10000000000ULL
+
 static CUcontext g_poller_context;
 
 static int poller_use(CUcontext context)
@@ -728,6 +732,18 @@ static int poll_stream(struct stream *s, uint64_t now, uint64_t *oldest_ns)
         seqs[i] = s->ring[(s->head + i) % RING].seq;
     }
     int tail = count == 0 && s->seq > s->marked && s->kind == KIND_EXPLICIT && now - s->last_ns >= TAIL_AFTER_NS;
+    if (count == 0 && s->seq == s->retired && now - s->last_ns >= IDLE_EVICT_NS && poller_use(context)) {
+        while (s->spares > 0) {
+            CUevent spare = s->spare[--s->spares];
+            if (g_cu.event_destroy != NULL) {
+                g_cu.event_destroy(spare);
+            }
+        }
+        s->used = 0;
+        atomic_fetch_add(&s->generation, 1);
+        pthread_mutex_unlock(&s->lock);
+        return 0;
+    }
     pthread_mutex_unlock(&s->lock);
 
     if (count == 0 && !tail) {
