@@ -18,6 +18,7 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output) : IAsyncLife
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
 
     private readonly Fleet _fleet = new(output);
+    /// <summary>Uncaught errors of the pages, and what they logged as failures of their own.</summary>
     private readonly List<string> _pageErrors = [];
     private readonly List<(string Name, IPage Page)> _pages = [];
     private volatile bool _ended;
@@ -225,7 +226,19 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output) : IAsyncLife
         var page = await context.NewPageAsync();
         _pages.Add((name, page));
         page.SetDefaultTimeout(WaitMs);
-        page.Console += (_, message) => Log($"[{name} console {message.Type}] {message.Text}");
+        page.Console += (_, message) =>
+        {
+            // The page logs what it could not show as "dashboard: <error>" (and says so on the page).
+            if (message.Type == "error" && message.Text.StartsWith("dashboard:", StringComparison.Ordinal))
+            {
+                lock (_pageErrors)
+                {
+                    _pageErrors.Add(message.Text);
+                }
+            }
+
+            Log($"[{name} console {message.Type}] {message.Text}");
+        };
         page.PageError += (_, error) =>
         {
             lock (_pageErrors)

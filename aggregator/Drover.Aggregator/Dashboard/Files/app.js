@@ -61,16 +61,23 @@ function clock(ms) {
   return new Date(ms).toLocaleTimeString([], { hour12: false });
 }
 
+/** Sets an element's text only when it changes: a live region announces every change, and polls repeat themselves. */
+function setText(e, text) {
+  if (e.textContent !== text) {
+    e.textContent = text;
+  }
+}
+
 function setConnection(state, text) {
   const connection = $("connection");
   connection.dataset.state = state;
-  connection.textContent = text;
+  setText(connection, text);
 }
 
 function showProblem(kind, message) {
   const problem = $("problem");
   problem.dataset.kind = kind;
-  problem.textContent = message;
+  setText(problem, message);
   problem.hidden = false;
 }
 
@@ -166,7 +173,8 @@ async function poll(generation) {
       clearProblem();
       $("fleet").hidden = false;
       $("fleet").classList.remove("stale");
-      setConnection("live", `Live: updated ${clock(page.lastSuccess)}, every ${PollMs / 1000} s.`);
+      setConnection("live", `Live: read every ${PollMs / 1000} s.`);
+      setText($("updated"), `Updated ${clock(page.lastSuccess)}`);
       render();
       page.stream ??= openEvents(generation);
     } catch (error) {
@@ -175,16 +183,14 @@ async function poll(generation) {
       }
 
       if (!(error instanceof ApiError)) {
-        throw error;
-      }
-
-      if (error.kind === "refused") {
+        // A bug of the page's own (an answer it cannot show): said, logged, and the page goes on polling.
+        console.error("dashboard:", error);
+        showProblem("failed", `The page could not show the fleet: ${error.message ?? error}`);
+      } else if (error.kind === "refused") {
         stop();
         askForToken(error.message + (page.token ? " Enter another token." : " Enter a token."));
         return;
-      }
-
-      if (error.kind === "unreachable") {
+      } else if (error.kind === "unreachable") {
         page.unreachableSince ||= Date.now();
         $("fleet").classList.add("stale");
         const shown = page.lastSuccess ? ` The page shows the fleet as it was at ${clock(page.lastSuccess)}.` : "";
