@@ -217,7 +217,7 @@ internal sealed partial class AgentLinkClient : BackgroundService
         handshake.TrySetResult();
         try
         {
-            var writer = WriteLoopAsync(call.RequestStream, AgentOutbox.ReadInOrderAsync(outbox.Reader, urgent.Reader, callScope.Token), callScope.Token);
+            var writer = WriteLoopAsync(call.RequestStream, AgentOutbox.ReadInOrderAsync(outbox.Reader, urgent.Reader, welcome.AcceptsStatusEvents, callScope.Token), callScope.Token);
             var reader = ReadLoopAsync(call.ResponseStream, callScope.Token);
             var ended = await Task.WhenAny(writer, reader);
             if (ended == writer && writer.IsCompletedSuccessfully)
@@ -255,11 +255,18 @@ internal sealed partial class AgentLinkClient : BackgroundService
             try
             {
                 await stream.WriteAsync(outgoing.Message, cancellationToken);
-                outgoing.Written?.TrySetResult();
+                foreach (var written in outgoing.AllWritten)
+                {
+                    written.TrySetResult();
+                }
             }
             catch (Exception ex)
             {
-                outgoing.Written?.TrySetException(ex);
+                foreach (var written in outgoing.AllWritten)
+                {
+                    written.TrySetException(ex);
+                }
+
                 throw;
             }
         }

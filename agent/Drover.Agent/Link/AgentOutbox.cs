@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Drover.Protocol.Events;
 using Drover.Protocol.V1;
 
 namespace Drover.Agent.Link;
@@ -109,10 +110,14 @@ internal sealed class AgentOutbox
     /// <summary>
     /// What the stream's one writer writes: anything on the urgent lane first, then the outbox in
     /// order. Ends once the outbox is completed and drained (urgent messages left then are dropped).
+    /// With <paramref name="batchStatusEvents"/> (the aggregator's Welcome accepts them), status messages
+    /// queued one after another go as one <see cref="StatusEvents"/>: they pile up only while the writer
+    /// is busy, so a lone one is never held back, and under load three per request become one message.
     /// </summary>
     internal static async IAsyncEnumerable<OutgoingMessage> ReadInOrderAsync(
         ChannelReader<OutgoingMessage> outbox,
         ChannelReader<OutgoingMessage> urgent,
+        bool batchStatusEvents,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         // One pending wait per lane, kept across turns: a wait started each turn and abandoned when
@@ -130,7 +135,7 @@ internal sealed class AgentOutbox
 
             if (outbox.TryRead(out var next))
             {
-                yield return next;
+                yield return batchStatusEvents ? Coalesce(next, outbox) : next;
                 continue;
             }
 
@@ -159,9 +164,50 @@ internal sealed class AgentOutbox
         }
     }
 
+    /// <summary>
+    /// <paramref name="first"/>, or, when it is a status message and the next ones queued are too, all of them
+    /// (up to <see cref="EventChannels.MaxEventsPerMessage"/>) in one message, written when it is.
+    /// </summary>
+    private static OutgoingMessage Coalesce(OutgoingMessage first, ChannelReader<OutgoingMessage> outbox)
+    {
+        if (first.Message.KindCase != AgentMessage.KindOneofCase.StatusEvent
+            || !outbox.TryPeek(out var second) || second.Message.KindCase != AgentMessage.KindOneofCase.StatusEvent)
+        {
+            return first;
+        }
+
+        var batch = new StatusEvents();
+        var written = new List<TaskCompletionSource>();
+        void Add(OutgoingMessage message)
+        {
+            batch.Events.Add(message.Message.StatusEvent);
+            if (message.Written is { } signal)
+            {
+                written.Add(signal);
+            }
+        }
+
+        Add(first);
+        while (batch.Events.Count < EventChannels.MaxEventsPerMessage
+            && outbox.TryPeek(out var queued) && queued.Message.KindCase == AgentMessage.KindOneofCase.StatusEvent
+            && outbox.TryRead(out var taken))
+        {
+            Add(taken);
+        }
+
+        return new OutgoingMessage(new AgentMessage { StatusEvents = batch }, null, written);
+    }
+
     /// <summary>The open stream's outbox, for the link's clean stop.</summary>
     internal Channel<OutgoingMessage>? Current => _current;
 }
 
-/// <summary>A message for the aggregator, with an optional signal for when it was written to the stream.</summary>
-internal sealed record OutgoingMessage(AgentMessage Message, TaskCompletionSource? Written);
+/// <summary>
+/// A message for the aggregator, with an optional signal for when it was written to the stream (several, for the
+/// messages a batch carries: <see cref="AllWritten"/>).
+/// </summary>
+internal sealed record OutgoingMessage(AgentMessage Message, TaskCompletionSource? Written, IReadOnlyList<TaskCompletionSource>? WrittenInBatch = null)
+{
+    /// <summary>Every signal to give once the message is written (or has failed).</summary>
+    public IEnumerable<TaskCompletionSource> AllWritten => Written is null ? WrittenInBatch ?? [] : [Written, .. WrittenInBatch ?? []];
+}

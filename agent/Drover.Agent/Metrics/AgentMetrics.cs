@@ -3,6 +3,7 @@ using Drover.Agent.Instances;
 using Drover.Agent.Link;
 using Drover.Agent.Shims;
 using Drover.Agent.Telemetry;
+using Drover.Protocol.Events;
 using Drover.Protocol.V1;
 
 namespace Drover.Agent.Metrics;
@@ -83,7 +84,7 @@ internal sealed class AgentMetrics : IDisposable
         new("name", r.Function)));
 
     /// <summary>A workload's kind label (<c>function</c> or <c>service</c>); its name is the <c>name</c> label.</summary>
-    private static KeyValuePair<string, object?> KindTag(WorkloadKind kind) => new("kind", kind == WorkloadKind.Service ? "service" : "function");
+    private static KeyValuePair<string, object?> KindTag(WorkloadKind kind) => new("kind", EventChannels.KindName(kind));
 
     private static string StateName(InstanceState state) => state switch
     {

@@ -137,6 +137,7 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
                 Lease = Duration.FromTimeSpan(NodeLiveness.Lease(_options.HeartbeatInterval, _options.MissedHeartbeats)),
                 AggregatorId = _aggregatorId,
                 ShimCredential = _shimCredential,
+                AcceptsStatusEvents = true,
             },
         });
 
@@ -311,6 +312,9 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
                 case AgentMessage.KindOneofCase.StatusEvent:
                     OnStatusEvent(connection, message.StatusEvent);
                     break;
+                case AgentMessage.KindOneofCase.StatusEvents:
+                    OnStatusEvents(connection, message.StatusEvents);
+                    break;
                 case AgentMessage.KindOneofCase.EventSubscription:
                     relay.Handle(message.EventSubscription);
                     break;
@@ -404,6 +408,21 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
         }
 
         _instances.Record(connection.NodeId, report);
+    }
+
+    private void OnStatusEvents(AgentConnection connection, StatusEvents batch)
+    {
+        if (batch.Events.Count > EventChannels.MaxEventsPerMessage)
+        {
+            // Refuse the message, keep the stream: the bound is the protocol's, and a larger batch is not split here.
+            Log.StatusEventRefused(_logger, connection.NodeId, $"{batch.Events.Count} status messages in one; at most {EventChannels.MaxEventsPerMessage}");
+            return;
+        }
+
+        foreach (var statusEvent in batch.Events)
+        {
+            OnStatusEvent(connection, statusEvent);
+        }
     }
 
     private void OnStatusEvent(AgentConnection connection, StatusEvent statusEvent)

@@ -45,6 +45,7 @@ internal static class AggregatorMeter
         AgentMessage.KindOneofCase.StateChunk => "state_chunk",
         AgentMessage.KindOneofCase.ShimStats => "shim_stats",
         AgentMessage.KindOneofCase.StatusEvent => "status_event",
+        AgentMessage.KindOneofCase.StatusEvents => "status_events",
         AgentMessage.KindOneofCase.ProbeReply => "probe_reply",
         AgentMessage.KindOneofCase.EventSubscription => "event_subscription",
         _ => "other",

@@ -17,6 +17,9 @@ public static class EventChannels
     /// <summary>The aggregator's own channels: one per function, the placement and scaling decisions it carried out.</summary>
     public const string DecisionsPrefix = "decisions/";
 
+    /// <summary>The most status messages one <see cref="StatusEvents"/> carries; a larger one is refused whole.</summary>
+    public const int MaxEventsPerMessage = 256;
+
     /// <summary>The longest channel: the longest prefix and the longest name.</summary>
     public const int MaxLength = 10 + Names.MaxNameLength;
 

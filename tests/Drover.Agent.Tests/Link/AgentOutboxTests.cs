@@ -1,4 +1,6 @@
+using System.Threading.Channels;
 using Drover.Agent.Link;
+using Drover.Protocol.Events;
 using Drover.Protocol.V1;
 
 namespace Drover.Agent.Tests.Link;
@@ -26,7 +28,7 @@ public class AgentOutboxTests
         ordinary.Writer.TryComplete();
 
         var written = new List<string>();
-        await foreach (var outgoing in AgentOutbox.ReadInOrderAsync(ordinary.Reader, urgent.Reader, CancellationToken.None).WithCancellation(CancellationToken.None))
+        await foreach (var outgoing in AgentOutbox.ReadInOrderAsync(ordinary.Reader, urgent.Reader, batchStatusEvents: false, CancellationToken.None).WithCancellation(CancellationToken.None))
         {
             written.Add(Name(outgoing.Message));
         }
@@ -41,7 +43,7 @@ public class AgentOutboxTests
         var ordinary = outbox.Open();
         var urgent = AgentOutbox.OpenUrgent();
         outbox.Attach(ordinary, urgent);
-        await using var reader = AgentOutbox.ReadInOrderAsync(ordinary.Reader, urgent.Reader, CancellationToken.None).GetAsyncEnumerator();
+        await using var reader = AgentOutbox.ReadInOrderAsync(ordinary.Reader, urgent.Reader, batchStatusEvents: false, CancellationToken.None).GetAsyncEnumerator();
 
         var first = reader.MoveNextAsync().AsTask();
         outbox.TrySendUrgent(Reply(1));
@@ -55,6 +57,93 @@ public class AgentOutboxTests
 
         outbox.Detach(ordinary);
         Assert.False(await reader.MoveNextAsync().AsTask().WaitAsync(Timeout));
+    }
+
+    private static AgentMessage Status(string callId) => new() { StatusEvent = new StatusEvent { Channel = "function/f", CallId = callId } };
+
+    private static async Task<List<OutgoingMessage>> ReadAllAsync(Channel<OutgoingMessage> ordinary, bool batch)
+    {
+        ordinary.Writer.TryComplete();
+        var read = new List<OutgoingMessage>();
+        await foreach (var outgoing in AgentOutbox.ReadInOrderAsync(ordinary.Reader, AgentOutbox.OpenUrgent().Reader, batch, CancellationToken.None))
+        {
+            read.Add(outgoing);
+        }
+
+        return read;
+    }
+
+    [Fact]
+    public async Task ReadInOrderAsync_StatusMessagesQueuedTogether_GoAsOneInOrderBetweenTheOthers()
+    {
+        var outbox = new AgentOutbox();
+        var ordinary = outbox.Open();
+        outbox.Attach(ordinary);
+        var signals = new List<TaskCompletionSource>();
+        void Queue(AgentMessage message)
+        {
+            var written = new TaskCompletionSource();
+            signals.Add(written);
+            Assert.True(outbox.TrySend(new OutgoingMessage(message, written)));
+        }
+
+        Queue(Status("a"));
+        Queue(Status("b"));
+        Queue(Status("c"));
+        Queue(Heartbeat(1));
+        Queue(Status("d"));
+        Queue(Heartbeat(2));
+
+        var read = await ReadAllAsync(ordinary, batch: true);
+
+        Assert.Equal(
+            ["status a,b,c", "hb1", "status d", "hb2"],
+            read.Select(o => o.Message.KindCase switch
+            {
+                AgentMessage.KindOneofCase.StatusEvents => "status " + string.Join(',', o.Message.StatusEvents.Events.Select(e => e.CallId)),
+                AgentMessage.KindOneofCase.StatusEvent => "status " + o.Message.StatusEvent.CallId,
+                _ => Name(o.Message),
+            }));
+
+        // Writing the batch signals every message it carries, and only those.
+        foreach (var written in read[0].AllWritten)
+        {
+            written.TrySetResult();
+        }
+
+        Assert.Equal([true, true, true, false, false, false], signals.Select(s => s.Task.IsCompleted));
+    }
+
+    [Fact]
+    public async Task ReadInOrderAsync_ManyStatusMessages_BatchesOfAtMostTheLimit()
+    {
+        var outbox = new AgentOutbox();
+        var ordinary = outbox.Open();
+        outbox.Attach(ordinary);
+        var count = EventChannels.MaxEventsPerMessage + 10;
+        for (var i = 0; i < count; i++)
+        {
+            Assert.True(outbox.TrySend(Status(i.ToString(System.Globalization.CultureInfo.InvariantCulture))));
+        }
+
+        var read = await ReadAllAsync(ordinary, batch: true);
+
+        Assert.Equal([EventChannels.MaxEventsPerMessage, 10], read.Select(o => o.Message.StatusEvents.Events.Count));
+        Assert.Equal(Enumerable.Range(0, count).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)), read.SelectMany(o => o.Message.StatusEvents.Events).Select(e => e.CallId));
+    }
+
+    [Fact]
+    public async Task ReadInOrderAsync_AggregatorWithoutBatches_EachStatusMessageAlone()
+    {
+        var outbox = new AgentOutbox();
+        var ordinary = outbox.Open();
+        outbox.Attach(ordinary);
+        outbox.TrySend(Status("a"));
+        outbox.TrySend(Status("b"));
+
+        var read = await ReadAllAsync(ordinary, batch: false);
+
+        Assert.Equal(["a", "b"], read.Select(o => o.Message.StatusEvent.CallId));
     }
 
     [Fact]

@@ -77,4 +77,25 @@ public sealed class StatusEventTests(ITestOutputHelper output) : ShimTestBase(ou
         var bySequence = received.ToDictionary(e => e.GetProperty("sequence").GetInt64(), e => e.GetProperty("callId").GetString());
         Assert.All(all, e => Assert.Equal(e.Data.GetProperty("callId").GetString(), bySequence[e.Data.GetProperty("sequence").GetInt64()]));
     }
+
+    [Fact]
+    public async Task ABurstOfConcurrentRequests_EveryStatusOnceInOrderWithoutGap()
+    {
+        // 32 callers at once, 10 calls each: the shim's status messages pile up behind the link's writer, which sends
+        // them several to a message (StatusEvents); the channel must still number every one, once, in order.
+        await StartAgentsAsync(1);
+        await PutAsync("/v1/functions/counter", Counter(slo: 64, queueLength: 512));
+        await WaitForReadyAsync("/v1/functions/counter", 1);
+        var port = Ports.Values.Single();
+        const int Callers = 32, Calls = 10;
+        var reading = ReadEventsAsync("function=counter", null, e => Count(e, "completed") >= Callers * Calls);
+        await Task.Delay(300);
+        await Task.WhenAll(Enumerable.Range(0, Callers).Select(c => InvokeAsync(port, Calls, $"burst{c}")));
+        var all = await reading;
+
+        AssertNoGap(all.Select(e => e.Data.GetProperty("sequence").GetInt64()), all[0].Data.GetProperty("sequence").GetInt64());
+        var byCall = all.GroupBy(e => e.Data.GetProperty("callId").GetString()!).ToDictionary(g => g.Key, g => g.Select(e => e.Data.GetProperty("status").GetString()!).ToArray());
+        Assert.Equal(Callers * Calls, byCall.Count);
+        Assert.All(byCall.Values, statuses => Assert.Equal(["accepted", "started", "completed"], statuses));
+    }
 }
