@@ -11,8 +11,12 @@ import { gpuCell, heatColour, Measures } from "./heatmap.js";
 /** How often the page reads the fleet. */
 const PollMs = 1500;
 
-/** At most this many nodes' GPUs are read per poll, the least recently read first: a large fleet's map refreshes in turns. */
+/**
+ * At most this many nodes' GPUs, and functions, are read per poll, the least recently read first: on a large fleet
+ * the map and the charts are refreshed in turns, and a page stays well inside the API's rate limit (6,000 a minute).
+ */
 const GpuNodesPerPoll = 24;
+const FunctionsPerPoll = 24;
 
 /** Requests in flight at once (the browser keeps six connections to one origin; the event stream holds one). */
 const Parallel = 4;
@@ -30,6 +34,7 @@ const page = {
   nodes: [],
   gpus: new Map(), // nodeId -> {gpus, at}
   functions: [],
+  functionsRead: new Map(), // name -> {doc, at}
   history: new FunctionHistory(),
   lastSuccess: 0,
   unreachableSince: 0,
@@ -224,31 +229,42 @@ async function readFleet(generation) {
     }
   }
 
-  const due = [...nodes]
-    .sort((a, b) => (page.gpus.get(a.nodeId)?.at ?? 0) - (page.gpus.get(b.nodeId)?.at ?? 0))
-    .slice(0, GpuNodesPerPoll);
-  await eachLimited(due, Parallel, async (node) => {
+  await eachLimited(leastRecent(nodes, (n) => page.gpus.get(n.nodeId), GpuNodesPerPoll), Parallel, async (node) => {
     const gpus = await orMissing(getJson(`/v1/nodes/${encodeURIComponent(node.nodeId)}/gpus`, token));
     if (gpus !== null && generation === page.generation) {
       page.gpus.set(node.nodeId, { gpus, at: Date.now() });
     }
   });
 
-  const functions = (await eachLimited(definitions, Parallel, (f) => orMissing(getJson(`/v1/functions/${encodeURIComponent(f.name)}`, token))))
-    .filter((f) => f !== null);
+  // Functions: each one read is also a sample of its history.
+  const defined = new Set(definitions.map((f) => f.name));
+  for (const name of page.functionsRead.keys()) {
+    if (!defined.has(name)) {
+      page.functionsRead.delete(name);
+    }
+  }
+
+  await eachLimited(leastRecent(definitions, (f) => page.functionsRead.get(f.name), FunctionsPerPoll), Parallel, async (definition) => {
+    const f = await orMissing(getJson(`/v1/functions/${encodeURIComponent(definition.name)}`, token));
+    if (f !== null && generation === page.generation) {
+      const at = Date.now();
+      page.functionsRead.set(f.name, { doc: f, at });
+      page.history.add(f.name, at, { queue: f.requestQueueLength, desired: f.desiredInstances, running: f.runningInstances });
+    }
+  });
   if (generation !== page.generation) {
     return;
   }
 
-  const now = Date.now();
-  for (const f of functions) {
-    page.history.add(f.name, now, { queue: f.requestQueueLength, desired: f.desiredInstances, running: f.runningInstances });
-  }
-
-  page.history.trim(now, new Set(functions.map((f) => f.name)));
+  page.history.trim(Date.now(), defined);
   page.clusters = clusters;
   page.nodes = nodes;
-  page.functions = functions.sort((a, b) => a.name.localeCompare(b.name));
+  page.functions = [...page.functionsRead.values()].map((r) => r.doc).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** The first limit of items by the time each was last read (never read first). */
+function leastRecent(items, lastRead, limit) {
+  return [...items].sort((a, b) => (lastRead(a)?.at ?? 0) - (lastRead(b)?.at ?? 0)).slice(0, limit);
 }
 
 /** A 404 (the node or function went away between two requests) is null; any other failure stands. */
@@ -396,7 +412,8 @@ function renderFunctions() {
     const span = `the last ${windowMs / 60000} minute${windowMs === 60000 ? "" : "s"}`;
     figure.querySelector("figcaption").textContent = `${f.name}: instances and request queue, ${span}`;
     const at = (key) => samples.map((s) => ({ at: s.at, value: s[key] }));
-    const gapMs = PollMs * 4;
+    // A function is read every poll, or in turns on a page with more than FunctionsPerPoll of them.
+    const gapMs = PollMs * 4 * Math.max(1, Math.ceil(page.functions.length / FunctionsPerPoll));
     const desired = f.desiredInstances ?? "one per node";
     drawChart(figure.querySelector("svg.instances"), {
       now, windowMs, gapMs,
