@@ -38,6 +38,12 @@ internal static class AggregatorHost
 
             // A tokens file that is there but bad stops the start with the key, like any bad value.
             _ = ApiTokenFile.Read(options.ApiTokensFile);
+
+            // So does a PostgreSQL connection string file that is missing, readable by others or not a connection string.
+            if (StateStores.Parse(options.Store) == StateStores.Postgres)
+            {
+                _ = StateStores.ReadPostgresConnectionString(options);
+            }
         }
         catch (ConfigurationException ex)
         {
@@ -60,9 +66,10 @@ internal static class AggregatorHost
             await Console.Error.WriteLineAsync($"drover-aggregator: configuration error: {ex.Message}");
             return ExitCodes.Configuration;
         }
-        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or InvalidDataException or Microsoft.Data.Sqlite.SqliteException)
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or InvalidDataException or Microsoft.Data.Sqlite.SqliteException or Npgsql.NpgsqlException)
         {
-            // A port already in use, an unreadable functions.json or state.db: say which, and stop.
+            // A port already in use, an unreadable functions.json or state.db, a PostgreSQL store that cannot be
+            // reached or refuses the credentials: say which, and stop.
             logger.Fatal(ex, "drover-aggregator could not start: {Reason}", ex.Message);
             return 1;
         }

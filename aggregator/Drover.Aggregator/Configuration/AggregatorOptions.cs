@@ -233,6 +233,20 @@ internal sealed class AggregatorOptions
     /// <summary>Where the aggregator keeps its data.</summary>
     public string DataDirectory { get; set; } = "/var/lib/drover/aggregator";
 
+    /// <summary>
+    /// Where committed state, assignments and the decision memory are kept: <c>sqlite</c> (<c>state.db</c> in
+    /// <see cref="DataDirectory"/>, nothing to run) or <c>postgres</c> (the database of
+    /// <see cref="PostgresConnectionStringFile"/>, which several aggregators can share). See <see cref="State.StateStores"/>.
+    /// </summary>
+    public string Store { get; set; } = State.StateStores.Sqlite;
+
+    /// <summary>
+    /// With <c>store: postgres</c>, a file holding the Npgsql connection string
+    /// (<c>Host=db;Port=5432;Database=drover;Username=drover;Password=...</c>): a file, not a value, since it holds a
+    /// password; read at start, and refused when group or others may read it (expected mode 0600).
+    /// </summary>
+    public string PostgresConnectionStringFile { get; set; } = "";
+
     /// <summary>The rolling log file; empty for console only.</summary>
     public string LogFile { get; set; } = "/var/log/drover/aggregator.log";
 

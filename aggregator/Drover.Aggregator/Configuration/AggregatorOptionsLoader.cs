@@ -113,6 +113,16 @@ internal static class AggregatorOptionsLoader
             Fail("dataDirectory", o.DataDirectory, "a directory path");
         }
 
+        if (State.StateStores.Parse(o.Store) is null)
+        {
+            Fail("store", o.Store, State.StateStores.Accepted);
+        }
+
+        if (string.Equals(o.Store, State.StateStores.Postgres, StringComparison.OrdinalIgnoreCase) && string.IsNullOrWhiteSpace(o.PostgresConnectionStringFile))
+        {
+            Fail("postgresConnectionStringFile", o.PostgresConnectionStringFile, "the path of a file holding the PostgreSQL connection string when store is postgres");
+        }
+
         if (!Enum.TryParse<LogEventLevel>(o.LogLevel, ignoreCase: true, out _))
         {
             Fail("logLevel", o.LogLevel, "one of Verbose, Debug, Information, Warning, Error, Fatal");

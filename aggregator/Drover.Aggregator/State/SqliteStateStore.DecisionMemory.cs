@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Drover.Aggregator.Clusters;
-using Drover.Aggregator.Configuration;
 using Drover.Decisions.Health;
 using Drover.Decisions.Scaling;
 using Microsoft.Data.Sqlite;
@@ -25,12 +24,12 @@ namespace Drover.Aggregator.State;
 /// </list>
 /// Written through the same single writer, each save in its own durable transaction.
 /// </summary>
-internal sealed partial class SqliteStateStore : IDecisionMemoryStore
+internal sealed partial class SqliteStateStore
 {
-    private const string PenaltiesKey = "placement/node-penalties";
-    private const string ScalingWindowsKey = "scaling/windows";
-    private const string ClusterHealthKey = "health/previous";
-    private const string LoadBalancingKey = "balancing/coordination";
+    private const string PenaltiesKey = DecisionMemoryCodec.PenaltiesKey;
+    private const string ScalingWindowsKey = DecisionMemoryCodec.ScalingWindowsKey;
+    private const string ClusterHealthKey = DecisionMemoryCodec.ClusterHealthKey;
+    private const string LoadBalancingKey = DecisionMemoryCodec.LoadBalancingKey;
 
     private const string DecisionMemoryTables = """
         CREATE TABLE decision_memory (
@@ -53,7 +52,7 @@ internal sealed partial class SqliteStateStore : IDecisionMemoryStore
     public IReadOnlyDictionary<string, DateTimeOffset> LoadNodePenalties()
     {
         var stored = ReadMemory(PenaltiesKey, DecisionMemoryJsonContext.Default.DictionaryStringDateTimeOffset);
-        var penalties = new Dictionary<string, DateTimeOffset>(stored ?? [], StringComparer.Ordinal);
+        var penalties = DecisionMemoryCodec.PenaltiesFromStored(stored);
         Log.MemoryLoaded(_logger, penalties.Count, "node penalties");
         return penalties;
     }
@@ -61,17 +60,13 @@ internal sealed partial class SqliteStateStore : IDecisionMemoryStore
     public bool SaveNodePenalties(IReadOnlyDictionary<string, DateTimeOffset> endsAt)
     {
         ArgumentNullException.ThrowIfNull(endsAt);
-        var stored = endsAt.ToDictionary(p => p.Key, p => p.Value.ToUniversalTime(), StringComparer.Ordinal);
+        var stored = DecisionMemoryCodec.PenaltiesToStored(endsAt);
         return WriteMemory(PenaltiesKey, stored, DecisionMemoryJsonContext.Default.DictionaryStringDateTimeOffset, "the node penalties");
     }
 
     public IReadOnlyDictionary<string, ScalingPrevious> LoadScalingWindows()
     {
-        var stored = ReadMemory(ScalingWindowsKey, DecisionMemoryJsonContext.Default.DictionaryStringStoredScalingWindow) ?? [];
-        var windows = stored.ToDictionary(
-            w => w.Key,
-            w => new ScalingPrevious(w.Value.BelowForMs is { } ms ? TimeSpan.FromMilliseconds(Math.Max(0, ms)) : null),
-            StringComparer.Ordinal);
+        var windows = DecisionMemoryCodec.WindowsFromStored(ReadMemory(ScalingWindowsKey, DecisionMemoryJsonContext.Default.DictionaryStringStoredScalingWindow));
         Log.MemoryLoaded(_logger, windows.Count, "scale-down windows");
         return windows;
     }
@@ -79,28 +74,15 @@ internal sealed partial class SqliteStateStore : IDecisionMemoryStore
     public bool SaveScalingWindows(IReadOnlyDictionary<string, ScalingPrevious> windows)
     {
         ArgumentNullException.ThrowIfNull(windows);
-        var stored = windows.ToDictionary(
-            w => w.Key,
-            w => new StoredScalingWindow(w.Value.BelowFor is { } below ? Milliseconds(below) : null),
-            StringComparer.Ordinal);
+        var stored = DecisionMemoryCodec.WindowsToStored(windows);
         return WriteMemory(ScalingWindowsKey, stored, DecisionMemoryJsonContext.Default.DictionaryStringStoredScalingWindow, "the scale-down windows");
     }
 
     public IReadOnlyDictionary<string, PreviousClusterHealth> LoadClusterHealth()
     {
-        var stored = ReadMemory(ClusterHealthKey, DecisionMemoryJsonContext.Default.DictionaryStringStoredClusterHealth) ?? [];
-        var previous = new Dictionary<string, PreviousClusterHealth>(StringComparer.Ordinal);
-        foreach (var (cluster, state) in stored)
-        {
-            if (ParseHealth(state.Health) is { } health)
-            {
-                previous[cluster] = new PreviousClusterHealth(health, TimeSpan.FromMilliseconds(Math.Max(0, state.HealthyForMs)));
-            }
-            else
-            {
-                Log.MemoryUnreadable(_logger, null, $"{ClusterHealthKey} of cluster '{cluster}'", $"health '{state.Health}' is not healthy, recovering or unhealthy");
-            }
-        }
+        var previous = DecisionMemoryCodec.HealthFromStored(
+            ReadMemory(ClusterHealthKey, DecisionMemoryJsonContext.Default.DictionaryStringStoredClusterHealth),
+            (what, reason) => Log.MemoryUnreadable(_logger, null, what, reason));
 
         Log.MemoryLoaded(_logger, previous.Count, "cluster health states");
         return previous;
@@ -109,10 +91,7 @@ internal sealed partial class SqliteStateStore : IDecisionMemoryStore
     public bool SaveClusterHealth(IReadOnlyDictionary<string, PreviousClusterHealth> previous)
     {
         ArgumentNullException.ThrowIfNull(previous);
-        var stored = previous.ToDictionary(
-            p => p.Key,
-            p => new StoredClusterHealth(ClusterDefaults.HealthName(p.Value.Health), Milliseconds(p.Value.HealthyFor)),
-            StringComparer.Ordinal);
+        var stored = DecisionMemoryCodec.HealthToStored(previous);
         return WriteMemory(ClusterHealthKey, stored, DecisionMemoryJsonContext.Default.DictionaryStringStoredClusterHealth, "the cluster health states");
     }
 
@@ -197,7 +176,7 @@ internal sealed partial class SqliteStateStore : IDecisionMemoryStore
         var marks = new Dictionary<string, ulong>(StringComparer.Ordinal);
         while (reader.Read())
         {
-            marks[reader.GetString(0)] = (ulong)Math.Max(0, reader.GetInt64(1));
+            marks[reader.GetString(0)] = DecisionMemoryCodec.SequenceFromStored(reader.GetInt64(1));
         }
 
         Log.MemoryLoaded(_logger, marks.Count, "event channels' reserved sequence numbers");
@@ -215,20 +194,10 @@ internal sealed partial class SqliteStateStore : IDecisionMemoryStore
                 WHERE excluded.reserved > event_sequences.reserved;
                 """;
             command.Parameters.AddWithValue("$channel", channel);
-            command.Parameters.AddWithValue("$through", (long)Math.Min(through, long.MaxValue));
+            command.Parameters.AddWithValue("$through", DecisionMemoryCodec.SequenceToStored(through));
             command.ExecuteNonQuery();
         });
     }
-
-    private static long Milliseconds(TimeSpan value) => value < TimeSpan.Zero ? 0 : (long)value.TotalMilliseconds;
-
-    private static ClusterHealthState? ParseHealth(string? name) => name switch
-    {
-        "healthy" => ClusterHealthState.Healthy,
-        "recovering" => ClusterHealthState.Recovering,
-        "unhealthy" => ClusterHealthState.Unhealthy,
-        _ => null,
-    };
 
     public StoredLoadBalancing LoadLoadBalancing()
     {

@@ -25,7 +25,7 @@ namespace Drover.Aggregator.State;
 /// assembler hands over its temporary file), never a network stream.
 /// The busy timeout remains for other processes that open the file (the sqlite3 shell, a backup).
 /// </remarks>
-internal sealed partial class SqliteStateStore : IStateStore, IAssignmentStore, IDisposable
+internal sealed partial class SqliteStateStore : IAggregatorStore
 {
     public const string FileName = "state.db";
     public const int DefaultKeepVersions = 3;
@@ -103,6 +103,8 @@ internal sealed partial class SqliteStateStore : IStateStore, IAssignmentStore, 
 
     /// <summary>The full path of <c>state.db</c>.</summary>
     public string DatabasePath { get; }
+
+    public string Description => DatabasePath;
 
     public async Task<StoredSnapshot?> GetLatestAsync(string instanceId, CancellationToken cancellationToken)
     {

@@ -8,7 +8,9 @@ namespace Drover.Aggregator.State;
 internal static class StateServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds the SQLite <see cref="IStateStore"/> in <paramref name="dataDirectory"/>, the
+    /// Adds the <see cref="IStateStore"/> the registered <see cref="AggregatorOptions.Store"/> names (SQLite's
+    /// <c>state.db</c> in <paramref name="dataDirectory"/> by default, or the PostgreSQL database of
+    /// <see cref="AggregatorOptions.PostgresConnectionStringFile"/>), the
     /// <see cref="SnapshotAssembler"/> (256 MiB, 64 uploads, 60 s idle), the
     /// <see cref="SnapshotUploadPruner"/> and the <see cref="StatePruner"/>, and the store as the
     /// <see cref="IAssignmentStore"/> the <see cref="InstanceTable"/> keeps its assignments in, and as the
@@ -16,15 +18,22 @@ internal static class StateServiceCollectionExtensions
     /// per-node upload limits and the grace of forgotten instances' state come from the registered
     /// <see cref="AggregatorOptions"/> (their defaults when none is). Needs a <see cref="TimeProvider"/>
     /// and an <see cref="InstanceTable"/> registered. The store opens when the pruner is created at host
-    /// start, so a bad <c>state.db</c> stops start-up.
+    /// start, so a bad <c>state.db</c>, or a database that cannot be reached, stops start-up. Uploads in progress are
+    /// assembled in <paramref name="dataDirectory"/> whichever store keeps the commits.
     /// </summary>
     public static IServiceCollection AddStateStorage(this IServiceCollection services, string dataDirectory)
     {
         ArgumentException.ThrowIfNullOrEmpty(dataDirectory);
-        services.TryAddSingleton<IStateStore>(sp => new SqliteStateStore(
-            dataDirectory,
-            sp.GetRequiredService<ILogger<SqliteStateStore>>(),
-            OptionsOf(sp).StateVersionsKept));
+        services.TryAddSingleton<IAggregatorStore>(sp => StateStores.Parse(OptionsOf(sp).Store) == StateStores.Postgres
+            ? new PostgresStateStore(
+                StateStores.ReadPostgresConnectionString(OptionsOf(sp)),
+                sp.GetRequiredService<ILogger<PostgresStateStore>>(),
+                OptionsOf(sp).StateVersionsKept)
+            : new SqliteStateStore(
+                dataDirectory,
+                sp.GetRequiredService<ILogger<SqliteStateStore>>(),
+                OptionsOf(sp).StateVersionsKept));
+        services.TryAddSingleton<IStateStore>(sp => sp.GetRequiredService<IAggregatorStore>());
         services.TryAddSingleton(sp => new SnapshotAssembler(
             sp.GetRequiredService<IStateStore>(),
             dataDirectory,
