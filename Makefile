@@ -47,9 +47,11 @@ build: native restore
 # systemd-analyze (the unit files' test), deb-systemd-helper (the packages' maintainer scripts, run by the package
 # test), haproxy (the balancer the coordination tests run;
 # Debian puts it in /usr/sbin, which the tests also look in), prometheus (scrapes the aggregator in the metrics test),
-# chromium (the dashboard's browser test drives it through Playwright, which downloads no browser of its own).
+# chromium (the dashboard's browser test drives it through Playwright, which downloads no browser of its own),
+# PostgreSQL's server (the store's contract tests and the aggregator-on-PostgreSQL system test run initdb and postgres
+# from /usr/lib/postgresql/<version>/bin, off PATH: the unquoted pattern is expanded before command -v looks).
 test-tools:
-	@for need in systemd-analyze:systemd deb-systemd-helper:init-system-helpers haproxy:haproxy prometheus:prometheus chromium:chromium; do \
+	@for need in systemd-analyze:systemd deb-systemd-helper:init-system-helpers haproxy:haproxy prometheus:prometheus chromium:chromium /usr/lib/postgresql/*/bin/initdb:postgresql; do \
 	    command -v $${need%%:*} > /dev/null 2>&1 \
 	    || { [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null 2>&1 \
 	         && { DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $${need##*:} > /dev/null 2>&1 \
