@@ -3,6 +3,7 @@ using Drover.Agent.Instances;
 using Drover.Agent.Link;
 using Drover.Agent.Shims;
 using Drover.Agent.Telemetry;
+using Drover.Protocol;
 using Drover.Protocol.Events;
 using Drover.Protocol.V1;
 
@@ -73,7 +74,7 @@ internal sealed class AgentMetrics : IDisposable
         var counts = _instances.All.Select(s => s.Report().State).GroupBy(s => s).ToDictionary(g => g.Key, g => g.Count());
         foreach (var state in Enum.GetValues<InstanceState>().Where(s => s != InstanceState.Unspecified))
         {
-            yield return new(counts.GetValueOrDefault(state), new KeyValuePair<string, object?>("state", StateName(state)));
+            yield return new(counts.GetValueOrDefault(state), new KeyValuePair<string, object?>("state", InstanceStateNames.Of(state)));
         }
     }
 
@@ -85,14 +86,4 @@ internal sealed class AgentMetrics : IDisposable
 
     /// <summary>A workload's kind label (<c>function</c> or <c>service</c>); its name is the <c>name</c> label.</summary>
     private static KeyValuePair<string, object?> KindTag(WorkloadKind kind) => new("kind", EventChannels.KindName(kind));
-
-    private static string StateName(InstanceState state) => state switch
-    {
-        InstanceState.Starting => "starting",
-        InstanceState.Running => "running",
-        InstanceState.Restarting => "restarting",
-        InstanceState.Failed => "failed",
-        InstanceState.Stopped => "stopped",
-        _ => "unknown",
-    };
 }

@@ -1,6 +1,7 @@
 using Drover.Aggregator.State;
 using Drover.Aggregator.Workloads;
 using Drover.Decisions.Placement;
+using Drover.Protocol;
 using Drover.Protocol.V1;
 
 namespace Drover.Aggregator.Fleet;
@@ -237,7 +238,7 @@ internal sealed class InstanceTable
             recorded.ReportedNodeId = nodeId;
             recorded.ReportedAt = _time.GetTimestamp();
             recorded.Version = report.Version;
-            recorded.State = StateName(report.State);
+            recorded.State = InstanceStateNames.Of(report.State);
             recorded.Pid = report.Pid;
             recorded.Port = (int)report.Port;
             recorded.Restarts = (int)report.Restarts;
@@ -425,16 +426,6 @@ internal sealed class InstanceTable
                 .ToArray();
         }
     }
-
-    public static string StateName(InstanceState state) => state switch
-    {
-        InstanceState.Starting => "starting",
-        InstanceState.Running => "running",
-        InstanceState.Restarting => "restarting",
-        InstanceState.Failed => "failed",
-        InstanceState.Stopped => "stopped",
-        _ => "unknown",
-    };
 
     private sealed class Row(string instanceId, string function)
     {
