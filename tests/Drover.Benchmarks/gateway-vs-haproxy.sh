@@ -277,6 +277,12 @@ children_ticks() {
   echo $(( ${14} + ${15} ))
 }
 
+# Messages the aggregator has read from the agents' streams so far, every kind (its drover_agent_messages_total).
+link_messages() {
+  curl -fsS -H "Authorization: Bearer $read_token" "http://127.0.0.1:$http_port/metrics" 2>/dev/null \
+    | awk '/^drover_agent_messages_total\{/ { n += $NF } END { printf "%.0f", n }'
+}
+
 # A wrk latency figure (e.g. 812.00us, 1.53ms, 2.01s) in milliseconds.
 to_ms() {
   awk -v v="$1" 'BEGIN {
@@ -293,7 +299,8 @@ measure() {
   local name=$1 port=$2 proxy_pid=$3 others=$4 out="$tmp/wrk-$1-$5.txt"
   local url="http://127.0.0.1:$port/v1/invoke/bench"
   [ "$WARMUP" -gt 0 ] && wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -s "$tmp/post.lua" "$url" > /dev/null
-  local t0 o0 a0 m0 w0 t1 o1 a1 m1 w1 ns0 ns1 requests
+  local t0 o0 a0 m0 w0 l0 t1 o1 a1 m1 w1 l1 ns0 ns1 requests
+  l0=$(link_messages)
   w0=$(children_ticks)
   m0=$(machine_busy)
   ns0=$(date +%s%N)
@@ -309,6 +316,7 @@ measure() {
   w1=$(children_ticks)
   # shellcheck disable=SC2086
   o1=$(cpu_ticks $others)
+  l1=$(link_messages)
   rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")
   requests=$(awk '/requests in/ { print $1 }' "$out")
   p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
@@ -320,8 +328,9 @@ measure() {
     'BEGIN { f = (m - ours) / hz / (ns / 1e9) / cpus * 100; printf "%.0f", (f < 0 ? 0 : f) }')
   agg_cpu_us=$(awk -v t=$((a1 - a0)) -v hz="$clk_tck" -v n="$requests" 'BEGIN { printf "%.1f", (n > 0 ? t / hz * 1e6 / n : 0) }')
   others_cpu_us=$(awk -v t=$((o1 - o0)) -v hz="$clk_tck" -v n="$requests" 'BEGIN { printf "%.1f", (n > 0 ? t / hz * 1e6 / n : 0) }')
-  printf '  %-8s round %d: %7s req/s  p50 %8s ms  p99 %8s ms  proxy CPU %6s us/req  rest %6s us/req (aggregator %s)  foreign %s%%  errors %s\n' \
-    "$name" "$5" "$rps" "$p50" "$p99" "$cpu_us" "$others_cpu_us" "$agg_cpu_us" "$foreign" "$errors"
+  link_per_request=$(awk -v l=$((l1 - l0)) -v n="$requests" 'BEGIN { printf "%.2f", (n > 0 ? l / n : 0) }')
+  printf '  %-8s round %d: %7s req/s  p50 %8s ms  p99 %8s ms  proxy CPU %6s us/req  rest %6s us/req (aggregator %s, %s link messages)  foreign %s%%  errors %s\n' \
+    "$name" "$5" "$rps" "$p50" "$p99" "$cpu_us" "$others_cpu_us" "$agg_cpu_us" "$link_per_request" "$foreign" "$errors"
   if [ "$errors" != 0 ]; then
     echo "  (non-2xx answers or socket errors: see below)"
     grep -E 'Non-2xx|Socket errors' "$out" | sed 's/^/    /'
@@ -329,7 +338,7 @@ measure() {
 }
 
 echo "$AGENTS agents (shims on ${node_ports[*]}), $BACKEND instances (pids $instance_pids); HAProxy to the $HAPROXY_TO (${targets[*]}); gateway :$http_port (pid $agg_pid), haproxy :$haproxy_port (pid $haproxy_pid, nbthread $HAPROXY_THREADS)"
-echo "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency POST /v1/invoke/bench, after ${WARMUP} s of warm-up; $(nproc) CPUs; 'rest' = agents + instances + the other proxy; 'aggregator': its CPU per request in that run (in HAProxy's, the shims' status messages it ingests); 'foreign': the machine's CPU used by processes outside this run"
+echo "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency POST /v1/invoke/bench, after ${WARMUP} s of warm-up; $(nproc) CPUs; 'rest' = agents + instances + the other proxy; 'aggregator': its CPU per request in that run (in HAProxy's, the shims' status messages it ingests), and the messages it read from the agents' streams per request; 'foreign': the machine's CPU used by processes outside this run"
 best_g=0; best_h=0
 for ((r = 1; r <= ROUNDS; r++)); do
   # shellcheck disable=SC2086
