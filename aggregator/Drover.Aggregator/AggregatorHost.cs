@@ -169,15 +169,15 @@ internal static class AggregatorHost
         builder.Services.AddSingleton(time ?? TimeProvider.System);
         builder.Services.AddSingleton(AggregatorIdentity.ForThisProcess());
         builder.Services.AddSingleton(sp => new ShimCredentialFile.Credential(ShimCredentialFile.LoadOrCreate(sp.GetRequiredService<AggregatorOptions>())));
-        builder.Services.AddSingleton(sp => new NodeOverrides(NodeOverrides.PathIn(sp.GetRequiredService<AggregatorOptions>())));
+        builder.Services.AddSingleton(sp => new NodeOverrides(sp.GetRequiredService<IDefinitionStore>()));
         builder.Services.AddSingleton<NodeTable>();
         builder.Services.AddSingleton<AgentConnections>();
         builder.Services.AddSingleton<EventHub>();
         builder.Services.AddSingleton<InstanceTable>();
         builder.Services.AddSingleton<WorkloadStatsTable>();
-        builder.Services.AddSingleton<FunctionRegistry>();
-        builder.Services.AddSingleton<InvocationKeyStore>();
-        builder.Services.AddSingleton<ServiceRegistry>();
+        builder.Services.AddSingleton(sp => new FunctionRegistry(sp.GetRequiredService<IDefinitionStore>()));
+        builder.Services.AddSingleton(sp => new InvocationKeyStore(sp.GetRequiredService<IDefinitionStore>()));
+        builder.Services.AddSingleton(sp => new ServiceRegistry(sp.GetRequiredService<IDefinitionStore>()));
         builder.Services.AddSingleton<CommandResults>();
         builder.Services.AddSingleton<ServiceRoutesPublisher>();
         builder.Services.AddSingleton<ServiceController>();
@@ -205,7 +205,7 @@ internal static class AggregatorHost
         builder.Services.AddDroverGateway(options.Gateway);
         builder.Services.AddSingleton<Drover.Gateway.IGatewayAccess, GatewayInvocationAccess>();
         builder.Services.AddSingleton<ClusterRegistry>();
-        builder.Services.AddSingleton<BalancerRegistry>();
+        builder.Services.AddSingleton(sp => new BalancerRegistry(sp.GetRequiredService<IDefinitionStore>()));
         builder.Services.AddSingleton<GatewayWeights>();
         builder.Services.AddSingleton<LoadBalancingCoordinator>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LoadBalancingCoordinator>());

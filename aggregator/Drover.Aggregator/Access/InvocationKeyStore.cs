@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json.Serialization;
 using Drover.Aggregator.Configuration;
+using Drover.Aggregator.State;
 using Drover.Aggregator.Workloads;
 using Drover.Protocol.Security;
 
@@ -23,8 +24,14 @@ internal sealed class InvocationKeyStore
     private volatile Dictionary<WorkloadRef, string[]> _hashes = [];
 
     public InvocationKeyStore(AggregatorOptions options)
+        : this(new FileDefinitionStore(options.DataDirectory))
     {
-        _file = new DefinitionFile<InvocationKey>(Path.Combine(options.DataDirectory, "invocation-keys.json"), "invocation key", k => k.Id);
+    }
+
+    /// <summary>The keys' records kept in <paramref name="store"/> (the aggregator's store, <c>invocation-keys</c>).</summary>
+    public InvocationKeyStore(IDefinitionStore store)
+    {
+        _file = new DefinitionFile<InvocationKey>(store, "invocation-keys", "invocation key", k => k.Id);
         Index();
     }
 

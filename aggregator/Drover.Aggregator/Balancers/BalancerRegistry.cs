@@ -1,10 +1,11 @@
 using Drover.Aggregator.Configuration;
+using Drover.Aggregator.State;
 using Drover.Aggregator.Workloads;
 
 namespace Drover.Aggregator.Balancers;
 
 /// <summary>
-/// The registered balancers, kept in <c>&lt;dataDirectory&gt;/balancers.json</c> (written atomically) so they survive
+/// The registered balancers, kept in the store (<c>&lt;dataDirectory&gt;/balancers.json</c>, written atomically, with SQLite) so they survive
 /// an aggregator restart. <see cref="Changed"/> wakes the coordination.
 /// </summary>
 internal sealed class BalancerRegistry
@@ -12,7 +13,13 @@ internal sealed class BalancerRegistry
     private readonly DefinitionFile<BalancerRegistration> _file;
 
     public BalancerRegistry(AggregatorOptions options)
-        => _file = new DefinitionFile<BalancerRegistration>(Path.Combine(options.DataDirectory, "balancers.json"), "balancer", b => b.Name);
+        : this(new FileDefinitionStore(options.DataDirectory))
+    {
+    }
+
+    /// <summary>The registrations kept in <paramref name="store"/> (the aggregator's store, <c>balancers</c>).</summary>
+    public BalancerRegistry(IDefinitionStore store)
+        => _file = new DefinitionFile<BalancerRegistration>(store, "balancers", "balancer", b => b.Name);
 
     /// <summary>Raised after a registration is added, replaced or removed.</summary>
     public event Action? Changed;

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Drover.Aggregator.Api;
 using Drover.Aggregator.Configuration;
+using Drover.Aggregator.State;
 using Drover.Aggregator.Workloads;
 using Drover.Decisions.Health;
 using Drover.Protocol;
@@ -22,10 +23,16 @@ internal sealed class ClusterRegistry
     private readonly DefinitionFile<ClusterGroupOverride> _groups;
 
     public ClusterRegistry(AggregatorOptions options)
+        : this(options, new FileDefinitionStore(options.DataDirectory))
+    {
+    }
+
+    /// <summary>The configuration, with the run-time changes kept in <paramref name="store"/> (<c>clusters</c>, <c>cluster-groups</c>).</summary>
+    public ClusterRegistry(AggregatorOptions options, IDefinitionStore store)
     {
         _options = options;
-        _clusters = new DefinitionFile<ClusterOverride>(Path.Combine(options.DataDirectory, "clusters.json"), "cluster", c => c.Name);
-        _groups = new DefinitionFile<ClusterGroupOverride>(Path.Combine(options.DataDirectory, "cluster-groups.json"), "cluster group", g => g.Name);
+        _clusters = new DefinitionFile<ClusterOverride>(store, "clusters", "cluster", c => c.Name);
+        _groups = new DefinitionFile<ClusterGroupOverride>(store, "cluster-groups", "cluster group", g => g.Name);
     }
 
     /// <summary>Raised after a run-time change, so the health loop decides on it at once.</summary>

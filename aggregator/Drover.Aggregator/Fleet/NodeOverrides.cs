@@ -1,4 +1,5 @@
 using Drover.Aggregator.Configuration;
+using Drover.Aggregator.State;
 using Drover.Aggregator.Workloads;
 
 namespace Drover.Aggregator.Fleet;
@@ -17,6 +18,10 @@ internal sealed class NodeOverrides
     /// <param name="path">The file: <c>&lt;dataDirectory&gt;/nodes.json</c> (<see cref="PathIn"/>).</param>
     public NodeOverrides(string path)
         => _file = new DefinitionFile<NodeOverride>(path, "node override", o => o.NodeId);
+
+    /// <summary>The overrides kept in <paramref name="store"/> (the aggregator's store, <c>nodes</c>).</summary>
+    public NodeOverrides(IDefinitionStore store)
+        => _file = new DefinitionFile<NodeOverride>(store, "nodes", "node override", o => o.NodeId);
 
     public static string PathIn(AggregatorOptions options) => Path.Combine(options.DataDirectory, FileName);
 

@@ -1,18 +1,25 @@
 using Drover.Aggregator.Configuration;
+using Drover.Aggregator.State;
 using Drover.Aggregator.Workloads;
 
 namespace Drover.Aggregator.Functions;
 
 /// <summary>
-/// The function definitions, kept in <c>&lt;dataDirectory&gt;/functions.json</c> (written atomically) so
-/// they survive an aggregator restart.
+/// The function definitions, kept in the store (<see cref="IDefinitionStore"/>: <c>&lt;dataDirectory&gt;/functions.json</c>,
+/// written atomically, with SQLite) so they survive an aggregator restart.
 /// </summary>
 internal sealed class FunctionRegistry
 {
     private readonly DefinitionFile<FunctionDefinition> _file;
 
     public FunctionRegistry(AggregatorOptions options)
-        => _file = new DefinitionFile<FunctionDefinition>(Path.Combine(options.DataDirectory, "functions.json"), "function", f => f.Name);
+        : this(new FileDefinitionStore(options.DataDirectory))
+    {
+    }
+
+    /// <summary>The definitions kept in <paramref name="store"/> (the aggregator's store, <c>functions</c>).</summary>
+    public FunctionRegistry(IDefinitionStore store)
+        => _file = new DefinitionFile<FunctionDefinition>(store, "functions", "function", f => f.Name);
 
     public IReadOnlyList<FunctionDefinition> All => _file.All;
 

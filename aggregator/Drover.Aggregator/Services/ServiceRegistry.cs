@@ -1,10 +1,11 @@
 using Drover.Aggregator.Configuration;
+using Drover.Aggregator.State;
 using Drover.Aggregator.Workloads;
 
 namespace Drover.Aggregator.Services;
 
 /// <summary>
-/// The services and their sets, kept in <c>&lt;dataDirectory&gt;/services.json</c> (written atomically)
+/// The services and their sets, kept in the store (<c>&lt;dataDirectory&gt;/services.json</c>, written atomically, with SQLite)
 /// so a rollout in progress survives an aggregator restart.
 /// </summary>
 internal sealed class ServiceRegistry
@@ -12,7 +13,13 @@ internal sealed class ServiceRegistry
     private readonly DefinitionFile<ServiceState> _file;
 
     public ServiceRegistry(AggregatorOptions options)
-        => _file = new DefinitionFile<ServiceState>(Path.Combine(options.DataDirectory, "services.json"), "service", s => s.Definition.Name);
+        : this(new FileDefinitionStore(options.DataDirectory))
+    {
+    }
+
+    /// <summary>The services kept in <paramref name="store"/> (the aggregator's store, <c>services</c>).</summary>
+    public ServiceRegistry(IDefinitionStore store)
+        => _file = new DefinitionFile<ServiceState>(store, "services", "service", s => s.Definition.Name);
 
     public IReadOnlyList<ServiceState> All => _file.All;
 

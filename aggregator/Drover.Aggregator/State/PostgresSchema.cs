@@ -8,7 +8,7 @@ namespace Drover.Aggregator.State;
 /// in one transaction under an advisory lock, so aggregators started together on an empty database create it once.
 /// </summary>
 /// <remarks>
-/// What a later step adds goes at the end (leader election's term or lease row, issue 21 part 2, will be version 2);
+/// What a later step adds goes at the end (leader election's term or lease row, issue 21 part 2, will be version 3);
 /// a step already released is never edited, since databases have run it.
 /// </remarks>
 internal static class PostgresSchema
@@ -70,6 +70,16 @@ internal static class PostgresSchema
         CREATE TABLE event_sequences (
             channel text PRIMARY KEY,
             reserved bigint NOT NULL
+        );
+        """,
+
+        // 2: the definitions the API changes, one JSON list per kind (IDefinitionStore), so that every aggregator on
+        //    the database reads the same ones (SQLite's store keeps them in the data directory's files).
+        """
+        CREATE TABLE definitions (
+            kind text PRIMARY KEY,
+            value text NOT NULL,
+            updated_at timestamptz NOT NULL
         );
         """,
     ];

@@ -266,6 +266,37 @@ internal sealed partial class PostgresStateStore : IAggregatorStore
         return WriteAssignment(instanceId, batch => batch.BatchCommands.Add(Command("DELETE FROM pending_stops WHERE instance_id = $1", instanceId)));
     }
 
+    public string? LoadDefinitions(string kind)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(kind);
+        using var select = _dataSource.CreateCommand("SELECT value FROM definitions WHERE kind = $1");
+        select.Parameters.Add(new NpgsqlParameter { Value = kind });
+        return select.ExecuteScalar() as string;
+    }
+
+    public void SaveDefinitions(string kind, string json)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(kind);
+        ArgumentNullException.ThrowIfNull(json);
+
+        // Thrown on, as a file that cannot be written is: the change is refused and the registry keeps the old list.
+        using var connection = _dataSource.OpenConnection();
+        using var transaction = connection.BeginTransaction();
+        using var batch = new NpgsqlBatch(connection, transaction);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL synchronous_commit = on"));
+        batch.BatchCommands.Add(Command(
+            """
+            INSERT INTO definitions (kind, value, updated_at) VALUES ($1, $2, now())
+            ON CONFLICT (kind) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+            """,
+            kind,
+            json));
+        batch.ExecuteNonQuery();
+        transaction.Commit();
+    }
+
+    public string DescribeDefinitions(string kind) => $"{Description} (definitions '{kind}')";
+
     /// <summary>Closes the pooled connections; a stream still open closes its own connection when disposed.</summary>
     public void Dispose() => _dataSource.Dispose();
 

@@ -72,6 +72,7 @@ internal sealed partial class SqliteStateStore : IAggregatorStore
     private readonly int _keepVersions;
     private readonly ILogger<SqliteStateStore> _logger;
     private readonly SemaphoreSlim _writer = new(1, 1);
+    private readonly FileDefinitionStore _definitions;
 
     /// <summary>Opens (creating when missing) <c>&lt;dataDirectory&gt;/state.db</c> and its schema.</summary>
     /// <param name="dataDirectory">The aggregator's data directory; created when missing.</param>
@@ -87,6 +88,7 @@ internal sealed partial class SqliteStateStore : IAggregatorStore
         _logger = logger;
 
         Directory.CreateDirectory(dataDirectory);
+        _definitions = new FileDefinitionStore(dataDirectory);
         DatabasePath = Path.GetFullPath(Path.Combine(dataDirectory, FileName));
         _connectionString = new SqliteConnectionStringBuilder
         {
@@ -330,6 +332,14 @@ internal sealed partial class SqliteStateStore : IAggregatorStore
             command.Parameters.AddWithValue("$instance", instanceId);
         });
     }
+
+    /// <inheritdoc cref="FileDefinitionStore"/>
+    public string? LoadDefinitions(string kind) => _definitions.LoadDefinitions(kind);
+
+    /// <inheritdoc cref="FileDefinitionStore"/>
+    public void SaveDefinitions(string kind, string json) => _definitions.SaveDefinitions(kind, json);
+
+    public string DescribeDefinitions(string kind) => _definitions.DescribeDefinitions(kind);
 
     public void Dispose()
     {

@@ -14,7 +14,8 @@ internal static class StateServiceCollectionExtensions
     /// <see cref="SnapshotAssembler"/> (256 MiB, 64 uploads, 60 s idle), the
     /// <see cref="SnapshotUploadPruner"/> and the <see cref="StatePruner"/>, and the store as the
     /// <see cref="IAssignmentStore"/> the <see cref="InstanceTable"/> keeps its assignments in, and as the
-    /// <see cref="IDecisionMemoryStore"/> the decision passes keep their memory in. The versions kept, the
+    /// <see cref="IDecisionMemoryStore"/> the decision passes keep their memory in, and as the <see cref="IDefinitionStore"/>
+    /// the registries keep the definitions in. The versions kept, the
     /// per-node upload limits and the grace of forgotten instances' state come from the registered
     /// <see cref="AggregatorOptions"/> (their defaults when none is). Needs a <see cref="TimeProvider"/>
     /// and an <see cref="InstanceTable"/> registered. The store opens when the pruner is created at host
@@ -34,6 +35,7 @@ internal static class StateServiceCollectionExtensions
                 sp.GetRequiredService<ILogger<SqliteStateStore>>(),
                 OptionsOf(sp).StateVersionsKept));
         services.TryAddSingleton<IStateStore>(sp => sp.GetRequiredService<IAggregatorStore>());
+        services.TryAddSingleton<IDefinitionStore>(sp => sp.GetRequiredService<IAggregatorStore>());
         services.TryAddSingleton(sp => new SnapshotAssembler(
             sp.GetRequiredService<IStateStore>(),
             dataDirectory,

@@ -1,12 +1,13 @@
 using System.Text.Json;
+using Drover.Aggregator.State;
 
 namespace Drover.Aggregator.Workloads;
 
 /// <summary>
-/// Definitions by name, kept in one JSON file of the data directory: read whole at start, and written
-/// atomically and durably (a temporary file flushed to disk, renamed over the old one) on every change,
-/// before the change is visible, readable by its owner only. The function and service registries and
-/// the invocation keys are each one of these.
+/// Definitions by name, kept as one JSON list in the store (<see cref="IDefinitionStore"/>: a file of the data
+/// directory with SQLite, a row with PostgreSQL): read whole at start, and written whole and durably on every
+/// change, before the change is visible. The function and service registries and the invocation keys are each one
+/// of these.
 /// </summary>
 internal sealed class DefinitionFile<T>
     where T : class
@@ -14,21 +15,33 @@ internal sealed class DefinitionFile<T>
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
     private readonly Lock _gate = new();
-    private readonly string _path;
+    private readonly IDefinitionStore _store;
+    private readonly string _kind;
     private readonly Func<T, string> _keyOf;
     private Dictionary<string, T> _items;
 
-    /// <param name="path">The file; none yet means no definitions.</param>
+    /// <param name="path">The file (<c>&lt;dataDirectory&gt;/&lt;kind&gt;.json</c>); none yet means no definitions.</param>
     /// <param name="what">What one entry is, for errors: "function", "service".</param>
     /// <param name="keyOf">An entry's name.</param>
     public DefinitionFile(string path, string what, Func<T, string> keyOf)
+        : this(new FileDefinitionStore(Path.GetDirectoryName(Path.GetFullPath(path))!), Path.GetFileNameWithoutExtension(path), what, keyOf)
     {
-        _path = path;
+    }
+
+    /// <param name="store">Where the list is kept.</param>
+    /// <param name="kind">Which list: <c>functions</c>, <c>services</c>, ... (the file's name without <c>.json</c>); none kept yet means no definitions.</param>
+    /// <param name="what">What one entry is, for errors: "function", "service".</param>
+    /// <param name="keyOf">An entry's name.</param>
+    public DefinitionFile(IDefinitionStore store, string kind, string what, Func<T, string> keyOf)
+    {
+        _store = store;
+        _kind = kind;
         _keyOf = keyOf;
+        var path = store.DescribeDefinitions(kind);
         List<T> items;
         try
         {
-            items = File.Exists(path) ? JsonSerializer.Deserialize<List<T>>(File.ReadAllText(path), Json) ?? [] : [];
+            items = store.LoadDefinitions(kind) is { } json ? JsonSerializer.Deserialize<List<T>>(json, Json) ?? [] : [];
         }
         catch (JsonException ex)
         {
@@ -96,22 +109,5 @@ internal sealed class DefinitionFile<T>
         }
     }
 
-    private void Save(T[] items)
-    {
-        var temporary = _path + ".tmp";
-        // 0600 from the start: definitions hold environment values (secrets, often) and key hashes.
-        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, Share = FileShare.None };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        using (var stream = new FileStream(temporary, options))
-        {
-            JsonSerializer.Serialize(stream, items, Json);
-            stream.Flush(flushToDisk: true);
-        }
-
-        File.Move(temporary, _path, overwrite: true);
-    }
+    private void Save(T[] items) => _store.SaveDefinitions(_kind, JsonSerializer.Serialize(items, Json));
 }

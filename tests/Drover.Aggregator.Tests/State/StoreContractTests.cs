@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Drover.Aggregator.Clusters;
+using Drover.Aggregator.Fleet;
 using Drover.Aggregator.State;
 using Drover.Decisions.Balancing;
 using Drover.Decisions.Health;
@@ -656,6 +657,58 @@ public abstract class StoreContractTests : IAsyncLifetime
 
         Assert.False(store.SaveScalingWindows(new Dictionary<string, ScalingPrevious> { ["counter"] = new(TimeSpan.Zero) }));
         Assert.True(store.SaveAssignment(new StoredAssignment("fn-a-1", "a", "node-1", 1, null)));
+    }
+
+    // Definitions
+
+    [SkippableFact]
+    public void LoadDefinitions_NothingKept_Null()
+    {
+        var store = Open();
+
+        Assert.Null(store.LoadDefinitions("functions"));
+        Assert.Contains("functions", store.DescribeDefinitions("functions"), StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public void SaveDefinitions_AfterReopen_EachKindAsLastSaved()
+    {
+        var store = Open();
+        store.SaveDefinitions("functions", """[{"name":"a"}]""");
+        store.SaveDefinitions("functions", """[{"name":"a"},{"name":"b"}]""");
+        store.SaveDefinitions("cluster-groups", "[]");
+
+        var reopened = Reopen();
+
+        Assert.Equal("""[{"name":"a"},{"name":"b"}]""", reopened.LoadDefinitions("functions"));
+        Assert.Equal("[]", reopened.LoadDefinitions("cluster-groups"));
+        Assert.Null(reopened.LoadDefinitions("services"));
+    }
+
+    [SkippableFact]
+    public void NodeOverrides_OnTheStore_SurviveARestart()
+    {
+        // A registry over the store, as the aggregator makes it (its node overrides: the smallest of the definitions).
+        var overrides = new NodeOverrides(Open());
+        overrides.Change("node-1", o => o with { Weight = 200 });
+        overrides.Change("node-2", o => o with { Priority = -3 });
+        overrides.Change("node-2", o => o with { Priority = null });
+
+        var reopened = new NodeOverrides(Reopen());
+
+        Assert.Equal(new NodeOverride("node-1", Weight: 200), reopened.Find("node-1"));
+        Assert.Null(reopened.Find("node-2"));
+    }
+
+    [SkippableFact]
+    public void DefinitionFile_ListNotValidInTheStore_StartRefusedNamingWhere()
+    {
+        var store = Open();
+        store.SaveDefinitions("nodes", "not a list");
+
+        var error = Assert.Throws<InvalidDataException>(() => new NodeOverrides(Reopen()));
+
+        Assert.Contains(Reopen().DescribeDefinitions("nodes"), error.Message, StringComparison.Ordinal);
     }
 
     // Restart and migrations

@@ -6,8 +6,8 @@ namespace Drover.SystemTests.Faults;
 
 /// <summary>
 /// Issue 21: the real aggregator on a real PostgreSQL (<c>store: postgres</c>, <see cref="PostgresServer"/>), with
-/// agents and the counter committing its state. SIGKILLed and started again on the same database, it must have lost
-/// nothing committed: the instance carries on from its newest committed version, and when its node is lost it resumes
+/// agents and the counter committing its state, its definition kept in the database too. SIGKILLed and started again
+/// on the same database, it must have lost nothing committed: the instance carries on from its newest committed version, and when its node is lost it resumes
 /// elsewhere from exactly the last commit, read back from PostgreSQL. Skipped, saying why, only where PostgreSQL is not
 /// installed.
 /// </summary>
@@ -64,7 +64,10 @@ public sealed class AggregatorOnPostgresKilledTests(ITestOutputHelper output) : 
 
         Assert.Equal(3, count);
         Assert.Equal((long)committed, Convert.ToInt64(await PostgresServer.ExecuteAsync(connectionString, $"SELECT max(version) FROM snapshots WHERE instance_id = '{id}'")));
-        Assert.False(File.Exists(Path.Combine(_fleet.Directory, "aggregator", "data", "state.db")), "the aggregator on PostgreSQL made a state.db");
+        var dataDirectory = Path.Combine(_fleet.Directory, "aggregator", "data");
+        Assert.False(File.Exists(Path.Combine(dataDirectory, "state.db")), "the aggregator on PostgreSQL made a state.db");
+        Assert.False(File.Exists(Path.Combine(dataDirectory, "functions.json")), "the aggregator on PostgreSQL kept its functions in a file");
+        Assert.Contains("\"counter\"", (string)(await PostgresServer.ExecuteAsync(connectionString, "SELECT value FROM definitions WHERE kind = 'functions'"))!, StringComparison.Ordinal);
         output.WriteLine($"Count {count} committed as version {committed} of '{id}' on '{home}'; SIGKILL the aggregator.");
 
         aggregator.Kill();
@@ -73,7 +76,7 @@ public sealed class AggregatorOnPostgresKilledTests(ITestOutputHelper output) : 
         Assert.False(aggregator.HasExited, $"the aggregator did not start again on its database:{Environment.NewLine}{aggregator.Output}");
         await _fleet.WaitForAggregatorAsync();
 
-        // Back, it knows the instance where it ran, at the version committed before the kill, and takes new commits above it.
+        // Back, it knows the function (from PostgreSQL, there is no file) and the instance where it ran, at the version committed before the kill, and takes new commits above it.
         var back = await _counter.WaitForInstanceAsync(
             i => CounterFleet.IdOf(i) == id && CounterFleet.StateVersionOf(i) >= committed,
             $"the restarted aggregator reports version {committed} of '{id}'");
