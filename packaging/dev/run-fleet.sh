@@ -239,6 +239,7 @@ Invoking counter needs its key ($VAR/counter.key; more with POST /v1/keys {"func
   CUDA probe:     cuda-sample runs the sample CUDA workload under the launch probe; its GPU shows commandQueueSource
                   "measured", about 5 in flight: $OUT/droverctl gpus, or /v1/functions/cuda-sample for its node and GPU
   Metrics:        curl -s -H "\$R" http://127.0.0.1:$HTTP_PORT/metrics   (Prometheus text: drover_*, DCGM_FI_DEV_*)
+                  curl -s http://127.0.0.1:$FIRST_NODE_PORT/metrics   (an agent's own: sampling cost, link, shim queues, instances; any node's port)
   Tokens:         $VAR/admin.token, $VAR/read.token (hashes in $tokens_file; more with: $OUT/drover-aggregator tokens add --name NAME --role read --file $tokens_file, then restart the aggregator)
   Agent link:     127.0.0.1:$LINK_PORT (gRPC over mutual TLS; certificates in $certs, one per node, named after it)
   Impostor:       an agent with another node's certificate is refused: see the README's "Trust" section
