@@ -65,6 +65,13 @@ internal sealed partial class PostgresStateStore : IAggregatorStore
                 Log.Migrated(_logger, Description, from, PostgresSchema.Version);
             }
         }
+        catch (NpgsqlException ex)
+        {
+            _dataSource.Dispose();
+
+            // Npgsql names the host and port at most; say which store and which key, never the credentials.
+            throw new NpgsqlException($"the state store '{Description}' (store: postgres, postgresConnectionStringFile) cannot be opened: {ex.Message}", ex);
+        }
         catch
         {
             _dataSource.Dispose();

@@ -29,4 +29,27 @@ public sealed class PostgresStoreContractTests(PostgresFixture postgres) : Store
         => new PostgresStateStore(_connectionString!, NullLogger<PostgresStateStore>.Instance, keepVersions);
 
     private protected override Task<object?> ExecuteAsync(string sql) => PostgresServer.ExecuteAsync(_connectionString!, sql);
+
+    [SkippableFact]
+    public async Task Open_SchemaVersion1_MigratedToTheDefinitionsKeepingEverything()
+    {
+        var bytes = Snapshots.Bytes(1_500_000, seed: 1);
+        var first = Open();
+        using (var content = new MemoryStream(bytes))
+        {
+            await first.CommitAsync(Snapshots.Info("fn-a-1", 1, bytes), content, CancellationToken.None);
+        }
+
+        Assert.True(first.SaveAssignment(new StoredAssignment("fn-a-1", "a", "node-1", 2, null)));
+        await ExecuteAsync("DROP TABLE definitions; UPDATE schema_version SET version = 1");
+
+        var store = Reopen();
+
+        Assert.Null(store.LoadDefinitions("functions"));
+        store.SaveDefinitions("functions", "[]");
+        Assert.Equal([new StoredAssignment("fn-a-1", "a", "node-1", 2, null)], store.LoadAssignments());
+        await using var latest = await store.GetLatestAsync("fn-a-1", CancellationToken.None);
+        Assert.Equal(bytes, await Snapshots.ReadAllAsync(latest!.Content));
+        Assert.Equal(PostgresSchema.Version, await ExecuteAsync("SELECT version FROM schema_version"));
+    }
 }

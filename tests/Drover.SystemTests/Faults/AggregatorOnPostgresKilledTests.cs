@@ -109,6 +109,25 @@ public sealed class AggregatorOnPostgresKilledTests(ITestOutputHelper output) : 
     }
 
     [Fact]
+    public async Task Aggregator_PostgresUnreachable_ExitsWith1NamingTheStoreNotThePassword()
+    {
+        var port = Ports.Free(); // nothing listens there
+        var connectionFile = Path.Combine(_fleet.Directory, "postgres.conn");
+        await File.WriteAllTextAsync(connectionFile, $"Host=127.0.0.1;Port={port};Database=drover;Username=drover;Password=secret-value\n");
+        File.SetUnixFileMode(connectionFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        await using var aggregator = ChildProcess.Start(
+            Repository.Aggregator,
+            ["--store", "postgres", "--postgresConnectionStringFile", connectionFile, "--insecure", "true", "--httpPort", Ports.Free().ToString(System.Globalization.CultureInfo.InvariantCulture), "--linkPort", Ports.Free().ToString(System.Globalization.CultureInfo.InvariantCulture), "--dataDirectory", Path.Combine(_fleet.Directory, "data"), "--logFile", ""],
+            Path.Combine(_fleet.Directory, "unreachable-aggregator.log"));
+
+        var exitCode = await aggregator.WaitForExitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains($"drover-aggregator could not start: the state store 'postgres://127.0.0.1:{port}/drover' (store: postgres, postgresConnectionStringFile) cannot be opened", aggregator.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("secret-value", aggregator.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Aggregator_PostgresConnectionFileOthersMayRead_ExitsWith78AndOneLine()
     {
         var connectionFile = Path.Combine(_fleet.Directory, "postgres.conn");
