@@ -3,8 +3,8 @@ namespace Drover.Aggregator.State;
 /// <summary>
 /// The aggregator's persistent state storage: committed snapshots of instances' local state
 /// directories, the last few versions of each instance. SQLite implements it for a single
-/// aggregator (<see cref="SqliteStateStore"/>); PostgreSQL is meant to implement it for deployments
-/// that run more than one.
+/// aggregator (<see cref="SqliteStateStore"/>), PostgreSQL for deployments whose aggregators share a
+/// database (<see cref="PostgresStateStore"/>); both as part of the one store, <see cref="IAggregatorStore"/>.
 /// </summary>
 /// <remarks>
 /// What every implementation promises:
