@@ -1,0 +1,50 @@
+using System.Net;
+using Drover.Aggregator.State;
+using Drover.Aggregator.Tests.Events;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Drover.Aggregator.Tests.State;
+
+/// <summary>
+/// A real aggregator host configured with <c>store: postgres</c> on a fresh database of the collection's PostgreSQL:
+/// every store service is the one <see cref="PostgresStateStore"/>, and what the API defined survives a restart with
+/// nothing of it in the data directory.
+/// </summary>
+[Collection(PostgresCollection.Name)]
+public sealed class AggregatorOnPostgresTests(PostgresFixture postgres) : IDisposable
+{
+    private readonly TempDirectory _secrets = new();
+
+    public void Dispose() => _secrets.Dispose();
+
+    [SkippableFact]
+    public async Task Host_StorePostgres_OneStoreForEverything_DefinitionsSurviveARestart()
+    {
+        Skip.If(PostgresServer.MissingReason is not null, PostgresServer.MissingReason);
+        var connectionString = await (await postgres.ServerAsync()).CreateDatabaseAsync();
+        var connectionFile = Path.Combine(_secrets.Path, "postgres.conn");
+        await File.WriteAllTextAsync(connectionFile, connectionString);
+        File.SetUnixFileMode(connectionFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        await using var aggregator = await TestAggregator.StartAsync(configure: o =>
+        {
+            o.Store = "postgres";
+            o.PostgresConnectionStringFile = connectionFile;
+        });
+
+        var store = Assert.IsType<PostgresStateStore>(aggregator.Services.GetRequiredService<IAggregatorStore>());
+        Assert.Same(store, aggregator.Services.GetRequiredService<IStateStore>());
+        Assert.Same(store, aggregator.Services.GetRequiredService<IAssignmentStore>());
+        Assert.Same(store, aggregator.Services.GetRequiredService<IDecisionMemoryStore>());
+        Assert.Same(store, aggregator.Services.GetRequiredService<IDefinitionStore>());
+        await aggregator.DefineFunctionAsync("echo");
+        Assert.True(store.ReserveEventSequences("function/echo", 77));
+
+        await aggregator.RestartAsync();
+
+        using var function = await aggregator.Http.GetAsync("/v1/functions/echo");
+        Assert.Equal(HttpStatusCode.OK, function.StatusCode);
+        Assert.Equal(77UL, aggregator.Services.GetRequiredService<IDecisionMemoryStore>().LoadEventSequences()["function/echo"]);
+        Assert.False(File.Exists(Path.Combine(aggregator.Options.DataDirectory, "functions.json")));
+        Assert.False(File.Exists(Path.Combine(aggregator.Options.DataDirectory, SqliteStateStore.FileName)));
+    }
+}
