@@ -146,24 +146,18 @@ internal sealed partial class PostgresStateStore : IAggregatorStore
         await LockInstanceAsync(connection, transaction, info.InstanceId, cancellationToken);
 
         var (latest, kept) = await LatestAndKeptAsync(connection, transaction, info.InstanceId, info.Version, cancellationToken);
-        if (kept is not null)
+        if (CommitResult.Refusal(info, latest, kept) is { } refused)
         {
-            if (string.Equals(kept, info.Sha256Hex, StringComparison.OrdinalIgnoreCase))
+            if (refused.Outcome == CommitOutcome.AlreadyCommitted)
             {
                 Log.AlreadyCommitted(_logger, info.InstanceId, info.Version);
-                return CommitResult.AlreadyCommitted(latest ?? info.Version);
+            }
+            else
+            {
+                Log.Stale(_logger, info.InstanceId, info.Version, refused.Reason!);
             }
 
-            var reason = $"version {info.Version} of instance '{info.InstanceId}' is already committed with sha256 {kept}, not {info.Sha256Hex}";
-            Log.Stale(_logger, info.InstanceId, info.Version, reason);
-            return CommitResult.Stale(latest ?? info.Version, reason);
-        }
-
-        if (latest is { } latestVersion && info.Version <= latestVersion)
-        {
-            var reason = $"version {info.Version} of instance '{info.InstanceId}' is not newer than its latest committed version {latestVersion}";
-            Log.Stale(_logger, info.InstanceId, info.Version, reason);
-            return CommitResult.Stale(latestVersion, reason);
+            return refused;
         }
 
         var id = await InsertAsync(connection, transaction, info, cancellationToken);
