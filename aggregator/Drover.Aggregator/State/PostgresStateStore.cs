@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Security.Cryptography;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -449,58 +447,21 @@ internal sealed partial class PostgresStateStore : IAggregatorStore
         return (long)(await insert.ExecuteScalarAsync(cancellationToken))!;
     }
 
-    /// <summary>Streams the content into chunk rows, hashing it; returns why it does not match, or null.</summary>
+    /// <summary>Streams the content into chunk rows of <see cref="ChunkBytes"/>, checked as it goes; returns why it does not match, or null.</summary>
     private static async Task<string?> WriteContentAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, long id, SnapshotInfo info, Stream content, CancellationToken cancellationToken)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var buffer = ArrayPool<byte>.Shared.Rent(ChunkBytes);
-        try
+        await using var insert = new NpgsqlCommand("INSERT INTO snapshot_chunks (snapshot_id, seq, data) VALUES (@id, @seq, @data)", connection, transaction);
+        insert.Parameters.Add(new NpgsqlParameter<long>("id", id));
+        var seq = new NpgsqlParameter<int>("seq", 0);
+        insert.Parameters.Add(seq);
+        var data = new NpgsqlParameter("data", NpgsqlDbType.Bytea);
+        insert.Parameters.Add(data);
+        return await SnapshotContent.CopyAsync(info, content, ChunkBytes, async (chunk, token) =>
         {
-            await using var insert = new NpgsqlCommand("INSERT INTO snapshot_chunks (snapshot_id, seq, data) VALUES (@id, @seq, @data)", connection, transaction);
-            insert.Parameters.Add(new NpgsqlParameter<long>("id", id));
-            var seq = new NpgsqlParameter<int>("seq", 0);
-            insert.Parameters.Add(seq);
-            var data = new NpgsqlParameter("data", NpgsqlDbType.Bytea);
-            insert.Parameters.Add(data);
-
-            long written = 0;
-            while (written < info.SizeBytes)
-            {
-                // Fill a whole chunk (the content's reads may be short) unless the archive ends first.
-                var want = (int)Math.Min(ChunkBytes, info.SizeBytes - written);
-                var filled = 0;
-                while (filled < want)
-                {
-                    var read = await content.ReadAsync(buffer.AsMemory(filled, want - filled), cancellationToken);
-                    if (read == 0)
-                    {
-                        return $"the content of version {info.Version} of instance '{info.InstanceId}' ended after {written + filled} bytes; sizeBytes is {info.SizeBytes}";
-                    }
-
-                    filled += read;
-                }
-
-                hash.AppendData(buffer, 0, filled);
-                data.Value = new ArraySegment<byte>(buffer, 0, filled);
-                await insert.ExecuteNonQueryAsync(cancellationToken);
-                seq.TypedValue++;
-                written += filled;
-            }
-
-            if (await content.ReadAsync(buffer.AsMemory(0, 1), cancellationToken) != 0)
-            {
-                return $"the content of version {info.Version} of instance '{info.InstanceId}' is longer than its sizeBytes of {info.SizeBytes}";
-            }
-
-            var actual = Convert.ToHexStringLower(hash.GetHashAndReset());
-            return string.Equals(actual, info.Sha256Hex, StringComparison.OrdinalIgnoreCase)
-                ? null
-                : $"the content of version {info.Version} of instance '{info.InstanceId}' hashes to sha256 {actual}, not {info.Sha256Hex}";
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+            data.Value = chunk;
+            await insert.ExecuteNonQueryAsync(token);
+            seq.TypedValue++;
+        }, cancellationToken);
     }
 
     /// <summary>Removes all but the newest kept versions of the instance (their chunks go with them); returns how many went.</summary>

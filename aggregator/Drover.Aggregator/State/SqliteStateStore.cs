@@ -1,6 +1,4 @@
-using System.Buffers;
 using System.Globalization;
-using System.Security.Cryptography;
 using Microsoft.Data.Sqlite;
 
 namespace Drover.Aggregator.State;
@@ -632,44 +630,16 @@ internal sealed partial class SqliteStateStore : IAggregatorStore
         return id;
     }
 
-    /// <summary>Streams the content into the reserved blob, hashing it; returns why it does not match, or null.</summary>
+    /// <summary>Streams the content into the reserved blob, checked as it goes; returns why it does not match, or null.</summary>
     private static async Task<string?> WriteContentAsync(SqliteConnection connection, long id, SnapshotInfo info, Stream content, CancellationToken cancellationToken)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferBytes);
-        try
+        // An empty archive has no bytes to write, and no blob handle is needed for none.
+        using var blob = info.SizeBytes == 0 ? null : new SqliteBlob(connection, "snapshot_content", "content", id);
+        return await SnapshotContent.CopyAsync(info, content, CopyBufferBytes, (piece, _) =>
         {
-            // An empty archive has no bytes to write, and no blob handle is needed for none.
-            using var blob = info.SizeBytes == 0 ? null : new SqliteBlob(connection, "snapshot_content", "content", id);
-            long written = 0;
-            while (written < info.SizeBytes)
-            {
-                var want = (int)Math.Min(buffer.Length, info.SizeBytes - written);
-                var read = await content.ReadAsync(buffer.AsMemory(0, want), cancellationToken);
-                if (read == 0)
-                {
-                    return $"the content of version {info.Version} of instance '{info.InstanceId}' ended after {written} bytes; sizeBytes is {info.SizeBytes}";
-                }
-
-                blob!.Write(buffer, 0, read);
-                hash.AppendData(buffer, 0, read);
-                written += read;
-            }
-
-            if (await content.ReadAsync(buffer.AsMemory(0, 1), cancellationToken) != 0)
-            {
-                return $"the content of version {info.Version} of instance '{info.InstanceId}' is longer than its sizeBytes of {info.SizeBytes}";
-            }
-
-            var actual = Convert.ToHexStringLower(hash.GetHashAndReset());
-            return string.Equals(actual, info.Sha256Hex, StringComparison.OrdinalIgnoreCase)
-                ? null
-                : $"the content of version {info.Version} of instance '{info.InstanceId}' hashes to sha256 {actual}, not {info.Sha256Hex}";
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+            blob!.Write(piece.Array!, piece.Offset, piece.Count);
+            return ValueTask.CompletedTask;
+        }, cancellationToken);
     }
 
     /// <summary>Removes all but the newest kept versions of the instance; returns how many went.</summary>
