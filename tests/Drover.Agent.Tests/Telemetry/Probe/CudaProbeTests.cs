@@ -152,7 +152,8 @@ public sealed class CudaProbeTests(CudaProbeFixture fixture) : IDisposable
 
         // Stopped (SIGSTOP), its probe publishes nothing: once the staleness has passed without a publication, it no longer counts.
         Assert.True(LibC.Signal(workload.Process.Id, 19));
-        await Task.Delay(300); // the poller's last publication lands before the clock moves
+        // Every thread stopped (the kernel says so), no publication can follow: the fake clock alone decides from here.
+        await WaitUntilAsync(() => AllThreadsStopped(workload.Process.Id), "every thread of the workload stopped");
         measured.Refresh([DefaultGpu]);
         time.Advance(TimeSpan.FromMilliseconds(Options().GpuProbeStalenessMs + 1));
         measured.Refresh([DefaultGpu]);
@@ -268,6 +269,20 @@ public sealed class CudaProbeTests(CudaProbeFixture fixture) : IDisposable
             await Task.Delay(20);
         }
     }
+
+    /// <summary>Whether every thread of <paramref name="pid"/> is stopped by a signal (state T in its <c>/proc</c> stat).</summary>
+    private static bool AllThreadsStopped(int pid) => Directory.GetDirectories($"/proc/{pid}/task").All(task =>
+    {
+        try
+        {
+            var stat = File.ReadAllText(Path.Combine(task, "stat"));
+            return stat[(stat.LastIndexOf(')') + 2)..].StartsWith('T');
+        }
+        catch (IOException)
+        {
+            return true; // the thread ended
+        }
+    });
 
     private static string Run(string program, params string[] args)
     {
