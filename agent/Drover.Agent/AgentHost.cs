@@ -126,6 +126,7 @@ internal static class AgentHost
         builder.Services.AddSingleton<StateCommitter>();
         builder.Services.AddSingleton<ICommitRequester>(sp => sp.GetRequiredService<StateCommitter>());
         builder.Services.AddShims();
+        builder.Services.AddSingleton<LeaderTermMemory>();
         builder.Services.AddSingleton<AggregatorMessageDispatcher>();
         if (tls is not null)
         {

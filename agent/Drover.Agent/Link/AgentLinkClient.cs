@@ -13,6 +13,14 @@ namespace Drover.Agent.Link;
 /// and carries out the aggregator's commands. A broken stream is reopened after a jittered
 /// exponential backoff, to the next configured aggregator address. On a clean stop it sends a last
 /// heartbeat saying <c>stopping</c> and closes the stream.
+/// <para>
+/// With several aggregators only the leader welcomes: a follower answers the Hello with a Redirect naming
+/// the leader, which the agent dials at once, once: a leader that redirects again (the leadership moved
+/// meanwhile) or cannot be reached sends the agent back to its configured addresses after a backoff, so
+/// two aggregators that name each other cannot spin it. A Redirect naming no leader (an election is under
+/// way) is waited out with the backoff. A Welcome from a leader of a lower term than the agent has
+/// accepted for the same store is refused (<see cref="LeaderTermMemory"/>).
+/// </para>
 /// </summary>
 internal sealed partial class AgentLinkClient : BackgroundService
 {
@@ -28,6 +36,7 @@ internal sealed partial class AgentLinkClient : BackgroundService
     private readonly ILogger<AgentLinkClient> _logger;
     private readonly AgentOutbox _outbox;
     private readonly AggregatorMessageDispatcher _dispatcher;
+    private readonly LeaderTermMemory _leaders;
     private readonly AgentLinkTls? _tls;
     private readonly Shims.ShimCredential? _shimCredential;
     private int _addressIndex;
@@ -44,6 +53,7 @@ internal sealed partial class AgentLinkClient : BackgroundService
         GpuTelemetry gpus,
         AgentOutbox outbox,
         AggregatorMessageDispatcher dispatcher,
+        LeaderTermMemory leaders,
         TimeProvider time,
         Random random,
         ILogger<AgentLinkClient> logger,
@@ -54,6 +64,7 @@ internal sealed partial class AgentLinkClient : BackgroundService
         _shimCredential = shimCredential;
         _outbox = outbox;
         _dispatcher = dispatcher;
+        _leaders = leaders;
         _options = options;
         _hello = hello;
         _state = state;
@@ -104,12 +115,18 @@ internal sealed partial class AgentLinkClient : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // The leader a follower named, dialled next outside the rotation: the rotation stays on the follower,
+        // so when the leader's stream ends the agent goes on with the address after the follower.
+        string? leaderAddress = null;
         while (!stoppingToken.IsCancellationRequested)
         {
-            var address = _options.Aggregators[_addressIndex % _options.Aggregators.Count];
+            var followed = leaderAddress is not null;
+            var address = leaderAddress ?? _options.Aggregators[_addressIndex % _options.Aggregators.Count];
+            leaderAddress = null;
+            Redirect? redirect = null;
             try
             {
-                await RunStreamAsync(address, stoppingToken);
+                redirect = await RunStreamAsync(address, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -130,6 +147,16 @@ internal sealed partial class AgentLinkClient : BackgroundService
                 return;
             }
 
+            if (redirect is not null)
+            {
+                leaderAddress = Follow(address, redirect, followed);
+                if (leaderAddress is not null)
+                {
+                    // At once: a follower answered; nothing failed that a delay would help.
+                    continue;
+                }
+            }
+
             _addressIndex++;
             var delay = _backoff.NextDelay();
             Log.Reconnecting(_logger, _options.Aggregators[_addressIndex % _options.Aggregators.Count], (long)delay.TotalMilliseconds);
@@ -144,7 +171,43 @@ internal sealed partial class AgentLinkClient : BackgroundService
         }
     }
 
-    private async Task RunStreamAsync(string address, CancellationToken stoppingToken)
+    /// <summary>
+    /// The address to dial at once after <paramref name="redirect"/>, or null to go on with the next
+    /// configured address after a backoff: no leader is known yet, this stream was itself the leader a
+    /// follower named (<paramref name="followed"/>: following again could loop), or the address is not one
+    /// the agent may dial (a plain-text address would downgrade a TLS agent).
+    /// </summary>
+    private string? Follow(string address, Redirect redirect, bool followed)
+    {
+        var leader = redirect.LeaderAddress;
+        if (leader.Length == 0)
+        {
+            Log.NoLeader(_logger, address);
+            return null;
+        }
+
+        var scheme = _options.Insecure ? Uri.UriSchemeHttp : Uri.UriSchemeHttps;
+        if (!Uri.TryCreate(leader, UriKind.Absolute, out var uri) || uri.Scheme != scheme || uri.Port <= 0)
+        {
+            Log.RedirectRefused(_logger, address, leader, scheme);
+            return null;
+        }
+
+        if (followed)
+        {
+            Log.RedirectedAgain(_logger, address, leader);
+            return null;
+        }
+
+        Log.Redirected(_logger, address, redirect.LeaderId, leader);
+        return leader;
+    }
+
+    /// <summary>
+    /// One stream, from Hello to its end. Returns the Redirect a follower answered with, else null: the
+    /// stream ran until the agent stopped, or its Welcome was refused (logged here). A stream that breaks throws.
+    /// </summary>
+    private async Task<Redirect?> RunStreamAsync(string address, CancellationToken stoppingToken)
     {
         using var handler = new SocketsHttpHandler
         {
@@ -171,7 +234,7 @@ internal sealed partial class AgentLinkClient : BackgroundService
         _handshake = handshake;
         try
         {
-            await RunCallAsync(call, callScope, address, handshake, stoppingToken);
+            return await RunCallAsync(call, callScope, address, handshake, stoppingToken);
         }
         finally
         {
@@ -179,13 +242,12 @@ internal sealed partial class AgentLinkClient : BackgroundService
         }
     }
 
-    private async Task RunCallAsync(AsyncDuplexStreamingCall<AgentMessage, AggregatorMessage> call, CancellationTokenSource callScope, string address, TaskCompletionSource handshake, CancellationToken stoppingToken)
+    private async Task<Redirect?> RunCallAsync(AsyncDuplexStreamingCall<AgentMessage, AggregatorMessage> call, CancellationTokenSource callScope, string address, TaskCompletionSource handshake, CancellationToken stoppingToken)
     {
-
         using (var welcomeDeadline = new CancellationTokenSource(TimeSpan.FromMilliseconds(_options.ConnectTimeoutMs), _time))
         using (var welcomeWait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, welcomeDeadline.Token))
         {
-            await call.RequestStream.WriteAsync(new AgentMessage { Hello = _hello.Create(_gpus.Status, _gpus.Inventory()) }, welcomeWait.Token);
+            await call.RequestStream.WriteAsync(new AgentMessage { Hello = _hello.Create(_gpus.Status, _gpus.Inventory(), _leaders.Kept) }, welcomeWait.Token);
             if (!await call.ResponseStream.MoveNext(welcomeWait.Token))
             {
                 throw new IOException("the aggregator closed the stream before its Welcome");
@@ -193,12 +255,30 @@ internal sealed partial class AgentLinkClient : BackgroundService
         }
 
         var first = call.ResponseStream.Current;
+        if (first.KindCase == AggregatorMessage.KindOneofCase.Redirect)
+        {
+            // A follower: it ends the stream itself; disposing the call closes the agent's side.
+            return first.Redirect;
+        }
+
         if (first.KindCase != AggregatorMessage.KindOneofCase.Welcome)
         {
             throw new IOException($"the aggregator's first message was {first.KindCase}, not Welcome");
         }
 
         var welcome = first.Welcome;
+        var kept = _leaders.Kept;
+        switch (_leaders.Offer(welcome.Leader))
+        {
+            case LeaderVerdict.Refuse:
+                // Before anything of the Welcome is taken (its shim credential, its interval): a deposed leader gives no orders.
+                Log.DeposedLeader(_logger, address, welcome.AggregatorId, welcome.Leader.StoreId, welcome.Leader.Term, kept!.Term);
+                return null;
+            case LeaderVerdict.AdoptNewStore:
+                Log.StoreChanged(_logger, address, welcome.Leader.StoreId, welcome.Leader.Term, kept!.StoreId, kept.Term);
+                break;
+        }
+
         _shimCredential?.Set(welcome.ShimCredential);
         // The aggregator names the interval; the agent keeps it within the bounds it accepts in its own configuration.
         var interval = welcome.HeartbeatInterval?.ToTimeSpan() ?? _state.HeartbeatInterval;
@@ -233,6 +313,8 @@ internal sealed partial class AgentLinkClient : BackgroundService
             {
                 throw new IOException("the aggregator ended the stream");
             }
+
+            return null;
         }
         finally
         {
@@ -311,5 +393,29 @@ internal sealed partial class AgentLinkClient : BackgroundService
         [LoggerMessage(EventId = 2106, EventName = "StoppingNotSent", Level = LogLevel.Warning,
             Message = "The last heartbeat ('stopping') could not be sent: {Reason}")]
         public static partial void StoppingNotSent(ILogger logger, string reason);
+
+        [LoggerMessage(EventId = 2110, EventName = "LinkRedirected", Level = LogLevel.Information,
+            Message = "Aggregator '{Address}' is not the leader; connecting to the leader '{LeaderId}' at '{LeaderAddress}' now.")]
+        public static partial void Redirected(ILogger logger, string address, string leaderId, string leaderAddress);
+
+        [LoggerMessage(EventId = 2111, EventName = "LinkNoLeader", Level = LogLevel.Information,
+            Message = "Aggregator '{Address}' is not the leader and knows of none (an election is under way); trying the next address after a delay.")]
+        public static partial void NoLeader(ILogger logger, string address);
+
+        [LoggerMessage(EventId = 2112, EventName = "LinkRedirectedAgain", Level = LogLevel.Information,
+            Message = "Aggregator '{Address}', named as the leader, redirected again to '{LeaderAddress}'; not followed twice in a row, trying the next configured address after a delay.")]
+        public static partial void RedirectedAgain(ILogger logger, string address, string leaderAddress);
+
+        [LoggerMessage(EventId = 2113, EventName = "LinkRedirectRefused", Level = LogLevel.Warning,
+            Message = "Aggregator '{Address}' redirected to '{LeaderAddress}', which is not an absolute {Scheme}:// address with a port; not followed, trying the next address after a delay.")]
+        public static partial void RedirectRefused(ILogger logger, string address, string leaderAddress, string scheme);
+
+        [LoggerMessage(EventId = 2114, EventName = "DeposedLeaderRefused", Level = LogLevel.Error,
+            Message = "Aggregator '{Address}' ('{AggregatorId}') welcomed this node as leader of store '{StoreId}' at term {Term}, but this agent has accepted term {KeptTerm} of that store: a deposed leader. Stream refused; trying the next address.")]
+        public static partial void DeposedLeader(ILogger logger, string address, string aggregatorId, string storeId, ulong term, ulong keptTerm);
+
+        [LoggerMessage(EventId = 2115, EventName = "LeaderStoreChanged", Level = LogLevel.Information,
+            Message = "Aggregator '{Address}' leads store '{StoreId}' (term {Term}), not store '{KeptStoreId}' (term {KeptTerm}) this agent knew: a new store, whose terms are followed from now on.")]
+        public static partial void StoreChanged(ILogger logger, string address, string storeId, ulong term, string keptStoreId, ulong keptTerm);
     }
 }

@@ -10,7 +10,8 @@ namespace Drover.Agent.Link;
 /// <summary>
 /// Hands what the aggregator sends to the feature it is for. Commands are carried out one at a time,
 /// in arrival order, off the link's read loop (stopping an instance can take its grace period), and
-/// each is answered with a CommandResult.
+/// each is answered with a CommandResult. A command of a leader deposed since (a lower term than the
+/// agent has accepted) is answered not ok without being carried out.
 /// </summary>
 internal sealed partial class AggregatorMessageDispatcher : BackgroundService
 {
@@ -21,6 +22,7 @@ internal sealed partial class AggregatorMessageDispatcher : BackgroundService
     private readonly ServiceRouteTables _routes;
     private readonly AgentOutbox _outbox;
     private readonly EventRelay _events;
+    private readonly LeaderTermMemory _leaders;
     private readonly ILogger<AggregatorMessageDispatcher> _logger;
     private readonly Channel<Command> _commands = Channel.CreateBounded<Command>(new BoundedChannelOptions(1024) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
 
@@ -32,6 +34,7 @@ internal sealed partial class AggregatorMessageDispatcher : BackgroundService
         ServiceRouteTables routes,
         AgentOutbox outbox,
         EventRelay events,
+        LeaderTermMemory leaders,
         ILogger<AggregatorMessageDispatcher> logger)
     {
         _state = state;
@@ -41,6 +44,7 @@ internal sealed partial class AggregatorMessageDispatcher : BackgroundService
         _routes = routes;
         _outbox = outbox;
         _events = events;
+        _leaders = leaders;
         _logger = logger;
     }
 
@@ -109,6 +113,15 @@ internal sealed partial class AggregatorMessageDispatcher : BackgroundService
     /// <summary>Carries out one command; null when done, else why not.</summary>
     private async Task<string?> ExecuteAsync(Command command)
     {
+        // Judged when the command's turn comes, not when it arrived: a Welcome of a newer term in between
+        // (the stream broke, the agent found the new leader) deposes what the old leader had queued.
+        var kept = _leaders.Kept;
+        if (LeaderTermMemory.IsDeposed(kept, command.Term))
+        {
+            Log.DeposedCommand(_logger, command.CommandId, command.KindCase.ToString(), command.Term, kept!.Term, kept.StoreId);
+            return $"command '{command.CommandId}' is of term {command.Term}, but this agent has accepted term {kept.Term} of store '{kept.StoreId}': it comes from a deposed leader and is not carried out";
+        }
+
         switch (command.KindCase)
         {
             case Command.KindOneofCase.SetDraining:
@@ -150,6 +163,10 @@ internal sealed partial class AggregatorMessageDispatcher : BackgroundService
         [LoggerMessage(EventId = 2109, EventName = "DrainingSet", Level = LogLevel.Information,
             Message = "Draining set to {Draining} by command '{CommandId}'.")]
         public static partial void DrainingSet(ILogger logger, bool draining, string commandId);
+
+        [LoggerMessage(EventId = 2116, EventName = "DeposedLeaderCommandRefused", Level = LogLevel.Warning,
+            Message = "Command '{CommandId}' of kind '{Kind}' is of term {Term}, older than term {KeptTerm} of store '{StoreId}' this agent has accepted: a deposed leader's; answered not ok.")]
+        public static partial void DeposedCommand(ILogger logger, string commandId, string kind, ulong term, ulong keptTerm, string storeId);
 
         [LoggerMessage(EventId = 2911, EventName = "ProbeReplyDropped", Level = LogLevel.Debug,
             Message = "The answer to survival probe {Sequence} was not queued: no stream is open or its outbox is full.")]

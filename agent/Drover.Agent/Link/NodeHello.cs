@@ -32,12 +32,21 @@ internal sealed class NodeHello
     /// <summary>The agent's informational version, without the source revision suffix.</summary>
     public static string AgentVersion { get; } = ProgramVersion.Of(typeof(NodeHello).Assembly);
 
-    /// <summary>The Hello for a new stream, with the GPU telemetry status and inventory as they are now.</summary>
-    public Hello Create(GpuTelemetryStatus gpuTelemetry, IEnumerable<GpuInfo> gpus)
+    /// <summary>
+    /// The Hello for a new stream, with the GPU telemetry status and inventory as they are now, and the
+    /// newest leadership the agent has accepted: an aggregator that leads that store at a lower term learns
+    /// from it that it was deposed, and steps down.
+    /// </summary>
+    public Hello Create(GpuTelemetryStatus gpuTelemetry, IEnumerable<GpuInfo> gpus, LeaderTerm? knownLeader = null)
     {
         var hello = _hello.Clone();
         hello.GpuTelemetry = gpuTelemetry;
         hello.Gpus.Add(gpus);
+        if (knownLeader is not null)
+        {
+            hello.KnownLeader = knownLeader.Clone();
+        }
+
         return hello;
     }
 }

@@ -18,6 +18,7 @@ public sealed class AggregatorMessageDispatcherTests : IDisposable
     private readonly string _directory = Path.Combine(Path.GetTempPath(), $"drover-dispatch-{Guid.NewGuid():N}");
     private readonly FakeLink _link = new();
     private readonly NodeState _state;
+    private readonly LeaderTermMemory _leaders;
     private readonly AggregatorMessageDispatcher _dispatcher;
 
     public AggregatorMessageDispatcherTests()
@@ -26,6 +27,7 @@ public sealed class AggregatorMessageDispatcherTests : IDisposable
         var options = new AgentOptions { ServerNumber = 5, Port = 7415, StateDirectory = _directory, Runtimes = TestRuntimes.Allowlist() };
         _state = new NodeState(time, options.ServerNumber, options.Port, TimeSpan.FromSeconds(1));
         var staging = new RestoreStaging(options, NullLogger<RestoreStaging>.Instance);
+        _leaders = new LeaderTermMemory(options, NullLogger<LeaderTermMemory>.Instance);
         var instances = new InstanceManager(options, new NodeHello("node-1", options), new InstanceTokens(), _link.Outbox, staging, time, NullLoggerFactory.Instance);
 
         // Never started: a probe must be answered without the command loop running.
@@ -37,6 +39,7 @@ public sealed class AggregatorMessageDispatcherTests : IDisposable
             new ServiceRouteTables(NullLogger<ServiceRouteTables>.Instance),
             _link.Outbox,
             new EventRelay(_link.Outbox, NullLogger<EventRelay>.Instance),
+            _leaders,
             NullLogger<AggregatorMessageDispatcher>.Instance);
     }
 
@@ -95,5 +98,47 @@ public sealed class AggregatorMessageDispatcherTests : IDisposable
         _dispatcher.Dispatch(new AggregatorMessage { SurvivalProbe = new SurvivalProbe { Sequence = 9 } });
 
         Assert.DoesNotContain(_link.Drain(), m => m.KindCase == AgentMessage.KindOneofCase.ProbeReply);
+    }
+
+    [Theory]
+    [InlineData(4UL, false)] // a deposed leader's
+    [InlineData(5UL, true)] // the kept leader's
+    [InlineData(6UL, true)] // a newer leader's, whose Welcome this stream has not seen: not refused
+    [InlineData(0UL, true)] // an aggregator older than terms
+    public async Task Execute_CommandTermAgainstKeptTerm5_CarriedOutUnlessOlder(ulong term, bool carriedOut)
+    {
+        _leaders.Offer(new LeaderTerm { StoreId = "store-a", Term = 5 });
+        _link.Connect();
+        _link.Drain();
+        await _dispatcher.StartAsync(CancellationToken.None);
+
+        _dispatcher.Dispatch(new AggregatorMessage { Command = new Command { CommandId = "c-1", Term = term, SetDraining = new SetDraining { Draining = true } } });
+
+        var result = (await _link.NextAsync()).CommandResult;
+        await _dispatcher.StopAsync(CancellationToken.None);
+        Assert.Equal("c-1", result.CommandId);
+        Assert.Equal(carriedOut, result.Ok);
+        Assert.Equal(carriedOut ? SurvivalState.Draining : SurvivalState.Alive, _state.Survival);
+        if (!carriedOut)
+        {
+            Assert.Contains("deposed leader", result.Error, StringComparison.Ordinal);
+            Assert.Contains("term 4", result.Error, StringComparison.Ordinal);
+            Assert.Contains("term 5", result.Error, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Execute_CommandWithTermAndNoneKept_IsCarriedOut()
+    {
+        _link.Connect();
+        _link.Drain();
+        await _dispatcher.StartAsync(CancellationToken.None);
+
+        _dispatcher.Dispatch(new AggregatorMessage { Command = new Command { CommandId = "c-1", Term = 3, SetDraining = new SetDraining { Draining = true } } });
+
+        var result = (await _link.NextAsync()).CommandResult;
+        await _dispatcher.StopAsync(CancellationToken.None);
+        Assert.True(result.Ok, result.Error);
+        Assert.Equal(SurvivalState.Draining, _state.Survival);
     }
 }

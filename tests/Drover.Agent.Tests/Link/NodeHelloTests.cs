@@ -31,4 +31,23 @@ public class NodeHelloTests
         Assert.Equal(0, hello.Priority);
         Assert.True(hello.AnswersProbes);
     }
+
+    [Fact]
+    public void Create_KnownLeader_IsSentAsACopy()
+    {
+        var known = new LeaderTerm { StoreId = "store-a", Term = 4 };
+
+        var hello = new NodeHello("node-1", new AgentOptions { ServerNumber = 3 }).Create(new GpuTelemetryStatus(), [], known);
+        known.Term = 5;
+
+        Assert.Equal(new LeaderTerm { StoreId = "store-a", Term = 4 }, hello.KnownLeader);
+    }
+
+    [Fact]
+    public void Create_NoKnownLeader_LeavesItUnset()
+    {
+        var hello = new NodeHello("node-1", new AgentOptions { ServerNumber = 3 }).Create(new GpuTelemetryStatus(), []);
+
+        Assert.Null(hello.KnownLeader);
+    }
 }
