@@ -155,6 +155,14 @@ internal sealed partial class AgentLinkClient : BackgroundService
                     // At once: a follower answered; nothing failed that a delay would help.
                     continue;
                 }
+
+                if (redirect.LeaderAddress.Length == 0)
+                {
+                    // An election is under way (a few seconds at most): the follower answered, so nothing is down that
+                    // a growing delay would spare; ask again after the initial backoff, so the agent reaches the new
+                    // leader soon after it is elected rather than a grown backoff later.
+                    _backoff.Reset();
+                }
             }
 
             _addressIndex++;

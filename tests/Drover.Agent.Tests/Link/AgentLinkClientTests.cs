@@ -111,6 +111,23 @@ public sealed class AgentLinkClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Redirect_NamingNoLeaderAgainAndAgain_TheDelayStaysTheInitialBackoff()
+    {
+        // Both followers, while an election is under way: the agent keeps asking at the initial backoff (200 ms
+        // ± 20 %), so it reaches the new leader soon after it is elected, not a grown backoff later.
+        var first = await StartAggregatorAsync(_ => FakeAggregator.Redirect(""));
+        var second = await StartAggregatorAsync(_ => FakeAggregator.Redirect(""));
+
+        await StartClientAsync(Leaders(), first.Address, second.Address);
+        await AdvanceUntilAsync(() => _logger.Entries.Count(e => e.EventId == Reconnecting) >= 6, "the agent asked six times");
+
+        var delays = _logger.Entries.Where(e => e.EventId == Reconnecting)
+            .Select(e => int.Parse(e.Message.Split(" in ")[1].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        Assert.All(delays, d => Assert.InRange(d, 160, 240));
+        Assert.True(first.Hellos.Count >= 3 && second.Hellos.Count >= 3, $"hellos: {first.Hellos.Count} and {second.Hellos.Count}");
+    }
+
+    [Fact]
     public async Task Welcome_OfADeposedLeader_IsRefusedAndTheNextAddressTried()
     {
         var leaders = Leaders();
