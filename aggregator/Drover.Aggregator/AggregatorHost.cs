@@ -8,6 +8,7 @@ using Drover.Aggregator.Dashboard;
 using Drover.Aggregator.Events;
 using Drover.Aggregator.Fleet;
 using Drover.Aggregator.Functions;
+using Drover.Aggregator.Leadership;
 using Drover.Aggregator.Link;
 using Drover.Aggregator.Metrics;
 using Drover.Aggregator.Placement;
@@ -56,6 +57,12 @@ internal static class AggregatorHost
         await using var logger = ProgramLogger.Create(options.LogLevel, options.LogFile, "System.Net.Http", "Yarp");
         try
         {
+            if (StateStores.Parse(options.Store) == StateStores.Postgres)
+            {
+                // One of several on the database: follow, and lead once elected.
+                return await HighAvailability.RunAsync(options, logger);
+            }
+
             await using var app = Build(options, logger);
             return await RunAsync(app, logger);
         }
@@ -82,18 +89,190 @@ internal static class AggregatorHost
     /// Builds the web application. Tests call this with their own options and logger, and may add
     /// services of their own (a seam: a loop that throws, to prove the exit code).
     /// </summary>
-    public static WebApplication Build(AggregatorOptions options, Serilog.ILogger logger, TimeProvider? time = null, Action<IServiceCollection>? testServices = null)
+    /// <remarks>
+    /// <c>leader</c>: the leadership won by an election among several aggregators (<see cref="HighAvailability"/>);
+    /// null: the aggregator leads alone (<see cref="LeaderStart.Alone"/>).
+    /// </remarks>
+    public static WebApplication Build(AggregatorOptions options, Serilog.ILogger logger, TimeProvider? time = null, Action<IServiceCollection>? testServices = null, LeaderStart? leader = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
         builder.Services.AddSerilog(logger, dispose: false);
 
+        ConfigureListeners(builder, options, logger, time, shared: leader is not null);
+
+        builder.Services.AddSystemd();
+        builder.Services.AddSingleton(options);
+        builder.Services.AddDroverApiAccess(ApiTokenStore.Load(options.ApiTokensFile));
+        builder.Services.AddDroverApiRateLimit(options);
+        builder.Services.AddSingleton(time ?? TimeProvider.System);
+        builder.Services.AddSingleton(AggregatorIdentity.ForThisProcess());
+        builder.Services.AddSingleton(sp => leader ?? LeaderStart.Alone(sp.GetRequiredService<IAggregatorStore>(), options, sp.GetRequiredService<AggregatorIdentity>(), sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton(sp => sp.GetRequiredService<LeaderStart>().Leadership);
+        builder.Services.AddSingleton(sp => new ShimCredentialFile.Credential(ShimCredentialFile.For(options, sp.GetRequiredService<IAggregatorStore>())));
+        builder.Services.AddSingleton(sp => new NodeOverrides(sp.GetRequiredService<IDefinitionStore>()));
+        builder.Services.AddSingleton<NodeTable>();
+        builder.Services.AddSingleton<AgentConnections>();
+        builder.Services.AddSingleton<EventHub>();
+        builder.Services.AddSingleton<InstanceTable>();
+        builder.Services.AddSingleton<WorkloadStatsTable>();
+        builder.Services.AddSingleton(sp => new FunctionRegistry(sp.GetRequiredService<IDefinitionStore>()));
+        builder.Services.AddSingleton(sp => new InvocationKeyStore(sp.GetRequiredService<IDefinitionStore>()));
+        builder.Services.AddSingleton(sp => new ServiceRegistry(sp.GetRequiredService<IDefinitionStore>()));
+        builder.Services.AddSingleton<CommandResults>();
+        builder.Services.AddSingleton<ServiceRoutesPublisher>();
+        builder.Services.AddSingleton<ServiceController>();
+        builder.Services.AddSingleton<DecisionLog>();
+        builder.Services.AddSingleton<InstanceActuator>();
+        builder.Services.AddSingleton<NodePenalties>();
+        builder.Services.AddSingleton<ScalingWindows>();
+        builder.Services.AddSingleton<InstanceReconciler>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<InstanceReconciler>());
+
+        // WATCHDOG=1 (WatchdogSec in the unit) only while the decision loop completes passes: a hung pass, or a
+        // dead loop, gets the aggregator restarted.
+        builder.Services.AddSingleton(sp => new SystemdWatchdog(
+            sp.GetService<Microsoft.Extensions.Hosting.Systemd.ISystemdNotifier>(),
+            SystemdWatchdog.TimeoutFromEnvironment(Environment.GetEnvironmentVariable),
+            [sp.GetRequiredService<InstanceReconciler>().Progress],
+            sp.GetRequiredService<ILogger<SystemdWatchdog>>()));
+        builder.Services.AddHostedService<WatchdogPetter>();
+        builder.Services.AddStateStorage(options.DataDirectory);
+        if (StateStores.Parse(options.Store) == StateStores.Postgres)
+        {
+            // Elected among the aggregators on the database: keep the lease (or stop), and publish the routing table
+            // the followers' gateways serve.
+            builder.Services.AddSingleton(sp => (PostgresStateStore)sp.GetRequiredService<IAggregatorStore>());
+            builder.Services.AddHostedService(sp => new LeaseKeeper(
+                sp.GetRequiredService<PostgresStateStore>(),
+                sp.GetRequiredService<CurrentLeadership>(),
+                options,
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<LeaseKeeper>>(),
+                sp.GetRequiredService<LeaderStart>().LeaseSentAt));
+            builder.Services.AddHostedService<RoutingPublisher>();
+        }
+
+        builder.Services.AddSingleton<LivenessMonitor>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<LivenessMonitor>());
+        builder.Services.AddSingleton<SurvivalProber>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<SurvivalProber>());
+        builder.Services.AddHostedService<LostNodePruner>();
+        builder.Services.AddDroverGateway(options.Gateway);
+        builder.Services.AddSingleton<Drover.Gateway.IGatewayAccess, GatewayInvocationAccess>();
+        builder.Services.AddSingleton<ClusterRegistry>();
+        builder.Services.AddSingleton(sp => new BalancerRegistry(sp.GetRequiredService<IDefinitionStore>()));
+        builder.Services.AddSingleton<GatewayWeights>();
+        builder.Services.AddSingleton<LoadBalancingCoordinator>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<LoadBalancingCoordinator>());
+        builder.Services.AddSingleton<ClusterHealthMonitor>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ClusterHealthMonitor>());
+        builder.Services.AddGrpc(grpc =>
+        {
+            // A peer does not choose how much the aggregator buffers: the largest agent message is a
+            // snapshot chunk (SnapshotChunks.ChunkBytes of data) with its envelope.
+            grpc.MaxReceiveMessageSize = Drover.Protocol.Snapshots.SnapshotChunks.ChunkBytes + (64 * 1024);
+        });
+        builder.Services.AddGrpcHealthChecks().AddCheck<LivenessMonitorHealthCheck>("liveness-monitor");
+
+        // Prometheus metrics at /metrics (a read token, as every read of the fleet): the aggregator's meter, and
+        // the runtime's and ASP.NET Core's own meters (process, GC, thread pool, Kestrel connections).
+        builder.Services.AddSingleton<FleetMetrics>();
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(AggregatorMeter.Name, "System.Runtime", "Microsoft.AspNetCore.Server.Kestrel")
+            .AddView("*", new MetricStreamConfiguration { CardinalityLimit = options.MetricsSeriesLimit })
+            .AddPrometheusExporter());
+        testServices?.Invoke(builder.Services);
+
+        var app = builder.Build();
+
+        // The term begins (or the lease is won) now, before any agent is welcomed; until this leader's own table
+        // covers the nodes of the last one published, its gateway serves that one (ClusterHealthMonitor).
+        if (app.Services.GetRequiredService<LeaderStart>().Inherited is { } inherited)
+        {
+            app.Services.GetRequiredService<Drover.Gateway.GatewayRoutingTable>().Update(inherited);
+        }
+
+        UsePortSeparation(app, options);
+        // The rate limit comes first, so that requests refused for their token count against it too.
+        app.UseRateLimiter();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapGrpcService<AgentLinkService>();
+        app.MapGrpcHealthChecksService();
+
+        // The management API: every endpoint under one policy (a read token may GET, writes need an
+        // admin token), decided after the route is matched and before any handler looks a resource up,
+        // so a refusal says nothing about what exists. Any other /v1 path that is not the gateway's
+        // falls back to a 404 behind the same policy, so the routes cannot be probed without a token either.
+        var management = app.MapGroup("").RequireAuthorization(ApiAccessServiceCollectionExtensions.Policy).RequireRateLimiting(ApiRateLimit.Policy);
+        management.MapNodesApi();
+        management.MapFunctionsApi();
+        management.MapServicesApi();
+        management.MapEventsApi();
+        management.MapClustersApi();
+        management.MapKeysApi();
+        management.MapBalancingApi();
+        var leadership = app.Services.GetRequiredService<CurrentLeadership>();
+        var storeName = app.Services.GetRequiredService<IAggregatorStore>().Description;
+        management.MapLeaderApi(() => LeaderApi.Of(leadership, storeName));
+        management.MapPrometheusScrapingEndpoint(MetricsPath);
+        app.Services.GetRequiredService<FleetMetrics>();
+        management.MapFallback("/v1/{**path}", () => Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: "No management API endpoint has this path and method."));
+
+        // The dashboard's page and modules: no token (they hold no data), no rate limit; the page reads the fleet
+        // through the endpoints above with the token it is given.
+        app.MapDashboard();
+        ApiAccessLog.AtStart(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ApiTokenStore)), options, app.Services.GetRequiredService<ApiTokenStore>());
+        if (options.GatewayEnabled)
+        {
+            app.MapDroverGateway();
+        }
+
+        // A lost node's instances resume elsewhere at once, not at the next period.
+        var reconciler = app.Services.GetRequiredService<InstanceReconciler>();
+        app.Services.GetRequiredService<LivenessMonitor>().NodeLost += reconciler.Wake;
+
+        // A key made or removed reaches the nodes' shims in their instances' specs at once.
+        app.Services.GetRequiredService<InvocationKeyStore>().Changed += reconciler.Wake;
+
+        // A node that connects, disconnects, is lost or misses a probe is counted at once; a cluster
+        // that changes health moves its tasks at once.
+        var health = app.Services.GetRequiredService<ClusterHealthMonitor>();
+        app.Services.GetRequiredService<NodeTable>().Changed += health.Wake;
+        app.Services.GetRequiredService<ClusterRegistry>().Changed += health.Wake;
+        app.Services.GetRequiredService<InstanceTable>().ReadinessChanged += health.Wake;
+        health.Transitioned += reconciler.Wake;
+
+        // A coordinated table's weights reach the gateway at once; a registration changed is read at once.
+        app.Services.GetRequiredService<GatewayWeights>().Changed += health.Wake;
+        app.Services.GetRequiredService<BalancerRegistry>().Changed += app.Services.GetRequiredService<LoadBalancingCoordinator>().Wake;
+
+        // A rollout waiting for the nodes' acknowledgements goes on as soon as the last one arrives.
+        app.Services.GetRequiredService<ServiceRoutesPublisher>().Acknowledged += reconciler.Wake;
+        return app;
+    }
+
+    /// <summary>
+    /// The HTTP port and the link port, with their limits and certificates: the leading application's and a follower's
+    /// (<see cref="Leadership.FollowerHost"/>) alike. <paramref name="shared"/>: bound so that two applications of this
+    /// process may listen on them at once, while one hands over to the other.
+    /// </summary>
+    internal static void ConfigureListeners(WebApplicationBuilder builder, AggregatorOptions options, Serilog.ILogger logger, TimeProvider? time, bool shared)
+    {
         var address = IPAddress.Parse(options.ListenAddress);
         var tls = LinkTls.Load(options);
         var apiCertificate = LoadApiCertificate(options);
         if (tls is null)
         {
             logger.Warning("The agent link on port {LinkPort} is plain text (insecure: true): anyone who reaches it can claim to be any node and receive its instances and state. Configure linkCertificateFile, linkKeyFile and linkCaFile (drover-aggregator certs init) for mutual TLS.", options.LinkPort);
+        }
+
+        if (shared)
+        {
+            // Several aggregators on PostgreSQL: a follower's listeners are still open while the leader it becomes
+            // opens its own (SharedListenSocket), so its gateway never stops answering.
+            builder.WebHost.UseSockets(sockets => sockets.CreateBoundListenSocket = SharedListenSocket.Bind);
         }
 
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -161,145 +340,25 @@ internal static class AggregatorHost
                 }
             });
         });
+    }
 
-        builder.Services.AddSystemd();
-        builder.Services.AddSingleton(options);
-        builder.Services.AddDroverApiAccess(ApiTokenStore.Load(options.ApiTokensFile));
-        builder.Services.AddDroverApiRateLimit(options);
-        builder.Services.AddSingleton(time ?? TimeProvider.System);
-        builder.Services.AddSingleton(AggregatorIdentity.ForThisProcess());
-        builder.Services.AddSingleton(sp => new ShimCredentialFile.Credential(ShimCredentialFile.LoadOrCreate(sp.GetRequiredService<AggregatorOptions>())));
-        builder.Services.AddSingleton(sp => new NodeOverrides(sp.GetRequiredService<IDefinitionStore>()));
-        builder.Services.AddSingleton<NodeTable>();
-        builder.Services.AddSingleton<AgentConnections>();
-        builder.Services.AddSingleton<EventHub>();
-        builder.Services.AddSingleton<InstanceTable>();
-        builder.Services.AddSingleton<WorkloadStatsTable>();
-        builder.Services.AddSingleton(sp => new FunctionRegistry(sp.GetRequiredService<IDefinitionStore>()));
-        builder.Services.AddSingleton(sp => new InvocationKeyStore(sp.GetRequiredService<IDefinitionStore>()));
-        builder.Services.AddSingleton(sp => new ServiceRegistry(sp.GetRequiredService<IDefinitionStore>()));
-        builder.Services.AddSingleton<CommandResults>();
-        builder.Services.AddSingleton<ServiceRoutesPublisher>();
-        builder.Services.AddSingleton<ServiceController>();
-        builder.Services.AddSingleton<DecisionLog>();
-        builder.Services.AddSingleton<InstanceActuator>();
-        builder.Services.AddSingleton<NodePenalties>();
-        builder.Services.AddSingleton<ScalingWindows>();
-        builder.Services.AddSingleton<InstanceReconciler>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<InstanceReconciler>());
-
-        // WATCHDOG=1 (WatchdogSec in the unit) only while the decision loop completes passes: a hung pass, or a
-        // dead loop, gets the aggregator restarted.
-        builder.Services.AddSingleton(sp => new SystemdWatchdog(
-            sp.GetService<Microsoft.Extensions.Hosting.Systemd.ISystemdNotifier>(),
-            SystemdWatchdog.TimeoutFromEnvironment(Environment.GetEnvironmentVariable),
-            [sp.GetRequiredService<InstanceReconciler>().Progress],
-            sp.GetRequiredService<ILogger<SystemdWatchdog>>()));
-        builder.Services.AddHostedService<WatchdogPetter>();
-        builder.Services.AddStateStorage(options.DataDirectory);
-        builder.Services.AddSingleton<LivenessMonitor>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<LivenessMonitor>());
-        builder.Services.AddSingleton<SurvivalProber>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<SurvivalProber>());
-        builder.Services.AddHostedService<LostNodePruner>();
-        builder.Services.AddDroverGateway(options.Gateway);
-        builder.Services.AddSingleton<Drover.Gateway.IGatewayAccess, GatewayInvocationAccess>();
-        builder.Services.AddSingleton<ClusterRegistry>();
-        builder.Services.AddSingleton(sp => new BalancerRegistry(sp.GetRequiredService<IDefinitionStore>()));
-        builder.Services.AddSingleton<GatewayWeights>();
-        builder.Services.AddSingleton<LoadBalancingCoordinator>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<LoadBalancingCoordinator>());
-        builder.Services.AddSingleton<ClusterHealthMonitor>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<ClusterHealthMonitor>());
-        builder.Services.AddGrpc(grpc =>
+    /// <summary>
+    /// The agent link and the HTTP API (with the dashboard) each answer only on their own port, judged by the port the
+    /// connection arrived on (a Host header is the client's to choose).
+    /// </summary>
+    internal static void UsePortSeparation(WebApplication app, AggregatorOptions options) => app.Use(async (context, next) =>
+    {
+        var onLink = context.Connection.LocalPort == options.LinkPort;
+        var forApi = context.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal) || context.Request.Path.StartsWithSegments(MetricsPath, StringComparison.Ordinal)
+            || DashboardEndpoints.Serves(context.Request.Path);
+        if (onLink == forApi)
         {
-            // A peer does not choose how much the aggregator buffers: the largest agent message is a
-            // snapshot chunk (SnapshotChunks.ChunkBytes of data) with its envelope.
-            grpc.MaxReceiveMessageSize = Drover.Protocol.Snapshots.SnapshotChunks.ChunkBytes + (64 * 1024);
-        });
-        builder.Services.AddGrpcHealthChecks().AddCheck<LivenessMonitorHealthCheck>("liveness-monitor");
-
-        // Prometheus metrics at /metrics (a read token, as every read of the fleet): the aggregator's meter, and
-        // the runtime's and ASP.NET Core's own meters (process, GC, thread pool, Kestrel connections).
-        builder.Services.AddSingleton<FleetMetrics>();
-        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(AggregatorMeter.Name, "System.Runtime", "Microsoft.AspNetCore.Server.Kestrel")
-            .AddView("*", new MetricStreamConfiguration { CardinalityLimit = options.MetricsSeriesLimit })
-            .AddPrometheusExporter());
-        testServices?.Invoke(builder.Services);
-
-        var app = builder.Build();
-
-        // The agent link and the HTTP API (with the dashboard) each answer only on their own port, judged by the
-        // port the connection arrived on (a Host header is the client's to choose).
-        app.Use(async (context, next) =>
-        {
-            var onLink = context.Connection.LocalPort == options.LinkPort;
-            var forApi = context.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal) || context.Request.Path.StartsWithSegments(MetricsPath, StringComparison.Ordinal)
-                || DashboardEndpoints.Serves(context.Request.Path);
-            if (onLink == forApi)
-            {
-                context.Response.StatusCode = StatusCodes.Status404NotFound;
-                return;
-            }
-
-            await next(context);
-        });
-        // The rate limit comes first, so that requests refused for their token count against it too.
-        app.UseRateLimiter();
-        app.UseAuthentication();
-        app.UseAuthorization();
-        app.MapGrpcService<AgentLinkService>();
-        app.MapGrpcHealthChecksService();
-
-        // The management API: every endpoint under one policy (a read token may GET, writes need an
-        // admin token), decided after the route is matched and before any handler looks a resource up,
-        // so a refusal says nothing about what exists. Any other /v1 path that is not the gateway's
-        // falls back to a 404 behind the same policy, so the routes cannot be probed without a token either.
-        var management = app.MapGroup("").RequireAuthorization(ApiAccessServiceCollectionExtensions.Policy).RequireRateLimiting(ApiRateLimit.Policy);
-        management.MapNodesApi();
-        management.MapFunctionsApi();
-        management.MapServicesApi();
-        management.MapEventsApi();
-        management.MapClustersApi();
-        management.MapKeysApi();
-        management.MapBalancingApi();
-        management.MapPrometheusScrapingEndpoint(MetricsPath);
-        app.Services.GetRequiredService<FleetMetrics>();
-        management.MapFallback("/v1/{**path}", () => Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: "No management API endpoint has this path and method."));
-
-        // The dashboard's page and modules: no token (they hold no data), no rate limit; the page reads the fleet
-        // through the endpoints above with the token it is given.
-        app.MapDashboard();
-        ApiAccessLog.AtStart(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ApiTokenStore)), options, app.Services.GetRequiredService<ApiTokenStore>());
-        if (options.GatewayEnabled)
-        {
-            app.MapDroverGateway();
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
         }
 
-        // A lost node's instances resume elsewhere at once, not at the next period.
-        var reconciler = app.Services.GetRequiredService<InstanceReconciler>();
-        app.Services.GetRequiredService<LivenessMonitor>().NodeLost += reconciler.Wake;
-
-        // A key made or removed reaches the nodes' shims in their instances' specs at once.
-        app.Services.GetRequiredService<InvocationKeyStore>().Changed += reconciler.Wake;
-
-        // A node that connects, disconnects, is lost or misses a probe is counted at once; a cluster
-        // that changes health moves its tasks at once.
-        var health = app.Services.GetRequiredService<ClusterHealthMonitor>();
-        app.Services.GetRequiredService<NodeTable>().Changed += health.Wake;
-        app.Services.GetRequiredService<ClusterRegistry>().Changed += health.Wake;
-        app.Services.GetRequiredService<InstanceTable>().ReadinessChanged += health.Wake;
-        health.Transitioned += reconciler.Wake;
-
-        // A coordinated table's weights reach the gateway at once; a registration changed is read at once.
-        app.Services.GetRequiredService<GatewayWeights>().Changed += health.Wake;
-        app.Services.GetRequiredService<BalancerRegistry>().Changed += app.Services.GetRequiredService<LoadBalancingCoordinator>().Wake;
-
-        // A rollout waiting for the nodes' acknowledgements goes on as soon as the last one arrives.
-        app.Services.GetRequiredService<ServiceRoutesPublisher>().Acknowledged += reconciler.Wake;
-        return app;
-    }
+        await next(context);
+    });
 
     private static void EnsureDirectories(AggregatorOptions options)
     {

@@ -6,6 +6,9 @@ namespace Microsoft.AspNetCore.Builder;
 /// <summary>Maps the gateway's routes.</summary>
 public static class GatewayEndpointRouteBuilderExtensions
 {
+    /// <summary>The gateway routes' order: an endpoint with a larger one is matched only where the gateway's are not.</summary>
+    public const int GatewayRouteOrder = GatewayProxyConfigProvider.RouteOrder;
+
     /// <summary>
     /// Maps <c>/v1/invoke/{function}/{**rest}</c> and <c>/v1/services/{service}/{first}/{**rest}</c>
     /// through YARP, after every endpoint of the application (route order 10000). The proxy pipeline

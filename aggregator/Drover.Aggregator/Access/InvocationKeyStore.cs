@@ -91,6 +91,18 @@ internal sealed class InvocationKeyStore
         Index();
     }
 
+    /// <summary>Reads the keys' records again from the store (<see cref="DefinitionFile{T}.Reload"/>); true when they changed.</summary>
+    public bool Reload()
+    {
+        if (!_file.Reload())
+        {
+            return false;
+        }
+
+        Index();
+        return true;
+    }
+
     private void Index()
         => _hashes = _file.All.GroupBy(k => k.Workload).ToDictionary(g => g.Key, g => g.Select(k => k.Sha256).Order(StringComparer.Ordinal).ToArray());
 }

@@ -12,6 +12,9 @@ namespace Drover.Aggregator.Api;
 /// <summary>The <c>/v1/services</c> endpoints of the HTTP API.</summary>
 internal static class ServicesApi
 {
+    /// <summary>A service's decisions: the one management route the gateway's service pattern also matches (a follower forwards it, FollowerHost).</summary>
+    public const string DecisionsPath = "/v1/services/{name}/decisions";
+
     public static void MapServicesApi(this IEndpointRouteBuilder app)
     {
         var services = app.MapGroup("/v1/services");
@@ -59,7 +62,7 @@ internal static class ServicesApi
             reconciler.Wake();
             return Results.NoContent();
         });
-        services.MapGet("/{name}/decisions", (string name, ServiceRegistry registry, DecisionLog decisions) =>
+        services.MapGet(DecisionsPath["/v1/services".Length..], (string name, ServiceRegistry registry, DecisionLog decisions) =>
             registry.Find(name) is null
                 ? ServiceNotFound(name)
                 : Results.Ok(decisions.All.Where(d => d.Function == $"service/{name}" || WorkloadKeys.ServiceOf(d.Function) == name)));

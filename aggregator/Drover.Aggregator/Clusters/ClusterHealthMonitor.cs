@@ -2,6 +2,7 @@ using Drover.Aggregator.Balancers;
 using Drover.Aggregator.Configuration;
 using Drover.Aggregator.Events;
 using Drover.Aggregator.Fleet;
+using Drover.Aggregator.Leadership;
 using Drover.Aggregator.Placement;
 using Drover.Aggregator.State;
 using Drover.Aggregator.Workloads;
@@ -75,9 +76,12 @@ internal sealed partial class ClusterHealthMonitor : BackgroundService
     private long _routesVersion;
 
     private readonly GatewayWeights? _weights;
+    private RoutingTable? _inherited;
 
-    public ClusterHealthMonitor(NodeTable nodes, InstanceTable instances, ClusterRegistry clusters, EventHub events, GatewayRoutingTable routes, AggregatorOptions options, TimeProvider time, ILogger<ClusterHealthMonitor> logger, IDecisionMemoryStore? memory = null, GatewayWeights? weights = null)
+    public ClusterHealthMonitor(NodeTable nodes, InstanceTable instances, ClusterRegistry clusters, EventHub events, GatewayRoutingTable routes, AggregatorOptions options, TimeProvider time, ILogger<ClusterHealthMonitor> logger, IDecisionMemoryStore? memory = null, GatewayWeights? weights = null, LeaderStart? leader = null)
     {
+        // A new leader: the table the last one published, served until this one's covers it (RoutingHandover).
+        _inherited = leader?.Inherited;
         // The node weights of the workloads whose load-balancing tables are coordinated; null: none.
         _weights = weights;
         _nodes = nodes;
@@ -166,7 +170,16 @@ internal sealed partial class ClusterHealthMonitor : BackgroundService
                 recorded = Record(decision);
 
                 // Under the lock: evaluations never swap tables out of order.
-                _routes.Update(RouteChoice.Build(++_routesVersion, decision, healthNodes, Hosts(), _weights?.Current));
+                var table = RouteChoice.Build(++_routesVersion, decision, healthNodes, Hosts(), _weights?.Current);
+                if (_inherited is not null && !RoutingHandover.Holds(_inherited, table, _time.GetElapsedTime(_startedAt, now), RestartGrace.Of(_options.RestartGrace, NodeLiveness.Lease(_options.HeartbeatInterval, _options.MissedHeartbeats))))
+                {
+                    _inherited = null;
+                }
+
+                if (_inherited is null)
+                {
+                    _routes.Update(table);
+                }
                 answered.AddRange(_waiting.Where(w => w.Ticket <= covers).Select(w => w.Done));
                 _waiting.RemoveAll(w => w.Ticket <= covers);
             }

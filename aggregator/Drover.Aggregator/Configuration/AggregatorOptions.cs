@@ -247,6 +247,50 @@ internal sealed class AggregatorOptions
     /// </summary>
     public string PostgresConnectionStringFile { get; set; } = "";
 
+    /// <summary>
+    /// With <c>store: postgres</c>, how long an elected leader's lease lasts in the database's clock. The leader renews
+    /// it every sixth of this; a leader that cannot renew within it exits (and is restarted as a follower), and a
+    /// follower takes over once it lapses: the bound on a failover is about this plus a follower's poll (a quarter of
+    /// a renewal).
+    /// </summary>
+    public int LeaderLeaseMs { get; set; } = 3000;
+
+    /// <summary>
+    /// Where agents reach this aggregator's link, as they dial it (<c>https://host:7401</c>): what a follower's
+    /// Redirect names when this aggregator leads. Empty: <c>http(s)://&lt;listenAddress, or the host name when it is
+    /// 0.0.0.0 or ::&gt;:&lt;linkPort&gt;</c>.
+    /// </summary>
+    public string AdvertisedLinkUrl { get; set; } = "";
+
+    /// <summary>
+    /// Where the other aggregators reach this one's HTTP API (<c>https://host:7400</c>): where a follower forwards
+    /// the management API while this aggregator leads. Empty: derived as <see cref="AdvertisedLinkUrl"/> is, from
+    /// the API's address and <see cref="HttpPort"/>.
+    /// </summary>
+    public string AdvertisedApiUrl { get; set; } = "";
+
+    /// <summary><see cref="LeaderLeaseMs"/> as a span.</summary>
+    public TimeSpan LeaderLease => TimeSpan.FromMilliseconds(LeaderLeaseMs);
+
+    /// <summary>How often the leader renews its lease: a sixth of it.</summary>
+    public TimeSpan LeaderRenewal => LeaderLease / 6;
+
+    /// <summary>The link URL this aggregator advertises (<see cref="AdvertisedLinkUrl"/>, or derived).</summary>
+    public string LinkUrl => AdvertisedLinkUrl.Length > 0 ? AdvertisedLinkUrl
+        : UrlOf(Insecure ? "http" : "https", ListenAddress, LinkPort);
+
+    /// <summary>The API URL this aggregator advertises (<see cref="AdvertisedApiUrl"/>, or derived).</summary>
+    public string ApiUrl => AdvertisedApiUrl.Length > 0 ? AdvertisedApiUrl
+        : UrlOf(ApiCertificateFile.Length > 0 ? "https" : "http", ApiAddress, HttpPort);
+
+    private static string UrlOf(string scheme, string address, int port)
+    {
+        var ip = System.Net.IPAddress.Parse(address);
+        var host = ip.Equals(System.Net.IPAddress.Any) || ip.Equals(System.Net.IPAddress.IPv6Any) ? System.Net.Dns.GetHostName()
+            : ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{ip}]" : ip.ToString();
+        return $"{scheme}://{host}:{port}";
+    }
+
     /// <summary>The rolling log file; empty for console only.</summary>
     public string LogFile { get; set; } = "/var/log/drover/aggregator.log";
 

@@ -118,6 +118,10 @@ internal static class AggregatorOptionsLoader
             Fail("store", o.Store, State.StateStores.Accepted);
         }
 
+        CheckRange("leaderLeaseMs", o.LeaderLeaseMs, 600, 600_000);
+        CheckUrl("advertisedLinkUrl", o.AdvertisedLinkUrl);
+        CheckUrl("advertisedApiUrl", o.AdvertisedApiUrl);
+
         if (string.Equals(o.Store, State.StateStores.Postgres, StringComparison.OrdinalIgnoreCase) && string.IsNullOrWhiteSpace(o.PostgresConnectionStringFile))
         {
             Fail("postgresConnectionStringFile", o.PostgresConnectionStringFile, "the path of a file holding the PostgreSQL connection string when store is postgres");
@@ -173,6 +177,14 @@ internal static class AggregatorOptionsLoader
             {
                 throw new ConfigurationException(error);
             }
+        }
+    }
+
+    private static void CheckUrl(string key, string value)
+    {
+        if (value.Length > 0 && !(Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && uri.AbsolutePath == "/" && uri.Query.Length == 0))
+        {
+            Fail(key, value, "an http:// or https:// URL with a host and port and no path, such as https://agg-1.example:7401, or empty to derive it");
         }
     }
 

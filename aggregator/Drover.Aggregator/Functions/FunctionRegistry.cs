@@ -29,4 +29,7 @@ internal sealed class FunctionRegistry
     public bool Put(FunctionDefinition definition) => _file.Change(definition.Name, _ => definition) is null;
 
     public bool Delete(string name) => _file.Change(name, _ => null) is not null;
+
+    /// <summary>Reads the definitions again from the store (<see cref="DefinitionFile{T}.Reload"/>); true when they changed.</summary>
+    public bool Reload() => _file.Reload();
 }

@@ -3,6 +3,7 @@ using Drover.Aggregator.Configuration;
 using Drover.Aggregator.Events;
 using Drover.Aggregator.Fleet;
 using Drover.Aggregator.Functions;
+using Drover.Aggregator.Leadership;
 using Drover.Aggregator.Metrics;
 using Drover.Aggregator.Services;
 using Drover.Aggregator.State;
@@ -43,6 +44,7 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
     private readonly string _aggregatorId;
     private readonly string _shimCredential;
     private readonly AdvertisedAddress _advertised;
+    private readonly CurrentLeadership _leadership;
 
     public AgentLinkService(
         NodeTable nodes,
@@ -58,9 +60,11 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
         AggregatorOptions options,
         AggregatorIdentity identity,
         ShimCredentialFile.Credential shimCredential,
+        CurrentLeadership leadership,
         TimeProvider time,
         ILogger<AgentLinkService> logger)
     {
+        _leadership = leadership;
         _time = time;
         _nodes = nodes;
         _instances = instances;
@@ -108,6 +112,15 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
             }
         }
 
+        // An agent that accepted a later term of this store knows of a newer leader: this one is deposed (elected) or
+        // moves its term above it (alone, on a state.db restored from a backup).
+        if (hello.KnownLeader is { } known && !_leadership.Accepts(known.StoreId, (long)known.Term))
+        {
+            var deposed = $"hello.knownLeader: this agent accepted term {known.Term}, above this aggregator's term {_leadership.Term}: another aggregator leads";
+            Log.HelloRefused(_logger, peer, "knownLeader", deposed);
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, deposed));
+        }
+
         var remote = context.GetHttpContext().Connection.RemoteIpAddress;
         if (identity.Address.Length == 0)
         {
@@ -138,6 +151,7 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
                 AggregatorId = _aggregatorId,
                 ShimCredential = _shimCredential,
                 AcceptsStatusEvents = true,
+                Leader = new LeaderTerm { StoreId = _leadership.StoreId, Term = (ulong)_leadership.Term },
             },
         });
 
@@ -497,6 +511,12 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
         {
             await foreach (var message in connection.ReadAllAsync(streamDone.Token))
             {
+                if (message.KindCase == AggregatorMessage.KindOneofCase.Command)
+                {
+                    // Every command carries the term it is sent in: an agent that has accepted a later one refuses it.
+                    message.Command.Term = (ulong)_leadership.Term;
+                }
+
                 await responseStream.WriteAsync(message, streamDone.Token);
             }
         }

@@ -6,7 +6,8 @@ namespace Drover.Aggregator.Security;
 /// <summary>
 /// The fleet's shim credential (see <see cref="Protocol.Http.DroverHeaders.ShimCredential"/>): 32
 /// random bytes, base64url, made at the first start and kept in <c>dataDirectory/shim-credential</c>
-/// (0600), so agents keep trusting each other's shims across an aggregator restart. Agents receive it
+/// (0600), or with several aggregators in their PostgreSQL store (<see cref="For"/>), so agents keep trusting each
+/// other's shims across an aggregator restart or a new leader. Agents receive it
 /// in their Welcome, over the (mutual-TLS) link.
 /// </summary>
 internal static class ShimCredentialFile
@@ -15,6 +16,16 @@ internal static class ShimCredentialFile
     internal sealed record Credential(string Value);
 
     public const string FileName = "shim-credential";
+
+    /// <summary>
+    /// The fleet's credential from <paramref name="store"/>: kept in the PostgreSQL store, which every aggregator on it
+    /// reads alike (each one's gateway presents it to the nodes' shims); else this file of the data directory.
+    /// </summary>
+    public static string For(AggregatorOptions options, State.IAggregatorStore store)
+        => store is State.PostgresStateStore shared ? shared.GetOrCreateSecret(FileName, NewValue) : LoadOrCreate(options);
+
+    /// <summary>32 random bytes, base64url.</summary>
+    public static string NewValue() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
     public static string LoadOrCreate(AggregatorOptions options)
     {
@@ -31,7 +42,7 @@ internal static class ShimCredentialFile
         }
 
         Directory.CreateDirectory(options.DataDirectory);
-        var created = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var created = NewValue();
         var temporary = path + ".tmp";
         using (var stream = new FileStream(temporary, new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite }))
         using (var writer = new StreamWriter(stream))

@@ -25,6 +25,9 @@ internal sealed class ServiceRegistry
 
     public ServiceState? Find(string name) => _file.Find(name);
 
+    /// <summary>Reads the definitions again from the store (<see cref="DefinitionFile{T}.Reload"/>); true when they changed.</summary>
+    public bool Reload() => _file.Reload();
+
     /// <summary>Sets the definition asked for (validated), keeping the sets; true when the service is new.</summary>
     /// <remarks>A change that keeps the version (an instance count, a routing field) applies to its set in place.</remarks>
     public bool Put(ServiceDefinition definition)

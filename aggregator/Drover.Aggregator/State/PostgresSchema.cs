@@ -8,8 +8,7 @@ namespace Drover.Aggregator.State;
 /// in one transaction under an advisory lock, so aggregators started together on an empty database create it once.
 /// </summary>
 /// <remarks>
-/// What a later step adds goes at the end (leader election's term or lease row, issue 21 part 2, will be version 3);
-/// a step already released is never edited, since databases have run it.
+/// What a later step adds goes at the end; a step already released is never edited, since databases have run it.
 /// </remarks>
 internal static class PostgresSchema
 {
@@ -81,6 +80,46 @@ internal static class PostgresSchema
             value text NOT NULL,
             updated_at timestamptz NOT NULL
         );
+        """,
+
+        // 3: several aggregators on one database (PostgresStateStore.Leadership.cs). One leadership row: the store's
+        //    id and the term, which grows with every election, the holder and where agents and clients reach it, and
+        //    its lease in the database's clock (the one clock every aggregator reads). The routing table the leader
+        //    publishes for the other aggregators' gateways; the secrets every aggregator must hold alike (the shim
+        //    credential). drover_fence(term) fails a leader's write once another leader is elected: it takes the
+        //    leadership row FOR SHARE, so an election waits for the write's transaction, and a write after the
+        //    election finds the new term and is refused (SQLSTATE DR001).
+        """
+        CREATE TABLE leadership (
+            only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+            store_id text NOT NULL,
+            term bigint NOT NULL,
+            holder text,
+            link_url text,
+            api_url text,
+            acquired_at timestamptz,
+            renewed_at timestamptz,
+            lease_until timestamptz
+        );
+        INSERT INTO leadership (store_id, term) VALUES (gen_random_uuid()::text, 0);
+        CREATE TABLE routing (
+            only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+            term bigint NOT NULL,
+            version bigint NOT NULL,
+            value text NOT NULL,
+            published_at timestamptz NOT NULL
+        );
+        CREATE TABLE secrets (
+            name text PRIMARY KEY,
+            value text NOT NULL
+        );
+        CREATE FUNCTION drover_fence(leader_term bigint) RETURNS void LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM 1 FROM leadership WHERE term = leader_term FOR SHARE;
+            IF NOT FOUND THEN
+                RAISE EXCEPTION 'term % is no longer the leader''s: another aggregator was elected', leader_term USING ERRCODE = 'DR001';
+            END IF;
+        END $$;
         """,
     ];
 

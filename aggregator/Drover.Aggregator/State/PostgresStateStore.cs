@@ -167,6 +167,7 @@ internal sealed partial class PostgresStateStore : IAggregatorStore
         }
 
         var pruned = await PruneAsync(connection, transaction, info.InstanceId, cancellationToken);
+        await FenceAsync(connection, transaction, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         Log.Committed(_logger, info.InstanceId, info.Version, info.SizeBytes, info.SourceNodeId, pruned);
         return CommitResult.Committed(info.Version);
@@ -283,6 +284,7 @@ internal sealed partial class PostgresStateStore : IAggregatorStore
         using var transaction = connection.BeginTransaction();
         using var batch = new NpgsqlBatch(connection, transaction);
         batch.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL synchronous_commit = on"));
+        Fence(batch);
         batch.BatchCommands.Add(Command(
             """
             INSERT INTO definitions (kind, value, updated_at) VALUES ($1, $2, now())
@@ -327,6 +329,7 @@ internal sealed partial class PostgresStateStore : IAggregatorStore
             using var transaction = connection.BeginTransaction();
             using var batch = new NpgsqlBatch(connection, transaction);
             batch.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL synchronous_commit = on"));
+            Fence(batch);
             prepare(batch);
             batch.ExecuteNonQuery();
             transaction.Commit();
@@ -336,6 +339,17 @@ internal sealed partial class PostgresStateStore : IAggregatorStore
         {
             failed(ex);
             return false;
+        }
+    }
+
+    /// <summary>The fence of <see cref="FenceTerm"/> (when set), last in a commit's transaction: held until it commits, so no election comes between.</summary>
+    private async Task FenceAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        Fence(batch);
+        if (batch.BatchCommands.Count > 0)
+        {
+            await batch.ExecuteNonQueryAsync(cancellationToken);
         }
     }
 

@@ -30,6 +30,8 @@ internal sealed partial class SqliteStateStore
     private const string ScalingWindowsKey = DecisionMemoryCodec.ScalingWindowsKey;
     private const string ClusterHealthKey = DecisionMemoryCodec.ClusterHealthKey;
     private const string LoadBalancingKey = DecisionMemoryCodec.LoadBalancingKey;
+    private const string LeadershipKey = "leadership";
+    private readonly Lock _termGate = new();
 
     private const string DecisionMemoryTables = """
         CREATE TABLE decision_memory (
@@ -210,6 +212,32 @@ internal sealed partial class SqliteStateStore
     {
         ArgumentNullException.ThrowIfNull(value);
         return WriteMemory(LoadBalancingKey, value, LoadBalancingJsonContext.Default.StoredLoadBalancing, "the load-balancing tables");
+    }
+
+    /// <summary>
+    /// Begins this start's leadership term (a lone aggregator leads from its start): the store's id, made at the first
+    /// start, and the term kept before plus one, kept durably before it is used. Throws when it cannot be kept: a term
+    /// that is not durable could be handed out twice.
+    /// </summary>
+    public StoredLeadership BeginLoneTerm() => KeepTerm(kept => kept.Term + 1);
+
+    /// <summary>Moves the term above <paramref name="seen"/> (a <c>state.db</c> restored from a backup, whose agents accepted a later term); the term now kept.</summary>
+    public long RaiseTerm(long seen) => KeepTerm(kept => Math.Max(kept.Term, seen) + 1).Term;
+
+    private StoredLeadership KeepTerm(Func<StoredLeadership, long> next)
+    {
+        lock (_termGate)
+        {
+            var kept = ReadMemory(LeadershipKey, StoredLeadershipJsonContext.Default.StoredLeadership)
+                ?? new StoredLeadership(Guid.NewGuid().ToString("N"), 0);
+            var begun = kept with { Term = next(kept) };
+            if (!WriteMemory(LeadershipKey, begun, StoredLeadershipJsonContext.Default.StoredLeadership, "the leadership term"))
+            {
+                throw new IOException($"'{DatabasePath}': the leadership term could not be written");
+            }
+
+            return begun;
+        }
     }
 
     /// <summary>The value kept under <paramref name="key"/>; null when none is kept or it cannot be read (logged).</summary>

@@ -17,8 +17,10 @@ internal sealed class DefinitionFile<T>
     private readonly Lock _gate = new();
     private readonly IDefinitionStore _store;
     private readonly string _kind;
+    private readonly string _what;
     private readonly Func<T, string> _keyOf;
     private Dictionary<string, T> _items;
+    private string? _loaded;
 
     /// <param name="path">The file (<c>&lt;dataDirectory&gt;/&lt;kind&gt;.json</c>); none yet means no definitions.</param>
     /// <param name="what">What one entry is, for errors: "function", "service".</param>
@@ -36,25 +38,52 @@ internal sealed class DefinitionFile<T>
     {
         _store = store;
         _kind = kind;
+        _what = what;
         _keyOf = keyOf;
-        var path = store.DescribeDefinitions(kind);
+        (_items, _loaded) = Read();
+    }
+
+    /// <summary>
+    /// Reads the list again from the store, when another aggregator on the same store may have changed it (a follower
+    /// on PostgreSQL, whose leader takes the API's changes). True when it differs from what was held.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The kept list is not valid; what was held is kept.</exception>
+    public bool Reload()
+    {
+        lock (_gate)
+        {
+            var (items, loaded) = Read();
+            if (string.Equals(loaded, _loaded, StringComparison.Ordinal))
+            {
+                return false;
+            }
+
+            (_items, _loaded) = (items, loaded);
+            return true;
+        }
+    }
+
+    private (Dictionary<string, T> Items, string? Json) Read()
+    {
+        var path = _store.DescribeDefinitions(_kind);
+        var json = _store.LoadDefinitions(_kind);
         List<T> items;
         try
         {
-            items = store.LoadDefinitions(kind) is { } json ? JsonSerializer.Deserialize<List<T>>(json, Json) ?? [] : [];
+            items = json is not null ? JsonSerializer.Deserialize<List<T>>(json, Json) ?? [] : [];
         }
         catch (JsonException ex)
         {
             // Never start with some definitions silently dropped: the operator repairs or removes the file.
-            throw new InvalidDataException($"'{path}' is not a valid list of {what} definitions ({ex.Message}); repair it or remove it to start with none.", ex);
+            throw new InvalidDataException($"'{path}' is not a valid list of {_what} definitions ({ex.Message}); repair it or remove it to start with none.", ex);
         }
 
-        if (items.GroupBy(keyOf, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
+        if (items.GroupBy(_keyOf, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
         {
-            throw new InvalidDataException($"'{path}' defines {what} '{twice.Key}' twice; repair it or remove it to start with none.");
+            throw new InvalidDataException($"'{path}' defines {_what} '{twice.Key}' twice; repair it or remove it to start with none.");
         }
 
-        _items = items.ToDictionary(keyOf, StringComparer.Ordinal);
+        return (items.ToDictionary(_keyOf, StringComparer.Ordinal), json);
     }
 
     /// <summary>Every entry, by name.</summary>
@@ -109,5 +138,10 @@ internal sealed class DefinitionFile<T>
         }
     }
 
-    private void Save(T[] items) => _store.SaveDefinitions(_kind, JsonSerializer.Serialize(items, Json));
+    private void Save(T[] items)
+    {
+        var json = JsonSerializer.Serialize(items, Json);
+        _store.SaveDefinitions(_kind, json);
+        _loaded = json;
+    }
 }

@@ -31,7 +31,7 @@ public sealed class PostgresStoreContractTests(PostgresFixture postgres) : Store
     private protected override Task<object?> ExecuteAsync(string sql) => PostgresServer.ExecuteAsync(_connectionString!, sql);
 
     [SkippableFact]
-    public async Task Open_SchemaVersion1_MigratedToTheDefinitionsKeepingEverything()
+    public async Task Open_SchemaVersion1_MigratedToTheDefinitionsAndLeadershipKeepingEverything()
     {
         var bytes = Snapshots.Bytes(1_500_000, seed: 1);
         var first = Open();
@@ -41,7 +41,7 @@ public sealed class PostgresStoreContractTests(PostgresFixture postgres) : Store
         }
 
         Assert.True(first.SaveAssignment(new StoredAssignment("fn-a-1", "a", "node-1", 2, null)));
-        await ExecuteAsync("DROP TABLE definitions; UPDATE schema_version SET version = 1");
+        await ExecuteAsync("DROP TABLE definitions, leadership, routing, secrets; DROP FUNCTION drover_fence; UPDATE schema_version SET version = 1");
 
         var store = Reopen();
 
@@ -51,5 +51,6 @@ public sealed class PostgresStoreContractTests(PostgresFixture postgres) : Store
         await using var latest = await store.GetLatestAsync("fn-a-1", CancellationToken.None);
         Assert.Equal(bytes, await Snapshots.ReadAllAsync(latest!.Content));
         Assert.Equal(PostgresSchema.Version, await ExecuteAsync("SELECT version FROM schema_version"));
+        Assert.Equal(0L, await ExecuteAsync("SELECT term FROM leadership"));
     }
 }

@@ -19,12 +19,14 @@ internal sealed class CounterFleet(Fleet fleet) : IDisposable
 
     public Fleet Fleet => fleet;
 
-    public async Task DeployAsync(int commitIntervalSeconds)
+    /// <summary>Defines the counter; <paramref name="isPublic"/>: callable through the gateway without a key.</summary>
+    public async Task DeployAsync(int commitIntervalSeconds, bool isPublic = false)
     {
         var definition = new
         {
             runtime = new { type = "process", command = Repository.Counter },
             commitIntervalSeconds,
+            @public = isPublic,
         };
         using var response = await fleet.Http.PutAsJsonAsync("/v1/functions/counter", definition);
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());

@@ -81,22 +81,9 @@ internal sealed class Fleet : IAsyncDisposable
     /// </summary>
     public ChildProcess StartAggregator(params string[] extraArgs)
     {
-        var dir = Path.Combine(Directory, "aggregator");
-        System.IO.Directory.CreateDirectory(dir);
         for (var attempt = 1; ; attempt++)
         {
-            string[] args =
-            [
-                "--httpPort", Invariant(HttpPort),
-                "--linkPort", Invariant(LinkPort),
-                "--dataDirectory", Path.Combine(dir, "data"),
-                "--logFile", Path.Combine(dir, "aggregator.log"),
-                .. LinkArgs(CertificateAuthority.ServerName),
-                "--apiTokensFile", TokensFile,
-                "--apiRequestsPerMinute", "0", // tests poll every 25 ms, and several loops at once
-                .. extraArgs,
-            ];
-            var aggregator = Track(ChildProcess.Start(Repository.Aggregator, args, Path.Combine(dir, "console.log")));
+            var aggregator = StartAggregatorAt("aggregator", HttpPort, LinkPort, extraArgs);
             var clock = Stopwatch.StartNew();
             while (clock.Elapsed < TimeSpan.FromSeconds(60) && !aggregator.HasExited && !Answers())
             {
@@ -114,6 +101,29 @@ internal sealed class Fleet : IAsyncDisposable
             Http.Dispose();
             Http = ClientWith(AdminToken);
         }
+    }
+
+    /// <summary>
+    /// Starts an aggregator in <c>&lt;fleet&gt;/<paramref name="name"/></c> on the given ports, with the fleet's tokens and
+    /// link certificates, and returns at once: one of several aggregators on one PostgreSQL, beside the one of
+    /// <see cref="StartAggregator"/>.
+    /// </summary>
+    public ChildProcess StartAggregatorAt(string name, int httpPort, int linkPort, params string[] extraArgs)
+    {
+        var dir = Path.Combine(Directory, name);
+        System.IO.Directory.CreateDirectory(dir);
+        string[] args =
+        [
+            "--httpPort", Invariant(httpPort),
+            "--linkPort", Invariant(linkPort),
+            "--dataDirectory", Path.Combine(dir, "data"),
+            "--logFile", Path.Combine(dir, "aggregator.log"),
+            .. LinkArgs(CertificateAuthority.ServerName),
+            "--apiTokensFile", TokensFile,
+            "--apiRequestsPerMinute", "0", // tests poll every 25 ms, and several loops at once
+            .. extraArgs,
+        ];
+        return Track(ChildProcess.Start(Repository.Aggregator, args, Path.Combine(dir, "console.log")));
     }
 
     /// <summary>A client of the aggregator's HTTP port sending <paramref name="token"/> as its bearer token, or no Authorization header when null.</summary>

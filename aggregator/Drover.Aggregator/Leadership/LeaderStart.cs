@@ -1,0 +1,49 @@
+using Drover.Aggregator.Configuration;
+using Drover.Aggregator.Fleet;
+using Drover.Aggregator.State;
+using Drover.Decisions.Routing;
+
+namespace Drover.Aggregator.Leadership;
+
+/// <summary>
+/// How the leading application begins: the leadership it acts for, when its lease was won (elected on PostgreSQL),
+/// and the routing table the last leader published, which its gateway serves until the nodes of that table have come
+/// back to it (or <c>restartGraceMs</c> passed), so that traffic does not stop while agents reconnect.
+/// </summary>
+internal sealed record LeaderStart(CurrentLeadership Leadership, long LeaseSentAt, RoutingTable? Inherited)
+{
+    /// <summary>An aggregator elected by <see cref="LeaderElection"/>, on <paramref name="store"/>.</summary>
+    public static async Task<LeaderStart> ElectedAsync(PostgresStateStore store, LeaderView won, long sentAt, AggregatorIdentity identity, CancellationToken cancellationToken)
+    {
+        var routing = await store.ReadRoutingAsync(cancellationToken);
+        return new LeaderStart(
+            new CurrentLeadership(identity.Id, won.StoreId, won.Term, won.LinkUrl, won.ApiUrl, won.AcquiredAt ?? DateTimeOffset.UtcNow, elected: true),
+            sentAt,
+            routing is { } row ? PublishedRouting.Deserialize(row.Json, 0) : null);
+    }
+
+    /// <summary>
+    /// An aggregator started on its own (<see cref="AggregatorHost.Build"/> without an election): on SQLite it begins a
+    /// term of its <c>state.db</c>; on PostgreSQL it must win the leadership now, which it does where no other
+    /// aggregator's lease runs (a test host, one aggregator restarted), and is refused otherwise.
+    /// </summary>
+    public static LeaderStart Alone(IAggregatorStore store, AggregatorOptions options, AggregatorIdentity identity, TimeProvider time)
+    {
+        switch (store)
+        {
+            case SqliteStateStore lone:
+                var begun = lone.BeginLoneTerm();
+                return new LeaderStart(
+                    new CurrentLeadership(identity.Id, begun.StoreId, begun.Term, options.LinkUrl, options.ApiUrl, time.GetUtcNow(), elected: false, seen => lone.RaiseTerm(seen)),
+                    time.GetTimestamp(),
+                    null);
+            case PostgresStateStore shared:
+                var sentAt = time.GetTimestamp();
+                var won = shared.TryAcquireLeadershipAsync(identity.Id, options.LinkUrl, options.ApiUrl, options.LeaderLease, CancellationToken.None).GetAwaiter().GetResult()
+                    ?? throw new InvalidOperationException($"another aggregator leads '{shared.Description}'");
+                return ElectedAsync(shared, won, sentAt, identity, CancellationToken.None).GetAwaiter().GetResult();
+            default:
+                throw new InvalidOperationException($"the store '{store.Description}' keeps no leadership term");
+        }
+    }
+}
