@@ -146,6 +146,7 @@ internal static class AggregatorHost
             builder.Services.AddHostedService(sp => new LeaseKeeper(
                 sp.GetRequiredService<PostgresStateStore>(),
                 sp.GetRequiredService<CurrentLeadership>(),
+                sp.GetRequiredService<AgentConnections>(),
                 options,
                 sp.GetRequiredService<TimeProvider>(),
                 sp.GetRequiredService<ILogger<LeaseKeeper>>(),

@@ -15,6 +15,7 @@ namespace Drover.Aggregator.Leadership;
 internal sealed partial class LeaseKeeper(
     PostgresStateStore store,
     CurrentLeadership leadership,
+    Link.AgentConnections connections,
     AggregatorOptions options,
     TimeProvider time,
     ILogger<LeaseKeeper> logger,
@@ -36,17 +37,33 @@ internal sealed partial class LeaseKeeper(
 
             if (leadership.Deposed.IsCompleted)
             {
+                // No command leaves after this (AgentLinkService checks too); the agents go to the next leader.
                 var reason = await leadership.Deposed;
                 Log.SteppingDown(logger, leadership.Term, reason);
+                foreach (var connection in connections.Snapshot())
+                {
+                    connection.Abort("this aggregator is no longer the leader");
+                }
+
                 throw new LeadershipLostException(reason);
             }
 
             var sent = time.GetTimestamp();
             try
             {
+                // Raced against the deadline, not only cancelled by it: a database cut off mid-answer may hold a
+                // cancelled command for seconds, and the leader must stop acting on time all the same.
                 using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
                 deadline.CancelAfter(left);
-                if (await store.RenewLeadershipAsync(leadership.AggregatorId, leadership.Term, options.LeaderLease, deadline.Token))
+                var renew = store.RenewLeadershipAsync(leadership.AggregatorId, leadership.Term, options.LeaderLease, deadline.Token);
+                if (await Task.WhenAny(renew, Task.Delay(left, time, stoppingToken)) != renew)
+                {
+                    _ = renew.ContinueWith(static t => t.Exception, TaskScheduler.Default);
+                    failing ??= "no answer from the store";
+                    continue;
+                }
+
+                if (await renew)
                 {
                     renewedFrom = sent;
                     if (failing is not null)

@@ -513,7 +513,14 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
             {
                 if (message.KindCase == AggregatorMessage.KindOneofCase.Command)
                 {
-                    // Every command carries the term it is sent in: an agent that has accepted a later one refuses it.
+                    // No command leaves a deposed leader; every other carries the term it is sent in (an agent that has
+                    // accepted a later one refuses it).
+                    if (_leadership.Deposed.IsCompleted)
+                    {
+                        connection.Abort("this aggregator is no longer the leader");
+                        return;
+                    }
+
                     message.Command.Term = (ulong)_leadership.Term;
                 }
 

@@ -182,6 +182,7 @@ internal sealed partial class PostgresStateStore : IAggregatorStore
         await using var delete = new NpgsqlCommand("DELETE FROM snapshots WHERE instance_id = @instance", connection, transaction);
         delete.Parameters.AddWithValue("instance", instanceId);
         var deleted = await delete.ExecuteNonQueryAsync(cancellationToken);
+        await FenceAsync(connection, transaction, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         if (deleted > 0)
         {

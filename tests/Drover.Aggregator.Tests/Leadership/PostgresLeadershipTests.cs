@@ -346,4 +346,25 @@ public sealed class PostgresLeadershipTests(PostgresFixture postgres) : IDisposa
         new Dictionary<string, IReadOnlySet<string>>(StringComparer.Ordinal) { [workload] = new HashSet<string>(StringComparer.Ordinal) { node } },
         false,
         "test");
+
+    [SkippableFact]
+    public async Task DeleteInstance_AnotherTermElected_RefusedAndTheStateKept()
+    {
+        _database = await LeadershipDatabase.CreateAsync(postgres);
+        var old = _database.Open();
+        var current = _database.Open();
+        old.FenceTerm = (await old.TryAcquireLeadershipAsync("a", "l", "a", LeadershipDatabase.Lease, CancellationToken.None))!.Term;
+        await _database.LapseLeaseAsync();
+        current.FenceTerm = (await current.TryAcquireLeadershipAsync("b", "l", "a", LeadershipDatabase.Lease, CancellationToken.None))!.Term;
+        var bytes = Snapshots.Bytes(4096, seed: 5);
+        using (var content = new MemoryStream(bytes))
+        {
+            await current.CommitAsync(Snapshots.Info("fn-a-1", 1, bytes), content, CancellationToken.None);
+        }
+
+        await Assert.ThrowsAnyAsync<Npgsql.NpgsqlException>(() => old.DeleteInstanceAsync("fn-a-1", CancellationToken.None));
+
+        Assert.Single(await current.ListAsync("fn-a-1", CancellationToken.None));
+    }
+
 }
