@@ -8,6 +8,7 @@ RESULTS       := $(OUT)/test-results
 AGENTS        ?= 3
 CLUSTERS      ?= 1
 GPUS          ?= 2
+HA            ?= 1
 DEB_COMPRESSION ?= xz
 # $(call given,VAR,DEFAULT): VAR when set on the command line or in the environment, else DEFAULT.
 given = $(if $(filter command line environment,$(origin $(1))),$($(1)),$(2))
@@ -108,9 +109,11 @@ package: aot
 	@rm -rf $(OUT)/packages
 	DEB_COMPRESSION=$(DEB_COMPRESSION) packaging/deb/build-deb.sh $(OUT)/agent-aot/drover-agent $(OUT)/aggregator-sc $(OUT)/packages
 
-# An aggregator and a small simulated fleet on this machine, on the stand-in NVML.
+# An aggregator and a small simulated fleet on this machine, on the stand-in NVML. HA=3: three aggregators on one
+# PostgreSQL (installed by test-tools where missing), one elected leader.
 run: build
-	AGENTS=$(AGENTS) CLUSTERS=$(CLUSTERS) GPUS=$(GPUS) OUT=$(OUT) VAR=$(CURDIR)/var packaging/dev/run-fleet.sh
+	@if [ "$(HA)" != 1 ]; then $(MAKE) -s test-tools; fi
+	AGENTS=$(AGENTS) CLUSTERS=$(CLUSTERS) GPUS=$(GPUS) HA=$(HA) OUT=$(OUT) VAR=$(CURDIR)/var packaging/dev/run-fleet.sh
 
 # Speed and cost: the BenchmarkDotNet suite, then the real agent's CPU and memory over a minute, then the CUDA launch
 # probe's added cost per launch (docs/BENCHMARKS.md).

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Starts one aggregator and a small fleet of agents on loopback, on the stand-in NVML: what `make run` does.
+# With HA=N (2-5), N aggregators on one PostgreSQL (Debian's, started here as an unprivileged user), one of them
+# elected leader, and every agent given all their addresses: `make run HA=3`.
 # Configuration, state and logs go under $VAR; every process started is listed in $VAR/fleet.json.
 # Ctrl-C or SIGTERM stops everything cleanly (SIGTERM to each process, then waits for it).
 set -euo pipefail
@@ -12,10 +14,16 @@ VAR=${VAR:?VAR must name the folder for configuration, state and logs}
 HTTP_PORT=${HTTP_PORT:-7400}
 LINK_PORT=${LINK_PORT:-7401}
 FIRST_NODE_PORT=${FIRST_NODE_PORT:-7411}
+HA=${HA:-1}
+PG_PORT=${PG_PORT:-7390}
 
-for n in "$AGENTS" "$CLUSTERS" "$GPUS"; do
-  case "$n" in ''|*[!0-9]*) echo "run-fleet: AGENTS, CLUSTERS and GPUS must be whole numbers (got AGENTS=$AGENTS CLUSTERS=$CLUSTERS GPUS=$GPUS)" >&2; exit 2 ;; esac
+for n in "$AGENTS" "$CLUSTERS" "$GPUS" "$HA"; do
+  case "$n" in ''|*[!0-9]*) echo "run-fleet: AGENTS, CLUSTERS, GPUS and HA must be whole numbers (got AGENTS=$AGENTS CLUSTERS=$CLUSTERS GPUS=$GPUS HA=$HA)" >&2; exit 2 ;; esac
 done
+if [ "$HA" -lt 1 ] || [ "$HA" -gt 5 ]; then
+  echo "run-fleet: HA must be 1 (one aggregator on SQLite) to 5 (aggregators on one PostgreSQL) (got $HA)" >&2
+  exit 2
+fi
 if [ "$CLUSTERS" -lt 1 ] || [ "$AGENTS" -lt "$CLUSTERS" ]; then
   echo "run-fleet: need CLUSTERS >= 1 and AGENTS >= CLUSTERS (got AGENTS=$AGENTS CLUSTERS=$CLUSTERS)" >&2
   exit 2
@@ -100,7 +108,46 @@ if [ "$(id -u)" = 0 ]; then
   RUNTIME_USER=', "user": "nobody"'
 fi
 
-# The aggregator.
+# With HA: PostgreSQL, its cluster made once under $VAR/postgres and kept across runs (the fleet's definitions and
+# committed state live there, as they live in state.db with one aggregator). It runs as nobody when this runs as root.
+store_json=""
+if [ "$HA" -gt 1 ]; then
+  pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  if [ -z "$pg_bin" ] || [ ! -x "$pg_bin/initdb" ]; then
+    echo "run-fleet: HA=$HA needs PostgreSQL's server (apt-get install postgresql, as root; make test-tools does it)" >&2
+    exit 1
+  fi
+  as_pg=()
+  if [ "$(id -u)" = 0 ]; then
+    as_pg=(setpriv --reuid="$(id -u nobody)" --regid="$(id -g nobody)" --clear-groups --)
+  fi
+  pg_dir="$VAR/postgres"
+  if [ ! -f "$pg_dir/data/PG_VERSION" ]; then
+    rm -rf "$pg_dir"
+    mkdir -p "$pg_dir"
+    (umask 077; head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$pg_dir/password")
+    [ "$(id -u)" = 0 ] && chown -R nobody "$pg_dir"
+    "${as_pg[@]}" "$pg_bin/initdb" -D "$pg_dir/data" -U drover --pwfile "$pg_dir/password" -A scram-sha-256 -E UTF8 --locale C --no-instructions > "$pg_dir/initdb.log" 2>&1 \
+      || { echo "run-fleet: initdb failed; see $pg_dir/initdb.log" >&2; exit 1; }
+  fi
+  "${as_pg[@]}" "$pg_bin/postgres" -D "$pg_dir/data" -p "$PG_PORT" -c listen_addresses=127.0.0.1 -c unix_socket_directories= > "$pg_dir/postgres.log" 2>&1 &
+  pids+=($!)
+  entries+=("{\"role\": \"postgres\", \"cluster\": null, \"serverNumber\": null, \"port\": $PG_PORT, \"pid\": $!, \"log\": \"$pg_dir/postgres.log\"}")
+  for ((t = 0; t < 60; t++)); do
+    "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" && break
+    kill -0 "${pids[-1]}" 2>/dev/null || { echo "run-fleet: postgres ended early; see $pg_dir/postgres.log" >&2; exit 1; }
+    sleep 0.5
+  done
+  PGPASSWORD=$(cat "$pg_dir/password") "$pg_bin/psql" -q -h 127.0.0.1 -p "$PG_PORT" -U drover -d postgres -tAc \
+    "SELECT 1 FROM pg_database WHERE datname = 'drover'" | grep -q 1 \
+    || PGPASSWORD=$(cat "$pg_dir/password") "$pg_bin/psql" -q -h 127.0.0.1 -p "$PG_PORT" -U drover -d postgres -c "CREATE DATABASE drover" > /dev/null \
+    || { echo "run-fleet: could not create the database 'drover'; see $pg_dir/postgres.log" >&2; exit 1; }
+  (umask 077; printf 'Host=127.0.0.1;Port=%s;Database=drover;Username=drover;Password=%s\n' "$PG_PORT" "$(cat "$pg_dir/password")" > "$VAR/postgres.conn")
+  store_json="\"store\": \"postgres\", \"postgresConnectionStringFile\": \"$VAR/postgres.conn\","
+fi
+
+# The aggregator(s): the first in $VAR/aggregator, on HTTP_PORT and LINK_PORT; with HA, the n-th in
+# $VAR/aggregator-<n>, on the ports two above the one before.
 agg_dir="$VAR/aggregator"
 mkdir -p "$agg_dir"
 
@@ -116,22 +163,37 @@ done
 READ_AUTH="Authorization: Bearer $(cat "$VAR/read.token")"
 ADMIN_AUTH="Authorization: Bearer $(cat "$VAR/admin.token")"
 
-cat > "$agg_dir/aggregator.json" <<JSON
+links=""
+agg_logs=""
+for ((a = 1; a <= HA; a++)); do
+  dir_a="$agg_dir"
+  [ "$a" -gt 1 ] && dir_a="$VAR/aggregator-$a"
+  mkdir -p "$dir_a"
+  http_a=$((HTTP_PORT + 2 * (a - 1)))
+  link_a=$((LINK_PORT + 2 * (a - 1)))
+  cat > "$dir_a/aggregator.json" <<JSON
 {
   "listenAddress": "127.0.0.1",
-  "httpPort": $HTTP_PORT,
-  "linkPort": $LINK_PORT,
-  "dataDirectory": "$agg_dir/data",
-  "logFile": "$agg_dir/aggregator.log",
+  "httpPort": $http_a,
+  "linkPort": $link_a,
+  "dataDirectory": "$dir_a/data",
+  "logFile": "$dir_a/aggregator.log",
   "apiTokensFile": "$tokens_file",
+  $store_json
   "linkCertificateFile": "$certs/aggregator.crt",
   "linkKeyFile": "$certs/aggregator.key",
   "linkCaFile": "$certs/ca.crt"
 }
 JSON
-"$OUT/drover-aggregator" --config "$agg_dir/aggregator.json" > "$agg_dir/console.log" 2>&1 &
-pids+=($!)
-entries+=("{\"role\": \"aggregator\", \"cluster\": null, \"serverNumber\": null, \"port\": $HTTP_PORT, \"pid\": $!, \"log\": \"$agg_dir/aggregator.log\"}")
+  # start.sh starts this aggregator again by hand (one that stepped down as leader exits, for its service manager to restart).
+  printf '#!/bin/sh\nexec "%s" --config "%s" >> "%s" 2>&1\n' "$OUT/drover-aggregator" "$dir_a/aggregator.json" "$dir_a/console.log" > "$dir_a/start.sh"
+  chmod +x "$dir_a/start.sh"
+  "$dir_a/start.sh" &
+  pids+=($!)
+  entries+=("{\"role\": \"aggregator\", \"cluster\": null, \"serverNumber\": null, \"port\": $http_a, \"pid\": $!, \"log\": \"$dir_a/aggregator.log\"}")
+  links="$links${links:+, }\"https://127.0.0.1:$link_a\""
+  agg_logs="$agg_logs${agg_logs:+, }$dir_a/aggregator.log"
+done
 
 # Agents: spread over the clusters in turn, numbered 1..N inside each cluster, node ports from FIRST_NODE_PORT.
 declare -A next_server
@@ -156,7 +218,7 @@ for ((i = 0; i < AGENTS; i++)); do
   "serverNumber": $server,
   "port": $port,
   "cluster": "$cluster",
-  "aggregators": [ "https://127.0.0.1:$LINK_PORT" ],
+  "aggregators": [ $links ],
   "linkCertificateFile": "$certs/$node.crt",
   "linkKeyFile": "$certs/$node.key",
   "linkCaFile": "$certs/ca.crt",
@@ -214,9 +276,14 @@ curl -fsS -X PUT "http://127.0.0.1:$HTTP_PORT/v1/functions/cuda-sample" -H "$ADM
   -d '{"function": "counter"}' | sed -n 's/.*"key":"\([^"]*\)".*/\1/p' > "$VAR/counter.key") \
   || echo "run-fleet: could not make a key for 'counter'; see $agg_dir/aggregator.log" >&2
 
+aggregators_text="one aggregator"
+if [ "$HA" -gt 1 ]; then
+  aggregators_text="$HA aggregators on PostgreSQL (127.0.0.1:$PG_PORT, database drover; connection string in $VAR/postgres.conn)"
+fi
+
 cat <<TEXT
 
-Drover is running: one aggregator and $AGENTS agents in $CLUSTERS cluster(s), $GPUS stand-in GPUs each ($alive alive now).
+Drover is running: $aggregators_text and $AGENTS agents in $CLUSTERS cluster(s), $GPUS stand-in GPUs each ($alive alive now).
 The management API needs a token: $VAR/read.token may GET, $VAR/admin.token may also change things.
   R='Authorization: Bearer '\$(cat $VAR/read.token)   A='Authorization: Bearer '\$(cat $VAR/admin.token)
 Invoking counter needs its key ($VAR/counter.key; more with POST /v1/keys {"function": "counter"} and the admin token):
@@ -240,11 +307,14 @@ Invoking counter needs its key ($VAR/counter.key; more with POST /v1/keys {"func
                   "measured", about 5 in flight: $OUT/droverctl gpus, or /v1/functions/cuda-sample for its node and GPU
   Metrics:        curl -s -H "\$R" http://127.0.0.1:$HTTP_PORT/metrics   (Prometheus text: drover_*, DCGM_FI_DEV_*)
                   curl -s http://127.0.0.1:$FIRST_NODE_PORT/metrics   (an agent's own: sampling cost, link, shim queues, instances; any node's port)
-  Tokens:         $VAR/admin.token, $VAR/read.token (hashes in $tokens_file; more with: $OUT/drover-aggregator tokens add --name NAME --role read --file $tokens_file, then restart the aggregator)
-  Agent link:     127.0.0.1:$LINK_PORT (gRPC over mutual TLS; certificates in $certs, one per node, named after it)
+  Leader:         curl -s -H "\$R" http://127.0.0.1:$HTTP_PORT/v1/leader   (who leads, its term; with HA=N every aggregator, on ports $HTTP_PORT, $((HTTP_PORT + 2)), ..., serves the API and the gateway)
+  Fail over:      with HA=N, kill -9 the leader (its port in /v1/leader's apiUrl, its pid in $VAR/fleet.json): a follower is named within about 3 s,
+                  the agents move to it and the gateway on every other aggregator keeps answering; start the old one again with $VAR/aggregator[-<n>]/start.sh &
+  Tokens:         $VAR/admin.token, $VAR/read.token (hashes in $tokens_file, which every aggregator reads; more with: $OUT/drover-aggregator tokens add --name NAME --role read --file $tokens_file, then restart the aggregators)
+  Agent link:     $links (gRPC over mutual TLS; certificates in $certs, one per node, named after it)
   Impostor:       an agent with another node's certificate is refused: see the README's "Trust" section
   Processes:      $VAR/fleet.json
-  Logs:           $agg_dir/aggregator.log, $VAR/agents/<cluster>-<n>/agent.log
+  Logs:           $agg_logs, $VAR/agents/<cluster>-<n>/agent.log
   Restart agent:  $VAR/agents/<cluster>-<n>/start.sh &
   GPU scenarios:  $VAR/agents/<cluster>-<n>/gpus.scenario (edit to move the stand-in GPUs' numbers)
 
