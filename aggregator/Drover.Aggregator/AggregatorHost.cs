@@ -104,7 +104,7 @@ internal static class AggregatorHost
         builder.Services.AddSystemd();
         builder.Services.AddSingleton(options);
         builder.Services.AddDroverApiAccess(ApiTokenStore.Load(options.ApiTokensFile));
-        builder.Services.AddDroverApiRateLimit(options);
+        builder.Services.AddDroverApiRateLimit(options, context => context.RequestServices.GetRequiredService<LeaderStart>().ForwardingSecret);
         builder.Services.AddSingleton(time ?? TimeProvider.System);
         builder.Services.AddSingleton(AggregatorIdentity.ForThisProcess());
         builder.Services.AddSingleton(sp => leader ?? LeaderStart.Alone(sp.GetRequiredService<IAggregatorStore>(), options, sp.GetRequiredService<AggregatorIdentity>(), sp.GetRequiredService<TimeProvider>()));

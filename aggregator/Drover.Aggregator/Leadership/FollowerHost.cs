@@ -1,4 +1,5 @@
 using System.Net;
+using System.Threading.RateLimiting;
 using Drover.Aggregator.Access;
 using Drover.Aggregator.Api;
 using Drover.Aggregator.Configuration;
@@ -81,8 +82,20 @@ internal static class FollowerHost
         });
         app.Lifetime.ApplicationStopped.Register(forwarding.Dispose);
         var forwardConfig = new ForwarderRequestConfig { ActivityTimeout = ForwardActivityTimeout };
+        var transformer = new ForwardedByTransformer(store.GetOrCreateSecret(LeaderStart.ForwardingSecretName, ShimCredentialFile.NewValue));
+
+        // Each client is limited here, as the leader would (the leader does not count what a follower forwards).
+        var limiter = PartitionedRateLimiter.Create<HttpContext, string>(context => ApiRateLimit.PerClient(context, options));
+        app.Lifetime.ApplicationStopped.Register(limiter.Dispose);
         RequestDelegate forward = async context =>
         {
+            using var lease = await limiter.AcquireAsync(context, cancellationToken: context.RequestAborted);
+            if (!lease.IsAcquired)
+            {
+                await ApiRateLimit.RefuseAsync(context, lease, options);
+                return;
+            }
+
             if (election.Observed is not { } leader || !leader.Reachable(options.LeaderRenewal) || leader.Holder == identity.Id)
             {
                 context.Response.Headers.RetryAfter = "1";
@@ -91,7 +104,7 @@ internal static class FollowerHost
                 return;
             }
 
-            var error = await context.RequestServices.GetRequiredService<IHttpForwarder>().SendAsync(context, leader.ApiUrl, forwarding, forwardConfig, HttpTransformer.Default);
+            var error = await context.RequestServices.GetRequiredService<IHttpForwarder>().SendAsync(context, leader.ApiUrl, forwarding, forwardConfig, transformer);
             if (error != ForwarderError.None && !context.Response.HasStarted)
             {
                 context.Response.Headers.RetryAfter = "1";
@@ -114,5 +127,16 @@ internal static class FollowerHost
             await next(context);
         });
         return app;
+    }
+
+    /// <summary>Forwards a request as it came, marked with the aggregators' forwarding secret (whatever the client sent in that header is replaced).</summary>
+    private sealed class ForwardedByTransformer(string secret) : HttpTransformer
+    {
+        public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
+        {
+            await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
+            proxyRequest.Headers.Remove(ApiRateLimit.ForwardedByHeader);
+            proxyRequest.Headers.TryAddWithoutValidation(ApiRateLimit.ForwardedByHeader, secret);
+        }
     }
 }

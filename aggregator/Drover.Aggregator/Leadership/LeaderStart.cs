@@ -8,10 +8,14 @@ namespace Drover.Aggregator.Leadership;
 /// <summary>
 /// How the leading application begins: the leadership it acts for, when its lease was won (elected on PostgreSQL),
 /// and the routing table the last leader published, which its gateway serves until the nodes of that table have come
-/// back to it (or <c>restartGraceMs</c> passed), so that traffic does not stop while agents reconnect.
+/// back to it (or <c>restartGraceMs</c> passed), so that traffic does not stop while agents reconnect; and, among
+/// several, the secret with which followers mark the API requests they forward (<see cref="Access.ApiRateLimit.ForwardedByHeader"/>).
 /// </summary>
-internal sealed record LeaderStart(CurrentLeadership Leadership, long LeaseSentAt, RoutingTable? Inherited)
+internal sealed record LeaderStart(CurrentLeadership Leadership, long LeaseSentAt, RoutingTable? Inherited, string? ForwardingSecret = null)
 {
+    /// <summary>The name of the aggregators' forwarding secret in the store.</summary>
+    public const string ForwardingSecretName = "api-forwarding";
+
     /// <summary>An aggregator elected by <see cref="LeaderElection"/>, on <paramref name="store"/>.</summary>
     public static async Task<LeaderStart> ElectedAsync(PostgresStateStore store, LeaderView won, long sentAt, AggregatorIdentity identity, CancellationToken cancellationToken)
     {
@@ -19,7 +23,8 @@ internal sealed record LeaderStart(CurrentLeadership Leadership, long LeaseSentA
         return new LeaderStart(
             new CurrentLeadership(identity.Id, won.StoreId, won.Term, won.LinkUrl, won.ApiUrl, won.AcquiredAt ?? DateTimeOffset.UtcNow, elected: true),
             sentAt,
-            routing is { } row ? PublishedRouting.Deserialize(row.Json, 0) : null);
+            routing is { } row ? PublishedRouting.Deserialize(row.Json, 0) : null,
+            store.GetOrCreateSecret(ForwardingSecretName, Security.ShimCredentialFile.NewValue));
     }
 
     /// <summary>

@@ -1,4 +1,6 @@
 using System.Net;
+using Drover.Aggregator.Access;
+using Drover.Aggregator.Leadership;
 using Drover.Aggregator.State;
 using Drover.Aggregator.Tests.Events;
 using Microsoft.Extensions.DependencyInjection;
@@ -46,5 +48,42 @@ public sealed class AggregatorOnPostgresTests(PostgresFixture postgres) : IDispo
         Assert.Equal(77UL, aggregator.Services.GetRequiredService<IDecisionMemoryStore>().LoadEventSequences()["function/echo"]);
         Assert.False(File.Exists(Path.Combine(aggregator.Options.DataDirectory, "functions.json")));
         Assert.False(File.Exists(Path.Combine(aggregator.Options.DataDirectory, SqliteStateStore.FileName)));
+    }
+
+    [SkippableFact]
+    public async Task Host_StorePostgres_ApiRequestsForwardedByAFollower_NotLimitedAgainOthersAre()
+    {
+        Skip.If(PostgresServer.MissingReason is not null, PostgresServer.MissingReason);
+        var connectionString = await (await postgres.ServerAsync()).CreateDatabaseAsync();
+        var connectionFile = Path.Combine(_secrets.Path, "postgres.conn");
+        await File.WriteAllTextAsync(connectionFile, connectionString);
+        File.SetUnixFileMode(connectionFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        await using var aggregator = await TestAggregator.StartAsync(configure: o =>
+        {
+            o.Store = "postgres";
+            o.PostgresConnectionStringFile = connectionFile;
+            o.ApiRequestsPerMinute = 2;
+        });
+        var secret = (string)(await PostgresServer.ExecuteAsync(connectionString, $"SELECT value FROM secrets WHERE name = '{LeaderStart.ForwardingSecretName}'"))!;
+
+        // Marked by a follower (which limited each client itself): never counted here.
+        for (var i = 0; i < 5; i++)
+        {
+            using var forwarded = new HttpRequestMessage(HttpMethod.Get, "/v1/nodes");
+            forwarded.Headers.Add(ApiRateLimit.ForwardedByHeader, secret);
+            using var answer = await aggregator.Http.SendAsync(forwarded);
+            Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        }
+
+        // Anything else, a wrong mark included, is one client's: the third in the minute is refused.
+        HttpStatusCode[] statuses = [.. await Task.WhenAll(Enumerable.Range(0, 3).Select(async _ =>
+        {
+            using var guessed = new HttpRequestMessage(HttpMethod.Get, "/v1/nodes");
+            guessed.Headers.Add(ApiRateLimit.ForwardedByHeader, "a guess");
+            using var answer = await aggregator.Http.SendAsync(guessed);
+            return answer.StatusCode;
+        }))];
+        Assert.Equal(2, statuses.Count(s => s == HttpStatusCode.OK));
+        Assert.Single(statuses, HttpStatusCode.TooManyRequests);
     }
 }
