@@ -5,7 +5,7 @@ using Drover.Cli.Views;
 
 namespace Drover.Cli.Commands;
 
-/// <summary>The commands that only look: nodes, gpus, clusters, functions, function, services.</summary>
+/// <summary>The commands that only look: nodes, gpus, clusters, functions, function, services, leader.</summary>
 internal static class ReadCommands
 {
     /// <summary>How many of a function's decisions <c>function NAME</c> shows by default.</summary>
@@ -100,7 +100,14 @@ internal static class ReadCommands
             Show(context.Output, answer, plain => ServicesView.Render(answer, plain));
         });
 
-        return [nodes, gpus, clusters, functions, function, services];
+        var leader = new Command("leader", "Who leads the aggregators, as the one asked knows it: its role, the leader, the term, where the leader is reached (GET /v1/leader)");
+        run.Set(leader, async (context, cancellationToken) =>
+        {
+            var answer = await context.Client.GetAsync("v1/leader", cancellationToken);
+            Show(context.Output, answer, plain => LeaderView.Render(answer, plain));
+        });
+
+        return [nodes, gpus, clusters, functions, function, services, leader];
     }
 
     /// <summary>A name as one path segment, escaped: a name never changes which endpoint is asked.</summary>

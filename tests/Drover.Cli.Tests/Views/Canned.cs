@@ -27,6 +27,11 @@ internal static class Canned
         ]}
         """;
 
+    public const string Leader = """
+        {"aggregatorId":"agg-2-41","role":"follower","store":"postgres://db:5432/drover","storeId":"c8d8","term":7,
+         "leader":{"aggregatorId":"agg-1-7","apiUrl":"https://agg-1:7400","linkUrl":"https://agg-1:7401","since":"2026-12-05T02:20:00+00:00"}}
+        """;
+
     public const string Functions = """
         [
           {"name":"resize","version":"3","runtime":{"type":"process","command":"/opt/resize","args":["--fast"],"env":{"KEY":"(hidden)"},"workingDirectory":""},"commitIntervalSeconds":10,"placement":null,"margin":1,"minInstances":1,"maxInstances":4,"gpuMemoryBytes":0,"scaleDownWindowSeconds":60,"gpu":"any","shimMode":"http","slo":2,"queueLength":64,"timeoutMs":30000,"eventHeaders":[],"healthPath":"","public":true},

@@ -70,6 +70,23 @@ public sealed class ViewTests
     }
 
     [Fact]
+    public void Leader_Plain_TheAskedItsRoleAndTheLeader()
+    {
+        var lines = Render.Lines(LeaderView.Render(Canned.Json(Canned.Leader), plain: true));
+
+        Assert.Equal(["ASKED", "ROLE", "LEADER", "TERM", "API", "LINK", "SINCE", "STORE"], Render.Cells(lines[0]));
+        Assert.Equal(["agg-2-41", "follower", "agg-1-7", "7", "https://agg-1:7400", "https://agg-1:7401", "2026-12-05T02:20:00+00:00", "postgres://db:5432/drover"], Render.Cells(lines[1]));
+    }
+
+    [Fact]
+    public void Leader_NoneReachable_SaysWhy()
+    {
+        var lines = Render.Lines(LeaderView.Render(Canned.Json("""{"aggregatorId":"agg-2-41","role":"follower","store":"postgres://db:5432/drover","storeId":"s","term":7,"leader":null}"""), plain: true));
+
+        Assert.Contains("none (an election is under way, or the store cannot be read)", lines[1], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Functions_Plain_ByNameWithPlacementAsApplied()
     {
         var lines = Render.Lines(FunctionsView.Render(Canned.Json(Canned.Functions), plain: true));
