@@ -18,6 +18,7 @@ using Drover.Aggregator.Services;
 using Drover.Aggregator.State;
 using Drover.Protocol.Security;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Serilog;
 
@@ -102,6 +103,10 @@ internal static class AggregatorHost
         ConfigureListeners(builder, options, logger, time, shared: leader is not null);
 
         builder.Services.AddSystemd();
+
+        // The notifier wherever NOTIFY_SOCKET names one, as sd_notify does, not only when systemd is the parent (AddSystemd's
+        // test): a follower that was elected (HighAvailability) runs in the process its follower host made ready.
+        builder.Services.TryAddSingleton<Microsoft.Extensions.Hosting.Systemd.ISystemdNotifier, Microsoft.Extensions.Hosting.Systemd.SystemdNotifier>();
         builder.Services.AddSingleton(options);
         builder.Services.AddDroverApiAccess(ApiTokenStore.Load(options.ApiTokensFile));
         builder.Services.AddDroverApiRateLimit(options, context => context.RequestServices.GetRequiredService<LeaderStart>().ForwardingSecret);

@@ -10,6 +10,7 @@ using Drover.Aggregator.Security;
 using Drover.Aggregator.Services;
 using Drover.Aggregator.State;
 using Drover.Gateway;
+using Microsoft.Extensions.Hosting.Systemd;
 using Serilog;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -56,6 +57,16 @@ internal static class FollowerHost
         builder.Services.AddHostedService<RoutingFollower>();
         builder.Services.AddHostedService<DefinitionRefresher>();
         builder.Services.AddHttpForwarder();
+
+        // systemd (Type=notify): READY=1 once the follower serves (HighAvailability), WATCHDOG=1 while the election loop
+        // polls. Not AddSystemd: its lifetime would say STOPPING=1 when the follower hands over to the leader it became.
+        builder.Services.AddSingleton<ISystemdNotifier, SystemdNotifier>();
+        builder.Services.AddSingleton(sp => new SystemdWatchdog(
+            sp.GetRequiredService<ISystemdNotifier>(),
+            SystemdWatchdog.TimeoutFromEnvironment(Environment.GetEnvironmentVariable),
+            [election.Progress],
+            sp.GetRequiredService<ILogger<SystemdWatchdog>>()));
+        builder.Services.AddHostedService<WatchdogPetter>();
         builder.Services.AddGrpc();
 
         var app = builder.Build();

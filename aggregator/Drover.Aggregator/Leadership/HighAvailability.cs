@@ -23,6 +23,11 @@ internal static class HighAvailability
         var election = new LeaderElection(store, options, identity, time, loggers.CreateLogger<LeaderElection>());
         await using var follower = FollowerHost.Build(options, logger, election, store, identity);
         await follower.StartAsync();
+        if (follower.Services.GetRequiredService<Microsoft.Extensions.Hosting.Systemd.ISystemdNotifier>() is { IsEnabled: true } notifier)
+        {
+            notifier.Notify(Microsoft.Extensions.Hosting.Systemd.ServiceState.Ready);
+        }
+
         logger.Information("drover-aggregator {AggregatorId} follows on '{Store}' (link {LinkUrl}, API {ApiUrl}); it leads once elected.", identity.Id, store.Description, options.LinkUrl, options.ApiUrl);
 
         LeaderStart start;
@@ -46,6 +51,7 @@ internal static class HighAvailability
         finally
         {
             await follower.StopAsync();
+            await follower.DisposeAsync();
         }
 
         return await HostExit.AfterShutdownAsync(leader, logger);

@@ -19,6 +19,9 @@ internal sealed partial class LeaderElection(
 {
     private volatile LeaderView? _observed;
 
+    /// <summary>Marked at every poll, whether the store answered or not: what feeds a follower's systemd watchdog.</summary>
+    public Drover.Hosting.LoopProgress Progress { get; } = new("election", () => options.LeaderRenewal / 2, time);
+
     /// <summary>The leadership as last read; null until the first read, or while the store cannot be read.</summary>
     public LeaderView? Observed => _observed;
 
@@ -63,6 +66,7 @@ internal sealed partial class LeaderElection(
                 failing = ex.Message;
             }
 
+            Progress.Completed();
             await Task.Delay(Poll, time, cancellationToken);
         }
     }

@@ -109,6 +109,10 @@ internal sealed class Fleet : IAsyncDisposable
     /// <see cref="StartAggregator"/>.
     /// </summary>
     public ChildProcess StartAggregatorAt(string name, int httpPort, int linkPort, params string[] extraArgs)
+        => StartAggregatorAt(name, httpPort, linkPort, null, extraArgs);
+
+    /// <summary>As <see cref="StartAggregatorAt(string, int, int, string[])"/>, with variables added to its environment (systemd's, say).</summary>
+    public ChildProcess StartAggregatorAt(string name, int httpPort, int linkPort, IDictionary<string, string>? environment, params string[] extraArgs)
     {
         var dir = Path.Combine(Directory, name);
         System.IO.Directory.CreateDirectory(dir);
@@ -123,7 +127,7 @@ internal sealed class Fleet : IAsyncDisposable
             "--apiRequestsPerMinute", "0", // tests poll every 25 ms, and several loops at once
             .. extraArgs,
         ];
-        return Track(ChildProcess.Start(Repository.Aggregator, args, Path.Combine(dir, "console.log")));
+        return Track(ChildProcess.Start(Repository.Aggregator, args, Path.Combine(dir, "console.log"), environment));
     }
 
     /// <summary>A client of the aggregator's HTTP port sending <paramref name="token"/> as its bearer token, or no Authorization header when null.</summary>
