@@ -142,21 +142,29 @@ internal static class AggregatorHost
             [sp.GetRequiredService<InstanceReconciler>().Progress],
             sp.GetRequiredService<ILogger<SystemdWatchdog>>()));
         builder.Services.AddHostedService<WatchdogPetter>();
+        if (leader?.Store is { } elected)
+        {
+            // The store the election was won on (its writes fenced from then on); not disposed with the application.
+            builder.Services.AddSingleton<IAggregatorStore>(elected);
+        }
+
         builder.Services.AddStateStorage(options.DataDirectory);
         if (StateStores.Parse(options.Store) == StateStores.Postgres)
         {
-            // Elected among the aggregators on the database: keep the lease (or stop), and publish the routing table
-            // the followers' gateways serve.
+            // Elected among the aggregators on the database: publish the routing table the followers' gateways serve,
+            // and keep the lease (or stop) unless the election's caller keeps it (HighAvailability).
             builder.Services.AddSingleton(sp => (PostgresStateStore)sp.GetRequiredService<IAggregatorStore>());
-            builder.Services.AddHostedService(sp => new LeaseKeeper(
-                sp.GetRequiredService<PostgresStateStore>(),
-                sp.GetRequiredService<CurrentLeadership>(),
-                sp.GetRequiredService<AgentConnections>(),
-                options,
-                sp.GetRequiredService<TimeProvider>(),
-                sp.GetRequiredService<ILogger<LeaseKeeper>>(),
-                sp.GetRequiredService<LeaderStart>().LeaseSentAt));
             builder.Services.AddHostedService<RoutingPublisher>();
+            if (leader?.Store is null)
+            {
+                builder.Services.AddHostedService(sp => new LeaseKeeper(
+                    sp.GetRequiredService<PostgresStateStore>(),
+                    sp.GetRequiredService<CurrentLeadership>(),
+                    options,
+                    sp.GetRequiredService<TimeProvider>(),
+                    sp.GetRequiredService<ILogger<LeaseKeeper>>(),
+                    sp.GetRequiredService<LeaderStart>().LeaseSentAt));
+            }
         }
 
         builder.Services.AddSingleton<LivenessMonitor>();
@@ -198,6 +206,19 @@ internal static class AggregatorHost
         {
             app.Services.GetRequiredService<Drover.Gateway.GatewayRoutingTable>().Update(inherited);
         }
+
+        // Deposed (the lease lost, a newer term seen): every agent stream is let go at once, for the agents to find the
+        // leader; no command leaves meanwhile (AgentLinkService).
+        var connections = app.Services.GetRequiredService<AgentConnections>();
+        app.Services.GetRequiredService<CurrentLeadership>().Deposed.ContinueWith(
+            _ =>
+            {
+                foreach (var connection in connections.Snapshot())
+                {
+                    connection.Abort("this aggregator is no longer the leader");
+                }
+            },
+            TaskScheduler.Default);
 
         UsePortSeparation(app, options);
         // The rate limit comes first, so that requests refused for their token count against it too.

@@ -43,10 +43,18 @@ internal static class HighAvailability
             return HostExit.CodeAfterStop(follower.Services, logger);
         }
 
+        // The lease is kept from this moment, not from when the leading application has started: on a busy host its
+        // start can take longer than the lease.
+        using var keeper = new LeaseKeeper(store, start.Leadership, options, time, loggers.CreateLogger<LeaseKeeper>(), start.LeaseSentAt);
+        await keeper.StartAsync(CancellationToken.None);
         await using var leader = AggregatorHost.Build(options, logger, time, leader: start);
         try
         {
             await leader.StartAsync();
+        }
+        catch (OperationCanceledException) when (HostExit.FailedServices(leader.Services).Count > 0)
+        {
+            // A loop failed while the host was still starting (HostExit.RunAsync): reported below.
         }
         finally
         {
@@ -54,6 +62,19 @@ internal static class HighAvailability
             await follower.DisposeAsync();
         }
 
-        return await HostExit.AfterShutdownAsync(leader, logger);
+        var stopped = leader.WaitForShutdownAsync();
+        if (await Task.WhenAny(stopped, keeper.ExecuteTask!) != stopped)
+        {
+            // The lease is lost (LeaseKeeper logged why): the leading application stops, and the process exits for its
+            // service manager to start it again, as a follower.
+            await leader.StopAsync();
+            await keeper.ExecuteTask!.ContinueWith(static _ => { }, TaskScheduler.Default);
+            logger.Fatal("drover-aggregator lost the leadership of term {Term}; exiting with {ExitCode} so that the service manager restarts it as a follower.", start.Leadership.Term, ExitCodes.Software);
+            return ExitCodes.Software;
+        }
+
+        // A clean stop gives the lease up, after the leading application has stopped, so that a follower takes over at once.
+        await keeper.StopAsync(CancellationToken.None);
+        return HostExit.CodeAfterStop(leader.Services, logger);
     }
 }

@@ -11,7 +11,12 @@ namespace Drover.Aggregator.Leadership;
 /// back to it (or <c>restartGraceMs</c> passed), so that traffic does not stop while agents reconnect; and, among
 /// several, the secret with which followers mark the API requests they forward (<see cref="Access.ApiRateLimit.ForwardedByHeader"/>).
 /// </summary>
-internal sealed record LeaderStart(CurrentLeadership Leadership, long LeaseSentAt, RoutingTable? Inherited, string? ForwardingSecret = null)
+/// <remarks>
+/// <c>Store</c>: the store the election was won on, which the leading application then uses (its writes fenced by the
+/// term from the election on), with the lease kept by the caller (<see cref="HighAvailability"/>); null: the application
+/// opens its own store and keeps the lease itself.
+/// </remarks>
+internal sealed record LeaderStart(CurrentLeadership Leadership, long LeaseSentAt, RoutingTable? Inherited, string? ForwardingSecret = null, PostgresStateStore? Store = null)
 {
     /// <summary>The name of the aggregators' forwarding secret in the store.</summary>
     public const string ForwardingSecretName = "api-forwarding";
@@ -24,7 +29,8 @@ internal sealed record LeaderStart(CurrentLeadership Leadership, long LeaseSentA
             new CurrentLeadership(identity.Id, won.StoreId, won.Term, won.LinkUrl, won.ApiUrl, won.AcquiredAt ?? DateTimeOffset.UtcNow, elected: true),
             sentAt,
             routing is { } row ? PublishedRouting.Deserialize(row.Json, 0) : null,
-            store.GetOrCreateSecret(ForwardingSecretName, Security.ShimCredentialFile.NewValue));
+            store.GetOrCreateSecret(ForwardingSecretName, Security.ShimCredentialFile.NewValue),
+            store);
     }
 
     /// <summary>
@@ -46,7 +52,7 @@ internal sealed record LeaderStart(CurrentLeadership Leadership, long LeaseSentA
                 var sentAt = time.GetTimestamp();
                 var won = shared.TryAcquireLeadershipAsync(identity.Id, options.LinkUrl, options.ApiUrl, options.LeaderLease, CancellationToken.None).GetAwaiter().GetResult()
                     ?? throw new InvalidOperationException($"another aggregator leads '{shared.Description}'");
-                return ElectedAsync(shared, won, sentAt, identity, CancellationToken.None).GetAwaiter().GetResult();
+                return ElectedAsync(shared, won, sentAt, identity, CancellationToken.None).GetAwaiter().GetResult() with { Store = null };
             default:
                 throw new InvalidOperationException($"the store '{store.Description}' keeps no leadership term");
         }

@@ -10,12 +10,12 @@ namespace Drover.Aggregator.Leadership;
 /// counted on its own clock from when the last successful renewal was sent: it is gone before any follower, which
 /// waits for the whole lease in the store's clock, can be elected. A clean stop gives the lease up, so a follower
 /// takes over at once. <c>leaseSentAt</c>: when (<see cref="TimeProvider.GetTimestamp"/>) the election that won the
-/// lease was sent.
+/// lease was sent. It runs from the moment of the election (<see cref="HighAvailability"/>), not from when the leading
+/// application has started: a start slowed by a busy host must not let the lease lapse.
 /// </summary>
 internal sealed partial class LeaseKeeper(
     PostgresStateStore store,
     CurrentLeadership leadership,
-    Link.AgentConnections connections,
     AggregatorOptions options,
     TimeProvider time,
     ILogger<LeaseKeeper> logger,
@@ -37,14 +37,9 @@ internal sealed partial class LeaseKeeper(
 
             if (leadership.Deposed.IsCompleted)
             {
-                // No command leaves after this (AgentLinkService checks too); the agents go to the next leader.
+                // Deposed: no command leaves from now on (AgentLinkService), every agent stream is let go (AggregatorHost).
                 var reason = await leadership.Deposed;
                 Log.SteppingDown(logger, leadership.Term, reason);
-                foreach (var connection in connections.Snapshot())
-                {
-                    connection.Abort("this aggregator is no longer the leader");
-                }
-
                 throw new LeadershipLostException(reason);
             }
 
