@@ -22,11 +22,7 @@ public sealed class AggregatorOnPostgresTests(PostgresFixture postgres) : IDispo
     [SkippableFact]
     public async Task Host_StorePostgres_OneStoreForEverything_DefinitionsSurviveARestart()
     {
-        Skip.If(PostgresServer.MissingReason is not null, PostgresServer.MissingReason);
-        var connectionString = await (await postgres.ServerAsync()).CreateDatabaseAsync();
-        var connectionFile = Path.Combine(_secrets.Path, "postgres.conn");
-        await File.WriteAllTextAsync(connectionFile, connectionString);
-        File.SetUnixFileMode(connectionFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var (connectionString, connectionFile) = await NewDatabaseAsync();
         await using var aggregator = await TestAggregator.StartAsync(configure: o =>
         {
             o.Store = "postgres";
@@ -53,11 +49,7 @@ public sealed class AggregatorOnPostgresTests(PostgresFixture postgres) : IDispo
     [SkippableFact]
     public async Task Host_StorePostgres_ApiRequestsForwardedByAFollower_NotLimitedAgainOthersAre()
     {
-        Skip.If(PostgresServer.MissingReason is not null, PostgresServer.MissingReason);
-        var connectionString = await (await postgres.ServerAsync()).CreateDatabaseAsync();
-        var connectionFile = Path.Combine(_secrets.Path, "postgres.conn");
-        await File.WriteAllTextAsync(connectionFile, connectionString);
-        File.SetUnixFileMode(connectionFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var (connectionString, connectionFile) = await NewDatabaseAsync();
         await using var aggregator = await TestAggregator.StartAsync(configure: o =>
         {
             o.Store = "postgres";
@@ -85,5 +77,16 @@ public sealed class AggregatorOnPostgresTests(PostgresFixture postgres) : IDispo
         }))];
         Assert.Equal(2, statuses.Count(s => s == HttpStatusCode.OK));
         Assert.Single(statuses, HttpStatusCode.TooManyRequests);
+    }
+
+    /// <summary>A fresh database of the collection's PostgreSQL, and its connection string in a 0600 file (skipped where PostgreSQL is missing).</summary>
+    private async Task<(string ConnectionString, string File)> NewDatabaseAsync()
+    {
+        Skip.If(PostgresServer.MissingReason is not null, PostgresServer.MissingReason);
+        var connectionString = await (await postgres.ServerAsync()).CreateDatabaseAsync();
+        var connectionFile = Path.Combine(_secrets.Path, "postgres.conn");
+        await File.WriteAllTextAsync(connectionFile, connectionString);
+        File.SetUnixFileMode(connectionFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        return (connectionString, connectionFile);
     }
 }
