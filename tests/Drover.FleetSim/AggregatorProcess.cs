@@ -6,35 +6,45 @@ namespace Drover.FleetSim;
 /// <summary>
 /// The real drover-aggregator, started from the build output on free loopback ports with its data, log and
 /// certificates in the run's folder; restartable with the same data. Its CPU time and resident memory are read
-/// from /proc, apart from the simulator's own.
+/// from /proc, apart from the simulator's own. Several (issue 21) share the run's link CA and API tokens, and
+/// their state in one PostgreSQL database; each keeps its own folder, ports and log.
 /// </summary>
 internal sealed class AggregatorProcess : IAsyncDisposable
 {
     private readonly string _executable;
+    private static readonly Lock PortsGate = new();
+    private static readonly HashSet<int> HandedOut = [];
+
     private readonly string _folder;
+    private readonly string _shared;
     private readonly bool _tls;
     private readonly int _agents;
+    private readonly string? _postgresConnectionFile;
     private Process? _process;
 
-    public AggregatorProcess(string outFolder, string folder, bool tls, int agents)
+    /// <param name="outFolder">The build output holding drover-aggregator.</param>
+    /// <param name="folder">This aggregator's folder: its data and log.</param>
+    /// <param name="sharedFolder">The link CA and the API tokens, shared by every aggregator of the run (<paramref name="folder"/> for one).</param>
+    /// <param name="tls">Mutual TLS on the link.</param>
+    /// <param name="agents">The simulated agents, which the aggregator must take at once.</param>
+    /// <param name="postgresConnectionFile">With several aggregators, the file holding their database's connection string; null: SQLite in the data folder.</param>
+    public AggregatorProcess(string outFolder, string folder, string sharedFolder, bool tls, int agents, string? postgresConnectionFile = null)
     {
         _executable = Path.GetFullPath(Path.Combine(outFolder, "drover-aggregator"));
         _folder = folder;
+        _shared = sharedFolder;
         _tls = tls;
         _agents = agents;
+        _postgresConnectionFile = postgresConnectionFile;
         HttpPort = FreePort();
         LinkPort = FreePort();
-        while (LinkPort == HttpPort)
-        {
-            LinkPort = FreePort();
-        }
     }
 
     public int HttpPort { get; }
 
     public int LinkPort { get; }
 
-    public string CertificateFolder => Path.Combine(_folder, "certs");
+    public string CertificateFolder => Path.Combine(_shared, "certs");
 
     public string LogFile => Path.Combine(_folder, "aggregator", "aggregator.log");
 
@@ -42,19 +52,33 @@ internal sealed class AggregatorProcess : IAsyncDisposable
 
     public int Pid => _process?.Id ?? 0;
 
+    /// <summary>The exit code once the process has ended on its own or been stopped; null while it runs (or before its start).</summary>
+    public int? ExitCode => _process is { HasExited: true } process ? process.ExitCode : null;
+
     /// <summary>A read token for the management API, made before the first start.</summary>
     public string ReadToken { get; private set; } = "";
 
-    /// <summary>Makes the link CA (when TLS is on) and a read token; run once before <see cref="StartAsync"/>.</summary>
+    /// <summary>
+    /// Makes the link CA (when TLS is on) and a read token; run once before <see cref="StartAsync"/>. With several
+    /// aggregators, on the first only: the others take what it made with <see cref="ShareFrom"/>.
+    /// </summary>
     public async Task PrepareAsync(CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(Path.Combine(_folder, "aggregator"));
+        Directory.CreateDirectory(Path.Combine(_shared, "aggregator"));
         if (_tls)
         {
             await RunToolAsync(cancellationToken, "certs", "init", "--dir", CertificateFolder);
         }
 
         ReadToken = (await RunToolAsync(cancellationToken, "tokens", "add", "--name", "fleetsim", "--role", "read", "--file", TokensFile)).Trim();
+    }
+
+    /// <summary>Takes the link CA and the read token <paramref name="prepared"/> made (the same shared folder), in place of <see cref="PrepareAsync"/>.</summary>
+    public void ShareFrom(AggregatorProcess prepared)
+    {
+        Directory.CreateDirectory(Path.Combine(_folder, "aggregator"));
+        ReadToken = prepared.ReadToken;
     }
 
     /// <summary>Starts the aggregator and waits (up to a minute) until its API answers.</summary>
@@ -141,7 +165,7 @@ internal sealed class AggregatorProcess : IAsyncDisposable
         _process?.Dispose();
     }
 
-    private string TokensFile => Path.Combine(_folder, "aggregator", "api-tokens.json");
+    private string TokensFile => Path.Combine(_shared, "aggregator", "api-tokens.json");
 
     private IEnumerable<string> Arguments()
     {
@@ -158,7 +182,8 @@ internal sealed class AggregatorProcess : IAsyncDisposable
         string[] link = _tls
             ? ["--linkCertificateFile", Path.Combine(CertificateFolder, "aggregator.crt"), "--linkKeyFile", Path.Combine(CertificateFolder, "aggregator.key"), "--linkCaFile", Path.Combine(CertificateFolder, "ca.crt")]
             : ["--insecure", "true"];
-        return [.. common, .. link];
+        string[] store = _postgresConnectionFile is null ? [] : ["--store", "postgres", "--postgresConnectionStringFile", _postgresConnectionFile];
+        return [.. common, .. link, .. store];
     }
 
     private async Task<string> RunToolAsync(CancellationToken cancellationToken, params string[] arguments)
@@ -199,10 +224,21 @@ internal sealed class AggregatorProcess : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
+    /// <summary>A loopback port free now, never one handed out before in this run (the kernel may offer a closed one again).</summary>
+    public static int FreePort()
     {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        while (true)
+        {
+            using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+            listener.Start();
+            var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+            lock (PortsGate)
+            {
+                if (HandedOut.Add(port))
+                {
+                    return port;
+                }
+            }
+        }
     }
 }

@@ -3,11 +3,31 @@ using System.Text.Json;
 
 namespace Drover.FleetSim;
 
-/// <summary>The aggregator's management API as the simulator reads it: the node list and one node, with a read token.</summary>
+/// <summary>The aggregator's management API as the simulator reads it: the node list, one node and the leader, with a read token.</summary>
 internal sealed class FleetApi(HttpClient http, int port, string token)
 {
     /// <summary>One node's state in GET /v1/nodes.</summary>
     public readonly record struct NodeState(bool Connected, string Survival, ulong LastSequence);
+
+    /// <summary>GET /v1/leader: this aggregator, its role, the term, and the leader it names (null: none reachable).</summary>
+    public sealed record Leadership(string AggregatorId, string Role, long Term, string? LeaderId, string? LeaderLinkUrl);
+
+    /// <summary>Who leads, as this aggregator knows it.</summary>
+    public async Task<Leadership> LeaderAsync(CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync("/v1/leader", cancellationToken);
+        response.EnsureSuccessStatusCode();
+        await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+        using var document = await JsonDocument.ParseAsync(body, cancellationToken: cancellationToken);
+        var root = document.RootElement;
+        var leader = root.TryGetProperty("leader", out var l) && l.ValueKind == JsonValueKind.Object ? l : (JsonElement?)null;
+        return new Leadership(
+            root.GetProperty("aggregatorId").GetString()!,
+            root.GetProperty("role").GetString()!,
+            root.GetProperty("term").GetInt64(),
+            leader?.GetProperty("aggregatorId").GetString(),
+            leader?.GetProperty("linkUrl").GetString());
+    }
 
     /// <summary>Every node the aggregator knows, by id.</summary>
     public async Task<Dictionary<string, NodeState>> NodesAsync(CancellationToken cancellationToken)

@@ -10,7 +10,9 @@ namespace Drover.FleetSim;
 /// <summary>
 /// One run: a real aggregator, <see cref="FleetSimOptions.Agents"/> simulated agents connected to it, a steady
 /// window measured, then the faults (agents stopped abruptly and agents hung, timed to their lost verdicts),
-/// then the aggregator restarted and timed until every running agent is back. Ends with the report.
+/// then the aggregator restarted and timed until every running agent is back. Ends with the report. With
+/// <see cref="FleetSimOptions.Ha"/> aggregators on one PostgreSQL (issue 21), the window is measured on the
+/// leader, and the fault is the leader's SIGKILL (<see cref="LeaderFailover"/>) instead.
 /// </summary>
 internal static class FleetRun
 {
@@ -36,18 +38,62 @@ internal static class FleetRun
 
     private static async Task<JsonObject> RunInAsync(FleetSimOptions options, string folder, TextWriter progress, CancellationToken cancellationToken)
     {
-        await using var aggregator = new AggregatorProcess(options.Out, folder, options.Tls, options.Agents);
+        await using var postgres = options.Ha > 1 && options.PostgresConnectionFile.Length == 0 ? await FleetPostgres.StartAsync(folder, cancellationToken) : null;
+        var store = options.Ha == 1 ? null : postgres?.ConnectionFile ?? Path.GetFullPath(options.PostgresConnectionFile);
+        var aggregators = Enumerable.Range(0, options.Ha)
+            .Select(i => new AggregatorProcess(options.Out, i == 0 ? folder : Path.Combine(folder, $"aggregator-{i + 1}"), folder, options.Tls, options.Agents, store))
+            .ToArray();
+        try
+        {
+            return await RunInAsync(options, aggregators, progress, cancellationToken);
+        }
+        finally
+        {
+            await Task.WhenAll(aggregators.Select(a => a.DisposeAsync().AsTask()));
+        }
+    }
+
+    private static async Task<JsonObject> RunInAsync(FleetSimOptions options, AggregatorProcess[] aggregators, TextWriter progress, CancellationToken cancellationToken)
+    {
+        var aggregator = aggregators[0];
         await aggregator.PrepareAsync(cancellationToken);
+        foreach (var other in aggregators.Skip(1))
+        {
+            other.ShareFrom(aggregator);
+        }
+
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 32 }) { Timeout = TimeSpan.FromSeconds(60) };
-        var api = new FleetApi(http, aggregator.HttpPort, aggregator.ReadToken);
+        var apis = aggregators.Select(a => new FleetApi(http, a.HttpPort, aggregator.ReadToken)).ToArray();
+        var api = apis[0];
 
         var (ca, certificates) = options.Tls ? Certificates(aggregator.CertificateFolder, options) : (null, new X509Certificate2?[options.Agents]);
-        var link = new FleetLink(aggregator.LinkAddress, ca, options.Gpus, options.TelemetryEvery);
+        // Every agent is given every aggregator's link, in the same order, as make run HA=3 configures them.
+        var link = new FleetLink([.. aggregators.Select(a => a.LinkAddress)], ca, options.Gpus, options.TelemetryEvery);
         var agents = Enumerable.Range(0, options.Agents).Select(i => new SimulatedAgent(i, link, certificates[i], options.NodesPerCluster)).ToArray();
         var (stopped, hung) = Faulted(agents, options.StopCount, options.HangCount);
         var running = agents.Except(stopped).Except(hung).ToArray();
 
-        await aggregator.StartAsync(api, cancellationToken);
+        // With several, the first is started alone, so it is elected on the fresh database, and the others follow it.
+        foreach (var (started, i) in aggregators.Select((a, i) => (a, i)))
+        {
+            await started.StartAsync(apis[i], cancellationToken);
+        }
+
+        var leader = 0;
+        if (options.Ha > 1)
+        {
+            var view = await api.LeaderAsync(cancellationToken);
+            leader = Array.FindIndex(aggregators, a => a.LinkAddress == view.LeaderLinkUrl);
+            if (leader < 0)
+            {
+                throw new InvalidOperationException($"the leader '{view.LeaderId}' ({view.LeaderLinkUrl}) is none of this run's aggregators: is the database of --postgres-connection-file in use by others?");
+            }
+
+            aggregator = aggregators[leader];
+            api = apis[leader];
+            await progress.WriteLineAsync($"fleetsim: {options.Ha} aggregators on PostgreSQL (pids {string.Join(", ", aggregators.Select(a => a.Pid))}, links {string.Join(", ", link.Addresses)}); the leader is pid {aggregator.Pid}, term {view.Term}");
+        }
+
         await progress.WriteLineAsync($"fleetsim: aggregator pid {aggregator.Pid} on link {aggregator.LinkAddress}, API port {aggregator.HttpPort}; connecting {options.Agents} agents with {options.Gpus} GPUs each");
 
         using var runStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -67,25 +113,44 @@ internal static class FleetRun
             await Task.WhenAll(agents.Select(a => a.FirstWelcome.Task)).WaitAsync(allowed, cancellationToken);
             await WaitForAsync(api, agents, allowed, cancellationToken);
             var connectMs = connecting.Elapsed.TotalMilliseconds;
+            var steadySince = Stopwatch.StartNew();
             await progress.WriteLineAsync($"fleetsim: all {options.Agents} agents alive after {connectMs / 1000:F1} s; measuring {options.Seconds} s");
 
             var steady = await MeasureSteadyAsync(options, aggregator, api, link, running, progress, cancellationToken);
             var faults = await FaultAsync(options, aggregator, stopped, hung, progress, cancellationToken);
             double? restartMs = null;
             var notBack = 0;
-            if (options.Restart != "none")
+            if (options.Ha == 1 && options.Restart != "none")
             {
                 (restartMs, notBack) = await RestartAsync(options, aggregator, api, running, progress, cancellationToken);
             }
 
+            JsonObject? failover = null;
+            var killedAt = DateTimeOffset.MaxValue;
+            if (options.KillLeaderAfter > 0)
+            {
+                var rest = TimeSpan.FromSeconds(options.KillLeaderAfter) - steadySince.Elapsed;
+                if (rest > TimeSpan.Zero)
+                {
+                    await Task.Delay(rest, cancellationToken);
+                }
+
+                (failover, killedAt) = await LeaderFailover.RunAsync(aggregators, apis, leader, agents, progress, cancellationToken);
+            }
+
             // A verdict on a node that was not faulted is a false one when the agent sent a heartbeat within the lease
-            // before it; without one, the simulator itself fell behind (its own CPU), and the run says so apart.
+            // before it; without one, the simulator itself fell behind (its own CPU), and the run says so apart. After a
+            // leader's kill every agent is without a stream for a while: verdicts then are counted apart.
             await StopAgentsAsync();
-            var verdicts = new LostVerdicts(aggregator.LogFile);
-            verdicts.Refresh();
+            var verdicts = aggregators.Select(a => new LostVerdicts(a.LogFile)).ToArray();
+            foreach (var log in verdicts)
+            {
+                log.Refresh();
+            }
+
             var byId = agents.ToDictionary(a => a.NodeId);
             var faultedIds = stopped.Concat(hung).Select(a => a.NodeId).ToHashSet();
-            var unfaulted = verdicts.All.Where(v => !faultedIds.Contains(v.NodeId) && byId.ContainsKey(v.NodeId)).ToArray();
+            var unfaulted = verdicts.SelectMany(v => v.All).Where(v => v.At < killedAt && !faultedIds.Contains(v.NodeId) && byId.ContainsKey(v.NodeId)).ToArray();
             var falseLost = unfaulted.Count(v => byId[v.NodeId].HeartbeatedWithin(v.At, link.Lease));
             var simulatorStalls = unfaulted.Length - falseLost;
 
@@ -117,6 +182,16 @@ internal static class FleetRun
             report["commands"] = link.Commands;
             report["tls"] = options.Tls;
             report["telemetryEvery"] = options.TelemetryEvery;
+            if (options.Ha > 1)
+            {
+                report["ha"] = options.Ha;
+                if (failover is not null)
+                {
+                    failover["lostAfterKill"] = verdicts.SelectMany(v => v.All).Count(v => v.At >= killedAt && byId.ContainsKey(v.NodeId));
+                    report["failover"] = failover;
+                }
+            }
+
             return report;
         }
         finally

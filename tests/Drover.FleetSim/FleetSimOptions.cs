@@ -42,7 +42,20 @@ internal sealed record FleetSimOptions
     /// <summary>Keep the run's folder (the aggregator's log and data) instead of removing it.</summary>
     public bool Keep { get; init; }
 
-    public int StopCount => Stop >= 0 ? Math.Min(Stop, Agents) : Math.Clamp(Agents / 100, 1, 20);
+    /// <summary>
+    /// Aggregators (issue 21): 1, one on SQLite; 2-5, that many on one PostgreSQL, one elected leader, every agent
+    /// given all their link addresses and following the followers' Redirects. With more than one, no agent is
+    /// stopped or hung and none of them is restarted: <see cref="KillLeaderAfter"/> is the fault instead.
+    /// </summary>
+    public int Ha { get; init; } = 1;
+
+    /// <summary>With <see cref="Ha"/> above 1, a file holding the connection string of the database the aggregators share; empty: the simulator starts its own PostgreSQL for the run.</summary>
+    public string PostgresConnectionFile { get; init; } = "";
+
+    /// <summary>With <see cref="Ha"/> above 1, SIGKILL the leader this many seconds after every agent was first welcomed and time the failover; 0: no kill.</summary>
+    public int KillLeaderAfter { get; init; }
+
+    public int StopCount => Ha > 1 ? 0 : Stop >= 0 ? Math.Min(Stop, Agents) : Math.Clamp(Agents / 100, 1, 20);
 
     public int HangCount => Math.Min(Hang >= 0 ? Hang : StopCount, Agents - StopCount);
 
@@ -57,6 +70,13 @@ internal sealed record FleetSimOptions
             : VisibilitySamples < 0 ? "--visibility-samples must be 0 or more"
             : ConnectConcurrency < 1 ? "--connect-concurrency must be 1 or more"
             : NodesPerCluster is < 1 or > 100_000 ? "--nodes-per-cluster must be 1-100000"
+            : Ha is < 1 or > 5 ? "--ha must be 1-5"
+            : Ha > 1 && (Stop > 0 || Hang > 0) ? "--stop and --hang are for one aggregator: with --ha the leader's SIGKILL is the fault"
+            : Ha == 1 && (KillLeaderAfter != 0 || PostgresConnectionFile.Length > 0) ? "--kill-leader-after and --postgres-connection-file need --ha 2 or more"
+            : KillLeaderAfter < 0 ? "--kill-leader-after must be 0 (no kill) or more"
+            : KillLeaderAfter > 0 && KillLeaderAfter < Seconds ? "--kill-leader-after must be at least --seconds: the steady window is measured before the kill"
+            : PostgresConnectionFile.Length > 0 && !File.Exists(PostgresConnectionFile) ? $"--postgres-connection-file {PostgresConnectionFile} does not exist"
+            : Ha > 1 && PostgresConnectionFile.Length == 0 && FleetPostgres.Binaries() is null ? "--ha without --postgres-connection-file starts PostgreSQL, and its server is not installed (/usr/lib/postgresql/<version>/bin/initdb): apt-get install postgresql"
             : !File.Exists(Path.Combine(Out, "drover-aggregator")) ? $"{Path.Combine(Out, "drover-aggregator")} is missing: run 'make build' first (or name the build output with --out)"
             : null;
     }

@@ -27,11 +27,14 @@ internal static class ProcStat
     }
 }
 
-/// <summary>The one signal the simulator sends that .NET has no call for.</summary>
+/// <summary>The signals the simulator sends that .NET has no call for.</summary>
 internal static partial class Posix
 {
     /// <summary>SIGTERM to <paramref name="pid"/>: the aggregator's orderly stop, as systemctl stop sends it.</summary>
     public static void Terminate(int pid) => _ = kill(pid, 15);
+
+    /// <summary>SIGINT to <paramref name="pid"/>: PostgreSQL's fast shutdown.</summary>
+    public static void Interrupt(int pid) => _ = kill(pid, 2);
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int kill(int pid, int signal);

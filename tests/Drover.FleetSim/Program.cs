@@ -15,10 +15,13 @@ var concurrency = new Option<int>("--connect-concurrency") { Description = "hand
 var perCluster = new Option<int>("--nodes-per-cluster") { Description = "simulated nodes per cluster", DefaultValueFactory = _ => 1000 };
 var output = new Option<string>("--out") { Description = "the build output holding drover-aggregator", DefaultValueFactory = _ => "out" };
 var keep = new Option<bool>("--keep") { Description = "keep the run's folder (aggregator log and data)" };
+var ha = new Option<int>("--ha") { Description = "aggregators: 1 on SQLite, or 2-5 on one PostgreSQL with one leader (no --stop, --hang or restart then)", DefaultValueFactory = _ => 1 };
+var postgres = new Option<string>("--postgres-connection-file") { Description = "with --ha, a file holding the shared database's connection string (default: a PostgreSQL started for the run)", DefaultValueFactory = _ => "" };
+var killLeader = new Option<int>("--kill-leader-after") { Description = "with --ha, SIGKILL the leader this many seconds after the fleet is connected and time the failover (0: no kill)", DefaultValueFactory = _ => 0 };
 
-var root = new RootCommand("Simulates a fleet of Drover agents against a real aggregator and reports what the aggregator sustains (issue 17).")
+var root = new RootCommand("Simulates a fleet of Drover agents against a real aggregator (or several, one leading) and reports what the aggregator sustains (issue 17) and what a leader's SIGKILL costs (issue 21).")
 {
-    agents, gpus, seconds, stop, hang, restart, telemetryEvery, insecure, samples, concurrency, perCluster, output, keep,
+    agents, gpus, seconds, stop, hang, restart, telemetryEvery, insecure, samples, concurrency, perCluster, output, keep, ha, postgres, killLeader,
 };
 root.SetAction(async (parsed, cancellationToken) =>
 {
@@ -37,6 +40,9 @@ root.SetAction(async (parsed, cancellationToken) =>
         NodesPerCluster = parsed.GetValue(perCluster),
         Out = parsed.GetValue(output)!,
         Keep = parsed.GetValue(keep),
+        Ha = parsed.GetValue(ha),
+        PostgresConnectionFile = parsed.GetValue(postgres)!,
+        KillLeaderAfter = parsed.GetValue(killLeader),
     };
     if (options.Problem() is { } problem)
     {

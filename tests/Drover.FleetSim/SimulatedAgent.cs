@@ -27,7 +27,10 @@ internal enum AgentMode
 /// real agent's side of the link without its processes. It sends Hello, waits for Welcome, then every
 /// interval (with ±5 % jitter) a heartbeat, a telemetry message for its GPUs and its shim counters; it answers
 /// survival probes at once and every command with success (a started instance reported running, a stopped
-/// one stopped); it reconnects with a jittered backoff, as the agent does, when its stream ends.
+/// one stopped); it reconnects with a jittered backoff, as the agent does, when its stream ends. With several
+/// aggregators it follows a Redirect as the agent's AgentLinkClient does: the leader named is dialled at once
+/// (once: a second Redirect from it goes back to the addresses in turn), and a Redirect naming none waits the
+/// initial backoff before the next address.
 /// </summary>
 internal sealed class SimulatedAgent
 {
@@ -42,6 +45,10 @@ internal sealed class SimulatedAgent
     private readonly Dictionary<string, InstanceReport> _instances = [];
     private CancellationTokenSource? _stream;
     private ulong _sequence;
+    private int _addressIndex;
+    private long _attempts;
+    private long _redirects;
+    private long _emptyRedirects;
     private readonly GpuInfo[] _gpus;
 
     public SimulatedAgent(int index, FleetLink link, X509Certificate2? certificate, int nodesPerCluster)
@@ -101,16 +108,34 @@ internal sealed class SimulatedAgent
     /// <summary>Called after each heartbeat is written: the sequence and the stopwatch timestamp it was sent at.</summary>
     public Action<SimulatedAgent, ulong, long>? HeartbeatSent { get; set; }
 
+    /// <summary>Called on the agent's loop at each Welcome: the Welcome and the stopwatch timestamp it came at.</summary>
+    public Action<SimulatedAgent, Welcome, long>? Welcomed { get; set; }
+
+    /// <summary>Streams opened (each a connection dialled and a Hello sent), counted from the start.</summary>
+    public long Attempts => Interlocked.Read(ref _attempts);
+
+    /// <summary>Redirects answered to this agent's Hellos, naming a leader or none.</summary>
+    public long Redirects => Interlocked.Read(ref _redirects);
+
+    /// <summary>Of <see cref="Redirects"/>, those naming no leader (an election under way).</summary>
+    public long EmptyRedirects => Interlocked.Read(ref _emptyRedirects);
+
     /// <summary>Runs until <paramref name="stop"/>, or until the agent is stopped or hangs; reconnects in between.</summary>
     public async Task RunAsync(SemaphoreSlim connectGate, CancellationToken stop)
     {
         var backoff = InitialBackoff;
+        // As the agent: the leader a follower named is dialled next, outside the rotation over the addresses.
+        string? leaderAddress = null;
         while (!stop.IsCancellationRequested && Mode == AgentMode.Running)
         {
+            var followed = leaderAddress is not null;
+            var address = leaderAddress ?? _link.Addresses[_addressIndex % _link.Addresses.Count];
+            leaderAddress = null;
             var welcomed = false;
+            Redirect? redirect = null;
             try
             {
-                welcomed = await RunStreamAsync(connectGate, stop);
+                (welcomed, redirect) = await RunStreamAsync(address, connectGate, stop);
             }
             catch (Exception ex) when (ex is RpcException or IOException or HttpRequestException or OperationCanceledException or TimeoutException or ObjectDisposedException)
             {
@@ -133,6 +158,22 @@ internal sealed class SimulatedAgent
                 backoff = InitialBackoff;
             }
 
+            if (redirect is not null)
+            {
+                if (redirect.LeaderAddress.Length > 0 && !followed)
+                {
+                    leaderAddress = redirect.LeaderAddress;
+                    continue;
+                }
+
+                if (redirect.LeaderAddress.Length == 0)
+                {
+                    // An election is under way: ask again after the initial backoff, not a grown one.
+                    backoff = InitialBackoff;
+                }
+            }
+
+            _addressIndex++;
             var delay = backoff * (1 + (0.2 * ((_random.NextDouble() * 2) - 1)));
             backoff = TimeSpan.FromTicks(Math.Min(MaxBackoff.Ticks, (long)(backoff.Ticks * 1.6)));
             try
@@ -156,7 +197,7 @@ internal sealed class SimulatedAgent
     /// <summary>Stops reading and writing; the connection stays open until the run ends.</summary>
     public void Hang() => Mode = AgentMode.Hung;
 
-    private async Task<bool> RunStreamAsync(SemaphoreSlim connectGate, CancellationToken stop)
+    private async Task<(bool Welcomed, Redirect? Redirect)> RunStreamAsync(string address, SemaphoreSlim connectGate, CancellationToken stop)
     {
         // The gate bounds the TLS handshakes and Hellos in progress: on one machine, thousands at once would starve
         // the simulator and the aggregator alike and time out over and over. It is held from the connection's
@@ -165,7 +206,8 @@ internal sealed class SimulatedAgent
         var gateHeld = true;
         try
         {
-            return await RunStreamAsync(() =>
+            Interlocked.Increment(ref _attempts);
+            return await RunStreamAsync(address, () =>
             {
                 if (gateHeld)
                 {
@@ -183,7 +225,7 @@ internal sealed class SimulatedAgent
         }
     }
 
-    private async Task<bool> RunStreamAsync(Action welcomed, CancellationToken stop)
+    private async Task<(bool Welcomed, Redirect? Redirect)> RunStreamAsync(string address, Action answered, CancellationToken stop)
     {
         using var handler = new SocketsHttpHandler
         {
@@ -204,7 +246,7 @@ internal sealed class SimulatedAgent
             };
         }
 
-        using var channel = GrpcChannel.ForAddress(_link.Address, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = false });
+        using var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = false });
         using var scope = CancellationTokenSource.CreateLinkedTokenSource(stop);
         _stream = scope;
         using var call = new AgentLink.AgentLinkClient(channel).Connect(cancellationToken: scope.Token);
@@ -222,7 +264,19 @@ internal sealed class SimulatedAgent
             first = call.ResponseStream.Current;
         }
 
-        welcomed();
+        answered();
+
+        if (first.KindCase == AggregatorMessage.KindOneofCase.Redirect)
+        {
+            // A follower's only answer; it ends the stream.
+            Interlocked.Increment(ref _redirects);
+            if (first.Redirect.LeaderAddress.Length == 0)
+            {
+                Interlocked.Increment(ref _emptyRedirects);
+            }
+
+            return (false, first.Redirect);
+        }
 
         if (first.KindCase != AggregatorMessage.KindOneofCase.Welcome)
         {
@@ -234,6 +288,7 @@ internal sealed class SimulatedAgent
         Connected = true;
         _link.CountWelcome();
         FirstWelcome.TrySetResult();
+        Welcomed?.Invoke(this, first.Welcome, Stopwatch.GetTimestamp());
 
         // As the agent does on every (re)connect: one report per instance it runs.
         foreach (var report in _instances.Values)
@@ -252,7 +307,7 @@ internal sealed class SimulatedAgent
 
         await scope.CancelAsync();
         await Task.WhenAll(reader, writer).ContinueWith(static _ => { }, TaskScheduler.Default);
-        return true;
+        return (true, null);
     }
 
     private async Task TickAsync(IClientStreamWriter<AgentMessage> stream, TimeSpan interval, CancellationToken cancellationToken)
@@ -435,15 +490,16 @@ internal sealed class SimulatedAgent
     }
 }
 
-/// <summary>What every simulated agent shares: where the aggregator is, the link CA, the GPU count, and the fleet's counters.</summary>
-internal sealed class FleetLink(string address, X509Certificate2? ca, int gpus, int telemetryEvery)
+/// <summary>What every simulated agent shares: where the aggregators are, the link CA, the GPU count, and the fleet's counters.</summary>
+internal sealed class FleetLink(IReadOnlyList<string> addresses, X509Certificate2? ca, int gpus, int telemetryEvery)
 {
     private long _sent;
     private long _welcomes;
     private long _streamFailures;
     private long _commands;
 
-    public string Address { get; } = address;
+    /// <summary>Every aggregator's link address, tried in turn, as the agent's <c>aggregators</c>.</summary>
+    public IReadOnlyList<string> Addresses { get; } = addresses;
 
     public X509Certificate2? Ca { get; } = ca;
 
