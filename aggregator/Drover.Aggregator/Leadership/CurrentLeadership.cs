@@ -11,6 +11,7 @@ internal sealed class CurrentLeadership
     private readonly Func<long, long?> _higherTermSeen;
     private readonly TaskCompletionSource<string> _deposed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _term;
+    private long _actsUntil = long.MaxValue;
 
     /// <param name="aggregatorId">This aggregator.</param>
     /// <param name="storeId">The store the term counts in.</param>
@@ -49,6 +50,16 @@ internal sealed class CurrentLeadership
 
     /// <summary>Elected among several aggregators on PostgreSQL; false for a lone one (SQLite).</summary>
     public bool Elected { get; }
+
+    /// <summary>
+    /// Whether this aggregator may still act (send a command) now: not deposed, and, elected, within the time its last
+    /// renewed lease lets it act on its own clock (<see cref="ActUntil"/>). Read at the moment of acting, so a lease
+    /// keeper whose timer a starved host fires late cannot stretch the leadership past it.
+    /// </summary>
+    public bool Acting(TimeProvider time) => !_deposed.Task.IsCompleted && time.GetTimestamp() < Interlocked.Read(ref _actsUntil);
+
+    /// <summary>Until when (a <see cref="TimeProvider.GetTimestamp"/>) this aggregator may act: set by <see cref="LeaseKeeper"/> at each renewal.</summary>
+    public void ActUntil(long timestamp) => Interlocked.Exchange(ref _actsUntil, timestamp);
 
     /// <summary>Completes, with the reason, once this aggregator learns that another leads now: <see cref="LeaseKeeper"/> then stops it.</summary>
     public Task<string> Deposed => _deposed.Task;

@@ -26,6 +26,7 @@ internal sealed partial class LeaseKeeper(
         store.FenceTerm = leadership.Term;
         var renewedFrom = leaseSentAt;
         var actFor = options.LeaderLease - options.LeaderRenewal;
+        leadership.ActUntil(ActUntil(renewedFrom, actFor));
         string? failing = null;
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -61,6 +62,7 @@ internal sealed partial class LeaseKeeper(
                 if (await renew)
                 {
                     renewedFrom = sent;
+                    leadership.ActUntil(ActUntil(renewedFrom, actFor));
                     if (failing is not null)
                     {
                         Log.Renewed(logger, leadership.Term);
@@ -93,6 +95,9 @@ internal sealed partial class LeaseKeeper(
             }
         }
     }
+
+    /// <summary>The timestamp <paramref name="actFor"/> after <paramref name="from"/>, on the keeper's clock.</summary>
+    private long ActUntil(long from, TimeSpan actFor) => from + (long)(actFor.TotalSeconds * time.TimestampFrequency);
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {

@@ -513,9 +513,9 @@ internal sealed partial class AgentLinkService : AgentLink.AgentLinkBase
             {
                 if (message.KindCase == AggregatorMessage.KindOneofCase.Command)
                 {
-                    // No command leaves a deposed leader; every other carries the term it is sent in (an agent that has
-                    // accepted a later one refuses it).
-                    if (_leadership.Deposed.IsCompleted)
+                    // No command leaves a leader that is deposed or past what its last renewed lease lets it act for;
+                    // every other carries the term it is sent in (an agent that has accepted a later one refuses it).
+                    if (!_leadership.Acting(_time))
                     {
                         connection.Abort("this aggregator is no longer the leader");
                         return;

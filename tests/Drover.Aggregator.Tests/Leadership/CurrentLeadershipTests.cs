@@ -94,6 +94,26 @@ public sealed class CurrentLeadershipTests
         Assert.Equal("first", await leadership.Deposed);
     }
 
+    [Fact]
+    public void Acting_UntilTheRenewedLeaseRunsOutOnItsClock_ThenNotWithoutAnyTimer()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var leadership = Leadership(elected: true);
+        Assert.True(leadership.Acting(time)); // nothing set yet: a lone aggregator acts for ever
+
+        leadership.ActUntil(time.GetTimestamp() + time.TimestampFrequency); // one second from now
+        Assert.True(leadership.Acting(time));
+        time.Advance(TimeSpan.FromMilliseconds(999));
+        Assert.True(leadership.Acting(time));
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.False(leadership.Acting(time));
+
+        leadership.ActUntil(time.GetTimestamp() + time.TimestampFrequency);
+        Assert.True(leadership.Acting(time));
+        leadership.Depose("test");
+        Assert.False(leadership.Acting(time));
+    }
+
     private static CurrentLeadership Leadership(bool elected, Func<long, long?>? higherTermSeen = null)
         => new("agg-1", Store, Term, "https://agg-1:7401", "https://agg-1:7400", DateTimeOffset.UnixEpoch, elected, higherTermSeen);
 }
