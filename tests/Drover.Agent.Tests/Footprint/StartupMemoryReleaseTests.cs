@@ -28,10 +28,51 @@ public sealed class StartupMemoryReleaseTests
 
         Assert.Equal(
             [
-                (0x55e2381ae000UL, 0x55e2381cd000UL),
-                (0x55e2381cd000UL, 0x55e238aad000UL),
-                (0x7f1a86700000UL, 0x7f1a86800000UL),
-                (0x7f1a86900000UL, 0x7f1a86a00000UL),
+                new(0x55e2381ae000UL, 0x55e2381cd000UL, "/usr/bin/drover-agent", true, -1),
+                new(0x55e2381cd000UL, 0x55e238aad000UL, "/usr/bin/drover-agent", true, -1),
+                new(0x7f1a86700000UL, 0x7f1a86800000UL, "/usr/lib/x86_64-linux-gnu/libc.so.6", true, -1),
+                new(0x7f1a86900000UL, 0x7f1a86a00000UL, "/tmp/a file with spaces.so", true, -1),
+            ],
+            found);
+    }
+
+    [Fact]
+    public void ReadOnlyFileMappings_FromSmaps_CarriesEachMappingsPrivateCopies()
+    {
+        string[] smaps =
+        [
+            "7f1a86600000-7f1a86700000 r--p 00000000 fe:00 1234                       /usr/lib/x86_64-linux-gnu/libc.so.6",
+            "Size:               1024 kB",
+            "Rss:                 152 kB",
+            "Anonymous:             0 kB",
+            "AnonHugePages:         0 kB",
+            "VmFlags: rd mr mw me sd",
+            "7f1a86700000-7f1a86800000 r-xp 00028000 fe:00 1234                       /usr/lib/x86_64-linux-gnu/libc.so.6",
+            "Anonymous:             0 kB",
+            "7f1a86800000-7f1a86804000 r--p 001fe000 fe:00 1234                       /usr/lib/x86_64-linux-gnu/libc.so.6",
+            "Rss:                  16 kB",
+            "Anonymous:            16 kB",
+            "7f1a86804000-7f1a86806000 rw-p 00202000 fe:00 1234                       /usr/lib/x86_64-linux-gnu/libc.so.6",
+            "Anonymous:             8 kB",
+            "7f1a86900000-7f1a86a00000 r--s 00000000 fe:00 99                         /dev/shm/shared",
+            "Anonymous:             0 kB",
+            "VmFlags: rd mr mw me",
+            "7f1a86a01000-7f1a86a02000 r--p 00000000 00:05 97                         /dev/some-device",
+            "Anonymous:             0 kB",
+            "VmFlags: rd sh mr mw me io pf dd",
+            "7f1a86a02000-7f1a86a03000 r--p 00000000 fe:00 98                         /usr/lib/last.so",
+        ];
+
+        var found = StartupMemoryRelease.ReadOnlyFileMappings(smaps).ToArray();
+
+        Assert.Equal(
+            [
+                new(0x7f1a86600000UL, 0x7f1a86700000UL, "/usr/lib/x86_64-linux-gnu/libc.so.6", true, 0),
+                new(0x7f1a86700000UL, 0x7f1a86800000UL, "/usr/lib/x86_64-linux-gnu/libc.so.6", true, 0),
+                new(0x7f1a86800000UL, 0x7f1a86804000UL, "/usr/lib/x86_64-linux-gnu/libc.so.6", true, 16),
+                new(0x7f1a86900000UL, 0x7f1a86a00000UL, "/dev/shm/shared", false, 0),
+                new(0x7f1a86a01000UL, 0x7f1a86a02000UL, "/dev/some-device", true, 0, Special: true),
+                new(0x7f1a86a02000UL, 0x7f1a86a03000UL, "/usr/lib/last.so", true, -1),
             ],
             found);
     }
