@@ -18,7 +18,7 @@ namespace Drover.Agent.Footprint;
 /// The read-only mappings are also marked MADV_RANDOM, and the executable's cache is dropped, so that a page
 /// the agent touches again is read alone: otherwise each fault reads around it and maps every cached page
 /// within 64 KiB of it (the kernel's fault-around), and a collection that looks up a few frames' unwind
-/// information brought 2.6 MiB of the tables back (issue 16). Linux 6.16 and later read ahead in executable
+/// information brought 2.6 MiB of the tables back (issue 16). Linux 6.18 (at least) reads ahead in executable
 /// mappings regardless, so the code still comes back 64 KiB at a time.
 /// </summary>
 internal sealed partial class StartupMemoryRelease(ILogger<StartupMemoryRelease> log, TimeProvider time) : BackgroundService
@@ -76,7 +76,7 @@ internal sealed partial class StartupMemoryRelease(ILogger<StartupMemoryRelease>
         foreach (var mapping in mappings)
         {
             // No read-around when a page of it faults in again (a hint: nothing to do if refused). The kernel
-            // reads ahead in executable mappings all the same (Linux 6.16 and later), but not in the read-only data.
+            // reads ahead in executable mappings all the same (seen on Linux 6.18), but not in the read-only data.
             _ = madvise((nint)mapping.Start, (nuint)mapping.Length, MadvRandom);
         }
 
