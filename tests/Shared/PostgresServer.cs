@@ -10,8 +10,9 @@ namespace Drover.Testing;
 /// A real PostgreSQL for a test run: Debian's server binaries (<c>/usr/lib/postgresql/&lt;version&gt;/bin</c>, the newest
 /// installed), a cluster made by <c>initdb</c> in a fresh temp directory, <c>postgres</c> listening on a free loopback
 /// port only (no Unix socket), password authentication (SCRAM) for one superuser, and on dispose a fast shutdown
-/// (SIGINT, then SIGKILL of the tree after 10 s) and the directory removed. Under root both run as <c>nobody</c>, since
-/// initdb and postgres refuse root, with the directory handed to that user; otherwise as the user running the tests.
+/// (SIGINT, then SIGKILL of the tree after 10 s) and the directory removed; <see cref="RestartAsync"/> stops it and
+/// starts it again on the same cluster and port. Under root both run as <c>nobody</c>, since initdb and postgres
+/// refuse root, with the directory handed to that user; otherwise as the user running the tests.
 /// Durability is off (<c>fsync=off</c>): the tests check what the store promises to write, not the disk under PostgreSQL.
 /// </summary>
 internal sealed class PostgresServer : IAsyncDisposable
@@ -20,19 +21,21 @@ internal sealed class PostgresServer : IAsyncDisposable
 
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
 
-    private readonly Process _process;
-    private readonly StringBuilder _output = new();
+    private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(10);
 
-    private PostgresServer(string directory, int port, string password, Process process)
+    private readonly StringBuilder _output = new();
+    private readonly string _bin;
+    private readonly RunAs? _user;
+    private Process _process;
+
+    private PostgresServer(string directory, int port, string password, string bin, RunAs? user)
     {
         Directory = directory;
         Port = port;
         Password = password;
-        _process = process;
-        process.OutputDataReceived += (_, e) => Append(e.Data);
-        process.ErrorDataReceived += (_, e) => Append(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        _bin = bin;
+        _user = user;
+        _process = Launch();
     }
 
     /// <summary>
@@ -117,17 +120,7 @@ internal sealed class PostgresServer : IAsyncDisposable
             await RunAsync(Path.Combine(bin, "initdb"), ["-D", data, "-U", Superuser, "--pwfile", passwordFile, "-A", "scram-sha-256", "-E", "UTF8", "--locale", "C", "--no-sync", "--no-instructions"], user);
             File.Delete(passwordFile);
 
-            var port = Ports.Free();
-            var process = Process.Start(Start(Path.Combine(bin, "postgres"), [
-                "-D", data,
-                "-p", port.ToString(CultureInfo.InvariantCulture),
-                "-c", "listen_addresses=127.0.0.1",
-                "-c", "unix_socket_directories=",
-                "-c", "fsync=off",
-                "-c", "full_page_writes=off",
-                "-c", "max_connections=200",
-            ], user)) ?? throw new InvalidOperationException("postgres did not start");
-            var server = new PostgresServer(directory, port, password, process);
+            var server = new PostgresServer(directory, Ports.Free(), password, bin, user);
             try
             {
                 await server.WaitForConnectionsAsync();
@@ -167,28 +160,97 @@ internal sealed class PostgresServer : IAsyncDisposable
         return await command.ExecuteScalarAsync();
     }
 
+    /// <summary>
+    /// Stops PostgreSQL as DisposeAsync does (a fast shutdown: every session ended), leaves it down for
+    /// <paramref name="down"/>, then starts it again on the same cluster and port; returns once it accepts connections.
+    /// What a database restarted under its clients looks like to them: refused connections, then the same server back.
+    /// </summary>
+    public async Task RestartAsync(TimeSpan down)
+    {
+        await ShutDownAsync();
+        if (!_process.HasExited)
+        {
+            throw new TimeoutException($"postgres did not stop within {ShutdownTimeout.TotalSeconds} s of a fast shutdown:{Environment.NewLine}{Output}");
+        }
+
+        await Task.Delay(down);
+        for (var attempt = 1; ; attempt++)
+        {
+            var stopped = _process;
+            var from = Output.Length;
+            _process = Launch();
+            stopped.Dispose();
+            try
+            {
+                await WaitForConnectionsAsync();
+                return;
+            }
+            catch (InvalidOperationException) when (attempt < 5 && PortWasTaken(from))
+            {
+                // The port was free while postgres was down, so a client's outgoing connection may have been given it
+                // as its own local port for a moment: try again once that connection is gone.
+                await Task.Delay(200);
+            }
+        }
+    }
+
     public async ValueTask DisposeAsync()
+    {
+        await ShutDownAsync();
+        await ProcessTree.KillAsync(_process);
+        _process.Dispose();
+        TryDelete(Directory);
+    }
+
+    /// <summary>A fast shutdown (SIGINT: sessions ended, shared memory released, nothing left behind), waited for up to <see cref="ShutdownTimeout"/>.</summary>
+    private async Task ShutDownAsync()
     {
         try
         {
             if (!_process.HasExited)
             {
-                // SIGINT is PostgreSQL's fast shutdown: sessions ended, shared memory released, nothing left behind.
                 using (var interrupt = Process.Start("kill", ["-INT", _process.Id.ToString(CultureInfo.InvariantCulture)]))
                 {
                     await interrupt.WaitForExitAsync();
                 }
 
-                await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+                await _process.WaitForExitAsync().WaitAsync(ShutdownTimeout);
             }
         }
         catch (Exception ex) when (ex is TimeoutException or InvalidOperationException or System.ComponentModel.Win32Exception)
         {
         }
+    }
 
-        await ProcessTree.KillAsync(_process);
-        _process.Dispose();
-        TryDelete(Directory);
+    /// <summary>Whether postgres exited because its port was in use (what it printed from <paramref name="from"/> on says so).</summary>
+    private bool PortWasTaken(int from)
+    {
+        if (!_process.HasExited)
+        {
+            return false;
+        }
+
+        _process.WaitForExit(); // the rest of its output
+        return Output[from..].Contains("already in use", StringComparison.Ordinal);
+    }
+
+    /// <summary>Starts <c>postgres</c> on this cluster and port, its output appended to <see cref="Output"/>.</summary>
+    private Process Launch()
+    {
+        var process = Process.Start(Start(Path.Combine(_bin, "postgres"), [
+            "-D", Path.Combine(Directory, "data"),
+            "-p", Port.ToString(CultureInfo.InvariantCulture),
+            "-c", "listen_addresses=127.0.0.1",
+            "-c", "unix_socket_directories=",
+            "-c", "fsync=off",
+            "-c", "full_page_writes=off",
+            "-c", "max_connections=200",
+        ], _user)) ?? throw new InvalidOperationException("postgres did not start");
+        process.OutputDataReceived += (_, e) => Append(e.Data);
+        process.ErrorDataReceived += (_, e) => Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
     }
 
     private async Task WaitForConnectionsAsync()
