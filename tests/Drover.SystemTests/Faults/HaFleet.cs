@@ -260,6 +260,26 @@ internal sealed class HaFleet(ITestOutputHelper output) : IAsyncDisposable
         return [.. found];
     }
 
+    /// <summary>
+    /// Waits until <paramref name="aggregator"/>'s log has an entry containing every one of <paramref name="texts"/>;
+    /// returns those entries. Waited for, not read once: an aggregator may answer with what it has done a moment
+    /// before its log line about it is written.
+    /// </summary>
+    public static async Task<(DateTimeOffset At, string Line)[]> WaitForLogAsync(HaAggregator aggregator, params string[] texts)
+    {
+        (DateTimeOffset At, string Line)[] found = [];
+        await Fleet.WaitUntilAsync(
+            () =>
+            {
+                found = LogLines(aggregator, texts[0]).Where(l => texts.All(t => l.Line.Contains(t, StringComparison.Ordinal))).ToArray();
+                return Task.FromResult(found.Length > 0);
+            },
+            TimeSpan.FromSeconds(30),
+            $"'{aggregator.Name}' logs '{string.Join("' ... '", texts)}'",
+            () => Task.FromResult(Fleet.ReadLog(aggregator.Log)));
+        return found;
+    }
+
     public async ValueTask DisposeAsync()
     {
         _counter?.Dispose();
