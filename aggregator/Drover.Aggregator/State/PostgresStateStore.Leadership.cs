@@ -90,6 +90,11 @@ internal sealed partial class PostgresStateStore
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var idle = new NpgsqlCommand(FencedIdleTimeout, connection, transaction))
+        {
+            await idle.ExecuteNonQueryAsync(cancellationToken);
+        }
+
         await using var publish = new NpgsqlCommand(
             """
             INSERT INTO routing (term, version, value, published_at)
@@ -133,11 +138,19 @@ internal sealed partial class PostgresStateStore
         return (string)batch.ExecuteScalar()!;
     }
 
+    /// <summary>
+    /// How long a transaction holding the leadership row <c>FOR SHARE</c> may sit idle before the server ends its
+    /// session: a leader cut off between its fence and its COMMIT would otherwise hold every election back until TCP
+    /// keep-alive noticed (hours at the kernel's defaults).
+    /// </summary>
+    private const string FencedIdleTimeout = "SET LOCAL idle_in_transaction_session_timeout = '2s'";
+
     /// <summary>Adds the fence of <see cref="FenceTerm"/> (when set) as the first statement of a leader's write.</summary>
     private void Fence(NpgsqlBatch batch)
     {
         if (FenceTerm is var term and > 0)
         {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(FencedIdleTimeout));
             batch.BatchCommands.Add(Command("SELECT drover_fence($1)", term));
         }
     }
