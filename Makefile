@@ -17,7 +17,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
-.PHONY: all build native restore test test-tools aot package run bench bench-fleet clean
+.PHONY: test-ha all build native restore test test-tools aot package run bench bench-fleet clean
 
 all: build
 
@@ -70,7 +70,7 @@ test: DEB_COMPRESSION = gzip
 test: build test-tools package
 	@rm -rf $(RESULTS)
 	@status=0; \
-	DROVER_OUT=$(OUT) $(DOTNET) test Agent.sln -c $(CONFIGURATION) --no-build --nologo \
+	DROVER_OUT=$(OUT) $(DOTNET) test Agent.sln -c $(CONFIGURATION) --no-build --nologo --filter "Suite!=HighAvailability" \
 	    --logger "trx" --logger "console;verbosity=minimal" --results-directory $(RESULTS) || status=$$?; \
 	echo "The foundation, telemetry and instance suites against the NativeAOT agent:"; \
 	DROVER_OUT=$(OUT) DROVER_AGENT=$(OUT)/agent-aot/drover-agent $(DOTNET) test tests/Drover.SystemTests -c $(CONFIGURATION) --no-build --nologo \
@@ -96,6 +96,13 @@ test: build test-tools package
 	if [ $$status -ne 0 ] && [ $$failed -eq 0 ]; then failed=1; echo "dotnet test exited with $$status"; fi; \
 	if [ $$skipped -gt 0 ]; then echo "$$passed passed, $$failed failed, $$skipped skipped"; else echo "$$passed passed, $$failed failed"; fi; \
 	exit $$status
+
+# The system tests of several aggregators on PostgreSQL (issue 21): a leader SIGKILLed under load, cut off from
+# PostgreSQL, PostgreSQL restarted, a follower under systemd. Left out of make test until they pass every time on a
+# loaded 2-core host (README, "Several aggregators, one leader").
+test-ha: build test-tools
+	DROVER_OUT=$(OUT) $(DOTNET) test tests/Drover.SystemTests -c $(CONFIGURATION) --no-build --nologo \
+	    --filter "Suite=HighAvailability" --logger "console;verbosity=normal"
 
 # The agent as one NativeAOT executable, out/agent-aot/drover-agent (issue 16's packaged agent). gcc links it.
 aot: native restore

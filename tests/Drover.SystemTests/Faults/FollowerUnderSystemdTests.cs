@@ -16,6 +16,7 @@ namespace Drover.SystemTests.Faults;
 /// as systemd would. Skipped, saying why, only where PostgreSQL is not installed.
 /// </summary>
 [Trait("Category", "Faults")]
+[Trait("Suite", HighAvailabilitySuite.Name)]
 public sealed class FollowerUnderSystemdTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly Fleet _fleet = new(output);

@@ -14,6 +14,7 @@ namespace Drover.SystemTests.Faults;
 /// Skipped, saying why, only where PostgreSQL is not installed.
 /// </summary>
 [Trait("Category", "Faults")]
+[Trait("Suite", HighAvailabilitySuite.Name)]
 public sealed class LeaderCutOffTests(ITestOutputHelper output) : IAsyncLifetime
 {
     /// <summary>

@@ -16,6 +16,7 @@ namespace Drover.SystemTests.Faults;
 /// why, only where PostgreSQL is not installed.
 /// </summary>
 [Trait("Category", "Faults")]
+[Trait("Suite", HighAvailabilitySuite.Name)]
 public sealed class LeaderFailoverTests(ITestOutputHelper output) : IAsyncLifetime
 {
     /// <summary>The bound on naming a new leader (the lease is 3 s by default).</summary>
