@@ -164,6 +164,7 @@ READ_AUTH="Authorization: Bearer $(cat "$VAR/read.token")"
 ADMIN_AUTH="Authorization: Bearer $(cat "$VAR/admin.token")"
 
 links=""
+links_text=""
 agg_logs=""
 for ((a = 1; a <= HA; a++)); do
   dir_a="$agg_dir"
@@ -192,6 +193,7 @@ JSON
   pids+=($!)
   entries+=("{\"role\": \"aggregator\", \"cluster\": null, \"serverNumber\": null, \"port\": $http_a, \"pid\": $!, \"log\": \"$dir_a/aggregator.log\"}")
   links="$links${links:+, }\"https://127.0.0.1:$link_a\""
+  links_text="$links_text${links_text:+, }127.0.0.1:$link_a"
   agg_logs="$agg_logs${agg_logs:+, }$dir_a/aggregator.log"
 done
 
@@ -311,7 +313,7 @@ Invoking counter needs its key ($VAR/counter.key; more with POST /v1/keys {"func
   Fail over:      with HA=N, kill -9 the leader (its port in /v1/leader's apiUrl, its pid in $VAR/fleet.json): a follower is named within about 3 s,
                   the agents move to it and the gateway on every other aggregator keeps answering; start the old one again with $VAR/aggregator[-<n>]/start.sh &
   Tokens:         $VAR/admin.token, $VAR/read.token (hashes in $tokens_file, which every aggregator reads; more with: $OUT/drover-aggregator tokens add --name NAME --role read --file $tokens_file, then restart the aggregators)
-  Agent link:     $links (gRPC over mutual TLS; certificates in $certs, one per node, named after it)
+  Agent link:     $links_text (gRPC over mutual TLS; certificates in $certs, one per node, named after it)
   Impostor:       an agent with another node's certificate is refused: see the README's "Trust" section
   Processes:      $VAR/fleet.json
   Logs:           $agg_logs, $VAR/agents/<cluster>-<n>/agent.log
