@@ -221,6 +221,7 @@ internal static class AggregatorHost
             TaskScheduler.Default);
 
         UsePortSeparation(app, options);
+        app.UseStoreFailures();
         // The rate limit comes first, so that requests refused for their token count against it too.
         app.UseRateLimiter();
         app.UseAuthentication();

@@ -14,6 +14,9 @@ namespace Drover.Aggregator.Leadership;
 /// </summary>
 internal static class HighAvailability
 {
+    /// <summary>How long a deposed leader's application is given to stop before the process exits all the same.</summary>
+    internal static readonly TimeSpan StepDownStopBound = TimeSpan.FromSeconds(5);
+
     public static async Task<int> RunAsync(AggregatorOptions options, Serilog.Core.Logger logger)
     {
         var time = TimeProvider.System;
@@ -66,10 +69,21 @@ internal static class HighAvailability
         if (await Task.WhenAny(stopped, keeper.ExecuteTask!) != stopped)
         {
             // The lease is lost (LeaseKeeper logged why): the leading application stops, and the process exits for its
-            // service manager to start it again, as a follower.
-            await leader.StopAsync();
-            await keeper.ExecuteTask!.ContinueWith(static _ => { }, TaskScheduler.Default);
+            // service manager to start it again, as a follower. It already acts no more (no command leaves, its writes
+            // are fenced), so its stop is bounded: a store cut off would hold each write under way for Npgsql's whole
+            // command timeout, and the process for a minute.
+            using var bound = new CancellationTokenSource(StepDownStopBound);
+            var stopping = leader.StopAsync(bound.Token);
+            var stoppedInTime = await Task.WhenAny(stopping, Task.Delay(StepDownStopBound * 2, time)) == stopping;
+            _ = keeper.ExecuteTask!.Exception;
             logger.Fatal("drover-aggregator lost the leadership of term {Term}; exiting with {ExitCode} so that the service manager restarts it as a follower.", start.Leadership.Term, ExitCodes.Software);
+            if (!stoppedInTime)
+            {
+                logger.Error("The leading application did not stop within {Bound} s (store writes still waiting on the store); exiting without waiting for them.", (int)(StepDownStopBound * 2).TotalSeconds);
+                await logger.DisposeAsync();
+                Environment.Exit(ExitCodes.Software);
+            }
+
             return ExitCodes.Software;
         }
 

@@ -89,8 +89,8 @@ internal sealed partial class LeaseKeeper(
             {
                 // The next try comes after a renewal, or sooner when less is left to act for: a store that is back
                 // just in time is renewed on, and one that is not is noticed when the time to act runs out.
-                var wait = actFor - time.GetElapsedTime(renewedFrom);
-                await Task.WhenAny(leadership.Deposed, Task.Delay(wait < options.LeaderRenewal ? (wait > TimeSpan.Zero ? wait : TimeSpan.Zero) : options.LeaderRenewal, time, stoppingToken));
+                var wait = TimeSpan.FromTicks(Math.Clamp((actFor - time.GetElapsedTime(renewedFrom)).Ticks, 0, options.LeaderRenewal.Ticks));
+                await Task.WhenAny(leadership.Deposed, Task.Delay(wait, time, stoppingToken));
             }
             catch (OperationCanceledException)
             {

@@ -7,19 +7,22 @@ namespace Drover.Aggregator.Workloads;
 /// Definitions by name, kept as one JSON list in the store (<see cref="IDefinitionStore"/>: a file of the data
 /// directory with SQLite, a row with PostgreSQL): read whole at start, and written whole and durably on every
 /// change, before the change is visible. The function and service registries and the invocation keys are each one
-/// of these.
+/// of these. Readers never wait on a write: a change builds the next list and swaps it in once saved, so the gateway
+/// and the decision pass read the last saved list while a store write (a round trip to PostgreSQL) is under way.
 /// </summary>
 internal sealed class DefinitionFile<T>
     where T : class
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
-    private readonly Lock _gate = new();
+    /// <summary>Held by writers only, across the save: one change at a time, each on the last saved list.</summary>
+    private readonly Lock _writing = new();
     private readonly IDefinitionStore _store;
     private readonly string _kind;
     private readonly string _what;
     private readonly Func<T, string> _keyOf;
-    private Dictionary<string, T> _items;
+    /// <summary>The last saved list, never changed in place: replaced whole under <see cref="_writing"/>.</summary>
+    private volatile Dictionary<string, T> _items;
     private string? _loaded;
 
     /// <param name="path">The file (<c>&lt;dataDirectory&gt;/&lt;kind&gt;.json</c>); none yet means no definitions.</param>
@@ -50,7 +53,7 @@ internal sealed class DefinitionFile<T>
     /// <exception cref="InvalidDataException">The kept list is not valid; what was held is kept.</exception>
     public bool Reload()
     {
-        lock (_gate)
+        lock (_writing)
         {
             var (items, loaded) = Read();
             if (string.Equals(loaded, _loaded, StringComparison.Ordinal))
@@ -87,24 +90,9 @@ internal sealed class DefinitionFile<T>
     }
 
     /// <summary>Every entry, by name.</summary>
-    public IReadOnlyList<T> All
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _items.Values.OrderBy(_keyOf, StringComparer.Ordinal).ToArray();
-            }
-        }
-    }
+    public IReadOnlyList<T> All => _items.Values.OrderBy(_keyOf, StringComparer.Ordinal).ToArray();
 
-    public T? Find(string name)
-    {
-        lock (_gate)
-        {
-            return _items.GetValueOrDefault(name);
-        }
-    }
+    public T? Find(string name) => _items.GetValueOrDefault(name);
 
     /// <summary>
     /// Replaces the entry named <paramref name="name"/> by what <paramref name="change"/> makes of it
@@ -113,7 +101,7 @@ internal sealed class DefinitionFile<T>
     /// </summary>
     public T? Change(string name, Func<T?, T?> change)
     {
-        lock (_gate)
+        lock (_writing)
         {
             var current = _items.GetValueOrDefault(name);
             var updated = change(current);

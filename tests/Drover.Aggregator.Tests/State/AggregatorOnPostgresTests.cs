@@ -1,5 +1,6 @@
 using System.Net;
 using Drover.Aggregator.Access;
+using Drover.Aggregator.Api;
 using Drover.Aggregator.Leadership;
 using Drover.Aggregator.State;
 using Drover.Aggregator.Tests.Events;
@@ -77,6 +78,49 @@ public sealed class AggregatorOnPostgresTests(PostgresFixture postgres) : IDispo
         }))];
         Assert.Equal(2, statuses.Count(s => s == HttpStatusCode.OK));
         Assert.Single(statuses, HttpStatusCode.TooManyRequests);
+    }
+
+    [SkippableFact]
+    public async Task Host_StorePostgres_WriteRefusedByTheFence_503WithRetryAfterAndStepsDown()
+    {
+        var (connectionString, connectionFile) = await NewDatabaseAsync();
+        await using var aggregator = await TestAggregator.StartAsync(configure: o =>
+        {
+            o.Store = "postgres";
+            o.PostgresConnectionStringFile = connectionFile;
+        });
+        var store = Assert.IsType<PostgresStateStore>(aggregator.Services.GetRequiredService<IAggregatorStore>());
+        var leadership = aggregator.Services.GetRequiredService<CurrentLeadership>();
+
+        // This aggregator leads in the row's term; another is then elected (the term moves on under it).
+        store.FenceTerm = (long)(await PostgresServer.ExecuteAsync(connectionString, "SELECT term FROM leadership"))!;
+        await PostgresServer.ExecuteAsync(connectionString, "UPDATE leadership SET term = term + 1");
+
+        using var put = await aggregator.Http.PutAsync(
+            "/v1/functions/echo",
+            new StringContent("{\"runtime\": {\"type\": \"process\", \"command\": \"/bin/true\"}}", System.Text.Encoding.UTF8, "application/json"));
+        using var problem = System.Text.Json.JsonDocument.Parse(await put.Content.ReadAsStringAsync());
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, put.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(StoreFailures.RetryAfterSeconds), put.Headers.RetryAfter?.Delta);
+        Assert.Equal("Not the leader", problem.RootElement.GetProperty("title").GetString());
+        Assert.True(leadership.Deposed.IsCompleted);
+        Assert.Contains("refused by the store's fence", await leadership.Deposed, StringComparison.Ordinal);
+        using var function = await aggregator.Http.GetAsync("/v1/functions/echo");
+        Assert.Equal(HttpStatusCode.NotFound, function.StatusCode);
+    }
+
+    [Fact]
+    public void Describe_OnlyTheFenceAndTransientStoreFailures_AreAnswered503()
+    {
+        var fenced = new Npgsql.PostgresException("term 4 is no longer the leader's", "ERROR", "ERROR", PostgresStateStore.FencedState);
+        var unique = new Npgsql.PostgresException("duplicate key", "ERROR", "ERROR", "23505");
+
+        Assert.True(StoreFailures.Describe(fenced)?.Fenced);
+        Assert.True(StoreFailures.Describe(new InvalidOperationException("wrapped", fenced))?.Fenced);
+        Assert.False(StoreFailures.Describe(new Npgsql.NpgsqlException("timed out", new TimeoutException()))?.Fenced);
+        Assert.Null(StoreFailures.Describe(unique));
+        Assert.Null(StoreFailures.Describe(new InvalidOperationException("a bug")));
     }
 
     /// <summary>A fresh database of the collection's PostgreSQL, and its connection string in a 0600 file (skipped where PostgreSQL is missing).</summary>
