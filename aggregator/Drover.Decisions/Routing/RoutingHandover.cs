@@ -20,7 +20,8 @@ public static class RoutingHandover
 
         foreach (var (workload, nodes) in inherited.Hosts)
         {
-            if (!built.Hosts.TryGetValue(workload, out var now) || !nodes.IsSubsetOf(now))
+            // A workload the last table routed to no node (none ready then) asks for nothing to be covered.
+            if (nodes.Count > 0 && !(built.Hosts.TryGetValue(workload, out var now) && nodes.IsSubsetOf(now)))
             {
                 return true;
             }

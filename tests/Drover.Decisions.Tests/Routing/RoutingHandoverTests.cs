@@ -25,6 +25,9 @@ public sealed class RoutingHandoverTests
     [InlineData("", "echo:a", 0, false)]
     [InlineData("echo:a", "echo:a,b,c", 5, false)]
     [InlineData("echo:a", "echo:a,b;resize:c", 5, false)]
+    [InlineData("echo:", "", 5, false)]
+    [InlineData("echo:;resize:a", "resize:a", 5, false)]
+    [InlineData("echo:;resize:a", "echo:b", 5, true)]
     public void Holds_Cases(string inherited, string built, int sinceStartSeconds, bool holds)
         => Assert.Equal(holds, RoutingHandover.Holds(Table(inherited), Table(built), TimeSpan.FromSeconds(sinceStartSeconds), Grace));
 
@@ -46,7 +49,7 @@ public sealed class RoutingHandoverTests
             .Select(entry => entry.Split(':'))
             .ToDictionary(
                 entry => entry[0],
-                entry => (IReadOnlySet<string>)entry[1].Split(',').ToHashSet(StringComparer.Ordinal),
+                entry => (IReadOnlySet<string>)entry[1].Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal),
                 StringComparer.Ordinal),
         false,
         "test");
