@@ -152,7 +152,7 @@ internal sealed partial class AggregatorMessageDispatcher : BackgroundService
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 2107, EventName = "UnexpectedAggregatorMessage", Level = LogLevel.Warning,
+        [LoggerMessage(EventId = 2119, EventName = "UnexpectedAggregatorMessage", Level = LogLevel.Warning,
             Message = "The aggregator sent an unexpected message of kind '{Kind}'; ignored.")]
         public static partial void UnexpectedMessage(ILogger logger, string kind);
 
