@@ -24,7 +24,9 @@ internal sealed partial class AggregatorMessageDispatcher : BackgroundService
     private readonly EventRelay _events;
     private readonly LeaderTermMemory _leaders;
     private readonly ILogger<AggregatorMessageDispatcher> _logger;
-    private readonly Channel<Command> _commands = Channel.CreateBounded<Command>(new BoundedChannelOptions(1024) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    // Each command with the store kept when it arrived: the store of the stream's Welcome.
+    private readonly Channel<(Command Command, string? Store)> _commands =
+        Channel.CreateBounded<(Command, string?)>(new BoundedChannelOptions(1024) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
 
     public AggregatorMessageDispatcher(
         NodeState state,
@@ -54,7 +56,7 @@ internal sealed partial class AggregatorMessageDispatcher : BackgroundService
         switch (message.KindCase)
         {
             case AggregatorMessage.KindOneofCase.Command:
-                if (!_commands.Writer.TryWrite(message.Command))
+                if (!_commands.Writer.TryWrite((message.Command, _leaders.Kept?.StoreId)))
                 {
                     Answer(message.Command.CommandId, "the agent's command queue is full");
                 }
@@ -90,12 +92,12 @@ internal sealed partial class AggregatorMessageDispatcher : BackgroundService
     {
         try
         {
-            await foreach (var command in _commands.Reader.ReadAllAsync(stoppingToken))
+            await foreach (var (command, store) in _commands.Reader.ReadAllAsync(stoppingToken))
             {
                 string? error;
                 try
                 {
-                    error = await ExecuteAsync(command);
+                    error = await ExecuteAsync(command, store);
                 }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or InvalidDataException)
                 {
@@ -110,16 +112,16 @@ internal sealed partial class AggregatorMessageDispatcher : BackgroundService
         }
     }
 
-    /// <summary>Carries out one command; null when done, else why not.</summary>
-    private async Task<string?> ExecuteAsync(Command command)
+    /// <summary>Carries out one command, which arrived while <paramref name="store"/> was kept; null when done, else why not.</summary>
+    private async Task<string?> ExecuteAsync(Command command, string? store)
     {
         // Judged when the command's turn comes, not when it arrived: a Welcome of a newer term in between
         // (the stream broke, the agent found the new leader) deposes what the old leader had queued.
         var kept = _leaders.Kept;
-        if (LeaderTermMemory.IsDeposed(kept, command.Term))
+        if (LeaderTermMemory.IsDeposed(kept, store, command.Term))
         {
-            Log.DeposedCommand(_logger, command.CommandId, command.KindCase.ToString(), command.Term, kept!.Term, kept.StoreId);
-            return $"command '{command.CommandId}' is of term {command.Term}, but this agent has accepted term {kept.Term} of store '{kept.StoreId}': it comes from a deposed leader and is not carried out";
+            Log.DeposedCommand(_logger, command.CommandId, command.KindCase.ToString(), command.Term, store ?? "", kept!.Term, kept.StoreId);
+            return $"command '{command.CommandId}' is of term {command.Term} of store '{store}', but this agent has accepted term {kept.Term} of store '{kept.StoreId}': it comes from a deposed leader and is not carried out";
         }
 
         switch (command.KindCase)
@@ -165,8 +167,8 @@ internal sealed partial class AggregatorMessageDispatcher : BackgroundService
         public static partial void DrainingSet(ILogger logger, bool draining, string commandId);
 
         [LoggerMessage(EventId = 2116, EventName = "DeposedLeaderCommandRefused", Level = LogLevel.Warning,
-            Message = "Command '{CommandId}' of kind '{Kind}' is of term {Term}, older than term {KeptTerm} of store '{StoreId}' this agent has accepted: a deposed leader's; answered not ok.")]
-        public static partial void DeposedCommand(ILogger logger, string commandId, string kind, ulong term, ulong keptTerm, string storeId);
+            Message = "Command '{CommandId}' of kind '{Kind}' is of term {Term} of store '{CommandStoreId}', but this agent has accepted term {KeptTerm} of store '{StoreId}' since: a deposed leader's; answered not ok.")]
+        public static partial void DeposedCommand(ILogger logger, string commandId, string kind, ulong term, string commandStoreId, ulong keptTerm, string storeId);
 
         [LoggerMessage(EventId = 2911, EventName = "ProbeReplyDropped", Level = LogLevel.Debug,
             Message = "The answer to survival probe {Sequence} was not queued: no stream is open or its outbox is full.")]

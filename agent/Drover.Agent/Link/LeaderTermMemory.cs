@@ -51,12 +51,14 @@ internal sealed partial class LeaderTermMemory
     }
 
     /// <summary>
-    /// Whether a command of <paramref name="commandTerm"/> comes from a deposed leader. Term 0 is an
-    /// aggregator older than terms, carried out as before. Commands come on the stream whose Welcome set
-    /// the kept store, so only the term is compared.
+    /// Whether a command of <paramref name="commandTerm"/>, which arrived while <paramref name="arrivedInStore"/> was
+    /// the kept store, comes from a deposed leader: one of an older term of the kept store, or one of a store the
+    /// agent has left since (its terms count apart, so its number says nothing). Term 0 is an aggregator older than
+    /// terms, carried out as before.
     /// </summary>
-    public static bool IsDeposed(LeaderTerm? kept, ulong commandTerm)
-        => kept is not null && commandTerm != 0 && commandTerm < kept.Term;
+    public static bool IsDeposed(LeaderTerm? kept, string? arrivedInStore, ulong commandTerm)
+        => kept is not null && commandTerm != 0
+            && (commandTerm < kept.Term || !string.Equals(arrivedInStore, kept.StoreId, StringComparison.Ordinal));
 
     /// <summary>
     /// Judges a Welcome's leadership and, when it is accepted and newer than the kept one (or of another

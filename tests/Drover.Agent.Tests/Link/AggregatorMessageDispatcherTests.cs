@@ -128,6 +128,26 @@ public sealed class AggregatorMessageDispatcherTests : IDisposable
     }
 
     [Fact]
+    public async Task Execute_CommandQueuedByALeaderOfAStoreLeftSince_IsRefusedThoughItsTermIsHigher()
+    {
+        _leaders.Offer(new LeaderTerm { StoreId = "store-a", Term = 9 });
+        _link.Connect();
+        _link.Drain();
+
+        // Queued on store a's stream; before its turn comes the agent follows a new store, whose terms start again.
+        _dispatcher.Dispatch(new AggregatorMessage { Command = new Command { CommandId = "c-1", Term = 9, SetDraining = new SetDraining { Draining = true } } });
+        _leaders.Offer(new LeaderTerm { StoreId = "store-b", Term = 2 });
+        await _dispatcher.StartAsync(CancellationToken.None);
+
+        var result = (await _link.NextAsync()).CommandResult;
+        await _dispatcher.StopAsync(CancellationToken.None);
+        Assert.False(result.Ok);
+        Assert.Contains("store 'store-a'", result.Error, StringComparison.Ordinal);
+        Assert.Contains("term 2 of store 'store-b'", result.Error, StringComparison.Ordinal);
+        Assert.Equal(SurvivalState.Alive, _state.Survival);
+    }
+
+    [Fact]
     public async Task Execute_CommandWithTermAndNoneKept_IsCarriedOut()
     {
         _link.Connect();

@@ -36,18 +36,21 @@ public sealed class LeaderTermMemoryTests : IDisposable
     }
 
     [Theory]
-    // kept term (0: none kept), command term, deposed
-    [InlineData(0UL, 3UL, false)] // none kept: nothing to fence with
-    [InlineData(5UL, 0UL, false)] // an aggregator older than terms
-    [InlineData(5UL, 4UL, true)]
-    [InlineData(5UL, 1UL, true)]
-    [InlineData(5UL, 5UL, false)]
-    [InlineData(5UL, 6UL, false)]
-    public void IsDeposed_KeptAndCommandTerm_Result(ulong keptTerm, ulong commandTerm, bool deposed)
+    // kept term (0: none kept), the store kept when the command arrived, command term, deposed
+    [InlineData(0UL, null, 3UL, false)] // none kept: nothing to fence with
+    [InlineData(5UL, "a", 0UL, false)] // an aggregator older than terms
+    [InlineData(5UL, "a", 4UL, true)]
+    [InlineData(5UL, "a", 1UL, true)]
+    [InlineData(5UL, "a", 5UL, false)]
+    [InlineData(5UL, "a", 6UL, false)]
+    [InlineData(5UL, "b", 7UL, true)] // queued by a store the agent has left since: its higher number says nothing
+    [InlineData(5UL, "b", 5UL, true)]
+    [InlineData(5UL, "b", 0UL, false)]
+    public void IsDeposed_KeptStoreAndCommandTerm_Result(ulong keptTerm, string? arrivedInStore, ulong commandTerm, bool deposed)
     {
         var kept = keptTerm == 0 ? null : new LeaderTerm { StoreId = "a", Term = keptTerm };
 
-        Assert.Equal(deposed, LeaderTermMemory.IsDeposed(kept, commandTerm));
+        Assert.Equal(deposed, LeaderTermMemory.IsDeposed(kept, arrivedInStore, commandTerm));
     }
 
     [Fact]
