@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Drover.Agent.Configuration;
 using Drover.Agent.Events;
 using Drover.Agent.Heartbeats;
@@ -12,14 +11,14 @@ using Drover.Agent.Tests.Telemetry;
 using Drover.Protocol.V1;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Time.Testing;
 using Xunit.Abstractions;
 
 namespace Drover.Agent.Tests.Link;
 
 /// <summary>
 /// The link's handshake with several aggregators: real streams to in-process fake aggregators, on a fake
-/// clock that moves only when a test moves it, so "at once" means no backoff delay could have passed.
+/// clock that moves only when a test moves it, so "at once" means no backoff delay could have passed; a test
+/// moves it only to fire a backoff delay the client has armed, by exactly that delay.
 /// </summary>
 public sealed class AgentLinkClientTests : IAsyncLifetime
 {
@@ -31,8 +30,14 @@ public sealed class AgentLinkClientTests : IAsyncLifetime
     private const int DeposedLeader = 2114;
     private const int StoreChanged = 2115;
 
+    /// <summary>
+    /// What the clock watches: the reconnect backoff's delays, at most its maximum with the jitter on top (the Welcome
+    /// deadline, 600 s here, is far longer and never fired).
+    /// </summary>
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromMilliseconds(new AgentOptions().ReconnectMaxBackoffMs * (1 + ReconnectBackoff.Jitter));
+
     private readonly string _directory = Directory.CreateTempSubdirectory("drover-link-").FullName;
-    private readonly FakeTimeProvider _time = new();
+    private readonly TimerWatchingTimeProvider _time = new(due => due <= MaxBackoff);
     private readonly CapturingLogger<AgentLinkClient> _logger;
     private readonly List<FakeAggregator> _aggregators = [];
     private AgentLinkClient? _client;
@@ -81,7 +86,17 @@ public sealed class AgentLinkClientTests : IAsyncLifetime
     {
         var first = await StartAggregatorAsync(_ => FakeAggregator.Redirect(""));
         var second = await StartAggregatorAsync(_ => FakeAggregator.Redirect(first.Address));
-        first.Answer = _ => FakeAggregator.Redirect(second.Address);
+        var dialledAgain = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        first.Answer = _ =>
+        {
+            // The Hello is kept before it is answered.
+            if (first.Hellos.Count == 2)
+            {
+                dialledAgain.TrySetResult();
+            }
+
+            return FakeAggregator.Redirect(second.Address);
+        };
 
         await StartClientAsync(Leaders(), first.Address);
         await _logger.WaitForEventAsync(RedirectedAgain);
@@ -89,7 +104,8 @@ public sealed class AgentLinkClientTests : IAsyncLifetime
 
         Assert.Single(first.Hellos);
         Assert.Single(second.Hellos);
-        await AdvanceUntilAsync(() => first.Hellos.Count == 2, "the agent dialled its configured address again");
+        await AdvanceUntilAsync(dialledAgain.Task.WaitAsync(FakeAggregator.Bound), "the agent dialled its configured address again");
+        Assert.Equal(2, first.Hellos.Count);
         Assert.DoesNotContain(_logger.Entries, e => e.Level >= LogLevel.Warning);
     }
 
@@ -105,7 +121,7 @@ public sealed class AgentLinkClientTests : IAsyncLifetime
 
         Assert.Empty(next.Hellos);
         Assert.Contains(next.Address, _logger.Entries.Single(e => e.EventId == Reconnecting).Message, StringComparison.Ordinal);
-        await AdvanceUntilAsync(() => _logger.Entries.Any(e => e.EventId == Connected), "the agent connected to the next address");
+        await AdvanceUntilAsync(_logger.WaitForEventAsync(Connected), "the agent connected to the next address");
         Assert.Single(next.Hellos);
         Assert.DoesNotContain(_logger.Entries, e => e.Level >= LogLevel.Warning);
     }
@@ -119,7 +135,7 @@ public sealed class AgentLinkClientTests : IAsyncLifetime
         var second = await StartAggregatorAsync(_ => FakeAggregator.Redirect(""));
 
         await StartClientAsync(Leaders(), first.Address, second.Address);
-        await AdvanceUntilAsync(() => _logger.Entries.Count(e => e.EventId == Reconnecting) >= 6, "the agent asked six times");
+        await AdvanceUntilAsync(_logger.WaitForEventCountAsync(Reconnecting, 6), "the agent asked six times");
 
         var delays = _logger.Entries.Where(e => e.EventId == Reconnecting)
             .Select(e => int.Parse(e.Message.Split(" in ")[1].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture)).ToArray();
@@ -145,7 +161,7 @@ public sealed class AgentLinkClientTests : IAsyncLifetime
         Assert.Equal(new LeaderTerm { StoreId = "s", Term = 5 }, Assert.Single(deposed.Hellos).KnownLeader);
         Assert.DoesNotContain(_logger.Entries, e => e.EventId == Connected);
 
-        await AdvanceUntilAsync(() => _logger.Entries.Any(e => e.EventId == Connected), "the agent connected to the current leader");
+        await AdvanceUntilAsync(_logger.WaitForEventAsync(Connected), "the agent connected to the current leader");
         Assert.Contains(current.Address, _logger.Entries.Single(e => e.EventId == Connected).Message, StringComparison.Ordinal);
         Assert.Equal(new LeaderTerm { StoreId = "s", Term = 5 }, leaders.Kept);
     }
@@ -207,17 +223,35 @@ public sealed class AgentLinkClientTests : IAsyncLifetime
     }
 
     /// <summary>
-    /// Moves the fake clock in small steps until <paramref name="condition"/> holds: the backoff's delay may be
-    /// armed a moment after the log line that announces it, and a single jump before it would be missed.
+    /// Fires the client's backoff delays until <paramref name="reached"/> completes: each time the client has armed its
+    /// next delay (its timer is made on the fake clock), the clock moves by exactly that delay, so the client goes on
+    /// however slow the host is, and no delay passes that the client did not wait. The waits' bounds only fail the
+    /// test instead of hanging it.
     /// </summary>
-    private async Task AdvanceUntilAsync(Func<bool> condition, string what)
+    private async Task AdvanceUntilAsync(Task reached, string what)
     {
-        var waited = Stopwatch.StartNew();
-        while (!condition())
+        using var done = new CancellationTokenSource();
+        try
         {
-            Assert.True(waited.Elapsed < FakeAggregator.Bound, $"Timed out waiting until {what}.");
-            _time.Advance(TimeSpan.FromMilliseconds(50));
-            await Task.Delay(10);
+            while (!reached.IsCompleted)
+            {
+                var armed = _time.NextTimerAsync(done.Token);
+                if (await Task.WhenAny(reached, armed) == armed)
+                {
+                    _time.Advance(await armed);
+                }
+            }
+
+            await reached;
+        }
+        catch (TimeoutException ex)
+        {
+            Assert.Fail($"Timed out waiting until {what}: {ex.Message}");
+        }
+        finally
+        {
+            // The wait for a further delay, left when the condition was reached first.
+            await done.CancelAsync();
         }
     }
 }

@@ -108,13 +108,16 @@ public sealed class CudaProbeTests(CudaProbeFixture fixture) : IDisposable
         // delays the stand-in's workers, which holds more in flight); the median of a few reads is taken.
         using var workload = fixture.Start(Pages, ["--forever", "--rate", "100", "--kernel-us", "60000", "--streams", "16"]);
         await workload.WaitForLineAsync("ready", Timeout);
-        await WaitForDeviceAsync(d => d.Completed >= 100, "a second of launches completed");
+        var device = await WaitForDeviceAsync(d => d.Completed >= 100, "a second of launches completed");
 
+        // The reads are spaced by the workload's own progress as the probe publishes it, not by the host's clock: each
+        // after 5 more launches completed (50 ms of the workload's time at 100 a second), however slowly the host runs it.
         var reads = new List<ulong>();
         for (var i = 0; i < 7; i++)
         {
-            reads.Add(ReadDevice()!.InFlight);
-            await Task.Delay(50);
+            var completed = device.Completed;
+            device = await WaitForDeviceAsync(d => d.Completed >= completed + 5, $"read {i + 1}: 5 more launches completed after {completed}");
+            reads.Add(device.InFlight);
         }
 
         reads.Sort();
@@ -256,6 +259,12 @@ public sealed class CudaProbeTests(CudaProbeFixture fixture) : IDisposable
 
     private static Task WaitUntilAsync(Func<bool> condition, string what) => WaitUntilAsync(condition, () => what);
 
+    /// <summary>
+    /// Checks <paramref name="condition"/> until it holds: it reads what the probe published (its page, memory another
+    /// process writes, which wakes no reader) or what the kernel shows of the workload, so it is checked again and
+    /// again; no test reads anything into the time between two checks, and <see cref="Timeout"/> only fails a test
+    /// that would otherwise hang.
+    /// </summary>
     private static async Task WaitUntilAsync(Func<bool> condition, Func<string> what)
     {
         var clock = Stopwatch.StartNew();
