@@ -21,22 +21,23 @@ namespace Drover.Aggregator.Events;
 /// <remarks>
 /// <para>
 /// One lock covers numbering, history and fan-out, so a subscription's replay and its first live
-/// message meet without a gap or a repeat. Everything under it is non-blocking, but for the
-/// reservation below, once per <see cref="SequenceBlock"/> messages of a channel.
+/// message meet without a gap or a repeat. Everything under it is non-blocking: the reservations
+/// below are written outside it.
 /// </para>
 /// <para>
 /// Numbers across a restart: with a store (<see cref="IDecisionMemoryStore"/>), a channel's numbers go
 /// on above every number handed out before, so a subscriber resuming with <c>after=N</c> never meets
 /// N again for another message. Writing each number durably would put a synced write on every
-/// message. Instead a channel reserves its numbers in blocks: before it hands out a number above its
-/// reserved mark it reserves the next <see cref="SequenceBlock"/> numbers in the store (a durable
-/// write, synchronous, under the lock: a number must not leave before its reservation is on disk),
-/// and a restarted hub starts each channel just above its mark. What a restart costs is a jump of up
-/// to one block in the numbers, which a resuming subscriber reads like any gap (its cursor is older
-/// than the oldest kept, so it gets everything kept). The write waits its turn behind the store's
-/// other writers (a snapshot being committed), so a publish that crosses a mark may wait that long,
-/// once per block of a channel. A reservation that fails is logged and numbering goes on (messages
-/// are not held back for the store); should the aggregator restart before a later reservation
+/// message. Instead a channel reserves its numbers in blocks: once half of its block is handed out, the
+/// publisher that crossed the half reserves the next <see cref="SequenceBlock"/> numbers in the store (a
+/// durable write, made outside the lock, so publishers on every other channel, and on this one, go on
+/// meanwhile), and a restarted hub starts each channel just above its mark. A number is never handed out
+/// above the mark written: the first message of a channel after a start, or one that finds the block used up
+/// before the write ahead came back (a store slower than half a block of messages), waits for its own
+/// reservation, again outside the lock. What a restart costs is a jump of up to two blocks in the numbers,
+/// which a resuming subscriber reads like any gap (its cursor is older than the oldest kept, so it gets
+/// everything kept). A reservation that fails is logged and numbering goes on (messages are not held back
+/// for the store); should the aggregator restart before a later reservation
 /// succeeds, numbers of that block may be handed out again. The history itself is not kept: after a
 /// restart it starts empty.
 /// </para>
@@ -148,59 +149,94 @@ internal sealed partial class EventHub
 
     private ChannelEvent? Publish(string channel, Func<ulong, ChannelEvent> number)
     {
-        List<EventSubscriber>? ended = null;
-        lock (_lock)
+        while (true)
         {
-            var state = Touch(channel);
-            if (state is null)
+            ChannelState? state;
+            ChannelEvent? numbered = null;
+            ulong reserve = 0;
+            lock (_lock)
             {
-                if (!_refusingChannels)
+                state = Touch(channel);
+                if (state is null)
                 {
-                    _refusingChannels = true;
-                    Log.ChannelsFull(_logger, channel, _maxChannels);
+                    if (!_refusingChannels)
+                    {
+                        _refusingChannels = true;
+                        Log.ChannelsFull(_logger, channel, _maxChannels);
+                    }
+                    else
+                    {
+                        Log.ChannelRefused(_logger, channel, _maxChannels);
+                    }
+
+                    return null;
+                }
+
+                var next = state.LastSequence + 1;
+                if (_store is not null && next > state.Reserved)
+                {
+                    // None reserved for this number: reserved below, outside the lock, before it is handed out.
+                    reserve = next + SequenceBlock - 1;
                 }
                 else
                 {
-                    Log.ChannelRefused(_logger, channel, _maxChannels);
+                    numbered = NumberLocked(state, next, number);
+                    if (_store is not null && !state.ReservingAhead && state.Reserved - next < SequenceBlock / 2)
+                    {
+                        // Half the block is used: the next one is reserved now, so that none is waited for.
+                        state.ReservingAhead = true;
+                        reserve = state.Reserved + SequenceBlock;
+                    }
                 }
-
-                return null;
             }
 
-            var next = state.LastSequence + 1;
-            if (_store is not null && next > state.Reserved)
+            if (reserve > 0)
             {
-                // Kept as reserved even when the write failed (the store logged it): the next try is at
-                // the next block, not at every message while the store fails.
-                state.Reserved = next + SequenceBlock - 1;
-                _store.ReserveEventSequences(channel, state.Reserved);
-            }
-
-            state.LastSequence = next;
-            var numbered = number(next);
-            state.History.Enqueue(numbered);
-            if (state.History.Count > _historyPerChannel)
-            {
-                state.History.Dequeue();
-            }
-
-            if (_byChannel.TryGetValue(channel, out var named))
-            {
-                FanOut(named, numbered, ref ended);
-            }
-
-            FanOut(_allChannels, numbered, ref ended);
-            if (ended is not null)
-            {
-                foreach (var subscriber in ended)
+                // Kept as reserved even when the write failed (the store logged it): the next try is at the next
+                // block, not at every message while the store fails.
+                _store!.ReserveEventSequences(channel, reserve);
+                lock (_lock)
                 {
-                    RemoveLocked(subscriber);
-                    Log.SubscriberEnded(_logger, channel, numbered.Sequence, subscriber.EndReason ?? "");
+                    state.Reserved = Math.Max(state.Reserved, reserve);
+                    state.ReservingAhead &= numbered is null;
                 }
             }
 
-            return numbered;
+            if (numbered is not null)
+            {
+                return numbered;
+            }
         }
+    }
+
+    /// <summary>Numbers the channel's next message <paramref name="next"/>, keeps it, and hands it to the subscribers.</summary>
+    private ChannelEvent NumberLocked(ChannelState state, ulong next, Func<ulong, ChannelEvent> number)
+    {
+        List<EventSubscriber>? ended = null;
+        state.LastSequence = next;
+        var numbered = number(next);
+        state.History.Enqueue(numbered);
+        if (state.History.Count > _historyPerChannel)
+        {
+            state.History.Dequeue();
+        }
+
+        if (_byChannel.TryGetValue(state.Name, out var named))
+        {
+            FanOut(named, numbered, ref ended);
+        }
+
+        FanOut(_allChannels, numbered, ref ended);
+        if (ended is not null)
+        {
+            foreach (var subscriber in ended)
+            {
+                RemoveLocked(subscriber);
+                Log.SubscriberEnded(_logger, state.Name, numbered.Sequence, subscriber.EndReason ?? "");
+            }
+        }
+
+        return numbered;
     }
 
     /// <summary>
@@ -369,6 +405,9 @@ internal sealed partial class EventHub
 
         /// <summary>The highest number reserved in the store; numbers up to it may be handed out.</summary>
         public ulong Reserved { get; set; }
+
+        /// <summary>Whether the next block is being reserved, ahead of its first number.</summary>
+        public bool ReservingAhead { get; set; }
 
         public Queue<ChannelEvent> History { get; } = new();
     }

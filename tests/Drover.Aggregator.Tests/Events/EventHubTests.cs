@@ -270,23 +270,74 @@ public class EventHubTests
     }
 
     [Fact]
-    public void Publish_PastABlock_ReservesEachBlockOnceBeforeItsFirstNumber()
+    public void Publish_PastABlock_ReservesEachBlockOnceHalfABlockAhead()
     {
         var store = new RecordingMemoryStore();
         var hub = new EventHub(100, 100, NullLogger<EventHub>.Instance, store: store);
 
+        // The first number waits for its block; each next block is reserved once half of the one before is used.
         var reservedAt = new List<(ulong Sequence, int Reservations)>();
         for (var i = 0; i < 2001; i++)
         {
             var numbered = hub.Publish(Event("function/a"))!;
-            if (numbered.Sequence is 1 or 1000 or 1001 or 2001)
+            if (numbered.Sequence is 1 or 500 or 501 or 1001 or 1500 or 1501 or 2001)
             {
                 reservedAt.Add((numbered.Sequence, store.Reservations.Count));
             }
         }
 
         Assert.Equal([("function/a", 1000UL), ("function/a", 2000UL), ("function/a", 3000UL)], store.Reservations);
-        Assert.Equal([(1UL, 1), (1000UL, 1), (1001UL, 2), (2001UL, 3)], reservedAt);
+        Assert.Equal([(1UL, 1), (500UL, 1), (501UL, 2), (1001UL, 2), (1500UL, 2), (1501UL, 3), (2001UL, 3)], reservedAt);
+    }
+
+    [Fact]
+    public async Task Publish_AReservationUnderWay_OtherChannelsAndTheSameOneAreNotHeldBack()
+    {
+        var store = new BlockingReservations();
+        var hub = new EventHub(100, 100, NullLogger<EventHub>.Instance, store: store);
+        hub.Publish(Event("function/a"));
+        hub.Publish(Event("function/b"));
+
+        // Crossing function/a's half block reserves its next block: that write is held in the store.
+        store.Hold();
+        for (var i = 0; i < 499; i++)
+        {
+            hub.Publish(Event("function/a"));
+        }
+
+        var crossing = Task.Run(() => hub.Publish(Event("function/a")));
+        await store.HeldAsync();
+
+        Assert.Equal(2UL, hub.Publish(Event("function/b"))!.Sequence);
+        Assert.Equal(502UL, hub.Publish(Event("function/a"))!.Sequence);
+        Assert.False(crossing.IsCompleted);
+        store.Release();
+        Assert.Equal(501UL, (await crossing)!.Sequence);
+        Assert.Equal([("function/a", 1000UL), ("function/b", 1000UL), ("function/a", 2000UL)], store.Reservations);
+    }
+
+    /// <summary>A store whose reservations, once <see cref="Hold"/> is called, wait until <see cref="Release"/>.</summary>
+    private sealed class BlockingReservations : RecordingMemoryStore
+    {
+        private readonly ManualResetEventSlim _released = new(true);
+        private readonly TaskCompletionSource _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Hold() => _released.Reset();
+
+        public void Release() => _released.Set();
+
+        public Task HeldAsync() => _held.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        public override bool ReserveEventSequences(string channel, ulong through)
+        {
+            if (!_released.IsSet)
+            {
+                _held.TrySetResult();
+                _released.Wait(TimeSpan.FromSeconds(30));
+            }
+
+            return base.ReserveEventSequences(channel, through);
+        }
     }
 
     [Fact]

@@ -10,7 +10,7 @@ namespace Drover.Aggregator.Tests.State;
 /// every save (<see cref="Fail"/>) as a store with a full disk does. The SQLite store's own tests read back
 /// what it wrote; these look at when the components write.
 /// </summary>
-internal sealed class RecordingMemoryStore : IDecisionMemoryStore
+internal class RecordingMemoryStore : IDecisionMemoryStore
 {
     /// <summary>When set, every save returns false and keeps nothing, as a failed write does.</summary>
     public bool Fail { get; set; }
@@ -55,7 +55,7 @@ internal sealed class RecordingMemoryStore : IDecisionMemoryStore
     public IReadOnlyDictionary<string, ulong> LoadEventSequences()
         => Reservations.GroupBy(r => r.Channel).ToDictionary(g => g.Key, g => g.Max(r => r.Through));
 
-    public bool ReserveEventSequences(string channel, ulong through)
+    public virtual bool ReserveEventSequences(string channel, ulong through)
     {
         if (!Fail)
         {
