@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Drover.SystemTests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -63,24 +62,7 @@ public sealed class AggregatorKilledDuringCommitsTests(ITestOutputHelper output)
         Output.WriteLine($"Count {count} committed as version {last}.");
 
         // Its node lost, the instance resumes elsewhere from the store: the last committed count.
-        var lostAgent = Fleet.NodeIdOf("a1") == home ? "a1" : "a2";
-        var orphans = Fleet.InstancePids().ToArray();
-        Fleet.AgentProcesses(lostAgent).Kill();
-        foreach (var orphan in orphans)
-        {
-            try
-            {
-                using var process = Process.GetProcessById(orphan);
-                process.Kill(); // the host is gone: its instances with it
-            }
-            catch (ArgumentException)
-            {
-            }
-        }
-
-        var moved = await Counter.WaitForInstanceAsync(
-            i => CounterFleet.IdOf(i) == id && CounterFleet.Running(i) && i.GetProperty("nodeId").GetString() != home,
-            "the instance resumes on the other node");
+        var moved = await Counter.LoseHomeAsync(id, home);
         Assert.Equal(count + 1, await Counter.PostWhenUpAsync(moved.GetProperty("port").GetInt32()));
     }
 

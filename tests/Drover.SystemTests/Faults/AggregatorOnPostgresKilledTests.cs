@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Drover.SystemTests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -15,7 +14,7 @@ namespace Drover.SystemTests.Faults;
 public sealed class AggregatorOnPostgresKilledTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly Fleet _fleet = new(output);
-    private PostgresServer? _postgres;
+    private readonly PostgresStore _postgres = new();
     private CounterFleet? _counter;
 
     public Task InitializeAsync() => Task.CompletedTask;
@@ -24,22 +23,15 @@ public sealed class AggregatorOnPostgresKilledTests(ITestOutputHelper output) : 
     {
         _counter?.Dispose();
         await _fleet.DisposeAsync();
-        if (_postgres is not null)
-        {
-            await _postgres.DisposeAsync();
-        }
+        await _postgres.DisposeAsync();
     }
 
     [SkippableFact]
     public async Task AggregatorOnPostgresSigkilled_NothingCommittedLost_InstanceResumesFromTheLastCommit()
     {
         Skip.If(PostgresServer.MissingReason is not null, PostgresServer.MissingReason);
-        _postgres = await PostgresServer.StartAsync();
-        var connectionString = await _postgres.CreateDatabaseAsync(pooling: false);
-        var connectionFile = Path.Combine(_fleet.Directory, "postgres.conn");
-        await File.WriteAllTextAsync(connectionFile, connectionString + "\n");
-        File.SetUnixFileMode(connectionFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        string[] onPostgres = ["--store", "postgres", "--postgresConnectionStringFile", connectionFile];
+        var connectionString = await _postgres.StartAsync();
+        var onPostgres = await PostgresStore.ArgsAsync(Path.Combine(_fleet.Directory, "postgres.conn"), connectionString);
 
         var aggregator = _fleet.StartAggregator(onPostgres);
         await _fleet.WaitForAggregatorAsync();
@@ -54,14 +46,7 @@ public sealed class AggregatorOnPostgresKilledTests(ITestOutputHelper output) : 
         var home = instance.GetProperty("nodeId").GetString()!;
 
         // A few counts, each committed when asked: versions the aggregator acknowledged, so they are in PostgreSQL.
-        long count = 0;
-        ulong committed = 0;
-        for (var i = 0; i < 3; i++)
-        {
-            count = await _counter.PostWhenUpAsync(port);
-            committed = await _counter.CommitAboveAsync(port, committed, $"count {count} is committed");
-        }
-
+        var (count, committed) = await _counter.CountAndCommitAsync(port, times: 3);
         Assert.Equal(3, count);
         Assert.Equal((long)committed, Convert.ToInt64(await PostgresServer.ExecuteAsync(connectionString, $"SELECT max(version) FROM snapshots WHERE instance_id = '{id}'")));
         var dataDirectory = Path.Combine(_fleet.Directory, "aggregator", "data");
@@ -86,24 +71,7 @@ public sealed class AggregatorOnPostgresKilledTests(ITestOutputHelper output) : 
         Assert.Equal(4, count);
 
         // Its node lost, the instance resumes on the other node from what PostgreSQL holds: the last committed count.
-        var lostAgent = _fleet.NodeIdOf("a1") == home ? "a1" : "a2";
-        var orphans = _fleet.InstancePids().ToArray();
-        _fleet.AgentProcesses(lostAgent).Kill();
-        foreach (var orphan in orphans)
-        {
-            try
-            {
-                using var process = Process.GetProcessById(orphan);
-                process.Kill(); // the host is gone: its instances with it
-            }
-            catch (ArgumentException)
-            {
-            }
-        }
-
-        var moved = await _counter.WaitForInstanceAsync(
-            i => CounterFleet.IdOf(i) == id && CounterFleet.Running(i) && i.GetProperty("nodeId").GetString() != home,
-            "the instance resumes on the other node");
+        var moved = await _counter.LoseHomeAsync(id, home);
         Assert.Equal(count + 1, await _counter.PostWhenUpAsync(moved.GetProperty("port").GetInt32()));
         output.WriteLine($"Resumed on '{moved.GetProperty("nodeId").GetString()}' from version {committed}: the next count is {count + 1}.");
     }
@@ -112,12 +80,10 @@ public sealed class AggregatorOnPostgresKilledTests(ITestOutputHelper output) : 
     public async Task Aggregator_PostgresUnreachable_ExitsWith1NamingTheStoreNotThePassword()
     {
         var port = Ports.Free(); // nothing listens there
-        var connectionFile = Path.Combine(_fleet.Directory, "postgres.conn");
-        await File.WriteAllTextAsync(connectionFile, $"Host=127.0.0.1;Port={port};Database=drover;Username=drover;Password=secret-value\n");
-        File.SetUnixFileMode(connectionFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var connectionFile = await PostgresStore.WriteConnectionFileAsync(Path.Combine(_fleet.Directory, "postgres.conn"), $"Host=127.0.0.1;Port={port};Database=drover;Username=drover;Password=secret-value");
         await using var aggregator = ChildProcess.Start(
             Repository.Aggregator,
-            ["--store", "postgres", "--postgresConnectionStringFile", connectionFile, "--insecure", "true", "--httpPort", Ports.Free().ToString(System.Globalization.CultureInfo.InvariantCulture), "--linkPort", Ports.Free().ToString(System.Globalization.CultureInfo.InvariantCulture), "--dataDirectory", Path.Combine(_fleet.Directory, "data"), "--logFile", ""],
+            [.. PostgresStore.Args(connectionFile), "--insecure", "true", "--httpPort", Ports.Free().ToString(System.Globalization.CultureInfo.InvariantCulture), "--linkPort", Ports.Free().ToString(System.Globalization.CultureInfo.InvariantCulture), "--dataDirectory", Path.Combine(_fleet.Directory, "data"), "--logFile", ""],
             Path.Combine(_fleet.Directory, "unreachable-aggregator.log"));
 
         var exitCode = await aggregator.WaitForExitAsync(TimeSpan.FromSeconds(30));
@@ -130,12 +96,13 @@ public sealed class AggregatorOnPostgresKilledTests(ITestOutputHelper output) : 
     [Fact]
     public async Task Aggregator_PostgresConnectionFileOthersMayRead_ExitsWith78AndOneLine()
     {
-        var connectionFile = Path.Combine(_fleet.Directory, "postgres.conn");
-        await File.WriteAllTextAsync(connectionFile, "Host=127.0.0.1;Database=drover;Username=drover;Password=secret-value\n");
-        File.SetUnixFileMode(connectionFile, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        var connectionFile = await PostgresStore.WriteConnectionFileAsync(
+            Path.Combine(_fleet.Directory, "postgres.conn"),
+            "Host=127.0.0.1;Database=drover;Username=drover;Password=secret-value",
+            PostgresStore.OwnerOnly | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
         await using var aggregator = ChildProcess.Start(
             Repository.Aggregator,
-            ["--store", "postgres", "--postgresConnectionStringFile", connectionFile, "--dataDirectory", Path.Combine(_fleet.Directory, "data"), "--logFile", ""],
+            [.. PostgresStore.Args(connectionFile), "--dataDirectory", Path.Combine(_fleet.Directory, "data"), "--logFile", ""],
             Path.Combine(_fleet.Directory, "bad-aggregator.log"));
 
         var exitCode = await aggregator.WaitForExitAsync(TimeSpan.FromSeconds(20));

@@ -192,6 +192,35 @@ internal sealed class CounterFleet(Fleet fleet) : IDisposable
         return version;
     }
 
+    /// <summary>
+    /// Counts <paramref name="times"/> times on the instance at <paramref name="port"/>, each count committed when asked
+    /// (a version the aggregator acknowledged); returns the last count and its committed version.
+    /// </summary>
+    public async Task<(long Count, ulong Committed)> CountAndCommitAsync(int port, int times)
+    {
+        long count = 0;
+        ulong committed = 0;
+        for (var i = 0; i < times; i++)
+        {
+            count = await PostWhenUpAsync(port);
+            committed = await CommitAboveAsync(port, committed, $"count {count} is committed");
+        }
+
+        return (count, committed);
+    }
+
+    /// <summary>
+    /// Loses the host of <paramref name="home"/>, the node instance <paramref name="id"/> runs on (that of agent a1 or
+    /// a2: see <see cref="Fleet.LoseHost"/>), and waits until the instance runs on the other node; returns it there.
+    /// </summary>
+    public Task<JsonElement> LoseHomeAsync(string id, string home)
+    {
+        fleet.LoseHost(fleet.NodeIdOf("a1") == home ? "a1" : "a2");
+        return WaitForInstanceAsync(
+            i => IdOf(i) == id && Running(i) && i.GetProperty("nodeId").GetString() != home,
+            "the instance resumes on the other node");
+    }
+
     public string StateDirectoryOf(string agent, string instanceId)
         => Path.Combine(fleet.Directory, "agents", agent, "state", "instances", instanceId, "state");
 

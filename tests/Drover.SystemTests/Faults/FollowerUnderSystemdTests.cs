@@ -20,28 +20,21 @@ namespace Drover.SystemTests.Faults;
 public sealed class FollowerUnderSystemdTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly Fleet _fleet = new(output);
-    private PostgresServer? _postgres;
+    private readonly PostgresStore _postgres = new();
 
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()
     {
         await _fleet.DisposeAsync();
-        if (_postgres is not null)
-        {
-            await _postgres.DisposeAsync();
-        }
+        await _postgres.DisposeAsync();
     }
 
     [SkippableFact]
     public async Task Follower_UnderSystemd_ReadyAndWatchdogWhileFollowing_NoStoppingWhenElected()
     {
         Skip.If(PostgresServer.MissingReason is not null, PostgresServer.MissingReason);
-        _postgres = await PostgresServer.StartAsync();
-        var connectionFile = Path.Combine(_fleet.Directory, "postgres.conn");
-        await File.WriteAllTextAsync(connectionFile, await _postgres.CreateDatabaseAsync(pooling: false) + "\n");
-        File.SetUnixFileMode(connectionFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        string[] onPostgres = ["--store", "postgres", "--postgresConnectionStringFile", connectionFile];
+        var onPostgres = await PostgresStore.ArgsAsync(Path.Combine(_fleet.Directory, "postgres.conn"), await _postgres.StartAsync());
         var leader = _fleet.StartAggregator(onPostgres);
         await WaitForLeaderAsync(_fleet.HttpPort, "leader", "the first aggregator leads");
 

@@ -24,7 +24,7 @@ internal sealed class HaFleet(ITestOutputHelper output) : IAsyncDisposable
     private const int LogTimeLength = 30;
 
     private readonly List<HttpClient> _clients = [];
-    private PostgresServer? _postgres;
+    private readonly PostgresStore _postgres = new();
     private CounterFleet? _counter;
 
     /// <summary>
@@ -40,25 +40,16 @@ internal sealed class HaFleet(ITestOutputHelper output) : IAsyncDisposable
 
     public Fleet Fleet { get; } = new(output);
 
-    public PostgresServer Postgres => _postgres ?? throw new InvalidOperationException("PostgreSQL is not started");
+    public PostgresServer Postgres => _postgres.Server;
 
     public CounterFleet Counter => _counter ?? throw new InvalidOperationException("the counter is not deployed");
 
     /// <summary>Starts PostgreSQL and makes the fleet's database, without pooling (a dropped connection is not kept); returns its connection string.</summary>
-    public async Task<string> StartPostgresAsync()
-    {
-        _postgres = await PostgresServer.StartAsync();
-        return await _postgres.CreateDatabaseAsync(pooling: false);
-    }
+    public Task<string> StartPostgresAsync() => _postgres.StartAsync();
 
     /// <summary>Writes <paramref name="connectionString"/> to a file of the fleet's folder, readable only by its owner as the aggregator demands; returns the arguments that put an aggregator on it.</summary>
-    public async Task<string[]> StoreArgsAsync(string fileName, string connectionString)
-    {
-        var file = Path.Combine(Fleet.Directory, fileName);
-        await File.WriteAllTextAsync(file, connectionString + "\n");
-        File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        return ["--store", "postgres", "--postgresConnectionStringFile", file];
-    }
+    public Task<string[]> StoreArgsAsync(string fileName, string connectionString)
+        => PostgresStore.ArgsAsync(Path.Combine(Fleet.Directory, fileName), connectionString);
 
     /// <summary>
     /// Starts the fleet's own aggregator on <paramref name="firstStore"/> alone and waits until it leads (term 1), then
@@ -181,53 +172,18 @@ internal sealed class HaFleet(ITestOutputHelper output) : IAsyncDisposable
 
     /// <summary>Waits until <paramref name="at"/>'s <c>GET /v1/leader</c> answers and the answer satisfies <paramref name="condition"/>; returns it.</summary>
     public async Task<JsonElement> WaitForLeaderAsync(HaAggregator at, Func<JsonElement, bool> condition, string what)
-    {
-        var client = Client(at.HttpPort);
-        var last = "no answer";
-        JsonElement answer = default;
-        await Fleet.WaitUntilAsync(
-            async () =>
-            {
-                await FailIfExitedAsync(at, what);
-                if (await LeaderAnswerAsync(client) is not { } read)
-                {
-                    return false;
-                }
+        => (await WaitForAnswerAsync(at, "/v1/leader", condition, what)).Answer;
 
-                answer = read;
-                last = read.ToString();
-                return condition(read);
-            },
-            CounterFleet.Timeout,
-            what,
-            () => Task.FromResult($"{last}; '{at.Name}' {(at.Process.HasExited ? "exited" : "runs")}"));
-        return answer;
-    }
+    /// <summary>Waits until both agents are alive at <paramref name="at"/>'s <c>GET /v1/nodes</c>; returns how long it waited.</summary>
+    public async Task<TimeSpan> WaitForAgentsAliveAsync(HaAggregator at, string what)
+        => (await WaitForAnswerAsync<JsonElement[]>(at, "/v1/nodes", nodes => nodes.Count(n => n.GetProperty("survival").GetString() == "alive") == 2, what)).Waited;
 
-    /// <summary>Waits until both agents are alive at <paramref name="at"/>'s <c>GET /v1/nodes</c>.</summary>
-    public Task<TimeSpan> WaitForAgentsAliveAsync(HaAggregator at, string what)
-    {
-        var client = Client(at.HttpPort);
-        var last = "no answer";
-        return Fleet.WaitUntilAsync(
-            async () =>
-            {
-                await FailIfExitedAsync(at, what);
-                try
-                {
-                    var nodes = await client.GetFromJsonAsync<JsonElement[]>("/v1/nodes");
-                    last = JsonSerializer.Serialize(nodes);
-                    return nodes!.Count(n => n.GetProperty("survival").GetString() == "alive") == 2;
-                }
-                catch (TaskCanceledException)
-                {
-                    return false; // a slow answer while it takes over: asked again
-                }
-            },
-            CounterFleet.Timeout,
-            what,
-            () => Task.FromResult(last));
-    }
+    /// <summary>
+    /// Waits until the counter's instances as <paramref name="at"/> lists them (<c>GET /v1/functions/counter/instances</c>,
+    /// which a follower forwards to whoever leads) satisfy <paramref name="condition"/>; returns that list.
+    /// </summary>
+    public async Task<JsonElement[]> WaitForInstancesAsync(HaAggregator at, Func<JsonElement[], bool> condition, string what)
+        => (await WaitForAnswerAsync(at, "/v1/functions/counter/instances", condition, what)).Answer;
 
     /// <summary>Which of <paramref name="aggregators"/> <c>GET /v1/leader</c>'s <paramref name="answer"/> names, by its API's port.</summary>
     public static HaAggregator LeaderOf(IEnumerable<HaAggregator> aggregators, JsonElement answer)
@@ -285,10 +241,7 @@ internal sealed class HaFleet(ITestOutputHelper output) : IAsyncDisposable
         _counter?.Dispose();
         _clients.ForEach(c => c.Dispose());
         await Fleet.DisposeAsync();
-        if (_postgres is not null)
-        {
-            await _postgres.DisposeAsync();
-        }
+        await _postgres.DisposeAsync();
     }
 
     /// <summary>Fails at once, with its exit code and what it logged last as an error, when <paramref name="aggregator"/> exited: it will not answer again.</summary>
@@ -302,17 +255,41 @@ internal sealed class HaFleet(ITestOutputHelper output) : IAsyncDisposable
         }
     }
 
-    private static async Task<JsonElement?> LeaderAnswerAsync(HttpClient client)
+    /// <summary>
+    /// Waits until <paramref name="at"/>'s <c>GET <paramref name="path"/></c> answers 200 with a body that satisfies
+    /// <paramref name="condition"/>, failing at once when <paramref name="at"/> exits; returns that body and how long it waited.
+    /// </summary>
+    private async Task<(T Answer, TimeSpan Waited)> WaitForAnswerAsync<T>(HaAggregator at, string path, Func<T, bool> condition, string what)
     {
-        try
-        {
-            using var response = await client.GetAsync("/v1/leader");
-            return response.StatusCode == HttpStatusCode.OK ? await response.Content.ReadFromJsonAsync<JsonElement>() : null;
-        }
-        catch (TaskCanceledException)
-        {
-            return null; // a slow answer while it takes over: asked again
-        }
+        var client = Client(at.HttpPort);
+        var last = "no answer";
+        T answer = default!;
+        var waited = await Fleet.WaitUntilAsync(
+            async () =>
+            {
+                await FailIfExitedAsync(at, what);
+                try
+                {
+                    using var response = await client.GetAsync(path);
+                    if (response.StatusCode != HttpStatusCode.OK)
+                    {
+                        last = $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}";
+                        return false;
+                    }
+
+                    answer = (await response.Content.ReadFromJsonAsync<T>())!;
+                    last = JsonSerializer.Serialize(answer);
+                    return condition(answer);
+                }
+                catch (TaskCanceledException)
+                {
+                    return false; // a slow answer while it takes over: asked again
+                }
+            },
+            CounterFleet.Timeout,
+            what,
+            () => Task.FromResult($"{last}; '{at.Name}' {(at.Process.HasExited ? "exited" : "runs")}"));
+        return (answer, waited);
     }
 
     private string LogOf(string name) => Path.Combine(Fleet.Directory, name, "aggregator.log");

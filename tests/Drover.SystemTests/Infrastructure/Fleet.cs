@@ -281,6 +281,27 @@ internal sealed class Fleet : IAsyncDisposable
     /// <summary>The process of the agent last started under <paramref name="name"/>.</summary>
     public ChildProcess AgentProcesses(string name) => _agents[name];
 
+    /// <summary>
+    /// <paramref name="agent"/>'s host lost: its agent SIGKILLed, and with it every instance process the agents' runtime
+    /// files name (on this one machine, every node's).
+    /// </summary>
+    public void LoseHost(string agent)
+    {
+        var orphans = InstancePids().ToArray();
+        AgentProcesses(agent).Kill();
+        foreach (var orphan in orphans)
+        {
+            try
+            {
+                using var process = Process.GetProcessById(orphan);
+                process.Kill(); // the host is gone: its instances with it
+            }
+            catch (ArgumentException)
+            {
+            }
+        }
+    }
+
     /// <summary>A log file a running process writes (it may be rotated meanwhile); empty when it does not exist yet.</summary>
     public static string ReadLog(string path)
     {
