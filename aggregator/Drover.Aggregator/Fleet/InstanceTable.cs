@@ -90,6 +90,10 @@ internal sealed class InstanceTable
             lock (_gate)
             {
                 _stopping.Remove(instanceId);
+
+                // A copy the node reported while the instance was assigned elsewhere is the instance's own again: the
+                // start sent there replaces it under the new epoch, and stopping it as stale would end the instance.
+                _staleCopies.Remove((instanceId, nodeId));
                 if (!_rows.TryGetValue(instanceId, out var row))
                 {
                     row = new Row(instanceId, function) { HomeCluster = homeCluster };

@@ -98,10 +98,16 @@ public static class ReconcilePass
             actions.Add(new ReconcileAction(ReconcileActionKind.ResendSettings, instance.Workload, instance.InstanceId, null, instance.NodeId, $"the settings of '{instance.Workload}' changed"));
         }
 
-        // 6. Follow-up: the memory of sends covers what is still followed up, and nothing that went.
+        // 6. Follow-up: the memory of sends covers what is still followed up, and nothing that went. A copy on the node
+        // its instance is assigned to now (moved back there by this pass) is no longer stale: the start sent there
+        // replaces it under the new epoch, and a stop would end the instance itself.
+        var assignedTo = instances.ToDictionary(i => i.InstanceId, i => i.NodeId, StringComparer.Ordinal);
+        var staleCopies = snapshot.StaleCopies
+            .Where(c => !string.Equals(assignedTo.GetValueOrDefault(c.InstanceId), c.NodeId, StringComparison.Ordinal))
+            .ToArray();
         var ages = new Dictionary<string, TimeSpan>(StringComparer.Ordinal);
         var followed = instances.Select(i => i.InstanceId)
-            .Concat(snapshot.StaleCopies.Select(c => StaleKey(c.InstanceId, c.NodeId)))
+            .Concat(staleCopies.Select(c => StaleKey(c.InstanceId, c.NodeId)))
             .Concat(snapshot.PendingStops.Select(s => StopKey(s.InstanceId)))
             .ToHashSet(StringComparer.Ordinal);
         foreach (var (key, age) in memory.SinceSent)
@@ -120,7 +126,7 @@ public static class ReconcilePass
         TimeSpan? Since(string key) => ages.TryGetValue(key, out var age) ? age : null;
         var followUp = InstanceFollowUp.Decide(new FollowUpSnapshot(
             instances.Select(i => new FollowUpInstance(i.InstanceId, i.Workload, i.NodeId, i.Confirmed, i.ReportedVersion, i.SinceAssigned, Since(i.InstanceId))).ToArray(),
-            snapshot.StaleCopies.Select(c => new FollowUpStaleCopy(c.InstanceId, c.NodeId, c.Workload, Since(StaleKey(c.InstanceId, c.NodeId)))).ToArray(),
+            staleCopies.Select(c => new FollowUpStaleCopy(c.InstanceId, c.NodeId, c.Workload, Since(StaleKey(c.InstanceId, c.NodeId)))).ToArray(),
             snapshot.PendingStops.Select(s => new FollowUpPendingStop(s.InstanceId, s.NodeId, s.Workload, s.DeleteState, Since(StopKey(s.InstanceId)))).ToArray(),
             workloads.ToDictionary(w => w.Key, w => w.Value.Version, StringComparer.Ordinal),
             snapshot.Nodes.Where(n => n.Connected && !n.Lost).Select(n => n.NodeId).ToHashSet(StringComparer.Ordinal),

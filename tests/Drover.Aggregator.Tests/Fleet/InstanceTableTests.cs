@@ -75,6 +75,18 @@ public class InstanceTableTests
     }
 
     [Fact]
+    public void Assign_BackToTheNodeOfAStaleCopy_ThatCopyIsNoLongerStale()
+    {
+        _table.Assign("i1", "counter", "a");
+        _table.Assign("i1", "counter", "b");
+        _table.Record("a", Report("i1"));
+
+        _table.Assign("i1", "counter", "a");
+
+        Assert.Empty(_table.StaleCopies());
+    }
+
+    [Fact]
     public void Assign_Move_ForgetsTheOldReport()
     {
         _table.Assign("i1", "counter", "a");

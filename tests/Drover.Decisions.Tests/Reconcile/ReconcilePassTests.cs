@@ -28,8 +28,9 @@ public class ReconcilePassTests
         ReconcilePendingStop[]? stops = null,
         Dictionary<string, FunctionLoad>? loads = null,
         IReadOnlySet<string>? serving = null,
-        string[]? awaited = null)
-        => new(nodes, workloads, instances ?? [], [], stops ?? [], loads ?? [], serving, null, awaited ?? [], TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(elapsedSeconds), Timeout);
+        string[]? awaited = null,
+        ReconcileStaleCopy[]? staleCopies = null)
+        => new(nodes, workloads, instances ?? [], staleCopies ?? [], stops ?? [], loads ?? [], serving, null, awaited ?? [], TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(elapsedSeconds), Timeout);
 
     private static ReconcileWorkload EveryNode(string key = "f", string fingerprint = "a", string version = "1") => new(key, version, fingerprint, null);
 
@@ -66,6 +67,14 @@ public class ReconcilePassTests
             new() { [ReconcileActionKind.Stop] = 1, [ReconcileActionKind.LogStartFailed] = 1, [ReconcileActionKind.RecordScaling] = 1 } },
         { "an autoscaled instance stranded on a lost node: it resumes on the best GPU",
             Snapshot([Node("n1", lost: true, gpus: "g1"), Node("n2", gpus: "g2")], [Autoscaled()], [Instance("i1", "n1", mayHoldState: true, gpu: "g1")]),
+            new() { [ReconcileActionKind.Move] = 1, [ReconcileActionKind.RecordScaling] = 1 } },
+        { "a stale copy on a connected node, its instance running elsewhere: stopped",
+            Snapshot([Node("n1", gpus: "g1"), Node("n2", gpus: "g2")], [Autoscaled(new ScalingFunction("f", 1, 0, 1, 4, 1000, TimeSpan.FromSeconds(30)))], [Instance("i1", "n1", gpu: "g1")],
+                staleCopies: [new ReconcileStaleCopy("i1", "n2", "f")]),
+            new() { [ReconcileActionKind.StopStaleCopy] = 1 } },
+        { "an instance stranded on a lost node resumes where it left a stale copy: moved there, that copy not stopped",
+            Snapshot([Node("n1", lost: true, gpus: "g1"), Node("n2", gpus: "g2")], [Autoscaled()], [Instance("i1", "n1", mayHoldState: true, gpu: "g1")],
+                staleCopies: [new ReconcileStaleCopy("i1", "n2", "f")]),
             new() { [ReconcileActionKind.Move] = 1, [ReconcileActionKind.RecordScaling] = 1 } },
         { "an autoscaled instance on a node awaited after a restart: counted, left alone",
             Snapshot([Node("n2", gpus: "g2")], [Autoscaled()], [Instance("i1", "n1", gpu: "g1")], awaited: ["n1"]),
