@@ -19,8 +19,8 @@ public sealed class LeaderCutOffTests(ITestOutputHelper output) : IAsyncLifetime
 {
     /// <summary>
     /// How long the cut-off leader may take to exit: the test's patience, not a bound of the design. It steps down within
-    /// the 2.5 s it may act unrenewed, but its host then stops only once the store writes under way have given up, each
-    /// after the connection timeout (15 s) that the partition runs out: 32 s to 61 s measured.
+    /// the 2.5 s it may act unrenewed, and its application is given 10 s to stop (the store writes under way would each
+    /// wait out a 15 s timeout) before the process exits all the same.
     /// </summary>
     private static readonly TimeSpan ExitTimeout = TimeSpan.FromSeconds(120);
 
