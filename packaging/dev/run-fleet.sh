@@ -44,8 +44,13 @@ stop_all() {
   echo
   echo "Stopping the fleet..."
   [ -n "${sleeper:-}" ] && kill "$sleeper" 2>/dev/null
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do [ "$pid" = "${pg_pid:-}" ] || kill -TERM "$pid" 2>/dev/null || true; done
+  # And those started again by hand with a start.sh: not this script's children, found by their configuration.
+  pkill -TERM -f -- "--config $VAR/" 2>/dev/null || true
+  for pid in "${pids[@]}"; do [ "$pid" = "${pg_pid:-}" ] || wait "$pid" 2>/dev/null || true; done
+  for ((t = 0; t < 150; t++)); do pgrep -f -- "--config $VAR/" > /dev/null || break; sleep 0.1; done
+  # PostgreSQL last, by a fast shutdown (SIGINT): a smart one (SIGTERM) would wait for every client to leave.
+  if [ -n "${pg_pid:-}" ]; then kill -INT "$pg_pid" 2>/dev/null || true; wait "$pg_pid" 2>/dev/null || true; fi
   echo "Stopped. Logs stay under $VAR."
 }
 trap 'stop_all; exit 0' INT TERM
@@ -131,6 +136,7 @@ if [ "$HA" -gt 1 ]; then
       || { echo "run-fleet: initdb failed; see $pg_dir/initdb.log" >&2; exit 1; }
   fi
   "${as_pg[@]}" "$pg_bin/postgres" -D "$pg_dir/data" -p "$PG_PORT" -c listen_addresses=127.0.0.1 -c unix_socket_directories= > "$pg_dir/postgres.log" 2>&1 &
+  pg_pid=$!
   pids+=($!)
   entries+=("{\"role\": \"postgres\", \"cluster\": null, \"serverNumber\": null, \"port\": $PG_PORT, \"pid\": $!, \"log\": \"$pg_dir/postgres.log\"}")
   for ((t = 0; t < 60; t++)); do
