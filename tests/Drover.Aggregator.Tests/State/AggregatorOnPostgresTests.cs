@@ -24,11 +24,7 @@ public sealed class AggregatorOnPostgresTests(PostgresFixture postgres) : IDispo
     public async Task Host_StorePostgres_OneStoreForEverything_DefinitionsSurviveARestart()
     {
         var (connectionString, connectionFile) = await NewDatabaseAsync();
-        await using var aggregator = await TestAggregator.StartAsync(configure: o =>
-        {
-            o.Store = "postgres";
-            o.PostgresConnectionStringFile = connectionFile;
-        });
+        await using var aggregator = await StartOnAsync(connectionFile);
 
         var store = Assert.IsType<PostgresStateStore>(aggregator.Services.GetRequiredService<IAggregatorStore>());
         Assert.Same(store, aggregator.Services.GetRequiredService<IStateStore>());
@@ -51,12 +47,7 @@ public sealed class AggregatorOnPostgresTests(PostgresFixture postgres) : IDispo
     public async Task Host_StorePostgres_ApiRequestsForwardedByAFollower_NotLimitedAgainOthersAre()
     {
         var (connectionString, connectionFile) = await NewDatabaseAsync();
-        await using var aggregator = await TestAggregator.StartAsync(configure: o =>
-        {
-            o.Store = "postgres";
-            o.PostgresConnectionStringFile = connectionFile;
-            o.ApiRequestsPerMinute = 2;
-        });
+        await using var aggregator = await StartOnAsync(connectionFile, o => o.ApiRequestsPerMinute = 2);
         var secret = (string)(await PostgresServer.ExecuteAsync(connectionString, $"SELECT value FROM secrets WHERE name = '{LeaderStart.ForwardingSecretName}'"))!;
 
         // Marked by a follower (which limited each client itself): never counted here.
@@ -84,11 +75,7 @@ public sealed class AggregatorOnPostgresTests(PostgresFixture postgres) : IDispo
     public async Task Host_StorePostgres_WriteRefusedByTheFence_503WithRetryAfterAndStepsDown()
     {
         var (connectionString, connectionFile) = await NewDatabaseAsync();
-        await using var aggregator = await TestAggregator.StartAsync(configure: o =>
-        {
-            o.Store = "postgres";
-            o.PostgresConnectionStringFile = connectionFile;
-        });
+        await using var aggregator = await StartOnAsync(connectionFile);
         var store = Assert.IsType<PostgresStateStore>(aggregator.Services.GetRequiredService<IAggregatorStore>());
         var leadership = aggregator.Services.GetRequiredService<CurrentLeadership>();
 
@@ -121,6 +108,15 @@ public sealed class AggregatorOnPostgresTests(PostgresFixture postgres) : IDispo
         Assert.Null(StoreFailures.Describe(unique));
         Assert.Null(StoreFailures.Describe(new InvalidOperationException("a bug")));
     }
+
+    /// <summary>An aggregator host on the database of <paramref name="connectionFile"/>, with <paramref name="configure"/>'s settings.</summary>
+    private static Task<TestAggregator> StartOnAsync(string connectionFile, Action<Drover.Aggregator.Configuration.AggregatorOptions>? configure = null)
+        => TestAggregator.StartAsync(configure: o =>
+        {
+            o.Store = "postgres";
+            o.PostgresConnectionStringFile = connectionFile;
+            configure?.Invoke(o);
+        });
 
     /// <summary>A fresh database of the collection's PostgreSQL, and its connection string in a 0600 file (skipped where PostgreSQL is missing).</summary>
     private async Task<(string ConnectionString, string File)> NewDatabaseAsync()
