@@ -251,6 +251,13 @@ internal sealed partial class InstanceManager : IHostedService
             return $"drainTimeout = {drain.TotalSeconds:0.###} s; expected 0 to {MaxDrain.TotalSeconds:0} s";
         }
 
+        if (command.BelowEpoch > 0 && _instances.TryGetValue(command.InstanceId, out var current) && current.Spec.Epoch >= command.BelowEpoch)
+        {
+            // A stop of a stale copy that comes after the instance was assigned here again: that copy is gone.
+            Log.StaleStopSkipped(_logger, command.InstanceId, current.Spec.Epoch, command.BelowEpoch);
+            return null;
+        }
+
         if (_instances.TryGetValue(command.InstanceId, out var already) && already.Traffic.Draining)
         {
             // A stop is under way and lets its requests finish: a second stop (a repeat, or one
@@ -488,5 +495,9 @@ internal sealed partial class InstanceManager : IHostedService
         [LoggerMessage(EventId = 2806, EventName = "InstanceDrained", Level = LogLevel.Information,
             Message = "Instance '{InstanceId}' drained before its stop (all requests finished: {Idle}; still in flight: {InFlight}).")]
         public static partial void Drained(ILogger logger, string instanceId, bool idle, int inFlight);
+
+        [LoggerMessage(EventId = 2811, EventName = "StaleStopSkipped", Level = LogLevel.Information,
+            Message = "Instance '{InstanceId}' runs under epoch {Epoch}: the stop of its copies below epoch {BelowEpoch} (a stale copy's) leaves it running.")]
+        public static partial void StaleStopSkipped(ILogger logger, string instanceId, ulong epoch, ulong belowEpoch);
     }
 }

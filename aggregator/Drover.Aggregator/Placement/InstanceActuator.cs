@@ -158,15 +158,15 @@ internal sealed partial class InstanceActuator
 
     /// <summary>Stops a stale copy of an instance (it runs on where the instance is no longer assigned), keeping its state; the copy's reports say whether it went.</summary>
     public void StopStaleCopy(string function, string instanceId, string nodeId, string reason, CancellationToken cancellationToken)
-        => SendStop(function, instanceId, nodeId, deleteState: false, reason, null, acknowledged: false, cancellationToken);
+        => SendStop(function, instanceId, nodeId, deleteState: false, reason, null, acknowledged: false, cancellationToken, belowEpoch: (ulong)_instances.Epoch(instanceId));
 
     /// <summary>
     /// Queues a StopInstance on the node's lane; with <paramref name="acknowledged"/>, the node's answer
     /// acknowledges the pending stop in the instance table.
     /// </summary>
-    private void SendStop(string function, string instanceId, string nodeId, bool deleteState, string reason, TimeSpan? drain, bool acknowledged, CancellationToken cancellationToken)
+    private void SendStop(string function, string instanceId, string nodeId, bool deleteState, string reason, TimeSpan? drain, bool acknowledged, CancellationToken cancellationToken, ulong belowEpoch = 0)
     {
-        var stop = new StopInstance { InstanceId = instanceId, DeleteState = deleteState, DrainTimeout = drain is { } d ? Duration.FromTimeSpan(d) : null };
+        var stop = new StopInstance { InstanceId = instanceId, DeleteState = deleteState, DrainTimeout = drain is { } d ? Duration.FromTimeSpan(d) : null, BelowEpoch = belowEpoch };
         var command = new Command { CommandId = Guid.NewGuid().ToString("N"), StopInstance = stop };
         _lanes.Post(nodeId, async () =>
         {

@@ -148,6 +148,21 @@ public sealed class StateCommitterTests : IAsyncLifetime
         Assert.DoesNotContain(_logger.Entries, e => e.EventId == 2906);
     }
 
+    /// <summary>Rows: the epoch the copy runs under, the stop's below_epoch; whether it is stopped.</summary>
+    [Theory]
+    [InlineData(3UL, 4UL, true)] // a stale copy: the instance was assigned elsewhere under epoch 4
+    [InlineData(5UL, 4UL, false)] // assigned here again (epoch 5) after the stop was decided
+    [InlineData(4UL, 4UL, false)]
+    [InlineData(5UL, 0UL, true)] // no epoch named: any copy
+    public async Task StopAsync_BelowEpoch_StopsOnlyACopyOfALowerEpoch(ulong running, ulong belowEpoch, bool stopped)
+    {
+        var supervisor = await StartAsync(running);
+
+        Assert.Null(await _instances.StopAsync(new StopInstance { InstanceId = "i-1", BelowEpoch = belowEpoch }).WaitAsync(Bound));
+
+        Assert.Equal(stopped, _instances.Find("i-1") is null || !supervisor.IsRunning);
+    }
+
     [Theory]
     [InlineData(10, false, false, 10)]
     [InlineData(10, true, false, 2)]

@@ -190,6 +190,20 @@ public sealed class InstanceActuatorTests : IDisposable
     }
 
     [Fact]
+    public async Task StopStaleCopy_CarriesTheCurrentEpoch_SoTheNodeStopsOnlyOlderCopies()
+    {
+        var old = Connect("old");
+        _instances.Assign("counter-a", "counter", "old");
+        var epoch = _instances.Assign("counter-a", "counter", "new");
+
+        _actuator.StopStaleCopy("counter", "counter-a", "old", "gone", CancellationToken.None);
+        await _actuator.IdleAsync().WaitAsync(Timeout);
+
+        var stop = Assert.Single(StopsIn(old, out _));
+        Assert.Equal(("counter-a", (ulong)epoch, false), (stop.InstanceId, stop.BelowEpoch, stop.DeleteState));
+    }
+
+    [Fact]
     public async Task StartNew_NodeNotReadingPastTheSendTimeout_ItsStreamIsAbortedAndTheStartRecordedUnsent()
     {
         var stalled = Stalled("stalled");
