@@ -99,11 +99,11 @@ internal sealed class AggregatorProcess : IAsyncDisposable
         _process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {_executable}");
         // A simulator ended by Ctrl-C or SIGTERM takes its aggregator with it (one killed outright cannot).
         var started = _process;
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => KillQuietly(started);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => ChildProcess.KillQuietly(started);
         // One file per stream: two writers appending to one file would write over each other.
         var console = Path.Combine(_folder, "aggregator.console.log");
-        _ = DrainAsync(_process.StandardOutput, console);
-        _ = DrainAsync(_process.StandardError, Path.Combine(_folder, "aggregator.stderr.log"));
+        _ = ChildProcess.DrainAsync(_process.StandardOutput, console);
+        _ = ChildProcess.DrainAsync(_process.StandardError, Path.Combine(_folder, "aggregator.stderr.log"));
 
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < TimeSpan.FromMinutes(1))
@@ -203,26 +203,6 @@ internal sealed class AggregatorProcess : IAsyncDisposable
             : throw new InvalidOperationException($"drover-aggregator {string.Join(' ', arguments)} failed ({process.ExitCode}): {await error}");
     }
 
-    private static void KillQuietly(Process process)
-    {
-        try
-        {
-            process.Kill();
-        }
-        catch (InvalidOperationException)
-        {
-            // Already ended.
-        }
-    }
-
-    private static async Task DrainAsync(StreamReader reader, string path)
-    {
-        await using var file = new StreamWriter(path, append: true);
-        while (await reader.ReadLineAsync() is { } line)
-        {
-            await file.WriteLineAsync(line);
-        }
-    }
 
     /// <summary>A loopback port free now, never one handed out before in this run (the kernel may offer a closed one again).</summary>
     public static int FreePort()

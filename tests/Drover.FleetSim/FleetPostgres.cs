@@ -64,9 +64,9 @@ internal sealed class FleetPostgres : IAsyncDisposable
             var port = AggregatorProcess.FreePort();
             var process = Process.Start(Start(Path.Combine(bin, "postgres"), ["-D", data, "-p", port.ToString(CultureInfo.InvariantCulture), "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "max_connections=200"], user))
                 ?? throw new InvalidOperationException("postgres did not start");
-            AppDomain.CurrentDomain.ProcessExit += (_, _) => KillQuietly(process);
-            _ = Drain(process.StandardOutput, Path.Combine(runFolder, "postgres.log"));
-            _ = Drain(process.StandardError, Path.Combine(runFolder, "postgres.stderr.log"));
+            AppDomain.CurrentDomain.ProcessExit += (_, _) => ChildProcess.KillQuietly(process);
+            _ = ChildProcess.DrainAsync(process.StandardOutput, Path.Combine(runFolder, "postgres.log"));
+            _ = ChildProcess.DrainAsync(process.StandardError, Path.Combine(runFolder, "postgres.stderr.log"));
             var connectionString = new NpgsqlConnectionStringBuilder { Host = "127.0.0.1", Port = port, Database = "drover", Username = "drover", Password = password }.ToString();
             var server = new FleetPostgres(directory, process, Path.Combine(runFolder, "postgres.conn"));
             try
@@ -106,7 +106,7 @@ internal sealed class FleetPostgres : IAsyncDisposable
             }
             catch (OperationCanceledException)
             {
-                KillQuietly(_process);
+                ChildProcess.KillQuietly(_process);
                 await _process.WaitForExitAsync(CancellationToken.None);
             }
         }
@@ -179,26 +179,5 @@ internal sealed class FleetPostgres : IAsyncDisposable
         var fields = (File.ReadLines("/etc/passwd").FirstOrDefault(l => l.StartsWith("nobody:", StringComparison.Ordinal))
             ?? throw new InvalidOperationException("there is no user 'nobody' to run PostgreSQL as (initdb refuses root)")).Split(':');
         return (int.Parse(fields[2], CultureInfo.InvariantCulture), int.Parse(fields[3], CultureInfo.InvariantCulture));
-    }
-
-    private static void KillQuietly(Process process)
-    {
-        try
-        {
-            process.Kill();
-        }
-        catch (InvalidOperationException)
-        {
-            // Already ended.
-        }
-    }
-
-    private static async Task Drain(StreamReader reader, string path)
-    {
-        await using var file = new StreamWriter(path, append: true);
-        while (await reader.ReadLineAsync() is { } line)
-        {
-            await file.WriteLineAsync(line);
-        }
     }
 }
